@@ -1,0 +1,56 @@
+# aksmesh.istio developer entry points. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The collection is importable as ansible_collections/aksmesh/istio through a
+# symlink farm in .build/ (no build, no install): ANSIBLE_COLLECTIONS_PATH
+# points there.
+COLLROOT := $(CURDIR)/.build/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLROOT)
+export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PYTHONPATH := $(COLLROOT)
+
+.PHONY: setup demo test lint sanity unit integration molecule bench clean
+
+$(BIN)/.installed: requirements/dev.txt requirements/runtime.txt requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/dev.txt
+	touch $@
+
+$(COLLROOT)/ansible_collections/aksmesh/istio:
+	mkdir -p $(COLLROOT)/ansible_collections/aksmesh
+	ln -sfn $(CURDIR) $@
+
+setup: $(BIN)/.installed $(COLLROOT)/ansible_collections/aksmesh/istio
+
+demo: setup
+	$(BIN)/ansible-playbook -i inventory/demo site.yml
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+integration: setup
+	$(BIN)/pytest -q tests/integration
+
+lint: setup
+	$(BIN)/ansible-lint --profile production
+
+sanity: setup
+	tests/sanity/run.sh
+
+molecule: setup
+	$(BIN)/molecule test --all
+
+test: setup
+	$(BIN)/pytest -q tests
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory molecule
+
+bench: setup
+	$(BIN)/python tests/bench/run.py
+
+clean:
+	rm -rf .build .venv .pytest_cache
