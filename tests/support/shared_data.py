@@ -27,9 +27,17 @@ def upstream(*parts):
     return path if path.exists() else None
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CACHE = {}
+
+
 def load_all(path):
-    with open(path, encoding="utf-8") as fh:
-        return [doc for doc in yaml.safe_load_all(fh) if doc]
+    """All YAML documents of a file (C loader; cached per process: callers must not mutate)."""
+    key = str(path)
+    if key not in _CACHE:
+        with open(path, encoding="utf-8") as fh:
+            _CACHE[key] = [doc for doc in yaml.load_all(fh, Loader=_LOADER) if doc]
+    return _CACHE[key]
 
 
 def istio_crds():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import time
 
 import yaml
 
@@ -170,11 +171,31 @@ class KubeApiServer(LoopbackServer):
         raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
 
     def _watch(self, req, rt, namespace, name):
-        """A watch that reports the current state and ends (clients re-list and re-watch)."""
-        listed = self.state.list(rt, namespace, req.q("labelSelector"), req.q("fieldSelector"))
-        lines = [json.dumps({"type": "ADDED", "object": item}) for item in listed["items"]
-                 if not name or item["metadata"]["name"] == name]
-        return Response(200, "\n".join(lines) + ("\n" if lines else ""))
+        """A watch: waits (up to timeoutSeconds, at most 5 s) for the matching set to change, then reports
+        the changes as ADDED/MODIFIED/DELETED events and ends; clients re-list and re-watch as with any
+        watch that the server closes."""
+
+        def snapshot():
+            listed = self.state.list(rt, namespace, req.q("labelSelector"), req.q("fieldSelector"))
+            return {(i["metadata"].get("namespace"), i["metadata"]["name"]): i for i in listed["items"]
+                    if not name or i["metadata"]["name"] == name}
+
+        before = snapshot()
+        deadline = time.monotonic() + min(float(req.q("timeoutSeconds") or 5), 5.0)
+        after = before
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            after = snapshot()
+            if {k: v["metadata"]["resourceVersion"] for k, v in after.items()} != \
+                    {k: v["metadata"]["resourceVersion"] for k, v in before.items()}:
+                break
+        events = [{"type": "DELETED", "object": obj} for key, obj in before.items() if key not in after]
+        for key, obj in after.items():
+            if key not in before:
+                events.append({"type": "ADDED", "object": obj})
+            elif obj["metadata"]["resourceVersion"] != before[key]["metadata"]["resourceVersion"]:
+                events.append({"type": "MODIFIED", "object": obj})
+        return Response(200, "".join(json.dumps(e) + "\n" for e in events))
 
     def _maybe_table(self, req, rt, payload, single=False):
         if "as=Table" not in req.headers.get("accept", ""):

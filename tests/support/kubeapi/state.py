@@ -70,6 +70,7 @@ class ApiState:
         self._rv = itertools.count(1000)
         self._ip = itertools.count(10)
         self.auto_ready = auto_ready
+        self.namespace_finalize_seconds = 0.3
         self.lb_ip_prefix = lb_ip_prefix
         self.resource_version = "1000"
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -98,9 +99,13 @@ class ApiState:
             return
         if not namespace:
             raise ApiError(400, "BadRequest", "the namespace of the object must be set")
-        if ("", "namespaces", None, namespace) not in self.objects:
+        ns = self.objects.get(("", "namespaces", None, namespace))
+        if ns is None:
             raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
                            {"name": namespace, "kind": "namespaces"})
+        if ns["metadata"].get("deletionTimestamp"):
+            raise ApiError(403, "Forbidden", f"unable to create new content in namespace {namespace} because it "
+                           "is being terminated", {"name": namespace, "kind": "namespaces"})
 
     def _validate(self, rt, obj, namespace, name=None):
         if not isinstance(obj, dict):
@@ -279,11 +284,10 @@ class ApiState:
                 meta["generation"] = old["metadata"].get("generation", 1) + 1
             if canonical(old) == canonical(new):
                 return self._out(rt, old)
-        if not dry_run:
-            meta["resourceVersion"] = self._next_rv()
-        self._controllers(rt, new)
         if dry_run:
             return self._out(rt, new)
+        meta["resourceVersion"] = self._next_rv()
+        self._controllers(rt, new)
         self.objects[self._key(rt, meta.get("namespace"), meta["name"])] = new
         if rt.kind == "CustomResourceDefinition":
             for crd_type in self.registry.types_from_crd(new):
@@ -449,17 +453,35 @@ class ApiState:
                     old["metadata"]["deletionTimestamp"] = now()
                     old["metadata"]["resourceVersion"] = self._next_rv()
                 return self._out(rt, old)
+            if rt.kind == "Namespace":
+                return self._terminate_namespace(rt, old)
             del self.objects[key]
             self._next_rv()
-            if rt.kind == "Namespace":
-                for other in [k for k in self.objects if k[2] == name]:
-                    del self.objects[other]
-            elif rt.kind == "CustomResourceDefinition":
+            if rt.kind == "CustomResourceDefinition":
                 spec = old["spec"]
                 self.registry.remove_crd(spec["group"], spec["names"]["plural"])
                 for other in [k for k in self.objects if k[0] == spec["group"] and k[1] == spec["names"]["plural"]]:
                     del self.objects[other]
             return self._out(rt, old)
+
+    def _terminate_namespace(self, rt, ns):
+        """Namespaces go Terminating; the namespace controller removes the content, then the namespace."""
+        if not ns["metadata"].get("deletionTimestamp"):
+            ns["metadata"]["deletionTimestamp"] = now()
+            ns["metadata"]["resourceVersion"] = self._next_rv()
+            ns["status"] = {"phase": "Terminating"}
+            name = ns["metadata"]["name"]
+
+            def finalize():
+                with self.lock:
+                    for other in [k for k in self.objects if k[2] == name]:
+                        del self.objects[other]
+                    self.objects.pop(("", "namespaces", None, name), None)
+                    self._next_rv()
+            timer = threading.Timer(self.namespace_finalize_seconds, finalize)
+            timer.daemon = True
+            timer.start()
+        return self._out(rt, ns)
 
     def delete_collection(self, rt, namespace, label_selector=None, field_selector=None, dry_run=False):
         listed = self.list(rt, namespace, label_selector, field_selector)

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    DOCUMENTATION = r"""
+options:
+  subscription_id:
+    description:
+      - Azure subscription ID.
+      - Can be set with the E(AZURE_SUBSCRIPTION_ID) environment variable.
+    type: str
+  client_id:
+    description:
+      - Application (client) ID of a service principal. With O(secret) and O(tenant), the module authenticates
+        as that service principal.
+      - Without all three, the module uses azure-identity's C(DefaultAzureCredential) chain
+        (environment variables, workload identity, managed identity, Azure CLI login).
+      - Can be set with the E(AZURE_CLIENT_ID) environment variable.
+    type: str
+  secret:
+    description:
+      - Client secret of the service principal. Never logged.
+      - Can be set with the E(AZURE_SECRET) (azure.azcollection's name) or E(AZURE_CLIENT_SECRET)
+        (azure-identity's name) environment variable.
+    type: str
+    aliases: [client_secret]
+  tenant:
+    description:
+      - Microsoft Entra tenant ID of the service principal.
+      - Can be set with the E(AZURE_TENANT) or E(AZURE_TENANT_ID) environment variable.
+    type: str
+    aliases: [tenant_id]
+  cloud_environment:
+    description:
+      - The Azure cloud, which selects the Resource Manager endpoint and the Entra authority.
+      - Can be set with the E(AZURE_CLOUD_ENVIRONMENT) environment variable.
+    type: str
+    default: AzureCloud
+    choices: [AzureChinaCloud, AzureCloud, AzureUSGovernment]
+  resource_manager_endpoint:
+    description:
+      - Override of the Resource Manager endpoint URL, for Azure Stack or private endpoints.
+      - Can be set with the E(AZURE_RESOURCE_MANAGER_ENDPOINT) environment variable.
+    type: str
+  authority_host:
+    description:
+      - Override of the Microsoft Entra authority host URL. Instance discovery is turned off for hosts
+        that are not one of the public clouds' authorities.
+      - Can be set with the E(AZURE_AUTHORITY_HOST) environment variable (azure-identity's own name).
+    type: str
+requirements:
+  - azure-identity >= 1.15.0
+"""
