@@ -169,10 +169,12 @@ class ArmServer(LoopbackServer):
         if m and req.method == "GET":
             return self._skus(req)
         m = re.fullmatch(r"/subscriptions/[^/]+/providers/microsoft\.containerservice/locations/([^/]+)/"
-                         r"meshrevisionprofiles/istio", low)
+                         r"meshrevisionprofiles(/istio)?", low)
         if m:
-            return Response(200, {"id": path, "name": "istio", "type": "Microsoft.ContainerService/locations/"
-                                  "meshRevisionProfiles", "properties": {"meshRevisions": MESH_REVISIONS}})
+            profile = {"id": path if m.group(2) else path + "/istio", "name": "istio",
+                       "type": "Microsoft.ContainerService/locations/meshRevisionProfiles",
+                       "properties": {"meshRevisions": MESH_REVISIONS}}
+            return Response(200, profile if m.group(2) else {"value": [profile]})
         m = re.fullmatch(r"/subscriptions/[^/]+/providers/microsoft\.network/locations/[^/]+/operations/([^/]+)", low)
         if m:
             return self._poll(m.group(1), path, req)
@@ -274,6 +276,9 @@ class ArmServer(LoopbackServer):
             data = base64.b64encode(yaml.safe_dump(cfg or {}).encode()).decode()
             return Response(200, {"kubeconfigs": [{"name": "clusterAdmin" if admin else "clusterUser",
                                                    "value": data}]})
+        if rest == "/meshupgradeprofiles" and req.method == "GET":
+            inner = self._cluster(req, path + "/istio", cid, "/meshupgradeprofiles/istio")
+            return Response(200, {"value": [inner.body]})
         if rest == "/meshupgradeprofiles/istio" and req.method == "GET":
             revs = (cluster["properties"].get("serviceMeshProfile") or {}).get("istio", {}).get("revisions") or []
             current = sorted(revs)[0] if revs else None

@@ -228,6 +228,8 @@ class LoopbackServer:
                                       "code": 500, "reason": "InternalError",
                                       "message": f"loopback server error: {exc!r}\n{traceback.format_exc()}"})
         data = resp.encode() if req.method != "HEAD" else b""
+        # log before answering, so a client that got its answer always finds it in the log
+        self._record(req, parsed.query, resp.status, resp.content_type)
         h.send_response(resp.status)
         h.send_header("Content-Type", resp.content_type)
         h.send_header("Content-Length", str(len(data)))
@@ -235,7 +237,6 @@ class LoopbackServer:
             h.send_header(key, value)
         h.end_headers()
         h.wfile.write(data)
-        self._record(req, parsed.query, resp.status, resp.content_type)
 
     def _record(self, req, query, status, content_type=""):
         with self._log_lock:
