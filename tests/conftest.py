@@ -18,6 +18,8 @@ from tests.support.armapi import SUBSCRIPTION, TENANT, ArmServer  # noqa: E402
 from tests.support.kubeapi import KubeApiServer  # noqa: E402
 
 ansible_runner.ensure_collection_link()
+# the doubles (istioctl, helm) are Python scripts run by "python3" from PATH: make that this interpreter
+os.environ["PATH"] = os.pathsep.join([str(pathlib.Path(sys.executable).parent), os.environ.get("PATH", "")])
 if str(ansible_runner.COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(ansible_runner.COLLECTIONS))
 
