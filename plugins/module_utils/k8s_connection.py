@@ -88,7 +88,8 @@ def build_configuration(params):
     if params.get("host"):
         cfg.host = params["host"]
     if params.get("api_key"):
-        cfg.api_key = {"authorization": "Bearer %s" % params["api_key"]}
+        # replaces any kubeconfig token: the client reads "BearerToken" before its "authorization" alias
+        cfg.api_key = {"BearerToken": "Bearer %s" % params["api_key"]}
     if params.get("ca_cert"):
         cfg.ssl_ca_cert = params["ca_cert"]
     if params.get("client_cert"):
