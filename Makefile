@@ -19,6 +19,12 @@ $(BIN)/.installed: requirements/dev.txt requirements/runtime.txt requirements/co
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/dev.txt
 	touch $@
 
+# ansible-test's own pinned tools go into venvs it makes itself; this venv only runs ansible-test.
+.venv-sanity/.installed: requirements/constraints.txt
+	$(PYTHON) -m venv .venv-sanity
+	.venv-sanity/bin/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt ansible-core
+	touch $@
+
 $(COLLROOT)/ansible_collections/aksmesh/istio:
 	mkdir -p $(COLLROOT)/ansible_collections/aksmesh
 	ln -sfn $(CURDIR) $@
@@ -37,14 +43,14 @@ integration: setup
 lint: setup
 	$(BIN)/ansible-lint --profile production
 
-sanity: setup
+sanity: setup .venv-sanity/.installed
 	tests/sanity/run.sh
 
 molecule: setup
 	$(BIN)/molecule test --all
 
 test: setup
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -p no:cacheprovider tests
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory molecule
@@ -53,4 +59,4 @@ bench: setup
 	$(BIN)/python tests/bench/run.py
 
 clean:
-	rm -rf .build .venv .pytest_cache
+	rm -rf .build .venv .venv-sanity .pytest_cache .ansible

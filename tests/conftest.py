@@ -47,7 +47,7 @@ def bare_kube_api(tmp_path):
 @pytest.fixture
 def kube_api(bare_kube_api):
     """A loopback Kubernetes API with the Istio CRDs registered (real ones when shared/ is present)."""
-    docs, _ = shared_data.istio_crds()
+    docs = shared_data.istio_crds()[0]
     bare_kube_api.state.load_crds(copy.deepcopy(docs))
     return bare_kube_api
 

@@ -52,7 +52,7 @@ class AzureConnection(object):
         arm, authority = CLOUDS[cloud]
         self.resource_manager = (params.get("resource_manager_endpoint") or arm).rstrip("/")
         self.authority = (params.get("authority_host") or authority).rstrip("/")
-        self.custom_authority = self.authority not in [a for _, a in CLOUDS.values()]
+        self.custom_authority = self.authority not in [hosts[1] for hosts in CLOUDS.values()]
         self.subscription_id = params.get("subscription_id")
         if not self.subscription_id:
             raise AzureConnectionError("subscription_id is required: set it or AZURE_SUBSCRIPTION_ID")

@@ -18,7 +18,7 @@ description:
     injection.
   - Read only. Check mode behaves the same.
 author:
-  - aksmesh developers
+  - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
   - aksmesh.istio.k8s_auth
 attributes:

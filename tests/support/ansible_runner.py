@@ -78,7 +78,7 @@ def run_module(name, args, check_mode=False, diff=False, env=None, timeout=120):
         path = fh.name
     try:
         proc = subprocess.run([sys.executable, str(module), path], env=base_env(env), capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
     finally:
         os.unlink(path)
     try:
@@ -128,6 +128,6 @@ def run_playbook(playbook, workdir, extra_vars=None, check=False, diff=False, ve
     if tags:
         cmd += ["--tags", tags]
     proc = subprocess.run(cmd, env=base_env(dict(env or {}, AKSMESH_RESULT_LOG=str(log))), capture_output=True,
-                          text=True, timeout=timeout, cwd=str(REPO))
+                          text=True, timeout=timeout, cwd=str(REPO), check=False)
     results = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)

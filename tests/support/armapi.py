@@ -205,13 +205,17 @@ class ArmServer(LoopbackServer):
         return arm_error(404, "NotFound", f"No HTTP resource was found that matches the request URI '{path}'.")
 
     # ---- long-running operations ----------------------------------------------------------
-    def _start_lro(self, req, resource_id, action, location):
+    def _start_lro(self, req, resource_id, location, finish, with_location=False):
+        """Register an operation that completes (running ``finish``) after ``lro_polls`` polls."""
         op = uuid.uuid4().hex
-        self.operations[op] = {"remaining": self.lro_polls, "resource_id": resource_id, "action": action}
+        self.operations[op] = {"remaining": self.lro_polls, "resource_id": resource_id, "finish": finish}
         sub = resource_id.split("/")[2]
         url = f"{self.url}/subscriptions/{sub}/providers/Microsoft.Network/locations/{location}/operations/{op}" \
               f"?api-version={req.q('api-version')}"
-        return {"Azure-AsyncOperation": url, "Retry-After": "0"}, url
+        headers = {"Azure-AsyncOperation": url, "Retry-After": "0"}
+        if with_location:
+            headers["Location"] = url
+        return headers
 
     def _poll(self, op, path, req):
         state = self.operations.get(op)
@@ -311,13 +315,11 @@ class ArmServer(LoopbackServer):
             if key in body:
                 updated[key] = body[key]
         current["properties"]["provisioningState"] = "Updating"
-        headers, _ = self._start_lro(req, current["id"], "put", current["location"])
-        op = list(self.operations)[-1]
 
         def finish():
             updated["properties"]["provisioningState"] = "Succeeded"
             self.resources[cid] = updated
-        self.operations[op]["finish"] = finish
+        headers = self._start_lro(req, current["id"], current["location"], finish)
         out = copy.deepcopy(updated)
         out["properties"]["provisioningState"] = "Updating"
         return Response(200, out, headers)
@@ -368,9 +370,8 @@ class ArmServer(LoopbackServer):
             if current and current["properties"].get("ipConfiguration"):
                 resource["properties"]["ipConfiguration"] = current["properties"]["ipConfiguration"]
             self.resources[rid] = resource
-            headers, _ = self._start_lro(req, path, "put", body.get("location") or "westeurope")
-            op = list(self.operations)[-1]
-            self.operations[op]["finish"] = lambda: resource["properties"].__setitem__("provisioningState", "Succeeded")
+            headers = self._start_lro(req, path, body.get("location") or "westeurope",
+                                      lambda: resource["properties"].__setitem__("provisioningState", "Succeeded"))
             return Response(200 if current else 201, resource, headers)
         if req.method == "DELETE":
             if current is None:
@@ -379,10 +380,8 @@ class ArmServer(LoopbackServer):
                 return arm_error(400, "PublicIPAddressCannotBeDeleted", f"Public IP address {path} can not be deleted "
                                  "since it is still allocated to resource "
                                  f"{current['properties']['ipConfiguration']['id']}.")
-            headers, url = self._start_lro(req, path, "delete", current.get("location") or "westeurope")
-            headers["Location"] = url
-            op = list(self.operations)[-1]
-            self.operations[op]["finish"] = lambda: self.resources.pop(rid, None)
+            headers = self._start_lro(req, path, current.get("location") or "westeurope",
+                                      lambda: self.resources.pop(rid, None), with_location=True)
             return Response(202, None, headers)
         return arm_error(405, "MethodNotAllowed", req.method)
 

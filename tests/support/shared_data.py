@@ -8,7 +8,6 @@ import pathlib
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 
 
 def upstream_dir():
@@ -43,4 +42,7 @@ def load_all(path):
 def istio_crds():
     """The real Istio CRDs when shared/ is present, else our small fixture (same kinds we use)."""
     real = upstream("manifests", "charts", "base", "files", "crd-all.gen.yaml")
-    return load_all(real if real else FIXTURES / "istio-crds-min.yaml"), bool(real)
+    if real:
+        return load_all(real), True
+    from .istio_crds_min import crds
+    return crds(), False

@@ -46,7 +46,7 @@ def test_resource_skus_are_paged_and_carry_memory(arm, arm_credential):
     comp = sdk(ComputeManagementClient, arm, arm_credential)
     skus = {s.name: s for s in comp.resource_skus.list(filter="location eq 'westeurope'")
             if s.resource_type == "virtualMachines"}
-    assert len([e for e in arm.requests("GET", "/skus$")]) == 2  # two pages followed through nextLink
+    assert len(arm.requests("GET", "/skus$")) == 2  # two pages followed through nextLink
     mem = {c.name: c.value for c in skus["Standard_B2s"].capabilities}
     assert mem["MemoryGB"] == "4" and mem["vCPUs"] == "2"
 

@@ -176,7 +176,7 @@ def test_fault_injection_and_request_log(kube_api, api, core):
     kube_api.faults.add(r"/api/v1/namespaces$", 429, method="GET", headers={"Retry-After": "1"})
     assert core.list_namespace().items  # urllib3 honours Retry-After on 429 and retries once
     kube_api.faults.add(r"/api/v1/namespaces$", 500, method="GET", count=2)
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(ApiException):
             core.list_namespace()
     kube_api.faults.add(r"/api/v1/namespaces$", "delay", method="GET", seconds=0.3)

@@ -7,7 +7,7 @@ import pathlib
 import yaml
 from kubernetes import client, config
 
-from tests.support.ansible_runner import run_module, run_playbook
+from tests.support.ansible_runner import base_env, run_module, run_playbook
 from tests.support.armapi import SUBSCRIPTION, TENANT
 
 
@@ -71,8 +71,8 @@ def test_clear_errors(kube_api, tmp_path):
     assert untrusted.failed and kube_api.url in untrusted["msg"] and "ca_cert" in untrusted["msg"]
     denied = run_module("cluster_info", {"host": kube_api.url, "api_key": "wrong", "ca_cert": kube_api.ca_path})
     assert denied.failed and "401" in denied["msg"]
-    bad_ctx = run_module("cluster_info", {"kubeconfig": str(kube_api.kubeconfig(tmp_path / "kc") and
-                                                           tmp_path / "kc"), "context": "nope"})
+    kube_api.kubeconfig(tmp_path / "kc")
+    bad_ctx = run_module("cluster_info", {"kubeconfig": str(tmp_path / "kc"), "context": "nope"})
     assert bad_ctx.failed and "invalid kubeconfig" in bad_ctx["msg"]
 
 
@@ -109,7 +109,6 @@ def test_through_ansible_playbook_with_check_mode(kube_api, kubeconfig, tmp_path
 
 def test_ansible_doc_renders():
     out = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible-doc"), "aksmesh.istio.cluster_info"],
-                         capture_output=True, text=True, env=__import__("tests.support.ansible_runner",
-                                                                         fromlist=["base_env"]).base_env())
+                         capture_output=True, text=True, env=base_env(), check=False)
     assert out.returncode == 0, out.stderr
     assert "kubeconfig" in out.stdout and "istio_revisions" in out.stdout

@@ -189,7 +189,7 @@ def from_fieldsv1(fields, prefix=()):
         if name == ".":
             out.add(prefix + (DOT,))
             continue
-        kind, _, raw = name.partition(":")
+        kind, _sep, raw = name.partition(":")
         step = raw if kind == "f" else (kind, raw)
         path = prefix + (step,)
         if sub:

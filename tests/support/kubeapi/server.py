@@ -147,11 +147,11 @@ class KubeApiServer(LoopbackServer):
             return self._maybe_table(req, rt, st.list(rt, namespace, req.q("labelSelector"),
                                                       req.q("fieldSelector")))
         if req.method == "POST" and not name:
-            _, body = self._body(req)
+            body = self._body(req)[1]
             return Response(201, st.create(rt, namespace, body, req.q("fieldManager") or
                                            _manager_from_agent(req.headers.get("user-agent")), dry_run))
         if req.method == "PUT" and name:
-            _, body = self._body(req)
+            body = self._body(req)[1]
             return Response(200, st.replace(rt, namespace, name, body, manager, dry_run, sub))
         if req.method == "PATCH" and name:
             ctype, body = self._body(req)
@@ -168,7 +168,7 @@ class KubeApiServer(LoopbackServer):
                 return Response(200, st.delete(rt, namespace, name, dry_run))
             return Response(200, st.delete_collection(rt, namespace, req.q("labelSelector"),
                                                       req.q("fieldSelector"), dry_run))
-        raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     def _watch(self, req, rt, namespace, name):
         """A watch: waits (up to timeoutSeconds, at most 5 s) for the matching set to change, then reports

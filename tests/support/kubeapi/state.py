@@ -267,7 +267,7 @@ class ApiState:
         except ValueError as exc:
             raise ApiError(400, "BadRequest", str(exc)) from None
         with self.lock:
-            items = [self._out(rt, obj) for (g, p, ns, _), obj in sorted(self.objects.items(), key=lambda kv: (
+            items = [self._out(rt, obj) for (g, p, ns, _name), obj in sorted(self.objects.items(), key=lambda kv: (
                 kv[0][2] or "", kv[0][3])) if g == rt.group and p == rt.plural and (not namespace or ns == namespace)
                 and match_labels(obj["metadata"].get("labels")) and match_fields(obj)]
             return {"kind": rt.list_kind, "apiVersion": rt.api_version,
