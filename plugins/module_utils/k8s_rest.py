@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Raw Kubernetes REST calls over the official client's ApiClient, with bounded retries.
+
+The typed APIs and DynamicClient cost a model round trip or a full discovery per
+call; the apply engine needs neither. This speaks the REST paths directly through
+``ApiClient.param_serialize``/``call_api`` (same auth, TLS and proxy handling as the
+rest of the client) and owns the retry policy: 429 and 5xx are retried with backoff
+honouring ``Retry-After``, so are 409 answers that are not field-manager conflicts
+(optimistic-lock races) and dropped connections; everything is time-bounded.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import time
+
+try:
+    from kubernetes.client.exceptions import ApiException
+except ImportError:  # reported by k8s_connection.require_k8s
+    ApiException = Exception
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class K8sApiError(Exception):
+    """An API answer that is not success, with the Status body's reason, message and causes."""
+
+    def __init__(self, status, reason, message, causes=None, body=None):
+        super(K8sApiError, self).__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.causes = causes or []
+        self.body = body
+
+    @classmethod
+    def from_response(cls, status, raw):
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {"message": raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)}
+        if not isinstance(body, dict):
+            body = {"message": str(body)}
+        details = body.get("details") or {}
+        return cls(status, body.get("reason") or "", body.get("message") or "HTTP %s" % status,
+                   details.get("causes") or [], body)
+
+    @property
+    def manager_conflict(self):
+        """A server-side apply conflict between field managers (retrying cannot help)."""
+        return any(c.get("reason") == "FieldManagerConflict" for c in self.causes)
+
+    def __str__(self):
+        return "%s %s: %s" % (self.status, self.reason, self.message)
+
+
+class RestClient(object):
+    """JSON requests with retries; counts requests per verb for reports and benchmarks."""
+
+    def __init__(self, api_client, timeout=30, retries=5, backoff=0.5, max_wait=30.0, sleep=time.sleep):
+        self.api = api_client
+        # we retry ourselves: urllib3 would not retry PATCH/POST, and would retry GET behind our back
+        if self.api.configuration.retries is not False:
+            self.api.configuration.retries = False
+            self.api.rest_client = type(self.api.rest_client)(self.api.configuration)
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self.sleep = sleep
+        self.counts = {}
+        self.retried = 0
+
+    def request(self, method, path, query=None, body=None, content_type="application/json", ok_missing=False):
+        """Return the decoded JSON answer; None for 404 when ``ok_missing``; raise K8sApiError otherwise."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        attempt = 0
+        while True:
+            attempt += 1
+            self.counts[method] = self.counts.get(method, 0) + 1
+            try:
+                method_, url, hdrs, payload, _post = _serialize(self.api, method, path, query, headers, body)
+                resp = self.api.call_api(method_, url, header_params=hdrs, body=payload,
+                                         _request_timeout=self.timeout)
+                raw = resp.read()
+                status = resp.status
+            except ApiException as exc:  # some client versions raise for HTTP errors themselves
+                status, raw = exc.status or 0, exc.body
+                resp = exc
+            except Exception as exc:  # connection dropped, reset, timed out: urllib3 errors
+                if attempt <= self.retries and _transient(exc):
+                    self.retried += 1
+                    self.sleep(self._wait(attempt, None))
+                    continue
+                raise K8sApiError(0, "ConnectionError", "%s %s failed: %s" % (method, path, exc))
+            if 200 <= status < 300:
+                return json.loads(raw) if raw else {}
+            if status == 404 and ok_missing:
+                return None
+            error = K8sApiError.from_response(status, raw)
+            retry = status in RETRY_STATUSES or (status == 409 and not error.manager_conflict)
+            if retry and attempt <= self.retries:
+                self.retried += 1
+                self.sleep(self._wait(attempt, getattr(resp, "headers", None)))
+                continue
+            raise error
+
+    def _wait(self, attempt, headers):
+        retry_after = None
+        if headers:
+            value = headers.get("Retry-After") if hasattr(headers, "get") else None
+            try:
+                retry_after = float(value) if value is not None else None
+            except ValueError:
+                retry_after = None
+        if retry_after is None:
+            retry_after = self.backoff * (2 ** (attempt - 1))
+        return min(retry_after, self.max_wait)
+
+
+def _serialize(api, method, path, query, headers, body):
+    """The official client's request building (auth, host, query encoding) for a raw path."""
+    out = api.param_serialize(method, path, query_params=list((query or {}).items()), header_params=headers,
+                              body=body, auth_settings=["BearerToken"])
+    return tuple(out) + (None,) if len(out) == 4 else out
+
+
+def _transient(exc):
+    name = type(exc).__name__
+    return name in ("MaxRetryError", "ProtocolError", "ReadTimeoutError", "NewConnectionError",
+                    "ConnectionResetError", "RemoteDisconnected", "ConnectionError", "SSLError",
+                    "ConnectTimeoutError", "TimeoutError", "BrokenPipeError")

@@ -1,0 +1,26 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Keep Secret values out of module results and diffs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+MASK = "********"
+
+
+def redact(obj):
+    """A copy of ``obj`` with every Secret's data/stringData values masked (keys stay visible)."""
+    if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+        return obj
+    out = copy.deepcopy(obj)
+    for field in ("data", "stringData"):
+        if isinstance(out.get(field), dict):
+            out[field] = dict((k, MASK) for k in out[field])
+    annotations = (out.get("metadata") or {}).get("annotations") or {}
+    if "kubectl.kubernetes.io/last-applied-configuration" in annotations:
+        annotations["kubectl.kubernetes.io/last-applied-configuration"] = MASK
+    return out

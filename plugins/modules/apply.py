@@ -1,0 +1,316 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: apply
+short_description: Apply or delete many Kubernetes objects in one call, with server-side apply
+version_added: 0.1.0
+description:
+  - Applies a whole set of objects (definitions, multi-document YAML, files, directories) with server-side apply
+    in one module call, instead of one M(kubernetes.core.k8s) call per object.
+  - Idempotent and cheap. A run where nothing changed reads each kind once (one GET or one LIST) after discovery
+    and writes nothing. It compares the definitions with the fields this O(field_manager) owns on the live
+    objects, so only objects that differ are sent to the server.
+  - Namespaces and CustomResourceDefinitions are applied first, then the rest; O(state=absent) deletes in reverse.
+    Objects whose kind comes from a CRD in the same batch are applied once that CRD is Established.
+  - Retries 429 and 5xx answers with backoff honouring C(Retry-After), and dropped connections; reports field
+    manager conflicts with the owning manager's name.
+author:
+  - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.k8s_auth
+attributes:
+  check_mode:
+    support: full
+    description: Sends server-side dry-run requests; nothing is persisted.
+  diff_mode:
+    support: full
+    description: Shows, per object, the fields of the definition before and after (Secret values masked).
+options:
+  definitions:
+    description:
+      - Objects to apply. A list of objects, a single object, or multi-document YAML text. C(List) kinds are
+        expanded.
+    type: raw
+  src:
+    description:
+      - Files or directories (read recursively, C(*.yaml), C(*.yml), C(*.json)) holding objects to apply.
+    type: list
+    elements: path
+    default: []
+  namespace:
+    description:
+      - Namespace for namespaced objects that do not name one. Defaults to C(default).
+    type: str
+  state:
+    description:
+      - C(present) applies the objects, C(absent) deletes them (missing ones count as unchanged).
+    type: str
+    choices: [present, absent]
+    default: present
+  field_manager:
+    description:
+      - Server-side apply field manager name. Use one name per owner of a set of fields.
+    type: str
+    default: aksmesh
+  force_conflicts:
+    description:
+      - Take over fields another field manager owns instead of failing with a conflict.
+    type: bool
+    default: false
+  wait:
+    description:
+      - After applying, wait until Deployments, DaemonSets and StatefulSets are rolled out and
+        CustomResourceDefinitions are Established.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait in total when O(wait=true).
+    type: int
+    default: 300
+  prune:
+    description:
+      - Delete objects that carry O(prune.label_selector), are of one of O(prune.kinds), were applied by this
+        O(field_manager), and are not in the batch. Opt-in.
+    type: dict
+    suboptions:
+      label_selector:
+        description: Label selector the batch's objects carry, for example C(app.kubernetes.io/managed-by=aksmesh).
+        type: str
+        required: true
+      kinds:
+        description: The kinds to prune, each with C(apiVersion) and C(kind).
+        type: list
+        elements: dict
+        required: true
+      namespaces:
+        description: Namespaces to prune in. Defaults to the namespaces of the batch.
+        type: list
+        elements: str
+  apply_order:
+    description:
+      - C(kinds) applies Namespaces and CRDs first, then dependants (and deletes in reverse); C(as_given) keeps
+        the input order.
+    type: str
+    choices: [kinds, as_given]
+    default: kinds
+  continue_on_error:
+    description:
+      - Apply the rest of the batch when one object fails; the module still fails at the end, listing every
+        failure.
+    type: bool
+    default: false
+  api_retries:
+    description:
+      - How often to retry a request answered with 429 or 5xx, or whose connection dropped.
+    type: int
+    default: 5
+notes:
+  - Secret values never appear in results or diffs. Pass Secrets from vaulted variables and set C(no_log) on the
+    task, since Ansible logs module arguments at high verbosity.
+"""
+
+EXAMPLES = r"""
+- name: Apply the mesh configuration in one call
+  aksmesh.istio.apply:
+    kubeconfig: "{{ aksmesh_kubeconfig }}"
+    src:
+      - files/mesh/
+    wait: true
+
+- name: Apply definitions built in the play
+  aksmesh.istio.apply:
+    namespace: shop
+    definitions:
+      - apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata:
+          name: web
+        spec:
+          host: web
+          exportTo: ["."]
+          trafficPolicy:
+            tls:
+              mode: ISTIO_MUTUAL
+
+- name: Remove what an earlier release applied but this one does not
+  aksmesh.istio.apply:
+    src: [manifests/]
+    prune:
+      label_selector: app.kubernetes.io/managed-by=aksmesh
+      kinds:
+        - {apiVersion: networking.istio.io/v1, kind: VirtualService}
+        - {apiVersion: networking.istio.io/v1, kind: DestinationRule}
+
+- name: Delete them again
+  aksmesh.istio.apply:
+    src: [manifests/]
+    state: absent
+"""
+
+RETURN = r"""
+results:
+  description: One entry per object, in the order they were processed.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    apiVersion:
+      description: API version of the object.
+      type: str
+    kind:
+      description: Kind of the object.
+      type: str
+    namespace:
+      description: Namespace, or null for cluster-scoped objects.
+      type: str
+    name:
+      description: Name of the object.
+      type: str
+    action:
+      description: What happened (or would happen in check mode).
+      type: str
+      choices: [created, configured, unchanged, deleted, pruned, failed]
+    error:
+      description: Why the object failed.
+      type: str
+      returned: when action is failed
+  sample: [{"apiVersion": "v1", "kind": "Namespace", "namespace": null, "name": "shop", "action": "created"}]
+counts:
+  description: Number of objects per action.
+  returned: always
+  type: dict
+  sample: {"created": 3, "configured": 1, "unchanged": 40}
+requests:
+  description: API requests this run made, per HTTP verb (discovery included).
+  returned: always
+  type: dict
+  sample: {"GET": 12, "PATCH": 4}
+failures:
+  description: Error messages, one per failed object, naming the object and the API's reason.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils import manifests
+from ansible_collections.aksmesh.istio.plugins.module_utils.apply_engine import ApplyEngine
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils.redact import redact
+
+try:
+    import yaml
+except ImportError:
+    yaml = None
+
+
+def argument_spec():
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(
+        definitions=dict(type="raw"),
+        src=dict(type="list", elements="path", default=[]),
+        namespace=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        field_manager=dict(type="str", default="aksmesh"),
+        force_conflicts=dict(type="bool", default=False),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=300),
+        prune=dict(type="dict", options=dict(
+            label_selector=dict(type="str", required=True),
+            kinds=dict(type="list", elements="dict", required=True),
+            namespaces=dict(type="list", elements="str"),
+        )),
+        apply_order=dict(type="str", choices=["kinds", "as_given"], default="kinds"),
+        continue_on_error=dict(type="bool", default=False),
+        api_retries=dict(type="int", default=5),
+    )
+    return spec
+
+
+def load(module):
+    p = module.params
+    pairs = []
+    if p["definitions"] is not None:
+        pairs += manifests.expand([p["definitions"]])
+    pairs += manifests.expand(manifests.load_paths(p["src"]))
+    objs = manifests.normalize(pairs)
+    if not objs:
+        module.fail_json(msg="nothing to apply: give definitions or src with at least one object")
+    for spec in (p["prune"] or {}).get("kinds") or []:
+        if not spec.get("apiVersion") or not spec.get("kind"):
+            module.fail_json(msg="prune.kinds entries need apiVersion and kind, got %s" % spec)
+    return objs
+
+
+def render_diff(results):
+    out = []
+    for entry in results:
+        if "diff" not in entry:
+            continue
+        diff = entry.pop("diff")
+        header = "%s %s%s" % (entry["kind"], entry["namespace"] + "/" if entry.get("namespace") else "",
+                              entry["name"])
+        out.append({"before_header": header, "after_header": header,
+                    "before": yaml.safe_dump(redact(diff["before"]), default_flow_style=False) if diff["before"]
+                    else "",
+                    "after": yaml.safe_dump(redact(diff["after"]), default_flow_style=False) if diff["after"]
+                    else ""})
+    return out
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_one_of=[("definitions", "src")])
+    p = module.params
+    try:
+        objs = load(module)
+    except manifests.ManifestError as exc:
+        module.fail_json(msg=str(exc))
+    api = connect(module)
+    rest = RestClient(api, timeout=p["request_timeout"], retries=p["api_retries"])
+    engine = ApplyEngine(rest, field_manager=p["field_manager"], force_conflicts=p["force_conflicts"],
+                         check_mode=module.check_mode, diff=module._diff, default_namespace=p["namespace"],
+                         continue_on_error=p["continue_on_error"], wait=p["wait"], wait_timeout=p["wait_timeout"],
+                         by_kind=p["apply_order"] == "kinds")
+    try:
+        if p["state"] == "present":
+            engine.apply_all(objs)
+            if p["prune"] and not engine.failures:
+                namespaces = p["prune"].get("namespaces") or sorted(set(
+                    r["namespace"] for r in engine.results if r.get("namespace")))
+                engine.prune(p["prune"]["kinds"], p["prune"]["label_selector"], namespaces)
+        else:
+            engine.delete_all(objs)
+    except K8sApiError as exc:
+        module.fail_json(msg="Kubernetes API request failed: %s" % exc, results=engine.results,
+                         requests=rest.counts, exception=traceback.format_exc())
+    results = engine.results
+    diff = render_diff(results) if module._diff else None
+    counts = {}
+    for entry in results:
+        counts[entry["action"]] = counts.get(entry["action"], 0) + 1
+    changed = any(e["action"] in ("created", "configured", "deleted", "pruned") for e in results)
+    out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures)
+    if diff is not None:
+        out["diff"] = diff
+    if engine.failures:
+        module.fail_json(msg="%d of %d objects failed: %s" % (len(engine.failures), len(objs),
+                                                               " | ".join(engine.failures)), **out)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()
