@@ -71,6 +71,7 @@ class ApplyEngine(object):
         self._live = {}  # (api_version, kind, ns, name) -> live object or None
         self._read = set()  # resources (api_version, kind) whose objects are prefetched
         self._batch = []
+        self._dry_namespaces = set()
 
     # ---- helpers ----------------------------------------------------------------------------
     def _resolve(self, obj):
@@ -163,6 +164,10 @@ class ApplyEngine(object):
             return
         self._prefetch(res)
         meta = obj["metadata"]
+        if self.check_mode and res.namespaced and meta.get("namespace") in self._dry_namespaces:
+            # its namespace exists only in this dry run: the server cannot validate it yet
+            self._record(obj, "created", None, obj)
+            return
         live = self._live.get(manifests.identity(obj))
         if ownership.unchanged(obj, live, self.manager):
             self._record(obj, "unchanged")
@@ -183,6 +188,8 @@ class ApplyEngine(object):
                 "resourceVersion") else "unchanged"
         if not self.check_mode:
             self._live[manifests.identity(obj)] = out
+        elif obj["kind"] == "Namespace" and action == "created":
+            self._dry_namespaces.add(meta["name"])
         self._record(obj, action, ownership.prune_like(live, obj) if live else None, ownership.prune_like(out, obj))
 
     def _fail(self, obj, message):

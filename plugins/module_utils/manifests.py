@@ -60,13 +60,13 @@ def load_paths(paths):
     return docs
 
 
-def expand(items, origin="definitions"):
+def expand(items, origin="definitions", parse_text=True):
     """Flatten ``v1/List`` documents and YAML strings into (object, origin) pairs."""
     out = []
     for item in items:
         obj, where = item if isinstance(item, tuple) else (item, origin)
-        if isinstance(obj, str):
-            out += expand(load_text(obj, where), where)
+        if isinstance(obj, str) and parse_text:
+            out += expand(load_text(obj, where), where, parse_text=False)
         elif isinstance(obj, list):
             out += expand(obj, where)
         elif isinstance(obj, dict) and obj.get("kind", "").endswith("List") and isinstance(obj.get("items"), list):

@@ -202,6 +202,7 @@ failures:
   sample: []
 """
 
+import base64
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
@@ -255,6 +256,23 @@ def load(module):
     return objs
 
 
+def secret_values(objs):
+    values = set()
+    for obj in objs:
+        if obj.get("kind") != "Secret":
+            continue
+        for field in ("data", "stringData"):
+            for value in (obj.get(field) or {}).values():
+                if value:
+                    values.add(str(value))
+                    if field == "data":
+                        try:
+                            values.add(base64.b64decode(value).decode("utf-8"))
+                        except (ValueError, UnicodeDecodeError):
+                            pass
+    return values
+
+
 def render_diff(results):
     out = []
     for entry in results:
@@ -279,6 +297,8 @@ def main():
         objs = load(module)
     except manifests.ManifestError as exc:
         module.fail_json(msg=str(exc))
+    # Secret values given in definitions never reach the output, not even the echoed arguments
+    module.no_log_values.update(secret_values(objs))
     api = connect(module)
     rest = RestClient(api, timeout=p["request_timeout"], retries=p["api_retries"])
     engine = ApplyEngine(rest, field_manager=p["field_manager"], force_conflicts=p["force_conflicts"],

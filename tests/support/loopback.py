@@ -147,6 +147,11 @@ class LoopbackServer:
             def log_message(self, *args):  # quiet
                 pass
 
+            def setup(self):
+                super().setup()
+                # answer small requests at once instead of waiting out delayed ACKs (Nagle)
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _serve(self):
                 server._serve_one(self)
 
@@ -235,8 +240,10 @@ class LoopbackServer:
         h.send_header("Content-Length", str(len(data)))
         for key, value in resp.headers.items():
             h.send_header(key, value)
-        h.end_headers()
-        h.wfile.write(data)
+        # headers and body in one write
+        h._headers_buffer.append(b"\r\n")
+        h.wfile.write(b"".join(h._headers_buffer) + data)
+        h._headers_buffer = []
 
     def _record(self, req, query, status, content_type=""):
         with self._log_lock:

@@ -130,7 +130,10 @@ class KubeApiServer(LoopbackServer):
             return ctype, None
         try:
             if ctype in ("application/apply-patch+yaml", "application/yaml"):
-                return ctype, yaml.safe_load(req.body)
+                try:  # JSON is YAML; parse it as JSON first (PyYAML would keep \ud83d-style surrogates apart)
+                    return ctype, json.loads(req.body)
+                except ValueError:
+                    return ctype, yaml.safe_load(req.body)
             return ctype, json.loads(req.body)
         except (ValueError, yaml.YAMLError) as exc:
             raise ApiError(400, "BadRequest", f"the body of the request could not be decoded: {exc}") from None

@@ -1,0 +1,248 @@
+"""aksmesh.istio.apply against the loopback API, on real upstream manifests."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests.support import shared_data
+from tests.support.ansible_runner import run_module
+
+ADDONS = ("prometheus.yaml", "grafana.yaml", "kiali.yaml", "jaeger.yaml")
+NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
+
+
+def served(kube_api, obj):
+    return kube_api.state.registry.by_kind(obj["apiVersion"], obj["kind"]) is not None
+
+
+def upstream_set():
+    """Addons + bookinfo platform + networking: real objects, deduplicated by identity (last wins)."""
+    files = [shared_data.upstream("samples", "addons", f) for f in ADDONS]
+    files.append(shared_data.upstream("samples", "bookinfo", "platform", "kube", "bookinfo.yaml"))
+    net = shared_data.upstream("samples", "bookinfo", "networking")
+    files += sorted(net.glob("*.yaml"))
+    objs = {}
+    for path in files:
+        for doc in shared_data.load_all(path):
+            ns = doc["metadata"].get("namespace") or ("istio-system" if "addons" in str(path) else "bookinfo")
+            doc = json.loads(json.dumps(doc))
+            doc["metadata"]["namespace"] = ns
+            objs[(doc["apiVersion"].split("/")[0], doc["kind"], ns, doc["metadata"]["name"])] = doc
+    namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in ("istio-system",
+                                                                                              "bookinfo")]
+    return namespaces + list(objs.values())
+
+
+def apply(kubeconfig, **kw):
+    args = {"kubeconfig": kubeconfig, "api_retries": 3}
+    check = kw.pop("check_mode", False)
+    diff = kw.pop("diff", False)
+    args.update(kw)
+    return run_module("apply", args, check_mode=check, diff=diff)
+
+
+def writes(kube_api):
+    return [e for e in kube_api.requests() if e.method in ("POST", "PUT", "PATCH", "DELETE")]
+
+
+@pytest.mark.shared
+def test_real_upstream_set_applies_then_is_a_cheap_no_op(kube_api, kubeconfig, kubectl_env):
+    objs = upstream_set()
+    first = apply(kubeconfig, definitions=objs)
+    assert not first.failed, first.result
+    assert first["changed"] and first["counts"] == {"created": len(objs)}
+    held = {(k[1], k[2], k[3]) for k in kube_api.state.objects if k[2] in ("istio-system", "bookinfo")}
+    for obj in objs:
+        rt = kube_api.state.registry.by_kind(obj["apiVersion"], obj["kind"])
+        key = (rt.plural, obj["metadata"]["namespace"] if rt.namespaced else None, obj["metadata"]["name"])
+        assert key in held or not rt.namespaced
+        stored = kube_api.state.objects[(rt.group, rt.plural, key[1], key[2])]
+        for field, value in obj.items():
+            if field not in ("metadata", "status", "apiVersion"):
+                assert stored[field] == value or field == "spec"  # spec gains server defaults
+    assert len(held) == len([o for o in objs if o["kind"] not in (
+        "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "MutatingWebhookConfiguration")])
+    kube_api.clear_log()
+    second = apply(kubeconfig, definitions=objs)
+    assert not second.failed and second["changed"] is False
+    assert second["counts"] == {"unchanged": len(objs)}
+    assert writes(kube_api) == []
+    kinds = {(o["apiVersion"], o["kind"]) for o in objs}
+    groups = {o["apiVersion"] for o in objs}
+    assert second["requests"] == {"GET": len(kube_api.requests())}
+    assert len(kube_api.requests()) <= len(kinds) + len(groups)  # one read per kind + discovery
+    if shutil.which("kubectl"):
+        out = subprocess.run(["kubectl", "get", "virtualservices", "-n", "bookinfo", "-o", "name"], env=kubectl_env,
+                             capture_output=True, text=True, check=True).stdout
+        assert "virtualservice.networking.istio.io/reviews" in out
+
+
+@pytest.mark.shared
+def test_analyzer_inputs_that_parse_apply(kube_api, kubeconfig):
+    base = shared_data.upstream("pkg", "config", "analysis", "analyzers", "testdata")
+    objs, namespaces = {}, set()
+    for path in sorted(base.glob("*.yaml")):
+        try:
+            docs = shared_data.load_all(path)
+        except yaml.YAMLError:
+            continue
+        for doc in docs:
+            meta = doc.get("metadata") if isinstance(doc, dict) else None
+            if not meta or not meta.get("name") or not doc.get("apiVersion") or not served(kube_api, doc):
+                continue
+            if doc["kind"] in ("Namespace", "CustomResourceDefinition"):
+                continue
+            rt = kube_api.state.registry.by_kind(doc["apiVersion"], doc["kind"])
+            ns = meta.get("namespace") or "default" if rt.namespaced else None
+            if ns:
+                namespaces.add(ns)
+            objs[(rt.group, rt.plural, ns, meta["name"])] = doc
+    defs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in sorted(namespaces)]
+    res = apply(kubeconfig, definitions=defs + list(objs.values()), namespace="default", continue_on_error=True)
+    assert not res.failed, res["failures"]
+    assert all(key in kube_api.state.objects for key in objs)
+    assert len(objs) > 100
+
+
+def test_check_mode_persists_nothing_and_reports(kube_api, kubeconfig):
+    vs = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "web"},
+          "spec": {"hosts": ["web"], "exportTo": ["."], "http": [{"route": [{"destination": {"host": "web"}}]}]}}
+    defs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}, vs]
+    before = kube_api.state.dump()
+    res = apply(kubeconfig, definitions=defs, namespace="shop", check_mode=True)
+    assert not res.failed, res.result
+    assert res["changed"] and [r["action"] for r in res["results"]] == ["created", "created"]
+    assert kube_api.state.dump() == before
+    apply(kubeconfig, definitions=defs, namespace="shop")
+    vs["spec"]["http"][0]["retries"] = {"attempts": 3}
+    checked = apply(kubeconfig, definitions=defs, namespace="shop", check_mode=True, diff=True)
+    assert checked["counts"] == {"unchanged": 1, "configured": 1}
+    (diff,) = checked["diff"]
+    assert "attempts: 3" in diff["after"] and "attempts" not in diff["before"]
+    live = kube_api.state.objects[("networking.istio.io", "virtualservices", "shop", "web")]
+    assert "retries" not in live["spec"]["http"][0]
+
+
+def test_secret_values_never_in_results_or_diff(kube_api, kubeconfig):
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "grafana", "namespace": "default"},
+              "type": "Opaque", "data": {"passphrase": "czNjcjN0"}}
+    res = apply(kubeconfig, definitions=[secret], diff=True)
+    assert not res.failed
+    assert "czNjcjN0" not in res.stdout and "s3cr3t" not in res.stdout and "********" in res.stdout
+
+
+def test_crd_and_its_custom_resources_in_one_batch(bare_kube_api, tmp_path):
+    kc = tmp_path / "kc"
+    bare_kube_api.kubeconfig(kc)
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "widgets.example.com"},
+           "spec": {"group": "example.com", "scope": "Namespaced",
+                    "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
+                    "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                        "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "default"},
+              "spec": {"size": 1}}
+    res = apply(str(kc), definitions=[widget, crd])  # order given wrong on purpose
+    assert not res.failed, res.result
+    assert [(r["kind"], r["action"]) for r in res["results"]] == [("CustomResourceDefinition", "created"),
+                                                                  ("Widget", "created")]
+    assert ("example.com", "widgets", "default", "w") in bare_kube_api.state.objects
+
+
+def test_conflicts_name_the_owner_and_force_takes_over(kube_api, kubeconfig):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "mesh", "namespace": "default"},
+          "data": {"mode": "STRICT"}}
+    apply(kubeconfig, definitions=[cm], field_manager="platform-team")
+    cm["data"]["mode"] = "PERMISSIVE"
+    res = apply(kubeconfig, definitions=[cm])
+    assert res.failed and res["results"][0]["action"] == "failed"
+    assert 'conflict with "platform-team"' in res["msg"] and ".data.mode" in res["msg"]
+    assert "force_conflicts=true" in res["msg"]
+    assert kube_api.state.objects[("", "configmaps", "default", "mesh")]["data"]["mode"] == "STRICT"
+    forced = apply(kubeconfig, definitions=[cm], force_conflicts=True)
+    assert not forced.failed and forced["results"][0]["action"] == "configured"
+
+
+def test_api_faults_are_retried(kube_api, kubeconfig):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"},
+          "data": {"k": "v"}}
+    kube_api.faults.add(r"/configmaps/a$", 429, method="PATCH", headers={"Retry-After": "1"})
+    kube_api.faults.add(r"/configmaps/a$", 500, method="PATCH")
+    kube_api.faults.add(r"/configmaps/a$", 409, method="PATCH",
+                        body={"kind": "Status", "status": "Failure", "reason": "Conflict", "code": 409,
+                              "message": "Operation cannot be fulfilled: the object has been modified"})
+    kube_api.faults.add(r"/configmaps/a$", "drop", method="PATCH")
+    res = apply(kubeconfig, definitions=[cm], api_retries=5)
+    assert not res.failed, res.result
+    assert [e.status for e in kube_api.requests("PATCH", "/configmaps/a$")] == [429, 500, 409, 0, 201]
+    kube_api.faults.add(r"/configmaps/b$", 503, method="PATCH", count=10)
+    failed = apply(kubeconfig, definitions=[dict(cm, metadata={"name": "b", "namespace": "default"})],
+                   api_retries=1)
+    assert failed.failed and "ConfigMap default/b" in failed["msg"] and "503" in failed["msg"]
+
+
+def test_continue_on_error_applies_the_rest_and_lists_failures(kube_api, kubeconfig):
+    good = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok", "namespace": "default"}}
+    lost = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "lost", "namespace": "nowhere"}}
+    unknown = {"apiVersion": "example.com/v1", "kind": "Nope", "metadata": {"name": "x"}}
+    res = apply(kubeconfig, definitions=[lost, unknown, good], continue_on_error=True, apply_order="as_given")
+    assert res.failed and len(res["failures"]) == 2
+    assert "create the namespace first" in res["failures"][0] and "Nope" in res["failures"][1]
+    assert ("", "configmaps", "default", "ok") in kube_api.state.objects
+    stop = apply(kubeconfig, definitions=[lost, dict(good, metadata={"name": "ok2", "namespace": "default"})],
+                 apply_order="as_given")
+    assert stop.failed and ("", "configmaps", "default", "ok2") not in kube_api.state.objects
+
+
+def test_bad_input_fails_before_any_request(kube_api, kubeconfig):
+    kube_api.clear_log()
+    res = apply(kubeconfig, definitions=[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}},
+                                         {"kind": "Secret", "metadata": {"name": "b"}}])
+    assert res.failed and "lacks apiVersion" in res["msg"]
+    assert kube_api.requests() == []
+    empty = apply(kubeconfig, definitions=[])
+    assert empty.failed and "nothing to apply" in empty["msg"]
+
+
+def test_absent_deletes_in_reverse_then_nothing_to_do(kube_api, kubeconfig):
+    defs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "gone"}}]
+    apply(kubeconfig, definitions=defs)
+    checked = apply(kubeconfig, definitions=defs, state="absent", check_mode=True)
+    assert checked["changed"] and ("", "configmaps", "gone", "c") in kube_api.state.objects
+    res = apply(kubeconfig, definitions=defs, state="absent")
+    assert [(r["kind"], r["action"]) for r in res["results"]] == [("ConfigMap", "deleted"), ("Namespace", "deleted")]
+    kube_api.state.namespace_finalize_seconds = 0
+    import time
+    time.sleep(0.5)
+    again = apply(kubeconfig, definitions=defs, state="absent")
+    assert again["changed"] is False and again["counts"] == {"unchanged": 2}
+
+
+def test_prune_removes_only_our_labelled_leftovers(kube_api, kubeconfig):
+    label = {"app.kubernetes.io/managed-by": "aksmesh"}
+    def cm(name, manager_label=True):
+        return {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": "default", "labels": label if manager_label else {}}}
+    apply(kubeconfig, definitions=[cm("a"), cm("b")])
+    apply(kubeconfig, definitions=[cm("theirs")], field_manager="someone-else")
+    res = apply(kubeconfig, definitions=[cm("a")], prune={"label_selector": "app.kubernetes.io/managed-by=aksmesh",
+                                                          "kinds": [{"apiVersion": "v1", "kind": "ConfigMap"}]})
+    assert not res.failed, res.result
+    assert [(r["name"], r["action"]) for r in res["results"]] == [("a", "unchanged"), ("b", "pruned")]
+    assert ("", "configmaps", "default", "theirs") in kube_api.state.objects
+
+
+def test_wait_for_rollout(kube_api, kubeconfig):
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+           "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
+               "metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}}
+    ok = apply(kubeconfig, definitions=[dep], wait=True, wait_timeout=10)
+    assert not ok.failed, ok.result
+    kube_api.state.auto_ready = False
+    dep["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:2"
+    slow = apply(kubeconfig, definitions=[dep], wait=True, wait_timeout=2)
+    assert slow.failed and "not ready after 2s" in slow["msg"] and "Deployment default/web" in slow["msg"]
