@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The mesh_manifests filter: role variables -> Kubernetes objects, via the module_utils builders."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.aksmesh.istio.plugins.module_utils import (
+    mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets, mesh_traffic)
+from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
+
+try:
+    import yaml
+except ImportError:
+    yaml = None
+
+
+def _addons(config):
+    docs = {}
+    for addon, text in (config.get("manifests") or {}).items():
+        docs[addon] = [d for d in yaml.safe_load_all(text) if d] if isinstance(text, str) else text
+    return mesh_addons.addon_manifests(docs, config)
+
+
+def _dashboards(config):
+    return mesh_addons.dashboards(config.get("addons") or [], config.get("namespace") or "istio-system")
+
+
+BUILDERS = {
+    "secrets": mesh_secrets.credential_secrets,
+    "mtls": mesh_mtls.peer_authentications,
+    "gateways": mesh_gateways.gateway_manifests,
+    "egress": mesh_egress.egress_manifests,
+    "traffic": mesh_traffic.traffic_manifests,
+    "network_policies": mesh_network_policies.network_policies,
+    "addons": _addons,
+    "dashboards": _dashboards,
+}
+
+
+def mesh_manifests(config, stage):
+    if stage not in BUILDERS:
+        raise AnsibleFilterError("mesh_manifests: unknown stage %r; use one of %s" % (stage, ", ".join(sorted(
+            BUILDERS))))
+    if not isinstance(config, dict):
+        raise AnsibleFilterError("mesh_manifests(%s): expected a dictionary of settings, got %s" % (
+            stage, type(config).__name__))
+    try:
+        # plain types: Ansible hands over tagged str/dict subclasses that YAML dumpers refuse
+        return BUILDERS[stage](json.loads(json.dumps(config)))
+    except MeshConfigError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"mesh_manifests": mesh_manifests}

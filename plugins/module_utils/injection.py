@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sidecar injection labels: ``istio-injection=enabled`` or ``istio.io/rev=<revision>``, never both."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+INJECTION = "istio-injection"
+REVISION = "istio.io/rev"
+
+
+def desired_labels(entry):
+    """{label: value or None (remove)} for one namespace entry {name, revision, state}."""
+    if entry.get("state", "present") == "absent":
+        return {INJECTION: None, REVISION: None}
+    if entry.get("revision") and entry["revision"] != "default":
+        return {INJECTION: None, REVISION: entry["revision"]}
+    return {INJECTION: "enabled", REVISION: None}
+
+
+def label_patch(current, desired):
+    """A JSON merge patch for metadata.labels, or None when the labels already match."""
+    current = current or {}
+    patch = {}
+    for key, value in desired.items():
+        if value is None and key in current:
+            patch[key] = None
+        elif value is not None and current.get(key) != value:
+            patch[key] = value
+    return {"metadata": {"labels": patch}} if patch else None

@@ -1,0 +1,140 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: injection
+short_description: Label namespaces for Istio sidecar injection (plain or revision-based)
+version_added: 0.1.0
+description:
+  - Sets C(istio-injection=enabled) on a namespace, or C(istio.io/rev=<revision>) for revision-based
+    (canary) control planes, and removes the other label so a namespace never carries both.
+  - With O(namespaces[].state=absent), removes both labels.
+  - Changes only these labels (JSON merge patch); other labels stay as they are.
+author:
+  - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.k8s_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reports the label changes without writing them.
+  diff_mode:
+    support: full
+    description: Shows each namespace's injection labels before and after.
+options:
+  namespaces:
+    description: Namespaces to label.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Namespace name.
+        type: str
+        required: true
+      revision:
+        description:
+          - Istio revision to inject from. Unset (or C(default)) uses C(istio-injection=enabled).
+        type: str
+      state:
+        description: C(present) labels the namespace, C(absent) removes the injection labels.
+        type: str
+        choices: [present, absent]
+        default: present
+  create:
+    description: Create namespaces that do not exist (only for O(namespaces[].state=present)).
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Inject sidecars in shop, from the canary revision in payments
+  aksmesh.istio.injection:
+    namespaces:
+      - name: shop
+      - name: payments
+        revision: 1-30-0
+"""
+
+RETURN = r"""
+namespaces:
+  description: Per namespace, the injection labels after the run and what happened.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "shop", "labels": {"istio-injection": "enabled"}, "action": "labelled"}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils import injection as inj
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
+
+
+def main():
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(
+        namespaces=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            revision=dict(type="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        )),
+        create=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    names = [n["name"] for n in module.params["namespaces"]]
+    if len(set(names)) != len(names):
+        module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in names
+                                                                                 if names.count(n) > 1)))
+    rest = RestClient(connect(module), timeout=module.params["request_timeout"])
+    results, diffs = [], []
+    try:
+        for entry in module.params["namespaces"]:
+            path = "/api/v1/namespaces/%s" % entry["name"]
+            live = rest.request("GET", path, ok_missing=True)
+            want = inj.desired_labels(entry)
+            keep = dict((k, v) for k, v in want.items() if v is not None)
+            if live is None:
+                if entry["state"] == "absent":
+                    results.append({"name": entry["name"], "labels": {}, "action": "absent"})
+                    continue
+                if not module.params["create"]:
+                    module.fail_json(msg="namespace %s does not exist; create it or set create=true" % entry["name"])
+                if not module.check_mode:
+                    rest.request("POST", "/api/v1/namespaces", None, {
+                        "apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": entry["name"], "labels": keep}})
+                results.append({"name": entry["name"], "labels": keep, "action": "created"})
+                diffs.append({"before_header": entry["name"], "after_header": entry["name"], "before": {},
+                              "after": keep})
+                continue
+            current = (live.get("metadata") or {}).get("labels") or {}
+            patch = inj.label_patch(current, want)
+            before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION) if k in current)
+            if patch is None:
+                results.append({"name": entry["name"], "labels": before, "action": "unchanged"})
+                continue
+            if not module.check_mode:
+                rest.request("PATCH", path, None, patch, "application/merge-patch+json")
+            results.append({"name": entry["name"], "labels": keep, "action": "labelled"
+                            if entry["state"] == "present" else "unlabelled"})
+            diffs.append({"before_header": entry["name"], "after_header": entry["name"], "before": before,
+                          "after": keep})
+    except K8sApiError as exc:
+        module.fail_json(msg="Kubernetes API request failed: %s" % exc, namespaces=results)
+    changed = any(r["action"] in ("created", "labelled", "unlabelled") for r in results)
+    out = dict(changed=changed, namespaces=results)
+    if module._diff:
+        out["diff"] = diffs
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()
