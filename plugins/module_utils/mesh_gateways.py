@@ -43,10 +43,10 @@ def gateway_servers(gw):
     https = gw.get("https")
     if gw.get("http", True):
         server = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": hosts}
-        if https and gw.get("https_redirect", True):
+        if https is not None and gw.get("https_redirect", True):
             server["tls"] = {"httpsRedirect": True}
         servers.append(server)
-    if https:
+    if https is not None:
         mode = https.get("mode", "SIMPLE")
         tls = {"mode": mode}
         if mode != "PASSTHROUGH":

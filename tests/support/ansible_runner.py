@@ -96,8 +96,8 @@ class PlaybookRun:
     results: list
 
     def task(self, name):
-        """The results of the task called ``name`` (list, one per host/loop result)."""
-        return [r for r in self.results if r["task"] == name]
+        """The results of the task called ``name`` (list, one per host/loop result); role prefixes ignored."""
+        return [r for r in self.results if r["task"] == name or r["task"].endswith(" : " + name)]
 
     @property
     def changed(self):

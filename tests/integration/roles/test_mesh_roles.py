@@ -1,0 +1,205 @@
+"""The mesh roles converge against the loopback API: idempotent, check-mode safe, validated, quiet about secrets."""
+
+import base64
+
+import pytest
+import yaml
+
+from tests.support import shared_data
+from tests.support.ansible_runner import run_playbook
+
+NAMESPACES = ("istio-system", "istio-ingress", "istio-egress", "shop")
+SECRETS = {"mesh_secrets_grafana_username": "grafana-admin", "mesh_secrets_grafana_passphrase": "g-s3cr3t-pass",
+           "mesh_secrets_kiali_username": "kiali-admin", "mesh_secrets_kiali_passphrase": "k-s3cr3t-pass"}
+
+
+def addons_dir(tmp_path):
+    real = shared_data.upstream("samples", "addons")
+    if real:
+        return str(real)
+    # without shared/: minimal stand-ins with the objects the role rewires
+    out = tmp_path / "addons"
+    out.mkdir(exist_ok=True)
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "grafana"},
+           "spec": {"selector": {"matchLabels": {"app": "grafana"}}, "template": {
+               "metadata": {"labels": {"app": "grafana"}}, "spec": {"containers": [
+                   {"name": "grafana", "image": "grafana/grafana",
+                    "env": [{"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "true"}]}]}}}}
+    kiali = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kiali"},
+             "data": {"config.yaml": "auth:\n  strategy: anonymous\n"}}
+    for name, docs in (("grafana", [dep]), ("kiali", [kiali]), ("prometheus", []), ("jaeger", [])):
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+               "spec": {"ports": [{"port": 80}], "selector": {"app": name}}}
+        (out / f"{name}.yaml").write_text(yaml.safe_dump_all(docs + [svc]))
+    return str(out)
+
+
+@pytest.fixture
+def mesh_cluster(kube_api, tmp_path):
+    ns_type = kube_api.state.registry.get("", "v1", "namespaces")
+    for ns in NAMESPACES:
+        kube_api.state.create(ns_type, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, "t")
+    path = tmp_path / "kubeconfig"
+    kube_api.kubeconfig(path)
+    return kube_api, str(path)
+
+
+def play(kubeconfig, roles, **play_vars):
+    return [{"name": "mesh", "hosts": "localhost", "gather_facts": False,
+             "vars": dict({"aksmesh_kubeconfig": kubeconfig}, **play_vars), "roles": roles}]
+
+
+def all_roles(tmp_path):
+    return [
+        {"role": "aksmesh.istio.mesh_secrets", "vars": dict(SECRETS)},
+        {"role": "aksmesh.istio.mesh_mtls", "vars": {"mesh_mtls_exceptions": [{"namespace": "shop"}]}},
+        {"role": "aksmesh.istio.mesh_injection", "vars": {"mesh_injection_namespaces": [
+            {"name": "shop"}, {"name": "payments", "revision": "1-30-0"}]}},
+        {"role": "aksmesh.istio.mesh_addons", "vars": {"mesh_addons_source_dir": addons_dir(tmp_path)}},
+        {"role": "aksmesh.istio.mesh_gateways", "vars": {
+            "mesh_gateways_read_ingress": False,
+            "mesh_gateways_gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"],
+                                        "https": {"credential_name": "shop-tls"}}],
+            "mesh_gateways_virtual_services": [{"name": "shop", "namespace": "shop", "hosts": ["shop.example.com"],
+                                                "gateways": ["shop-gw"],
+                                                "http": [{"route": [{"destination": {"host": "web"}}]}]}],
+            "mesh_gateways_destination_rules": [{"name": "web", "namespace": "shop", "host": "web"}]}},
+        {"role": "aksmesh.istio.mesh_egress", "vars": {"mesh_egress_namespaces": ["shop"],
+                                                       "mesh_egress_hosts": [{"host": "api.example.com"}]}},
+        {"role": "aksmesh.istio.mesh_traffic", "vars": {"mesh_traffic_services": [
+            {"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"],
+             "canary": {"weights": {"v1": 90, "v2": 10}}, "retries": {"attempts": 3, "per_try_timeout": "2s"},
+             "load_balancer": {"consistent_hash": {"header": "x-user"}},
+             "circuit_breaker": {"max_connections": 100, "consecutive_5xx_errors": 5}}]}},
+        {"role": "aksmesh.istio.mesh_network_policies"},
+    ]
+
+
+def get(kube_api, group, plural, ns, name):
+    return kube_api.state.objects.get((group, plural, ns, name))
+
+
+def test_all_roles_converge_then_change_nothing(mesh_cluster, tmp_path):
+    kube_api, kc = mesh_cluster
+    first = run_playbook(play(kc, all_roles(tmp_path)), tmp_path)
+    assert first.rc == 0, first.stdout[-3000:]
+    assert len(first.changed) == 8
+    second = run_playbook(play(kc, all_roles(tmp_path)), tmp_path)
+    assert second.rc == 0 and second.changed == [], [c["task"] for c in second.changed]
+
+    sec = get(kube_api, "", "secrets", "istio-system", "grafana")
+    assert base64.b64decode(sec["data"]["passphrase"]).decode() == "g-s3cr3t-pass"
+    for ns in ("istio-system", "istio-ingress", "istio-egress"):
+        assert get(kube_api, "security.istio.io", "peerauthentications", ns, "default")["spec"] == {
+            "mtls": {"mode": "STRICT"}}
+    assert get(kube_api, "security.istio.io", "peerauthentications", "shop", "default")["spec"]["mtls"][
+        "mode"] == "PERMISSIVE"
+    assert get(kube_api, "networking.istio.io", "gateways", "istio-ingress", "shop-gw")
+    vs = get(kube_api, "networking.istio.io", "virtualservices", "shop", "shop")["spec"]
+    assert vs["gateways"] == ["istio-ingress/shop-gw"] and vs["exportTo"] == [".", "istio-ingress"]
+    assert get(kube_api, "networking.istio.io", "destinationrules", "shop", "web")["spec"]["exportTo"] == ["."]
+    for ns in ("shop", "istio-egress"):
+        se = get(kube_api, "networking.istio.io", "serviceentries", ns, "api-example-com")
+        assert se["spec"]["exportTo"] == ["."]
+    assert get(kube_api, "networking.istio.io", "gateways", "istio-egress", "egress-api-example-com")
+    labels = get(kube_api, "", "namespaces", None, "payments")["metadata"]["labels"]
+    assert labels["istio.io/rev"] == "1-30-0" and "istio-injection" not in labels
+    env = get(kube_api, "apps", "deployments", "istio-system", "grafana")["spec"]["template"]["spec"]["containers"][0][
+        "env"]
+    assert {"name": "GF_SECURITY_ADMIN_PASSWORD", "valueFrom": {"secretKeyRef": {
+        "name": "grafana", "key": "passphrase"}}} in env
+    kiali = get(kube_api, "", "configmaps", "istio-system", "kiali")
+    assert yaml.safe_load(kiali["data"]["config.yaml"])["auth"]["strategy"] == "token"
+    dr = get(kube_api, "networking.istio.io", "destinationrules", "shop", "reviews")["spec"]
+    assert dr["trafficPolicy"]["loadBalancer"] == {"consistentHash": {"httpHeaderName": "x-user"}}
+    assert get(kube_api, "networking.k8s.io", "networkpolicies", "istio-ingress", "default-deny")
+    dashboards = second.task("Show how to open the dashboards")[0]
+    assert "kubectl -n istio-system port-forward svc/grafana 3000:3000" in str(dashboards["result"]["msg"])
+
+
+def test_check_mode_on_a_fresh_cluster_writes_nothing(mesh_cluster, tmp_path):
+    kube_api, kc = mesh_cluster
+    before = kube_api.state.dump()
+    run = run_playbook(play(kc, all_roles(tmp_path)), tmp_path, check=True)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert kube_api.state.dump() == before
+    assert not [e for e in kube_api.requests() if e.method in ("POST", "PUT", "DELETE") or
+                (e.method == "PATCH" and "dryRun=All" not in e.query)]
+
+
+def test_secrets_stay_out_of_output_and_rotation_touches_one_secret(mesh_cluster, tmp_path):
+    kube_api, kc = mesh_cluster
+    roles = [{"role": "aksmesh.istio.mesh_secrets", "vars": dict(SECRETS)}]
+    first = run_playbook(play(kc, roles), tmp_path, verbosity=3, diff=True)
+    assert first.rc == 0
+    for value in ("g-s3cr3t-pass", "k-s3cr3t-pass", base64.b64encode(b"g-s3cr3t-pass").decode()):
+        assert value not in first.stdout and value not in first.stderr
+    kiali_rv = get(kube_api, "", "secrets", "istio-system", "kiali")["metadata"]["resourceVersion"]
+    rotated = dict(SECRETS, mesh_secrets_grafana_passphrase="new-g-pass")
+    second = run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_secrets", "vars": rotated}]), tmp_path)
+    assert second.rc == 0 and len(second.changed) == 1
+    assert get(kube_api, "", "secrets", "istio-system", "kiali")["metadata"]["resourceVersion"] == kiali_rv
+    grafana = get(kube_api, "", "secrets", "istio-system", "grafana")
+    assert base64.b64decode(grafana["data"]["passphrase"]).decode() == "new-g-pass"
+
+
+@pytest.mark.parametrize("role,variables,needle", [
+    ("mesh_mtls", {"mesh_mtls_mode": "LOOSE"}, "mesh_mtls_mode"),
+    ("mesh_traffic", {"mesh_traffic_services": "reviews"}, "mesh_traffic_services"),
+    ("mesh_addons", {"mesh_addons_enabled": ["loki"]}, "mesh_addons_enabled"),
+    ("mesh_network_policies", {"mesh_network_policies_mode": "open"}, "mesh_network_policies_mode"),
+])
+def test_bad_variables_fail_validation_naming_the_variable(mesh_cluster, tmp_path, role, variables, needle):
+    kube_api, kc = mesh_cluster
+    before = kube_api.state.dump()
+    run = run_playbook(play(kc, [{"role": f"aksmesh.istio.{role}", "vars": variables}]), tmp_path)
+    assert run.rc != 0 and needle in run.stdout + run.stderr
+    assert kube_api.state.dump() == before
+
+
+def test_rule_violations_fail_with_the_fix(mesh_cluster, tmp_path):
+    kube_api, kc = mesh_cluster
+    wrong = {"mesh_gateways_gateways": [{"name": "gw", "namespace": "shop", "hosts": ["a.example.com"]}]}
+    run = run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_gateways", "vars": wrong}]), tmp_path)
+    assert run.rc != 0 and "namespace shop is not where its workload runs (istio-ingress)" in run.stdout
+    root = {"mesh_mtls_root_namespace": "istio-config"}
+    run = run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_mtls", "vars": root}]), tmp_path)
+    assert run.rc != 0 and "must be the Istio install namespace" in run.stdout
+
+
+def test_removed_items_are_pruned_and_state_absent_removes(mesh_cluster, tmp_path):
+    kube_api, kc = mesh_cluster
+    two = [{"name": "a", "namespace": "shop", "subsets": ["v1"]}, {"name": "b", "namespace": "shop",
+                                                                   "retries": {"attempts": 2}}]
+    run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_traffic", "vars": {"mesh_traffic_services": two}}]), tmp_path)
+    assert get(kube_api, "networking.istio.io", "virtualservices", "shop", "b")
+    one = run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_traffic",
+                                  "vars": {"mesh_traffic_services": two[:1]}}]), tmp_path)
+    assert one.rc == 0 and not get(kube_api, "networking.istio.io", "virtualservices", "shop", "b")
+    assert get(kube_api, "networking.istio.io", "virtualservices", "shop", "a")
+    gone = run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_traffic", "vars": {
+        "mesh_traffic_services": two[:1], "mesh_traffic_state": "absent"}}]), tmp_path)
+    assert gone.rc == 0 and not get(kube_api, "networking.istio.io", "virtualservices", "shop", "a")
+
+
+@pytest.mark.parametrize("method,name,namespace", [
+    ("istioctl", "istio-ingressgateway", "istio-ingress"),
+    ("helm", "istio-ingress", "istio-ingress"),
+    ("aks_addon", "aks-istio-ingressgateway-external", "aks-istio-ingress"),
+])
+def test_ingress_facts_per_install_method(mesh_cluster, tmp_path, method, name, namespace):
+    kube_api, kc = mesh_cluster
+    st = kube_api.state
+    if namespace not in NAMESPACES:
+        st.create(st.registry.get("", "v1", "namespaces"), None,
+                  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, "t")
+    st.create(st.registry.get("", "v1", "services"), namespace, {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": {
+            "type": "LoadBalancer", "loadBalancerIP": "51.124.7.7", "selector": {"istio": "ingressgateway"},
+            "ports": [{"name": "status-port", "port": 15021}, {"name": "http2", "port": 80, "targetPort": 8080},
+                      {"name": "https", "port": 443, "targetPort": 8443}]}}, "t")
+    roles = [{"role": "aksmesh.istio.mesh_gateways", "vars": {"mesh_gateways_install_method": method}}]
+    run = run_playbook(play(kc, roles), tmp_path)
+    assert run.rc == 0, run.stdout[-2000:]
+    facts = run.task("Read the ingress gateway's address and ports")[0]["result"]
+    assert (facts["address"], facts["http2_port"], facts["https_port"]) == ("51.124.7.7", 80, 443)

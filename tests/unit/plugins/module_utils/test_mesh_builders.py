@@ -1,0 +1,163 @@
+import base64
+
+import pytest
+
+from ansible_collections.aksmesh.istio.plugins.module_utils import (
+    injection, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets, mesh_traffic)
+from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import ingress_facts
+from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
+
+
+def by_kind(objs, kind):
+    return [o for o in objs if o["kind"] == kind]
+
+
+def test_secrets_base64_and_labels():
+    (g,) = mesh_secrets.credential_secrets({"credentials": {"grafana": {"username": "u", "passphrase": "p@ss"}}})
+    assert base64.b64decode(g["data"]["passphrase"]) == b"p@ss" and g["metadata"]["namespace"] == "istio-system"
+    assert g["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "aksmesh"
+    with pytest.raises(MeshConfigError, match="mesh_secrets_kiali_passphrase"):
+        mesh_secrets.credential_secrets({"credentials": {"kiali": {"username": "u", "passphrase": ""}}})
+    (gone,) = mesh_secrets.credential_secrets({"state": "absent", "credentials": {"kiali": {}}})
+    assert "data" not in gone
+
+
+def test_mtls_root_gateways_and_exceptions():
+    objs = mesh_mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-system"],
+                                           "exceptions": [{"namespace": "istio-ingress"}]})
+    modes = {o["metadata"]["namespace"]: o["spec"]["mtls"]["mode"] for o in objs}
+    assert modes == {"istio-system": "STRICT", "istio-ingress": "PERMISSIVE"}
+    with pytest.raises(MeshConfigError, match="root namespace"):
+        mesh_mtls.peer_authentications({"exceptions": [{"namespace": "istio-system"}]})
+
+
+def test_gateway_placement_and_export_rules():
+    objs = mesh_gateways.gateway_manifests({
+        "gateways": [{"name": "gw", "hosts": ["a.example.com"]},
+                     {"name": "egw", "selector": {"istio": "egressgateway"}, "hosts": ["b.example.com"]}],
+        "virtual_services": [
+            {"name": "a", "namespace": "shop", "hosts": ["a.example.com"], "gateways": ["gw", "mesh"],
+             "http": [{"route": [{"destination": {"host": "a"}}]}]},
+            {"name": "inner", "namespace": "shop", "hosts": ["a"], "http": [{"route": [{"destination": {
+                "host": "a"}}]}]}]})
+    gws = {o["metadata"]["name"]: o["metadata"]["namespace"] for o in by_kind(objs, "Gateway")}
+    assert gws == {"gw": "istio-ingress", "egw": "istio-egress"}
+    vs = {o["metadata"]["name"]: o["spec"] for o in by_kind(objs, "VirtualService")}
+    assert vs["a"]["gateways"] == ["istio-ingress/gw", "mesh"] and vs["a"]["exportTo"] == [".", "istio-ingress"]
+    assert vs["inner"]["exportTo"] == ["."]
+    with pytest.raises(MeshConfigError, match="hides it from the gateway"):
+        mesh_gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["x"]}], "virtual_services": [
+            {"name": "a", "namespace": "shop", "hosts": ["x"], "gateways": ["gw"], "export_to": ["."],
+             "http": [{"route": []}]}]})
+    with pytest.raises(MeshConfigError, match="no gateway workloads"):
+        mesh_gateways.gateway_manifests({"gateways": [{"name": "gw", "selector": {"app": "x"}, "hosts": ["x"]}]})
+
+
+def test_https_gateway_needs_a_credential_and_redirects():
+    (gw,) = mesh_gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["h"],
+                                                           "https": {"credential_name": "tls"}}]})
+    http, https = gw["spec"]["servers"]
+    assert http["tls"] == {"httpsRedirect": True} and https["tls"] == {"mode": "SIMPLE", "credentialName": "tls"}
+    with pytest.raises(MeshConfigError, match="credential_name"):
+        mesh_gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["h"], "https": {}}]})
+
+
+def test_egress_gateway_pattern():
+    objs = mesh_egress.egress_manifests({"namespaces": ["shop", "pay"], "hosts": [{"host": "api.example.com"}]})
+    ses = by_kind(objs, "ServiceEntry")
+    assert sorted(o["metadata"]["namespace"] for o in ses) == ["istio-egress", "pay", "shop"]
+    assert all(o["spec"]["exportTo"] == ["."] for o in ses)
+    (gw,) = by_kind(objs, "Gateway")
+    assert gw["metadata"]["namespace"] == "istio-egress" and gw["spec"]["servers"][0]["tls"]["mode"] == "PASSTHROUGH"
+    vs = by_kind(objs, "VirtualService")[0]["spec"]
+    assert vs["gateways"] == ["mesh", "istio-egress/egress-api-example-com"]
+    assert vs["tls"][0]["route"][0]["destination"]["host"] == "istio-egressgateway.istio-egress.svc.cluster.local"
+    assert vs["tls"][1]["route"][0]["destination"]["host"] == "api.example.com"
+    direct = mesh_egress.egress_manifests({"namespaces": ["shop"], "hosts": [{"host": "h.example.com",
+                                                                             "via_egress_gateway": False}]})
+    assert [o["kind"] for o in direct] == ["ServiceEntry"]
+
+
+@pytest.mark.parametrize("svc,check", [
+    ({"canary": {"weights": {"v1": 80, "v2": 20}}},
+     lambda vs, dr: [r["weight"] for r in vs["http"][0]["route"]] == [80, 20]),
+    ({"canary": {"header": {"name": "x-canary", "exact": "yes"}, "subset": "v2"}},
+     lambda vs, dr: vs["http"][0]["match"] == [{"headers": {"x-canary": {"exact": "yes"}}}]),
+    ({"canary": {"cookie": {"name": "canary", "value": "on"}, "subset": "v2"}},
+     lambda vs, dr: "canary=on" in vs["http"][0]["match"][0]["headers"]["cookie"]["regex"]),
+    ({"mirror": {"subset": "v2", "percentage": 10}},
+     lambda vs, dr: vs["http"][0]["mirrorPercentage"] == {"value": 10.0}),
+    ({"retries": {"attempts": 3, "per_try_timeout": "2s", "retry_on": "5xx"}},
+     lambda vs, dr: vs["http"][0]["retries"] == {"attempts": 3, "perTryTimeout": "2s", "retryOn": "5xx"}),
+    ({"fault": {"delay": {"fixed": "5s", "percentage": 10}, "abort": {"http_status": 503}}},
+     lambda vs, dr: vs["http"][0]["fault"]["abort"] == {"httpStatus": 503, "percentage": {"value": 100.0}}),
+    ({"load_balancer": "random"}, lambda vs, dr: dr["trafficPolicy"]["loadBalancer"] == {"simple": "RANDOM"}),
+    ({"load_balancer": {"consistent_hash": {"source_ip": True}}},
+     lambda vs, dr: dr["trafficPolicy"]["loadBalancer"] == {"consistentHash": {"useSourceIp": True}}),
+    ({"load_balancer": {"consistent_hash": {"cookie": {"name": "user", "ttl": "60s"}}}},
+     lambda vs, dr: dr["trafficPolicy"]["loadBalancer"]["consistentHash"]["httpCookie"] == {"name": "user",
+                                                                                             "ttl": "60s"}),
+    ({"circuit_breaker": {"max_connections": 10, "http1_max_pending_requests": 1, "consecutive_5xx_errors": 1,
+                          "interval": "1s", "base_ejection_time": "3m", "max_ejection_percent": 100}},
+     lambda vs, dr: dr["trafficPolicy"]["outlierDetection"]["consecutive5xxErrors"] == 1
+     and dr["trafficPolicy"]["connectionPool"] == {"tcp": {"maxConnections": 10},
+                                                   "http": {"http1MaxPendingRequests": 1}}),
+])
+def test_traffic_patterns(svc, check):
+    base = {"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"]}
+    vs, dr = mesh_traffic.service_manifests(dict(base, **svc))
+    assert vs["spec"]["exportTo"] == ["."] and dr["spec"]["exportTo"] == ["."]
+    assert check(vs["spec"], dr["spec"])
+
+
+def test_traffic_rejects_bad_weights_and_unknown_subsets():
+    with pytest.raises(MeshConfigError, match="add up to 100"):
+        mesh_traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"],
+                                        "canary": {"weights": {"v1": 50, "v2": 20}}})
+    with pytest.raises(MeshConfigError, match="subset v3"):
+        mesh_traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1"],
+                                        "canary": {"header": {"name": "x", "exact": "1"}, "subset": "v3"}})
+
+
+def test_injection_labels_never_both():
+    assert injection.desired_labels({"name": "a"}) == {"istio-injection": "enabled", "istio.io/rev": None}
+    assert injection.label_patch({"istio-injection": "enabled"}, injection.desired_labels(
+        {"name": "a", "revision": "1-30"})) == {"metadata": {"labels": {"istio-injection": None, "istio.io/rev":
+                                                                         "1-30"}}}
+    assert injection.label_patch({"istio-injection": "enabled"}, injection.desired_labels({"name": "a"})) is None
+
+
+def test_network_policies_modes():
+    deny = mesh_network_policies.network_policies({})
+    assert {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in deny} >= {
+        ("istio-ingress", "default-deny"), ("istio-egress", "default-deny")}
+    strict = mesh_network_policies.network_policies({"mode": "restrict-all"})
+    assert any(o["metadata"]["name"] == "allow-gateway-egress" for o in strict)
+
+
+def test_addon_wiring_and_dashboards():
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "grafana", "namespace": "istio-system"},
+           "spec": {"template": {"spec": {"containers": [{"name": "grafana", "env": [
+               {"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "true"},
+               {"name": "GF_SECURITY_ADMIN_PASSWORD", "value": "admin"}]}]}}}}
+    crb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "x"},
+           "subjects": [{"kind": "ServiceAccount", "name": "kiali", "namespace": "istio-system"}]}
+    out = mesh_addons.addon_manifests({"grafana": [dep], "kiali": [crb]}, {"namespace": "mesh",
+                                                                           "secrets": {"grafana": "graf"}})
+    env = {e["name"]: e for e in out[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"]["value"] == "false"
+    assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "graf", "key": "passphrase"}
+    assert out[0]["metadata"]["namespace"] == "mesh" and out[1]["subjects"][0]["namespace"] == "mesh"
+    assert "namespace" not in out[1]["metadata"]
+    (jaeger,) = mesh_addons.dashboards(["jaeger"], "istio-system")
+    assert jaeger["port_forward"] == "kubectl -n istio-system port-forward svc/tracing 16686:80"
+
+
+def test_ingress_facts_from_a_service():
+    svc = {"metadata": {"name": "gw", "namespace": "ns"}, "spec": {"type": "LoadBalancer", "ports": [
+        {"name": "http2", "port": 80, "nodePort": 30080}, {"name": "https", "port": 443}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}}
+    facts = ingress_facts(svc)
+    assert facts["urls"] == ["http://1.2.3.4", "https://1.2.3.4"] and facts["node_ports"] == {"http2": 30080}
+    pending = ingress_facts({"metadata": {"name": "gw"}, "spec": {"ports": []}})
+    assert pending["address"] is None and pending["urls"] == []
