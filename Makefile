@@ -55,7 +55,11 @@ test: setup
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory molecule
 
-bench: setup
+$(BIN)/.bench-installed: requirements/bench.txt $(BIN)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/bench.txt
+	touch $@
+
+bench: setup $(BIN)/.bench-installed
 	$(BIN)/python tests/bench/run.py
 
 clean:

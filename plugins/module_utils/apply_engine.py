@@ -14,7 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import itertools
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.aksmesh.istio.plugins.module_utils import manifests, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_discovery import Discovery, UnknownKind
@@ -51,7 +53,7 @@ def explain(obj, exc):
 class ApplyEngine(object):
     def __init__(self, rest, field_manager="aksmesh", force_conflicts=False, check_mode=False, diff=False,
                  default_namespace=None, continue_on_error=False, wait=False, wait_timeout=300,
-                 poll_interval=1.0, by_kind=True, clock=time.monotonic, sleep=time.sleep):
+                 poll_interval=1.0, by_kind=True, parallel=8, clock=time.monotonic, sleep=time.sleep):
         self.rest = rest
         self.discovery = Discovery(rest)
         self.manager = field_manager
@@ -66,6 +68,7 @@ class ApplyEngine(object):
         self.clock = clock
         self.sleep = sleep
         self.by_kind = by_kind
+        self.parallel = parallel
         self.results = []
         self.failures = []
         self._live = {}  # (api_version, kind, ns, name) -> live object or None
@@ -142,36 +145,64 @@ class ApplyEngine(object):
 
     # ---- present ------------------------------------------------------------------------------
     def apply_all(self, objs):
+        """Apply in kind order; objects of the same rank go to the server concurrently."""
         self._batch = manifests.ordered(objs, by_kind=self.by_kind)
-        for obj in self._batch:
-            try:
-                self._apply_one(obj)
-            except ObjectError as exc:
-                self._fail(exc.obj, exc.message)
-            except K8sApiError as exc:
-                self._fail(obj, explain(obj, exc))
+        groups = [[o] for o in self._batch] if not self.by_kind or self.parallel < 2 else [
+            list(g) for _rank, g in itertools.groupby(self._batch, key=manifests.rank)]
+        for group in groups:
+            planned = []
+            for obj in group:
+                try:
+                    planned.append((obj, self._plan(obj)))
+                except ObjectError as exc:
+                    planned.append((obj, exc))
+                except K8sApiError as exc:
+                    planned.append((obj, ObjectError(obj, explain(obj, exc))))
+            todo = [(obj, plan) for obj, plan in planned if isinstance(plan, tuple)]
+            if len(todo) > 1:
+                with ThreadPoolExecutor(max_workers=min(self.parallel, len(todo))) as pool:
+                    done = dict((id(obj), pool.submit(self._patch, obj, *plan)) for obj, plan in todo)
+                outcomes = dict((key, _outcome(fut)) for key, fut in done.items())
+            else:
+                outcomes = dict((id(obj), _outcome(None, lambda o=obj, p=plan: self._patch(o, *p)))
+                                for obj, plan in todo)
+            for obj, plan in planned:
+                if isinstance(plan, ObjectError):
+                    self._fail(obj, plan.message)
+                elif isinstance(plan, tuple):
+                    outcome = outcomes[id(obj)]
+                    if isinstance(outcome, K8sApiError):
+                        self._fail(obj, explain(obj, outcome))
+                    else:
+                        self._record(obj, *outcome)
+                else:
+                    self._record(obj, *plan)
             if self.failures and not self.continue_on_error:
                 break
         if self.wait and not self.check_mode and not self.failures:
             self._wait_all()
         return self.results
 
-    def _apply_one(self, obj):
+    def _plan(self, obj):
+        """(action, before, after) when settled without writing, else (resource, live) to apply."""
         res = self._resolve(obj)
         if res is None:
             self._place(obj, None)
-            self._record(obj, "created", None, obj)
-            return
+            return ["created", None, obj]
         self._prefetch(res)
         meta = obj["metadata"]
         if self.check_mode and res.namespaced and meta.get("namespace") in self._dry_namespaces:
             # its namespace exists only in this dry run: the server cannot validate it yet
-            self._record(obj, "created", None, obj)
-            return
+            return ["created", None, obj]
         live = self._live.get(manifests.identity(obj))
         if ownership.unchanged(obj, live, self.manager):
-            self._record(obj, "unchanged")
-            return
+            return ["unchanged"]
+        if self.check_mode and obj["kind"] == "Namespace" and live is None:
+            self._dry_namespaces.add(meta["name"])
+        return (res, live)
+
+    def _patch(self, obj, res, live):
+        meta = obj["metadata"]
         query = {"fieldManager": self.manager, "fieldValidation": "Strict"}
         if self.force:
             query["force"] = "true"
@@ -188,9 +219,7 @@ class ApplyEngine(object):
                 "resourceVersion") else "unchanged"
         if not self.check_mode:
             self._live[manifests.identity(obj)] = out
-        elif obj["kind"] == "Namespace" and action == "created":
-            self._dry_namespaces.add(meta["name"])
-        self._record(obj, action, ownership.prune_like(live, obj) if live else None, ownership.prune_like(out, obj))
+        return (action, ownership.prune_like(live, obj) if live else None, ownership.prune_like(out, obj))
 
     def _fail(self, obj, message):
         self.failures.append(message)
@@ -282,6 +311,14 @@ class ApplyEngine(object):
                         self._delete_one(obj, res, "pruned")
                     except K8sApiError as exc:
                         self._fail(obj, explain(obj, exc))
+
+
+def _outcome(future, call=None):
+    """The result of a finished future (or of ``call``), or the K8sApiError it raised."""
+    try:
+        return future.result() if future is not None else call()
+    except K8sApiError as exc:
+        return exc
 
 
 def _comparable(obj):

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import threading
 import time
 
 try:
@@ -74,6 +75,7 @@ class RestClient(object):
         self.sleep = sleep
         self.counts = {}
         self.retried = 0
+        self._lock = threading.Lock()
 
     def request(self, method, path, query=None, body=None, content_type="application/json", ok_missing=False):
         """Return the decoded JSON answer; None for 404 when ``ok_missing``; raise K8sApiError otherwise."""
@@ -83,7 +85,8 @@ class RestClient(object):
         attempt = 0
         while True:
             attempt += 1
-            self.counts[method] = self.counts.get(method, 0) + 1
+            with self._lock:
+                self.counts[method] = self.counts.get(method, 0) + 1
             try:
                 method_, url, hdrs, payload, _post = _serialize(self.api, method, path, query, headers, body)
                 resp = self.api.call_api(method_, url, header_params=hdrs, body=payload,
@@ -95,7 +98,8 @@ class RestClient(object):
                 resp = exc
             except Exception as exc:  # connection dropped, reset, timed out: urllib3 errors
                 if attempt <= self.retries and _transient(exc):
-                    self.retried += 1
+                    with self._lock:
+                        self.retried += 1
                     self.sleep(self._wait(attempt, None))
                     continue
                 raise K8sApiError(0, "ConnectionError", "%s %s failed: %s" % (method, path, exc))
@@ -106,7 +110,8 @@ class RestClient(object):
             error = K8sApiError.from_response(status, raw)
             retry = status in RETRY_STATUSES or (status == 409 and not error.manager_conflict)
             if retry and attempt <= self.retries:
-                self.retried += 1
+                with self._lock:
+                    self.retried += 1
                 self.sleep(self._wait(attempt, getattr(resp, "headers", None)))
                 continue
             raise error

@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import os
 
 try:
@@ -94,7 +93,7 @@ def normalize(pairs):
         if missing:
             errors.append("%s (%s %s) lacks %s" % (label, obj.get("kind", "?"), name or "", ", ".join(missing)))
             continue
-        obj = copy.deepcopy(obj)
+        obj = drop_nulls(obj)
         meta = obj["metadata"]
         for field in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink"):
             meta.pop(field, None)
@@ -105,12 +104,26 @@ def normalize(pairs):
     return objs
 
 
+def drop_nulls(value):
+    """A copy without null values: the API server drops them when it decodes an object, so they never match."""
+    if isinstance(value, dict):
+        return dict((k, drop_nulls(v)) for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value if v is not None]
+    return value
+
+
+def rank(obj):
+    """Position of an object's kind in the apply order (custom resources share the last place)."""
+    return _RANK.get(obj["kind"], len(APPLY_ORDER))
+
+
 def ordered(objs, reverse=False, by_kind=True):
     """Objects in apply order (by kind, stable), or deletion order with ``reverse``."""
-    def rank(pair):
+    def key(pair):
         idx, obj = pair
-        return (_RANK.get(obj["kind"], len(APPLY_ORDER)) if by_kind else 0, idx)
-    out = [obj for _idx, obj in sorted(enumerate(objs), key=rank)]
+        return (rank(obj) if by_kind else 0, idx)
+    out = [obj for _idx, obj in sorted(enumerate(objs), key=key)]
     return list(reversed(out)) if reverse else out
 
 

@@ -113,6 +113,12 @@ options:
       - How often to retry a request answered with 429 or 5xx, or whose connection dropped.
     type: int
     default: 5
+  parallel:
+    description:
+      - How many objects of the same apply-order rank (for example all ConfigMaps, or all custom resources) are
+        sent to the API server at once. C(1) applies one object after the other.
+    type: int
+    default: 8
 notes:
   - Secret values never appear in results or diffs. Pass Secrets from vaulted variables and set C(no_log) on the
     task, since Ansible logs module arguments at high verbosity.
@@ -237,6 +243,7 @@ def argument_spec():
         apply_order=dict(type="str", choices=["kinds", "as_given"], default="kinds"),
         continue_on_error=dict(type="bool", default=False),
         api_retries=dict(type="int", default=5),
+        parallel=dict(type="int", default=8),
     )
     return spec
 
@@ -304,7 +311,7 @@ def main():
     engine = ApplyEngine(rest, field_manager=p["field_manager"], force_conflicts=p["force_conflicts"],
                          check_mode=module.check_mode, diff=module._diff, default_namespace=p["namespace"],
                          continue_on_error=p["continue_on_error"], wait=p["wait"], wait_timeout=p["wait_timeout"],
-                         by_kind=p["apply_order"] == "kinds")
+                         by_kind=p["apply_order"] == "kinds", parallel=max(1, p["parallel"]))
     try:
         if p["state"] == "present":
             engine.apply_all(objs)

@@ -131,6 +131,7 @@ class LoopbackServer:
         self.handler = handler
         self.name = name
         self.faults = FaultPlan()
+        self.latency = 0.0  # seconds added to every request, to model the network to a remote API server
         self.log = []
         self._log_lock = threading.Lock()
         self.workdir = workdir
@@ -209,6 +210,8 @@ class LoopbackServer:
                 cert = None
         req = Request(h.command, urllib.parse.unquote(parsed.path), urllib.parse.parse_qs(parsed.query),
                       {k.lower(): v for k, v in h.headers.items()}, body, cert or None)
+        if self.latency:
+            time.sleep(self.latency)
         fault = self.faults.take(req.method, req.path)
         if fault is not None and fault.action == "drop":
             self._record(req, parsed.query, 0)

@@ -16,6 +16,7 @@ requirements: [enable in configuration]
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -26,13 +27,21 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = "aksmesh_results"
     CALLBACK_NEEDS_ENABLED = True
 
+    def __init__(self, *args, **kwargs):
+        super(CallbackModule, self).__init__(*args, **kwargs)
+        self._started = {}
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._started[task._uuid] = time.time()
+
     def _write(self, result, status):
         path = os.environ.get("AKSMESH_RESULT_LOG")
         if not path:
             return
         res = self._clean_results(dict(result._result), result._task.action) or result._result
         entry = {"task": result._task.get_name(), "action": result._task.action, "host": result._host.get_name(),
-                 "status": status, "result": res}
+                 "status": status, "result": res,
+                 "seconds": time.time() - self._started.get(result._task._uuid, time.time())}
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, default=str) + "\n")
 

@@ -296,7 +296,7 @@ class ApiState:
 
     def create(self, rt, namespace, body, manager, dry_run=False):
         with self.lock:
-            obj = copy.deepcopy(body)
+            obj = drop_nulls(copy.deepcopy(body))
             name = self._validate(rt, obj, namespace)
             self._check_namespace(rt, obj["metadata"].get("namespace"))
             if self._key(rt, obj["metadata"].get("namespace"), name) in self.objects:
@@ -356,7 +356,7 @@ class ApiState:
     def replace(self, rt, namespace, name, body, manager, dry_run=False, subresource=None):
         with self.lock:
             old = self._existing(rt, namespace, name)
-            return self._finish_update(rt, old, copy.deepcopy(body), manager, dry_run, subresource)
+            return self._finish_update(rt, old, drop_nulls(copy.deepcopy(body)), manager, dry_run, subresource)
 
     def patch(self, rt, namespace, name, patch_type, patch, manager, dry_run=False, force=False, subresource=None):
         with self.lock:
@@ -377,7 +377,7 @@ class ApiState:
                     raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {patch_type}")
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
                 raise ApiError(422, "Invalid", f"the JSON patch could not be applied: {exc}") from None
-            return self._finish_update(rt, old, new, manager, dry_run, subresource)
+            return self._finish_update(rt, old, drop_nulls(new), manager, dry_run, subresource)
 
     def apply(self, rt, namespace, name, config, manager, force=False, dry_run=False):
         """Server-side apply (``application/apply-patch+yaml``)."""
@@ -385,7 +385,7 @@ class ApiState:
             raise ApiError(400, "BadRequest", "PATCH requests with the apply content type must set fieldManager")
         if not isinstance(config, dict) or not config.get("apiVersion") or not config.get("kind"):
             raise ApiError(400, "BadRequest", "an applied configuration must set apiVersion and kind")
-        config = copy.deepcopy(config)
+        config = drop_nulls(copy.deepcopy(config))
         self._validate(rt, config, namespace, name)
         config.get("metadata", {}).pop("managedFields", None)
         config.get("metadata", {}).pop("resourceVersion", None)
@@ -499,6 +499,15 @@ class ApiState:
     def dump(self):
         with self.lock:
             return {k: copy.deepcopy(v) for k, v in self.objects.items()}
+
+
+def drop_nulls(value):
+    """What decoding into typed objects does to JSON nulls: they disappear."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value if v is not None]
+    return value
 
 
 def _strip_times(obj):
