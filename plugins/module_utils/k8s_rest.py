@@ -22,7 +22,9 @@ import time
 try:
     from kubernetes.client.exceptions import ApiException
 except ImportError:  # reported by k8s_connection.require_k8s
-    ApiException = Exception
+    class ApiException(Exception):
+        status = 0
+        body = None
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 

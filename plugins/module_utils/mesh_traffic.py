@@ -63,19 +63,19 @@ def circuit_breaker(cb):
         return {}
     pool = {}
     tcp = dict((k2, cb[k1]) for k1, k2 in (("max_connections", "maxConnections"),
-                                            ("connect_timeout", "connectTimeout")) if cb.get(k1) is not None)
+                                           ("connect_timeout", "connectTimeout")) if cb.get(k1) is not None)
     http = dict((k2, cb[k1]) for k1, k2 in (("http1_max_pending_requests", "http1MaxPendingRequests"),
-                                             ("http2_max_requests", "http2MaxRequests"),
-                                             ("max_requests_per_connection", "maxRequestsPerConnection"),
-                                             ("max_retries", "maxRetries")) if cb.get(k1) is not None)
+                                            ("http2_max_requests", "http2MaxRequests"),
+                                            ("max_requests_per_connection", "maxRequestsPerConnection"),
+                                            ("max_retries", "maxRetries")) if cb.get(k1) is not None)
     if tcp:
         pool["tcp"] = tcp
     if http:
         pool["http"] = http
     outlier = dict((k2, cb[k1]) for k1, k2 in (("consecutive_5xx_errors", "consecutive5xxErrors"),
-                                                ("consecutive_gateway_errors", "consecutiveGatewayErrors"),
-                                                ("interval", "interval"), ("base_ejection_time", "baseEjectionTime"),
-                                                ("max_ejection_percent", "maxEjectionPercent"))
+                                               ("consecutive_gateway_errors", "consecutiveGatewayErrors"),
+                                               ("interval", "interval"), ("base_ejection_time", "baseEjectionTime"),
+                                               ("max_ejection_percent", "maxEjectionPercent"))
                    if cb.get(k1) is not None)
     out = {}
     if pool:
@@ -116,8 +116,8 @@ def service_manifests(svc):
     if svc.get("retries"):
         r = svc["retries"]
         common["retries"] = dict((k2, r[k1]) for k1, k2 in (("attempts", "attempts"), ("per_try_timeout",
-                                                                                        "perTryTimeout"),
-                                                               ("retry_on", "retryOn")) if r.get(k1) is not None)
+                                                                                       "perTryTimeout"),
+                                                            ("retry_on", "retryOn")) if r.get(k1) is not None)
     if svc.get("timeout"):
         common["timeout"] = svc["timeout"]
     if svc.get("mirror"):

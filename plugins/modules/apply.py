@@ -335,7 +335,7 @@ def main():
         out["diff"] = diff
     if engine.failures:
         module.fail_json(msg="%d of %d objects failed: %s" % (len(engine.failures), len(objs),
-                                                               " | ".join(engine.failures)), **out)
+                                                              " | ".join(engine.failures)), **out)
     module.exit_json(**out)
 
 

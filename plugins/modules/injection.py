@@ -92,7 +92,7 @@ def main():
     names = [n["name"] for n in module.params["namespaces"]]
     if len(set(names)) != len(names):
         module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in names
-                                                                                 if names.count(n) > 1)))
+                                                                                   if names.count(n) > 1)))
     rest = RestClient(connect(module), timeout=module.params["request_timeout"])
     results, diffs = [], []
     try:

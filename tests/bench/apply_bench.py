@@ -40,7 +40,7 @@ def objects():
     from tests.integration.modules.test_apply import upstream_set
     objs = upstream_set() if shared_data.upstream_dir() else []
     mesh = mesh_secrets.credential_secrets({"credentials": {"grafana": {"username": "a", "passphrase": "b"},
-                                                             "kiali": {"username": "a", "passphrase": "b"}}})
+                                                            "kiali": {"username": "a", "passphrase": "b"}}})
     mesh += mesh_mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-egress"]})
     mesh += mesh_gateways.gateway_manifests({
         "gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"]}],
@@ -48,7 +48,7 @@ def objects():
                               "gateways": ["shop-gw"], "http": [{"route": [{"destination": {"host": "productpage"}}]}]}]})
     mesh += mesh_egress.egress_manifests({"namespaces": ["bookinfo"], "hosts": [
         {"host": "api.example.com"}, {"host": "login.example.com"}, {"host": "status.example.com",
-                                                                        "protocol": "HTTP"}]})
+                                                                     "protocol": "HTTP"}]})
     mesh += mesh_traffic.traffic_manifests({"services": [
         {"name": "%s-policy" % svc, "host": svc, "namespace": "bookinfo", "subsets": ["v1", "v2"],
          "canary": {"weights": {"v1": 90, "v2": 10}}, "retries": {"attempts": 3},
@@ -57,7 +57,7 @@ def objects():
     mesh += mesh_network_policies.network_policies({"mode": "restrict-all"})
     names = {"istio-system", "bookinfo", "istio-ingress", "istio-egress"}
     namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in sorted(names)]
-    return [o for o in namespaces] + [o for o in objs if o["kind"] != "Namespace"] + mesh
+    return namespaces + [o for o in objs if o["kind"] != "Namespace"] + mesh
 
 
 def fresh_api(workdir):

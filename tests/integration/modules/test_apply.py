@@ -32,7 +32,7 @@ def upstream_set():
             doc["metadata"]["namespace"] = ns
             objs[(doc["apiVersion"].split("/")[0], doc["kind"], ns, doc["metadata"]["name"])] = doc
     namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in ("istio-system",
-                                                                                              "bookinfo")]
+                                                                                               "bookinfo")]
     return namespaces + list(objs.values())
 
 
@@ -224,6 +224,7 @@ def test_absent_deletes_in_reverse_then_nothing_to_do(kube_api, kubeconfig):
 
 def test_prune_removes_only_our_labelled_leftovers(kube_api, kubeconfig):
     label = {"app.kubernetes.io/managed-by": "aksmesh"}
+
     def cm(name, manager_label=True):
         return {"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": name, "namespace": "default", "labels": label if manager_label else {}}}

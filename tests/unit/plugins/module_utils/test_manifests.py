@@ -21,7 +21,7 @@ metadata: {name: x.example.com}
 """
     objs = m.normalize(m.expand([text]))
     assert [o["kind"] for o in m.ordered(objs)] == ["Namespace", "CustomResourceDefinition", "ConfigMap",
-                                                  "VirtualService"]
+                                                    "VirtualService"]
     assert [o["kind"] for o in m.ordered(objs, reverse=True)][0] == "VirtualService"
     assert [o["kind"] for o in m.ordered(objs, by_kind=False)][0] == "VirtualService"
 

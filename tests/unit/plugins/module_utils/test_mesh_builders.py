@@ -96,7 +96,7 @@ def test_egress_gateway_pattern():
      lambda vs, dr: dr["trafficPolicy"]["loadBalancer"] == {"consistentHash": {"useSourceIp": True}}),
     ({"load_balancer": {"consistent_hash": {"cookie": {"name": "user", "ttl": "60s"}}}},
      lambda vs, dr: dr["trafficPolicy"]["loadBalancer"]["consistentHash"]["httpCookie"] == {"name": "user",
-                                                                                             "ttl": "60s"}),
+                                                                                            "ttl": "60s"}),
     ({"circuit_breaker": {"max_connections": 10, "http1_max_pending_requests": 1, "consecutive_5xx_errors": 1,
                           "interval": "1s", "base_ejection_time": "3m", "max_ejection_percent": 100}},
      lambda vs, dr: dr["trafficPolicy"]["outlierDetection"]["consecutive5xxErrors"] == 1
@@ -123,7 +123,7 @@ def test_injection_labels_never_both():
     assert injection.desired_labels({"name": "a"}) == {"istio-injection": "enabled", "istio.io/rev": None}
     assert injection.label_patch({"istio-injection": "enabled"}, injection.desired_labels(
         {"name": "a", "revision": "1-30"})) == {"metadata": {"labels": {"istio-injection": None, "istio.io/rev":
-                                                                         "1-30"}}}
+                                                                        "1-30"}}}
     assert injection.label_patch({"istio-injection": "enabled"}, injection.desired_labels({"name": "a"})) is None
 
 

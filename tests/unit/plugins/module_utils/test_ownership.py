@@ -12,7 +12,7 @@ LIVE = {
              "selector": {"app": "web"}, "clusterIP": "10.0.0.1"},
 }
 DESIRED = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop",
-                                                             "labels": {"app": "web"}},
+                                                               "labels": {"app": "web"}},
            "spec": {"ports": [{"name": "http", "port": 80}], "selector": {"app": "web"}}}
 
 
