@@ -177,7 +177,7 @@ def diff(before, after, ignore=(), select=None, context=3, unified=True):
             text += _unified(label(key), normalize(before[key]), None, context)
         for key in added:
             text += _unified(label(key), None, normalize(after[key]), context)
-    return {"added": [label(k) for k in added], "removed": [label(k) for k in removed], "changed": changed,
+    return {"added": [label(k) for k in added], "removed": [label(k) for k in removed], "changed_objects": changed,
             "differs": bool(added or removed or changed),
             "counts": {"added": len(added), "removed": len(removed), "changed": len(changed),
                        "unchanged": len(keys_a & keys_b) - len(changed)},

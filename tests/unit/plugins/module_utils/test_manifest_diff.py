@@ -42,7 +42,7 @@ metadata: {name: web, namespace: shop}
 def test_identity_order_and_keyed_lists():
     result = md.diff(md.load(DEP, "a"), md.load(REORDERED, "b"))
     assert result["added"] == ["Service shop/web"] and result["removed"] == []
-    (changed,) = result["changed"]
+    (changed,) = result["changed_objects"]
     paths = {c["path"]: (c["before"], c["after"]) for c in changed["changes"]}
     assert paths == {'metadata.labels."helm.sh/chart"': ("web-1.0", "web-2.0"),
                      "spec.template.spec.containers.name=app.image": ("nginx:1", "nginx:2")}
@@ -53,7 +53,7 @@ def test_ignore_paths_and_select_globs():
     result = md.diff(md.load(DEP, "a"), md.load(REORDERED, "b"), ignore=['metadata.labels."helm.sh/chart"',
                                                                          "spec.template.spec.containers.*.image"],
                      select={"kind": "Deploy*"})
-    assert result["changed"] == [] and result["added"] == [] and not result["differs"]
+    assert result["changed_objects"] == [] and result["added"] == [] and not result["differs"]
     with pytest.raises(md.DiffError, match="unclosed quote"):
         md.parse_path('metadata."a')
 
@@ -61,7 +61,7 @@ def test_ignore_paths_and_select_globs():
 def test_api_version_does_not_change_identity():
     a = md.load("apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: g, namespace: n}\n", "a")
     b = md.load("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: n}\n", "b")
-    assert md.diff(a, b)["changed"][0]["changes"] == [{"path": "apiVersion", "before": "networking.istio.io/v1beta1",
+    assert md.diff(a, b)["changed_objects"][0]["changes"] == [{"path": "apiVersion", "before": "networking.istio.io/v1beta1",
                                                        "after": "networking.istio.io/v1"}]
 
 

@@ -1,0 +1,176 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: istioctl_analyze
+short_description: Run istioctl analyze on the live cluster or on files and return its findings
+version_added: 0.1.0
+description:
+  - Runs C(istioctl analyze -o json) against the live cluster or offline against files (C(--use-kube=false)),
+    and returns the parsed messages and their counts per level.
+  - istioctl exits with code 79 when it finds messages at or above the failure threshold; the module then fails
+    listing them. Any other non-zero exit code is a failure of the tool itself and is reported with its output.
+  - Read only.
+author:
+  - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.k8s_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Changes nothing.
+options:
+  src:
+    description: Files or directories to analyze. With O(use_kube=false) only these are analyzed; otherwise they are
+      analyzed together with the cluster's configuration.
+    type: list
+    elements: path
+    default: []
+  use_kube:
+    description: Include the live cluster. Defaults to true unless O(src) is given.
+    type: bool
+  recursive:
+    description: Read directories in O(src) recursively (C(-R)).
+    type: bool
+    default: true
+  namespace:
+    description: Namespace to analyze. Ignored with O(all_namespaces).
+    type: str
+  all_namespaces:
+    description: Analyze every namespace (C(-A)).
+    type: bool
+    default: true
+  suppress:
+    description: Messages to suppress, as C(CODE=Kind name.namespace) (istioctl's C(-S) syntax; C(*) matches all).
+    type: list
+    elements: str
+    default: []
+  fail_level:
+    description: The failure threshold (C(--failure-threshold)); messages at or above it fail the module.
+    type: str
+    choices: [Info, Warning, Error]
+    default: Error
+  output_threshold:
+    description: The lowest level to report (C(--output-threshold)).
+    type: str
+    choices: [Info, Warning, Error]
+    default: Info
+  timeout:
+    description: istioctl's analysis timeout (C(--timeout)).
+    type: str
+    default: 30s
+  istioctl_path:
+    description: The istioctl binary. Defaults to the one on C(PATH).
+    type: path
+notes:
+  - Kubernetes connection options are passed to istioctl as C(--kubeconfig) (a path) and C(--context).
+"""
+
+EXAMPLES = r"""
+- name: Analyze the mesh, failing only on errors
+  aksmesh.istio.istioctl_analyze:
+    kubeconfig: "{{ aksmesh_kubeconfig }}"
+    suppress:
+      - "IST0102=Namespace *"
+  register: analysis
+
+- name: Analyze rendered files offline, failing on warnings too
+  aksmesh.istio.istioctl_analyze:
+    src: [out/demo-aks/]
+    use_kube: false
+    fail_level: Warning
+"""
+
+RETURN = r"""
+messages:
+  description: istioctl's messages (C(code), C(level), C(message), C(origin), C(reference), C(documentationUrl)).
+  returned: always
+  type: list
+  elements: dict
+counts:
+  description: Messages per level.
+  returned: always
+  type: dict
+  sample: {"Error": 0, "Warning": 2, "Info": 1}
+command:
+  description: The command that ran.
+  returned: always
+  type: list
+  elements: str
+rc:
+  description: istioctl's exit code (0, or 79 when findings reached the failure threshold).
+  returned: always
+  type: int
+"""
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC
+
+
+def build_command(binary, p):
+    use_kube = p["use_kube"] if p["use_kube"] is not None else not p["src"]
+    cmd = [binary, "analyze", "-o", "json", "--use-kube=%s" % ("true" if use_kube else "false"),
+           "--failure-threshold", p["fail_level"], "--output-threshold", p["output_threshold"],
+           "--timeout", p["timeout"]]
+    if p["recursive"] and p["src"]:
+        cmd.append("-R")
+    if p["all_namespaces"]:
+        cmd.append("-A")
+    elif p["namespace"]:
+        cmd += ["-n", p["namespace"]]
+    for rule in p["suppress"]:
+        cmd += ["-S", rule]
+    if use_kube:
+        cmd += istioctl.kube_args(p)
+    return cmd + list(p["src"])
+
+
+def main():
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(
+        src=dict(type="list", elements="path", default=[]), use_kube=dict(type="bool"),
+        recursive=dict(type="bool", default=True), namespace=dict(type="str"),
+        all_namespaces=dict(type="bool", default=True), suppress=dict(type="list", elements="str", default=[]),
+        fail_level=dict(type="str", choices=["Info", "Warning", "Error"], default="Error"),
+        output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
+        timeout=dict(type="str", default="30s"), istioctl_path=dict(type="path"))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    if isinstance(module.params["kubeconfig"], dict):
+        module.fail_json(msg="istioctl_analyze needs kubeconfig as a file path (istioctl reads the file)")
+    cmd = build_command(istioctl.find(module, module.params["istioctl_path"]), module.params)
+    rc, out, err = module.run_command(cmd)
+    if rc not in (0, istioctl.ANALYZE_FOUND):
+        module.fail_json(msg="istioctl analyze failed (exit code %s, not a finding): %s" % (rc, (err or out).strip()),
+                         rc=rc, stdout=out, stderr=err, command=cmd)
+    try:
+        messages = json.loads(out) if out.strip() else []
+    except ValueError:
+        module.fail_json(msg="istioctl analyze -o json printed something that is not JSON", rc=rc, stdout=out,
+                         stderr=err, command=cmd)
+    counts = {"Error": 0, "Warning": 0, "Info": 0}
+    for msg in messages:
+        counts[msg.get("level", "Info")] = counts.get(msg.get("level", "Info"), 0) + 1
+    result = dict(changed=False, messages=messages, counts=counts, command=cmd, rc=rc)
+    if rc == istioctl.ANALYZE_FOUND:
+        module.fail_json(msg="istioctl analyze found %d error(s) and %d warning(s) at or above %s: %s" % (
+            counts["Error"], counts["Warning"], module.params["fail_level"],
+            "; ".join("%s %s (%s)" % (m.get("code"), m.get("message"), m.get("origin", "")) for m in messages[:5])),
+            **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: mesh_lint
+short_description: Check manifests or a live cluster against the runbook's mesh rules, without istioctl
+version_added: 0.1.0
+description:
+  - Checks Kubernetes and Istio objects, from files or from the live cluster, against the collection's mesh rules
+    and returns messages shaped like C(istioctl analyze -o json) (C(code), C(level), C(message), C(origin),
+    C(reference), C(documentationUrl)).
+  - "Codes: AKM0001 workloads lack C(app)/C(version) labels; AKM0002 VirtualService not C(exportTo: [\".\"]);
+    AKM0003 VirtualService bound to another namespace's gateway but hidden from it; AKM0004 ServiceEntry not
+    C(exportTo: [\".\"]); AKM0005 Gateway outside its workload's namespace; AKM0006 no mesh-wide STRICT
+    PeerAuthentication; AKM0007 outbound traffic policy not REGISTRY_ONLY; AKM0008 VirtualServices with the
+    same host on one gateway (like upstream IST0109); AKM0009 referenced Gateway missing (like IST0101).
+    See docs/mesh_lint.md."
+  - Read only.
+author:
+  - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.k8s_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Changes nothing.
+options:
+  src:
+    description: Files or directories (recursively) to check. Without O(src) and O(definitions), the live cluster
+      is checked.
+    type: list
+    elements: path
+    default: []
+  definitions:
+    description: Objects (a list, or multi-document YAML text) to check.
+    type: raw
+  root_namespace:
+    description: The Istio root namespace, where the mesh-wide PeerAuthentication belongs.
+    type: str
+    default: istio-system
+  gateway_workloads:
+    description: Gateway workloads not among the checked objects, each C({selector, namespace}), to place
+      Gateways by.
+    type: list
+    elements: dict
+    default: [{selector: {istio: ingressgateway}, namespace: istio-ingress},
+              {selector: {istio: egressgateway}, namespace: istio-egress}]
+  partial:
+    description: The objects are part of a mesh; do not report references to Gateways outside them (AKM0009)
+      or a missing mesh-wide policy (AKM0006).
+    type: bool
+    default: false
+  suppress:
+    description: Messages to drop, as C(CODE) or C(CODE=Kind namespace/name) with globs.
+    type: list
+    elements: str
+    default: []
+  output_threshold:
+    description: Lowest level to report.
+    type: str
+    choices: [Info, Warning, Error]
+    default: Info
+  fail_level:
+    description: Fail when a message at or above this level is found; C(never) only reports.
+    type: str
+    choices: [Info, Warning, Error, never]
+    default: Error
+"""
+
+EXAMPLES = r"""
+- name: Lint what render mode wrote
+  aksmesh.istio.mesh_lint:
+    src: [out/demo-aks/]
+    partial: true
+    fail_level: never
+  register: lint
+
+- name: Lint the live mesh
+  aksmesh.istio.mesh_lint:
+    kubeconfig: "{{ aksmesh_kubeconfig }}"
+    suppress:
+      - AKM0001=Deployment legacy/*
+"""
+
+RETURN = r"""
+messages:
+  description: Findings in the shape of C(istioctl analyze -o json).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"code": "AKM0004", "level": "Warning", "origin": "ServiceEntry shop/api", "reference":
+            "ServiceEntry shop/api", "message": "ServiceEntry shop/api is exported to all namespaces; ...",
+            "documentationUrl": "https://github.com/aksmesh/istio/blob/main/docs/mesh_lint.md#akm0004"}]
+counts:
+  description: Messages per level.
+  returned: always
+  type: dict
+  sample: {"Error": 0, "Warning": 1, "Info": 0}
+checked:
+  description: Number of objects checked.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils import manifests, mesh_lint
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
+
+LIVE_KINDS = (("apps", "v1", "deployments"), ("apps", "v1", "statefulsets"), ("apps", "v1", "daemonsets"),
+              ("networking.istio.io", "v1", "gateways"), ("networking.istio.io", "v1", "virtualservices"),
+              ("networking.istio.io", "v1", "serviceentries"), ("security.istio.io", "v1", "peerauthentications"))
+KINDS = {"deployments": "Deployment", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet",
+         "gateways": "Gateway", "virtualservices": "VirtualService", "serviceentries": "ServiceEntry",
+         "peerauthentications": "PeerAuthentication"}
+
+
+def live_objects(module, root):
+    rest = RestClient(connect(module), timeout=module.params["request_timeout"])
+    out = []
+    for group, version, plural in LIVE_KINDS:
+        listed = rest.request("GET", "/apis/%s/%s/%s" % (group, version, plural), ok_missing=True) or {}
+        for item in listed.get("items", []):
+            item.setdefault("apiVersion", "%s/%s" % (group, version))
+            item.setdefault("kind", KINDS[plural])
+            out.append(item)
+    mesh = rest.request("GET", "/api/v1/namespaces/%s/configmaps" % root, {"labelSelector": "istio.io/rev"},
+                        ok_missing=True) or {}
+    for item in mesh.get("items", []):
+        if item["metadata"]["name"].startswith("istio") and "mesh" in (item.get("data") or {}):
+            item.update(apiVersion="v1", kind="ConfigMap")
+            out.append(item)
+    return out
+
+
+def main():
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(
+        src=dict(type="list", elements="path", default=[]), definitions=dict(type="raw"),
+        root_namespace=dict(type="str", default="istio-system"),
+        gateway_workloads=dict(type="list", elements="dict", default=[
+            {"selector": {"istio": "ingressgateway"}, "namespace": "istio-ingress"},
+            {"selector": {"istio": "egressgateway"}, "namespace": "istio-egress"}]),
+        partial=dict(type="bool", default=False), suppress=dict(type="list", elements="str", default=[]),
+        output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
+        fail_level=dict(type="str", choices=["Info", "Warning", "Error", "never"], default="Error"))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    try:
+        if p["src"] or p["definitions"] is not None:
+            pairs = manifests.expand([p["definitions"]]) if p["definitions"] is not None else []
+            pairs += manifests.load_paths(p["src"])
+            objs = [obj for obj, _where in manifests.expand(pairs) if isinstance(obj, dict)]
+        else:
+            objs = live_objects(module, p["root_namespace"])
+    except manifests.ManifestError as exc:
+        module.fail_json(msg=str(exc))
+    except K8sApiError as exc:
+        module.fail_json(msg="reading the cluster failed: %s" % exc)
+    ctx = {"root_namespace": p["root_namespace"], "workloads": p["gateway_workloads"], "partial": p["partial"],
+           "require_mesh_policy": not p["partial"]}
+    messages = mesh_lint.lint(objs, ctx, p["suppress"], p["output_threshold"])
+    counts = mesh_lint.counts(messages)
+    result = dict(changed=False, messages=messages, counts=counts, checked=len(objs))
+    if p["fail_level"] != "never" and any(mesh_lint.LEVELS[m["level"]] >= mesh_lint.LEVELS[p["fail_level"]]
+                                          for m in messages):
+        module.fail_json(msg="mesh lint found %d error(s), %d warning(s): %s" % (
+            counts["Error"], counts["Warning"], "; ".join("%s %s" % (m["code"], m["message"]) for m in messages[:5])),
+            **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
