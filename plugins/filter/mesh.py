@@ -11,7 +11,8 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.module_utils import (
-    mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets, mesh_traffic)
+    istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
+    mesh_traffic)
 from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
 
 try:
@@ -40,6 +41,7 @@ BUILDERS = {
     "network_policies": mesh_network_policies.network_policies,
     "addons": _addons,
     "dashboards": _dashboards,
+    "istio_operator": istio_operator.build,
 }
 
 

@@ -228,6 +228,22 @@ class ApplyEngine(object):
                              "namespace": meta.get("namespace"), "name": meta.get("name"), "action": "failed",
                              "error": message})
 
+    # ---- compare only ---------------------------------------------------------------------------------
+    def compare(self, objs):
+        """[(object, live or None, in_place)] without writing: is each object already applied as given?"""
+        self._batch = manifests.ordered(objs, by_kind=self.by_kind)
+        out = []
+        for obj in self._batch:
+            try:
+                res = self.discovery.resolve(obj["apiVersion"], obj["kind"])
+            except UnknownKind:
+                out.append((obj, None, False))
+                continue
+            self._prefetch(res)
+            live = self._live.get(manifests.identity(obj))
+            out.append((obj, live, ownership.unchanged(obj, live, self.manager)))
+        return out
+
     # ---- waiting ------------------------------------------------------------------------------------
     def _wait_all(self):
         deadline = self.clock() + self.wait_timeout

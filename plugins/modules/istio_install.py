@@ -1,0 +1,247 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: istio_install
+short_description: Install, update or remove Istio with istioctl, idempotently and with check and diff modes
+version_added: 0.1.0
+description:
+  - Renders the IstioOperator with C(istioctl manifest generate) and compares every object with the live cluster
+    (the fields the C(istio-operator) field manager owns, as the apply engine does; no writes). When all objects
+    are already in place, nothing runs and the task reports C(changed=false); otherwise it runs
+    C(istioctl install -y -f <operator>).
+  - In check mode it reports what would change and never runs C(istioctl install); with C(--diff) it shows a
+    manifest diff (live against rendered) of the objects that differ.
+  - O(state=absent) runs C(istioctl uninstall -y) for the revision, or with C(--purge); nothing runs when no Istio
+    control plane is found.
+author:
+  - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.k8s_auth
+attributes:
+  check_mode:
+    support: full
+    description: Renders and compares only; C(istioctl install) and C(uninstall) are not run.
+  diff_mode:
+    support: full
+    description: A manifest diff of the objects that would change.
+options:
+  operator:
+    description: The IstioOperator, as a dictionary or a path to a file. Required for O(state=present).
+    type: raw
+  revision:
+    description: Istio revision (C(--revision)), for canary control planes.
+    type: str
+  set:
+    description: Extra C(--set key=value) values.
+    type: list
+    elements: str
+    default: []
+  readiness_timeout:
+    description: How long istioctl waits for the control plane to become ready (C(--readiness-timeout)).
+    type: str
+    default: 300s
+  verify:
+    description: Verify the installation afterwards (C(--verify)).
+    type: bool
+    default: false
+  state:
+    description: C(present) installs or updates, C(absent) uninstalls.
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description: With O(state=absent), remove every Istio control plane and shared resources (C(--purge)).
+    type: bool
+    default: false
+  istioctl_path:
+    description: The istioctl binary. Defaults to the one on C(PATH).
+    type: path
+  field_manager:
+    description: The field manager istioctl applies with, whose fields are compared.
+    type: str
+    default: istio-operator
+notes:
+  - O(kubeconfig) must be a path here, because istioctl reads the file.
+"""
+
+EXAMPLES = r"""
+- name: Install or update Istio from the production operator
+  aksmesh.istio.istio_install:
+    kubeconfig: "{{ aksmesh_kubeconfig }}"
+    operator: "{{ {'name': 'aksmesh'} | aksmesh.istio.mesh_manifests('istio_operator') }}"
+    readiness_timeout: 600s
+
+- name: Remove a canary revision
+  aksmesh.istio.istio_install:
+    revision: 1-30-0
+    state: absent
+"""
+
+RETURN = r"""
+version:
+  description: istioctl's client version.
+  returned: always
+  type: str
+  sample: 1.30.0
+revision:
+  description: The revision installed or removed (C(default) when none).
+  returned: always
+  type: str
+components:
+  description: Istio components with objects that differed (from their C(operator.istio.io/component) label).
+  returned: always
+  type: list
+  elements: str
+  sample: [Pilot, IngressGateways]
+objects:
+  description: Numbers of rendered objects that are in place, differ or are missing.
+  returned: always
+  type: dict
+  sample: {"in_place": 20, "differ": 1, "missing": 2}
+command:
+  description: The install or uninstall command that ran (empty when nothing ran).
+  returned: always
+  type: list
+  elements: str
+stdout:
+  description: istioctl's output.
+  returned: when istioctl install or uninstall ran
+  type: str
+stderr:
+  description: istioctl's error output.
+  returned: when istioctl install or uninstall ran
+  type: str
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl, manifests, ownership
+from ansible_collections.aksmesh.istio.plugins.module_utils import manifest_diff as md
+from ansible_collections.aksmesh.istio.plugins.module_utils.apply_engine import ApplyEngine
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
+
+
+def client_version(module, binary):
+    try:
+        _rc, out, _err = istioctl.run(module, [binary, "version", "--remote=false", "-o", "json"])
+        return json.loads(out)["clientVersion"]["version"]
+    except (istioctl.IstioctlError, ValueError, KeyError):
+        return None
+
+
+def flags(p):
+    out = []
+    for item in p["set"]:
+        out += ["--set", item]
+    if p["revision"]:
+        out += ["--revision", p["revision"]]
+    return out
+
+
+def present(module, binary, rest, workdir, result):
+    p = module.params
+    path = istioctl.write_operator(p["operator"], workdir)
+    try:
+        _rc, rendered, _err = istioctl.run(module, [binary, "manifest", "generate", "-f", path] + flags(p))
+        objs = manifests.normalize(manifests.expand([rendered]))
+    except istioctl.IstioctlError as exc:
+        module.fail_json(msg="istioctl manifest generate failed: %s" % exc, rc=exc.rc, stdout=exc.stdout,
+                         stderr=exc.stderr, **result)
+    except manifests.ManifestError as exc:
+        module.fail_json(msg="istioctl manifest generate printed an unusable manifest: %s" % exc, **result)
+    engine = ApplyEngine(rest, field_manager=p["field_manager"], default_namespace="istio-system")
+    compared = engine.compare(objs)
+    differ = [(o, live) for o, live, same in compared if not same]
+    result["objects"] = {"in_place": len(compared) - len(differ), "differ": len([1 for _o, live in differ if live]),
+                         "missing": len([1 for _o, live in differ if not live])}
+    result["components"] = sorted(set(((o.get("metadata") or {}).get("labels") or {}).get(
+        "operator.istio.io/component", "Base") for o, _live in differ))
+    if module._diff and differ:
+        before = dict((md.identity(o), ownership.prune_like(live, o)) for o, live in differ if live)
+        after = dict((md.identity(o), o) for o, _live in differ)
+        result["diff"] = {"prepared": md.diff(before, after)["unified_diff"]}
+    if not differ:
+        return False
+    if module.check_mode:
+        return True
+    cmd = [binary, "install", "-y", "-f", path, "--readiness-timeout", p["readiness_timeout"]] + flags(p)
+    if p["verify"]:
+        cmd.append("--verify")
+    cmd += istioctl.kube_args(p)
+    result["command"] = cmd
+    rc, out, err = module.run_command(cmd)
+    result.update(stdout=out, stderr=err)
+    if rc != 0:
+        module.fail_json(msg="istioctl install failed with exit code %s: %s" % (rc, (err or out).strip()[-2000:]),
+                         rc=rc, **result)
+    return True
+
+
+def absent(module, binary, rest, result):
+    p = module.params
+    selector = "app=istiod" + (",istio.io/rev=%s" % p["revision"] if p["revision"] and not p["purge"] else "")
+    listed = rest.request("GET", "/apis/apps/v1/deployments", {"labelSelector": selector})
+    found = listed.get("items") or []
+    result["objects"] = {"control_planes": len(found)}
+    if not found:
+        return False
+    if module.check_mode:
+        return True
+    cmd = [binary, "uninstall", "-y"] + (["--purge"] if p["purge"] else ["--revision", p["revision"] or "default"])
+    cmd += istioctl.kube_args(p)
+    result["command"] = cmd
+    rc, out, err = module.run_command(cmd)
+    result.update(stdout=out, stderr=err)
+    if rc != 0:
+        module.fail_json(msg="istioctl uninstall failed with exit code %s: %s" % (rc, (err or out).strip()[-2000:]),
+                         rc=rc, **result)
+    return True
+
+
+def main():
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(operator=dict(type="raw"), revision=dict(type="str"), set=dict(type="list", elements="str",
+                                                                               default=[]),
+                readiness_timeout=dict(type="str", default="300s"), verify=dict(type="bool", default=False),
+                state=dict(type="str", choices=["present", "absent"], default="present"),
+                purge=dict(type="bool", default=False), istioctl_path=dict(type="path"),
+                field_manager=dict(type="str", default="istio-operator"))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           required_if=[("state", "present", ("operator",))])
+    p = module.params
+    if isinstance(p["kubeconfig"], dict):
+        module.fail_json(msg="istio_install needs kubeconfig as a file path (istioctl reads the file); write it with "
+                             "aksmesh.istio.aks_credentials or ansible.builtin.copy (mode 0600) first")
+    if isinstance(p["operator"], str) and not os.path.isfile(p["operator"]):
+        module.fail_json(msg="operator %s is not a file; give the IstioOperator as a dictionary or a file path"
+                         % p["operator"])
+    binary = istioctl.find(module, p["istioctl_path"])
+    rest = RestClient(connect(module), timeout=p["request_timeout"])
+    result = dict(version=client_version(module, binary), revision=p["revision"] or "default", components=[],
+                  objects={}, command=[])
+    workdir = tempfile.mkdtemp(prefix="aksmesh-istio-")
+    try:
+        changed = present(module, binary, rest, workdir, result) if p["state"] == "present" else \
+            absent(module, binary, rest, result)
+    except K8sApiError as exc:
+        module.fail_json(msg="reading the cluster failed: %s" % exc, **result)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    module.exit_json(changed=changed, **result)
+
+
+if __name__ == "__main__":
+    main()
