@@ -13,7 +13,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.module_utils import (
     istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
     mesh_traffic)
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, namespaces
 
 try:
     import yaml
@@ -42,6 +42,7 @@ BUILDERS = {
     "addons": _addons,
     "dashboards": _dashboards,
     "istio_operator": istio_operator.build,
+    "namespaces": namespaces,
 }
 
 

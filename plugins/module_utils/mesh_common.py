@@ -41,3 +41,13 @@ def require(item, keys, where):
     missing = [k for k in keys if item.get(k) in (None, "", [])]
     if missing:
         raise MeshConfigError("%s: missing %s" % (where, ", ".join(missing)))
+
+
+def namespaces(config):
+    """Namespace objects for ``config["names"]`` (duplicates and empty names dropped), labelled for ``stage``."""
+    out, seen = [], set()
+    for name in config.get("names") or []:
+        if name and name not in seen:
+            seen.add(name)
+            out.append(obj("v1", "Namespace", name, None, config.get("stage") or "namespaces"))
+    return out

@@ -1,0 +1,112 @@
+"""Roles istioctl (pinned, checksummed download) and istio_install (operator from variables, idempotent)."""
+
+import hashlib
+import io
+import json
+import os
+import pathlib
+import tarfile
+
+import pytest
+
+from tests.support.ansible_runner import REPO, run_playbook
+from tests.support.loopback import LoopbackServer, Response
+
+VERSION = "1.30.0"
+ARCHIVE = f"istioctl-{VERSION}-linux-amd64.tar.gz"
+
+
+def release_archive():
+    """A release-shaped archive: istioctl at the top, holding the test double."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(str(REPO / "tests" / "support" / "bin" / "istioctl"), arcname="istioctl")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def releases(tmp_path):
+    data = release_archive()
+    files = {f"/{VERSION}/{ARCHIVE}": data,
+             f"/{VERSION}/{ARCHIVE}.sha256": f"{hashlib.sha256(data).hexdigest()}  {ARCHIVE}\n".encode()}
+
+    def handler(req):
+        if req.path in files:
+            return Response(200, files[req.path], content_type="application/octet-stream")
+        return Response(404, "not found", content_type="text/plain")
+    server = LoopbackServer(handler, tmp_path, name="releases", tls=False).start()
+    server.files = files
+    yield server
+    server.stop()
+
+
+def istioctl_play(releases, install_dir, **extra):
+    return [{"name": "istioctl", "hosts": "localhost", "gather_facts": False, "roles": [
+        {"role": "aksmesh.istio.istioctl", "vars": dict({"istioctl_version": VERSION, "istioctl_base_url": releases.url,
+                                                         "istioctl_install_dir": str(install_dir)}, **extra)}]}]
+
+
+def test_download_verify_install_then_skip(releases, tmp_path):
+    install_dir = tmp_path / "bin"
+    first = run_playbook(istioctl_play(releases, install_dir), tmp_path)
+    assert first.rc == 0, first.stdout[-3000:]
+    binary = install_dir / "istioctl"
+    assert binary.exists() and os.access(binary, os.X_OK)
+    assert [e.path for e in releases.requests()] == [f"/{VERSION}/{ARCHIVE}.sha256", f"/{VERSION}/{ARCHIVE}"]
+    releases.clear_log()
+    second = run_playbook(istioctl_play(releases, install_dir), tmp_path)
+    assert second.rc == 0 and second.changed == [] and releases.requests() == []
+
+
+def test_wrong_checksum_fails_and_installs_nothing(releases, tmp_path):
+    install_dir = tmp_path / "bin"
+    bad = run_playbook(istioctl_play(releases, install_dir, istioctl_checksum="0" * 64), tmp_path)
+    assert bad.rc != 0 and "checksum" in bad.stdout.lower()
+    assert not (install_dir / "istioctl").exists()
+    assert not list(pathlib.Path("/tmp").glob("aksmesh-istioctl-*"))
+
+
+def test_check_mode_installs_nothing(releases, tmp_path):
+    install_dir = tmp_path / "bin"
+    run = run_playbook(istioctl_play(releases, install_dir), tmp_path, check=True)
+    assert run.rc == 0, run.stdout[-2000:]
+    assert not (install_dir / "istioctl").exists() and releases.requests() == []
+
+
+def install_play(kubeconfig, **role_vars):
+    return [{"name": "istio", "hosts": "localhost", "gather_facts": False, "vars": {"aksmesh_kubeconfig": kubeconfig},
+             "roles": [{"role": "aksmesh.istio.istio_install", "vars": dict({
+                 "istio_install_tag": VERSION, "istio_install_ingress_ip": "51.124.9.9",
+                 "istio_install_ingress_ip_resource_group": "rg-net", "istio_install_ingress_dns_label": "shop"},
+                 **role_vars)}]}]
+
+
+def test_istio_install_role_converges_once(kube_api, kubeconfig, istioctl_log, tmp_path):
+    check = run_playbook(install_play(kubeconfig), tmp_path, check=True)
+    assert check.rc == 0, check.stdout[-3000:]
+    assert not [k for k in kube_api.state.objects if k[1] == "deployments"]
+    first = run_playbook(install_play(kubeconfig), tmp_path)
+    assert first.rc == 0, first.stdout[-3000:]
+    operator = first.task("Build the IstioOperator")[0]["result"]["ansible_facts"]["istio_install_operator"]
+    spec = operator["spec"]
+    assert spec["meshConfig"]["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
+    assert spec["meshConfig"]["enablePrometheusMerge"] is False and spec["meshConfig"]["accessLogFile"] == "/dev/stdout"
+    assert spec["values"]["global"]["defaultNodeSelector"] == {"kubernetes.io/os": "linux"}
+    ingress = spec["components"]["ingressGateways"][0]
+    assert ingress["namespace"] == "istio-ingress" and ingress["k8s"]["service"]["loadBalancerIP"] == "51.124.9.9"
+    assert ingress["k8s"]["serviceAnnotations"] == {
+        "service.beta.kubernetes.io/azure-load-balancer-resource-group": "rg-net",
+        "service.beta.kubernetes.io/azure-dns-label-name": "shop"}
+    assert spec["components"]["pilot"]["k8s"]["hpaSpec"] == {"minReplicas": 2, "maxReplicas": 5}
+    assert "podAntiAffinity" in spec["components"]["egressGateways"][0]["k8s"]["affinity"]
+    for ns in ("istio-system", "istio-ingress", "istio-egress"):
+        assert ("", "namespaces", None, ns) in kube_api.state.objects
+    second = run_playbook(install_play(kubeconfig), tmp_path)
+    assert second.rc == 0 and second.changed == [], [c["task"] for c in second.changed]
+    argv = [json.loads(line)["argv"][1] for line in istioctl_log.read_text().splitlines()]
+    assert argv.count("install") == 1 and argv.count("analyze") == 2
+
+
+def test_istio_install_role_rejects_bad_variables(kube_api, kubeconfig, tmp_path):
+    run = run_playbook(install_play(kubeconfig, istio_install_outbound_policy="OPEN"), tmp_path)
+    assert run.rc != 0 and "istio_install_outbound_policy" in run.stdout
