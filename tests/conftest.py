@@ -90,7 +90,7 @@ def azure_env(arm):
     """Environment under which modules reach the loopback ARM through the real credential chain."""
     return {"AZURE_SUBSCRIPTION_ID": SUBSCRIPTION, "AZURE_CLIENT_ID": "app-id", "AZURE_SECRET": "app-secret",
             "AZURE_TENANT": TENANT, "AZURE_RESOURCE_MANAGER_ENDPOINT": arm.url, "AZURE_AUTHORITY_HOST": arm.url,
-            "REQUESTS_CA_BUNDLE": arm.ca_path}
+            "REQUESTS_CA_BUNDLE": arm.ca_path, "AKSMESH_AZURE_POLL_INTERVAL": "0.05"}
 
 
 @pytest.fixture

@@ -54,6 +54,12 @@ options:
         that are not one of the public clouds' authorities.
       - Can be set with the E(AZURE_AUTHORITY_HOST) environment variable (azure-identity's own name).
     type: str
+  poll_interval:
+    description:
+      - Seconds between polls of a long-running Azure operation when Azure does not say (C(Retry-After)).
+      - Can be set with the E(AKSMESH_AZURE_POLL_INTERVAL) environment variable.
+    type: float
+    default: 5
 requirements:
   - azure-identity >= 1.15.0
 """

@@ -37,6 +37,7 @@ AZURE_AUTH_ARG_SPEC = dict(
                            fallback=(env_fallback, ["AZURE_CLOUD_ENVIRONMENT"])),
     resource_manager_endpoint=dict(type="str", fallback=(env_fallback, ["AZURE_RESOURCE_MANAGER_ENDPOINT"])),
     authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
+    poll_interval=dict(type="float", default=5.0, fallback=(env_fallback, ["AKSMESH_AZURE_POLL_INTERVAL"])),
 )
 
 

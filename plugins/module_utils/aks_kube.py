@@ -1,0 +1,31 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A Kubernetes client for an AKS cluster: the given connection options, else its user credentials from ARM."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import kubeconfig_text
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import api_client
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import RestClient
+
+CONNECTION_KEYS = ("kubeconfig", "context", "host")
+
+
+def has_connection(params):
+    return any(params.get(key) for key in CONNECTION_KEYS)
+
+
+def rest_client(params, cs_client, resource_group, name):
+    """RestClient from the kube options when any is set, else from the cluster user kubeconfig (in memory)."""
+    if has_connection(params):
+        return RestClient(api_client(params), timeout=params.get("request_timeout") or 30)
+    import yaml
+    config = yaml.safe_load(kubeconfig_text(cs_client, resource_group, name))
+    return RestClient(api_client(dict(params, kubeconfig=config)), timeout=params.get("request_timeout") or 30)
+
+
+def list_items(client, path, **query):
+    return (client.request("GET", path, query=query or None) or {}).get("items") or []

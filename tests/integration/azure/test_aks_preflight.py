@@ -1,0 +1,101 @@
+"""aksmesh.istio.aks_preflight through the real SDK and Entra flow against the loopback ARM (and Kubernetes API)."""
+
+import pytest
+
+from tests.support.ansible_runner import run_module
+
+GOOD_POOLS = [{"name": "system", "vmSize": "Standard_D4s_v5", "count": 3, "mode": "System"},
+              {"name": "apps", "vmSize": "Standard_DS2_v2", "count": 2, "minCount": 1, "maxCount": 5}]
+
+
+def preflight(azure_env, check_mode=False, **args):
+    return run_module("aks_preflight", dict({"resource_group": "rg", "name": "aks"}, **args), env=azure_env,
+                      check_mode=check_mode)
+
+
+def test_healthy_cluster_passes_and_reports(arm, azure_env):
+    arm.add_cluster("rg", "aks", pools=GOOD_POOLS + [{"name": "win", "vmSize": "Standard_B2s", "osType": "Windows"}])
+    res = preflight(azure_env, check_mode=True)
+    assert not res.failed, res.result
+    assert res["passed"] is True and res["changed"] is False and res["errors"] == []
+    cluster = res["cluster"]
+    assert cluster["kubernetes_version"] == "1.32.4" and cluster["node_resource_group"] == "MC_rg_aks_westeurope"
+    assert cluster["network_plugin"] == "azure" and cluster["identity_type"] == "SystemAssigned"
+    pools = {p["name"]: p for p in res["node_pools"]}
+    assert pools["apps"]["memory_gib"] == 7.0 and pools["apps"]["autoscaling"] and pools["apps"]["max_count"] == 5
+    assert pools["win"]["checked"] is False  # Windows pools do not run Istio
+    assert res["kubernetes"] == {"version": "1.32.4", "istio_version": "1.30.0", "minimum": "1.32",
+                                 "tested_maximum": "1.35"}
+    assert res["summary"][-1] == "PASSED"
+    assert all(r.method == "GET" or r.path.endswith("/token") for r in arm.requests())  # read only
+
+
+def test_b2s_pool_fails_naming_pool_size_memory_and_fix(arm, azure_env):
+    arm.add_cluster("rg", "aks", pools=GOOD_POOLS + [{"name": "small", "vmSize": "Standard_B2s", "count": 2}])
+    res = preflight(azure_env)
+    assert res.failed and res["passed"] is False
+    msg = res["msg"]
+    assert "node pool 'small'" in msg and "Standard_B2s" in msg and "4 GiB" in msg and "more than 4 GiB" in msg
+    assert "resize the pool" in msg and "new pool" in msg
+    assert {p["name"]: p["ok"] for p in res["node_pools"]} == {"system": True, "apps": True, "small": False}
+    # limiting the check to other pools lets it pass
+    assert not preflight(azure_env, pools=["system", "apps"]).failed
+    assert not preflight(azure_env, modes=["System"]).failed
+    unknown = preflight(azure_env, pools=["nope"])
+    assert unknown.failed and "nope" in unknown["msg"] and "system" in unknown["msg"]
+
+
+def test_old_kubernetes_fails_and_new_one_warns(arm, azure_env):
+    arm.add_cluster("rg", "aks", kubernetes_version="1.30.9", pools=GOOD_POOLS)
+    res = preflight(azure_env)
+    assert res.failed and "Kubernetes 1.30 is older than Istio 1.30 supports (1.32 to 1.35)" in res["msg"]
+    assert "az aks upgrade" in res["msg"]
+    assert not preflight(azure_env, istio_version="1.27.3").failed  # an older line accepts 1.30
+    arm.add_cluster("rg", "aks", kubernetes_version="1.36.1", pools=GOOD_POOLS)
+    newer = preflight(azure_env)
+    assert not newer.failed and "newer than Istio 1.30 was tested with" in newer["warnings_found"][0]
+    assert "newer than" in str(newer.result.get("warnings"))  # also an Ansible warning
+
+
+def test_missing_cluster_stopped_cluster_and_bad_credentials(arm, azure_env):
+    res = preflight(azure_env)
+    assert res.failed and "AKS cluster aks in resource group rg was not found" in res["msg"]
+    assert "check resource_group, name and subscription_id" in res["msg"]
+    arm.add_cluster("rg", "aks", pools=GOOD_POOLS, provisioning_state="Failed")
+    arm.resources[arm.cluster_id("rg", "aks").lower()]["properties"]["powerState"]["code"] = "Stopped"
+    res = preflight(azure_env)
+    assert res.failed and "provisioning state Failed" in res["msg"] and "az aks start" in res["msg"]
+    bad = preflight(dict(azure_env, AZURE_SECRET="wrong-secret"))
+    assert bad.failed and "authentication failed" in bad["msg"] and "wrong-secret" not in bad.stdout
+
+
+def test_throttled_reads_are_retried(arm, azure_env):
+    arm.add_cluster("rg", "aks", pools=GOOD_POOLS)
+    arm.faults.add(r"/managedClusters/aks$", 429, method="GET", headers={"Retry-After": "1"},
+                   body={"error": {"code": "TooManyRequests", "message": "throttled"}})
+    res = preflight(azure_env)
+    assert not res.failed, res.result
+    assert [e.status for e in arm.requests("GET", r"/managedClusters/aks$")] == [429, 200]
+
+
+@pytest.mark.parametrize("nodes, ok", [(3, True), (1, False)])
+def test_live_capacity_through_the_cluster_credentials(arm, azure_env, kube_api, nodes, ok):
+    arm.add_cluster("rg", "aks", pools=GOOD_POOLS, kubeconfig=kube_api.kubeconfig())
+    from kubernetes import client, config
+    api = config.new_client_from_config_dict(kube_api.kubeconfig())
+    core = client.CoreV1Api(api)
+
+    def node(name, os_name, cpu, memory):  # as the kubelet registers: the object, then its status
+        core.create_node({"metadata": {"name": name, "labels": {"kubernetes.io/os": os_name}}})
+        core.patch_node_status(name, {"status": {"allocatable": {"cpu": cpu, "memory": memory},
+                                                 "conditions": [{"type": "Ready", "status": "True"}]}})
+    for i in range(nodes):
+        node(f"aks-system-{i}", "linux", "1900m", "3Gi")
+    node("akswin0", "windows", "4", "16Gi")
+    res = preflight(azure_env, check_capacity=True)
+    assert res["capacity"]["linux_ready_nodes"] == nodes
+    assert res["capacity"]["required_memory_gib"] == 4.5
+    assert res.failed is (not ok), res.result
+    if not ok:
+        assert "allocatable memory" in res["msg"] and "scale the node pool out" in res["msg"]
+    assert any(r.path.endswith("/listClusterUserCredential") for r in arm.requests("POST"))
