@@ -11,7 +11,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.module_utils import (
-    istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
+    injection, istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
     mesh_traffic)
 from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, namespaces
 
@@ -43,6 +43,7 @@ BUILDERS = {
     "dashboards": _dashboards,
     "istio_operator": istio_operator.build,
     "namespaces": namespaces,
+    "injection": injection.labelled_namespaces,
 }
 
 

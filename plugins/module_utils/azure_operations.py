@@ -49,7 +49,7 @@ def describe(exc, what):
 
 
 def _first_line(message):
-    return str(message).strip().splitlines()[0] if str(message).strip() else ""
+    return str(message).strip().splitlines()[0].rstrip(".") if str(message).strip() else ""
 
 
 def wait(poller, timeout, what, sleep=time.sleep, clock=time.monotonic):

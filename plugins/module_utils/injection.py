@@ -30,3 +30,16 @@ def label_patch(current, desired):
         elif value is not None and current.get(key) != value:
             patch[key] = value
     return {"metadata": {"labels": patch}} if patch else None
+
+
+def labelled_namespaces(config):
+    """Namespace objects carrying the injection labels (render mode: what the injection module would set)."""
+    from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import obj
+    out = []
+    for entry in config.get("namespaces") or []:
+        if entry.get("state", "present") == "absent":
+            continue
+        labels = dict((k, v) for k, v in desired_labels(entry).items() if v is not None)
+        out.append(obj("v1", "Namespace", entry["name"], None, config.get("stage") or "injection",
+                       extra_labels=labels))
+    return out

@@ -22,26 +22,30 @@ class IstioctlError(Exception):
 
 def find(module, path=None):
     """The istioctl binary: an explicit path, or PATH; fails the module with the fix when absent."""
+    return find_tool(module, "istioctl", path, "install it with the aksmesh.istio.istioctl role")
+
+
+def find_tool(module, name, path, hint):
+    """A command-line tool: an explicit ``path``, or PATH; fails the module naming the fix when absent."""
     if path:
         if not os.access(path, os.X_OK):
-            module.fail_json(msg="istioctl_path %s is not an executable file; install it with the "
-                                 "aksmesh.istio.istioctl role" % path)
+            module.fail_json(msg="%s_path %s is not an executable file; %s" % (name, path, hint))
         return path
-    found = module.get_bin_path("istioctl")
+    found = module.get_bin_path(name)
     if not found:
-        module.fail_json(msg="istioctl is not on PATH; install it with the aksmesh.istio.istioctl role or set "
-                             "istioctl_path")
+        module.fail_json(msg="%s is not on PATH; %s or set %s_path" % (name, hint, name))
     return found
 
 
-def kube_args(params):
+def kube_args(params, context_flag="--context"):
     args = []
     kubeconfig = params.get("kubeconfig")
     if isinstance(kubeconfig, str) and kubeconfig:
         args += ["--kubeconfig", os.path.expanduser(kubeconfig)]
     if params.get("context"):
-        args += ["--context", params["context"]]
+        args += [context_flag, params["context"]]
     return args
+
 
 
 def write_operator(operator, directory):

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import copy
 
 MASK = "********"
@@ -24,3 +25,21 @@ def redact(obj):
     if "kubectl.kubernetes.io/last-applied-configuration" in annotations:
         annotations["kubectl.kubernetes.io/last-applied-configuration"] = MASK
     return out
+
+
+def secret_values(objs):
+    """Every Secret value in ``objs`` (as given, and base64-decoded), to add to a module's no_log values."""
+    values = set()
+    for obj in objs:
+        if obj.get("kind") != "Secret":
+            continue
+        for field in ("data", "stringData"):
+            for value in (obj.get(field) or {}).values():
+                if value:
+                    values.add(str(value))
+                    if field == "data":
+                        try:
+                            values.add(base64.b64decode(value).decode("utf-8"))
+                        except (ValueError, UnicodeDecodeError):
+                            pass
+    return values

@@ -208,7 +208,6 @@ failures:
   sample: []
 """
 
-import base64
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
@@ -216,7 +215,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils import manifests
 from ansible_collections.aksmesh.istio.plugins.module_utils.apply_engine import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
-from ansible_collections.aksmesh.istio.plugins.module_utils.redact import redact
+from ansible_collections.aksmesh.istio.plugins.module_utils.redact import redact, secret_values
 
 try:
     import yaml
@@ -261,23 +260,6 @@ def load(module):
         if not spec.get("apiVersion") or not spec.get("kind"):
             module.fail_json(msg="prune.kinds entries need apiVersion and kind, got %s" % spec)
     return objs
-
-
-def secret_values(objs):
-    values = set()
-    for obj in objs:
-        if obj.get("kind") != "Secret":
-            continue
-        for field in ("data", "stringData"):
-            for value in (obj.get(field) or {}).values():
-                if value:
-                    values.add(str(value))
-                    if field == "data":
-                        try:
-                            values.add(base64.b64decode(value).decode("utf-8"))
-                        except (ValueError, UnicodeDecodeError):
-                            pass
-    return values
 
 
 def render_diff(results):

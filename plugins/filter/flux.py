@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The flux_helm_release filter: a Helm release description -> a Flux HelmRelease object (render mode)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def flux_helm_release(release, version, source_namespace):
+    """{name, chart, namespace, values} -> helm.toolkit.fluxcd.io/v2 HelmRelease."""
+    return {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": {"name": release["name"], "namespace": release["namespace"],
+                     "labels": {"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": "istio-helm"}},
+        "spec": {"interval": "10m", "releaseName": release["name"], "targetNamespace": release["namespace"],
+                 "install": {"createNamespace": True},
+                 "chart": {"spec": {"chart": release["chart"], "version": version,
+                                    "sourceRef": {"kind": "HelmRepository", "name": "istio",
+                                                  "namespace": source_namespace}}},
+                 "values": dict(release.get("values") or {})},
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"flux_helm_release": flux_helm_release}

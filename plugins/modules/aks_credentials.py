@@ -1,0 +1,202 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: aks_credentials
+short_description: Fetch an AKS cluster's kubeconfig without the Azure CLI
+version_added: 0.1.0
+description:
+  - Fetches the cluster user kubeconfig (or, opt-in, the admin one) from Azure Resource Manager and writes it to
+    O(dest) with mode C(0600). The file is written atomically through a private temporary file in the same
+    folder, never through a world-readable one; a missing folder is created C(0700).
+  - Or returns it (O(return_content=true)) for the next tasks; then set C(no_log) on the task, as the kubeconfig
+    holds credentials.
+  - Idempotent: the file is rewritten only when its content or mode differs. The diff names the file and the
+    content's checksum, never the content.
+author:
+  - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.aks_cluster
+  - aksmesh.istio.azure_auth
+attributes:
+  check_mode:
+    support: full
+    description: Fetches and compares, writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the checksums and modes before and after, never the content.
+options:
+  dest:
+    description: Where to write the kubeconfig. Required unless O(return_content=true).
+    type: path
+  mode:
+    description: File mode.
+    type: raw
+    default: "0600"
+  admin:
+    description: Fetch the cluster admin credentials (local accounts) instead of the user's.
+    type: bool
+    default: false
+  format:
+    description: C(exec) returns a kubeconfig using kubelogin for Entra ID clusters; C(azure) the legacy provider.
+    type: str
+    choices: [azure, exec]
+  server_fqdn:
+    description: Server FQDN to put in the kubeconfig (private clusters with a custom FQDN).
+    type: str
+  return_content:
+    description: Return the kubeconfig as C(kubeconfig) (a dict). Set C(no_log) on the task.
+    type: bool
+    default: false
+seealso:
+  - module: aksmesh.istio.cluster_info
+"""
+
+EXAMPLES = r"""
+- name: Kubeconfig for this cluster, private to the controller user
+  aksmesh.istio.aks_credentials:
+    resource_group: rg-shop
+    name: aks-shop
+    dest: "{{ lookup('env', 'HOME') }}/.kube/aksmesh/{{ inventory_hostname }}"
+
+- name: Keep it in memory for the next tasks
+  aksmesh.istio.aks_credentials:
+    resource_group: rg-shop
+    name: aks-shop
+    return_content: true
+  register: aks_creds
+  no_log: true
+"""
+
+RETURN = r"""
+dest:
+  description: The file written.
+  returned: when O(dest) is set
+  type: str
+server:
+  description: API server URL of the kubeconfig's current context.
+  returned: always
+  type: str
+  sample: https://aks-shop-dns.hcp.westeurope.azmk8s.io:443
+context:
+  description: The kubeconfig's current context.
+  returned: always
+  type: str
+checksum:
+  description: SHA-256 of the kubeconfig text.
+  returned: always
+  type: str
+kubeconfig:
+  description: The kubeconfig.
+  returned: when O(return_content=true)
+  type: dict
+"""
+
+import hashlib
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils import kubeconfig_file
+from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import AKS_NAME_ARG_SPEC, kubeconfig_text
+from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import AzureOperationError
+
+CS_IMP_ERR = None
+try:
+    from azure.mgmt.containerservice import ContainerServiceClient
+    HAS_CS = True
+except ImportError:
+    HAS_CS = False
+    CS_IMP_ERR = traceback.format_exc()
+
+YAML_IMP_ERR = None
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
+    YAML_IMP_ERR = traceback.format_exc()
+
+
+def secrets_of(config):
+    """Every credential value in a kubeconfig, to keep out of any output."""
+    out = []
+    for user in config.get("users") or []:
+        for key, value in ((user or {}).get("user") or {}).items():
+            if key in ("token", "password", "client-key-data", "client-certificate-data") and value:
+                out.append(str(value))
+    return out
+
+
+def facts(config):
+    current = config.get("current-context")
+    ctx = next((c.get("context") or {} for c in config.get("contexts") or [] if c.get("name") == current), {})
+    server = next(((c.get("cluster") or {}).get("server") for c in config.get("clusters") or []
+                   if c.get("name") == ctx.get("cluster")), None)
+    return current, server
+
+
+def parse_mode(module, mode):
+    try:
+        return int(str(mode), 8) if not isinstance(mode, int) else mode
+    except ValueError:
+        module.fail_json(msg="mode %r is not an octal file mode such as 0600" % (mode,))
+
+
+def main():
+    spec = dict(AKS_NAME_ARG_SPEC)
+    spec.update(AZURE_AUTH_ARG_SPEC)
+    spec.update(dest=dict(type="path"), mode=dict(type="raw", default="0600"), admin=dict(type="bool", default=False),
+                format=dict(type="str", choices=["azure", "exec"]), server_fqdn=dict(type="str"),
+                return_content=dict(type="bool", default=False))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    if not p["dest"] and not p["return_content"]:
+        module.fail_json(msg="give dest (a file to write) or return_content: true")
+    mode = parse_mode(module, p["mode"])
+    if mode & 0o077 and not p["return_content"]:
+        module.warn("mode %s lets other users read the cluster credentials in %s" % (oct(mode), p["dest"]))
+    conn = connect(module, ("azure-mgmt-containerservice", HAS_CS, CS_IMP_ERR), ("PyYAML", HAS_YAML, YAML_IMP_ERR))
+    try:
+        text = kubeconfig_text(conn.client(ContainerServiceClient), p["resource_group"], p["name"],
+                               admin=p["admin"], server_fqdn=p["server_fqdn"], fmt=p["format"])
+    except AzureOperationError as exc:
+        module.fail_json(msg=str(exc))
+    config = yaml.safe_load(text) or {}
+    if not p["return_content"]:
+        for value in secrets_of(config):  # never echoed, even in an error or at -vvv
+            module.no_log_values.add(value)
+    context, server = facts(config)
+    result = dict(changed=False, context=context, server=server,
+                  checksum=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    if p["dest"]:
+        result["dest"] = p["dest"]
+        content_differs, mode_differs = kubeconfig_file.needs_write(p["dest"], text, mode)
+        if content_differs or mode_differs:
+            result["changed"] = True
+            if module._diff:
+                result["diff"] = dict(before_header=p["dest"], after_header=p["dest"],
+                                      before="" if content_differs else "(same content)\n",
+                                      after="kubeconfig sha256:%s mode %s\n" % (result["checksum"], oct(mode)))
+            if not module.check_mode:
+                try:
+                    if content_differs:
+                        kubeconfig_file.write_private(p["dest"], text, mode)
+                    else:
+                        kubeconfig_file.set_mode(p["dest"], mode)
+                except (IOError, OSError) as exc:
+                    module.fail_json(msg="cannot write the kubeconfig to %s: %s" % (p["dest"], exc))
+    if p["return_content"]:
+        result["kubeconfig"] = config
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: aks_mesh_addon
+short_description: Enable, upgrade by canary, and disable the managed AKS Istio add-on
+version_added: 0.1.0
+description:
+  - Manages the managed cluster's C(serviceMeshProfile) (mode C(Istio), revisions, internal and external ingress
+    gateways) through C(azure-mgmt-containerservice); no Azure CLI.
+  - Declarative revisions. C([asm-1-26]) on a cluster without the add-on enables it. C([asm-1-26, asm-1-27])
+    starts a canary upgrade (the new revision must be one the cluster's upgrade profile offers); then
+    C([asm-1-27]) completes it, or C([asm-1-26]) rolls it back. O(state=absent) disables the add-on.
+  - Idempotent; no PUT when the profile already matches. Long-running operations are polled until
+    O(timeout); the returned C(progress) lists the statuses seen.
+  - Refuses to enable the add-on when a self-managed istiod runs in the cluster (outside C(aks-istio-system)),
+    naming the Deployments. The Kubernetes connection for that check comes from the Kubernetes options when
+    O(kubeconfig), O(context) or O(host) is set, else from the cluster user credentials (in memory).
+  - O(state=info) only reports the revisions available for the region and Kubernetes version, and the upgrades.
+author:
+  - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.aks_cluster
+  - aksmesh.istio.azure_auth
+  - aksmesh.istio.k8s_auth
+attributes:
+  check_mode:
+    support: full
+    description: Validates the change and reports it; sends no PUT.
+  diff_mode:
+    support: full
+    description: Shows the service mesh profile before and after.
+options:
+  state:
+    description: C(present) manages the add-on, C(absent) disables it, C(info) reads only.
+    type: str
+    choices: [present, absent, info]
+    default: present
+  revisions:
+    description:
+      - Add-on revisions that should run, such as C(asm-1-26). One, or two during a canary upgrade.
+      - Default with O(state=present), the newest available revision when the add-on is off, else the current ones.
+    type: list
+    elements: str
+  external_ingress_gateway:
+    description: Whether the external ingress gateway (C(aks-istio-ingressgateway-external)) runs. Unset keeps it.
+    type: bool
+  internal_ingress_gateway:
+    description: Whether the internal ingress gateway (C(aks-istio-ingressgateway-internal)) runs. Unset keeps it.
+    type: bool
+  check_self_managed:
+    description: Before enabling, look for a self-managed istiod in the cluster and refuse if there is one.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the managed cluster update.
+    type: int
+    default: 1800
+requirements:
+  - azure-mgmt-containerservice >= 30.0.0
+seealso:
+  - module: aksmesh.istio.ingress_info
+  - name: Istio-based service mesh add-on for AKS
+    description: Microsoft's documentation of the add-on and its revisions.
+    link: https://learn.microsoft.com/azure/aks/istio-about
+"""
+
+EXAMPLES = r"""
+- name: Enable the add-on with an external ingress gateway
+  aksmesh.istio.aks_mesh_addon:
+    resource_group: rg-shop
+    name: aks-shop
+    revisions: [asm-1-26]
+    external_ingress_gateway: true
+
+- name: Start a canary upgrade
+  aksmesh.istio.aks_mesh_addon:
+    resource_group: rg-shop
+    name: aks-shop
+    revisions: [asm-1-26, asm-1-27]
+
+- name: Complete it once the workloads run on asm-1-27
+  aksmesh.istio.aks_mesh_addon:
+    resource_group: rg-shop
+    name: aks-shop
+    revisions: [asm-1-27]
+
+- name: What can this cluster run?
+  aksmesh.istio.aks_mesh_addon:
+    resource_group: rg-shop
+    name: aks-shop
+    state: info
+  register: mesh
+"""
+
+RETURN = r"""
+action:
+  description: What the run did (or would do in check mode).
+  returned: always
+  type: str
+  sample: upgrade_start
+  choices: [unchanged, enable, upgrade_start, upgrade_complete, rollback, disable, gateways, info]
+revisions_before:
+  description: Revisions running before the run.
+  returned: always
+  type: list
+  elements: str
+revisions:
+  description: Revisions running after the run.
+  returned: always
+  type: list
+  elements: str
+available_revisions:
+  description: Revisions offered in the cluster's region for its Kubernetes version.
+  returned: always
+  type: list
+  elements: str
+  sample: [asm-1-25, asm-1-26]
+available_upgrades:
+  description: Revisions the current one can be upgraded to.
+  returned: always
+  type: list
+  elements: str
+service_mesh_profile:
+  description: The managed cluster's serviceMeshProfile after the run (REST shape).
+  returned: always
+  type: dict
+ingress_gateway_services:
+  description: Namespace and Service names of the enabled ingress gateways.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{namespace: aks-istio-ingress, service: aks-istio-ingressgateway-external, mode: External}]
+progress:
+  description: Statuses of the long-running update as polled.
+  returned: when the cluster was updated
+  type: list
+  elements: str
+"""
+
+import copy
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils import mesh_addon
+from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import (
+    AKS_NAME_ARG_SPEC, cluster_label, get_cluster, report)
+from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import list_items, rest_client
+from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
+    AzureOperationError, describe, rest, wait)
+from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVICES
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError
+
+CS_IMP_ERR = None
+try:
+    from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.containerservice.models import ServiceMeshProfile
+    HAS_CS = True
+except ImportError:
+    HAS_CS = False
+    CS_IMP_ERR = traceback.format_exc()
+
+
+def argument_spec():
+    spec = dict(AKS_NAME_ARG_SPEC)
+    spec.update(AZURE_AUTH_ARG_SPEC)
+    spec.update(K8S_AUTH_ARG_SPEC)
+    spec.update(
+        state=dict(type="str", default="present", choices=["present", "absent", "info"]),
+        revisions=dict(type="list", elements="str"),
+        external_ingress_gateway=dict(type="bool"),
+        internal_ingress_gateway=dict(type="bool"),
+        check_self_managed=dict(type="bool", default=True),
+        timeout=dict(type="int", default=1800),
+    )
+    return spec
+
+
+def gateway_services(profile):
+    out = []
+    for gw in ((profile.get("istio") or {}).get("components") or {}).get("ingressGateways") or []:
+        if gw.get("enabled"):
+            key = "aks_addon" if gw.get("mode") == "External" else "aks_addon_internal"
+            service, namespace = SERVICES[key]
+            out.append(dict(namespace=namespace, service=service, mode=gw.get("mode")))
+    return out
+
+
+class AddonModule(object):
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.label = cluster_label(self.p["resource_group"], self.p["name"])
+        self.conn = connect(module, ("azure-mgmt-containerservice", HAS_CS, CS_IMP_ERR))
+        self.cs = self.conn.client(ContainerServiceClient)
+
+    def offers(self, cluster):
+        try:
+            profiles = [rest(x) for x in self.cs.managed_clusters.list_mesh_revision_profiles(cluster["location"])]
+            available = mesh_addon.available_revisions(profiles, cluster["kubernetes_version"])
+            upgrades = []
+            if cluster["service_mesh_revisions"]:
+                profile = rest(self.cs.managed_clusters.get_mesh_upgrade_profile(
+                    self.p["resource_group"], self.p["name"], "istio"))
+                upgrades = list((profile.get("properties") or {}).get("upgrades") or [])
+            return available, upgrades
+        except Exception as exc:
+            raise describe(exc, "mesh revisions of %s" % self.label)
+
+    def self_managed(self):
+        try:
+            client = rest_client(self.p, self.cs, self.p["resource_group"], self.p["name"])
+            deployments = list_items(client, "/apis/apps/v1/deployments", labelSelector="app=istiod")
+        except (K8sApiError, AzureOperationError) as exc:
+            self.module.fail_json(msg="cannot look for a self-managed Istio in %s: %s. Fix: give a Kubernetes "
+                                      "connection, or set check_self_managed: false" % (self.label, exc))
+        except Exception as exc:
+            self.module.fail_json(msg="cannot reach the Kubernetes API of %s: %s. Fix: give a Kubernetes connection, "
+                                      "or set check_self_managed: false" % (self.label, exc))
+        return mesh_addon.self_managed(deployments)
+
+    def run(self):
+        p = self.p
+        mc = get_cluster(self.cs, p["resource_group"], p["name"])
+        cluster = report(mc)
+        body = rest(mc)
+        current_profile = (body.get("properties") or {}).get("serviceMeshProfile") or {"mode": "Disabled"}
+        current = mesh_addon.current_revisions(current_profile)
+        available, upgrades = self.offers(cluster)
+        result = dict(changed=False, action="info", revisions_before=current, revisions=current,
+                      available_revisions=available, available_upgrades=upgrades,
+                      service_mesh_profile=current_profile, ingress_gateway_services=gateway_services(current_profile))
+        if p["state"] == "info":
+            return result
+        if p["state"] == "absent":
+            wanted = []
+        elif p["revisions"]:
+            wanted = p["revisions"]
+        else:
+            wanted = current or available[-1:]
+            if not wanted:
+                self.module.fail_json(msg="no add-on revision is available for %s (Kubernetes %s in %s)"
+                                          % (self.label, cluster["kubernetes_version"], cluster["location"]))
+        action, error = mesh_addon.plan(current, wanted, available, upgrades)
+        if error:
+            self.module.fail_json(msg="%s: %s" % (self.label, error), **result)
+        gateways = dict((k, p[k]) for k, _mode in mesh_addon.GATEWAY_MODES)
+        desired = mesh_addon.desired_profile(current_profile, wanted, gateways)
+        if mesh_addon.comparable(desired) == mesh_addon.comparable(current_profile):
+            result["action"] = "unchanged"
+            return result
+        if action == "unchanged":
+            action = "gateways"
+        if cluster["provisioning_state"] not in ("Succeeded", "Failed"):
+            self.module.fail_json(msg="%s is %s; wait for the running operation to finish and re-run"
+                                      % (self.label, cluster["provisioning_state"]), **result)
+        if action == "enable" and p["check_self_managed"]:
+            found = self.self_managed()
+            if found:
+                self.module.fail_json(
+                    msg="%s runs a self-managed Istio control plane (%s); the AKS add-on cannot run next to it. "
+                        "Fix: uninstall it first (cleanup.yml, or istioctl uninstall --purge), or keep "
+                        "install_method istioctl/helm" % (self.label, ", ".join(found)), **result)
+        result.update(changed=True, action=action, revisions=wanted, service_mesh_profile=desired,
+                      ingress_gateway_services=gateway_services(desired))
+        if self.module._diff:
+            result["diff"] = dict(before=current_profile, after=desired)
+        if self.module.check_mode:
+            return result
+        update = copy.deepcopy(mc)
+        update.properties.service_mesh_profile = ServiceMeshProfile(desired)
+        what = "updating the service mesh profile of %s (%s)" % (self.label, action)
+        try:
+            poller = self.cs.managed_clusters.begin_create_or_update(p["resource_group"], p["name"], update,
+                                                                     polling_interval=p["poll_interval"])
+            model, result["progress"] = wait(poller, p["timeout"], what)
+        except AzureOperationError:
+            raise
+        except Exception as exc:
+            raise describe(exc, what)
+        after = ((rest(model) or {}).get("properties") or {}).get("serviceMeshProfile") or desired
+        result.update(service_mesh_profile=after, revisions=mesh_addon.current_revisions(after),
+                      ingress_gateway_services=gateway_services(after))
+        return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = AddonModule(module).run()
+    except AzureOperationError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

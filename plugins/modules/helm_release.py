@@ -1,0 +1,175 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: helm_release
+short_description: Install, upgrade or uninstall a Helm chart release, only when something differs
+version_added: 0.1.0
+description:
+  - Runs the C(helm) CLI for the Istio charts (C(base), C(istiod), C(gateway)). Reads the release with
+    C(helm list -o json) and C(helm get values -o json) and runs C(helm upgrade --install) only when the chart,
+    its version or the values differ, so a second run reports C(changed=false).
+  - Values go to helm on standard input (C(-f -)); no values file is written.
+author:
+  - aksmesh developers (@aksmesh)
+attributes:
+  check_mode:
+    support: full
+    description: Reads the release and reports what would change.
+  diff_mode:
+    support: full
+    description: Shows the release's values and chart version before and after.
+options:
+  name:
+    description: Release name.
+    type: str
+    required: true
+  chart:
+    description: Chart name in the repository (C(base), C(istiod), C(gateway)).
+    type: str
+  repo:
+    description: Chart repository URL.
+    type: str
+    default: https://istio-release.storage.googleapis.com/charts
+  version:
+    description: Chart version.
+    type: str
+  namespace:
+    description: Release namespace.
+    type: str
+    required: true
+  values:
+    description: Chart values.
+    type: dict
+    default: {}
+  create_namespace:
+    description: Create the namespace if missing.
+    type: bool
+    default: true
+  wait:
+    description: Wait until the release's resources are ready.
+    type: bool
+    default: true
+  timeout:
+    description: Helm's wait timeout (a Go duration).
+    type: str
+    default: 5m0s
+  state:
+    description: Whether the release should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  kubeconfig:
+    description: Path of the kubeconfig; default helm's (E(KUBECONFIG)).
+    type: path
+  context:
+    description: Kubeconfig context.
+    type: str
+  helm_path:
+    description: The helm binary; default, helm on PATH.
+    type: path
+requirements:
+  - helm 3 on the controller
+seealso:
+  - module: aksmesh.istio.istio_install
+"""
+
+EXAMPLES = r"""
+- name: istiod from the Istio charts
+  aksmesh.istio.helm_release:
+    name: istiod
+    chart: istiod
+    version: 1.30.0
+    namespace: istio-system
+    values:
+      meshConfig:
+        outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+"""
+
+RETURN = r"""
+changes:
+  description: Why the release was (or would be) installed, upgraded or removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [chart version 1.29.2, wanted 1.30.0]
+release:
+  description: The release after the run (chart, version, revision, status), null when absent.
+  returned: always
+  type: dict
+stdout:
+  description: helm's output when it ran.
+  returned: when helm changed something
+  type: str
+"""
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils import helm
+from ansible_collections.aksmesh.istio.plugins.module_utils.istioctl import find_tool, kube_args
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        name=dict(type="str", required=True), chart=dict(type="str"),
+        repo=dict(type="str", default="https://istio-release.storage.googleapis.com/charts"),
+        version=dict(type="str"), namespace=dict(type="str", required=True), values=dict(type="dict", default={}),
+        create_namespace=dict(type="bool", default=True), wait=dict(type="bool", default=True),
+        timeout=dict(type="str", default="5m0s"), state=dict(type="str", default="present", choices=["present", "absent"]),
+        kubeconfig=dict(type="path"), context=dict(type="str"), helm_path=dict(type="path")),
+        required_if=[("state", "present", ["chart"])], supports_check_mode=True)
+    p = module.params
+    binary = find_tool(module, "helm", p["helm_path"], "install helm 3 (https://helm.sh/docs/intro/install/)")
+    base = [binary] + kube_args(p, "--kube-context") + ["-n", p["namespace"]]
+
+    def run(argv, data=None, ok=(0,)):
+        rc, out, err = module.run_command(base + argv, data=data, binary_data=data is None)
+        if rc not in ok:
+            module.fail_json(msg="helm %s for release %s in %s failed (exit %s): %s" % (
+                argv[0], p["name"], p["namespace"], rc, (err or out).strip()[-2000:]), rc=rc, stdout=out, stderr=err)
+        return rc, out, err
+
+    _rc, listing, _err = run(["list", "-o", "json", "--filter", "^%s$" % p["name"]])
+    current = helm.release_status(listing, p["name"])
+    current_values = None
+    if current is not None:
+        _rc, out, _err = run(["get", "values", p["name"], "-o", "json"])
+        current_values = json.loads(out or "null")
+    result = dict(changed=False, changes=[], release=current)
+    if p["state"] == "absent":
+        if current is not None:
+            result.update(changed=True, changes=["installed"], release=None)
+            if not module.check_mode:
+                result["stdout"] = run(["uninstall", p["name"]])[1]
+        module.exit_json(**result)
+    changes = helm.changes(current, current_values, p["chart"], p["version"], p["values"])
+    result["changes"] = changes
+    if changes:
+        result["changed"] = True
+        if module._diff:
+            result["diff"] = dict(before={"version": (current or {}).get("version"), "values": current_values or {}},
+                                  after={"version": p["version"], "values": p["values"]})
+        if not module.check_mode:
+            argv = ["upgrade", "--install", p["name"], p["chart"], "--repo", p["repo"], "-f", "-"]
+            if p["version"]:
+                argv += ["--version", p["version"]]
+            if p["create_namespace"]:
+                argv.append("--create-namespace")
+            if p["wait"]:
+                argv += ["--wait", "--timeout", p["timeout"]]
+            result["stdout"] = run(argv, data=json.dumps(p["values"]))[1]
+            _rc, listing, _err = run(["list", "-o", "json", "--filter", "^%s$" % p["name"]])
+            result["release"] = helm.release_status(listing, p["name"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""aksmesh.istio.aks_credentials: kubeconfig from ARM, private file, idempotent, secrets never printed."""
+
+import os
+import stat
+
+import yaml
+
+from tests.support.ansible_runner import run_module, run_playbook
+
+KUBECONFIG = {"apiVersion": "v1", "kind": "Config", "current-context": "aks",
+              "clusters": [{"name": "aks", "cluster": {"server": "https://aks-dns.hcp.westeurope.azmk8s.io:443",
+                                                        "certificate-authority-data": "Q0E="}}],
+              "contexts": [{"name": "aks", "context": {"cluster": "aks", "user": "clusterUser_rg_aks"}}],
+              "users": [{"name": "clusterUser_rg_aks", "user": {"token": "s3cr3t-user-token-0123456789"}}]}
+ADMIN = dict(KUBECONFIG, users=[{"name": "clusterUser_rg_aks", "user": {"token": "admin-token-9876543210"}}])
+
+
+def creds(azure_env, check_mode=False, diff=False, **args):
+    return run_module("aks_credentials", dict({"resource_group": "rg", "name": "aks"}, **args), env=azure_env,
+                      check_mode=check_mode, diff=diff)
+
+
+def test_written_private_then_unchanged(arm, azure_env, tmp_path):
+    arm.add_cluster("rg", "aks", kubeconfig=KUBECONFIG, admin_kubeconfig=ADMIN)
+    dest = tmp_path / "kube" / "aks"
+    check = creds(azure_env, check_mode=True, dest=str(dest))
+    assert check["changed"] is True and not dest.exists()
+    first = creds(azure_env, diff=True, dest=str(dest))
+    assert not first.failed, first.result
+    assert first["changed"] is True and first["server"] == "https://aks-dns.hcp.westeurope.azmk8s.io:443"
+    assert first["context"] == "aks" and "token" not in first["diff"]["after"]
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600 and stat.S_IMODE(os.stat(dest.parent).st_mode) == 0o700
+    assert yaml.safe_load(dest.read_text())["users"][0]["user"]["token"] == KUBECONFIG["users"][0]["user"]["token"]
+    assert "s3cr3t-user-token" not in first.stdout
+    assert creds(azure_env, dest=str(dest))["changed"] is False
+    os.chmod(dest, 0o644)
+    fixed = creds(azure_env, dest=str(dest))
+    assert fixed["changed"] is True and stat.S_IMODE(os.stat(dest).st_mode) == 0o600
+    assert list(dest.parent.iterdir()) == [dest]  # no temp files left behind
+
+
+def test_admin_credentials_and_return_content(arm, azure_env, tmp_path):
+    arm.add_cluster("rg", "aks", kubeconfig=KUBECONFIG, admin_kubeconfig=ADMIN)
+    res = creds(azure_env, admin=True, return_content=True)
+    assert res["kubeconfig"]["users"][0]["user"]["token"] == "admin-token-9876543210"
+    arm.add_cluster("rg", "aad", kubeconfig=KUBECONFIG, disable_local_accounts=True)
+    denied = run_module("aks_credentials", {"resource_group": "rg", "name": "aad", "admin": True,
+                                            "dest": str(tmp_path / "x")}, env=azure_env)
+    assert denied.failed and "disables local accounts" in denied["msg"] and "admin: false" in denied["msg"]
+    assert not (tmp_path / "x").exists()
+
+
+def test_errors(arm, azure_env, tmp_path):
+    missing = creds(azure_env, dest=str(tmp_path / "k"))
+    assert missing.failed and "was not found" in missing["msg"]
+    neither = creds(azure_env)
+    assert neither.failed and "dest" in neither["msg"]
+
+
+def test_tokens_and_client_secret_absent_at_vvvv(arm, azure_env, tmp_path):
+    arm.add_cluster("rg", "aks", kubeconfig=KUBECONFIG)
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "Credentials", "aksmesh.istio.aks_credentials": {
+            "resource_group": "rg", "name": "aks", "dest": str(tmp_path / "kc"), "secret": "app-secret"}}]}]
+    run = run_playbook(play, tmp_path, verbosity=4, env=azure_env)
+    assert run.rc == 0, run.stdout[-3000:]
+    out = run.stdout + run.stderr
+    assert "s3cr3t-user-token" not in out and "app-secret" not in out.replace("AZURE_SECRET", "")
