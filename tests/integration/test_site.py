@@ -1,0 +1,142 @@
+"""site.yml end to end: render mode (the embedded default), and cluster mode through Azure for each install method."""
+
+import pathlib
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+from tests.support.ansible_runner import REPO, run_playbook
+
+SITE = REPO / "site.yml"
+
+
+def inventory(tmp_path, hosts, group_vars=None):
+    inv = tmp_path / "inventory"
+    inv.mkdir(exist_ok=True)
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts, "vars": group_vars or {}}}))
+    return inv
+
+
+MESH = {
+    "mesh_gateways_gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"]}],
+    "mesh_gateways_virtual_services": [{"name": "productpage", "namespace": "shop", "hosts": ["shop.example.com"],
+                                        "gateways": ["shop-gw"], "http": [{"route": [{"destination": {
+                                            "host": "productpage", "port": {"number": 9080}}}]}]}],
+    "mesh_egress_hosts": [{"host": "api.stripe.com"}],
+    "mesh_egress_namespaces": ["shop"],
+    "mesh_traffic_services": [{"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"],
+                               "canary": {"weights": {"v1": 80, "v2": 20}}}],
+    "mesh_injection_namespaces": [{"name": "shop"}],
+    "aksmesh_grafana_passphrase": "graf-Pass-123", "aksmesh_kiali_passphrase": "kiali-Pass-456",
+    "aksmesh_addons": False,
+}
+
+
+def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
+    out = tmp_path / "out"
+    inv = inventory(tmp_path, {"aks-weu": {"aksmesh_render_dir": str(out / "aks-weu")},
+                               "aks-neu": {"aksmesh_render_dir": str(out / "aks-neu"),
+                                           "aksmesh_install_method": "helm"}},
+                    dict(MESH, aksmesh_target="render"))
+    check = run_playbook(SITE, tmp_path, inventory=inv, check=True)
+    assert check.rc == 0, check.stdout[-3000:]
+    assert not out.exists()  # check mode writes nothing
+    first = run_playbook(SITE, tmp_path, inventory=inv)
+    assert first.rc == 0, first.stdout[-3000:]
+    weu = {p.relative_to(out / "aks-weu").as_posix() for p in (out / "aks-weu").rglob("*.yaml")}
+    assert "istio/istiooperator-istio-system-aksmesh.yaml" in weu
+    assert "mtls/peerauthentication-istio-system-default.yaml" in weu
+    assert "gateways/gateway-istio-ingress-shop-gw.yaml" in weu
+    assert "secrets/secret-istio-system-grafana.yaml" in weu and "injection/namespace--cluster-shop.yaml" in weu
+    neu = {p.relative_to(out / "aks-neu").as_posix() for p in (out / "aks-neu").rglob("*.yaml")}
+    assert "istio-helm/helmrelease-istio-system-istiod.yaml" in neu
+    assert "gateways/gateway-istio-ingress-shop-gw.yaml" in neu  # helm's gateway also runs in istio-ingress
+    gw = yaml.safe_load((out / "aks-neu/gateways/gateway-istio-ingress-shop-gw.yaml").read_text())
+    assert gw["spec"]["selector"] == {"istio": "ingress"}
+    secret = out / "aks-weu/secrets/secret-istio-system-grafana.yaml"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert "graf-Pass-123" not in first.stdout
+    second = run_playbook(SITE, tmp_path, inventory=inv)
+    assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+    summary = second.task("Summary")[0]["result"]["msg"]
+    assert any("rendered to:" in line for line in summary) and any("mesh lint" in line for line in summary)
+
+
+@pytest.fixture
+def aks(arm, kube_api):
+    return arm.add_cluster("rg", "aks", kubeconfig=kube_api.kubeconfig())
+
+
+def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_env, kube_api, tmp_path):
+    kubeconfig = tmp_path / "kube" / "aks.yaml"
+    inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
+                                       "aks_credentials_dest": str(kubeconfig), "aks_static_ip_dns_label": "shop"}},
+                    dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
+    first = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
+    assert first.rc == 0, first.stdout[-4000:]
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
+    (ip,) = arm.public_ips()
+    address = ip["properties"]["ipAddress"]
+    api = config.new_client_from_config(str(kubeconfig))
+    svc = client.CoreV1Api(api).read_namespaced_service("istio-ingressgateway", "istio-ingress")
+    assert svc.spec.load_balancer_ip == address
+    assert svc.metadata.annotations["service.beta.kubernetes.io/azure-load-balancer-resource-group"] == \
+        "MC_rg_aks_westeurope"
+    pa = client.CustomObjectsApi(api).get_namespaced_custom_object("security.istio.io", "v1", "istio-system",
+                                                                    "peerauthentications", "default")
+    assert pa["spec"]["mtls"]["mode"] == "STRICT"
+    ns = client.CoreV1Api(api).read_namespace("shop")
+    assert ns.metadata.labels["istio-injection"] == "enabled"
+    summary = first.task("Summary")[0]["result"]["msg"]
+    assert any(f"static ingress IP: {address}" in line for line in summary)
+    assert any(line.startswith("istio: 1.30.0") for line in summary)
+    assert "graf-Pass-123" not in first.stdout and "app-secret" not in first.stdout
+    second = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
+    assert second.rc == 0, second.stdout[-4000:]
+    assert second.changed == [], [r["task"] for r in second.changed]
+
+
+def test_helm_install_method(kube_api, kubeconfig, tmp_path):
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": "helm",
+                                       "aksmesh_ingress_ip": "51.124.1.2",
+                                       "aksmesh_ingress_ip_resource_group": "rg-network"}},
+                    dict(MESH, aksmesh_target="cluster"))
+    first = run_playbook(SITE, tmp_path, inventory=inv)
+    assert first.rc == 0, first.stdout[-4000:]
+    api = config.new_client_from_config(kubeconfig)
+    svc = client.CoreV1Api(api).read_namespaced_service("istio-ingress", "istio-ingress")
+    assert svc.spec.load_balancer_ip == "51.124.1.2"
+    assert svc.metadata.annotations["service.beta.kubernetes.io/azure-load-balancer-resource-group"] == "rg-network"
+    secrets = client.CoreV1Api(api).list_namespaced_secret("istio-system", label_selector="owner=helm").items
+    assert sorted(s.metadata.labels["name"] for s in secrets) == ["istio-base", "istiod"]
+    gw = client.CustomObjectsApi(api).get_namespaced_custom_object("networking.istio.io", "v1", "istio-ingress",
+                                                                    "gateways", "shop-gw")
+    assert gw["spec"]["selector"] == {"istio": "ingress"}
+    second = run_playbook(SITE, tmp_path, inventory=inv)
+    assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+
+
+def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
+    inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
+                                       "aks_credentials_dest": str(tmp_path / "kc"),
+                                       "aksmesh_install_method": "aks_addon",
+                                       "aks_mesh_addon_revisions": ["asm-1-26"], "mesh_gateways_read_ingress": False,
+                                       "mesh_egress_hosts": []}},
+                    dict(MESH, aksmesh_target="cluster"))
+    core = client.CoreV1Api(config.new_client_from_config_dict(kube_api.kubeconfig()))
+    for ns in ("aks-istio-system", "aks-istio-ingress"):  # what the add-on creates in the cluster
+        core.create_namespace({"metadata": {"name": ns}})
+    first = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
+    assert first.rc == 0, first.stdout[-4000:]
+    profile = arm.resources[arm.cluster_id("rg", "aks").lower()]["properties"]["serviceMeshProfile"]
+    assert profile["istio"]["revisions"] == ["asm-1-26"] and arm.public_ips() == []
+    api = config.new_client_from_config(str(tmp_path / "kc"))
+    pa = client.CustomObjectsApi(api).get_namespaced_custom_object("security.istio.io", "v1", "aks-istio-system",
+                                                                    "peerauthentications", "default")
+    assert pa["spec"]["mtls"]["mode"] == "STRICT"
+    gw = client.CustomObjectsApi(api).get_namespaced_custom_object("networking.istio.io", "v1", "aks-istio-ingress",
+                                                                    "gateways", "shop-gw")
+    assert gw["spec"]["selector"] == {"istio": "aks-istio-ingressgateway-external"}
+    second = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
+    assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
