@@ -140,3 +140,27 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     assert gw["spec"]["selector"] == {"istio": "aks-istio-ingressgateway-external"}
     second = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+
+
+def test_cleanup_removes_everything_then_has_nothing_to_do(arm, aks, azure_env, kube_api, tmp_path):
+    kubeconfig = tmp_path / "kc"
+    inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
+                                       "aks_credentials_dest": str(kubeconfig), "aksmesh_kubeconfig": str(kubeconfig),
+                                       "aksmesh_cleanup_static_ip": True}},
+                    dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
+    from tests.support.ansible_runner import run_module
+    assert not run_module("aks_credentials", {"resource_group": "rg", "name": "aks", "dest": str(kubeconfig)},
+                          env=azure_env).failed
+    assert run_playbook(SITE, tmp_path, inventory=inv, env=azure_env).rc == 0
+    assert len(arm.public_ips()) == 1
+    first = run_playbook(REPO / "cleanup.yml", tmp_path, inventory=inv, env=azure_env)
+    assert first.rc == 0, first.stdout[-4000:]
+    api = config.new_client_from_config(str(kubeconfig))
+    names = {n.metadata.name for n in client.CoreV1Api(api).list_namespace().items}
+    assert not {"istio-system", "istio-ingress", "istio-egress"} & names
+    crds = {c.metadata.name for c in client.ApiextensionsV1Api(api).list_custom_resource_definition().items}
+    assert not [c for c in crds if c.endswith(".istio.io")]
+    assert "istio-injection" not in (client.CoreV1Api(api).read_namespace("shop").metadata.labels or {})
+    assert arm.public_ips() == []
+    second = run_playbook(REPO / "cleanup.yml", tmp_path, inventory=inv, env=azure_env)
+    assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
