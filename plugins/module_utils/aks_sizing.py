@@ -137,7 +137,7 @@ def check_capacity(nodes, need):
             errors.append("Linux nodes have %.2f GiB allocatable memory; the Istio control plane requests %.2f GiB. "
                           "Fix: scale the node pool out or use bigger VM sizes" % (mem / 2 ** 30, need["memory"] / 2 ** 30))
         if biggest < need["largest_pod_memory"]:
+            pod_gib, biggest_gib = need["largest_pod_memory"] / 2 ** 30, biggest / 2 ** 30
             errors.append("no Linux node has %.1f GiB allocatable memory for one istiod pod (largest: %.2f GiB). "
-                          "Fix: use a VM size with more memory" % (need["largest_pod_memory"] / 2 ** 30,
-                                                                    biggest / 2 ** 30))
+                          "Fix: use a VM size with more memory" % (pod_gib, biggest_gib))
     return report, errors

@@ -37,8 +37,8 @@ def join_roles(auth_client, scope, principal_id):
 def assign(auth_client, scope, principal_id, role_guid, subscription_id):
     """Create a role assignment (principal type ServicePrincipal, as managed identities are)."""
     from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
-    definition = "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (subscription_id,
-                                                                                              role_guid)
+    definition = "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (
+        subscription_id, role_guid)
     try:
         return auth_client.role_assignments.create(scope, str(uuid.uuid4()), RoleAssignmentCreateParameters(
             role_definition_id=definition, principal_id=principal_id, principal_type="ServicePrincipal"))

@@ -44,8 +44,8 @@ def build(cfg):
     encoding = cfg.get("access_log_encoding", "TEXT")
     if encoding not in ("TEXT", "JSON"):
         raise MeshConfigError("access_log_encoding %r: use TEXT or JSON" % encoding)
-    mesh = {"outboundTrafficPolicy": {"mode": policy}, "enablePrometheusMerge": bool(cfg.get("prometheus_merge",
-                                                                                           False)),
+    merge = bool(cfg.get("prometheus_merge", False))
+    mesh = {"outboundTrafficPolicy": {"mode": policy}, "enablePrometheusMerge": merge,
             "accessLogFile": cfg.get("access_log_file", "/dev/stdout"), "accessLogEncoding": encoding}
     mesh.update(cfg.get("mesh_config") or {})
     ingress = cfg.get("ingress") or {}

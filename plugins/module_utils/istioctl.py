@@ -47,7 +47,6 @@ def kube_args(params, context_flag="--context"):
     return args
 
 
-
 def write_operator(operator, directory):
     """An IstioOperator (dict) written as a private file for ``-f``; a path is passed through."""
     if isinstance(operator, str):

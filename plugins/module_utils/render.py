@@ -10,7 +10,11 @@ __metaclass__ = type
 import os
 import re
 
-import yaml
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # PyYAML comes with ansible-core; the module reports it if missing
+    HAS_YAML = False
 
 # files we wrote carry this first line; pruning never touches anything else
 MARKER = "# rendered by aksmesh.istio; stage: %s\n"
@@ -34,8 +38,8 @@ def plan(objects, folder, stage, prune=True):
         secret = obj.get("kind") == "Secret"
         path = os.path.join(folder, file_name(obj))
         if path in wanted:
-            raise ValueError("two objects render to %s: %s %s" % (path, obj.get("kind"),
-                                                                 (obj.get("metadata") or {}).get("name")))
+            name = (obj.get("metadata") or {}).get("name")
+            raise ValueError("two objects render to %s: %s %s" % (path, obj.get("kind"), name))
         wanted[path] = (render_text(obj, stage), 0o600 if secret else 0o644)
     write, same = {}, []
     for path, (text, mode) in wanted.items():

@@ -18,7 +18,7 @@ description:
     folder, never through a world-readable one; a missing folder is created C(0700).
   - Or returns it (O(return_content=true)) for the next tasks; then set C(no_log) on the task, as the kubeconfig
     holds credentials.
-  - Idempotent: the file is rewritten only when its content or mode differs. The diff names the file and the
+  - Idempotent. The file is rewritten only when its content or mode differs. The diff names the file and the
     content's checksum, never the content.
 author:
   - aksmesh developers (@aksmesh)

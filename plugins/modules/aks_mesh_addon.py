@@ -23,7 +23,8 @@ description:
   - Refuses to enable the add-on when a self-managed istiod runs in the cluster (outside C(aks-istio-system)),
     naming the Deployments. The Kubernetes connection for that check comes from the Kubernetes options when
     O(kubeconfig), O(context) or O(host) is set, else from the cluster user credentials (in memory).
-  - O(state=info) only reports the revisions available for the region and Kubernetes version, and the upgrades.
+  - O(report_only=true) only reports the revisions available for the region and Kubernetes version, and the
+    upgrades.
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
@@ -39,10 +40,14 @@ attributes:
     description: Shows the service mesh profile before and after.
 options:
   state:
-    description: C(present) manages the add-on, C(absent) disables it, C(info) reads only.
+    description: C(present) manages the add-on, C(absent) disables it.
     type: str
-    choices: [present, absent, info]
+    choices: [present, absent]
     default: present
+  report_only:
+    description: Change nothing; report the current and available revisions and upgrades.
+    type: bool
+    default: false
   revisions:
     description:
       - Add-on revisions that should run, such as C(asm-1-26). One, or two during a canary upgrade.
@@ -96,7 +101,7 @@ EXAMPLES = r"""
   aksmesh.istio.aks_mesh_addon:
     resource_group: rg-shop
     name: aks-shop
-    state: info
+    report_only: true
   register: mesh
 """
 
@@ -106,7 +111,7 @@ action:
   returned: always
   type: str
   sample: upgrade_start
-  choices: [unchanged, enable, upgrade_start, upgrade_complete, rollback, disable, gateways, info]
+  choices: [unchanged, enable, upgrade_start, upgrade_complete, rollback, disable, gateways, report]
 revisions_before:
   description: Revisions running before the run.
   returned: always
@@ -175,7 +180,8 @@ def argument_spec():
     spec.update(AZURE_AUTH_ARG_SPEC)
     spec.update(K8S_AUTH_ARG_SPEC)
     spec.update(
-        state=dict(type="str", default="present", choices=["present", "absent", "info"]),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        report_only=dict(type="bool", default=False),
         revisions=dict(type="list", elements="str"),
         external_ingress_gateway=dict(type="bool"),
         internal_ingress_gateway=dict(type="bool"),
@@ -236,10 +242,10 @@ class AddonModule(object):
         current_profile = (body.get("properties") or {}).get("serviceMeshProfile") or {"mode": "Disabled"}
         current = mesh_addon.current_revisions(current_profile)
         available, upgrades = self.offers(cluster)
-        result = dict(changed=False, action="info", revisions_before=current, revisions=current,
+        result = dict(changed=False, action="report", revisions_before=current, revisions=current,
                       available_revisions=available, available_upgrades=upgrades,
                       service_mesh_profile=current_profile, ingress_gateway_services=gateway_services(current_profile))
-        if p["state"] == "info":
+        if p["report_only"]:
             return result
         if p["state"] == "absent":
             wanted = []

@@ -286,8 +286,8 @@ class PublicIpModule(object):
                 body = pip.merged_body(want, have, p["purge_tags"])
                 what = "%s public IP %s in %s" % ("creating" if have is None else "updating", p["name"], group)
                 try:
-                    poller = net.public_ip_addresses.begin_create_or_update(group, p["name"], body,
-                                                                          polling_interval=p["poll_interval"])
+                    poller = net.public_ip_addresses.begin_create_or_update(
+                        group, p["name"], body, polling_interval=p["poll_interval"])
                     model, self.result["progress"] = wait(poller, p["timeout"], what)
                 except AzureOperationError:
                     raise
@@ -337,17 +337,17 @@ class PublicIpModule(object):
         attached = self.result["public_ip"]["attached_to"]
         if attached:
             self.module.fail_json(msg="public IP %s in %s is still used by %s; remove the ingress gateway Service "
-                                      "(cleanup the control plane first), then re-run" % (self.p["name"], group,
-                                                                                         attached))
+                                      "(cleanup the control plane first), then re-run"
+                                      % (self.p["name"], group, attached))
         self.result.update(changed=True, changes=["(present)"])
         if self.module._diff:
             self.result["diff"] = dict(before=pip.current_shape(have_ip), after={})
         if not self.module.check_mode:
             what = "deleting public IP %s in %s" % (self.p["name"], group)
             try:
-                _model, self.result["progress"] = wait(net.public_ip_addresses.begin_delete(
-                    group, self.p["name"], polling_interval=self.p["poll_interval"]),
-                                                       self.p["timeout"], what)
+                poller = net.public_ip_addresses.begin_delete(group, self.p["name"],
+                                                              polling_interval=self.p["poll_interval"])
+                _model, self.result["progress"] = wait(poller, self.p["timeout"], what)
             except AzureOperationError:
                 raise
             except Exception as exc:

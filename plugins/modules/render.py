@@ -74,7 +74,7 @@ folder:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.aksmesh.istio.plugins.module_utils import render
 from ansible_collections.aksmesh.istio.plugins.module_utils.manifests import ManifestError, expand, normalize
 from ansible_collections.aksmesh.istio.plugins.module_utils.redact import secret_values
@@ -87,6 +87,8 @@ def main():
                                               prune=dict(type="bool", default=True)),
                            supports_check_mode=True)
     p = module.params
+    if not render.HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
     if not render.SAFE.sub("", p["stage"].lower()) == p["stage"].lower():
         module.fail_json(msg="stage %r may only hold lower-case letters, digits, dots and hyphens" % p["stage"])
     try:
@@ -102,8 +104,8 @@ def main():
     files = [dict(path=path, action="updated" if write[path][2] is not None else "created") for path in sorted(write)]
     files += [dict(path=path, action="removed") for path in remove]
     files += [dict(path=path, action="unchanged") for path in sorted(same)]
-    counts = dict((a, len([f for f in files if f["action"] == a])) for a in ("created", "updated", "unchanged",
-                                                                              "removed"))
+    actions = ("created", "updated", "unchanged", "removed")
+    counts = dict((a, len([f for f in files if f["action"] == a])) for a in actions)
     result = dict(changed=bool(write or remove), files=files, counts=counts, folder=folder)
     if module._diff and result["changed"]:
         diffs = []

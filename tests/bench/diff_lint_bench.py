@@ -70,7 +70,7 @@ def build(n):
 
 def timed(fn, runs):
     values = []
-    for _ in range(runs):
+    for _run in range(runs):
         start = time.perf_counter()
         fn()
         values.append(time.perf_counter() - start)

@@ -1,7 +1,5 @@
 """site.yml end to end: render mode (the embedded default), and cluster mode through Azure for each install method."""
 
-import pathlib
-
 import pytest
 import yaml
 from kubernetes import client, config
@@ -83,8 +81,8 @@ def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_
     assert svc.spec.load_balancer_ip == address
     assert svc.metadata.annotations["service.beta.kubernetes.io/azure-load-balancer-resource-group"] == \
         "MC_rg_aks_westeurope"
-    pa = client.CustomObjectsApi(api).get_namespaced_custom_object("security.istio.io", "v1", "istio-system",
-                                                                    "peerauthentications", "default")
+    pa = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        "security.istio.io", "v1", "istio-system", "peerauthentications", "default")
     assert pa["spec"]["mtls"]["mode"] == "STRICT"
     ns = client.CoreV1Api(api).read_namespace("shop")
     assert ns.metadata.labels["istio-injection"] == "enabled"
@@ -110,8 +108,8 @@ def test_helm_install_method(kube_api, kubeconfig, tmp_path):
     assert svc.metadata.annotations["service.beta.kubernetes.io/azure-load-balancer-resource-group"] == "rg-network"
     secrets = client.CoreV1Api(api).list_namespaced_secret("istio-system", label_selector="owner=helm").items
     assert sorted(s.metadata.labels["name"] for s in secrets) == ["istio-base", "istiod"]
-    gw = client.CustomObjectsApi(api).get_namespaced_custom_object("networking.istio.io", "v1", "istio-ingress",
-                                                                    "gateways", "shop-gw")
+    gw = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        "networking.istio.io", "v1", "istio-ingress", "gateways", "shop-gw")
     assert gw["spec"]["selector"] == {"istio": "ingress"}
     second = run_playbook(SITE, tmp_path, inventory=inv)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
@@ -132,11 +130,11 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     profile = arm.resources[arm.cluster_id("rg", "aks").lower()]["properties"]["serviceMeshProfile"]
     assert profile["istio"]["revisions"] == ["asm-1-26"] and arm.public_ips() == []
     api = config.new_client_from_config(str(tmp_path / "kc"))
-    pa = client.CustomObjectsApi(api).get_namespaced_custom_object("security.istio.io", "v1", "aks-istio-system",
-                                                                    "peerauthentications", "default")
+    pa = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        "security.istio.io", "v1", "aks-istio-system", "peerauthentications", "default")
     assert pa["spec"]["mtls"]["mode"] == "STRICT"
-    gw = client.CustomObjectsApi(api).get_namespaced_custom_object("networking.istio.io", "v1", "aks-istio-ingress",
-                                                                    "gateways", "shop-gw")
+    gw = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        "networking.istio.io", "v1", "aks-istio-ingress", "gateways", "shop-gw")
     assert gw["spec"]["selector"] == {"istio": "aks-istio-ingressgateway-external"}
     second = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
@@ -164,3 +162,28 @@ def test_cleanup_removes_everything_then_has_nothing_to_do(arm, aks, azure_env, 
     assert arm.public_ips() == []
     second = run_playbook(REPO / "cleanup.yml", tmp_path, inventory=inv, env=azure_env)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+
+
+def test_upgrade_by_revision_moves_namespaces_and_removes_the_old_one(kube_api, kubeconfig, tmp_path, kubectl_env):
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig}},
+                    dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
+    assert run_playbook(SITE, tmp_path, inventory=inv).rc == 0
+    api = config.new_client_from_config(kubeconfig)
+    apps = client.AppsV1Api(api)
+    apps.create_namespaced_deployment("shop", {
+        "metadata": {"name": "productpage"}, "spec": {"selector": {"matchLabels": {"app": "productpage"}}, "template": {
+            "metadata": {"labels": {"app": "productpage"}},
+            "spec": {"containers": [{"name": "app", "image": "docker.io/istio/examples-bookinfo-productpage-v1"}]}}}})
+    up = dict(aksmesh_upgrade_to_revision="1-30-1", aksmesh_upgrade_version="1.30.1", aksmesh_upgrade_restart=True,
+              aksmesh_upgrade_remove_old=True)
+    run = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv, extra_vars=up,
+                       env={"KUBECACHEDIR": kubectl_env["KUBECACHEDIR"]})
+    assert run.rc == 0, run.stdout[-4000:]
+    labels = client.CoreV1Api(api).read_namespace("shop").metadata.labels
+    assert labels.get("istio.io/rev") == "1-30-1" and "istio-injection" not in labels
+    istiods = apps.list_deployment_for_all_namespaces(label_selector="app=istiod").items
+    assert [d.metadata.labels["istio.io/rev"] for d in istiods] == ["1-30-1"]
+    restarted = apps.read_namespaced_deployment("productpage", "shop").spec.template.metadata.annotations
+    assert "kubectl.kubernetes.io/restartedAt" in (restarted or {})
+    bad = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv, extra_vars={"aksmesh_upgrade_to_revision": ""})
+    assert bad.rc != 0 and "set aksmesh_upgrade_to_revision" in bad.stdout

@@ -8,8 +8,8 @@ import yaml
 from tests.support.ansible_runner import run_module, run_playbook
 
 KUBECONFIG = {"apiVersion": "v1", "kind": "Config", "current-context": "aks",
-              "clusters": [{"name": "aks", "cluster": {"server": "https://aks-dns.hcp.westeurope.azmk8s.io:443",
-                                                        "certificate-authority-data": "Q0E="}}],
+              "clusters": [{"name": "aks", "cluster": {
+                  "server": "https://aks-dns.hcp.westeurope.azmk8s.io:443", "certificate-authority-data": "Q0E="}}],
               "contexts": [{"name": "aks", "context": {"cluster": "aks", "user": "clusterUser_rg_aks"}}],
               "users": [{"name": "clusterUser_rg_aks", "user": {"token": "s3cr3t-user-token-0123456789"}}]}
 ADMIN = dict(KUBECONFIG, users=[{"name": "clusterUser_rg_aks", "user": {"token": "admin-token-9876543210"}}])

@@ -25,7 +25,7 @@ def mesh(arm):
 
 
 def test_lifecycle_enable_canary_complete_disable(arm, azure_env, cluster):
-    info = addon(azure_env, state="info")
+    info = addon(azure_env, report_only=True)
     assert info["available_revisions"] == ["asm-1-25", "asm-1-26", "asm-1-27"]  # Kubernetes 1.32 in the region
     assert info["revisions"] == [] and info["changed"] is False
     check = addon(azure_env, check_mode=True, revisions=["asm-1-25"], external_ingress_gateway=True)
@@ -92,7 +92,7 @@ def test_bad_revision_conflict_and_missing_cluster(arm, azure_env, cluster):
     busy = addon(azure_env, revisions=["asm-1-25"], check_self_managed=False)
     assert busy.failed and "409" in busy["msg"] and "wait and re-run" in busy["msg"]
     assert mesh(arm) == {"mode": "Disabled"}
-    missing = run_module("aks_mesh_addon", {"resource_group": "rg", "name": "nope", "state": "info"}, env=azure_env)
+    missing = run_module("aks_mesh_addon", {"resource_group": "rg", "name": "nope", "report_only": True}, env=azure_env)
     assert missing.failed and "AKS cluster nope in resource group rg was not found" in missing["msg"]
 
 

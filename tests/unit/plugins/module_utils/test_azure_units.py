@@ -20,17 +20,17 @@ def test_minor_of(text, expect):
 
 def test_kubernetes_support():
     assert check_kubernetes("1.30.1", "1.32.0") == ([], [])
-    errors, _ = check_kubernetes("1.30.1", "1.31.9")
+    errors = check_kubernetes("1.30.1", "1.31.9")[0]
     assert "older than Istio 1.30 supports (1.32 to 1.35)" in errors[0]
-    _, warnings = check_kubernetes("1.30.1", "1.36.0")
+    warnings = check_kubernetes("1.30.1", "1.36.0")[1]
     assert "newer than Istio 1.30" in warnings[0]
     assert check_kubernetes("1.99.0", "1.32.0")[1]  # unknown line: warn, do not block
     assert check_kubernetes("main", "1.32")[0]
 
 
 def sku(name, mem, cpu=2, kind="virtualMachines"):
-    return {"resourceType": kind, "name": name, "capabilities": [{"name": "MemoryGB", "value": str(mem)},
-                                                                  {"name": "vCPUs", "value": str(cpu)}]}
+    caps = [{"name": "MemoryGB", "value": str(mem)}, {"name": "vCPUs", "value": str(cpu)}]
+    return {"resourceType": kind, "name": name, "capabilities": caps}
 
 
 def test_memory_check_boundaries():
@@ -42,9 +42,9 @@ def test_memory_check_boundaries():
     reports, errors = sz.check_pools(pools, memory)
     assert [r["ok"] for r in reports] == [False, True, True, False]
     assert "'a'" in errors[0] and "4 GiB" in errors[0] and "'x'" in errors[1] and "unknown" in errors[1]
-    _, only_b = sz.check_pools(pools, memory, names=["b"])
+    only_b = sz.check_pools(pools, memory, names=["b"])[1]
     assert only_b == []
-    _, none = sz.check_pools(pools[2:3], memory)
+    none = sz.check_pools(pools[2:3], memory)[1]
     assert "no Linux node pool" in none[0]
 
 
@@ -57,8 +57,8 @@ def test_quantity(text, value):
 def test_capacity():
     need = sz.required(istiod_replicas=1, gateways=1, gateway_replicas=1)
     node = {"metadata": {"name": "n", "labels": {"kubernetes.io/os": "linux"}},
-            "status": {"allocatable": {"cpu": "1", "memory": "1Gi"}, "conditions": [{"type": "Ready",
-                                                                                      "status": "True"}]}}
+            "status": {"allocatable": {"cpu": "1", "memory": "1Gi"},
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
     report, errors = sz.check_capacity([node], need)
     assert report["linux_ready_nodes"] == 1 and any("one istiod pod" in e for e in errors)
     cordoned = dict(node, spec={"unschedulable": True})

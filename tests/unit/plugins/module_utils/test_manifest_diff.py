@@ -61,8 +61,8 @@ def test_ignore_paths_and_select_globs():
 def test_api_version_does_not_change_identity():
     a = md.load("apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: g, namespace: n}\n", "a")
     b = md.load("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: n}\n", "b")
-    assert md.diff(a, b)["changed_objects"][0]["changes"] == [{"path": "apiVersion", "before": "networking.istio.io/v1beta1",
-                                                       "after": "networking.istio.io/v1"}]
+    expected = [{"path": "apiVersion", "before": "networking.istio.io/v1beta1", "after": "networking.istio.io/v1"}]
+    assert md.diff(a, b)["changed_objects"][0]["changes"] == expected
 
 
 def test_bad_documents_are_reported():
