@@ -52,7 +52,7 @@ def arm_error(status, code, message):
 class ArmServer(LoopbackServer):
     """ARM on loopback. Seed it with :meth:`add_cluster`; read ``resources`` to assert."""
 
-    def __init__(self, workdir, lro_polls=2, client_id="app-id", client_secret="app-secret"):
+    def __init__(self, workdir, lro_polls=2, client_id="app-id", client_secret="app-secret", port=0):
         self.resources = {}  # lower-case id -> resource body
         self.groups = {}  # lower-case rg name -> {"name", "location"}
         self.operations = {}  # op id -> {"remaining", "status", "resource_id", "action"}
@@ -62,7 +62,7 @@ class ArmServer(LoopbackServer):
         self.tokens = {"loopback-arm-token"}
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
-        super().__init__(self.route, workdir, name="arm")
+        super().__init__(self.route, workdir, name="arm", port=port)
 
     # ---- seeding ------------------------------------------------------------------------
     def add_group(self, name, location="westeurope"):

@@ -127,7 +127,7 @@ class _CA:
 class LoopbackServer:
     """Serve ``handler(Request) -> Response`` over HTTPS on 127.0.0.1:<free port>."""
 
-    def __init__(self, handler, workdir, name="loopback", tls=True, client_ca=False):
+    def __init__(self, handler, workdir, name="loopback", tls=True, client_ca=False, port=0):
         self.handler = handler
         self.name = name
         self.faults = FaultPlan()
@@ -158,7 +158,7 @@ class LoopbackServer:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         if tls:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -24,7 +24,8 @@ def _serve(directory):
     kube = KubeApiServer(directory).start()
     kube.state.load_crds(shared_data.istio_crds()[0])
     kube.kubeconfig(directory / "kubeconfig")
-    arm = ArmServer(directory).start()
+    # a fixed ARM port (AKSMESH_ARM_PORT) lets a Molecule scenario point the Azure SDK at it through env vars
+    arm = ArmServer(directory, port=int(os.environ.get("AKSMESH_ARM_PORT", "0"))).start()
     arm.add_cluster("rg-demo", "aks-demo", kubeconfig=kube.kubeconfig())
     endpoints = {"kube": kube.url, "kube_ca": kube.ca_path, "arm": arm.url, "arm_ca": arm.ca_path,
                  "subscription_id": SUBSCRIPTION, "tenant": TENANT, "client_id": "app-id", "secret": "app-secret"}
