@@ -15,6 +15,18 @@ AKS_NAME_ARG_SPEC = dict(
 )
 
 
+def aks_argument_spec(kube=False, **options):
+    """Cluster name options + Azure auth (+ Kubernetes connection) + the module's own options."""
+    from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC
+    spec = dict(AKS_NAME_ARG_SPEC)
+    spec.update(AZURE_AUTH_ARG_SPEC)
+    if kube:
+        from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC
+        spec.update(K8S_AUTH_ARG_SPEC)
+    spec.update(options)
+    return spec
+
+
 def cluster_label(resource_group, name):
     return "AKS cluster %s in resource group %s" % (name, resource_group)
 

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -25,6 +26,14 @@ CLOUDS = {
     "AzureCloud": ("https://management.azure.com", "https://login.microsoftonline.com"),
     "AzureChinaCloud": ("https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
     "AzureUSGovernment": ("https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
+}
+
+# pip package -> (import path, management client class)
+SDK = {
+    "azure-mgmt-containerservice": ("azure.mgmt.containerservice", "ContainerServiceClient"),
+    "azure-mgmt-compute": ("azure.mgmt.compute", "ComputeManagementClient"),
+    "azure-mgmt-network": ("azure.mgmt.network", "NetworkManagementClient"),
+    "azure-mgmt-authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
 }
 
 AZURE_AUTH_ARG_SPEC = dict(
@@ -84,23 +93,31 @@ class AzureConnection(object):
                 self._credential = DefaultAzureCredential(exclude_interactive_browser_credential=True, **kwargs)
         return self._credential
 
+    def sdk_client(self, package, **kwargs):
+        """The management client of an SDK package named as pip names it (see SDK)."""
+        path, class_name = SDK[package]
+        return self.client(getattr(importlib.import_module(path), class_name), **kwargs)
+
     def client(self, client_class, **kwargs):
         """A management client (ContainerServiceClient, NetworkManagementClient, ...) for this connection."""
         return client_class(self.credential, self.subscription_id, base_url=self.resource_manager,
                             credential_scopes=[self.scope], **kwargs)
 
 
-def require_azure(module, *libraries):
-    """Fail with missing_required_lib for azure-identity or any of the (name, has_it, error) libraries."""
+def require_azure(module, *packages):
+    """Fail with missing_required_lib for azure-identity or any SDK package (pip names, see SDK)."""
     if not HAS_AZURE_IDENTITY:
         module.fail_json(msg=missing_required_lib("azure-identity"), exception=AZURE_IMP_ERR)
-    for name, present, error in libraries:
-        if not present:
-            module.fail_json(msg=missing_required_lib(name), exception=error)
+    for package in packages:
+        try:
+            importlib.import_module(SDK[package][0])
+        except ImportError:
+            module.fail_json(msg=missing_required_lib(package), exception=traceback.format_exc())
 
 
-def connect(module, *libraries):
-    require_azure(module, *libraries)
+def connect(module, *packages):
+    """The AzureConnection for a module's parameters, after checking the SDK packages it needs are there."""
+    require_azure(module, *packages)
     try:
         return AzureConnection(module.params)
     except AzureConnectionError as exc:

@@ -73,6 +73,15 @@ def wait(poller, timeout, what, sleep=time.sleep, clock=time.monotonic):
     return poller.result(), progress
 
 
+def run_module(module, runner):
+    """exit_json with ``runner()``'s result; an AzureOperationError becomes fail_json with its message."""
+    try:
+        result = runner()
+    except AzureOperationError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
 def rest(model):
     """A model (new mapping-based or msrest) as a plain dict in the REST API's shape (camelCase, properties)."""
     if model is None:

@@ -102,19 +102,11 @@ kubeconfig:
 import hashlib
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.aksmesh.istio.plugins.module_utils import kubeconfig_file
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import AKS_NAME_ARG_SPEC, kubeconfig_text
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import aks_argument_spec, kubeconfig_text
+from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import AzureOperationError
-
-CS_IMP_ERR = None
-try:
-    from azure.mgmt.containerservice import ContainerServiceClient
-    HAS_CS = True
-except ImportError:
-    HAS_CS = False
-    CS_IMP_ERR = traceback.format_exc()
 
 YAML_IMP_ERR = None
 try:
@@ -151,11 +143,9 @@ def parse_mode(module, mode):
 
 
 def main():
-    spec = dict(AKS_NAME_ARG_SPEC)
-    spec.update(AZURE_AUTH_ARG_SPEC)
-    spec.update(dest=dict(type="path"), mode=dict(type="raw", default="0600"), admin=dict(type="bool", default=False),
-                format=dict(type="str", choices=["azure", "exec"]), server_fqdn=dict(type="str"),
-                return_content=dict(type="bool", default=False))
+    spec = aks_argument_spec(dest=dict(type="path"), mode=dict(type="raw", default="0600"),
+                             admin=dict(type="bool", default=False), format=dict(type="str", choices=["azure", "exec"]),
+                             server_fqdn=dict(type="str"), return_content=dict(type="bool", default=False))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
     if not p["dest"] and not p["return_content"]:
@@ -163,9 +153,11 @@ def main():
     mode = parse_mode(module, p["mode"])
     if mode & 0o077 and not p["return_content"]:
         module.warn("mode %s lets other users read the cluster credentials in %s" % (oct(mode), p["dest"]))
-    conn = connect(module, ("azure-mgmt-containerservice", HAS_CS, CS_IMP_ERR), ("PyYAML", HAS_YAML, YAML_IMP_ERR))
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMP_ERR)
+    conn = connect(module, "azure-mgmt-containerservice")
     try:
-        text = kubeconfig_text(conn.client(ContainerServiceClient), p["resource_group"], p["name"],
+        text = kubeconfig_text(conn.sdk_client("azure-mgmt-containerservice"), p["resource_group"], p["name"],
                                admin=p["admin"], server_fqdn=p["server_fqdn"], fmt=p["format"])
     except AzureOperationError as exc:
         module.fail_json(msg=str(exc))

@@ -151,35 +151,23 @@ progress:
 """
 
 import copy
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import mesh_addon
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import (
-    AKS_NAME_ARG_SPEC, cluster_label, get_cluster, report)
+    aks_argument_spec, cluster_label, get_cluster, report)
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import list_items, rest_client
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
-    AzureOperationError, describe, rest, wait)
+    AzureOperationError, describe, rest, run_module, wait)
 from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVICES
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError
 
-CS_IMP_ERR = None
-try:
-    from azure.mgmt.containerservice import ContainerServiceClient
-    from azure.mgmt.containerservice.models import ServiceMeshProfile
-    HAS_CS = True
-except ImportError:
-    HAS_CS = False
-    CS_IMP_ERR = traceback.format_exc()
 
 
 def argument_spec():
-    spec = dict(AKS_NAME_ARG_SPEC)
-    spec.update(AZURE_AUTH_ARG_SPEC)
-    spec.update(K8S_AUTH_ARG_SPEC)
-    spec.update(
+    return aks_argument_spec(
+        kube=True,
         state=dict(type="str", default="present", choices=["present", "absent"]),
         report_only=dict(type="bool", default=False),
         revisions=dict(type="list", elements="str"),
@@ -188,7 +176,6 @@ def argument_spec():
         check_self_managed=dict(type="bool", default=True),
         timeout=dict(type="int", default=1800),
     )
-    return spec
 
 
 def gateway_services(profile):
@@ -206,8 +193,8 @@ class AddonModule(object):
         self.module = module
         self.p = module.params
         self.label = cluster_label(self.p["resource_group"], self.p["name"])
-        self.conn = connect(module, ("azure-mgmt-containerservice", HAS_CS, CS_IMP_ERR))
-        self.cs = self.conn.client(ContainerServiceClient)
+        self.conn = connect(module, "azure-mgmt-containerservice")
+        self.cs = self.conn.sdk_client("azure-mgmt-containerservice")
 
     def offers(self, cluster):
         try:
@@ -282,6 +269,7 @@ class AddonModule(object):
             result["diff"] = dict(before=current_profile, after=desired)
         if self.module.check_mode:
             return result
+        from azure.mgmt.containerservice.models import ServiceMeshProfile
         update = copy.deepcopy(mc)
         update.properties.service_mesh_profile = ServiceMeshProfile(desired)
         what = "updating the service mesh profile of %s (%s)" % (self.label, action)
@@ -301,11 +289,7 @@ class AddonModule(object):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = AddonModule(module).run()
-    except AzureOperationError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(module, lambda: AddonModule(module).run())
 
 
 if __name__ == "__main__":

@@ -165,40 +165,23 @@ summary:
   elements: str
 """
 
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import aks_sizing
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import (
-    AKS_NAME_ARG_SPEC, agent_pools, cluster_label, get_cluster, report)
+    agent_pools, aks_argument_spec, cluster_label, get_cluster, report)
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import list_items, rest_client
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
     AzureOperationError, describe, rest)
 from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import SUPPORT, check_kubernetes, minor_of
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError
 
-CS_IMP_ERR = COMPUTE_IMP_ERR = None
-try:
-    from azure.mgmt.containerservice import ContainerServiceClient
-    HAS_CS = True
-except ImportError:
-    HAS_CS = False
-    CS_IMP_ERR = traceback.format_exc()
-try:
-    from azure.mgmt.compute import ComputeManagementClient
-    HAS_COMPUTE = True
-except ImportError:
-    HAS_COMPUTE = False
-    COMPUTE_IMP_ERR = traceback.format_exc()
 
 
 def argument_spec():
-    spec = dict(AKS_NAME_ARG_SPEC)
-    spec.update(AZURE_AUTH_ARG_SPEC)
-    spec.update(K8S_AUTH_ARG_SPEC)
-    spec.update(
+    return aks_argument_spec(
+        kube=True,
         istio_version=dict(type="str", default="1.30.0"),
         pools=dict(type="list", elements="str", default=[]),
         modes=dict(type="list", elements="str", default=[], choices=["System", "User", "Gateway"]),
@@ -208,7 +191,6 @@ def argument_spec():
         gateways=dict(type="int", default=2),
         gateway_replicas=dict(type="int", default=2),
     )
-    return spec
 
 
 def kubernetes_range(istio_version, kube_version):
@@ -245,17 +227,16 @@ def main():
         module.fail_json(msg="min_memory_gib must be positive and replica counts not negative")
     if minor_of(p["istio_version"]) is None:
         module.fail_json(msg="istio_version %r is not a version such as 1.30.0" % p["istio_version"])
-    conn = connect(module, ("azure-mgmt-containerservice", HAS_CS, CS_IMP_ERR),
-                   ("azure-mgmt-compute", HAS_COMPUTE, COMPUTE_IMP_ERR))
+    conn = connect(module, "azure-mgmt-containerservice", "azure-mgmt-compute")
     label = cluster_label(p["resource_group"], p["name"])
     errors, warnings = [], []
     try:
-        cs = conn.client(ContainerServiceClient)
+        cs = conn.sdk_client("azure-mgmt-containerservice")
         mc = get_cluster(cs, p["resource_group"], p["name"])
         cluster = report(mc)
         location = cluster["location"]
         try:
-            skus = [rest(s) for s in conn.client(ComputeManagementClient).resource_skus.list(
+            skus = [rest(s) for s in conn.sdk_client("azure-mgmt-compute").resource_skus.list(
                 filter="location eq '%s'" % location)]
         except Exception as exc:
             raise describe(exc, "Compute resource SKUs of region %s" % location)

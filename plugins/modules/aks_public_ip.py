@@ -175,25 +175,14 @@ progress:
   elements: str
 """
 
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import public_ip as pip
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import get_cluster, principal_id, report
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
-    AzureOperationError, describe, rest, wait)
+    AzureOperationError, describe, rest, run_module, wait)
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_roles import assign, group_scope, join_roles
-
-LIBS = {}
-for _name, _import in (("azure-mgmt-network", "azure.mgmt.network"),
-                       ("azure-mgmt-containerservice", "azure.mgmt.containerservice"),
-                       ("azure-mgmt-authorization", "azure.mgmt.authorization")):
-    try:
-        __import__(_import)
-        LIBS[_name] = (_name, True, None)
-    except ImportError:
-        LIBS[_name] = (_name, False, traceback.format_exc())
 
 ANNOTATION_RG = "service.beta.kubernetes.io/azure-load-balancer-resource-group"
 
@@ -223,19 +212,17 @@ class PublicIpModule(object):
     def __init__(self, module):
         self.module = module
         self.p = module.params
-        libs = [LIBS["azure-mgmt-network"]]
+        packages = ["azure-mgmt-network"]
         if self.p["cluster_name"]:
-            libs += [LIBS["azure-mgmt-containerservice"], LIBS["azure-mgmt-authorization"]]
-        self.conn = connect(module, *libs)
+            packages += ["azure-mgmt-containerservice", "azure-mgmt-authorization"]
+        self.conn = connect(module, *packages)
         self.result = dict(changed=False, changes=[], public_ip=None, ip_address="")
 
     def network(self):
-        from azure.mgmt.network import NetworkManagementClient
-        return self.conn.client(NetworkManagementClient)
+        return self.conn.sdk_client("azure-mgmt-network")
 
     def cluster_facts(self):
-        from azure.mgmt.containerservice import ContainerServiceClient
-        mc = get_cluster(self.conn.client(ContainerServiceClient), self.p["cluster_resource_group"],
+        mc = get_cluster(self.conn.sdk_client("azure-mgmt-containerservice"), self.p["cluster_resource_group"],
                          self.p["cluster_name"])
         return report(mc), principal_id(mc)
 
@@ -311,8 +298,7 @@ class PublicIpModule(object):
             self.module.warn("the cluster uses a service principal; its role on resource group %s was not checked: "
                              "make sure it holds Network Contributor there" % group)
             return
-        from azure.mgmt.authorization import AuthorizationManagementClient
-        auth = self.conn.client(AuthorizationManagementClient)
+        auth = self.conn.sdk_client("azure-mgmt-authorization")
         scope = group_scope(self.conn.subscription_id, group)
         out["checked"] = True
         out["roles"] = join_roles(auth, scope, principal)
@@ -358,11 +344,7 @@ class PublicIpModule(object):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = PublicIpModule(module).run()
-    except AzureOperationError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(module, lambda: PublicIpModule(module).run())
 
 
 if __name__ == "__main__":
