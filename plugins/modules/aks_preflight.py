@@ -28,16 +28,10 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.read_only
   - aksmesh.istio.aks_cluster
   - aksmesh.istio.azure_auth
   - aksmesh.istio.k8s_auth
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Changes nothing.
 options:
   istio_version:
     description: The Istio version that will be installed; selects the supported Kubernetes versions.

@@ -26,14 +26,8 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.read_only
   - aksmesh.istio.k8s_auth
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Changes nothing.
 options:
   src:
     description: Files or directories (recursively) to check. Without O(src) and O(definitions), the live cluster
