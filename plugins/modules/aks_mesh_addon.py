@@ -164,7 +164,6 @@ from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVI
 from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError
 
 
-
 def argument_spec():
     return aks_argument_spec(
         kube=True,

@@ -172,7 +172,6 @@ from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import
 from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError
 
 
-
 def argument_spec():
     return aks_argument_spec(
         kube=True,

@@ -44,6 +44,7 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert first.rc == 0, first.stdout[-3000:]
     weu = {p.relative_to(out / "aks-weu").as_posix() for p in (out / "aks-weu").rglob("*.yaml")}
     assert "istio/istiooperator-istio-system-aksmesh.yaml" in weu
+    assert any(f.startswith("istio-generated/deployment-istio-system-istiod") for f in weu)  # istioctl on PATH
     assert "mtls/peerauthentication-istio-system-default.yaml" in weu
     assert "gateways/gateway-istio-ingress-shop-gw.yaml" in weu
     assert "secrets/secret-istio-system-grafana.yaml" in weu and "injection/namespace--cluster-shop.yaml" in weu
