@@ -25,7 +25,3 @@ def rest_client(params, cs_client, resource_group, name):
     import yaml
     config = yaml.safe_load(kubeconfig_text(cs_client, resource_group, name))
     return RestClient(api_client(dict(params, kubeconfig=config)), timeout=params.get("request_timeout") or 30)
-
-
-def list_items(client, path, **query):
-    return (client.request("GET", path, query=query or None) or {}).get("items") or []

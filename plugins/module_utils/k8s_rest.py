@@ -131,6 +131,11 @@ class RestClient(object):
         return min(retry_after, self.max_wait)
 
 
+def list_items(client, path, **query):
+    """The items of a LIST request (``query`` as the API names it, e.g. labelSelector)."""
+    return (client.request("GET", path, query=query or None) or {}).get("items") or []
+
+
 def _serialize(api, method, path, query, headers, body):
     """The official client's request building (auth, host, query encoding) for a raw path."""
     out = api.param_serialize(method, path, query_params=list((query or {}).items()), header_params=headers,

@@ -18,10 +18,11 @@ import difflib
 import fnmatch
 import json
 
+from ansible_collections.aksmesh.istio.plugins.module_utils import manifests
+
 try:
     import yaml
 
-    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 except ImportError:  # reported by the module
     yaml = None
@@ -36,22 +37,17 @@ class DiffError(ValueError):
 
 
 def load(text_or_docs, origin):
-    if isinstance(text_or_docs, list):
-        docs = text_or_docs
-    else:
-        try:
-            docs = list(yaml.load_all(text_or_docs, Loader=_LOADER))
-        except yaml.YAMLError as exc:
-            raise DiffError("%s is not valid YAML: %s" % (origin, exc))
+    """{identity: object} of YAML text or a list of documents; ``List`` documents are flattened."""
+    try:
+        pairs = manifests.expand(text_or_docs if isinstance(text_or_docs, list) else [text_or_docs], origin)
+    except manifests.ManifestError as exc:
+        raise DiffError(str(exc))
     out = {}
-    for doc in docs:
+    for doc, _where in pairs:
         if doc is None:
             continue
         if not isinstance(doc, dict) or "kind" not in doc:
             raise DiffError("%s holds a document that is not a Kubernetes object" % origin)
-        if doc["kind"].endswith("List") and isinstance(doc.get("items"), list):
-            out.update(load(doc["items"], origin))
-            continue
         out[identity(doc)] = doc
     return out
 

@@ -156,12 +156,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import mesh_addon
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import (
     aks_argument_spec, cluster_label, get_cluster, report)
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import list_items, rest_client
+from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import rest_client
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
-    AzureOperationError, describe, rest, run_module, wait)
+    AzureOperationError, describe, rest, run_lro, run_module)
 from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVICES
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, list_items
 
 
 def argument_spec():
@@ -272,14 +272,10 @@ class AddonModule(object):
         update = copy.deepcopy(mc)
         update.properties.service_mesh_profile = ServiceMeshProfile(desired)
         what = "updating the service mesh profile of %s (%s)" % (self.label, action)
-        try:
-            poller = self.cs.managed_clusters.begin_create_or_update(p["resource_group"], p["name"], update,
-                                                                     polling_interval=p["poll_interval"])
-            model, result["progress"] = wait(poller, p["timeout"], what)
-        except AzureOperationError:
-            raise
-        except Exception as exc:
-            raise describe(exc, what)
+        model, result["progress"] = run_lro(
+            lambda: self.cs.managed_clusters.begin_create_or_update(p["resource_group"], p["name"], update,
+                                                                    polling_interval=p["poll_interval"]),
+            p["timeout"], what)
         after = ((rest(model) or {}).get("properties") or {}).get("serviceMeshProfile") or desired
         result.update(service_mesh_profile=after, revisions=mesh_addon.current_revisions(after),
                       ingress_gateway_services=gateway_services(after))

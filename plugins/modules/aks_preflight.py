@@ -164,12 +164,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import aks_sizing
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import (
     agent_pools, aks_argument_spec, cluster_label, get_cluster, report)
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import list_items, rest_client
+from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import rest_client
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
     AzureOperationError, describe, rest)
-from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import SUPPORT, check_kubernetes, minor_of
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError
+from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import check_kubernetes, minor_of, supported_range
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, list_items
 
 
 def argument_spec():
@@ -187,8 +187,7 @@ def argument_spec():
 
 
 def kubernetes_range(istio_version, kube_version):
-    line = minor_of(istio_version)
-    low, high = SUPPORT.get(line, (None, None))
+    low, high = supported_range(istio_version)
     return dict(version=kube_version, istio_version=istio_version,
                 minimum="%d.%d" % low if low else None, tested_maximum="%d.%d" % high if high else None)
 

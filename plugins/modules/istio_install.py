@@ -131,7 +131,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl, man
 from ansible_collections.aksmesh.istio.plugins.module_utils import manifest_diff as md
 from ansible_collections.aksmesh.istio.plugins.module_utils.apply_engine import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient, list_items
 
 
 def client_version(module, binary):
@@ -180,34 +180,33 @@ def present(module, binary, rest, workdir, result):
     cmd = [binary, "install", "-y", "-f", path, "--readiness-timeout", p["readiness_timeout"]] + flags(p)
     if p["verify"]:
         cmd.append("--verify")
-    cmd += istioctl.kube_args(p)
-    result["command"] = cmd
-    rc, out, err = module.run_command(cmd)
-    result.update(stdout=out, stderr=err)
-    if rc != 0:
-        module.fail_json(msg="istioctl install failed with exit code %s: %s" % (rc, (err or out).strip()[-2000:]),
-                         rc=rc, **result)
+    run_or_fail(module, "install", cmd + istioctl.kube_args(p), result)
     return True
+
+
+def run_or_fail(module, what, cmd, result):
+    """Run an istioctl command that changes the cluster; its output goes into the result, failure fails."""
+    result["command"] = cmd
+    try:
+        _rc, out, err = istioctl.run(module, cmd)
+    except istioctl.IstioctlError as exc:
+        result.update(stdout=exc.stdout, stderr=exc.stderr)
+        module.fail_json(msg="istioctl %s failed with exit code %s: %s"
+                         % (what, exc.rc, (exc.stderr or exc.stdout).strip()[-2000:]), rc=exc.rc, **result)
+    result.update(stdout=out, stderr=err)
 
 
 def absent(module, binary, rest, result):
     p = module.params
     selector = "app=istiod" + (",istio.io/rev=%s" % p["revision"] if p["revision"] and not p["purge"] else "")
-    listed = rest.request("GET", "/apis/apps/v1/deployments", {"labelSelector": selector})
-    found = listed.get("items") or []
+    found = list_items(rest, "/apis/apps/v1/deployments", labelSelector=selector)
     result["objects"] = {"control_planes": len(found)}
     if not found:
         return False
     if module.check_mode:
         return True
     cmd = [binary, "uninstall", "-y"] + (["--purge"] if p["purge"] else ["--revision", p["revision"] or "default"])
-    cmd += istioctl.kube_args(p)
-    result["command"] = cmd
-    rc, out, err = module.run_command(cmd)
-    result.update(stdout=out, stderr=err)
-    if rc != 0:
-        module.fail_json(msg="istioctl uninstall failed with exit code %s: %s" % (rc, (err or out).strip()[-2000:]),
-                         rc=rc, **result)
+    run_or_fail(module, "uninstall", cmd + istioctl.kube_args(p), result)
     return True
 
 
