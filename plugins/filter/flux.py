@@ -7,13 +7,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import labels
+
 
 def flux_helm_release(release, version, source_namespace):
     """{name, chart, namespace, values} -> helm.toolkit.fluxcd.io/v2 HelmRelease."""
     return {
         "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
         "metadata": {"name": release["name"], "namespace": release["namespace"],
-                     "labels": {"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": "istio-helm"}},
+                     "labels": labels("istio-helm")},
         "spec": {"interval": "10m", "releaseName": release["name"], "targetNamespace": release["namespace"],
                  "install": {"createNamespace": True},
                  "chart": {"spec": {"chart": release["chart"], "version": version,

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write a kubeconfig so that it is never readable by others, not even for a moment."""
+"""Replace a file atomically, never exposing it with a wider mode than asked, not even for a moment."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -23,12 +23,12 @@ def needs_write(path, content, mode):
     return not same, current != mode
 
 
-def write_private(path, content, mode=0o600):
+def write(path, content, mode=0o600, folder_mode=0o700):
     """Atomically replace ``path`` with ``content``; the temp file is created 0600 in the same folder."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        os.makedirs(folder, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=folder)  # mkstemp creates it 0600
+        os.makedirs(folder, folder_mode)
+    fd, tmp = tempfile.mkstemp(prefix=".aksmesh-", dir=folder)  # mkstemp creates it 0600
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content.encode("utf-8"))

@@ -73,6 +73,17 @@ def wait(poller, timeout, what, sleep=time.sleep, clock=time.monotonic):
     return poller.result(), progress
 
 
+def run_lro(start, timeout, what):
+    """Start a long-running operation (``start()`` returns its poller) and wait for it; any SDK error becomes
+    an AzureOperationError naming ``what``. Returns (result, progress)."""
+    try:
+        return wait(start(), timeout, what)
+    except AzureOperationError:
+        raise
+    except Exception as exc:
+        raise describe(exc, what)
+
+
 def run_module(module, runner):
     """exit_json with ``runner()``'s result; an AzureOperationError becomes fail_json with its message."""
     try:

@@ -32,6 +32,11 @@ def _fmt(pair):
     return "%d.%d" % pair
 
 
+def supported_range(istio_version):
+    """(minimum, newest tested) Kubernetes minor of an Istio line, or (None, None) when not in the table."""
+    return SUPPORT.get(minor_of(istio_version), (None, None))
+
+
 def check_kubernetes(istio_version, kubernetes_version):
     """(errors, warnings) for running ``istio_version`` on ``kubernetes_version``."""
     line, kube = minor_of(istio_version), minor_of(kubernetes_version)
@@ -43,7 +48,7 @@ def check_kubernetes(istio_version, kubernetes_version):
         known = ", ".join(_fmt(k) for k in sorted(SUPPORT))
         return [], ["Istio %s is not in the support table (%s); the Kubernetes version was not checked"
                     % (_fmt(line), known)]
-    low, high = SUPPORT[line]
+    low, high = supported_range(istio_version)
     if kube < low:
         return ["Kubernetes %s is older than Istio %s supports (%s to %s): upgrade the cluster "
                 "(az aks upgrade --kubernetes-version %s or newer) or choose an older Istio line"

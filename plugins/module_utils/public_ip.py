@@ -77,16 +77,20 @@ def differences(want, have, purge_tags=False):
                          % (have.get("zones", []), want.get("zones", [])))
     if want["location"] != have["location"]:
         immutable.append("location is %s, wanted %s: an IP cannot move regions" % (have["location"], want["location"]))
+    # only the properties asked for: a DNS label set by someone else is kept (see merged_body)
     for key, value in want["properties"].items():
         if have["properties"].get(key) != value:
             diffs.append("properties.%s" % key)
-    if "dnsSettings" in have["properties"] and "dnsSettings" not in want["properties"]:
-        pass  # keep a label someone else set; removing DNS names breaks clients
-    tags = dict(have["tags"]) if not purge_tags else {}
-    tags.update(want["tags"])
-    if tags != have["tags"]:
+    if merged_tags(want, have, purge_tags) != have["tags"]:
         diffs.append("tags")
     return diffs, immutable
+
+
+def merged_tags(want, have, purge_tags=False):
+    """The tags to set: the existing ones (unless purged) updated with the wanted ones."""
+    tags = dict((have or {}).get("tags") or {}) if not purge_tags else {}
+    tags.update(want["tags"])
+    return tags
 
 
 def merged_body(want, have, purge_tags=False):
@@ -94,9 +98,7 @@ def merged_body(want, have, purge_tags=False):
     body = {"location": want["location"], "sku": want["sku"], "properties": dict(want["properties"])}
     if want.get("zones"):
         body["zones"] = want["zones"]
-    tags = dict((have or {}).get("tags") or {}) if not purge_tags else {}
-    tags.update(want["tags"])
-    body["tags"] = tags
+    body["tags"] = merged_tags(want, have, purge_tags)
     if have and "dnsSettings" in have["properties"] and "dnsSettings" not in want["properties"]:
         body["properties"]["dnsSettings"] = have["properties"]["dnsSettings"]
     return body

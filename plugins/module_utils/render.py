@@ -10,6 +10,8 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.aksmesh.istio.plugins.module_utils import atomic_file
+
 try:
     import yaml
     HAS_YAML = True
@@ -67,14 +69,6 @@ def plan(objects, folder, stage, prune=True):
 
 def execute(write, remove):
     for path, (text, mode, _current) in write.items():
-        folder = os.path.dirname(path)
-        if not os.path.isdir(folder):
-            os.makedirs(folder)
-        tmp = path + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
+        atomic_file.write(path, text, mode, folder_mode=0o755)
     for path in remove:
         os.unlink(path)

@@ -103,7 +103,7 @@ import hashlib
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.aksmesh.istio.plugins.module_utils import kubeconfig_file
+from ansible_collections.aksmesh.istio.plugins.module_utils import atomic_file
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import aks_argument_spec, kubeconfig_text
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import AzureOperationError
@@ -170,7 +170,7 @@ def main():
                   checksum=hashlib.sha256(text.encode("utf-8")).hexdigest())
     if p["dest"]:
         result["dest"] = p["dest"]
-        content_differs, mode_differs = kubeconfig_file.needs_write(p["dest"], text, mode)
+        content_differs, mode_differs = atomic_file.needs_write(p["dest"], text, mode)
         if content_differs or mode_differs:
             result["changed"] = True
             if module._diff:
@@ -180,9 +180,9 @@ def main():
             if not module.check_mode:
                 try:
                     if content_differs:
-                        kubeconfig_file.write_private(p["dest"], text, mode)
+                        atomic_file.write(p["dest"], text, mode)
                     else:
-                        kubeconfig_file.set_mode(p["dest"], mode)
+                        atomic_file.set_mode(p["dest"], mode)
                 except (IOError, OSError) as exc:
                     module.fail_json(msg="cannot write the kubeconfig to %s: %s" % (p["dest"], exc))
     if p["return_content"]:

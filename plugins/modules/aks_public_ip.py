@@ -181,7 +181,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils import public_ip as 
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import get_cluster, principal_id, report
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
-    AzureOperationError, describe, rest, run_module, wait)
+    describe, rest, run_lro, run_module)
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_roles import assign, group_scope, join_roles
 
 ANNOTATION_RG = "service.beta.kubernetes.io/azure-load-balancer-resource-group"
@@ -272,14 +272,10 @@ class PublicIpModule(object):
             if not self.module.check_mode:
                 body = pip.merged_body(want, have, p["purge_tags"])
                 what = "%s public IP %s in %s" % ("creating" if have is None else "updating", p["name"], group)
-                try:
-                    poller = net.public_ip_addresses.begin_create_or_update(
-                        group, p["name"], body, polling_interval=p["poll_interval"])
-                    model, self.result["progress"] = wait(poller, p["timeout"], what)
-                except AzureOperationError:
-                    raise
-                except Exception as exc:
-                    raise describe(exc, what)
+                model, self.result["progress"] = run_lro(
+                    lambda: net.public_ip_addresses.begin_create_or_update(group, p["name"], body,
+                                                                           polling_interval=p["poll_interval"]),
+                    p["timeout"], what)
                 ip = rest(model) if model is not None else self.read_ip(net, group)
             if self.module._diff:
                 self.result["diff"] = dict(before=have or {}, after=pip.merged_body(want, have, p["purge_tags"]))
@@ -330,14 +326,10 @@ class PublicIpModule(object):
             self.result["diff"] = dict(before=pip.current_shape(have_ip), after={})
         if not self.module.check_mode:
             what = "deleting public IP %s in %s" % (self.p["name"], group)
-            try:
-                poller = net.public_ip_addresses.begin_delete(group, self.p["name"],
-                                                              polling_interval=self.p["poll_interval"])
-                _model, self.result["progress"] = wait(poller, self.p["timeout"], what)
-            except AzureOperationError:
-                raise
-            except Exception as exc:
-                raise describe(exc, what)
+            _model, self.result["progress"] = run_lro(
+                lambda: net.public_ip_addresses.begin_delete(group, self.p["name"],
+                                                             polling_interval=self.p["poll_interval"]),
+                self.p["timeout"], what)
             self.result["public_ip"] = None
         return self.result
 

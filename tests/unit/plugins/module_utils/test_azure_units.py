@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from ansible_collections.aksmesh.istio.plugins.module_utils import aks_sizing as sz
-from ansible_collections.aksmesh.istio.plugins.module_utils import kubeconfig_file, mesh_addon
+from ansible_collections.aksmesh.istio.plugins.module_utils import atomic_file, mesh_addon
 from ansible_collections.aksmesh.istio.plugins.module_utils import public_ip as pip
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import AzureOperationError, describe, wait
 from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import check_kubernetes, minor_of
@@ -116,10 +116,10 @@ def test_addon_plan_refusals_and_profile():
 
 def test_kubeconfig_file_is_private_and_atomic(tmp_path):
     dest = tmp_path / "new" / "kc"
-    assert kubeconfig_file.needs_write(str(dest), "a", 0o600) == (True, True)
-    kubeconfig_file.write_private(str(dest), "a: 1\n")
+    assert atomic_file.needs_write(str(dest), "a", 0o600) == (True, True)
+    atomic_file.write(str(dest), "a: 1\n")
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600 and stat.S_IMODE(os.stat(dest.parent).st_mode) == 0o700
-    assert kubeconfig_file.needs_write(str(dest), "a: 1\n", 0o600) == (False, False)
+    assert atomic_file.needs_write(str(dest), "a: 1\n", 0o600) == (False, False)
 
 
 class FakePoller:
