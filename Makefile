@@ -12,7 +12,10 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(COLLROOT)
 
-.PHONY: setup demo test lint sanity unit integration molecule bench clean
+.PHONY: setup tools demo test lint sanity unit integration molecule bench clean
+
+# The parts that start or talk to the test cluster run in a loopback-only network namespace.
+NETNS := tools/netns-run
 
 $(BIN)/.installed: requirements/dev.txt requirements/runtime.txt requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,14 +34,19 @@ $(COLLROOT)/ansible_collections/aksmesh/istio:
 
 setup: $(BIN)/.installed $(COLLROOT)/ansible_collections/aksmesh/istio
 
+# Pinned upstream tools (kube-apiserver, etcd, kwok, kubectl, istioctl, helm, ...) built from the Go module
+# proxy into ~/.cache/aksmesh/tools (AKSMESH_TOOLS_CACHE); a second run builds nothing. See docs/testing.md.
+tools:
+	$(PYTHON) tools/build.py
+
 demo: setup
 	$(BIN)/ansible-playbook -i inventory/demo site.yml
 
 unit: setup
 	$(BIN)/pytest -q tests/unit
 
-integration: setup
-	$(BIN)/pytest -q tests/integration
+integration: setup tools
+	$(NETNS) $(BIN)/pytest -q tests/integration
 
 lint: setup
 	$(BIN)/ansible-lint --profile production
@@ -46,11 +54,11 @@ lint: setup
 sanity: setup .venv-sanity/.installed
 	tests/sanity/run.sh
 
-molecule: setup
-	$(BIN)/molecule test --all
+molecule: setup tools
+	$(NETNS) $(BIN)/molecule test --all
 
-test: setup
-	$(BIN)/pytest -q -p no:cacheprovider tests
+test: setup tools
+	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 $(BIN)/pytest -q -p no:cacheprovider tests
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory molecule
@@ -59,8 +67,8 @@ $(BIN)/.bench-installed: requirements/bench.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/bench.txt
 	touch $@
 
-bench: setup $(BIN)/.bench-installed
-	$(BIN)/python tests/bench/run.py
+bench: setup tools $(BIN)/.bench-installed
+	$(NETNS) $(BIN)/python tests/bench/run.py
 
 clean:
 	rm -rf .build .venv .venv-sanity .pytest_cache .ansible

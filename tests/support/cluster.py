@@ -1,0 +1,546 @@
+"""A real Kubernetes control plane on loopback, for tests, Molecule and benchmarks (one start-up module).
+
+etcd, kube-apiserver, kube-controller-manager and kube-scheduler are the pinned upstream binaries built by
+``tools/build.py``; kwok keeps three fake AKS nodes Ready and moves pods through their lifecycle (no container
+runs); a small "cloud provider" loop gives LoadBalancer Services their address the way AKS would from its
+annotations. A fault-injecting HTTPS proxy (:mod:`tests.support.faultproxy`) stands in front of the API server:
+clients reach the cluster through it, so tests can inject 409/429/500, delays and dropped connections, and
+count requests.
+
+Everything listens on 127.0.0.1 and every pod gets a loopback address: run it inside a network namespace that
+has only a loopback interface (``tools/netns-run``), so that no packet leaves this machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import ipaddress
+import json
+import os
+import pathlib
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import trustme
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from . import faultproxy, istiod
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+LOCK = json.loads((REPO / "tools" / "tools.lock.json").read_text())
+ISTIO_VERSION = LOCK["tools"]["istio"]["istio_version"]  # what the pinned istioctl and charts report
+KUBERNETES_VERSION = LOCK["tools"]["kubernetes"]["version"]
+ADMIN_TOKEN = "aksmesh-test-admin-token"  # noqa: S105 - a throwaway token of a loopback test cluster
+SERVICE_CIDR = "10.0.0.0/16"
+# Pods, nodes and load balancers get addresses from 198.18.0.0/15 (RFC 2544, for benchmarking tests), which
+# tools/netns-run routes as local on the namespace's loopback interface: a call to a pod IP (the API server
+# calling istiod's webhooks) is answered on this machine and never leaves it. (Endpoints may not hold
+# 127.0.0.0/8 addresses, so plain loopback cannot be used for pods.)
+LOCAL_NET = ipaddress.ip_network("198.18.0.0/15")
+POD_CIDR = "198.18.0.0/16"
+NODE_IP = "198.19.0.1"
+ADVERTISE_IP = "198.19.0.2"
+LB_POOL = ipaddress.ip_network("198.19.128.0/17")  # dynamic "public" IPs of the loopback cloud provider
+NODE_POOL = "nodepool1"
+NODE_NAMES = [f"aks-{NODE_POOL}-12345678-vmss00000{i}" for i in range(3)]
+# a Standard_D4s_v5 node as AKS reports it (4 vCPU, 16 GiB; allocatable after AKS reservations)
+NODE_CAPACITY = {"cpu": "4", "memory": "16374584Ki", "pods": "110", "ephemeral-storage": "129886128Ki"}
+NODE_ALLOCATABLE = {"cpu": "3860m", "memory": "13083960Ki", "pods": "110", "ephemeral-storage": "119703055367"}
+AKS_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+AKS_PIP_NAME = "service.beta.kubernetes.io/azure-pip-name"
+AKS_PIP_RG = "service.beta.kubernetes.io/azure-load-balancer-resource-group"
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def tool_paths() -> dict[str, pathlib.Path]:
+    """NAME -> path of every pinned tool (tools/build.py --print), without building anything."""
+    out = subprocess.run(["python3", str(REPO / "tools/build.py"), "--print"], capture_output=True, text=True,
+                         check=True).stdout
+    return {k: pathlib.Path(v) for k, v in (line.split("=", 1) for line in out.splitlines() if "=" in line)}
+
+
+def missing_tools() -> list[str]:
+    return [name for name, path in tool_paths().items() if not path.exists()]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def local_net_routed() -> bool:
+    """True when LOCAL_NET is a local route here (tools/netns-run sets it up)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((str(LOCAL_NET[77]), 0))
+            return True
+        except OSError:
+            return False
+
+
+def has_external_route() -> bool:
+    """True when this network namespace has an interface other than loopback (the network rule is broken)."""
+    try:  # /proc/net/dev is per network namespace (/sys/class/net is not, unless sysfs is remounted)
+        lines = pathlib.Path("/proc/net/dev").read_text().splitlines()[2:]
+    except OSError:
+        return False
+    return any(line.split(":")[0].strip() != "lo" for line in lines)
+
+
+class Cluster:
+    """Start with ``Cluster(workdir).start()``; ``stop()`` ends every process."""
+
+    baseline: set = frozenset()
+
+    def __init__(self, workdir, latency=0.0, pip_resolver=None):
+        self.workdir = pathlib.Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.tools = tool_paths()
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.token = ADMIN_TOKEN
+        self.pip_resolver = pip_resolver  # (name, resource_group) -> ip, for azure-pip-name (the ARM emulator)
+        self._stop = threading.Event()
+        self._lb_thread = None
+        self.proxy = None
+        self._initial_latency = latency
+        self.api_port = free_port()
+
+    # ---- PKI ----------------------------------------------------------------------------
+    def _pki(self):
+        pki = self.workdir / "pki"
+        pki.mkdir(exist_ok=True)
+        self.ca = trustme.CA(organization_name="aksmesh test cluster CA")
+        self.ca_path = str(pki / "ca.crt")
+        self.ca.cert_pem.write_to_path(self.ca_path)
+        serving = self.ca.issue_cert("127.0.0.1", "localhost", "kubernetes", "kubernetes.default",
+                                     "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "10.0.0.1",
+                                     common_name="kube-apiserver")
+        serving.cert_chain_pems[0].write_to_path(str(pki / "apiserver.crt"))
+        serving.private_key_pem.write_to_path(str(pki / "apiserver.key"))
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        (pki / "sa.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                        serialization.PrivateFormat.TraditionalOpenSSL,
+                                                        serialization.NoEncryption()))
+        (pki / "sa.pub").write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+        (pki / "tokens.csv").write_text(f'{ADMIN_TOKEN},aksmesh-admin,aksmesh-admin,"system:masters"\n')
+        return pki
+
+    def issue_client_cert(self, common_name="aksmesh-user", groups=("system:masters",)):
+        """A client certificate the API server (and the proxy) accept: (cert_path, key_path)."""
+        leaf = self.ca.issue_cert(common_name, common_name=common_name,
+                                  organization_name=",".join(groups) if groups else None)
+        cert_path = self.workdir / "pki" / f"{common_name}.crt"
+        key_path = self.workdir / "pki" / f"{common_name}.key"
+        leaf.cert_chain_pems[0].write_to_path(str(cert_path))
+        leaf.private_key_pem.write_to_path(str(key_path))
+        return str(cert_path), str(key_path)
+
+    # ---- processes ----------------------------------------------------------------------------
+    def _spawn(self, name, argv, env=None):
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen([str(a) for a in argv], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env or dict(os.environ), start_new_session=True)
+        log.close()
+        self.procs.append((name, proc))
+        return proc
+
+    def _wait_http(self, name, url, ctx=None, headers=None, timeout=120.0):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            for pname, proc in self.procs:
+                if proc.poll() is not None:
+                    raise ClusterError(f"{pname} exited with {proc.returncode}; see {self.workdir / pname}.log")
+            try:
+                req = urllib.request.Request(url, headers=headers or {})
+                with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:  # noqa: S310 - loopback
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError) as exc:
+                last = exc
+            time.sleep(0.2)
+        raise ClusterError(f"{name} did not become ready at {url}: {last}; see {self.workdir / name}.log")
+
+    def start(self):
+        if has_external_route() and not os.environ.get("AKSMESH_ALLOW_NETWORK"):
+            raise ClusterError("the test cluster must run in a loopback-only network namespace: run it through "
+                               "tools/netns-run (make test does)")
+        missing = missing_tools()
+        if missing:
+            raise ClusterError(f"pinned tools missing: {', '.join(missing)}; run: make tools")
+        if not local_net_routed():
+            raise ClusterError(f"{LOCAL_NET} is not a local route in this network namespace: run through "
+                               "tools/netns-run")
+        pki = self._pki()
+        data = pathlib.Path(tempfile.mkdtemp(prefix="aksmesh-etcd-", dir="/dev/shm" if os.path.isdir(
+            "/dev/shm") else None))
+        self._etcd_data = data
+        etcd_port, peer_port = free_port(), free_port()
+        self._spawn("etcd", [self.tools["etcd"], "--data-dir", data, "--name", "default",
+                             "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
+                             "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
+                             "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
+                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
+                             "--initial-cluster", f"default=http://127.0.0.1:{peer_port}",
+                             "--unsafe-no-fsync", "--log-level", "warn"])
+        self._wait_http("etcd", f"http://127.0.0.1:{etcd_port}/health")
+        self._spawn("kube-apiserver", [
+            self.tools["kube-apiserver"], f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            f"--secure-port={self.api_port}", "--bind-address=127.0.0.1", f"--advertise-address={ADVERTISE_IP}",
+            f"--cert-dir={pki}", f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}", f"--client-ca-file={self.ca_path}",
+            f"--token-auth-file={pki / 'tokens.csv'}", "--authorization-mode=RBAC",
+            f"--service-account-key-file={pki / 'sa.pub'}", f"--service-account-signing-key-file={pki / 'sa.key'}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-cluster-ip-range={SERVICE_CIDR}", "--allow-privileged=true",
+            # webhook Services resolve to their endpoints (pod IPs on loopback), as on a cluster without kube-proxy
+            "--enable-aggregator-routing=true", "--profiling=false", "--v=1"])
+        self._direct_ctx = ssl.create_default_context(cafile=self.ca_path)
+        self.direct_url = f"https://127.0.0.1:{self.api_port}"
+        self._wait_http("kube-apiserver", self.direct_url + "/readyz", self._direct_ctx,
+                        {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        admin_kubeconfig = self.workdir / "admin.kubeconfig"
+        self.kubeconfig(admin_kubeconfig, direct=True)
+        self._spawn("kube-controller-manager", [
+            self.tools["kube-controller-manager"], f"--kubeconfig={admin_kubeconfig}", "--leader-elect=false",
+            f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={self.ca_path}",
+            "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
+            "--bind-address=127.0.0.1", "--secure-port=0", f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--concurrent-namespace-syncs=5", "--v=1"])
+        self._spawn("kube-scheduler", [self.tools["kube-scheduler"], f"--kubeconfig={admin_kubeconfig}",
+                                       "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0",
+                                       "--v=1"])
+        self._spawn("kwok", [
+            self.tools["kwok"], f"--kubeconfig={admin_kubeconfig}", "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            f"--cidr={POD_CIDR}", f"--node-ip={NODE_IP}", "--node-lease-duration-seconds=40",
+            *[f"--config={stage}" for stage in sorted(self.tools["kwok-stages"].glob("*.yaml"))], "--v=WARN"])
+        self.proxy = faultproxy.FaultProxy(self.workdir, self.direct_url, self.ca, ADMIN_TOKEN).start()
+        self.proxy.latency = self._initial_latency
+        self.url = self.proxy.url
+        self.kubeconfig(self.workdir / "kubeconfig")
+        self._create_nodes()
+        self._lb_thread = threading.Thread(target=self._lb_loop, name="loopback-cloud-provider", daemon=True)
+        self._lb_thread.start()
+        self.istiod = istiod.IstiodRunner(self, self.tools["pilot-discovery"], admin_kubeconfig).start()
+        self.wait_nodes_ready()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if getattr(self, "istiod", None):
+            self.istiod.stop()
+        if self.proxy:
+            self.proxy.stop()
+        for _name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for _name, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+        shutil.rmtree(getattr(self, "_etcd_data", ""), ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ---- kubeconfig ---------------------------------------------------------------------
+    def kubeconfig(self, path=None, context="aksmesh-test", namespace=None, direct=False):
+        """A kubeconfig for the admin (token auth), through the fault proxy unless ``direct``."""
+        ca = base64.b64encode(self.ca.cert_pem.bytes()).decode()
+        ctx = {"cluster": "aksmesh-test", "user": "aksmesh-admin"}
+        if namespace:
+            ctx["namespace"] = namespace
+        server = self.direct_url if direct else self.url
+        cfg = {"apiVersion": "v1", "kind": "Config", "current-context": context, "preferences": {},
+               "clusters": [{"name": "aksmesh-test", "cluster": {"server": server,
+                                                                 "certificate-authority-data": ca}}],
+               "contexts": [{"name": context, "context": ctx}],
+               "users": [{"name": "aksmesh-admin", "user": {"token": self.token}}]}
+        if path:
+            pathlib.Path(path).write_text(yaml.safe_dump(cfg))
+            os.chmod(path, 0o600)
+        return cfg
+
+    # ---- the proxy's log and faults ---------------------------------------------------------
+    @property
+    def faults(self):
+        return self.proxy.faults
+
+    def requests(self, method=None, path=None):
+        return self.proxy.requests(method, path)
+
+    def writes(self):
+        """Requests that changed something (dry runs excluded)."""
+        return [e for e in self.requests() if e.method in ("POST", "PUT", "PATCH", "DELETE")
+                and "dryRun=All" not in e.query]
+
+    def clear_log(self):
+        self.proxy.clear_log()
+
+    @property
+    def latency(self):
+        return self.proxy.latency
+
+    @latency.setter
+    def latency(self, value):
+        self.proxy.latency = value
+
+    # ---- direct REST (not through the proxy: the harness's own reads do not show in the log) -----------
+    def api(self, method, path, body=None, content_type="application/json", query=None):
+        url = self.direct_url + path + (("?" + "&".join(f"{k}={v}" for k, v in query.items())) if query else "")
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        req = urllib.request.Request(url, data=data, method=method, headers={
+            "Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": content_type, "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(req, context=self._direct_ctx, timeout=30) as resp:  # noqa: S310
+                raw = resp.read()
+                return resp.status, (json.loads(raw) if raw else None)
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            try:
+                return err.code, json.loads(raw)
+            except ValueError:
+                return err.code, {"message": raw.decode(errors="replace")}
+
+    def ok(self, method, path, body=None, **kwargs):
+        status, out = self.api(method, path, body, **kwargs)
+        if status >= 400:
+            raise ClusterError(f"{method} {path}: {status} {out.get('message') if out else ''}")
+        return out
+
+    # ---- discovery-based object access -----------------------------------------------------------
+    def resources(self, refresh=False):
+        """{(apiVersion, kind): (path prefix, plural, namespaced, verbs)} for every served resource."""
+        if getattr(self, "_resources", None) is not None and not refresh:
+            return self._resources
+        found = {}
+        groups = [("", "v1", "/api/v1")]
+        for group in self.ok("GET", "/apis")["groups"]:
+            for version in group["versions"]:
+                groups.append((group["name"], version["version"], f"/apis/{group['name']}/{version['version']}"))
+        for group, version, prefix in groups:
+            status, doc = self.api("GET", prefix)
+            if status != 200:
+                continue
+            api_version = f"{group}/{version}" if group else version
+            for res in doc["resources"]:
+                if "/" in res["name"]:
+                    continue
+                found.setdefault((api_version, res["kind"]), (prefix, res["name"], res["namespaced"],
+                                                              tuple(res.get("verbs", ()))))
+        self._resources = found
+        return found
+
+    def path(self, api_version, kind, namespace=None, name=None):
+        key = (api_version, kind)
+        if key not in self.resources():
+            self.resources(refresh=True)
+        prefix, plural, namespaced, _verbs = self.resources()[key]
+        path = prefix
+        if namespaced and namespace:
+            path += f"/namespaces/{namespace}"
+        path += f"/{plural}"
+        return path + (f"/{name}" if name else "")
+
+    def by_plural(self, group, plural):
+        """(apiVersion, kind) of a resource by group and plural, the served version preferred by discovery."""
+        for refresh in (False, True):
+            for (api_version, kind), (prefix, name, _ns, _verbs) in self.resources(refresh=refresh).items():
+                if name == plural and (api_version.rsplit("/", 1)[0] if "/" in api_version else "") == group:
+                    return api_version, kind
+        raise ClusterError(f"no resource {plural} in group {group!r}")
+
+    def get(self, api_version, kind, namespace=None, name=None):
+        """One object (or None), or the items of a list when ``name`` is None."""
+        status, out = self.api("GET", self.path(api_version, kind, namespace, name))
+        if status == 404:
+            return None if name else []
+        if status >= 400:
+            raise ClusterError(f"GET {kind} {namespace}/{name}: {status} {out}")
+        return out if name else out["items"]
+
+    def create(self, obj):
+        meta = obj["metadata"]
+        return self.ok("POST", self.path(obj["apiVersion"], obj["kind"], meta.get("namespace")), obj)
+
+    def apply(self, obj, manager="aksmesh-test-harness"):
+        meta = obj["metadata"]
+        return self.ok("PATCH", self.path(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"]),
+                       json.dumps(obj).encode(), content_type="application/apply-patch+yaml",
+                       query={"fieldManager": manager, "force": "true"})
+
+    def delete(self, api_version, kind, namespace, name):
+        status, out = self.api("DELETE", self.path(api_version, kind, namespace, name))
+        if status not in (200, 202, 404):
+            raise ClusterError(f"DELETE {kind} {namespace}/{name}: {status} {out}")
+
+    def wait_for(self, predicate, what, timeout=60.0, interval=0.2):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise ClusterError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    # ---- nodes ------------------------------------------------------------------------------
+    def _create_nodes(self):
+        for index, name in enumerate(NODE_NAMES):
+            if self.get("v1", "Node", None, name):
+                continue
+            self.create({"apiVersion": "v1", "kind": "Node", "metadata": {
+                "name": name,
+                "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                "labels": {"kubernetes.azure.com/agentpool": NODE_POOL, "agentpool": NODE_POOL,
+                           "kubernetes.azure.com/mode": "system", "kubernetes.io/os": "linux",
+                           "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name,
+                           "node.kubernetes.io/instance-type": "Standard_D4s_v5",
+                           "beta.kubernetes.io/instance-type": "Standard_D4s_v5",
+                           "topology.kubernetes.io/region": "westeurope",
+                           "topology.kubernetes.io/zone": f"westeurope-{index + 1}", "type": "kwok"}},
+                "spec": {"providerID": f"azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
+                                       f"mc_rg-demo_aks-demo_westeurope/providers/Microsoft.Compute/"
+                                       f"virtualMachineScaleSets/aks-{NODE_POOL}-12345678-vmss/virtualMachines/"
+                                       f"{index}", "podCIDR": POD_CIDR},
+                "status": {"capacity": NODE_CAPACITY, "allocatable": NODE_ALLOCATABLE,
+                           "nodeInfo": {"kubeletVersion": self.version(), "operatingSystem": "linux",
+                                        "architecture": "amd64", "osImage": "Ubuntu 22.04.5 LTS",
+                                        "containerRuntimeVersion": "containerd://1.7.27-1",
+                                        "kernelVersion": "5.15.0-1089-azure", "kubeProxyVersion": "",
+                                        "machineID": "", "systemUUID": "", "bootID": ""}}})
+
+    def version(self):
+        return self.ok("GET", "/version")["gitVersion"]
+
+    def wait_nodes_ready(self, timeout=90.0):
+        def ready():
+            nodes = self.get("v1", "Node")
+            ok = [n for n in nodes if any(c["type"] == "Ready" and c["status"] == "True"
+                                          for c in n.get("status", {}).get("conditions", []))]
+            return len(ok) >= len(NODE_NAMES)
+        self.wait_for(ready, "the kwok nodes to be Ready", timeout)
+
+    # ---- the loopback cloud provider ---------------------------------------------------------
+    def _lb_address(self, svc):
+        ann = svc["metadata"].get("annotations") or {}
+        if ann.get(AKS_IPV4):
+            return ann[AKS_IPV4]
+        if svc["spec"].get("loadBalancerIP"):
+            return svc["spec"]["loadBalancerIP"]
+        if ann.get(AKS_PIP_NAME):
+            if self.pip_resolver is None:
+                return None
+            return self.pip_resolver(ann[AKS_PIP_NAME], ann.get(AKS_PIP_RG))
+        # a dynamic address, stable per Service
+        digest = sum(ord(c) for c in f"{svc['metadata']['namespace']}/{svc['metadata']['name']}")
+        return str(LB_POOL[256 + digest % 60000])
+
+    def reconcile_load_balancers(self):
+        for svc in self.get("v1", "Service"):
+            if svc["spec"].get("type") != "LoadBalancer" or svc["metadata"].get("deletionTimestamp"):
+                continue
+            address = self._lb_address(svc)
+            want = [{"ip": address, "ipMode": "VIP"}] if address else []
+            have = (svc.get("status") or {}).get("loadBalancer", {}).get("ingress") or []
+            if [i.get("ip") for i in have] == [i["ip"] for i in want]:
+                continue
+            meta = svc["metadata"]
+            self.api("PATCH", f"/api/v1/namespaces/{meta['namespace']}/services/{meta['name']}/status",
+                     {"status": {"loadBalancer": {"ingress": want or None}}},
+                     content_type="application/merge-patch+json")
+
+    def _lb_loop(self):
+        while not self._stop.wait(0.3):
+            try:
+                self.reconcile_load_balancers()
+            except (ClusterError, OSError, ValueError, KeyError):
+                continue
+
+    # ---- Istio CRDs, PATH ---------------------------------------------------------------------
+    def kubectl(self, *args, stdin=None, check=True, timeout=120):
+        env = dict(os.environ, KUBECONFIG=str(self.workdir / "admin.kubeconfig"),
+                   KUBECACHEDIR=str(self.workdir / "kubecache"))
+        proc = subprocess.run([str(self.tools["kubectl"]), *args], input=stdin, capture_output=True, text=True,
+                              env=env, timeout=timeout, check=False)
+        if check and proc.returncode != 0:
+            raise ClusterError(f"kubectl {' '.join(args)}: exit {proc.returncode}: {proc.stderr.strip()}")
+        return proc
+
+    def install_istio_crds(self, keep_baseline=False):
+        """The Istio CRDs of the pinned Istio (its base chart's crd-all.gen.yaml), applied server-side as
+        ``kubectl apply --server-side -f crd-all.gen.yaml`` does; then the baseline that reset() returns to."""
+        self.kubectl("apply", "--server-side", "--field-manager=istio-base", "-f", str(self.tools["istio-crds"]))
+        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "-l", "chart=istio")
+        self.resources(refresh=True)
+        if not keep_baseline:
+            self.baseline = self.snapshot()
+        return self
+
+    # ---- state between tests ---------------------------------------------------------------------
+    _VOLATILE = {"Event", "Lease", "Endpoints", "EndpointSlice", "Pod", "ReplicaSet", "ControllerRevision",
+                 "Node", "ComponentStatus", "CertificateSigningRequest", "APIService", "FlowSchema",
+                 "PriorityLevelConfiguration", "ServiceCIDR", "IPAddress", "PodMetrics", "NodeMetrics"}
+
+    def _listable(self):
+        seen = set()
+        for (api_version, kind), (_p, plural, namespaced, verbs) in sorted(self.resources(refresh=True).items()):
+            if "list" not in verbs or "delete" not in verbs or kind in self._VOLATILE:
+                continue
+            if (plural, namespaced) in seen and api_version.endswith(("v1beta1", "v1alpha1", "v1alpha3")):
+                continue
+            seen.add((plural, namespaced))
+            yield api_version, kind, namespaced
+
+    def snapshot(self):
+        """Keys of every object outside test namespaces: what reset() keeps."""
+        keys = set()
+        for api_version, kind, namespaced in self._listable():
+            for item in self.get(api_version, kind):
+                meta = item["metadata"]
+                keys.add((api_version, kind, meta.get("namespace"), meta["name"]))
+        return keys
+
+    def reset(self, baseline):
+        """Delete what was created since ``baseline`` (a snapshot()): namespaces (waiting until they are gone),
+        cluster-scoped objects and objects in the namespaces that existed before."""
+        self.proxy.faults.clear()
+        self.proxy.latency = self._initial_latency
+        now = self.snapshot()
+        new = now - baseline
+        namespaces = [k[3] for k in new if k[1] == "Namespace"]
+        for api_version, kind, namespace, name in new:
+            if kind == "Namespace" or (namespace and namespace in namespaces):
+                continue
+            self.delete(api_version, kind, namespace, name)
+        for name in namespaces:
+            self.delete("v1", "Namespace", None, name)
+        if namespaces:
+            self.wait_for(lambda: not any(self.get("v1", "Namespace", None, n) for n in namespaces),
+                          f"namespaces {', '.join(sorted(namespaces))} to be deleted", timeout=120)
+        crds = {k[3] for k in baseline if k[1] == "CustomResourceDefinition"}
+        if crds - {item["metadata"]["name"] for item in self.get("apiextensions.k8s.io/v1",
+                                                                 "CustomResourceDefinition")}:
+            self.install_istio_crds(keep_baseline=True)  # a test removed them (istioctl uninstall --purge)
+        self.proxy.clear_log()

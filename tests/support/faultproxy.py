@@ -1,0 +1,216 @@
+"""An HTTPS proxy on loopback in front of the real kube-apiserver: request log, added latency, injected faults.
+
+Clients authenticate to the proxy as they would to the API server: a bearer token is passed on as it is; a
+client certificate (from the cluster CA) becomes the admin token plus ``Impersonate-User``/``Impersonate-Group``
+headers with the certificate's CN and O, so the API server still authorizes the real user. Responses stream
+through (watches included). Faults come from :class:`tests.support.loopback.FaultPlan`: a status code with a
+body and headers (``Retry-After``), a delay before forwarding, ``drop`` (close before forwarding) or
+``drop-after`` (forward, let the API server process the request, then close without an answer).
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+
+from .loopback import FaultPlan, LogEntry
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade", "host", "content-length"}
+FAULT_REASONS = {409: "Conflict", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+                 504: "Timeout"}
+
+
+def status_body(code, message):
+    import json
+    return json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": code,
+                       "reason": FAULT_REASONS.get(code, "Unknown"), "message": message}).encode()
+
+
+class FaultProxy:
+    def __init__(self, workdir, upstream, ca, admin_token, port=0):
+        self.upstream = urllib.parse.urlsplit(upstream)
+        self.faults = FaultPlan()
+        self.latency = 0.0
+        self.log: list[LogEntry] = []
+        self._log_lock = threading.Lock()
+        self._admin_token = admin_token
+        self._upstream_ctx = ssl.create_default_context()
+        ca.configure_trust(self._upstream_ctx)
+        self._local = threading.local()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                super().setup()
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def _serve(self):
+                proxy._serve_one(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
+        ca.configure_trust(ctx)
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.set_alpn_protocols(["http/1.1"])
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.url = f"https://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="kube-fault-proxy", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # ---- log ------------------------------------------------------------------------------
+    def requests(self, method=None, path=None):
+        import re
+        with self._log_lock:
+            entries = list(self.log)
+        return [e for e in entries if (method is None or e.method == method)
+                and (path is None or re.search(path, e.path))]
+
+    def clear_log(self):
+        with self._log_lock:
+            self.log.clear()
+
+    def _record(self, method, path, query, status, content_type=""):
+        with self._log_lock:
+            self.log.append(LogEntry(method, path, query, status, content_type))
+
+    # ---- forwarding ---------------------------------------------------------------------------
+    def _connection(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPSConnection(self.upstream.hostname, self.upstream.port,
+                                               context=self._upstream_ctx, timeout=300)
+            self._local.conn = conn
+        return conn
+
+    def _headers(self, h):
+        headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP_BY_HOP}
+        try:
+            cert = h.connection.getpeercert()
+        except (ValueError, AttributeError):
+            cert = None
+        if cert and not h.headers.get("Authorization"):
+            subject = {k: v for rdn in cert.get("subject", ()) for k, v in rdn}
+            headers["Authorization"] = f"Bearer {self._admin_token}"
+            headers["Impersonate-User"] = subject.get("commonName", "")
+            groups = [g for g in subject.get("organizationName", "").split(",") if g]
+            for group in groups:
+                headers.setdefault("Impersonate-Group", group)
+        return headers
+
+    def _serve_one(self, h):
+        parsed = urllib.parse.urlsplit(h.path)
+        path = urllib.parse.unquote(parsed.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else None
+        if self.latency:
+            time.sleep(self.latency)
+        fault = self.faults.take(h.command, path)
+        if fault is not None and fault.action == "drop":
+            self._record(h.command, path, parsed.query, 0)
+            self._drop(h)
+            return
+        if fault is not None and fault.action == "delay":
+            time.sleep(fault.seconds)
+            fault = None
+        if fault is not None and fault.action != "drop-after":
+            code = int(fault.action)
+            data = fault.body if isinstance(fault.body, bytes) else (
+                status_body(code, f"injected fault {code}") if fault.body is None else
+                __import__("json").dumps(fault.body).encode())
+            self._record(h.command, path, parsed.query, code, "application/json")
+            h.send_response(code)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            for key, value in fault.headers.items():
+                h.send_header(key, value)
+            h.end_headers()
+            h.wfile.write(data)
+            return
+        try:
+            resp = self._forward(h.command, h.path, body, self._headers(h))
+        except (OSError, http.client.HTTPException) as exc:
+            data = status_body(502, f"fault proxy: upstream error: {exc}")
+            self._record(h.command, path, parsed.query, 502)
+            h.send_response(502)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+            return
+        if fault is not None:  # drop-after: the API server did the work; the client never hears of it
+            resp.read()
+            self._record(h.command, path, parsed.query, 0)
+            self._drop(h)
+            return
+        self._record(h.command, path, parsed.query, resp.status, resp.getheader("Content-Type", ""))
+        h.send_response(resp.status)
+        for key, value in resp.getheaders():
+            if key.lower() not in HOP_BY_HOP:
+                h.send_header(key, value)
+        length = resp.getheader("Content-Length")
+        if length is not None and resp.getheader("Transfer-Encoding") is None:
+            data = resp.read()
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            if h.command != "HEAD":
+                h.wfile.write(data)
+            return
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        try:
+            while True:
+                chunk = resp.read1(65536)
+                if not chunk:
+                    break
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                h.wfile.flush()
+            h.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            h.close_connection = True
+        finally:
+            self._local.conn = None  # a streamed answer leaves the upstream connection in no reusable state
+            resp.close()
+
+    def _forward(self, method, target, body, headers):
+        for attempt in (0, 1):
+            conn = self._connection()
+            try:
+                conn.request(method, target, body=body, headers=headers)
+                return conn.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                conn.close()
+                self._local.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _drop(h):
+        try:
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        h.close_connection = True

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Build the pinned upstream tools of tools/tools.lock.json from the Go module proxy.
+
+Each tool lands in ``$AKSMESH_TOOLS_CACHE/<name>-<version>-<key>/bin`` (default cache:
+``~/.cache/aksmesh/tools``), where ``key`` hashes the lock entry and the Go toolchain: a second run
+builds nothing. ``KUBEBUILDER_ASSETS`` naming a folder with kube-apiserver, etcd and kubectl is
+used instead of building those (the envtest convention).
+
+  tools/build.py            build what is missing, one line per tool
+  tools/build.py --print    print NAME=PATH for every binary (the harness reads this)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+LOCK = HERE / "tools.lock.json"
+FARM = HERE.parent / ".build" / "tools"
+ENVTEST_BINARIES = ("kube-apiserver", "etcd", "kubectl")
+# Istio chart folders in manifests/charts and the chart names they hold
+ISTIO_CHART_DIRS = {"base": "base", "istiod": "istio-control/istio-discovery", "gateway": "gateway",
+                    "cni": "istio-cni", "ztunnel": "ztunnel"}
+
+
+def cache_root() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("AKSMESH_TOOLS_CACHE") or pathlib.Path.home() / ".cache/aksmesh/tools")
+
+
+def load_lock() -> dict:
+    return json.loads(LOCK.read_text())
+
+
+def go_version() -> str:
+    out = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
+    return out
+
+
+def tool_dir(name: str, entry: dict, gover: str) -> pathlib.Path:
+    key = hashlib.sha256(json.dumps([entry, gover], sort_keys=True).encode()).hexdigest()[:10]
+    return cache_root() / f"{name}-{entry['version']}-{key}"
+
+
+def envtest_dir() -> pathlib.Path | None:
+    assets = os.environ.get("KUBEBUILDER_ASSETS")
+    if assets and all((pathlib.Path(assets) / b).is_file() for b in ENVTEST_BINARIES):
+        return pathlib.Path(assets)
+    return None
+
+
+def go_env() -> dict:
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-buildvcs=false -trimpath", GOTOOLCHAIN="local")
+    env.setdefault("GOPROXY", "https://proxy.golang.org")
+    return env
+
+
+def run(cmd, cwd=None, env=None):
+    proc = subprocess.run(cmd, cwd=cwd, env=env or go_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise SystemExit(f"tools: {' '.join(cmd)} failed (exit {proc.returncode})")
+    return proc.stdout
+
+
+def module_dir(module: str, version: str, work: pathlib.Path) -> pathlib.Path:
+    out = run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=work)
+    return pathlib.Path(json.loads(out)["Dir"])
+
+
+def wrapper_module(work: pathlib.Path, requires: dict, replaces: dict, imports: list[str], main: str | None):
+    lines = ["module aksmesh.local/tools", "", "go 1.25", "", "require ("]
+    lines += [f"\t{m} {v}" for m, v in sorted(requires.items())] + [")", ""]
+    if replaces:
+        lines += ["replace ("] + [f"\t{m} => {m} {v}" for m, v in sorted(replaces.items())] + [")", ""]
+    (work / "go.mod").write_text("\n".join(lines))
+    body = "//go:build tools\n\npackage main\n\nimport (\n" + "".join(f'\t_ "{p}"\n' for p in imports) + ")\n"
+    (work / "tools.go").write_text(body)
+    if main:
+        (work / "main.go").write_text(main)
+    run(["go", "mod", "tidy"], cwd=work)
+
+
+def kubernetes_ldflags(version: str) -> str:
+    major, minor = version.lstrip("v").split(".")[:2]
+    pkg = "k8s.io/component-base/version"
+    date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(0))
+    flags = {"gitVersion": version, "gitMajor": major, "gitMinor": minor, "gitTreeState": "clean",
+             "gitCommit": "0000000000000000000000000000000000000000", "buildDate": date}
+    return " ".join(f"-X {pkg}.{k}={v}" for k, v in flags.items())
+
+
+def build_kubernetes(entry: dict, work: pathlib.Path, bindir: pathlib.Path):
+    info = json.loads(run(["go", "mod", "download", "-json", f"{entry['module']}@{entry['version']}"], cwd=work))
+    modfile = pathlib.Path(info["GoMod"])
+    staging = re.findall(r"^\s*(k8s\.io/[\w.-]+) => \./staging/", modfile.read_text(), re.M)
+    replaces = {m: entry["staging_version"] for m in staging}
+    wrapper_module(work, {entry["module"]: entry["version"]}, replaces, list(entry["packages"].values()), None)
+    ldflags = "-s -w " + kubernetes_ldflags(entry["version"])
+    for name, pkg in entry["packages"].items():
+        print(f"tools:   {name}", flush=True)
+        run(["go", "build", "-ldflags", ldflags, "-o", str(bindir / name), pkg], cwd=work)
+
+
+def build_wrapper(entry: dict, work: pathlib.Path, bindir: pathlib.Path):
+    wrapper_module(work, {entry["module"]: entry["version"]}, {}, [], entry["main"])
+    for name, pkg in entry["packages"].items():
+        print(f"tools:   {name}", flush=True)
+        run(["go", "build", "-ldflags", "-s -w " + entry.get("ldflags", ""), "-o", str(bindir / name), pkg],
+            cwd=work)
+
+
+def build_install(entry: dict, work: pathlib.Path, bindir: pathlib.Path):
+    env = dict(go_env(), GOBIN=str(bindir))
+    for name, pkg in entry["packages"].items():
+        print(f"tools:   {name}", flush=True)
+        run(["go", "install", "-ldflags", "-s -w " + entry.get("ldflags", ""), f"{pkg}@{entry['version']}"],
+            cwd=work, env=env)
+
+
+def package_charts(entry: dict, work: pathlib.Path, target: pathlib.Path, helm: pathlib.Path):
+    """Package the Istio charts of the pinned module at the pinned version into a Helm repository folder."""
+    src = module_dir(entry["module"], entry["version"], work)
+    charts = target / "charts"
+    charts.mkdir(parents=True, exist_ok=True)
+    version = entry["istio_version"]
+    for name in entry["charts"]:
+        chart_src = src / "manifests/charts" / ISTIO_CHART_DIRS[name]
+        copy = work / "charts" / name
+        shutil.copytree(chart_src, copy)
+        for path in copy.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        run([str(helm), "package", str(copy), "--version", version, "--app-version", version, "-d", str(charts)],
+            cwd=work)
+    run([str(helm), "repo", "index", str(charts)], cwd=work)
+    shutil.copyfile(src / "manifests/charts/base/files/crd-all.gen.yaml", target / "crd-all.gen.yaml")
+
+
+BUILDERS = {"kubernetes": build_kubernetes, "wrapper": build_wrapper, "install": build_install}
+
+
+def binaries() -> dict[str, pathlib.Path]:
+    lock = load_lock()
+    gover = go_version()
+    found = {}
+    for name, entry in lock["tools"].items():
+        for binary in entry["packages"]:
+            found[binary] = tool_dir(name, entry, gover) / "bin" / binary
+    env_dir = envtest_dir()
+    if env_dir:
+        for binary in ENVTEST_BINARIES:
+            found[binary] = env_dir / binary
+    istio = lock["tools"]["istio"]
+    found["istio-charts"] = tool_dir("istio", istio, gover) / "charts"
+    found["istio-crds"] = tool_dir("istio", istio, gover) / "crd-all.gen.yaml"
+    found["kwok-stages"] = tool_dir("kwok", lock["tools"]["kwok"], gover) / "stages"
+    return found
+
+
+def build_all() -> None:
+    lock = load_lock()
+    gover = go_version()
+    if gover != lock["go"]:
+        print(f"tools: note: the lock names {lock['go']}, this machine has {gover} (it is part of the cache key)")
+    env_dir = envtest_dir()
+    started = time.monotonic()
+    for name, entry in lock["tools"].items():
+        target = tool_dir(name, entry, gover)
+        wanted = list(entry["packages"])
+        if env_dir and set(wanted) <= set(ENVTEST_BINARIES) | {"kube-controller-manager", "kube-scheduler"}:
+            wanted = [b for b in wanted if b not in ENVTEST_BINARIES]
+        if (target / ".complete").is_file():
+            print(f"tools: {name} {entry['version']}: cached in {target}")
+            continue
+        print(f"tools: {name} {entry['version']}: building (cold builds take minutes) ...", flush=True)
+        t0 = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix=f"aksmesh-{name}-") as tmp:
+            work = pathlib.Path(tmp)
+            partial = target.with_name(target.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            (partial / "bin").mkdir(parents=True)
+            BUILDERS[entry["kind"]](entry, work, partial / "bin")
+            if entry.get("stages"):  # kwok's own stage configurations, from the same module version
+                src = module_dir(entry["module"], entry["version"], work)
+                (partial / "stages").mkdir()
+                for rel in entry["stages"]:
+                    shutil.copyfile(src / rel, partial / "stages" / pathlib.Path(rel).name)
+            if name == "istio":
+                helm = tool_dir("helm", lock["tools"]["helm"], gover) / "bin/helm"
+                package_charts(entry, work, partial, helm)
+            (partial / "lock-entry.json").write_text(json.dumps({"go": gover, name: entry}, indent=2))
+            (partial / ".complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+            shutil.rmtree(target, ignore_errors=True)
+            partial.rename(target)
+        for stale in cache_root().glob(f"{name}-*"):  # other versions or keys of this tool
+            if stale != target and stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        print(f"tools: {name} {entry['version']}: built in {time.monotonic() - t0:.0f} s", flush=True)
+    link_farm()
+    print(f"tools: all present ({time.monotonic() - started:.0f} s); on PATH through {FARM / 'bin'}")
+
+
+def link_farm() -> None:
+    """.build/tools/bin/<binary> (and istio-charts, istio-crds) -> the cache: one stable PATH entry."""
+    (FARM / "bin").mkdir(parents=True, exist_ok=True)
+    for name, path in binaries().items():
+        link = FARM / "bin" / name if path.suffix == "" and path.parent.name == "bin" else FARM / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(path)
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] == ["--print"]:
+        for name, path in binaries().items():
+            print(f"{name}={path}")
+        return 0
+    if argv[1:]:
+        print(__doc__)
+        return 2
+    build_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
