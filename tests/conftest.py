@@ -1,8 +1,7 @@
-"""Fixtures shared by every test: the loopback Kubernetes API, the loopback ARM, the istioctl double."""
+"""Fixtures shared by every test: the real control plane (tests/support/cluster.py), the loopback ARM."""
 
 from __future__ import annotations
 
-import copy
 import os
 import pathlib
 import sys
@@ -14,12 +13,13 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.support import ansible_runner, shared_data  # noqa: E402
+from tests.support import cluster as cluster_mod  # noqa: E402
 from tests.support.armapi import SUBSCRIPTION, TENANT, ArmServer  # noqa: E402
-from tests.support.kubeapi import KubeApiServer  # noqa: E402
 
 ansible_runner.ensure_collection_link()
-# the doubles (istioctl, helm) are Python scripts run by "python3" from PATH: make that this interpreter
-os.environ["PATH"] = os.pathsep.join([str(pathlib.Path(sys.executable).parent), os.environ.get("PATH", "")])
+# the pinned tools (kubectl, istioctl, helm) first on PATH, then this interpreter's bin (ansible-playbook)
+os.environ["PATH"] = os.pathsep.join([str(ansible_runner.TOOLS_BIN), str(pathlib.Path(sys.executable).parent),
+                                      os.environ.get("PATH", "")])
 if str(ansible_runner.COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(ansible_runner.COLLECTIONS))
 
@@ -36,20 +36,38 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
-@pytest.fixture
-def bare_kube_api(tmp_path):
-    """A loopback Kubernetes API with only the built-in kinds."""
-    server = KubeApiServer(tmp_path).start()
-    yield server
-    server.stop()
+@pytest.fixture(scope="session")
+def kube_cluster(tmp_path_factory):
+    """The real control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes) for the whole
+    session, with the Istio CRDs applied as a user's install applies them. Outside ``make test`` (no pinned
+    tools, or not in a loopback-only network namespace) the tests that need it skip, unless
+    AKSMESH_REQUIRE_CLUSTER=1 (set by make test) turns that into a failure."""
+    problem = None
+    missing = cluster_mod.missing_tools()
+    if missing:
+        problem = f"pinned tools missing ({', '.join(missing)}): run make tools"
+    elif cluster_mod.has_external_route() and not os.environ.get("AKSMESH_ALLOW_NETWORK"):
+        problem = "the test cluster runs only in a loopback-only network namespace: use tools/netns-run (make test)"
+    if problem:
+        if os.environ.get("AKSMESH_REQUIRE_CLUSTER") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    workdir = tmp_path_factory.mktemp("cluster")
+    real = cluster_mod.Cluster(workdir).start()
+    try:
+        real.install_istio_crds()
+        yield real
+    finally:
+        real.stop()
 
 
 @pytest.fixture
-def kube_api(bare_kube_api):
-    """A loopback Kubernetes API with the Istio CRDs registered (real ones when shared/ is present)."""
-    docs = shared_data.istio_crds()[0]
-    bare_kube_api.state.load_crds(copy.deepcopy(docs))
-    return bare_kube_api
+def kube_api(kube_cluster):
+    """The session cluster; whatever a test creates (namespaces, cluster-scoped objects, objects in the
+    namespaces that existed before) is deleted after it, and faults, latency and the request log are reset."""
+    kube_cluster.clear_log()
+    yield kube_cluster
+    kube_cluster.reset(kube_cluster.baseline)
 
 
 @pytest.fixture
@@ -61,7 +79,7 @@ def kubeconfig(kube_api, tmp_path):
 
 @pytest.fixture
 def kubectl_env(kubeconfig, tmp_path):
-    """Environment for the real kubectl: our kubeconfig, a private discovery cache."""
+    """Environment for the pinned kubectl: our kubeconfig, a private discovery cache."""
     return dict(os.environ, KUBECONFIG=kubeconfig, KUBECACHEDIR=str(tmp_path / "kubecache"), HOME=str(tmp_path))
 
 
@@ -93,10 +111,21 @@ def azure_env(arm):
             "REQUESTS_CA_BUNDLE": arm.ca_path, "AKSMESH_AZURE_POLL_INTERVAL": "0.05"}
 
 
-@pytest.fixture
-def istioctl_log(tmp_path, monkeypatch):
-    """Record every istioctl double call; PATH gets the double first."""
-    log = tmp_path / "istioctl-calls.jsonl"
-    monkeypatch.setenv("ISTIOCTL_DOUBLE_LOG", str(log))
-    monkeypatch.setenv("PATH", f"{REPO / 'tests/support/bin'}{os.pathsep}{os.environ['PATH']}")
-    return log
+@pytest.fixture(scope="session")
+def istio_chart_repo(tmp_path_factory):
+    """The real Istio charts of the pinned Istio (packaged by make tools) in a Helm chart repository on
+    loopback HTTP, as the public chart repository serves them: its URL."""
+    from tests.support.loopback import LoopbackServer, Response
+    charts = (ansible_runner.TOOLS_BIN.parent / "istio-charts").resolve()
+    if not (charts / "index.yaml").is_file():
+        pytest.skip("the Istio charts are not packaged: run make tools")
+
+    def handler(req):
+        path = (charts / req.path.lstrip("/")).resolve()
+        if path.parent != charts or not path.is_file():
+            return Response(404, "not found", content_type="text/plain")
+        kind = "text/yaml" if path.suffix == ".yaml" else "application/gzip"
+        return Response(200, path.read_bytes(), content_type=kind)
+    server = LoopbackServer(handler, tmp_path_factory.mktemp("charts"), name="charts", tls=False).start()
+    yield server.url
+    server.stop()

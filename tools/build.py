@@ -147,21 +147,30 @@ def package_charts(entry: dict, work: pathlib.Path, target: pathlib.Path, helm: 
 BUILDERS = {"kubernetes": build_kubernetes, "wrapper": build_wrapper, "install": build_install}
 
 
+def effective_tools(lock: dict) -> dict:
+    """The lock's tools; with KUBEBUILDER_ASSETS, without the binaries that folder supplies."""
+    if not envtest_dir():
+        return lock["tools"]
+    return {name: dict(entry, packages={b: p for b, p in entry["packages"].items() if b not in ENVTEST_BINARIES})
+            for name, entry in lock["tools"].items()}
+
+
 def binaries() -> dict[str, pathlib.Path]:
     lock = load_lock()
     gover = go_version()
     found = {}
-    for name, entry in lock["tools"].items():
+    tools = effective_tools(lock)
+    for name, entry in tools.items():
         for binary in entry["packages"]:
             found[binary] = tool_dir(name, entry, gover) / "bin" / binary
     env_dir = envtest_dir()
     if env_dir:
         for binary in ENVTEST_BINARIES:
             found[binary] = env_dir / binary
-    istio = lock["tools"]["istio"]
+    istio = tools["istio"]
     found["istio-charts"] = tool_dir("istio", istio, gover) / "charts"
     found["istio-crds"] = tool_dir("istio", istio, gover) / "crd-all.gen.yaml"
-    found["kwok-stages"] = tool_dir("kwok", lock["tools"]["kwok"], gover) / "stages"
+    found["kwok-stages"] = tool_dir("kwok", tools["kwok"], gover) / "stages"
     return found
 
 
@@ -172,11 +181,11 @@ def build_all() -> None:
         print(f"tools: note: the lock names {lock['go']}, this machine has {gover} (it is part of the cache key)")
     env_dir = envtest_dir()
     started = time.monotonic()
-    for name, entry in lock["tools"].items():
+    for name, entry in effective_tools(lock).items():
         target = tool_dir(name, entry, gover)
-        wanted = list(entry["packages"])
-        if env_dir and set(wanted) <= set(ENVTEST_BINARIES) | {"kube-controller-manager", "kube-scheduler"}:
-            wanted = [b for b in wanted if b not in ENVTEST_BINARIES]
+        if not entry["packages"]:
+            print(f"tools: {name}: from KUBEBUILDER_ASSETS={env_dir}")
+            continue
         if (target / ".complete").is_file():
             print(f"tools: {name} {entry['version']}: cached in {target}")
             continue
@@ -194,7 +203,7 @@ def build_all() -> None:
                 for rel in entry["stages"]:
                     shutil.copyfile(src / rel, partial / "stages" / pathlib.Path(rel).name)
             if name == "istio":
-                helm = tool_dir("helm", lock["tools"]["helm"], gover) / "bin/helm"
+                helm = tool_dir("helm", effective_tools(lock)["helm"], gover) / "bin/helm"
                 package_charts(entry, work, partial, helm)
             (partial / "lock-entry.json").write_text(json.dumps({"go": gover, name: entry}, indent=2))
             (partial / ".complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))

@@ -195,11 +195,28 @@ class ApplyEngine(object):
             # its namespace exists only in this dry run: the server cannot validate it yet
             return ["created", None, obj]
         live = self._live.get(manifests.identity(obj))
-        if ownership.unchanged(obj, live, self.manager):
+        if self._in_place(obj, res, live):
             return ["unchanged"]
         if self.check_mode and obj["kind"] == "Namespace" and live is None:
             self._dry_namespaces.add(meta["name"])
         return (res, live)
+
+    def _in_place(self, obj, res, live):
+        """Is ``obj`` applied as given? From managedFields; where only server defaults inside owned fields
+        differ, a dry-run apply decides (it writes nothing)."""
+        verdict = ownership.compare(obj, live, self.manager)
+        if verdict != ownership.MAYBE:
+            return verdict == ownership.SAME
+        meta = obj["metadata"]
+        query = {"fieldManager": self.manager, "fieldValidation": "Strict", "dryRun": "All"}
+        if self.force:
+            query["force"] = "true"
+        try:
+            out = self.rest.request("PATCH", res.path(meta["name"], meta.get("namespace")), query, obj,
+                                    APPLY_CONTENT_TYPE)
+        except K8sApiError:
+            return False  # the real apply reports it
+        return _comparable(out) == _comparable(live)
 
     def _patch(self, obj, res, live):
         meta = obj["metadata"]
@@ -241,7 +258,7 @@ class ApplyEngine(object):
                 continue
             self._prefetch(res)
             live = self._live.get(manifests.identity(obj))
-            out.append((obj, live, ownership.unchanged(obj, live, self.manager)))
+            out.append((obj, live, self._in_place(obj, res, live)))
         return out
 
     # ---- waiting ------------------------------------------------------------------------------------
@@ -301,6 +318,10 @@ class ApplyEngine(object):
         query = {"dryRun": "All"} if self.check_mode else {}
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Foreground"
                 if obj["kind"] in ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job") else "Background"}
+        if self.check_mode:
+            # DeleteOptions in the body take the place of the query's options: without dryRun here the API
+            # server really deletes
+            body["dryRun"] = ["All"]
         out = self.rest.request("DELETE", res.path(meta["name"], meta.get("namespace")), query, body,
                                 ok_missing=True)
         self._record(obj, action if out is not None else "unchanged",
@@ -364,5 +385,13 @@ def _readiness(kind, live):
         ok = status.get("updatedNumberScheduled", 0) >= want and status.get("numberAvailable", 0) >= want
         return True if ok else "%s/%s pods updated and available" % (status.get("numberAvailable", 0), want)
     want = (live.get("spec") or {}).get("replicas", 1)
-    ok = status.get("updatedReplicas", 0) >= want and status.get("availableReplicas", 0) >= want
+    updated = status.get("updatedReplicas", 0)
+    if kind == "StatefulSet":  # as kubectl rollout status: every replica updated and ready
+        ok = updated >= want and status.get("readyReplicas", 0) >= want
+        return True if ok else "%s/%s replicas updated and ready" % (status.get("readyReplicas", 0), want)
+    # as kubectl rollout status: all replicas updated, no old replica left, the updated ones available
+    if status.get("replicas", 0) > updated:
+        return "%s old replicas pending termination (%s/%s updated)" % (
+            status.get("replicas", 0) - updated, updated, want)
+    ok = updated >= want and status.get("availableReplicas", 0) >= want
     return True if ok else "%s/%s replicas updated and available" % (status.get("availableReplicas", 0), want)

@@ -19,6 +19,9 @@ SUPPORT = {
     (1, 28): ((1, 30), (1, 34)),
     (1, 29): ((1, 31), (1, 35)),
     (1, 30): ((1, 32), (1, 35)),
+    # 1.31: minimum from istioctl's own check (MinK8SVersion 32); tested up to the Kubernetes 1.35 our
+    # test control plane runs
+    (1, 31): ((1, 32), (1, 35)),
 }
 
 

@@ -49,8 +49,13 @@ class K8sApiError(Exception):
         if not isinstance(body, dict):
             body = {"message": str(body)}
         details = body.get("details") or {}
-        return cls(status, body.get("reason") or "", body.get("message") or "HTTP %s" % status,
-                   details.get("causes") or [], body)
+        message = body.get("message") or "HTTP %s" % status
+        reason = body.get("reason") or ""
+        if status == 500 and "failed to create typed patch object" in message:
+            # the API server answers an apply that does not fit the kind's schema with a 500 that no retry
+            # can fix (e.g. ".spec.x: field not declared in schema"): it is an invalid object
+            reason = "Invalid"
+        return cls(status, reason, message, details.get("causes") or [], body)
 
     @property
     def manager_conflict(self):
@@ -84,6 +89,11 @@ class RestClient(object):
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
+            if content_type.endswith("yaml") and not isinstance(body, (str, bytes)):
+                # JSON is YAML, but the API server's YAML parser rejects the \ud83d-style surrogate escapes
+                # that json.dumps writes for characters outside the BMP (emoji in Grafana dashboards): send
+                # UTF-8 instead
+                body = json.dumps(body, ensure_ascii=False).encode("utf-8")
         attempt = 0
         while True:
             attempt += 1
@@ -110,7 +120,8 @@ class RestClient(object):
             if status == 404 and ok_missing:
                 return None
             error = K8sApiError.from_response(status, raw)
-            retry = status in RETRY_STATUSES or (status == 409 and not error.manager_conflict)
+            retry = (status in RETRY_STATUSES and error.reason != "Invalid") or (
+                status == 409 and not error.manager_conflict)
             if retry and attempt <= self.retries:
                 with self._lock:
                     self.retried += 1

@@ -106,6 +106,13 @@ objects:
   returned: always
   type: dict
   sample: {"in_place": 20, "differ": 1, "missing": 2}
+namespaces_created:
+  description: Namespaces the rendered components go into that did not exist and were created before
+    C(istioctl install) (which creates only its install namespace), e.g. the gateways' own namespaces.
+  returned: when istioctl install ran
+  type: list
+  elements: str
+  sample: [istio-ingress, istio-egress]
 command:
   description: The install or uninstall command that ran (empty when nothing ran).
   returned: always
@@ -157,13 +164,22 @@ def present(module, binary, rest, workdir, result):
     try:
         _rc, rendered, _err = istioctl.run(module, [binary, "manifest", "generate", "-f", path] + flags(p))
         objs = manifests.normalize(manifests.expand([rendered]))
+        operator = p["operator"] if isinstance(p["operator"], dict) else (manifests.expand([_read(path)]) or [{}])[0]
     except istioctl.IstioctlError as exc:
         module.fail_json(msg="istioctl manifest generate failed: %s" % exc, rc=exc.rc, stdout=exc.stdout,
                          stderr=exc.stderr, **result)
     except manifests.ManifestError as exc:
         module.fail_json(msg="istioctl manifest generate printed an unusable manifest: %s" % exc, **result)
     engine = ApplyEngine(rest, field_manager=p["field_manager"], default_namespace="istio-system")
-    compared = engine.compare(objs)
+    live = dict((md.identity(o), lv) for o, lv, _same in engine.compare(objs) if lv)
+
+    def installed_component(obj):
+        return ((live.get(md.identity(obj)) or {}).get("metadata", {}).get("labels") or {}).get(
+            "operator.istio.io/component")
+    istioctl.label_as_installed(objs, operator, result.get("version"), p["revision"], installed_component)
+    compared = [(o, lv, same or bool(lv and o["kind"] in istioctl.WEBHOOK_KINDS and
+                                     istioctl.webhook_identity(o) == istioctl.webhook_identity(lv)))
+                for o, lv, same in engine.compare(objs)]
     differ = [(o, live) for o, live, same in compared if not same]
     result["objects"] = {"in_place": len(compared) - len(differ), "differ": len([1 for _o, live in differ if live]),
                          "missing": len([1 for _o, live in differ if not live])}
@@ -177,11 +193,33 @@ def present(module, binary, rest, workdir, result):
         return False
     if module.check_mode:
         return True
+    result["namespaces_created"] = ensure_namespaces(module, rest, objs)
     cmd = [binary, "install", "-y", "-f", path, "--readiness-timeout", p["readiness_timeout"]] + flags(p)
     if p["verify"]:
         cmd.append("--verify")
     run_or_fail(module, "install", cmd + istioctl.kube_args(p), result)
     return True
+
+
+def _read(path):
+    with open(path, "rb") as fh:
+        return fh.read().decode("utf-8")
+
+
+def ensure_namespaces(module, rest, objs):
+    """Create the namespaces the rendered objects go into (gateways in their own namespaces): istioctl install
+    creates only its own install namespace and fails on the others."""
+    created = []
+    for name in sorted(set((o.get("metadata") or {}).get("namespace") for o in objs) - set([None, ""])):
+        try:
+            if rest.request("GET", "/api/v1/namespaces/%s" % name, ok_missing=True) is None:
+                rest.request("POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace",
+                                                                 "metadata": {"name": name}})
+                created.append(name)
+        except K8sApiError as exc:
+            if exc.status != 409:  # AlreadyExists: someone else made it meanwhile
+                module.fail_json(msg="cannot create namespace %s for the Istio components: %s" % (name, exc))
+    return created
 
 
 def run_or_fail(module, what, cmd, result):

@@ -15,8 +15,9 @@ version_added: 0.1.0
 description:
   - Runs C(istioctl analyze -o json) against the live cluster or offline against files (C(--use-kube=false)),
     and returns the parsed messages and their counts per level.
-  - istioctl exits with code 79 when it finds messages at or above the failure threshold; the module then fails
-    listing them. Any other non-zero exit code is a failure of the tool itself and is reported with its output.
+  - The module fails listing the messages at or above O(fail_level). It decides that from the messages
+    themselves: istioctl exits with code 79 for such findings only with its log output, and with 0 for
+    C(-o json). Any other non-zero exit code is a failure of the tool itself and is reported with its output.
   - Read only.
 author:
   - aksmesh developers (@aksmesh)
@@ -34,16 +35,20 @@ options:
     description: Include the live cluster. Defaults to true unless O(src) is given.
     type: bool
   recursive:
-    description: Read directories in O(src) recursively (C(-R)).
+    description:
+      - Read directories in O(src) recursively. istioctl always does (its C(-R) flag is removed, and giving it
+        makes istioctl analyze nothing), so the module never passes C(-R); C(false) is refused: list the
+        files in O(src) instead.
     type: bool
     default: true
   namespace:
-    description: Namespace to analyze. Ignored with O(all_namespaces).
+    description: Namespace to analyze (C(-n)).
     type: str
   all_namespaces:
-    description: Analyze every namespace (C(-A)).
+    description:
+      - Analyze every namespace (C(-A)).
+      - Defaults to true unless O(namespace) is given.
     type: bool
-    default: true
   suppress:
     description: Messages to suppress, as C(CODE=Kind name.namespace) (istioctl's C(-S) syntax; C(*) matches all).
     type: list
@@ -102,7 +107,7 @@ command:
   type: list
   elements: str
 rc:
-  description: istioctl's exit code (0, or 79 when findings reached the failure threshold).
+  description: istioctl's exit code (0 with C(-o json), whatever it found).
   returned: always
   type: int
 """
@@ -114,14 +119,21 @@ from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl
 from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC
 
 
+LEVELS = ("Info", "Warning", "Error")
+
+
+def rank(level):
+    return LEVELS.index(level) if level in LEVELS else 0
+
+
 def build_command(binary, p):
     use_kube = p["use_kube"] if p["use_kube"] is not None else not p["src"]
+    # istioctl prints only what reaches --output-threshold: ask for down to fail_level too, filter ourselves
+    printed = LEVELS[min(rank(p["fail_level"]), rank(p["output_threshold"]))]
     cmd = [binary, "analyze", "-o", "json", "--use-kube=%s" % ("true" if use_kube else "false"),
-           "--failure-threshold", p["fail_level"], "--output-threshold", p["output_threshold"],
-           "--timeout", p["timeout"]]
-    if p["recursive"] and p["src"]:
-        cmd.append("-R")
-    if p["all_namespaces"]:
+           "--failure-threshold", p["fail_level"], "--output-threshold", printed, "--timeout", p["timeout"]]
+    all_namespaces = p["all_namespaces"] if p["all_namespaces"] is not None else not p["namespace"]
+    if all_namespaces:
         cmd.append("-A")
     elif p["namespace"]:
         cmd += ["-n", p["namespace"]]
@@ -137,13 +149,16 @@ def main():
     spec.update(
         src=dict(type="list", elements="path", default=[]), use_kube=dict(type="bool"),
         recursive=dict(type="bool", default=True), namespace=dict(type="str"),
-        all_namespaces=dict(type="bool", default=True), suppress=dict(type="list", elements="str", default=[]),
+        all_namespaces=dict(type="bool"), suppress=dict(type="list", elements="str", default=[]),
         fail_level=dict(type="str", choices=["Info", "Warning", "Error"], default="Error"),
         output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
         timeout=dict(type="str", default="30s"), istioctl_path=dict(type="path"))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     if isinstance(module.params["kubeconfig"], dict):
         module.fail_json(msg="istioctl_analyze needs kubeconfig as a file path (istioctl reads the file)")
+    if not module.params["recursive"]:
+        module.fail_json(msg="recursive=false: istioctl analyze always reads directories recursively; list the "
+                             "files to analyze in src instead")
     cmd = build_command(istioctl.find(module, module.params["istioctl_path"]), module.params)
     rc, out, err = module.run_command(cmd)
     if rc not in (0, istioctl.ANALYZE_FOUND):
@@ -154,14 +169,17 @@ def main():
     except ValueError:
         module.fail_json(msg="istioctl analyze -o json printed something that is not JSON", rc=rc, stdout=out,
                          stderr=err, command=cmd)
+    p = module.params
+    failing = [m for m in messages if rank(m.get("level", "Info")) >= rank(p["fail_level"])]
+    messages = [m for m in messages if rank(m.get("level", "Info")) >= rank(p["output_threshold"])]
     counts = {"Error": 0, "Warning": 0, "Info": 0}
     for msg in messages:
         counts[msg.get("level", "Info")] = counts.get(msg.get("level", "Info"), 0) + 1
     result = dict(changed=False, messages=messages, counts=counts, command=cmd, rc=rc)
-    if rc == istioctl.ANALYZE_FOUND:
-        module.fail_json(msg="istioctl analyze found %d error(s) and %d warning(s) at or above %s: %s" % (
-            counts["Error"], counts["Warning"], module.params["fail_level"],
-            "; ".join("%s %s (%s)" % (m.get("code"), m.get("message"), m.get("origin", "")) for m in messages[:5])),
+    if failing or rc == istioctl.ANALYZE_FOUND:
+        module.fail_json(msg="istioctl analyze found %d message(s) at or above %s: %s" % (
+            len(failing), p["fail_level"],
+            "; ".join("%s %s (%s)" % (m.get("code"), m.get("message"), m.get("origin", "")) for m in failing[:5])),
             **result)
     module.exit_json(**result)
 

@@ -1,9 +1,12 @@
-"""Benchmark: apply ~100 real objects three ways against a fresh loopback Kubernetes API.
+"""Benchmark: apply ~100 real objects four ways against the real kube-apiserver (tests/support/cluster.py).
 
-1. aksmesh.istio.apply, one task;  2. kubernetes.core.k8s in a loop (server-side apply);
-3. kubectl apply --server-side -f DIR.
-For each: wall time (median of N runs, each on a fresh API) for the first run and for a no-op
-re-run, and the API requests by verb. Prints a table, then RATIO and NOOP_REQUESTS_PER_KIND lines.
+1. aksmesh.istio.apply, one task;  2. kubernetes.core.k8s, one task with ``src:`` holding all objects
+(server-side apply: its strongest use);  3. kubernetes.core.k8s in a loop (server-side apply);
+4. kubectl apply --server-side -f DIR (as a command task, and as a bare process).
+All ways talk to the same API server through the fault proxy, which adds the modelled network latency.
+For each: wall time (median of N runs; the cluster is reset to its baseline between runs) for the first run
+and for a no-op re-run, and the API requests by verb. Prints a table, then RATIO and NOOP_REQUESTS_PER_KIND
+lines.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ sys.path.insert(0, str(REPO))
 import yaml  # noqa: E402
 
 from tests.support import shared_data  # noqa: E402
-from tests.support.ansible_runner import base_env, ensure_collection_link, run_playbook  # noqa: E402
-from tests.support.kubeapi import KubeApiServer  # noqa: E402
+from tests.support.ansible_runner import TOOLS_BIN, base_env, ensure_collection_link, run_playbook  # noqa: E402
+from tests.support.cluster import Cluster  # noqa: E402
 
+os.environ["PATH"] = os.pathsep.join([str(TOOLS_BIN), os.environ.get("PATH", "")])  # the pinned kubectl
 DISCOVERY = re.compile(r"^/(api|apis)(/[^/]+){0,2}$|^/openapi/|^/version$")
 
 
@@ -60,13 +64,12 @@ def objects():
     return namespaces + [o for o in objs if o["kind"] != "Namespace"] + mesh
 
 
-def fresh_api(workdir):
-    api = KubeApiServer(workdir).start()
-    api.state.load_crds(shared_data.istio_crds()[0])
+def fresh_api(cluster, workdir):
+    cluster.reset(cluster.baseline)
     kc = workdir / "kubeconfig"
-    api.kubeconfig(kc)
-    api.clear_log()
-    return api, kc
+    cluster.kubeconfig(kc)
+    cluster.clear_log()
+    return cluster, kc
 
 
 def by_verb(api):
@@ -94,6 +97,12 @@ def run_aksmesh(kc, src, workdir):
                            workdir)
 
 
+def run_k8s_src(kc, src, workdir):
+    return _timed_playbook([{
+        "name": "apply", "kubernetes.core.k8s": {"kubeconfig": str(kc), "src": str(src / "all.yaml"), "apply": True,
+                                                 "server_side_apply": {"field_manager": "bench"}}}], workdir)
+
+
 def run_k8s_loop(kc, src, workdir):
     docs = [d for d in yaml.safe_load_all(src.joinpath("all.yaml").read_text()) if d]
     (workdir / "objs.json").write_text(json.dumps(docs))
@@ -119,12 +128,12 @@ def run_kubectl(kc, src, workdir):
     return proc.returncode, proc.stderr[-2000:], time.perf_counter() - start
 
 
-def measure(name, runner, src, runs, root, latency):
+def measure(cluster, name, runner, src, runs, root, latency):
     rows = {"process_first": [], "process_noop": [], "task_first": [], "task_noop": []}
     first_req = noop_req = noop_log = None
     for _run in range(runs):
         workdir = pathlib.Path(tempfile.mkdtemp(dir=root))
-        api, kc = fresh_api(workdir)
+        api, kc = fresh_api(cluster, workdir)
         api.latency = latency
         try:
             for phase in ("first", "noop"):
@@ -140,14 +149,14 @@ def measure(name, runner, src, runs, root, latency):
                 else:
                     noop_req, noop_log = by_verb(api), api.requests()
         finally:
-            api.stop()
+            api.latency = 0.0
     out = dict((key, statistics.median(values)) for key, values in rows.items())
     out.update(name=name, first_requests=first_req, noop_requests=noop_req, noop_log=noop_log)
     return out
 
 
 def report(results, kinds, latency_ms):
-    print(f"\n-- API round trip {latency_ms} ms (loopback + modelled network latency)")
+    print(f"\n-- API round trip {latency_ms} ms (real kube-apiserver on loopback + latency added by the proxy)")
     print(f"{'way':26} {'task first':>10} {'task no-op':>10} {'proc first':>10} {'proc no-op':>10}  "
           f"first requests / no-op requests")
     for r in results:
@@ -168,8 +177,8 @@ def main(argv=None):
     objs = objects()
     (src / "all.yaml").write_text(yaml.safe_dump_all(objs, sort_keys=False))
     kinds = {(o["apiVersion"], o["kind"]) for o in objs}
-    print(f"objects: {len(objs)} of {len(kinds)} kinds; wall times in seconds, median of {args.runs} runs, each on "
-          f"a fresh loopback API")
+    print(f"objects: {len(objs)} of {len(kinds)} kinds; wall times in seconds, median of {args.runs} runs on the "
+          f"real kube-apiserver, reset to its baseline before each run")
     print("task = the task's own duration inside ansible-playbook (kubectl run by ansible.builtin.command);"
           " proc = the whole process (ansible-playbook, or bare kubectl)")
     have_core = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible-doc"), "kubernetes.core.k8s"],
@@ -177,17 +186,25 @@ def main(argv=None):
     if not have_core:
         print("kubernetes.core is not installed (pip install -r requirements/bench.txt); skipping that way")
     summary = None
-    for latency_ms in [int(x) for x in args.latency_ms.split(",") if x.strip()]:
-        latency = latency_ms / 1000.0
-        results = [measure("aksmesh.apply", run_aksmesh, src, args.runs, root, latency)]
-        if have_core:
-            results.append(measure("kubernetes.core.k8s", run_k8s_loop, src, args.loop_runs or args.runs, root,
-                                   latency))
-        if shutil.which("kubectl"):
-            results.append(measure("kubectl", run_kubectl_task, src, args.runs, root, latency))
-            results.append(measure("kubectl (bare process)", run_kubectl, src, args.runs, root, latency))
-        report(results, kinds, latency_ms)
-        summary = summary or (latency_ms, results)
+    cluster = Cluster(root / "cluster").start()
+    try:
+        cluster.install_istio_crds()
+        for latency_ms in [int(x) for x in args.latency_ms.split(",") if x.strip()]:
+            latency = latency_ms / 1000.0
+            results = [measure(cluster, "aksmesh.apply", run_aksmesh, src, args.runs, root, latency)]
+            if have_core:
+                results.append(measure(cluster, "kubernetes.core.k8s-src", run_k8s_src, src, args.runs, root,
+                                       latency))
+                results.append(measure(cluster, "kubernetes.core.k8s-loop", run_k8s_loop, src,
+                                       args.loop_runs or args.runs, root, latency))
+            if shutil.which("kubectl"):
+                results.append(measure(cluster, "kubectl", run_kubectl_task, src, args.runs, root, latency))
+                results.append(measure(cluster, "kubectl (bare process)", run_kubectl, src, args.runs, root,
+                                       latency))
+            report(results, kinds, latency_ms)
+            summary = summary or (latency_ms, results)
+    finally:
+        cluster.stop()
     latency_ms, results = summary
     ours = results[0]
     print(f"\n(RATIO lines: task durations at {latency_ms} ms round trip; >1 means aksmesh.apply is faster)")

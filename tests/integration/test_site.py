@@ -5,6 +5,7 @@ import yaml
 from kubernetes import client, config
 
 from tests.support.ansible_runner import REPO, run_playbook
+from tests.support.cluster import ISTIO_VERSION
 
 SITE = REPO / "site.yml"
 
@@ -64,7 +65,9 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
 
 @pytest.fixture
 def aks(arm, kube_api):
-    return arm.add_cluster("rg", "aks", kubeconfig=kube_api.kubeconfig())
+    kube_api.pip_resolver = arm.pip_address  # the loopback cloud provider finds azure-pip-name IPs in ARM
+    yield arm.add_cluster("rg", "aks", kubeconfig=kube_api.kubeconfig(), kubernetes_version="1.35.4")
+    kube_api.pip_resolver = None
 
 
 def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_env, kube_api, tmp_path):
@@ -96,10 +99,11 @@ def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_
     assert second.changed == [], [r["task"] for r in second.changed]
 
 
-def test_helm_install_method(kube_api, kubeconfig, tmp_path):
+def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": "helm",
                                        "aksmesh_ingress_ip": "51.124.1.2",
-                                       "aksmesh_ingress_ip_resource_group": "rg-network"}},
+                                       "aksmesh_ingress_ip_resource_group": "rg-network",
+                                       "aksmesh_istio_version": ISTIO_VERSION, "istio_helm_repo": istio_chart_repo}},
                     dict(MESH, aksmesh_target="cluster"))
     first = run_playbook(SITE, tmp_path, inventory=inv)
     assert first.rc == 0, first.stdout[-4000:]

@@ -21,6 +21,7 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / ".build" / "collections"
 SUPPORT = pathlib.Path(__file__).resolve().parent
+TOOLS_BIN = REPO / ".build" / "tools" / "bin"  # the pinned kubectl, istioctl, helm (make tools)
 
 
 def ensure_collection_link():
@@ -38,7 +39,7 @@ def base_env(extra=None):
         "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
         "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
         "PYTHONPATH": str(COLLECTIONS),
-        "PATH": f"{SUPPORT / 'bin'}{os.pathsep}{pathlib.Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        "PATH": os.pathsep.join([str(TOOLS_BIN), str(pathlib.Path(sys.executable).parent), env.get("PATH", "")]),
         "ANSIBLE_CALLBACK_PLUGINS": str(SUPPORT / "callback_plugins"),
         "ANSIBLE_CALLBACKS_ENABLED": "aksmesh_results",
         "ANSIBLE_NOCOLOR": "1",

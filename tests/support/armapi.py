@@ -127,6 +127,15 @@ class ArmServer(LoopbackServer):
     def public_ips(self):
         return [r for k, r in self.resources.items() if "/microsoft.network/publicipaddresses/" in k]
 
+    def pip_address(self, name, resource_group=None):
+        """The address of a public IP by name (and resource group, as the AKS annotations give them): what the
+        test cluster's loopback cloud provider puts in a Service's status, as AKS does."""
+        for ip in self.public_ips():
+            rg = ip["id"].split("/")[4]
+            if ip["name"] == name and (resource_group is None or rg.lower() == resource_group.lower()):
+                return ip["properties"]["ipAddress"]
+        return None
+
     # ---- routing ------------------------------------------------------------------------------
     def route(self, req):
         path = req.path

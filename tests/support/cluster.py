@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import faultproxy, istiod
+from .processes import die_with_parent
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LOCK = json.loads((REPO / "tools" / "tools.lock.json").read_text())
@@ -154,7 +155,8 @@ class Cluster:
     def _spawn(self, name, argv, env=None):
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
         proc = subprocess.Popen([str(a) for a in argv], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env or dict(os.environ), start_new_session=True)
+                                stdin=subprocess.DEVNULL, env=env or dict(os.environ), start_new_session=True,
+                                preexec_fn=die_with_parent)
         log.close()
         self.procs.append((name, proc))
         return proc
@@ -243,6 +245,9 @@ class Cluster:
 
     def stop(self):
         self._stop.set()
+        for _name, proc in self.procs:  # SIGTERM all at once: each may take a while to shut down
+            if proc.poll() is None:
+                proc.terminate()
         if getattr(self, "istiod", None):
             self.istiod.stop()
         if self.proxy:
@@ -309,6 +314,15 @@ class Cluster:
 
     # ---- direct REST (not through the proxy: the harness's own reads do not show in the log) -----------
     def api(self, method, path, body=None, content_type="application/json", query=None):
+        """(status, body); 429 (e.g. a new CRD's storage initializing) is retried as its Retry-After says."""
+        for _attempt in range(30):
+            status, out = self._api_once(method, path, body, content_type, query)
+            if status != 429:
+                return status, out
+            time.sleep(float(((out or {}).get("details") or {}).get("retryAfterSeconds") or 1) / 2)
+        return status, out
+
+    def _api_once(self, method, path, body, content_type, query):
         url = self.direct_url + path + (("?" + "&".join(f"{k}={v}" for k, v in query.items())) if query else "")
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         req = urllib.request.Request(url, data=data, method=method, headers={
@@ -492,7 +506,12 @@ class Cluster:
         """The Istio CRDs of the pinned Istio (its base chart's crd-all.gen.yaml), applied server-side as
         ``kubectl apply --server-side -f crd-all.gen.yaml`` does; then the baseline that reset() returns to."""
         self.kubectl("apply", "--server-side", "--field-manager=istio-base", "-f", str(self.tools["istio-crds"]))
-        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "-l", "chart=istio")
+        def established():
+            crds = [c for c in self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+                    if c["spec"]["group"].endswith("istio.io")]
+            return crds and all(any(cond["type"] == "Established" and cond["status"] == "True"
+                                    for cond in (c.get("status") or {}).get("conditions") or []) for c in crds)
+        self.wait_for(established, "the Istio CRDs to be Established")
         self.resources(refresh=True)
         if not keep_baseline:
             self.baseline = self.snapshot()
@@ -514,13 +533,35 @@ class Cluster:
             yield api_version, kind, namespaced
 
     def snapshot(self):
-        """Keys of every object outside test namespaces: what reset() keeps."""
-        keys = set()
-        for api_version, kind, namespaced in self._listable():
-            for item in self.get(api_version, kind):
-                meta = item["metadata"]
-                keys.add((api_version, kind, meta.get("namespace"), meta["name"]))
-        return keys
+        """Keys of every object of every listable kind (lists run concurrently)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def keys_of(entry):
+            api_version, kind, _namespaced = entry
+            return {(api_version, kind, i["metadata"].get("namespace"), i["metadata"]["name"])
+                    for i in self.get(api_version, kind)}
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return set().union(*pool.map(keys_of, list(self._listable())))
+
+    def _purge_namespaces(self, namespaces):
+        """Delete test namespaces quickly: every namespaced collection in them (pods without a grace period),
+        then the namespace, then its finalizer (nothing is left for the namespace controller to wait for)."""
+        from concurrent.futures import ThreadPoolExecutor
+        collections = sorted({(prefix, plural) for (_v, _k), (prefix, plural, namespaced, verbs)
+                              in self.resources().items() if namespaced and "deletecollection" in verbs})
+
+        def purge(item):
+            name, (prefix, plural) = item
+            self.api("DELETE", f"{prefix}/namespaces/{name}/{plural}",
+                     query={"gracePeriodSeconds": "0", "propagationPolicy": "Background"})
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(purge, [(n, c) for n in namespaces for c in collections]))
+        for name in namespaces:
+            self.delete("v1", "Namespace", None, name)
+            status, ns = self.api("GET", f"/api/v1/namespaces/{name}")
+            if status == 200 and ns["spec"].get("finalizers"):
+                ns["spec"]["finalizers"] = []
+                self.api("PUT", f"/api/v1/namespaces/{name}/finalize", ns)
 
     def reset(self, baseline):
         """Delete what was created since ``baseline`` (a snapshot()): namespaces (waiting until they are gone),
@@ -534,8 +575,8 @@ class Cluster:
             if kind == "Namespace" or (namespace and namespace in namespaces):
                 continue
             self.delete(api_version, kind, namespace, name)
-        for name in namespaces:
-            self.delete("v1", "Namespace", None, name)
+        if namespaces:
+            self._purge_namespaces(namespaces)
         if namespaces:
             self.wait_for(lambda: not any(self.get("v1", "Namespace", None, n) for n in namespaces),
                           f"namespaces {', '.join(sorted(namespaces))} to be deleted", timeout=120)

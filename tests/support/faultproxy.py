@@ -188,7 +188,7 @@ class FaultProxy:
                 h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 h.wfile.flush()
             h.wfile.write(b"0\r\n\r\n")
-        except OSError:
+        except (OSError, http.client.HTTPException):  # either side went away mid-stream (a watch ending)
             h.close_connection = True
         finally:
             self._local.conn = None  # a streamed answer leaves the upstream connection in no reusable state

@@ -17,6 +17,8 @@ import signal
 import subprocess
 import threading
 
+from .processes import die_with_parent
+
 PORTS = {"--httpAddr": 8080, "--httpsAddr": 15017, "--grpcAddr": 15010, "--secureGRPCAddr": 15012,
          "--monitoringAddr": 15014}
 FIELD_REFS = {"metadata.name": lambda pod: pod["metadata"]["name"],
@@ -127,7 +129,7 @@ class IstiodRunner:
         args = pod_args(container, ip, self.kubeconfig)
         proc = subprocess.Popen([self.binary, *args], cwd=workdir, env=pod_env(pod, container, self.kubeconfig),
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=die_with_parent)
         log.close()
         self.procs[key] = proc
 

@@ -1,9 +1,10 @@
-"""Run the loopback Kubernetes API and ARM as a background process (for Molecule and `make demo`-style use).
+"""Run the real test cluster and the loopback ARM as a background process (Molecule scenarios use it).
 
     python -m tests.support.serve start DIR   # daemonize; writes DIR/kubeconfig, DIR/endpoints.json, DIR/pid
     python -m tests.support.serve stop DIR
 
-The servers keep their state in memory for as long as the process lives.
+The cluster is tests/support/cluster.py (the same start-up code as the pytest fixture and the benchmarks); run
+this inside tools/netns-run (make molecule does).
 """
 
 from __future__ import annotations
@@ -17,21 +18,26 @@ import time
 
 
 def _serve(directory):
-    from tests.support import shared_data
     from tests.support.armapi import SUBSCRIPTION, TENANT, ArmServer
-    from tests.support.kubeapi import KubeApiServer
+    from tests.support.cluster import Cluster
 
-    kube = KubeApiServer(directory).start()
-    kube.state.load_crds(shared_data.istio_crds()[0])
-    kube.kubeconfig(directory / "kubeconfig")
     # a fixed ARM port (AKSMESH_ARM_PORT) lets a Molecule scenario point the Azure SDK at it through env vars
     arm = ArmServer(directory, port=int(os.environ.get("AKSMESH_ARM_PORT", "0"))).start()
-    arm.add_cluster("rg-demo", "aks-demo", kubeconfig=kube.kubeconfig())
+    kube = Cluster(directory / "cluster", pip_resolver=arm.pip_address).start()
+    kube.install_istio_crds()
+    kube.kubeconfig(directory / "kubeconfig")
+    arm.add_cluster("rg-demo", "aks-demo", kubeconfig=kube.kubeconfig(), kubernetes_version="1.35.4")
     endpoints = {"kube": kube.url, "kube_ca": kube.ca_path, "arm": arm.url, "arm_ca": arm.ca_path,
                  "subscription_id": SUBSCRIPTION, "tenant": TENANT, "client_id": "app-id", "secret": "app-secret"}
     (directory / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
     (directory / "pid").write_text(str(os.getpid()))
-    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
+
+    def finish(*_args):
+        kube.stop()
+        arm.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, finish)
     while True:
         time.sleep(3600)
 
@@ -49,15 +55,17 @@ def start(directory):
         os.dup2(devnull, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        _serve(directory)
-        os._exit(0)
-    deadline = time.monotonic() + 60
+        try:
+            _serve(directory)
+        finally:
+            os._exit(1)
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if (directory / "pid").exists():
             print(json.dumps({"pid": int((directory / "pid").read_text()), "dir": str(directory)}))
             return 0
-        time.sleep(0.1)
-    sys.stderr.write("loopback servers did not start; see %s\n" % (directory / "serve.log"))
+        time.sleep(0.2)
+    sys.stderr.write("the test cluster did not start; see %s\n" % (directory / "serve.log"))
     return 1
 
 
@@ -65,10 +73,18 @@ def stop(directory):
     pid_file = directory / "pid"
     if not pid_file.exists():
         return 0
+    pid = int(pid_file.read_text())
     try:
-        os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
     pid_file.unlink()
     return 0
 

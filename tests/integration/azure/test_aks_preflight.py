@@ -78,23 +78,21 @@ def test_throttled_reads_are_retried(arm, azure_env):
     assert [e.status for e in arm.requests("GET", r"/managedClusters/aks$")] == [429, 200]
 
 
-@pytest.mark.parametrize("nodes, ok", [(3, True), (1, False)])
-def test_live_capacity_through_the_cluster_credentials(arm, azure_env, kube_api, nodes, ok):
-    arm.add_cluster("rg", "aks", pools=GOOD_POOLS, kubeconfig=kube_api.kubeconfig())
-    from kubernetes import client, config
-    api = config.new_client_from_config_dict(kube_api.kubeconfig())
-    core = client.CoreV1Api(api)
-
-    def node(name, os_name, cpu, memory):  # as the kubelet registers: the object, then its status
-        core.create_node({"metadata": {"name": name, "labels": {"kubernetes.io/os": os_name}}})
-        core.patch_node_status(name, {"status": {"allocatable": {"cpu": cpu, "memory": memory},
-                                                 "conditions": [{"type": "Ready", "status": "True"}]}})
-    for i in range(nodes):
-        node(f"aks-system-{i}", "linux", "1900m", "3Gi")
-    node("akswin0", "windows", "4", "16Gi")
-    res = preflight(azure_env, check_capacity=True)
-    assert res["capacity"]["linux_ready_nodes"] == nodes
-    assert res["capacity"]["required_memory_gib"] == 4.5
+@pytest.mark.parametrize("schedulable, istiod_replicas, ok", [(3, 2, True), (1, 7, False)])
+def test_live_capacity_through_the_cluster_credentials(arm, azure_env, kube_api, schedulable, istiod_replicas, ok):
+    """The three kwok nodes of the test cluster (Standard_D4s_v5 allocatable, as AKS reports it)."""
+    arm.add_cluster("rg", "aks", pools=GOOD_POOLS, kubeconfig=kube_api.kubeconfig(), kubernetes_version="1.35.4")
+    cordoned = [n["metadata"]["name"] for n in kube_api.get("v1", "Node")][schedulable:]
+    for name in cordoned:
+        kube_api.ok("PATCH", f"/api/v1/nodes/{name}", {"spec": {"unschedulable": True}},
+                    content_type="application/merge-patch+json")
+    try:
+        res = preflight(azure_env, check_capacity=True, istiod_replicas=istiod_replicas)
+    finally:
+        for name in cordoned:
+            kube_api.ok("PATCH", f"/api/v1/nodes/{name}", {"spec": {"unschedulable": False}},
+                        content_type="application/merge-patch+json")
+    assert res["capacity"]["linux_ready_nodes"] == schedulable, res.result
     assert res.failed is (not ok), res.result
     if not ok:
         assert "allocatable memory" in res["msg"] and "scale the node pool out" in res["msg"]

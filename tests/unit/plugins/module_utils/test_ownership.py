@@ -39,3 +39,26 @@ def test_identity_only_object_is_unchanged_without_entry():
 def test_prune_like_cuts_live_to_the_definition():
     assert own.prune_like(LIVE, DESIRED)["spec"] == {"ports": LIVE["spec"]["ports"], "selector": {"app": "web"}}
     assert "managedFields" not in own.prune_like(LIVE, DESIRED)["metadata"]
+
+
+def test_what_a_real_api_server_records_is_in_place():
+    """Shapes seen on kube-apiserver 1.35: atomic maps owned as one field, nulls not recorded, zero values of
+    omitempty fields owned but not stored."""
+    desired = {"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "d", "namespace": "n", "annotations": {}},
+               "spec": {"selector": {"matchLabels": {"app": "d"}}, "strategy": {"rollingUpdate": None,
+                                                                               "type": "Recreate"},
+                        "template": {"spec": {"containers": [{"name": "c", "volumeMounts": [
+                            {"mountPath": "/data", "name": "v", "subPath": "", "readOnly": False}]}]}}}}
+    live = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
+        "name": "d", "namespace": "n", "managedFields": [{"manager": "aksmesh", "operation": "Apply", "fieldsV1": {
+            "f:metadata": {"f:annotations": {}},
+            "f:spec": {"f:selector": {}, "f:strategy": {"f:type": {}}, "f:template": {"f:spec": {"f:containers": {
+                'k:{"name":"c"}': {".": {}, "f:name": {}, "f:volumeMounts": {'k:{"mountPath":"/data"}': {
+                    ".": {}, "f:mountPath": {}, "f:name": {}, "f:subPath": {}, "f:readOnly": {}}}}}}}}}}]},
+        "spec": {"selector": {"matchLabels": {"app": "d"}}, "strategy": {"type": "Recreate"},
+                 "template": {"spec": {"containers": [{"name": "c", "volumeMounts": [
+                     {"mountPath": "/data", "name": "v"}]}]}}}}
+    assert own.unchanged(desired, live, "aksmesh")
+    live["spec"]["selector"]["matchLabels"]["app"] = "other"
+    assert not own.unchanged(desired, live, "aksmesh")
