@@ -311,7 +311,25 @@ class ApplyEngine(object):
                 self._fail(obj, explain(obj, exc))
                 if not self.continue_on_error:
                     break
+        if self.wait and not self.check_mode and not self.failures:
+            self._wait_gone_all()
         return self.results
+
+    def _wait_gone_all(self):
+        """After deleting: wait until each deleted object is gone (a namespace until it has finalized)."""
+        deadline = self.clock() + self.wait_timeout
+        for entry in self.results:
+            if entry["action"] != "deleted":
+                continue
+            path = self.discovery.resolve(entry["apiVersion"], entry["kind"]).path(entry["name"],
+                                                                                   entry.get("namespace"))
+            while self.rest.request("GET", path, ok_missing=True) is not None:
+                if self.clock() >= deadline:
+                    obj = {"apiVersion": entry["apiVersion"], "kind": entry["kind"],
+                           "metadata": {"name": entry["name"], "namespace": entry.get("namespace")}}
+                    self._fail(obj, "%s: still there after %ss (deleting)" % (describe(obj), self.wait_timeout))
+                    return
+                self.sleep(self.poll_interval)
 
     def _delete_one(self, obj, res, action):
         meta = obj["metadata"]

@@ -8,6 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
+
+CHART = re.compile(r"^(.+?)-(v?[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]*)?)$")
 
 
 def release_status(listing, name):
@@ -15,7 +18,9 @@ def release_status(listing, name):
     for rel in json.loads(listing or "[]") or []:
         if rel.get("name") == name:
             chart = rel.get("chart") or ""
-            base, _sep, version = chart.rpartition("-")
+            # "<name>-<SemVer>": the version may hold dashes itself (gateway-1.31.0-dev, base-1.30.0-rc.1)
+            match = CHART.match(chart)
+            base, version = (match.group(1), match.group(2)) if match else (chart, "")
             return dict(chart=base, version=version, revision=int(rel.get("revision") or 0),
                         status=rel.get("status"), app_version=rel.get("app_version"))
     return None

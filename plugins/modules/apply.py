@@ -69,6 +69,8 @@ options:
     description:
       - After applying, wait until Deployments, DaemonSets and StatefulSets are rolled out and
         CustomResourceDefinitions are Established.
+      - With O(state=absent), wait until every deleted object is gone (a namespace until its content is
+        deleted and it has finalized), so that a following run can create it again.
     type: bool
     default: false
   wait_timeout:

@@ -1,5 +1,8 @@
 """site.yml end to end: render mode (the embedded default), and cluster mode through Azure for each install method."""
 
+import json
+import subprocess
+
 import pytest
 import yaml
 from kubernetes import client, config
@@ -30,6 +33,22 @@ MESH = {
     "aksmesh_grafana_passphrase": "graf-Pass-123", "aksmesh_kiali_passphrase": "kiali-Pass-456",
     "aksmesh_addons": False,
 }
+
+
+def deploy_shop(kubeconfig):
+    """The application the MESH routes go to, as the application team deploys it: istioctl analyze reports
+    routes to hosts that do not exist (IST0101) and subsets that select no pod (IST0173) as errors."""
+    api = config.new_client_from_config(str(kubeconfig))
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    for name, versions in (("productpage", ["v1"]), ("reviews", ["v1", "v2"])):
+        core.create_namespaced_service("shop", {"metadata": {"name": name, "labels": {"app": name}}, "spec": {
+            "selector": {"app": name}, "ports": [{"name": "http", "port": 9080}]}})
+        for version in versions:
+            labels = {"app": name, "version": version}
+            apps.create_namespaced_deployment("shop", {"metadata": {"name": f"{name}-{version}"}, "spec": {
+                "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
+                    "containers": [{"name": name, "image": f"docker.io/istio/examples-bookinfo-{name}-{version}",
+                                    "ports": [{"containerPort": 9080}]}]}}}})
 
 
 def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
@@ -92,14 +111,16 @@ def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_
     assert ns.metadata.labels["istio-injection"] == "enabled"
     summary = first.task("Summary")[0]["result"]["msg"]
     assert any(f"static ingress IP: {address}" in line for line in summary)
-    assert any(line.startswith("istio: 1.30.0") for line in summary)
+    assert any(line.startswith(f"istio: {ISTIO_VERSION}") for line in summary)  # what the pinned istioctl put
     assert "graf-Pass-123" not in first.stdout and "app-secret" not in first.stdout
+    deploy_shop(kubeconfig)
     second = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert second.rc == 0, second.stdout[-4000:]
     assert second.changed == [], [r["task"] for r in second.changed]
 
 
 def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
+    kube_api.remove_istio_crds()  # on the Helm path they come from the base chart, which must own them
     inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": "helm",
                                        "aksmesh_ingress_ip": "51.124.1.2",
                                        "aksmesh_ingress_ip_resource_group": "rg-network",
@@ -116,6 +137,7 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     gw = client.CustomObjectsApi(api).get_namespaced_custom_object(
         "networking.istio.io", "v1", "istio-ingress", "gateways", "shop-gw")
     assert gw["spec"]["selector"] == {"istio": "ingress"}
+    deploy_shop(kubeconfig)
     second = run_playbook(SITE, tmp_path, inventory=inv)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
 
@@ -124,7 +146,7 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
                                        "aks_credentials_dest": str(tmp_path / "kc"),
                                        "aksmesh_install_method": "aks_addon",
-                                       "aks_mesh_addon_revisions": ["asm-1-26"], "mesh_gateways_read_ingress": False,
+                                       "aks_mesh_addon_revisions": ["asm-1-28"], "mesh_gateways_read_ingress": False,
                                        "mesh_egress_hosts": []}},
                     dict(MESH, aksmesh_target="cluster"))
     core = client.CoreV1Api(config.new_client_from_config_dict(kube_api.kubeconfig()))
@@ -133,7 +155,7 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     first = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert first.rc == 0, first.stdout[-4000:]
     profile = arm.resources[arm.cluster_id("rg", "aks").lower()]["properties"]["serviceMeshProfile"]
-    assert profile["istio"]["revisions"] == ["asm-1-26"] and arm.public_ips() == []
+    assert profile["istio"]["revisions"] == ["asm-1-28"] and arm.public_ips() == []
     api = config.new_client_from_config(str(tmp_path / "kc"))
     pa = client.CustomObjectsApi(api).get_namespaced_custom_object(
         "security.istio.io", "v1", "aks-istio-system", "peerauthentications", "default")
@@ -179,6 +201,8 @@ def test_upgrade_by_revision_moves_namespaces_and_removes_the_old_one(kube_api, 
         "metadata": {"name": "productpage"}, "spec": {"selector": {"matchLabels": {"app": "productpage"}}, "template": {
             "metadata": {"labels": {"app": "productpage"}},
             "spec": {"containers": [{"name": "app", "image": "docker.io/istio/examples-bookinfo-productpage-v1"}]}}}})
+    ingress_before = kube_api.wait_for(lambda: (lambda s: s if s.status.load_balancer.ingress else None)(
+        client.CoreV1Api(api).read_namespaced_service("istio-ingressgateway", "istio-ingress")), "the ingress IP")
     up = dict(aksmesh_upgrade_to_revision="1-30-1", aksmesh_upgrade_version="1.30.1", aksmesh_upgrade_restart=True,
               aksmesh_upgrade_remove_old=True)
     run = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv, extra_vars=up,
@@ -186,8 +210,15 @@ def test_upgrade_by_revision_moves_namespaces_and_removes_the_old_one(kube_api, 
     assert run.rc == 0, run.stdout[-4000:]
     labels = client.CoreV1Api(api).read_namespace("shop").metadata.labels
     assert labels.get("istio.io/rev") == "1-30-1" and "istio-injection" not in labels
-    istiods = apps.list_deployment_for_all_namespaces(label_selector="app=istiod").items
-    assert [d.metadata.labels["istio.io/rev"] for d in istiods] == ["1-30-1"]
+    kube_api.wait_for(lambda: [d.metadata.labels["istio.io/rev"] for d in apps.list_deployment_for_all_namespaces(
+        label_selector="app=istiod").items] == ["1-30-1"], "only the new istiod to be left")
+    # the gateways were upgraded in place, so removing the old revision kept them, static IP included
+    svc = client.CoreV1Api(api).read_namespaced_service("istio-ingressgateway", "istio-ingress")
+    assert svc.metadata.uid == ingress_before.metadata.uid and svc.metadata.labels["istio.io/rev"] == "1-30-1"
+    assert svc.status.load_balancer.ingress[0].ip == ingress_before.status.load_balancer.ingress[0].ip
+    tags = subprocess.run(["istioctl", "tag", "list", "-o", "json", "--kubeconfig", kubeconfig], capture_output=True,
+                          text=True, check=True).stdout
+    assert [t["revision"] for t in json.loads(tags) if t["tag"] == "default"] == ["1-30-1"]
     restarted = apps.read_namespaced_deployment("productpage", "shop").spec.template.metadata.annotations
     assert "kubectl.kubernetes.io/restartedAt" in (restarted or {})
     bad = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv, extra_vars={"aksmesh_upgrade_to_revision": ""})

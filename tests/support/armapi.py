@@ -40,8 +40,10 @@ MESH_REVISIONS = [
      "compatibleWith": [{"name": "kubernetes", "versions": ["1.29", "1.30", "1.31", "1.32"]}]},
     {"revision": "asm-1-26", "upgrades": ["asm-1-27"],
      "compatibleWith": [{"name": "kubernetes", "versions": ["1.30", "1.31", "1.32", "1.33"]}]},
-    {"revision": "asm-1-27", "upgrades": [],
+    {"revision": "asm-1-27", "upgrades": ["asm-1-28"],
      "compatibleWith": [{"name": "kubernetes", "versions": ["1.31", "1.32", "1.33", "1.34"]}]},
+    {"revision": "asm-1-28", "upgrades": [],
+     "compatibleWith": [{"name": "kubernetes", "versions": ["1.32", "1.33", "1.34", "1.35"]}]},
 ]
 
 

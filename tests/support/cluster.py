@@ -517,6 +517,16 @@ class Cluster:
             self.baseline = self.snapshot()
         return self
 
+    def remove_istio_crds(self):
+        """Delete the Istio CRDs (reset() puts them back), for an install that must create and own them."""
+        names = [c["metadata"]["name"] for c in self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+                 if c["spec"]["group"].endswith("istio.io")]
+        for name in names:
+            self.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, name)
+        self.wait_for(lambda: not any(self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n)
+                                      for n in names), "the Istio CRDs to be deleted")
+        self.resources(refresh=True)
+
     # ---- state between tests ---------------------------------------------------------------------
     _VOLATILE = {"Event", "Lease", "Endpoints", "EndpointSlice", "Pod", "ReplicaSet", "ControllerRevision",
                  "Node", "ComponentStatus", "CertificateSigningRequest", "APIService", "FlowSchema",

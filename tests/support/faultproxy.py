@@ -171,6 +171,12 @@ class FaultProxy:
             if key.lower() not in HOP_BY_HOP:
                 h.send_header(key, value)
         length = resp.getheader("Content-Length")
+        if h.command == "HEAD" or resp.status in (204, 304) or resp.status < 200:  # answers without a body
+            resp.read()
+            if resp.status >= 200 and resp.status not in (204, 304):
+                h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
         if length is not None and resp.getheader("Transfer-Encoding") is None:
             data = resp.read()
             h.send_header("Content-Length", str(len(data)))
