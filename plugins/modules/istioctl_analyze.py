@@ -16,7 +16,7 @@ description:
   - Runs C(istioctl analyze -o json) against the live cluster or offline against files (C(--use-kube=false)),
     and returns the parsed messages and their counts per level.
   - The module fails listing the messages at or above O(fail_level). It decides that from the messages
-    themselves: istioctl exits with code 79 for such findings only with its log output, and with 0 for
+    themselves, because istioctl exits with code 79 for such findings only with its log output, and with 0 for
     C(-o json). Any other non-zero exit code is a failure of the tool itself and is reported with its output.
   - Read only.
 author:
@@ -37,8 +37,8 @@ options:
   recursive:
     description:
       - Read directories in O(src) recursively. istioctl always does (its C(-R) flag is removed, and giving it
-        makes istioctl analyze nothing), so the module never passes C(-R); C(false) is refused: list the
-        files in O(src) instead.
+        makes istioctl analyze nothing), so the module never passes C(-R).
+      - C(false) is refused; list the files in O(src) instead.
     type: bool
     default: true
   namespace:
@@ -113,6 +113,7 @@ rc:
 """
 
 import json
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl
@@ -120,6 +121,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection impor
 
 
 LEVELS = ("Info", "Warning", "Error")
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\S+\t")  # istioctl's log lines: "<RFC 3339 time>\t<level>\t..."
 
 
 def rank(level):
@@ -164,11 +166,18 @@ def main():
     if rc not in (0, istioctl.ANALYZE_FOUND):
         module.fail_json(msg="istioctl analyze failed (exit code %s, not a finding): %s" % (rc, (err or out).strip()),
                          rc=rc, stdout=out, stderr=err, command=cmd)
+    # istioctl logs to stdout before the JSON array (e.g. "<time> warn file error processing F: ... - skipping")
+    logged = [line for line in out.splitlines() if LOG_LINE.match(line)]
+    body = "\n".join(line for line in out.splitlines() if line not in logged)
     try:
-        messages = json.loads(out) if out.strip() else []
+        messages = json.loads(body) if body.strip() else []
     except ValueError:
         module.fail_json(msg="istioctl analyze -o json printed something that is not JSON", rc=rc, stdout=out,
                          stderr=err, command=cmd)
+    unparsed = [line.split("error processing ", 1)[1] for line in logged if "error processing " in line]
+    if unparsed:  # istioctl skips files it cannot read and says so only in its log
+        module.fail_json(msg="istioctl analyze could not parse: %s" % "; ".join(unparsed), rc=rc, stdout=out,
+                         stderr=err, command=cmd, messages=messages)
     p = module.params
     failing = [m for m in messages if rank(m.get("level", "Info")) >= rank(p["fail_level"])]
     messages = [m for m in messages if rank(m.get("level", "Info")) >= rank(p["output_threshold"])]

@@ -528,7 +528,7 @@ class Cluster:
         self.resources(refresh=True)
 
     # ---- state between tests ---------------------------------------------------------------------
-    _VOLATILE = {"Event", "Lease", "Endpoints", "EndpointSlice", "Pod", "ReplicaSet", "ControllerRevision",
+    _VOLATILE = {"Event", "Lease", "Endpoints", "EndpointSlice", "ControllerRevision",
                  "Node", "ComponentStatus", "CertificateSigningRequest", "APIService", "FlowSchema",
                  "PriorityLevelConfiguration", "ServiceCIDR", "IPAddress", "PodMetrics", "NodeMetrics"}
 

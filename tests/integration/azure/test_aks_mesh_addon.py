@@ -26,7 +26,7 @@ def mesh(arm):
 
 def test_lifecycle_enable_canary_complete_disable(arm, azure_env, cluster):
     info = addon(azure_env, report_only=True)
-    assert info["available_revisions"] == ["asm-1-25", "asm-1-26", "asm-1-27"]  # Kubernetes 1.32 in the region
+    assert info["available_revisions"] == ["asm-1-25", "asm-1-26", "asm-1-27", "asm-1-28"]  # Kubernetes 1.32 here
     assert info["revisions"] == [] and info["changed"] is False
     check = addon(azure_env, check_mode=True, revisions=["asm-1-25"], external_ingress_gateway=True)
     assert check["changed"] and check["action"] == "enable" and puts(arm) == []
