@@ -201,8 +201,11 @@ def test_upgrade_by_revision_moves_namespaces_and_removes_the_old_one(kube_api, 
         "metadata": {"name": "productpage"}, "spec": {"selector": {"matchLabels": {"app": "productpage"}}, "template": {
             "metadata": {"labels": {"app": "productpage"}},
             "spec": {"containers": [{"name": "app", "image": "docker.io/istio/examples-bookinfo-productpage-v1"}]}}}})
-    ingress_before = kube_api.wait_for(lambda: (lambda s: s if s.status.load_balancer.ingress else None)(
-        client.CoreV1Api(api).read_namespaced_service("istio-ingressgateway", "istio-ingress")), "the ingress IP")
+
+    def ingress():
+        svc = client.CoreV1Api(api).read_namespaced_service("istio-ingressgateway", "istio-ingress")
+        return svc if svc.status.load_balancer.ingress else None
+    ingress_before = kube_api.wait_for(ingress, "the ingress IP")
     up = dict(aksmesh_upgrade_to_revision="1-30-1", aksmesh_upgrade_version="1.30.1", aksmesh_upgrade_restart=True,
               aksmesh_upgrade_remove_old=True)
     run = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv, extra_vars=up,

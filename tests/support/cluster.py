@@ -14,7 +14,6 @@ has only a loopback interface (``tools/netns-run``), so that no packet leaves th
 from __future__ import annotations
 
 import base64
-import datetime
 import ipaddress
 import json
 import os
@@ -64,6 +63,13 @@ AKS_PIP_RG = "service.beta.kubernetes.io/azure-load-balancer-resource-group"
 
 class ClusterError(RuntimeError):
     pass
+
+
+def provider_id(index):
+    """A node's providerID as AKS sets it (a VM scale set instance)."""
+    return (f"azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mc_rg-demo_aks-demo_"
+            f"westeurope/providers/Microsoft.Compute/virtualMachineScaleSets/aks-{NODE_POOL}-12345678-vmss/"
+            f"virtualMachines/{index}")
 
 
 def tool_paths() -> dict[str, pathlib.Path]:
@@ -133,11 +139,12 @@ class Cluster:
         serving.cert_chain_pems[0].write_to_path(str(pki / "apiserver.crt"))
         serving.private_key_pem.write_to_path(str(pki / "apiserver.key"))
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        (pki / "sa.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                        serialization.PrivateFormat.TraditionalOpenSSL,
-                                                        serialization.NoEncryption()))
-        (pki / "sa.pub").write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                    serialization.NoEncryption())
+        public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+        (pki / "sa.key").write_bytes(private)
+        (pki / "sa.pub").write_bytes(public)
         (pki / "tokens.csv").write_text(f'{ADMIN_TOKEN},aksmesh-admin,aksmesh-admin,"system:masters"\n')
         return pki
 
@@ -421,29 +428,25 @@ class Cluster:
 
     # ---- nodes ------------------------------------------------------------------------------
     def _create_nodes(self):
+        info = {"kubeletVersion": self.version(), "operatingSystem": "linux", "architecture": "amd64",
+                "osImage": "Ubuntu 22.04.5 LTS", "containerRuntimeVersion": "containerd://1.7.27-1",
+                "kernelVersion": "5.15.0-1089-azure", "kubeProxyVersion": "", "machineID": "", "systemUUID": "",
+                "bootID": ""}
         for index, name in enumerate(NODE_NAMES):
             if self.get("v1", "Node", None, name):
                 continue
-            self.create({"apiVersion": "v1", "kind": "Node", "metadata": {
-                "name": name,
-                "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-                "labels": {"kubernetes.azure.com/agentpool": NODE_POOL, "agentpool": NODE_POOL,
-                           "kubernetes.azure.com/mode": "system", "kubernetes.io/os": "linux",
-                           "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name,
-                           "node.kubernetes.io/instance-type": "Standard_D4s_v5",
-                           "beta.kubernetes.io/instance-type": "Standard_D4s_v5",
-                           "topology.kubernetes.io/region": "westeurope",
-                           "topology.kubernetes.io/zone": f"westeurope-{index + 1}", "type": "kwok"}},
-                "spec": {"providerID": f"azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
-                                       f"mc_rg-demo_aks-demo_westeurope/providers/Microsoft.Compute/"
-                                       f"virtualMachineScaleSets/aks-{NODE_POOL}-12345678-vmss/virtualMachines/"
-                                       f"{index}", "podCIDR": POD_CIDR},
-                "status": {"capacity": NODE_CAPACITY, "allocatable": NODE_ALLOCATABLE,
-                           "nodeInfo": {"kubeletVersion": self.version(), "operatingSystem": "linux",
-                                        "architecture": "amd64", "osImage": "Ubuntu 22.04.5 LTS",
-                                        "containerRuntimeVersion": "containerd://1.7.27-1",
-                                        "kernelVersion": "5.15.0-1089-azure", "kubeProxyVersion": "",
-                                        "machineID": "", "systemUUID": "", "bootID": ""}}})
+            labels = {"kubernetes.azure.com/agentpool": NODE_POOL, "agentpool": NODE_POOL,
+                      "kubernetes.azure.com/mode": "system", "kubernetes.io/os": "linux",
+                      "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name,
+                      "node.kubernetes.io/instance-type": "Standard_D4s_v5",
+                      "beta.kubernetes.io/instance-type": "Standard_D4s_v5",
+                      "topology.kubernetes.io/region": "westeurope",
+                      "topology.kubernetes.io/zone": f"westeurope-{index + 1}", "type": "kwok"}
+            annotations = {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}
+            self.create({"apiVersion": "v1", "kind": "Node",
+                         "metadata": {"name": name, "labels": labels, "annotations": annotations},
+                         "spec": {"providerID": provider_id(index), "podCIDR": POD_CIDR},
+                         "status": {"capacity": NODE_CAPACITY, "allocatable": NODE_ALLOCATABLE, "nodeInfo": info}})
 
     def version(self):
         return self.ok("GET", "/version")["gitVersion"]
@@ -506,6 +509,7 @@ class Cluster:
         """The Istio CRDs of the pinned Istio (its base chart's crd-all.gen.yaml), applied server-side as
         ``kubectl apply --server-side -f crd-all.gen.yaml`` does; then the baseline that reset() returns to."""
         self.kubectl("apply", "--server-side", "--field-manager=istio-base", "-f", str(self.tools["istio-crds"]))
+
         def established():
             crds = [c for c in self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition")
                     if c["spec"]["group"].endswith("istio.io")]

@@ -120,8 +120,11 @@ def test_analyzer_inputs_that_parse_apply(kube_api, kubeconfig):
     named = [f for f in failures if "422 Invalid" in f or "500 Invalid" in f and "not declared in schema" in f]
     assert named == failures, [f for f in failures if f not in named]
     assert len(failures) < len(objs) / 4
-    applied = [o for o in objs.values() if not any(f" {o['metadata'].get('namespace', '')}/{o['metadata']['name']}:"
-                                                  in f or f" {o['metadata']['name']}:" in f for f in failures)]
+
+    def rejected(obj):
+        meta = obj["metadata"]
+        return any(f" {meta.get('namespace', '')}/{meta['name']}:" in f or f" {meta['name']}:" in f for f in failures)
+    applied = [o for o in objs.values() if not rejected(o)]
     assert all(live(kube_api, o) for o in applied)
 
 

@@ -46,19 +46,20 @@ def test_what_a_real_api_server_records_is_in_place():
     omitempty fields owned but not stored."""
     desired = {"apiVersion": "apps/v1", "kind": "Deployment",
                "metadata": {"name": "d", "namespace": "n", "annotations": {}},
-               "spec": {"selector": {"matchLabels": {"app": "d"}}, "strategy": {"rollingUpdate": None,
-                                                                               "type": "Recreate"},
+               "spec": {"selector": {"matchLabels": {"app": "d"}},
+                        "strategy": {"rollingUpdate": None, "type": "Recreate"},
                         "template": {"spec": {"containers": [{"name": "c", "volumeMounts": [
                             {"mountPath": "/data", "name": "v", "subPath": "", "readOnly": False}]}]}}}}
-    live = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
-        "name": "d", "namespace": "n", "managedFields": [{"manager": "aksmesh", "operation": "Apply", "fieldsV1": {
-            "f:metadata": {"f:annotations": {}},
-            "f:spec": {"f:selector": {}, "f:strategy": {"f:type": {}}, "f:template": {"f:spec": {"f:containers": {
-                'k:{"name":"c"}': {".": {}, "f:name": {}, "f:volumeMounts": {'k:{"mountPath":"/data"}': {
-                    ".": {}, "f:mountPath": {}, "f:name": {}, "f:subPath": {}, "f:readOnly": {}}}}}}}}}}]},
-        "spec": {"selector": {"matchLabels": {"app": "d"}}, "strategy": {"type": "Recreate"},
-                 "template": {"spec": {"containers": [{"name": "c", "volumeMounts": [
-                     {"mountPath": "/data", "name": "v"}]}]}}}}
+    owned = {"f:metadata": {"f:annotations": {}},
+             "f:spec": {"f:selector": {}, "f:strategy": {"f:type": {}}, "f:template": {"f:spec": {"f:containers": {
+                 'k:{"name":"c"}': {".": {}, "f:name": {}, "f:volumeMounts": {'k:{"mountPath":"/data"}': {
+                     ".": {}, "f:mountPath": {}, "f:name": {}, "f:subPath": {}, "f:readOnly": {}}}}}}}}}
+    mounts = [{"mountPath": "/data", "name": "v"}]
+    live = {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "namespace": "n", "managedFields": [
+                {"manager": "aksmesh", "operation": "Apply", "fieldsV1": owned}]},
+            "spec": {"selector": {"matchLabels": {"app": "d"}}, "strategy": {"type": "Recreate"},
+                     "template": {"spec": {"containers": [{"name": "c", "volumeMounts": mounts}]}}}}
     assert own.unchanged(desired, live, "aksmesh")
     live["spec"]["selector"]["matchLabels"]["app"] = "other"
     assert not own.unchanged(desired, live, "aksmesh")
