@@ -11,14 +11,14 @@ body and headers (``Retry-After``), a delay before forwarding, ``drop`` (close b
 from __future__ import annotations
 
 import http.client
-import http.server
+import json
 import socket
 import ssl
 import threading
 import time
 import urllib.parse
 
-from .loopback import FaultPlan, LogEntry
+from .loopback import LoopbackServer
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
@@ -27,74 +27,20 @@ FAULT_REASONS = {409: "Conflict", 429: "TooManyRequests", 500: "InternalError", 
 
 
 def status_body(code, message):
-    import json
     return json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": code,
                        "reason": FAULT_REASONS.get(code, "Unknown"), "message": message}).encode()
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
+    """The proxy: LoopbackServer's HTTPS front (request log, faults, latency) with forwarding for a handler."""
+
     def __init__(self, workdir, upstream, ca, admin_token, port=0):
+        super().__init__(None, workdir, name="kube-fault-proxy", client_ca=True, port=port, ca=ca)
         self.upstream = urllib.parse.urlsplit(upstream)
-        self.faults = FaultPlan()
-        self.latency = 0.0
-        self.log: list[LogEntry] = []
-        self._log_lock = threading.Lock()
         self._admin_token = admin_token
         self._upstream_ctx = ssl.create_default_context()
         ca.configure_trust(self._upstream_ctx)
         self._local = threading.local()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                super().setup()
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _serve(self):
-                proxy._serve_one(self)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
-        ca.configure_trust(ctx)
-        ctx.verify_mode = ssl.CERT_OPTIONAL
-        ctx.set_alpn_protocols(["http/1.1"])
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        self.port = self.httpd.server_address[1]
-        self.url = f"https://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="kube-fault-proxy", daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    # ---- log ------------------------------------------------------------------------------
-    def requests(self, method=None, path=None):
-        import re
-        with self._log_lock:
-            entries = list(self.log)
-        return [e for e in entries if (method is None or e.method == method)
-                and (path is None or re.search(path, e.path))]
-
-    def clear_log(self):
-        with self._log_lock:
-            self.log.clear()
-
-    def _record(self, method, path, query, status, content_type=""):
-        with self._log_lock:
-            self.log.append(LogEntry(method, path, query, status, content_type))
 
     # ---- forwarding ---------------------------------------------------------------------------
     def _connection(self):
@@ -139,7 +85,7 @@ class FaultProxy:
             code = int(fault.action)
             data = fault.body if isinstance(fault.body, bytes) else (
                 status_body(code, f"injected fault {code}") if fault.body is None else
-                __import__("json").dumps(fault.body).encode())
+                json.dumps(fault.body).encode())
             self._record(h.command, path, parsed.query, code, "application/json")
             h.send_response(code)
             h.send_header("Content-Type", "application/json")

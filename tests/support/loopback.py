@@ -127,7 +127,7 @@ class _CA:
 class LoopbackServer:
     """Serve ``handler(Request) -> Response`` over HTTPS on 127.0.0.1:<free port>."""
 
-    def __init__(self, handler, workdir, name="loopback", tls=True, client_ca=False, port=0):
+    def __init__(self, handler, workdir, name="loopback", tls=True, client_ca=False, port=0, ca=None):
         self.handler = handler
         self.name = name
         self.faults = FaultPlan()
@@ -136,7 +136,7 @@ class LoopbackServer:
         self._log_lock = threading.Lock()
         self.workdir = workdir
         self.tls = tls
-        ca = _CA.get()
+        ca = ca or _CA.get()
         self.ca = ca
         self.ca_path = str(workdir / f"{name}-ca.pem")
         ca.cert_pem.write_to_path(self.ca_path)
@@ -214,7 +214,7 @@ class LoopbackServer:
             time.sleep(self.latency)
         fault = self.faults.take(req.method, req.path)
         if fault is not None and fault.action == "drop":
-            self._record(req, parsed.query, 0)
+            self._record(req.method, req.path, parsed.query, 0)
             try:
                 h.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -237,7 +237,7 @@ class LoopbackServer:
                                       "message": f"loopback server error: {exc!r}\n{traceback.format_exc()}"})
         data = resp.encode() if req.method != "HEAD" else b""
         # log before answering, so a client that got its answer always finds it in the log
-        self._record(req, parsed.query, resp.status, resp.content_type)
+        self._record(req.method, req.path, parsed.query, resp.status, resp.content_type)
         h.send_response(resp.status)
         h.send_header("Content-Type", resp.content_type)
         h.send_header("Content-Length", str(len(data)))
@@ -248,9 +248,9 @@ class LoopbackServer:
         h.wfile.write(b"".join(h._headers_buffer) + data)
         h._headers_buffer = []
 
-    def _record(self, req, query, status, content_type=""):
+    def _record(self, method, path, query, status, content_type=""):
         with self._log_lock:
-            self.log.append(LogEntry(req.method, req.path, query, status, content_type))
+            self.log.append(LogEntry(method, path, query, status, content_type))
 
     def fault_body(self, code):
         reasons = {409: "Conflict", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
