@@ -187,6 +187,14 @@ def main(argv=None):
     src = root / "manifests"
     src.mkdir()
     objs = objects()
+    # kubernetes.core.k8s sends server-side apply bodies as escaped JSON, which the API server's YAML parser
+    # refuses for characters outside the BMP (400 "invalid Unicode character escape code": the emoji in Istio's
+    # Grafana dashboards); aksmesh.apply sends UTF-8. Every way gets the same set: without those objects.
+    wide = [o for o in objs if any(ord(c) > 0xFFFF for c in json.dumps(o, ensure_ascii=False))]
+    objs = [o for o in objs if o not in wide]
+    if wide:
+        print(f"left out for every way: {', '.join(o['kind'] + ' ' + o['metadata']['name'] for o in wide)} "
+              "(kubernetes.core.k8s cannot apply them server-side: 400 invalid Unicode character escape code)")
     (src / "all.yaml").write_text(yaml.safe_dump_all(objs, sort_keys=False))
     kinds = {(o["apiVersion"], o["kind"]) for o in objs}
     print(f"objects: {len(objs)} of {len(kinds)} kinds; wall times in seconds, median of {args.runs} runs on the "
