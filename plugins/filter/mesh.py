@@ -13,7 +13,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.module_utils import (
     injection, istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
     mesh_traffic)
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, namespaces
+from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, namespaces, references
 
 try:
     import yaml
@@ -43,6 +43,7 @@ BUILDERS = {
     "dashboards": _dashboards,
     "istio_operator": istio_operator.build,
     "namespaces": namespaces,
+    "references": references,
     "injection": injection.labelled_namespaces,
 }
 

@@ -7,13 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# install method -> (Service name, namespace) as each method names it
-SERVICES = {
-    "istioctl": ("istio-ingressgateway", "istio-ingress"),
-    "helm": ("istio-ingress", "istio-ingress"),
-    "aks_addon": ("aks-istio-ingressgateway-external", "aks-istio-ingress"),
-    "aks_addon_internal": ("aks-istio-ingressgateway-internal", "aks-istio-ingress"),
-}
+from ansible_collections.aksmesh.istio.plugins.module_utils._topology import METHODS, ingress_service
+
+# install method -> (Service name, namespace) as each method names it (from the topology table)
+SERVICES = dict((method, ingress_service(method)) for method in METHODS)
+SERVICES["aks_addon_internal"] = ingress_service("aks_addon", internal=True)
 
 
 def ingress_facts(svc):

@@ -11,12 +11,17 @@ INJECTION = "istio-injection"
 REVISION = "istio.io/rev"
 
 
-def desired_labels(entry):
-    """{label: value or None (remove)} for one namespace entry {name, revision, state}."""
+def desired_labels(entry, default_revision=None):
+    """{label: value or None (remove)} for one namespace entry {name, revision, state}.
+
+    ``default_revision`` applies to entries that name no revision: the control plane's revision, or the AKS
+    add-on's ``asm-x-y`` (the add-on ignores ``istio-injection=enabled``).
+    """
     if entry.get("state", "present") == "absent":
         return {INJECTION: None, REVISION: None}
-    if entry.get("revision") and entry["revision"] != "default":
-        return {INJECTION: None, REVISION: entry["revision"]}
+    revision = entry.get("revision") or default_revision
+    if revision and revision != "default":
+        return {INJECTION: None, REVISION: revision}
     return {INJECTION: "enabled", REVISION: None}
 
 
@@ -39,7 +44,7 @@ def labelled_namespaces(config):
     for entry in config.get("namespaces") or []:
         if entry.get("state", "present") == "absent":
             continue
-        labels = dict((k, v) for k, v in desired_labels(entry).items() if v is not None)
+        labels = dict((k, v) for k, v in desired_labels(entry, config.get("revision")).items() if v is not None)
         out.append(obj("v1", "Namespace", entry["name"], None, config.get("stage") or "injection",
                        extra_labels=labels))
     return out

@@ -9,9 +9,8 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._topology import ADDON_NAMESPACE
 from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import minor_of
-
-ADDON_NAMESPACE = "aks-istio-system"
 GATEWAY_MODES = (("external_ingress_gateway", "External"), ("internal_ingress_gateway", "Internal"))
 
 

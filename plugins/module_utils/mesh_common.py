@@ -51,3 +51,10 @@ def namespaces(config):
             seen.add(name)
             out.append(obj("v1", "Namespace", name, None, config.get("stage") or "namespaces"))
     return out
+
+
+def references(config):
+    """Bare objects (apiVersion, kind, name) for ``config["names"]``: what ``apply`` needs to delete them."""
+    require(config, ["api_version", "kind"], "references")
+    return [{"apiVersion": config["api_version"], "kind": config["kind"], "metadata": {"name": name}}
+            for name in config.get("names") or [] if name]

@@ -41,7 +41,8 @@ options:
         required: true
       revision:
         description:
-          - Istio revision to inject from. Unset (or C(default)) uses C(istio-injection=enabled).
+          - Istio revision to inject from. Unset falls back to O(revision); C(default) (or neither set) uses
+            C(istio-injection=enabled).
         type: str
       state:
         description: C(present) labels the namespace, C(absent) removes the injection labels.
@@ -52,6 +53,11 @@ options:
     description: Create namespaces that do not exist (only for O(namespaces[].state=present)).
     type: bool
     default: true
+  revision:
+    description:
+      - Revision for the entries of O(namespaces) that name none, for example the managed AKS add-on's
+        C(asm-1-28); the add-on ignores C(istio-injection=enabled) and injects only C(istio.io/rev=<revision>).
+    type: str
 """
 
 EXAMPLES = r"""
@@ -87,6 +93,7 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
         )),
         create=dict(type="bool", default=True),
+        revision=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     names = [n["name"] for n in module.params["namespaces"]]
@@ -99,7 +106,7 @@ def main():
         for entry in module.params["namespaces"]:
             path = "/api/v1/namespaces/%s" % entry["name"]
             live = rest.request("GET", path, ok_missing=True)
-            want = inj.desired_labels(entry)
+            want = inj.desired_labels(entry, module.params["revision"])
             keep = dict((k, v) for k, v in want.items() if v is not None)
             if live is None:
                 if entry["state"] == "absent":

@@ -142,11 +142,23 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
 
 
+def test_a_render_dir_on_a_cluster_target_fails_before_anything_changes(arm, aks, azure_env, kube_api, tmp_path):
+    """One switch for render mode: a host that targets a cluster and carries a render folder is refused by the
+    settings role, before Azure or the cluster is touched (it used to run the Azure stages, then render)."""
+    inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
+                                       "aksmesh_render_dir": str(tmp_path / "out")}},
+                    dict(MESH, aksmesh_target="cluster"))
+    kube_api.clear_log()
+    run = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
+    assert run.rc != 0 and "aksmesh_render_dir: is set but aksmesh_target is cluster" in run.stdout
+    assert kube_api.requests() == [] and arm.requests() == [] and not (tmp_path / "out").exists()
+
+
 def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
                                        "aks_credentials_dest": str(tmp_path / "kc"),
-                                       "aksmesh_install_method": "aks_addon",
-                                       "aks_mesh_addon_revisions": ["asm-1-28"], "mesh_gateways_read_ingress": False,
+                                       "aksmesh_install_method": "aks_addon", "aksmesh_revision": "asm-1-28",
+                                       "mesh_gateways_read_ingress": False,
                                        "mesh_egress_hosts": []}},
                     dict(MESH, aksmesh_target="cluster"))
     core = client.CoreV1Api(config.new_client_from_config_dict(kube_api.kubeconfig()))
@@ -163,6 +175,11 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     gw = client.CustomObjectsApi(api).get_namespaced_custom_object(
         "networking.istio.io", "v1", "aks-istio-ingress", "gateways", "shop-gw")
     assert gw["spec"]["selector"] == {"istio": "aks-istio-ingressgateway-external"}
+    # the add-on injects only istio.io/rev=<its revision>; istio-injection=enabled would be skipped
+    labels = client.CoreV1Api(api).read_namespace("shop").metadata.labels
+    assert labels["istio.io/rev"] == "asm-1-28" and "istio-injection" not in labels
+    allow = client.NetworkingV1Api(api).read_namespaced_network_policy("allow-ingress-gateway", "aks-istio-ingress")
+    assert allow.spec.pod_selector.match_labels == {"istio": "aks-istio-ingressgateway-external"}
     second = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
 

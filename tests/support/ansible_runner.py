@@ -132,3 +132,13 @@ def run_playbook(playbook, workdir, extra_vars=None, check=False, diff=False, ve
                           text=True, timeout=timeout, cwd=str(REPO), check=False)
     results = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)
+
+
+def role_play(kubeconfig, roles, name="roles", **inventory):
+    """A play as a user writes one to reuse the collection's roles: the settings role first (cluster target),
+    the connection through the collection's action group, then ``roles``; ``inventory`` adds aksmesh_* settings."""
+    settings = dict({"aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig}, **inventory)
+    return [{"name": name, "hosts": "localhost", "gather_facts": False, "vars": settings,
+             "module_defaults": {"group/aksmesh.istio.k8s": {
+                 "kubeconfig": "{{ settings_mesh.connection.kubeconfig }}"}},
+             "roles": [{"role": "aksmesh.istio.settings"}] + list(roles)}]

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from tests.support.ansible_runner import TOOLS_BIN, run_playbook
+from tests.support.ansible_runner import TOOLS_BIN, role_play, run_playbook
 from tests.support.cluster import ISTIO_VERSION
 from tests.support.loopback import LoopbackServer, Response
 
@@ -77,11 +77,10 @@ def test_check_mode_installs_nothing(releases, tmp_path):
 
 
 def install_play(kubeconfig, **role_vars):
-    return [{"name": "istio", "hosts": "localhost", "gather_facts": False, "vars": {"aksmesh_kubeconfig": kubeconfig},
-             "roles": [{"role": "aksmesh.istio.istio_install", "vars": dict({
-                 "istio_install_tag": VERSION, "istio_install_ingress_ip": "51.124.9.9",
-                 "istio_install_ingress_ip_resource_group": "rg-net", "istio_install_ingress_dns_label": "shop"},
-                 **role_vars)}]}]
+    return role_play(kubeconfig, [{"role": "aksmesh.istio.istio_install", "vars": dict({
+        "istio_install_tag": VERSION, "istio_install_ingress_ip": "51.124.9.9",
+        "istio_install_ingress_ip_resource_group": "rg-net", "istio_install_ingress_dns_label": "shop"},
+        **role_vars)}], name="istio")
 
 
 def test_istio_install_role_converges_once(kube_api, kubeconfig, tmp_path):

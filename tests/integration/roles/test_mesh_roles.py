@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from tests.support import shared_data
-from tests.support.ansible_runner import run_playbook
+from tests.support.ansible_runner import role_play, run_playbook
 
 NAMESPACES = ("istio-system", "istio-ingress", "istio-egress", "shop")
 SECRETS = {"mesh_secrets_grafana_username": "grafana-admin", "mesh_secrets_grafana_passphrase": "g-s3cr3t-pass",
@@ -43,9 +43,8 @@ def mesh_cluster(kube_api, tmp_path):
     return kube_api, str(path)
 
 
-def play(kubeconfig, roles, **play_vars):
-    return [{"name": "mesh", "hosts": "localhost", "gather_facts": False,
-             "vars": dict({"aksmesh_kubeconfig": kubeconfig}, **play_vars), "roles": roles}]
+def play(kubeconfig, roles, **inventory):
+    return role_play(kubeconfig, roles, name="mesh", **inventory)
 
 
 def all_roles(tmp_path):
@@ -186,6 +185,7 @@ def test_removed_items_are_pruned_and_state_absent_removes(mesh_cluster, tmp_pat
     ("aks_addon", "aks-istio-ingressgateway-external", "aks-istio-ingress"),
 ])
 def test_ingress_facts_per_install_method(mesh_cluster, tmp_path, method, name, namespace):
+    """The install method comes from the settings role: ingress_info reads the Service the method names."""
     kube_api, kc = mesh_cluster
     if namespace not in NAMESPACES:
         kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
@@ -194,8 +194,10 @@ def test_ingress_facts_per_install_method(mesh_cluster, tmp_path, method, name, 
             "type": "LoadBalancer", "loadBalancerIP": "51.124.7.7", "selector": {"istio": "ingressgateway"},
             "ports": [{"name": "status-port", "port": 15021}, {"name": "http2", "port": 80, "targetPort": 8080},
                       {"name": "https", "port": 443, "targetPort": 8443}]}})
-    roles = [{"role": "aksmesh.istio.mesh_gateways", "vars": {"mesh_gateways_install_method": method}}]
-    run = run_playbook(play(kc, roles), tmp_path)
+    roles = [{"role": "aksmesh.istio.mesh_gateways"}]
+    addon = {"aksmesh_revision": "asm-1-28", "aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
+             "aksmesh_preflight": False} if method == "aks_addon" else {}
+    run = run_playbook(play(kc, roles, aksmesh_install_method=method, **addon), tmp_path)
     assert run.rc == 0, run.stdout[-2000:]
     facts = run.task("Read the ingress gateway's address and ports")[0]["result"]
     assert (facts["address"], facts["http2_port"], facts["https_port"]) == ("51.124.7.7", 80, 443)

@@ -4,6 +4,7 @@ import pytest
 
 from ansible_collections.aksmesh.istio.plugins.module_utils import (
     injection, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets, mesh_traffic)
+from ansible_collections.aksmesh.istio.plugins.module_utils._topology import topology
 from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import ingress_facts
 from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
 
@@ -127,12 +128,51 @@ def test_injection_labels_never_both():
     assert injection.label_patch({"istio-injection": "enabled"}, injection.desired_labels({"name": "a"})) is None
 
 
+def policies_for(method, **extra):
+    topo = topology(method)
+    return mesh_network_policies.network_policies(dict({
+        "gateways": [topo["gateways"][k] for k in sorted(topo["gateways"])],
+        "istio_namespace": topo["istio_namespace"], "prometheus_namespace": topo["addons_namespace"]}, **extra))
+
+
 def test_network_policies_modes():
-    deny = mesh_network_policies.network_policies({})
-    assert {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in deny} >= {
-        ("istio-ingress", "default-deny"), ("istio-egress", "default-deny")}
-    strict = mesh_network_policies.network_policies({"mode": "restrict-all"})
+    deny = policies_for("istioctl")
+    assert {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in deny} == {
+        ("istio-ingress", "default-deny"), ("istio-egress", "default-deny"),
+        ("istio-ingress", "allow-ingress-gateway"), ("istio-egress", "allow-egress-gateway-from-mesh")}
+    strict = policies_for("istioctl", mode="restrict-all")
     assert any(o["metadata"]["name"] == "allow-gateway-egress" for o in strict)
+    with pytest.raises(MeshConfigError, match="needs namespace, role"):
+        mesh_network_policies.network_policies({"istio_namespace": "istio-system", "gateways": [
+            {"namespace": "istio-ingress", "role": "ingress"}]})
+
+
+@pytest.mark.parametrize("method,namespace,selector,ports", [
+    ("istioctl", "istio-ingress", {"istio": "ingressgateway"}, {8080, 8443}),
+    ("helm", "istio-ingress", {"istio": "ingress"}, {80, 443}),
+    ("aks_addon", "aks-istio-ingress", {"istio": "aks-istio-ingressgateway-external"}, {80, 443}),
+])
+def test_network_policies_admit_the_gateway_pods_of_each_method(method, namespace, selector, ports):
+    pols = policies_for(method)
+    allow = [p for p in pols if p["metadata"]["namespace"] == namespace and p["spec"]["podSelector"].get(
+        "matchLabels") == selector]
+    assert len(allow) == 1, pols
+    rules = allow[0]["spec"]["ingress"]
+    open_ports = {p["port"] for r in rules if "from" not in r for p in r["ports"]}
+    assert ports | {15021} <= open_ports
+    scrape = [r for r in rules if r.get("from") == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": topology(method)["addons_namespace"]}}}]]
+    assert {p["port"] for r in scrape for p in r["ports"]} == {15020, 15090}
+    # one default-deny per namespace, even with two gateways in it (the add-on's external and internal)
+    names = [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in pols]
+    assert len(names) == len(set(names))
+
+
+def test_injection_uses_the_default_revision_when_an_entry_names_none():
+    assert injection.desired_labels({"name": "a"}, "asm-1-28") == {"istio-injection": None, "istio.io/rev": "asm-1-28"}
+    assert injection.desired_labels({"name": "a", "revision": "1-30"}, "asm-1-28")["istio.io/rev"] == "1-30"
+    ns = injection.labelled_namespaces({"namespaces": [{"name": "shop"}], "revision": "asm-1-28"})[0]
+    assert ns["metadata"]["labels"]["istio.io/rev"] == "asm-1-28" and "istio-injection" not in ns["metadata"]["labels"]
 
 
 def test_addon_wiring_and_dashboards():

@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The settings filter: the aksmesh_* inventory -> the one normalised settings fact every role reads."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import SettingsError, derive
+
+
+def _plain(value):
+    # plain types: Ansible hands over tagged str/dict subclasses
+    return json.loads(json.dumps(value))
+
+
+def settings(inventory, host="", cwd=""):
+    if not isinstance(inventory, dict):
+        raise AnsibleFilterError("aksmesh.istio.settings: expected a dictionary of aksmesh_* settings, got %s"
+                                 % type(inventory).__name__)
+    try:
+        out = derive(_plain(inventory), host=str(host or ""), cwd=str(cwd or ""))
+    except SettingsError as exc:
+        raise AnsibleFilterError("aksmesh.istio.settings: %s" % exc)
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"settings": settings}

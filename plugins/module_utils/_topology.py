@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where each install method puts things: the one table every role, builder and module reads.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+Read from the upstream sources each method installs:
+- ``istioctl``: the IstioOperator this collection builds (``istio_operator.build``): gateways named
+  ``istio-ingressgateway``/``istio-egressgateway``, pod label ``istio: ingressgateway``/``egressgateway``, Envoy
+  listening on 8080/8443 behind Service ports 80/443 (the operator's gateway Service maps them).
+- ``helm``: the ``gateway`` chart labels its pods ``istio: <release name without "istio-">`` and listens on 80/443
+  (it sets ``net.ipv4.ip_unprivileged_port_start=0``); releases ``istio-ingress`` and ``istio-egressgateway``.
+- ``aks_addon``: the managed add-on runs istiod in ``aks-istio-system`` (also the root namespace) and its
+  gateways ``aks-istio-ingressgateway-external``/``-internal`` in ``aks-istio-ingress``, labelled
+  ``istio: <gateway name>``; it injects only namespaces labelled ``istio.io/rev=<add-on revision>``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+METHODS = ("istioctl", "helm", "aks_addon")
+STATUS_PORT = 15021  # gateway health probes (kubelet and the Azure load balancer)
+METRICS_PORTS = (15020, 15090)  # merged metrics (pilot-agent) and Envoy's own, scraped by Prometheus
+
+_GATEWAYS = {
+    "istioctl": {
+        "ingress": {"service": "istio-ingressgateway", "namespace": "istio-ingress",
+                    "selector": {"istio": "ingressgateway"}, "ports": [8080, 8443]},
+        "egress": {"service": "istio-egressgateway", "namespace": "istio-egress",
+                   "selector": {"istio": "egressgateway"}, "ports": [8080, 8443]},
+    },
+    "helm": {
+        "ingress": {"service": "istio-ingress", "namespace": "istio-ingress", "selector": {"istio": "ingress"},
+                    "ports": [80, 443]},
+        "egress": {"service": "istio-egressgateway", "namespace": "istio-egress",
+                   "selector": {"istio": "egressgateway"}, "ports": [80, 443]},
+    },
+    "aks_addon": {
+        # Envoy ports of the managed gateways are not documented: admit both layouts
+        "ingress": {"service": "aks-istio-ingressgateway-external", "namespace": "aks-istio-ingress",
+                    "selector": {"istio": "aks-istio-ingressgateway-external"}, "ports": [80, 443, 8080, 8443]},
+        "ingress_internal": {"service": "aks-istio-ingressgateway-internal", "namespace": "aks-istio-ingress",
+                             "selector": {"istio": "aks-istio-ingressgateway-internal"},
+                             "ports": [80, 443, 8080, 8443]},
+    },
+}
+ADDON_NAMESPACE = "aks-istio-system"
+
+
+class TopologyError(ValueError):
+    """The settings ask for a layout the install method cannot have; the message names the setting and the fix."""
+
+
+def helm_gateway_selector(release):
+    """The ``istio`` pod label the upstream gateway chart gives a release (its name without ``istio-``)."""
+    return {"istio": release[len("istio-"):] if release.startswith("istio-") else release}
+
+
+def topology(method, istio_namespace="", ingress_namespace="", egress_namespace="", revision=""):
+    """Namespaces, gateways (Service, namespace, pod selector, container ports) and injection label for a method.
+
+    ``revision`` is the control-plane revision (istioctl/helm, empty for the default one) or the add-on's
+    ``asm-x-y`` revision; namespace overrides apply to the istioctl and helm methods only.
+    """
+    if method not in METHODS:
+        raise TopologyError("install method %r: use one of %s" % (method, ", ".join(METHODS)))
+    gateways = copy.deepcopy(_GATEWAYS[method])
+    if method == "aks_addon":
+        for name, value in (("aksmesh_istio_namespace", istio_namespace),
+                            ("aksmesh_ingress_namespace", ingress_namespace),
+                            ("aksmesh_egress_namespace", egress_namespace)):
+            if value and value not in (ADDON_NAMESPACE, "aks-istio-ingress"):
+                raise TopologyError("%s %r: the AKS add-on places its control plane and gateways itself "
+                                    "(aks-istio-system, aks-istio-ingress); remove the setting" % (name, value))
+        istio_ns = ADDON_NAMESPACE
+        injection = {"istio.io/rev": revision} if revision else {}
+    else:
+        istio_ns = istio_namespace or "istio-system"
+        if ingress_namespace:
+            gateways["ingress"]["namespace"] = ingress_namespace
+        if egress_namespace:
+            gateways["egress"]["namespace"] = egress_namespace
+        injection = {"istio.io/rev": revision} if revision else {"istio-injection": "enabled"}
+    for role, gw in gateways.items():
+        gw["role"] = "egress" if role == "egress" else "ingress"
+        gw["name"] = role
+    namespaces = []
+    for gw in gateways.values():
+        if gw["namespace"] not in namespaces:
+            namespaces.append(gw["namespace"])
+    return {
+        "method": method,
+        "istio_namespace": istio_ns,
+        "root_namespace": istio_ns,
+        # Prometheus, Grafana, Kiali, Jaeger and their credential Secrets (never in the add-on's own namespace)
+        "addons_namespace": "istio-system" if method == "aks_addon" else istio_ns,
+        "gateways": gateways,
+        "gateway_namespaces": namespaces,
+        "injection_labels": injection,
+        "status_port": STATUS_PORT,
+        "metrics_ports": list(METRICS_PORTS),
+    }
+
+
+def ingress_service(method, internal=False):
+    """(Service name, namespace) of the default-layout ingress gateway of ``method``."""
+    gws = _GATEWAYS[method]
+    gw = gws["ingress_internal"] if internal and "ingress_internal" in gws else gws["ingress"]
+    return gw["service"], gw["namespace"]

@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The settings boundary: the ``aksmesh_*`` inventory, validated once, as one normalised fact.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+Every cross-cutting setting (target, install method, namespaces, gateways, revision, render folder, connection)
+is derived here and nowhere else; the roles read the result (``settings_mesh``) through their defaults.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import os
+import re
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._topology import METHODS, TopologyError, topology
+
+# inventory variable (without the aksmesh_ prefix) -> (type, default); documented in roles/settings/meta
+DEFAULTS = {
+    "target": ("str", "render"),
+    "install_method": ("str", "istioctl"),
+    "render_dir": ("str", None),
+    "kubeconfig": ("raw", None),
+    "kube_context": ("str", None),
+    "resource_group": ("str", None),
+    "cluster_name": ("str", None),
+    "istio_version": ("str", "1.30.0"),
+    "revision": ("str", None),
+    "istio_namespace": ("str", None),
+    "ingress_namespace": ("str", None),
+    "egress_namespace": ("str", None),
+    "ingress_ip": ("str", None),
+    "ingress_ip_resource_group": ("str", None),
+    "preflight": ("bool", True),
+    "static_ip": ("bool", True),
+    "istioctl_download": ("bool", True),
+    "secrets": ("bool", True),
+    "addons": ("bool", True),
+    "lint_fail_level": ("str", "Error"),
+}
+TARGETS = ("render", "cluster")
+LINT_LEVELS = ("Info", "Warning", "Error")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+$")
+ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
+
+
+class SettingsError(ValueError):
+    """An inventory setting is wrong; the message names the variable and the fix."""
+
+
+def _fail(name, msg):
+    raise SettingsError("aksmesh_%s: %s" % (name, msg))
+
+
+def _typed(raw):
+    """The inventory with defaults applied and types checked; None means "not set"."""
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise SettingsError("unknown settings %s: the settings role takes %s" % (
+            ", ".join("aksmesh_" + k for k in unknown), ", ".join("aksmesh_" + k for k in sorted(DEFAULTS))))
+    out = {}
+    for name, (kind, default) in DEFAULTS.items():
+        value = raw.get(name)
+        if value is None:
+            out[name] = default
+            continue
+        if kind == "bool":
+            if not isinstance(value, bool):
+                _fail(name, "expected true or false, got %r" % (value,))
+        elif kind == "str":
+            if not isinstance(value, str):
+                _fail(name, "expected a string, got %s" % type(value).__name__)
+            if not value.strip():
+                _fail(name, "is empty: remove the variable to use the default, or give a value")
+        out[name] = value
+    return out
+
+
+def _check_choices(s):
+    if s["target"] not in TARGETS:
+        _fail("target", "%r: use render (write files, no Azure, no cluster) or cluster" % s["target"])
+    if s["install_method"] not in METHODS:
+        _fail("install_method", "%r: use one of %s" % (s["install_method"], ", ".join(METHODS)))
+    if s["lint_fail_level"] not in LINT_LEVELS:
+        _fail("lint_fail_level", "%r: use one of %s" % (s["lint_fail_level"], ", ".join(LINT_LEVELS)))
+    if not ISTIO_VERSION.match(s["istio_version"]):
+        _fail("istio_version", "%r is not an Istio release such as 1.30.0" % s["istio_version"])
+    kubeconfig = s["kubeconfig"]
+    if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
+        _fail("kubeconfig", "expected a path or a kubeconfig mapping, got %s" % type(kubeconfig).__name__)
+    if isinstance(kubeconfig, str) and not kubeconfig.strip():
+        _fail("kubeconfig", "is empty: remove the variable to use the default kubeconfig, or give a path")
+    for name in ("istio_namespace", "ingress_namespace", "egress_namespace"):
+        if s[name] is not None and not DNS1123_LABEL.match(s[name]):
+            _fail(name, "%r is not a namespace name (lower case letters, digits and '-', at most 63)" % s[name])
+    if s["ingress_ip"] is not None:
+        try:
+            ipaddress.IPv4Address(s["ingress_ip"])
+        except ValueError:
+            _fail("ingress_ip", "%r is not an IPv4 address" % s["ingress_ip"])
+
+
+def _check_combinations(s):
+    if s["target"] == "cluster" and s["render_dir"] is not None:
+        _fail("render_dir", "is set but aksmesh_target is cluster: a host either renders files or changes a "
+                            "cluster; remove aksmesh_render_dir or set aksmesh_target: render")
+    if (s["resource_group"] is None) != (s["cluster_name"] is None):
+        have, missing = ("resource_group", "cluster_name") if s["cluster_name"] is None else (
+            "cluster_name", "resource_group")
+        _fail(missing, "is missing: aksmesh_%s names an AKS cluster only together with aksmesh_%s" % (have, missing))
+    method, revision = s["install_method"], s["revision"]
+    if method == "aks_addon":
+        if revision is None or not ADDON_REVISION.match(revision):
+            _fail("revision", "%s: the AKS add-on needs its revision (for example asm-1-28): it injects only "
+                              "namespaces labelled istio.io/rev=<revision>" % (
+                                  "is missing" if revision is None else repr(revision)))
+        if s["target"] == "cluster" and s["resource_group"] is None:
+            _fail("resource_group", "is missing: the AKS add-on is enabled through Azure; set aksmesh_resource_group "
+                                    "and aksmesh_cluster_name, or use aksmesh_target: render")
+    elif revision is not None and revision != "default" and not DNS1123_LABEL.match(revision):
+        _fail("revision", "%r is not a revision name (lower case letters, digits and '-', such as 1-30-0)" % revision)
+    if s["ingress_ip_resource_group"] is not None and s["ingress_ip"] is None:
+        _fail("ingress_ip_resource_group", "is set without aksmesh_ingress_ip: name the address too")
+
+
+def derive(raw, host="", cwd=""):
+    """The normalised settings fact from the ``aksmesh_*`` inventory (keys without the prefix)."""
+    s = _typed(dict((k, v) for k, v in (raw or {}).items()))
+    _check_choices(s)
+    _check_combinations(s)
+    method = s["install_method"]
+    revision = "" if s["revision"] in (None, "default") else s["revision"]
+    try:
+        topo = topology(method, s["istio_namespace"] or "", s["ingress_namespace"] or "", s["egress_namespace"] or "",
+                        revision)
+    except TopologyError as exc:
+        raise SettingsError(str(exc))
+    render = s["target"] == "render"
+    render_dir = ""
+    if render:
+        render_dir = s["render_dir"] or os.path.join(cwd or os.getcwd(), "rendered", host or "localhost")
+    gateways = topo.pop("gateways")
+    ingress = dict(gateways["ingress"], ip=s["ingress_ip"] or "",
+                   ip_resource_group=s["ingress_ip_resource_group"] or "")
+    azure = bool(s["resource_group"]) and not render
+    out = dict(topo)
+    out.update({
+        "target": s["target"],
+        "render": render,
+        "render_dir": render_dir,
+        "istio_version": s["istio_version"],
+        "revision": revision,
+        "ingress": ingress,
+        "egress": gateways.get("egress") or {},
+        "gateways": [gateways[k] for k in ("ingress", "ingress_internal", "egress") if k in gateways],
+        "azure": {"resource_group": s["resource_group"] or "", "cluster_name": s["cluster_name"] or "",
+                  "enabled": azure},
+        "connection": {"kubeconfig": s["kubeconfig"], "context": s["kube_context"]},
+        "stages": {
+            "credentials": azure and s["kubeconfig"] is None,
+            "preflight": azure and s["preflight"],
+            "static_ip": azure and s["static_ip"] and method != "aks_addon",
+            "istioctl_download": not render and method == "istioctl" and s["istioctl_download"],
+            "secrets": s["secrets"],
+            "addons": s["addons"],
+            "control_plane": not (render and method == "aks_addon"),
+        },
+        "lint_fail_level": s["lint_fail_level"],
+    })
+    return out

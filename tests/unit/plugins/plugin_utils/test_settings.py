@@ -1,0 +1,93 @@
+"""The settings boundary: the aksmesh_* inventory validated once, derived into one fact."""
+
+import pathlib
+
+import pytest
+import yaml
+
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import DEFAULTS, SettingsError, derive
+
+ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
+
+
+def test_render_default_and_cluster_target():
+    s = derive({}, host="aks-weu", cwd="/srv")
+    assert s["target"] == "render" and s["render"] and s["render_dir"] == "/srv/rendered/aks-weu"
+    assert s["method"] == "istioctl" and s["stages"]["credentials"] is False
+    assert [g["name"] for g in s["gateways"]] == ["ingress", "egress"]
+    c = derive({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "install_method": "helm"})
+    assert c["render_dir"] == "" and not c["render"]
+    assert c["azure"] == {"resource_group": "rg", "cluster_name": "aks", "enabled": True}
+    assert c["stages"]["credentials"] and c["stages"]["static_ip"] and not c["stages"]["istioctl_download"]
+    assert c["ingress"]["selector"] == {"istio": "ingress"} and c["ingress"]["ports"] == [80, 443]
+    kc = derive({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "kubeconfig": "/k"})
+    assert not kc["stages"]["credentials"] and kc["connection"] == {"kubeconfig": "/k", "context": None}
+
+
+def test_addon_settings():
+    s = derive({"target": "cluster", "install_method": "aks_addon", "revision": "asm-1-28",
+                "resource_group": "rg", "cluster_name": "aks"})
+    assert s["istio_namespace"] == "aks-istio-system" and s["injection_labels"] == {"istio.io/rev": "asm-1-28"}
+    assert s["egress"] == {} and not s["stages"]["static_ip"]
+    assert not derive({"install_method": "aks_addon", "revision": "asm-1-28"})["stages"]["control_plane"]
+
+
+@pytest.mark.parametrize("raw,match", [
+    ({"target": "prod"}, r"aksmesh_target: 'prod': use render"),
+    ({"install_method": "kubectl"}, r"aksmesh_install_method: 'kubectl': use one of istioctl, helm, aks_addon"),
+    ({"target": "cluster", "render_dir": "/tmp/x"}, r"aksmesh_render_dir: is set but aksmesh_target is cluster"),
+    ({"resource_group": "rg"}, r"aksmesh_cluster_name: is missing"),
+    ({"cluster_name": "aks"}, r"aksmesh_resource_group: is missing"),
+    ({"install_method": "aks_addon"}, r"aksmesh_revision: is missing: the AKS add-on needs its revision"),
+    ({"install_method": "aks_addon", "revision": "1-30-0"}, r"aksmesh_revision: '1-30-0'"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "target": "cluster"},
+     r"aksmesh_resource_group: is missing: the AKS add-on is enabled through Azure"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "istio_namespace": "istio-system"},
+     r"aksmesh_istio_namespace 'istio-system': the AKS add-on places"),
+    ({"revision": "1.30; touch /tmp/x"}, r"aksmesh_revision: .* is not a revision name"),
+    ({"istio_namespace": "Istio_System"}, r"aksmesh_istio_namespace: 'Istio_System' is not a namespace name"),
+    ({"ingress_ip": "1.2.3"}, r"aksmesh_ingress_ip: '1.2.3' is not an IPv4 address"),
+    ({"ingress_ip_resource_group": "rg"}, r"aksmesh_ingress_ip_resource_group: is set without aksmesh_ingress_ip"),
+    ({"istio_version": "latest"}, r"aksmesh_istio_version: 'latest' is not an Istio release"),
+    ({"kube_context": ""}, r"aksmesh_kube_context: is empty"),
+    ({"kubeconfig": ""}, r"aksmesh_kubeconfig: is empty"),
+    ({"kubeconfig": 7}, r"aksmesh_kubeconfig: expected a path or a kubeconfig mapping, got int"),
+    ({"addons": "yes"}, r"aksmesh_addons: expected true or false"),
+    ({"resource_group": ["rg"]}, r"aksmesh_resource_group: expected a string, got list"),
+    ({"lint_fail_level": "error"}, r"aksmesh_lint_fail_level: 'error': use one of Info, Warning, Error"),
+    ({"tagret": "render"}, r"unknown settings aksmesh_tagret"),
+])
+def test_bad_settings_get_named_errors(raw, match):
+    with pytest.raises(SettingsError, match=match):
+        derive(raw)
+
+
+def test_role_argument_spec_documents_the_same_defaults():
+    spec = yaml.safe_load((ROLES / "settings" / "meta" / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    assert sorted(options) == sorted("aksmesh_" + k for k in DEFAULTS)
+    for key, (kind, default) in DEFAULTS.items():
+        assert options["aksmesh_" + key]["type"] == kind, key
+        assert options["aksmesh_" + key].get("default") == default, key
+    tasks = (ROLES / "settings" / "tasks" / "main.yml").read_text()
+    for key in DEFAULTS:
+        assert "aksmesh_%s | default(none)" % key in tasks, key
+
+
+@pytest.mark.parametrize("role", sorted(p.name for p in ROLES.iterdir() if (p / "defaults" / "main.yml").exists()))
+def test_role_defaults_agree_with_their_argument_specs(role):
+    """A literal default is documented as it is; a default derived from settings_mesh documents none; no role
+    declares its own connection or re-derives a cross-cutting aksmesh_* setting."""
+    defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text()) or {}
+    options = {}
+    for entry in yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text())["argument_specs"].values():
+        options.update(entry.get("options") or {})
+    for name, value in defaults.items():
+        assert name in options, "%s: %s is not in meta/argument_specs.yml" % (role, name)
+        assert not name.endswith(("_kubeconfig", "_context")), name
+        if isinstance(value, str) and "{{" in value:
+            assert "aksmesh_" not in value, "%s re-derives an inventory setting: %s" % (name, value)
+            assert "default" not in options[name], "%s is derived: document where from, not a literal" % name
+        else:
+            assert options[name].get("default") == value, "%s: default %r, argument spec %r" % (
+                name, value, options[name].get("default"))
