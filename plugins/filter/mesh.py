@@ -11,7 +11,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.module_utils import (
-    injection, istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
+    helm_releases, injection, istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
     mesh_traffic)
 from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, namespaces, references
 
@@ -42,6 +42,7 @@ BUILDERS = {
     "addons": _addons,
     "dashboards": _dashboards,
     "istio_operator": istio_operator.build,
+    "helm_releases": helm_releases.releases,
     "namespaces": namespaces,
     "references": references,
     "injection": injection.labelled_namespaces,

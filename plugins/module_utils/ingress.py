@@ -14,6 +14,40 @@ SERVICES = dict((method, ingress_service(method)) for method in METHODS)
 SERVICES["aks_addon_internal"] = ingress_service("aks_addon", internal=True)
 
 
+AZURE_PIP_NAME = "service.beta.kubernetes.io/azure-pip-name"
+AZURE_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+AZURE_RESOURCE_GROUP = "service.beta.kubernetes.io/azure-load-balancer-resource-group"
+AZURE_DNS_LABEL = "service.beta.kubernetes.io/azure-dns-label-name"
+
+
+def static_ip_service(ingress):
+    """(Service spec fields, annotations) that pin the gateway to its static IP, the way AKS asks for it today.
+
+    ``ingress``: ``pip_name`` (the public IP resource the static IP stage ensured: ``azure-pip-name``), else ``ip``
+    (an address the user owns: ``azure-load-balancer-ipv4``); ``ip_resource_group`` when the IP is outside the node
+    resource group; ``dns_label``; ``load_balancer_ip: true`` also sets the deprecated ``spec.loadBalancerIP``
+    (only when a user asks for it).
+    """
+    spec, annotations = {}, {}
+    if ingress.get("pip_name"):
+        annotations[AZURE_PIP_NAME] = ingress["pip_name"]
+    elif ingress.get("ip"):
+        annotations[AZURE_IPV4] = ingress["ip"]
+    if ingress.get("load_balancer_ip") and ingress.get("ip"):
+        spec["loadBalancerIP"] = ingress["ip"]
+    if ingress.get("ip_resource_group") and annotations:
+        annotations[AZURE_RESOURCE_GROUP] = ingress["ip_resource_group"]
+    if ingress.get("dns_label"):
+        annotations[AZURE_DNS_LABEL] = ingress["dns_label"]
+    return spec, annotations
+
+
+def requested_ip(svc):
+    """The static IP a gateway Service asks for: the ipv4 annotation, else the deprecated spec field."""
+    annotations = (svc.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(AZURE_IPV4) or (svc.get("spec") or {}).get("loadBalancerIP")
+
+
 def ingress_facts(svc):
     """Address and ports of a gateway Service, as the seed's jsonpath commands read them."""
     ingress = (((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [{}])[0]
@@ -25,7 +59,8 @@ def ingress_facts(svc):
            "type": (svc.get("spec") or {}).get("type"), "ip": ingress.get("ip"), "hostname": ingress.get("hostname"),
            "address": address, "ports": ports, "node_ports": node_ports,
            "http2_port": ports.get("http2"), "https_port": ports.get("https"),
-           "requested_ip": (svc.get("spec") or {}).get("loadBalancerIP"),
+           "requested_ip": requested_ip(svc),
+           "requested_pip_name": ((svc.get("metadata") or {}).get("annotations") or {}).get(AZURE_PIP_NAME),
            "annotations": (svc.get("metadata") or {}).get("annotations") or {}}
     urls = []
     if address and out["http2_port"]:

@@ -3,16 +3,18 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The production IstioOperator for AKS, built from settings (the runbook's final configuration).
 
-Profile ``default``; ingress gateway in its own namespace with the static IP
-(``service.loadBalancerIP`` plus the ``azure-load-balancer-resource-group`` annotation, optional DNS
-label); egress gateway in its own namespace; HPA and pod anti-affinity for istiod and the gateways;
-Linux nodes only; meshConfig with REGISTRY_ONLY outbound traffic, access logs, no Prometheus merge.
+Profile ``default``; ingress gateway in its own namespace with the static IP (the ``azure-pip-name`` or
+``azure-load-balancer-ipv4`` annotation, ``azure-load-balancer-resource-group`` when needed, optional DNS label);
+egress gateway in its own namespace; HPA and pod anti-affinity for istiod and the gateways; Linux nodes only;
+meshConfig with REGISTRY_ONLY outbound traffic, access logs, and Prometheus merge (the sidecars' metrics carry the
+``prometheus.io`` annotations the sample Prometheus scrapes).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import static_ip_service
 from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
 
 LINUX = {"kubernetes.io/os": "linux"}
@@ -44,22 +46,13 @@ def build(cfg):
     encoding = cfg.get("access_log_encoding", "TEXT")
     if encoding not in ("TEXT", "JSON"):
         raise MeshConfigError("access_log_encoding %r: use TEXT or JSON" % encoding)
-    merge = bool(cfg.get("prometheus_merge", False))
+    merge = bool(cfg.get("prometheus_merge", True))
     mesh = {"outboundTrafficPolicy": {"mode": policy}, "enablePrometheusMerge": merge,
             "accessLogFile": cfg.get("access_log_file", "/dev/stdout"), "accessLogEncoding": encoding}
     mesh.update(cfg.get("mesh_config") or {})
     ingress = cfg.get("ingress") or {}
-    service_annotations = dict(ingress.get("service_annotations") or {})
-    service = {}
-    if ingress.get("ip"):
-        service["loadBalancerIP"] = ingress["ip"]
-        if not ingress.get("ip_resource_group"):
-            raise MeshConfigError("ingress.ip is set but ingress.ip_resource_group is not: AKS looks for the static IP "
-                                  "in the node resource group unless the Service names its group")
-        service_annotations["service.beta.kubernetes.io/azure-load-balancer-resource-group"] = \
-            ingress["ip_resource_group"]
-    if ingress.get("dns_label"):
-        service_annotations["service.beta.kubernetes.io/azure-dns-label-name"] = ingress["dns_label"]
+    service, service_annotations = static_ip_service(ingress)
+    service_annotations.update(ingress.get("service_annotations") or {})
     ing_k8s = _k8s(cfg, {"istio": "ingressgateway"})
     if service:
         ing_k8s["service"] = service

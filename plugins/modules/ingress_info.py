@@ -70,7 +70,13 @@ hostname:
   returned: always
   type: str
 requested_ip:
-  description: The static IP the Service asks for (C(spec.loadBalancerIP)), if any.
+  description:
+    - The static IP the Service asks for (annotation C(service.beta.kubernetes.io/azure-load-balancer-ipv4), else
+      the deprecated C(spec.loadBalancerIP)), if any.
+  returned: always
+  type: str
+requested_pip_name:
+  description: The public IP resource the Service asks for (annotation C(service.beta.kubernetes.io/azure-pip-name)).
   returned: always
   type: str
 http2_port:

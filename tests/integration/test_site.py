@@ -35,6 +35,23 @@ MESH = {
 }
 
 
+def assert_policies_select_gateway_pods(api, expected):
+    """Each gateway namespace's allow rule selects exactly the gateway pods the real istioctl or chart created
+    (with default-deny, a rule that selects nothing cuts the gateway off)."""
+    net, core = client.NetworkingV1Api(api), client.CoreV1Api(api)
+    for ns, labels in expected.items():
+        allow = [p for p in net.list_namespaced_network_policy(ns).items if p.metadata.name != "default-deny"]
+        assert [p.spec.pod_selector.match_labels for p in allow] == [labels], ns
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        pods = core.list_namespaced_pod(ns, label_selector=selector).items
+        assert pods and len(pods) == len(core.list_namespaced_pod(ns).items), (ns, selector)
+        allowed = {port.port for rule in allow[0].spec.ingress for port in rule.ports}
+        assert allowed >= {15021, 15020, 15090}, allowed
+        serving = {port.target_port for s in core.list_namespaced_service(ns).items for port in s.spec.ports
+                   if port.name in ("http2", "https")}
+        assert serving and serving <= allowed, (serving, allowed)
+
+
 def deploy_shop(kubeconfig):
     """The application the MESH routes go to, as the application team deploys it: istioctl analyze reports
     routes to hosts that do not exist (IST0101) and subsets that select no pod (IST0173) as errors."""
@@ -101,9 +118,17 @@ def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_
     address = ip["properties"]["ipAddress"]
     api = config.new_client_from_config(str(kubeconfig))
     svc = client.CoreV1Api(api).read_namespaced_service("istio-ingressgateway", "istio-ingress")
-    assert svc.spec.load_balancer_ip == address
+    # AKS finds the IP by its resource name (azure-pip-name) in the named group; no deprecated loadBalancerIP
+    assert svc.metadata.annotations["service.beta.kubernetes.io/azure-pip-name"] == ip["name"]
     assert svc.metadata.annotations["service.beta.kubernetes.io/azure-load-balancer-resource-group"] == \
         "MC_rg_aks_westeurope"
+    assert svc.spec.load_balancer_ip is None
+    kube_api.wait_for(lambda: (client.CoreV1Api(api).read_namespaced_service(
+        "istio-ingressgateway", "istio-ingress").status.load_balancer.ingress or [None])[0], "the ingress IP")
+    assert client.CoreV1Api(api).read_namespaced_service(
+        "istio-ingressgateway", "istio-ingress").status.load_balancer.ingress[0].ip == address
+    assert_policies_select_gateway_pods(api, {"istio-ingress": {"istio": "ingressgateway"},
+                                              "istio-egress": {"istio": "egressgateway"}})
     pa = client.CustomObjectsApi(api).get_namespaced_custom_object(
         "security.istio.io", "v1", "istio-system", "peerauthentications", "default")
     assert pa["spec"]["mtls"]["mode"] == "STRICT"
@@ -130,7 +155,20 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     assert first.rc == 0, first.stdout[-4000:]
     api = config.new_client_from_config(kubeconfig)
     svc = client.CoreV1Api(api).read_namespaced_service("istio-ingress", "istio-ingress")
-    assert svc.spec.load_balancer_ip == "51.124.1.2"
+    assert svc.metadata.annotations["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == "51.124.1.2"
+    assert svc.spec.load_balancer_ip is None
+    assert_policies_select_gateway_pods(api, {"istio-ingress": {"istio": "ingress"},
+                                              "istio-egress": {"istio": "egressgateway"}})
+    # Helm path parity with istioctl: Linux nodes, two replicas at least, PodDisruptionBudgets
+    istiod = client.AppsV1Api(api).read_namespaced_deployment("istiod", "istio-system")
+    assert istiod.spec.template.spec.node_selector == {"kubernetes.io/os": "linux"}
+    hpas = client.AutoscalingV2Api(api).list_horizontal_pod_autoscaler_for_all_namespaces().items
+    assert {(h.metadata.namespace, h.spec.min_replicas) for h in hpas} >= {
+        ("istio-system", 2), ("istio-ingress", 2), ("istio-egress", 2)}
+    pdbs = client.PolicyV1Api(api).list_pod_disruption_budget_for_all_namespaces().items
+    assert {p.metadata.namespace for p in pdbs} >= {"istio-system", "istio-ingress", "istio-egress"}
+    mesh = yaml.safe_load(client.CoreV1Api(api).read_namespaced_config_map("istio", "istio-system").data["mesh"])
+    assert mesh["enablePrometheusMerge"] is True and mesh["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
     assert svc.metadata.annotations["service.beta.kubernetes.io/azure-load-balancer-resource-group"] == "rg-network"
     secrets = client.CoreV1Api(api).list_namespaced_secret("istio-system", label_selector="owner=helm").items
     assert sorted(s.metadata.labels["name"] for s in secrets) == ["istio-base", "istiod"]

@@ -30,7 +30,11 @@ def test_install_is_idempotent_and_check_mode_never_installs(kube_api, kubeconfi
     assert not first.failed, first.result
     assert first["changed"] and "install" in first["command"] and "IngressGateways" in first["components"]
     svc = kube_api.get("v1", "Service", "istio-ingress", "istio-ingressgateway")
-    assert svc["spec"]["loadBalancerIP"] == "51.124.1.2"
+    # the static IP the way AKS asks for it today: the ipv4 annotation, no deprecated spec.loadBalancerIP
+    assert svc["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == "51.124.1.2"
+    assert "loadBalancerIP" not in svc["spec"]
+    kube_api.wait_for(lambda: ((kube_api.get("v1", "Service", "istio-ingress", "istio-ingressgateway")["status"].get(
+        "loadBalancer") or {}).get("ingress") or [{}])[0].get("ip") == "51.124.1.2", "the ingress to get its static IP")
     assert svc["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-resource-group"] == "rg-ips"
     assert {d["metadata"]["name"] for d in deployments(kube_api)} >= {"istiod", "istio-ingressgateway"}
 
@@ -67,8 +71,7 @@ def test_failures_report_istioctl_output(kube_api, kubeconfig):
 
 
 @pytest.mark.parametrize("cfg,needle", [({"hpa_min": 6, "hpa_max": 2}, "hpa_min"),
-                                        ({"outbound_policy": "OPEN"}, "outbound_policy"),
-                                        ({"ingress": {"ip": "1.2.3.4"}}, "ip_resource_group")])
+                                        ({"outbound_policy": "OPEN"}, "outbound_policy")])
 def test_operator_builder_rejects_bad_settings(cfg, needle):
     from ansible_collections.aksmesh.istio.plugins.module_utils import istio_operator
     from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError

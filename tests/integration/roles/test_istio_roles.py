@@ -92,11 +92,12 @@ def test_istio_install_role_converges_once(kube_api, kubeconfig, tmp_path):
     operator = first.task("Build the IstioOperator")[0]["result"]["ansible_facts"]["istio_install_operator"]
     spec = operator["spec"]
     assert spec["meshConfig"]["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
-    assert spec["meshConfig"]["enablePrometheusMerge"] is False and spec["meshConfig"]["accessLogFile"] == "/dev/stdout"
+    assert spec["meshConfig"]["enablePrometheusMerge"] is True and spec["meshConfig"]["accessLogFile"] == "/dev/stdout"
     assert spec["values"]["global"]["defaultNodeSelector"] == {"kubernetes.io/os": "linux"}
     ingress = spec["components"]["ingressGateways"][0]
-    assert ingress["namespace"] == "istio-ingress" and ingress["k8s"]["service"]["loadBalancerIP"] == "51.124.9.9"
+    assert ingress["namespace"] == "istio-ingress" and "service" not in ingress["k8s"]
     assert ingress["k8s"]["serviceAnnotations"] == {
+        "service.beta.kubernetes.io/azure-load-balancer-ipv4": "51.124.9.9",
         "service.beta.kubernetes.io/azure-load-balancer-resource-group": "rg-net",
         "service.beta.kubernetes.io/azure-dns-label-name": "shop"}
     assert spec["components"]["pilot"]["k8s"]["hpaSpec"] == {"minReplicas": 2, "maxReplicas": 5}
