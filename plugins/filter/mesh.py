@@ -36,6 +36,7 @@ BUILDERS = {
     "secrets": mesh_secrets.credential_secrets,
     "mtls": mesh_mtls.peer_authentications,
     "gateways": mesh_gateways.gateway_manifests,
+    "gateway_routes": mesh_gateways.gateway_route_hosts,
     "egress": mesh_egress.egress_manifests,
     "traffic": mesh_traffic.traffic_manifests,
     "network_policies": mesh_network_policies.network_policies,

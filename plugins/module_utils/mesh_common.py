@@ -58,3 +58,51 @@ def references(config):
     require(config, ["api_version", "kind"], "references")
     return [{"apiVersion": config["api_version"], "kind": config["kind"], "metadata": {"name": name}}
             for name in config.get("names") or [] if name]
+
+
+def service_fqdn(host, namespace):
+    """Short service names resolve in the referring object's namespace, as Istio resolves them."""
+    if "*" in host or host.count(".") >= 2 or ("." in host and not host.endswith(".svc")):
+        return host if "." in host or "*" in host else "%s.%s.svc.cluster.local" % (host, namespace)
+    return "%s.%s.svc.cluster.local" % (host.split(".")[0], host.split(".")[1] if "." in host else namespace)
+
+
+def route_destinations(vs):
+    """(host FQDN, subset) of every route and mirror destination of a VirtualService object."""
+    ns = (vs.get("metadata") or {}).get("namespace") or "default"
+    spec = vs.get("spec") or {}
+    for kind in ("http", "tls", "tcp"):
+        for rule in spec.get(kind) or []:
+            dests = [r.get("destination") or {} for r in rule.get("route") or []]
+            if rule.get("mirror"):
+                dests.append(rule["mirror"])
+            for dest in dests:
+                if dest.get("host"):
+                    yield service_fqdn(dest["host"], ns), dest.get("subset")
+
+
+def gateway_routes(virtual_services):
+    """{host FQDN: [namespaces of the gateways whose bound VirtualServices route to it]} (other namespaces only)."""
+    out = {}
+    for vs in virtual_services:
+        ns = (vs.get("metadata") or {}).get("namespace") or "default"
+        gw_ns = set(r.split("/", 1)[0] for r in (vs.get("spec") or {}).get("gateways") or []
+                    if "/" in r and r.split("/", 1)[0] != ns)
+        if not gw_ns:
+            continue
+        for host, _subset in route_destinations(vs):
+            out.setdefault(host, set()).update(gw_ns)
+    return dict((host, sorted(nss)) for host, nss in out.items())
+
+
+def destination_rule_export(where, host, namespace, given, routes):
+    """exportTo of a DestinationRule: its own namespace and the gateway namespaces that route to its host (a
+    gateway that cannot see the subsets answers ``cluster_not_found``); a given exportTo must include them."""
+    needed = [ns for ns in (routes or {}).get(service_fqdn(host, namespace), []) if ns != namespace]
+    if given is None:
+        return ["."] + needed
+    missing = [ns for ns in needed if ns not in given and "*" not in given]
+    if missing:
+        raise MeshConfigError("%s: export_to %s hides its subsets from the gateway namespace(s) %s that route to %s; "
+                              "add them or leave export_to unset" % (where, given, ", ".join(missing), host))
+    return given

@@ -13,7 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, obj, require
+from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import (
+    MeshConfigError, destination_rule_export, gateway_routes, obj, require)
 
 DEFAULT_WORKLOADS = [
     {"selector": {"istio": "ingressgateway"}, "namespace": "istio-ingress"},
@@ -114,9 +115,11 @@ def virtual_service(vs, placed, stage="gateways"):
     return obj("networking.istio.io/v1", "VirtualService", vs["name"], ns, stage, spec)
 
 
-def destination_rule(dr, stage="gateways"):
+def destination_rule(dr, routes=None, stage="gateways"):
     require(dr, ["name", "namespace", "host"], "destination rule %s" % dr.get("name"))
-    spec = {"host": dr["host"], "exportTo": dr.get("export_to") or ["."]}
+    where = "destination rule %s/%s" % (dr["namespace"], dr["name"])
+    spec = {"host": dr["host"], "exportTo": destination_rule_export(where, dr["host"], dr["namespace"],
+                                                                    dr.get("export_to"), routes)}
     if dr.get("subsets"):
         spec["subsets"] = dr["subsets"]
     if dr.get("traffic_policy"):
@@ -127,5 +130,12 @@ def destination_rule(dr, stage="gateways"):
 def gateway_manifests(config):
     gws, placed = gateways(config)
     vss = [virtual_service(vs, placed) for vs in config.get("virtual_services") or []]
-    drs = [destination_rule(dr) for dr in config.get("destination_rules") or []]
+    routes = gateway_routes(vss)
+    drs = [destination_rule(dr, routes) for dr in config.get("destination_rules") or []]
     return gws + vss + drs
+
+
+def gateway_route_hosts(config):
+    """{host FQDN: [gateway namespaces routing to it]} for the traffic stage's DestinationRules."""
+    _gws, placed = gateways(config)
+    return gateway_routes([virtual_service(vs, placed) for vs in config.get("virtual_services") or []])

@@ -14,11 +14,14 @@ Codes (documented in docs/mesh_lint.md):
 - AKM0007 Warning  outbound traffic policy is not REGISTRY_ONLY
 - AKM0008 Error    VirtualServices with overlapping hosts on the same gateway (upstream IST0109)
 - AKM0009 Error    a VirtualService references a Gateway that does not exist (upstream IST0101)
+- AKM0010 Error    a gateway-bound VirtualService routes to a subset whose DestinationRule the gateway cannot see
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import route_destinations, service_fqdn
 
 DOCS = "https://github.com/aksmesh/istio/blob/main/docs/mesh_lint.md#"
 LEVELS = {"Info": 0, "Warning": 1, "Error": 2}
@@ -32,8 +35,10 @@ CODES = {
     "AKM0007": ("Warning", "OutboundNotRegistryOnly"),
     "AKM0008": ("Error", "ConflictingMeshGatewayVirtualServiceHosts"),
     "AKM0009": ("Error", "ReferencedResourceNotFound"),
+    "AKM0010": ("Error", "SubsetHiddenFromGateway"),
 }
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+
 
 
 def _meta(obj):
@@ -137,6 +142,30 @@ def check_gateway_placement(objs, ctx):
                           "namespace" % (origin(gw), ", ".join(sorted(namespaces))))
 
 
+def _exported_to(obj, namespace):
+    export = (obj.get("spec") or {}).get("exportTo")
+    if not export or "*" in export:
+        return True
+    return namespace in set(_ns(obj) if e == "." else e for e in export)
+
+
+def check_subsets_visible_to_gateways(objs, ctx):
+    rules = [o for o in objs if o.get("kind") == "DestinationRule"]
+    for vs in objs:
+        if vs.get("kind") != "VirtualService":
+            continue
+        gw_ns = sorted(set(g for g, _name in _gateway_refs(vs) if g != _ns(vs)))
+        for host, subset in route_destinations(vs) if gw_ns else []:
+            defining = [dr for dr in rules if service_fqdn((dr.get("spec") or {}).get("host") or "", _ns(dr)) == host
+                        and subset in [s.get("name") for s in (dr.get("spec") or {}).get("subsets") or []]]
+            for gw in gw_ns:
+                if subset and defining and not any(_exported_to(dr, gw) for dr in defining):
+                    yield message("AKM0010", vs, "%s routes gateway traffic in %s to subset %s of %s, but %s is not "
+                                  "exported to %s: the gateway answers cluster_not_found; add %s to its exportTo" % (
+                                      origin(vs), gw, subset, host, origin(defining[0]), gw, gw),
+                                  reference=origin(defining[0]))
+
+
 def check_mtls(objs, ctx):
     root = ctx.get("root_namespace") or "istio-system"
     for obj in objs:
@@ -162,13 +191,6 @@ def check_outbound(objs, ctx):
         if mode != "REGISTRY_ONLY":
             yield message("AKM0007", obj, "%s sets outboundTrafficPolicy %s; use REGISTRY_ONLY and declare external "
                           "hosts with ServiceEntries (role aksmesh.istio.mesh_egress)" % (origin(obj), mode))
-
-
-def _fqdn(host, namespace):
-    """Short service names resolve in the VirtualService's namespace, as Istio resolves them."""
-    if "*" in host or host.count(".") >= 2 or ("." in host and not host.endswith(".svc")):
-        return host if "." in host or "*" in host else "%s.%s.svc.cluster.local" % (host, namespace)
-    return "%s.%s.svc.cluster.local" % (host.split(".")[0], host.split(".")[1] if "." in host else namespace)
 
 
 def _visible(vs):
@@ -200,7 +222,7 @@ def check_gateway_hosts(objs, ctx):
                 seen.setdefault((ref, host), []).append(vs)
         if not spec.get("gateways") or "mesh" in spec.get("gateways"):
             for host in hosts:
-                seen.setdefault((("", "mesh"), _fqdn(host, _ns(vs))), []).append(vs)
+                seen.setdefault((("", "mesh"), service_fqdn(host, _ns(vs))), []).append(vs)
     for ((g_ns, g_name), host), owners in sorted(seen.items(), key=lambda kv: str(kv[0])):
         if g_name != "mesh" and any(_has_match(o) for o in owners):
             continue
@@ -219,7 +241,8 @@ def _has_match(vs):
     return any(route.get("match") for route in (vs.get("spec") or {}).get("http") or [])
 
 
-RULES = (check_workload_labels, check_export_to, check_gateway_placement, check_mtls, check_outbound,
+RULES = (check_workload_labels, check_export_to, check_gateway_placement, check_subsets_visible_to_gateways,
+         check_mtls, check_outbound,
          check_gateway_hosts)
 
 

@@ -8,7 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, obj, require
+from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import (
+    MeshConfigError, destination_rule_export, obj, require)
 
 SIMPLE_LB = ("ROUND_ROBIN", "RANDOM", "LEAST_REQUEST", "PASSTHROUGH")
 
@@ -98,7 +99,7 @@ def _fault(fault, where):
     return out
 
 
-def service_manifests(svc):
+def service_manifests(svc, gateway_routes=None):
     require(svc, ["name", "namespace"], "traffic service %s" % svc.get("name"))
     where = "traffic service %s/%s" % (svc["namespace"], svc["name"])
     host = svc.get("host") or svc["name"]
@@ -149,7 +150,8 @@ def service_manifests(svc):
     policy.update(circuit_breaker(svc.get("circuit_breaker")))
     if svc.get("tls_mode"):
         policy["tls"] = {"mode": svc["tls_mode"]}
-    dr_spec = {"host": host, "exportTo": ["."]}
+    dr_spec = {"host": host, "exportTo": destination_rule_export("traffic service %s/%s" % (
+        svc["namespace"], svc["name"]), host, svc["namespace"], svc.get("export_to"), gateway_routes)}
     if subsets:
         dr_spec["subsets"] = [{"name": s, "labels": {"version": s}} for s in subsets]
     if policy:
@@ -164,5 +166,5 @@ def service_manifests(svc):
 def traffic_manifests(config):
     out = []
     for svc in config.get("services") or []:
-        out += service_manifests(svc)
+        out += service_manifests(svc, config.get("gateway_routes"))
     return out

@@ -96,7 +96,9 @@ def test_all_roles_converge_then_change_nothing(mesh_cluster, tmp_path):
     assert get(kube_api, "networking.istio.io", "gateways", "istio-ingress", "shop-gw")
     vs = get(kube_api, "networking.istio.io", "virtualservices", "shop", "shop")["spec"]
     assert vs["gateways"] == ["istio-ingress/shop-gw"] and vs["exportTo"] == [".", "istio-ingress"]
-    assert get(kube_api, "networking.istio.io", "destinationrules", "shop", "web")["spec"]["exportTo"] == ["."]
+    # the ingress gateway routes to web: it must see web's DestinationRule
+    assert get(kube_api, "networking.istio.io", "destinationrules", "shop", "web")["spec"]["exportTo"] == [
+        ".", "istio-ingress"]
     for ns in ("shop", "istio-egress"):
         se = get(kube_api, "networking.istio.io", "serviceentries", ns, "api-example-com")
         assert se["spec"]["exportTo"] == ["."]

@@ -201,3 +201,24 @@ def test_ingress_facts_from_a_service():
     assert facts["urls"] == ["http://1.2.3.4", "https://1.2.3.4"] and facts["node_ports"] == {"http2": 30080}
     pending = ingress_facts({"metadata": {"name": "gw"}, "spec": {"ports": []}})
     assert pending["address"] is None and pending["urls"] == []
+
+
+def test_destination_rules_are_exported_to_the_gateways_that_route_to_them():
+    config = {"gateways": [{"name": "gw", "hosts": ["shop.example.com"]}],
+              "virtual_services": [{"name": "shop", "namespace": "shop", "hosts": ["shop.example.com"],
+                                    "gateways": ["gw"], "http": [{"route": [
+                                        {"destination": {"host": "reviews", "subset": "v2"}}]}]}],
+              "destination_rules": [{"name": "reviews", "namespace": "shop", "host": "reviews",
+                                     "subsets": [{"name": "v2", "labels": {"version": "v2"}}]},
+                                    {"name": "other", "namespace": "shop", "host": "ratings"}]}
+    drs = {o["metadata"]["name"]: o for o in by_kind(mesh_gateways.gateway_manifests(config), "DestinationRule")}
+    assert drs["reviews"]["spec"]["exportTo"] == [".", "istio-ingress"]
+    assert drs["other"]["spec"]["exportTo"] == ["."]
+    routes = mesh_gateways.gateway_route_hosts(config)
+    assert routes == {"reviews.shop.svc.cluster.local": ["istio-ingress"]}
+    traffic = mesh_traffic.traffic_manifests({"gateway_routes": routes, "services": [
+        {"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"]}]})
+    assert by_kind(traffic, "DestinationRule")[0]["spec"]["exportTo"] == [".", "istio-ingress"]
+    with pytest.raises(MeshConfigError, match="hides its subsets from the gateway namespace"):
+        mesh_gateways.gateway_manifests(dict(config, destination_rules=[
+            dict(config["destination_rules"][0], export_to=["."])]))

@@ -90,3 +90,16 @@ def test_agrees_with_upstream_analyzer_inputs(name, upstream_code, ours):
         pytest.skip(f"{name} not in this upstream snapshot")
     found = ml.lint(shared_data.load_all(path), {"require_mesh_policy": False})
     assert ours in codes(found), (upstream_code, codes(found))
+
+
+def test_a_subset_the_gateway_cannot_see_is_an_error():
+    objs = docs(GOOD)
+    objs[3]["spec"]["http"] = [{"route": [{"destination": {"host": "reviews", "subset": "v2"}}]}]
+    dr = {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+          "metadata": {"name": "reviews", "namespace": "shop"},
+          "spec": {"host": "reviews.shop.svc.cluster.local", "exportTo": ["."],
+                   "subsets": [{"name": "v2", "labels": {"version": "v2"}}]}}
+    found = ml.lint(objs + [dr])
+    assert codes(found) == ["AKM0010"] and "add istio-ingress to its exportTo" in found[0]["message"]
+    dr["spec"]["exportTo"] = [".", "istio-ingress"]
+    assert ml.lint(objs + [dr]) == []
