@@ -39,8 +39,11 @@ setup: $(BIN)/.installed $(COLLROOT)/ansible_collections/aksmesh/istio
 tools:
 	$(PYTHON) tools/build.py
 
+# render mode writes the control plane as `istioctl manifest generate` makes it: the pinned istioctl (and helm,
+# which packages the charts of the same Istio module) are built first when they are not cached
 demo: setup
-	$(BIN)/ansible-playbook -i inventory/demo site.yml
+	$(PYTHON) tools/build.py --only helm,istio
+	PATH=$(CURDIR)/.build/tools/bin:$$PATH $(BIN)/ansible-playbook -i inventory/demo site.yml
 
 unit: setup
 	$(BIN)/pytest -q tests/unit

@@ -7,6 +7,7 @@ used instead of building those (the envtest convention).
 
   tools/build.py            build what is missing, one line per tool
   tools/build.py --print    print NAME=PATH for every binary (the harness reads this)
+  tools/build.py --only helm,istio   build only these tools (make demo needs istioctl, whose charts need helm)
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def binaries() -> dict[str, pathlib.Path]:
     return found
 
 
-def build_all() -> None:
+def build_all(only: set[str] | None = None) -> None:
     lock = load_lock()
     gover = go_version()
     if gover != lock["go"]:
@@ -181,6 +182,8 @@ def build_all() -> None:
     env_dir = envtest_dir()
     started = time.monotonic()
     for name, entry in effective_tools(lock).items():
+        if only is not None and name not in only:
+            continue
         target = tool_dir(name, entry, gover)
         if not entry["packages"]:
             print(f"tools: {name}: from KUBEBUILDER_ASSETS={env_dir}")
@@ -220,6 +223,8 @@ def link_farm() -> None:
     """.build/tools/bin/<binary> (and istio-charts, istio-crds) -> the cache: one stable PATH entry."""
     (FARM / "bin").mkdir(parents=True, exist_ok=True)
     for name, path in binaries().items():
+        if not path.exists():  # a tool left out with --only
+            continue
         link = FARM / "bin" / name if path.suffix == "" and path.parent.name == "bin" else FARM / name
         if link.is_symlink() or link.exists():
             link.unlink()
@@ -230,6 +235,9 @@ def main(argv: list[str]) -> int:
     if argv[1:] == ["--print"]:
         for name, path in binaries().items():
             print(f"{name}={path}")
+        return 0
+    if len(argv) == 3 and argv[1] == "--only":
+        build_all(set(argv[2].split(",")))
         return 0
     if argv[1:]:
         print(__doc__)

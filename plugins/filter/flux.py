@@ -11,8 +11,9 @@ from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import l
 
 
 def flux_helm_release(release, version, source_namespace):
-    """{name, chart, namespace, values} -> helm.toolkit.fluxcd.io/v2 HelmRelease."""
-    return {
+    """{name, chart, namespace, values, depends_on} -> helm.toolkit.fluxcd.io/v2 HelmRelease (``dependsOn`` keeps
+    Flux to the install order: base, then istiod, then the gateways)."""
+    out = {
         "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
         "metadata": {"name": release["name"], "namespace": release["namespace"],
                      "labels": labels("istio-helm")},
@@ -23,6 +24,9 @@ def flux_helm_release(release, version, source_namespace):
                                                   "namespace": source_namespace}}},
                  "values": dict(release.get("values") or {})},
     }
+    if release.get("depends_on"):
+        out["spec"]["dependsOn"] = [{"name": d["name"], "namespace": d["namespace"]} for d in release["depends_on"]]
+    return out
 
 
 class FilterModule(object):

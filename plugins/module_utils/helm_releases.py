@@ -44,7 +44,8 @@ def _gateway_values(cfg, gw, service):
 
 
 def releases(cfg):
-    """[{name, chart, namespace, values}] in install order; ``cfg`` holds the istio_helm role's settings."""
+    """[{name, chart, namespace, values, depends_on}] in install order; ``cfg`` holds the istio_helm role's
+    settings. ``depends_on`` names the releases that must be ready first (Flux ``dependsOn`` in render mode)."""
     hpa_min, hpa_max = int(cfg.get("hpa_min", 2)), int(cfg.get("hpa_max", 5))
     if hpa_min > hpa_max:
         raise MeshConfigError("istio_helm_hpa_min (%s) is greater than istio_helm_hpa_max (%s)" % (hpa_min, hpa_max))
@@ -61,9 +62,12 @@ def releases(cfg):
         istiod["revision"] = revision
     if cfg.get("anti_affinity", True):
         istiod["affinity"] = anti_affinity({"app": "istiod"})
-    out = [{"name": "istio-base", "chart": "base", "namespace": ns, "values": {"defaultRevision": revision or "default"}},
-           {"name": "istiod" + ("-" + revision if revision else ""), "chart": "istiod", "namespace": ns,
-            "values": _merge(istiod, cfg.get("istiod_values"))}]
+    base = {"name": "istio-base", "chart": "base", "namespace": ns, "values": {"defaultRevision": revision or "default"}}
+    control = {"name": "istiod" + ("-" + revision if revision else ""), "chart": "istiod", "namespace": ns,
+               "values": _merge(istiod, cfg.get("istiod_values")),
+               "depends_on": [{"name": base["name"], "namespace": ns}]}
+    after_control = [{"name": control["name"], "namespace": ns}]
+    out = [base, control]
     ingress = cfg.get("ingress") or {}
     if ingress.get("enabled", True):
         spec, annotations = static_ip_service(ingress)
@@ -71,9 +75,10 @@ def releases(cfg):
         if annotations:
             service["annotations"] = annotations
         out.append({"name": ingress["release"], "chart": "gateway", "namespace": ingress["namespace"],
-                    "values": _merge(_gateway_values(cfg, ingress, service), cfg.get("gateway_values"))})
+                    "values": _merge(_gateway_values(cfg, ingress, service), cfg.get("gateway_values")),
+                    "depends_on": after_control})
     egress = cfg.get("egress") or {}
     if egress.get("enabled", True) and egress.get("namespace"):
         out.append({"name": egress["release"], "chart": "gateway", "namespace": egress["namespace"],
-                    "values": _gateway_values(cfg, egress, {"type": "ClusterIP"})})
+                    "values": _gateway_values(cfg, egress, {"type": "ClusterIP"}), "depends_on": after_control})
     return out

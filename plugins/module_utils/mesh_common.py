@@ -68,30 +68,32 @@ def service_fqdn(host, namespace):
 
 
 def route_destinations(vs):
-    """(host FQDN, subset) of every route and mirror destination of a VirtualService object."""
+    """(host FQDN, subset, gateway namespaces) of every route and mirror destination of a VirtualService object.
+
+    The gateway namespaces are those of the other-namespace gateways the rule applies to: the rule's
+    ``match[].gateways`` when it names any (``mesh`` is the sidecars), else the VirtualService's ``gateways``.
+    """
     ns = (vs.get("metadata") or {}).get("namespace") or "default"
     spec = vs.get("spec") or {}
     for kind in ("http", "tls", "tcp"):
         for rule in spec.get(kind) or []:
+            refs = [g for m in rule.get("match") or [] for g in m.get("gateways") or []] or spec.get("gateways") or []
+            gw_ns = sorted(set(r.split("/", 1)[0] for r in refs if "/" in r and r.split("/", 1)[0] != ns))
             dests = [r.get("destination") or {} for r in rule.get("route") or []]
             if rule.get("mirror"):
                 dests.append(rule["mirror"])
             for dest in dests:
                 if dest.get("host"):
-                    yield service_fqdn(dest["host"], ns), dest.get("subset")
+                    yield service_fqdn(dest["host"], ns), dest.get("subset"), gw_ns
 
 
 def gateway_routes(virtual_services):
     """{host FQDN: [namespaces of the gateways whose bound VirtualServices route to it]} (other namespaces only)."""
     out = {}
     for vs in virtual_services:
-        ns = (vs.get("metadata") or {}).get("namespace") or "default"
-        gw_ns = set(r.split("/", 1)[0] for r in (vs.get("spec") or {}).get("gateways") or []
-                    if "/" in r and r.split("/", 1)[0] != ns)
-        if not gw_ns:
-            continue
-        for host, _subset in route_destinations(vs):
-            out.setdefault(host, set()).update(gw_ns)
+        for host, _subset, gw_ns in route_destinations(vs):
+            if gw_ns:
+                out.setdefault(host, set()).update(gw_ns)
     return dict((host, sorted(nss)) for host, nss in out.items())
 
 

@@ -40,7 +40,6 @@ CODES = {
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
 
-
 def _meta(obj):
     return obj.get("metadata") or {}
 
@@ -154,8 +153,7 @@ def check_subsets_visible_to_gateways(objs, ctx):
     for vs in objs:
         if vs.get("kind") != "VirtualService":
             continue
-        gw_ns = sorted(set(g for g, _name in _gateway_refs(vs) if g != _ns(vs)))
-        for host, subset in route_destinations(vs) if gw_ns else []:
+        for host, subset, gw_ns in route_destinations(vs):
             defining = [dr for dr in rules if service_fqdn((dr.get("spec") or {}).get("host") or "", _ns(dr)) == host
                         and subset in [s.get("name") for s in (dr.get("spec") or {}).get("subsets") or []]]
             for gw in gw_ns:

@@ -23,10 +23,16 @@ MARKER = "# rendered by aksmesh.istio; stage: %s\n"
 SAFE = re.compile(r"[^a-z0-9.-]+")
 
 
+# kinds other objects of a folder depend on sort first, so `kubectl apply -R -f` works in one pass
+FIRST = {"Namespace": "00", "CustomResourceDefinition": "01"}
+
+
 def file_name(obj):
     meta = obj.get("metadata") or {}
     parts = [obj.get("kind", "object"), meta.get("namespace") or "_cluster", meta.get("name", "unnamed")]
-    return SAFE.sub("-", "-".join(parts).lower()).strip("-") + ".yaml"
+    name = SAFE.sub("-", "-".join(parts).lower()).strip("-") + ".yaml"
+    first = FIRST.get(obj.get("kind"))
+    return "%s-%s" % (first, name) if first else name
 
 
 def render_text(obj, stage):

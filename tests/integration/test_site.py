@@ -80,17 +80,22 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     first = run_playbook(SITE, tmp_path, inventory=inv)
     assert first.rc == 0, first.stdout[-3000:]
     weu = {p.relative_to(out / "aks-weu").as_posix() for p in (out / "aks-weu").rglob("*.yaml")}
-    assert "istio/istiooperator-istio-system-aksmesh.yaml" in weu
-    assert any(f.startswith("istio-generated/deployment-istio-system-istiod") for f in weu)  # istioctl on PATH
-    assert "mtls/peerauthentication-istio-system-default.yaml" in weu
-    assert "gateways/gateway-istio-ingress-shop-gw.yaml" in weu
-    assert "secrets/secret-istio-system-grafana.yaml" in weu and "injection/namespace--cluster-shop.yaml" in weu
+    # the control plane as istioctl would install it, no IstioOperator (no cluster stores one)
+    assert not [f for f in weu if "istiooperator" in f]
+    assert "10-istio/deployment-istio-system-istiod.yaml" in weu and "10-istio/00-namespace--cluster-istio-system.yaml" in weu
+    assert "40-mtls/peerauthentication-istio-system-default.yaml" in weu
+    assert "50-gateways/gateway-istio-ingress-shop-gw.yaml" in weu
+    assert "20-secrets/secret-istio-system-grafana.yaml" in weu and "30-injection/00-namespace--cluster-shop.yaml" in weu
     neu = {p.relative_to(out / "aks-neu").as_posix() for p in (out / "aks-neu").rglob("*.yaml")}
-    assert "istio-helm/helmrelease-istio-system-istiod.yaml" in neu
-    assert "gateways/gateway-istio-ingress-shop-gw.yaml" in neu  # helm's gateway also runs in istio-ingress
-    gw = yaml.safe_load((out / "aks-neu/gateways/gateway-istio-ingress-shop-gw.yaml").read_text())
+    assert "10-istio-helm/helmrelease-istio-system-istiod.yaml" in neu
+    istiod = yaml.safe_load((out / "aks-neu/10-istio-helm/helmrelease-istio-system-istiod.yaml").read_text())
+    assert istiod["spec"]["dependsOn"] == [{"name": "istio-base", "namespace": "istio-system"}]
+    ingress = yaml.safe_load((out / "aks-neu/10-istio-helm/helmrelease-istio-ingress-istio-ingress.yaml").read_text())
+    assert ingress["spec"]["dependsOn"] == [{"name": "istiod", "namespace": "istio-system"}]
+    assert "50-gateways/gateway-istio-ingress-shop-gw.yaml" in neu  # helm's gateway also runs in istio-ingress
+    gw = yaml.safe_load((out / "aks-neu/50-gateways/gateway-istio-ingress-shop-gw.yaml").read_text())
     assert gw["spec"]["selector"] == {"istio": "ingress"}
-    secret = out / "aks-weu/secrets/secret-istio-system-grafana.yaml"
+    secret = out / "aks-weu/20-secrets/secret-istio-system-grafana.yaml"
     assert secret.stat().st_mode & 0o777 == 0o600
     assert "graf-Pass-123" not in first.stdout
     second = run_playbook(SITE, tmp_path, inventory=inv)
@@ -178,6 +183,35 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     deploy_shop(kubeconfig)
     second = run_playbook(SITE, tmp_path, inventory=inv)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+
+
+def test_the_render_folder_applies_to_an_empty_cluster_as_it_is(kube_api, tmp_path):
+    """GitOps output that a cluster can apply: on a cluster without Istio (no CRDs), `kubectl apply --server-side
+    -R -f` of each numbered stage folder, in order, succeeds for every object, and afterwards `kubectl diff
+    --server-side` of the whole tree finds nothing. (kubectl maps every object of one invocation before it applies
+    the first, so CRDs and their objects cannot share one invocation; Flux and Argo CD order CRDs first.)"""
+    out = tmp_path / "out" / "aks"
+    inv = inventory(tmp_path, {"aks": {"aksmesh_render_dir": str(out)}}, dict(MESH, aksmesh_target="render"))
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    assert run.rc == 0, run.stdout[-3000:]
+    kube_api.remove_istio_crds()
+    files = sorted(out.rglob("*.yaml"))
+    folders = sorted(p for p in out.iterdir() if p.is_dir())
+    assert [f.name[:3] for f in folders] == sorted(f.name[:3] for f in folders) and folders[0].name == "10-istio"
+    lines = 0
+    for folder in folders:
+        applied = kube_api.kubectl("apply", "--server-side", "--field-manager", "gitops", "-R", "-f", str(folder),
+                                   check=False, timeout=300)
+        assert applied.returncode == 0, (folder.name, applied.stderr[-3000:])
+        lines += len(applied.stdout.splitlines())
+    assert lines == len(files)  # one "serverside-applied" line per object
+    for kind, ns, name in (("Deployment", "istio-system", "istiod"), ("Namespace", None, "shop"),
+                           ("Secret", "istio-system", "grafana")):
+        assert kube_api.get("apps/v1" if kind == "Deployment" else "v1", kind, ns, name), (kind, name)
+    assert kube_api.get("security.istio.io/v1", "PeerAuthentication", "istio-system", "default")
+    diff = kube_api.kubectl("diff", "--server-side", "--field-manager", "gitops", "-R", "-f", str(out), check=False,
+                            timeout=300)
+    assert diff.returncode == 0, diff.stdout[-3000:] + diff.stderr[-2000:]
 
 
 def test_a_render_dir_on_a_cluster_target_fails_before_anything_changes(arm, aks, azure_env, kube_api, tmp_path):

@@ -103,3 +103,21 @@ def test_a_subset_the_gateway_cannot_see_is_an_error():
     assert codes(found) == ["AKM0010"] and "add istio-ingress to its exportTo" in found[0]["message"]
     dr["spec"]["exportTo"] = [".", "istio-ingress"]
     assert ml.lint(objs + [dr]) == []
+
+
+def test_a_rule_for_the_sidecars_is_not_gateway_traffic():
+    """The egress pattern: the sidecar rule (match gateways: [mesh]) routes to the egress gateway's subset, which
+    the sidecars' own namespace sees; only the gateway's rule runs in the gateway namespace."""
+    vs = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+          "metadata": {"name": "egress", "namespace": "shop"},
+          "spec": {"hosts": ["api.example.com"], "gateways": ["mesh", "istio-egress/egress"], "exportTo": [
+              ".", "istio-egress"], "http": [
+              {"match": [{"gateways": ["mesh"]}], "route": [{"destination": {
+                  "host": "istio-egressgateway.istio-egress.svc.cluster.local", "subset": "api"}}]},
+              {"match": [{"gateways": ["istio-egress/egress"]}], "route": [{"destination": {
+                  "host": "api.example.com"}}]}]}}
+    dr = {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+          "metadata": {"name": "egressgateway-api", "namespace": "shop"},
+          "spec": {"host": "istio-egressgateway.istio-egress.svc.cluster.local", "exportTo": ["."],
+                   "subsets": [{"name": "api"}]}}
+    assert "AKM0010" not in codes(ml.lint([vs, dr], {"partial": True, "require_mesh_policy": False}))
