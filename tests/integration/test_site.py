@@ -315,3 +315,19 @@ def test_upgrade_by_revision_moves_namespaces_and_removes_the_old_one(kube_api, 
     assert "kubectl.kubernetes.io/restartedAt" in (restarted or {})
     bad = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv, extra_vars={"aksmesh_upgrade_to_revision": ""})
     assert bad.rc != 0 and "set aksmesh_upgrade_to_revision" in bad.stdout
+    # a second upgrade run to the same revision changes nothing
+    again = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv,
+                         extra_vars=dict(up, aksmesh_upgrade_restart=False, aksmesh_upgrade_from_revision="default"))
+    assert again.rc == 0 and again.changed == [], [r["task"] for r in again.changed]
+    # site.yml with the inventory from before the upgrade would install a default revision next to 1-30-1: refused
+    kube_api.clear_log()
+    stale = run_playbook(SITE, tmp_path, inventory=inv)
+    assert stale.rc != 0 and "the cluster runs Istio revision(s) 1-30-1" in stale.stdout
+    assert "set aksmesh_revision" in stale.stdout
+    assert not [w for w in kube_api.writes() if "istio-system" in w.path and "deployments" in w.path]
+    # with the revision recorded, site.yml agrees with the cluster and changes nothing
+    deploy_shop(kubeconfig)  # the routes' hosts (istioctl analyze reports routes to missing hosts)
+    recorded = run_playbook(SITE, tmp_path, inventory=inv,
+                            extra_vars={"aksmesh_revision": "1-30-1", "istio_install_tag": "1.30.1"})
+    assert recorded.rc == 0, [(r["task"], r["result"].get("msg")) for r in recorded.results if r["status"] == "failed"]
+    assert recorded.changed == [], [r["task"] for r in recorded.changed]
