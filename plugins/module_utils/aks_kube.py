@@ -8,8 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import kubeconfig_text
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import api_client
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import api_client
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 CONNECTION_KEYS = ("kubeconfig", "context", "host")
 

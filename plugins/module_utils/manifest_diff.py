@@ -18,8 +18,7 @@ import difflib
 import fnmatch
 import json
 
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifests
-
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
 try:
     import yaml
 

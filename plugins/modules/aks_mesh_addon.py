@@ -161,7 +161,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection imp
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
     AzureOperationError, describe, rest, run_lro, run_module)
 from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVICES
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, list_items
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, list_items
 
 
 def argument_spec():

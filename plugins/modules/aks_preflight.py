@@ -169,7 +169,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection imp
 from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
     AzureOperationError, describe, rest)
 from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import check_kubernetes, minor_of, supported_range
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, list_items
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, list_items
 
 
 def argument_spec():

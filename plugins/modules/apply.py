@@ -213,11 +213,11 @@ failures:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifests
-from ansible_collections.aksmesh.istio.plugins.module_utils.apply_engine import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
-from ansible_collections.aksmesh.istio.plugins.module_utils.redact import redact, secret_values
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact, secret_values
 
 try:
     import yaml

@@ -134,11 +134,12 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl, manifests, ownership
+from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils import manifest_diff as md
-from ansible_collections.aksmesh.istio.plugins.module_utils.apply_engine import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient, list_items
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
 
 
 def client_version(module, binary):

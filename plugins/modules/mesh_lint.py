@@ -107,9 +107,10 @@ checked:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifests, mesh_lint
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils import mesh_lint
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient
 
 LIVE_KINDS = (("apps", "v1", "deployments"), ("apps", "v1", "statefulsets"), ("apps", "v1", "daemonsets"),
               ("networking.istio.io", "v1", "gateways"), ("networking.istio.io", "v1", "virtualservices"),

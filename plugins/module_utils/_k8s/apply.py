@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Apply or delete a batch of Kubernetes objects with server-side apply, cheaply and idempotently.
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 Cost of a run where nothing changed: discovery of the group versions used, and one
 read per kind (a GET for a single object, else one LIST, namespaced when the batch
 stays in one namespace); no writes. Objects that differ are applied with
@@ -18,9 +20,9 @@ import itertools
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifests, ownership
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_discovery import Discovery, UnknownKind
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import Discovery, UnknownKind
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 WAITABLE = ("Deployment", "DaemonSet", "StatefulSet", "CustomResourceDefinition")

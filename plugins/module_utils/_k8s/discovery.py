@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""apiVersion + kind -> REST resource, through discovery fetched lazily, once per group version."""
+"""apiVersion + kind -> REST resource, through discovery fetched lazily, once per group version.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 
 class Resource(object):

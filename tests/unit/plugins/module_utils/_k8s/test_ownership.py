@@ -1,5 +1,4 @@
-from ansible_collections.aksmesh.istio.plugins.module_utils import ownership as own
-
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import ownership as own
 LIVE = {
     "apiVersion": "v1", "kind": "Service",
     "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web", "other": "x"}, "managedFields": [

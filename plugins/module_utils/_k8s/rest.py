@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Raw Kubernetes REST calls over the official client's ApiClient, with bounded retries.
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 The typed APIs and DynamicClient cost a model round trip or a full discovery per
 call; the apply engine needs neither. This speaks the REST paths directly through
 ``ApiClient.param_serialize``/``call_api`` (same auth, TLS and proxy handling as the
@@ -21,7 +23,7 @@ import time
 
 try:
     from kubernetes.client.exceptions import ApiException
-except ImportError:  # reported by k8s_connection.require_k8s
+except ImportError:  # reported by _k8s.connection.require_k8s
     class ApiException(Exception):
         status = 0
         body = None

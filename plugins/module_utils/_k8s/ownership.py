@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Server-side apply ownership, read from ``managedFields``: is an applied configuration already in place?
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 An apply is a no-op when the live object records exactly the desired configuration's
 fields as owned by our field manager (operation Apply) and each of those fields holds
 the desired value. The field set comes from the FieldsV1 tree itself: where the tree
