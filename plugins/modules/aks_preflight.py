@@ -161,12 +161,12 @@ summary:
 
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import aks_sizing
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import (
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import aks_sizing
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
     agent_pools, aks_argument_spec, cluster_label, get_cluster, report)
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import rest_client
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube import rest_client
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
     AzureOperationError, describe, rest)
 from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import check_kubernetes, minor_of, supported_range
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, list_items

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Does a principal hold a role allowing an action on a scope? And granting one (opt-in)."""
+"""Does a principal hold a role allowing an action on a scope? And granting one (opt-in).
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,8 +12,8 @@ __metaclass__ = type
 
 import uuid
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import describe, rest
-from ansible_collections.aksmesh.istio.plugins.module_utils.public_ip import grants_join
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import describe, rest
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.public_ip import grants_join
 
 
 def group_scope(subscription_id, resource_group):

@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A Kubernetes client for an AKS cluster: the given connection options, else its user credentials from ARM."""
+"""A Kubernetes client for an AKS cluster: the given connection options, else its user credentials from ARM.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import kubeconfig_text
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import kubeconfig_text
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import api_client
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 

@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""An AKS managed cluster: reading it, the report modules return, its identity, and its kubeconfig."""
+"""An AKS managed cluster: reading it, the report modules return, its identity, and its kubeconfig.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import AzureOperationError, describe, rest
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import AzureOperationError, describe, rest
 
 AKS_NAME_ARG_SPEC = dict(
     resource_group=dict(type="str", required=True),
@@ -17,7 +20,7 @@ AKS_NAME_ARG_SPEC = dict(
 
 def aks_argument_spec(kube=False, **options):
     """Cluster name options + Azure auth (+ Kubernetes connection) + the module's own options."""
-    from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC
+    from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import AZURE_AUTH_ARG_SPEC
     spec = dict(AKS_NAME_ARG_SPEC)
     spec.update(AZURE_AUTH_ARG_SPEC)
     if kube:
