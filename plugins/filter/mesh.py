@@ -11,9 +11,10 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.module_utils import (
-    helm_releases, injection, istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
+    helm_releases, istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
     mesh_traffic)
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, namespaces, references
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, namespaces, references
 
 try:
     import yaml

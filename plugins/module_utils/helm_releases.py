@@ -15,9 +15,9 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import static_ip_service
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
 from ansible_collections.aksmesh.istio.plugins.module_utils.istio_operator import LINUX, anti_affinity
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
 
 def _merge(base, extra):

@@ -14,8 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import static_ip_service
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
 LINUX = {"kubernetes.io/os": "linux"}
 

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, labels
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, labels
 
 try:
     import yaml

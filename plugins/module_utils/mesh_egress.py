@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, obj, require
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj, require
 
 PROTOCOLS = {"TLS": 443, "HTTPS": 443, "HTTP": 80}
 

@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import (
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, destination_rule_export, gateway_routes, obj, require)
 
 DEFAULT_WORKLOADS = [

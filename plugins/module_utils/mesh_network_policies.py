@@ -11,8 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._topology import METRICS_PORTS, STATUS_PORT
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, obj
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METRICS_PORTS, STATUS_PORT
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj
 
 DNS = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import base64
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, obj
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj
 
 
 def b64(value):

@@ -160,7 +160,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube impo
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
     AzureOperationError, describe, rest, run_lro, run_module)
-from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVICES
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, list_items
 
 

@@ -72,7 +72,7 @@ seealso:
   - module: aksmesh.istio.aks_public_ip
   - module: aksmesh.istio.istio_install
 notes:
-  - The Kubernetes version table lives in C(plugins/module_utils/istio_support.py) and covers Istio 1.24 to 1.30.
+  - The Kubernetes version table lives in C(plugins/module_utils/_istio/support.py) and covers Istio 1.24 to 1.30.
 """
 
 EXAMPLES = r"""
@@ -168,7 +168,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube impo
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
     AzureOperationError, describe, rest)
-from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import check_kubernetes, minor_of, supported_range
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support import check_kubernetes, minor_of, supported_range
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, list_items
 
 

@@ -111,7 +111,7 @@ import json
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import istio_inventory as inv
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inventory as inv
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 
 try:

@@ -123,7 +123,7 @@ annotations:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVICES, ingress_facts
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES, ingress_facts
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient
 

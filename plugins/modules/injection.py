@@ -79,7 +79,7 @@ namespaces:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import injection as inj
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection as inj
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient
 

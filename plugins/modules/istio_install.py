@@ -134,9 +134,10 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl
+from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifest_diff as md
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
@@ -144,9 +145,9 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8s
 
 def client_version(module, binary):
     try:
-        _rc, out, _err = istioctl.run(module, [binary, "version", "--remote=false", "-o", "json"])
+        _rc, out, _err = cli.run(module, [binary, "version", "--remote=false", "-o", "json"])
         return json.loads(out)["clientVersion"]["version"]
-    except (istioctl.IstioctlError, ValueError, KeyError):
+    except (cli.CommandError, ValueError, KeyError):
         return None
 
 
@@ -163,10 +164,10 @@ def present(module, binary, rest, workdir, result):
     p = module.params
     path = istioctl.write_operator(p["operator"], workdir)
     try:
-        _rc, rendered, _err = istioctl.run(module, [binary, "manifest", "generate", "-f", path] + flags(p))
+        _rc, rendered, _err = cli.run(module, [binary, "manifest", "generate", "-f", path] + flags(p))
         objs = manifests.normalize(manifests.expand([rendered]))
         operator = p["operator"] if isinstance(p["operator"], dict) else (manifests.expand([_read(path)]) or [{}])[0]
-    except istioctl.IstioctlError as exc:
+    except cli.CommandError as exc:
         module.fail_json(msg="istioctl manifest generate failed: %s" % exc, rc=exc.rc, stdout=exc.stdout,
                          stderr=exc.stderr, **result)
     except manifests.ManifestError as exc:
@@ -198,7 +199,7 @@ def present(module, binary, rest, workdir, result):
     cmd = [binary, "install", "-y", "-f", path, "--readiness-timeout", p["readiness_timeout"]] + flags(p)
     if p["verify"]:
         cmd.append("--verify")
-    run_or_fail(module, "install", cmd + istioctl.kube_args(p), result)
+    run_or_fail(module, "install", cmd + cli.kube_args(p), result)
     return True
 
 
@@ -227,8 +228,8 @@ def run_or_fail(module, what, cmd, result):
     """Run an istioctl command that changes the cluster; its output goes into the result, failure fails."""
     result["command"] = cmd
     try:
-        _rc, out, err = istioctl.run(module, cmd)
-    except istioctl.IstioctlError as exc:
+        _rc, out, err = cli.run(module, cmd)
+    except cli.CommandError as exc:
         result.update(stdout=exc.stdout, stderr=exc.stderr)
         module.fail_json(msg="istioctl %s failed with exit code %s: %s"
                          % (what, exc.rc, (exc.stderr or exc.stdout).strip()[-2000:]), rc=exc.rc, **result)
@@ -245,7 +246,7 @@ def absent(module, binary, rest, result):
     if module.check_mode:
         return True
     cmd = [binary, "uninstall", "-y"] + (["--purge"] if p["purge"] else ["--revision", p["revision"] or "default"])
-    run_or_fail(module, "uninstall", cmd + istioctl.kube_args(p), result)
+    run_or_fail(module, "uninstall", cmd + cli.kube_args(p), result)
     return True
 
 

@@ -107,7 +107,7 @@ checked:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import mesh_lint
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient

@@ -12,8 +12,8 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._topology import ADDON_NAMESPACE
-from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import minor_of
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import ADDON_NAMESPACE
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support import minor_of
 GATEWAY_MODES = (("external_ingress_gateway", "External"), ("internal_ingress_gateway", "Internal"))
 
 

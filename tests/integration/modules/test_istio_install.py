@@ -74,6 +74,6 @@ def test_failures_report_istioctl_output(kube_api, kubeconfig):
                                         ({"outbound_policy": "OPEN"}, "outbound_policy")])
 def test_operator_builder_rejects_bad_settings(cfg, needle):
     from ansible_collections.aksmesh.istio.plugins.module_utils import istio_operator
-    from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
     with pytest.raises(MeshConfigError, match=needle):
         istio_operator.build(cfg)

@@ -3,8 +3,8 @@
 import pytest
 
 from ansible_collections.aksmesh.istio.plugins.module_utils.helm_releases import releases
-from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import static_ip_service
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
 CFG = {"namespace": "istio-system", "ingress": {"release": "istio-ingress", "namespace": "istio-ingress",
                                                 "selector": {"istio": "ingress"}, "ip": "51.124.1.2",

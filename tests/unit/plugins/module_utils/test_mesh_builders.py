@@ -3,10 +3,11 @@ import base64
 import pytest
 
 from ansible_collections.aksmesh.istio.plugins.module_utils import (
-    injection, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets, mesh_traffic)
-from ansible_collections.aksmesh.istio.plugins.module_utils._topology import topology
-from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import ingress_facts
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
+    mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets, mesh_traffic)
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import topology
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import ingress_facts
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
 
 def by_kind(objs, kind):

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._topology import (
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import (
     TopologyError, helm_gateway_selector, ingress_service, topology)
-from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVICES
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
 
 
 def test_istioctl_and_helm_defaults():

@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Where the ingress gateway listens: the Service per install method, and its address and ports."""
+"""Where the ingress gateway listens: the Service per install method, and its address and ports.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._topology import METHODS, ingress_service
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, ingress_service
 
 # install method -> (Service name, namespace) as each method names it (from the topology table)
 SERVICES = dict((method, ingress_service(method)) for method in METHODS)

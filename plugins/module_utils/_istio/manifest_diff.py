@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Structured comparison of two Kubernetes manifests (the seed's compare script, restored).
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 Objects are matched by identity (API group, kind, namespace, name), so document order
 and API version do not matter. Lists that Kubernetes merges by key (containers, env,
 volumes, ports, ... any list of mappings whose items all carry a unique ``name``) are

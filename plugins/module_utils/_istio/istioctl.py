@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Running istioctl: argument building, IstioOperator files, and its exit-code contract."""
+"""istioctl: its binary, IstioOperator files, the labels its install adds, and its exit-code contract.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,40 +14,14 @@ import json
 import os
 import tempfile
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._cli import find_tool
+
 ANALYZE_FOUND = 79  # istioctl analyze: messages at or above --failure-threshold
-
-
-class IstioctlError(Exception):
-    def __init__(self, message, rc=None, stdout="", stderr=""):
-        super(IstioctlError, self).__init__(message)
-        self.rc, self.stdout, self.stderr = rc, stdout, stderr
 
 
 def find(module, path=None):
     """The istioctl binary: an explicit path, or PATH; fails the module with the fix when absent."""
     return find_tool(module, "istioctl", path, "install it with the aksmesh.istio.istioctl role")
-
-
-def find_tool(module, name, path, hint):
-    """A command-line tool: an explicit ``path``, or PATH; fails the module naming the fix when absent."""
-    if path:
-        if not os.access(path, os.X_OK):
-            module.fail_json(msg="%s_path %s is not an executable file; %s" % (name, path, hint))
-        return path
-    found = module.get_bin_path(name)
-    if not found:
-        module.fail_json(msg="%s is not on PATH; %s or set %s_path" % (name, hint, name))
-    return found
-
-
-def kube_args(params, context_flag="--context"):
-    args = []
-    kubeconfig = params.get("kubeconfig")
-    if isinstance(kubeconfig, str) and kubeconfig:
-        args += ["--kubeconfig", os.path.expanduser(kubeconfig)]
-    if params.get("context"):
-        args += [context_flag, params["context"]]
-    return args
 
 
 def write_operator(operator, directory):
@@ -103,10 +80,3 @@ def webhook_identity(obj):
         for w in obj.get("webhooks") or [])
     return labels.get("istio.io/rev"), hooks
 
-
-def run(module, argv, ok_codes=(0,), environ=None):
-    rc, out, err = module.run_command(argv, environ_update=environ or {})
-    if rc not in ok_codes:
-        raise IstioctlError("%s failed with exit code %s: %s" % (" ".join(argv[:3]), rc, (err or out).strip()[-2000:]),
-                            rc, out, err)
-    return rc, out, err

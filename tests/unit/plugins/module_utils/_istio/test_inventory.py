@@ -1,6 +1,4 @@
-from ansible_collections.aksmesh.istio.plugins.module_utils import istio_inventory as inv
-
-
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inventory as inv
 def crd(name, group):
     return {"metadata": {"name": name}, "spec": {"group": group}}
 

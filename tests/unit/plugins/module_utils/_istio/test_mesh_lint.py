@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from ansible_collections.aksmesh.istio.plugins.module_utils import mesh_lint as ml
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint as ml
 from tests.support import shared_data
 
 GOOD = """

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifest_diff as md
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
 from tests.support import shared_data
 
 DEP = """

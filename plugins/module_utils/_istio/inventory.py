@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a cluster holds of Istio: CRDs, control-plane revisions, injection-labelled namespaces.
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 Pure functions over plain dicts (as the API returns them), so they are tested
 without a cluster.
 """

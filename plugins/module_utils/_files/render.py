@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Render mode: one YAML file per object, grouped by stage, for review and GitOps (Flux/Argo apply it)."""
+"""Render mode: one YAML file per object, grouped by stage, for review and GitOps (Flux/Argo apply it).
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,8 +13,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.aksmesh.istio.plugins.module_utils import atomic_file
-
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import atomic as atomic_file
 try:
     import yaml
     HAS_YAML = True

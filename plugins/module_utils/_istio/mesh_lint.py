@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The seed runbook's mesh rules, checked offline; messages shaped like ``istioctl analyze -o json``.
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 Codes (documented in docs/mesh_lint.md):
 
 - AKM0001 Warning  Deployment or its pod template lacks the ``app`` or ``version`` label
@@ -21,7 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import route_destinations, service_fqdn
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import route_destinations, service_fqdn
 
 DOCS = "https://github.com/aksmesh/istio/blob/main/docs/mesh_lint.md#"
 LEVELS = {"Info": 0, "Warning": 1, "Error": 2}

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sidecar injection labels: ``istio-injection=enabled`` or ``istio.io/rev=<revision>``, never both."""
+"""Sidecar injection labels: ``istio-injection=enabled`` or ``istio.io/rev=<revision>``, never both.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -39,7 +42,7 @@ def label_patch(current, desired):
 
 def labelled_namespaces(config):
     """Namespace objects carrying the injection labels (render mode: what the injection module would set)."""
-    from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import obj
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import obj
     out = []
     for entry in config.get("namespaces") or []:
         if entry.get("state", "present") == "absent":
