@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Istio's addon manifests (Prometheus, Grafana, Kiali, Jaeger), wired to the credential Secrets.
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 - Grafana: anonymous admin access off, basic auth on, the admin user and password read from the
   Grafana credential Secret (``username``/``passphrase``) instead of upstream's ``admin``/``admin``.
 - Kiali: upstream ships ``auth.strategy: anonymous``; we set ``token`` (log in with a service-account

@@ -4,6 +4,8 @@
 """Controlled egress: ServiceEntries (always exportTo ".") and, per external host, the egress-gateway route
 sidecar -> egress gateway -> external host (Istio's "egress gateway" pattern), for REGISTRY_ONLY meshes.
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 Because a ServiceEntry exported to "." is visible in its own namespace only, each external host gets one
 ServiceEntry in every client namespace and one in the egress gateway's namespace.
 """

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The production IstioOperator for AKS, built from settings (the runbook's final configuration).
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 Profile ``default``; ingress gateway in its own namespace with the static IP (the ``azure-pip-name`` or
 ``azure-load-balancer-ipv4`` annotation, ``azure-load-balancer-resource-group`` when needed, optional DNS label);
 egress gateway in its own namespace; HPA and pod anti-affinity for istiod and the gateways; Linux nodes only;

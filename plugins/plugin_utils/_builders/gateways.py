@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Gateways in their workload's namespace; VirtualServices and DestinationRules with the exportTo rules.
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 - A Gateway is created in the namespace of the gateway workload its selector matches.
 - VirtualServices and DestinationRules get ``exportTo: ["."]`` unless told otherwise, except a
   VirtualService bound to a Gateway in another namespace: it is exported to its own namespace and

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Default-deny NetworkPolicies for the gateway namespaces, with the holes a gateway needs.
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 The allow rules select the gateway pods of the install method in use (the topology table): a rule whose
 selector matches no pod would leave ``default-deny`` cutting the gateway off.
 """

@@ -2,7 +2,10 @@
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Traffic patterns as data: retries, mirroring, weighted and header/cookie canaries, load balancing,
-circuit breaking and fault injection, rendered as one VirtualService + one DestinationRule per service."""
+circuit breaking and fault injection, rendered as one VirtualService + one DestinationRule per service.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 

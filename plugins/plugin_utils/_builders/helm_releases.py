@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Istio Helm releases (base, istiod, ingress and egress gateways) with the istioctl path's production values.
 
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
 Value names are those the upstream charts read (checked against the charts of the pinned Istio): istiod and the
 ``gateway`` chart take ``nodeSelector``, ``affinity`` and their autoscaling settings at the top level
 (``values.global.defaultNodeSelector`` is not read by the istiod chart); istiod's PodDisruptionBudget comes with
@@ -16,7 +18,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
-from ansible_collections.aksmesh.istio.plugins.module_utils.istio_operator import LINUX, anti_affinity
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.istio_operator import LINUX, anti_affinity
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
 

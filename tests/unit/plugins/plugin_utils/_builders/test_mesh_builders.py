@@ -2,8 +2,8 @@ import base64
 
 import pytest
 
-from ansible_collections.aksmesh.istio.plugins.module_utils import (
-    mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets, mesh_traffic)
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
+    addons, egress, gateways, mtls, network_policies, secrets, traffic)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import ingress_facts
@@ -15,26 +15,26 @@ def by_kind(objs, kind):
 
 
 def test_secrets_base64_and_labels():
-    (g,) = mesh_secrets.credential_secrets({"credentials": {"grafana": {"username": "u", "passphrase": "p@ss"}}})
+    (g,) = secrets.credential_secrets({"credentials": {"grafana": {"username": "u", "passphrase": "p@ss"}}})
     assert base64.b64decode(g["data"]["passphrase"]) == b"p@ss" and g["metadata"]["namespace"] == "istio-system"
     assert g["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "aksmesh"
     with pytest.raises(MeshConfigError, match="mesh_secrets_kiali_passphrase"):
-        mesh_secrets.credential_secrets({"credentials": {"kiali": {"username": "u", "passphrase": ""}}})
-    (gone,) = mesh_secrets.credential_secrets({"state": "absent", "credentials": {"kiali": {}}})
+        secrets.credential_secrets({"credentials": {"kiali": {"username": "u", "passphrase": ""}}})
+    (gone,) = secrets.credential_secrets({"state": "absent", "credentials": {"kiali": {}}})
     assert "data" not in gone
 
 
 def test_mtls_root_gateways_and_exceptions():
-    objs = mesh_mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-system"],
+    objs = mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-system"],
                                            "exceptions": [{"namespace": "istio-ingress"}]})
     modes = {o["metadata"]["namespace"]: o["spec"]["mtls"]["mode"] for o in objs}
     assert modes == {"istio-system": "STRICT", "istio-ingress": "PERMISSIVE"}
     with pytest.raises(MeshConfigError, match="root namespace"):
-        mesh_mtls.peer_authentications({"exceptions": [{"namespace": "istio-system"}]})
+        mtls.peer_authentications({"exceptions": [{"namespace": "istio-system"}]})
 
 
 def test_gateway_placement_and_export_rules():
-    objs = mesh_gateways.gateway_manifests({
+    objs = gateways.gateway_manifests({
         "gateways": [{"name": "gw", "hosts": ["a.example.com"]},
                      {"name": "egw", "selector": {"istio": "egressgateway"}, "hosts": ["b.example.com"]}],
         "virtual_services": [
@@ -48,24 +48,24 @@ def test_gateway_placement_and_export_rules():
     assert vs["a"]["gateways"] == ["istio-ingress/gw", "mesh"] and vs["a"]["exportTo"] == [".", "istio-ingress"]
     assert vs["inner"]["exportTo"] == ["."]
     with pytest.raises(MeshConfigError, match="hides it from the gateway"):
-        mesh_gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["x"]}], "virtual_services": [
+        gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["x"]}], "virtual_services": [
             {"name": "a", "namespace": "shop", "hosts": ["x"], "gateways": ["gw"], "export_to": ["."],
              "http": [{"route": []}]}]})
     with pytest.raises(MeshConfigError, match="no gateway workloads"):
-        mesh_gateways.gateway_manifests({"gateways": [{"name": "gw", "selector": {"app": "x"}, "hosts": ["x"]}]})
+        gateways.gateway_manifests({"gateways": [{"name": "gw", "selector": {"app": "x"}, "hosts": ["x"]}]})
 
 
 def test_https_gateway_needs_a_credential_and_redirects():
-    (gw,) = mesh_gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["h"],
+    (gw,) = gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["h"],
                                                            "https": {"credential_name": "tls"}}]})
     http, https = gw["spec"]["servers"]
     assert http["tls"] == {"httpsRedirect": True} and https["tls"] == {"mode": "SIMPLE", "credentialName": "tls"}
     with pytest.raises(MeshConfigError, match="credential_name"):
-        mesh_gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["h"], "https": {}}]})
+        gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["h"], "https": {}}]})
 
 
 def test_egress_gateway_pattern():
-    objs = mesh_egress.egress_manifests({"namespaces": ["shop", "pay"], "hosts": [{"host": "api.example.com"}]})
+    objs = egress.egress_manifests({"namespaces": ["shop", "pay"], "hosts": [{"host": "api.example.com"}]})
     ses = by_kind(objs, "ServiceEntry")
     assert sorted(o["metadata"]["namespace"] for o in ses) == ["istio-egress", "pay", "shop"]
     assert all(o["spec"]["exportTo"] == ["."] for o in ses)
@@ -75,7 +75,7 @@ def test_egress_gateway_pattern():
     assert vs["gateways"] == ["mesh", "istio-egress/egress-api-example-com"]
     assert vs["tls"][0]["route"][0]["destination"]["host"] == "istio-egressgateway.istio-egress.svc.cluster.local"
     assert vs["tls"][1]["route"][0]["destination"]["host"] == "api.example.com"
-    direct = mesh_egress.egress_manifests({"namespaces": ["shop"], "hosts": [{"host": "h.example.com",
+    direct = egress.egress_manifests({"namespaces": ["shop"], "hosts": [{"host": "h.example.com",
                                                                              "via_egress_gateway": False}]})
     assert [o["kind"] for o in direct] == ["ServiceEntry"]
 
@@ -107,17 +107,17 @@ def test_egress_gateway_pattern():
 ])
 def test_traffic_patterns(svc, check):
     base = {"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"]}
-    vs, dr = mesh_traffic.service_manifests(dict(base, **svc))
+    vs, dr = traffic.service_manifests(dict(base, **svc))
     assert vs["spec"]["exportTo"] == ["."] and dr["spec"]["exportTo"] == ["."]
     assert check(vs["spec"], dr["spec"])
 
 
 def test_traffic_rejects_bad_weights_and_unknown_subsets():
     with pytest.raises(MeshConfigError, match="add up to 100"):
-        mesh_traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"],
+        traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"],
                                         "canary": {"weights": {"v1": 50, "v2": 20}}})
     with pytest.raises(MeshConfigError, match="subset v3"):
-        mesh_traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1"],
+        traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1"],
                                         "canary": {"header": {"name": "x", "exact": "1"}, "subset": "v3"}})
 
 
@@ -131,7 +131,7 @@ def test_injection_labels_never_both():
 
 def policies_for(method, **extra):
     topo = topology(method)
-    return mesh_network_policies.network_policies(dict({
+    return network_policies.network_policies(dict({
         "gateways": [topo["gateways"][k] for k in sorted(topo["gateways"])],
         "istio_namespace": topo["istio_namespace"], "prometheus_namespace": topo["addons_namespace"]}, **extra))
 
@@ -144,7 +144,7 @@ def test_network_policies_modes():
     strict = policies_for("istioctl", mode="restrict-all")
     assert any(o["metadata"]["name"] == "allow-gateway-egress" for o in strict)
     with pytest.raises(MeshConfigError, match="needs namespace, role"):
-        mesh_network_policies.network_policies({"istio_namespace": "istio-system", "gateways": [
+        network_policies.network_policies({"istio_namespace": "istio-system", "gateways": [
             {"namespace": "istio-ingress", "role": "ingress"}]})
 
 
@@ -183,14 +183,14 @@ def test_addon_wiring_and_dashboards():
                {"name": "GF_SECURITY_ADMIN_PASSWORD", "value": "admin"}]}]}}}}
     crb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "x"},
            "subjects": [{"kind": "ServiceAccount", "name": "kiali", "namespace": "istio-system"}]}
-    out = mesh_addons.addon_manifests({"grafana": [dep], "kiali": [crb]}, {"namespace": "mesh",
+    out = addons.addon_manifests({"grafana": [dep], "kiali": [crb]}, {"namespace": "mesh",
                                                                            "secrets": {"grafana": "graf"}})
     env = {e["name"]: e for e in out[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["GF_AUTH_ANONYMOUS_ENABLED"]["value"] == "false"
     assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "graf", "key": "passphrase"}
     assert out[0]["metadata"]["namespace"] == "mesh" and out[1]["subjects"][0]["namespace"] == "mesh"
     assert "namespace" not in out[1]["metadata"]
-    (jaeger,) = mesh_addons.dashboards(["jaeger"], "istio-system")
+    (jaeger,) = addons.dashboards(["jaeger"], "istio-system")
     assert jaeger["port_forward"] == "kubectl -n istio-system port-forward svc/tracing 16686:80"
 
 
@@ -212,14 +212,14 @@ def test_destination_rules_are_exported_to_the_gateways_that_route_to_them():
               "destination_rules": [{"name": "reviews", "namespace": "shop", "host": "reviews",
                                      "subsets": [{"name": "v2", "labels": {"version": "v2"}}]},
                                     {"name": "other", "namespace": "shop", "host": "ratings"}]}
-    drs = {o["metadata"]["name"]: o for o in by_kind(mesh_gateways.gateway_manifests(config), "DestinationRule")}
+    drs = {o["metadata"]["name"]: o for o in by_kind(gateways.gateway_manifests(config), "DestinationRule")}
     assert drs["reviews"]["spec"]["exportTo"] == [".", "istio-ingress"]
     assert drs["other"]["spec"]["exportTo"] == ["."]
-    routes = mesh_gateways.gateway_route_hosts(config)
+    routes = gateways.gateway_route_hosts(config)
     assert routes == {"reviews.shop.svc.cluster.local": ["istio-ingress"]}
-    traffic = mesh_traffic.traffic_manifests({"gateway_routes": routes, "services": [
+    policies = traffic.traffic_manifests({"gateway_routes": routes, "services": [
         {"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"]}]})
-    assert by_kind(traffic, "DestinationRule")[0]["spec"]["exportTo"] == [".", "istio-ingress"]
+    assert by_kind(policies, "DestinationRule")[0]["spec"]["exportTo"] == [".", "istio-ingress"]
     with pytest.raises(MeshConfigError, match="hides its subsets from the gateway namespace"):
-        mesh_gateways.gateway_manifests(dict(config, destination_rules=[
+        gateways.gateway_manifests(dict(config, destination_rules=[
             dict(config["destination_rules"][0], export_to=["."])]))

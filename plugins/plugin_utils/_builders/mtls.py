@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Mesh-wide mutual TLS: PeerAuthentication in the root namespace, the gateway namespaces, and exceptions."""
+"""Mesh-wide mutual TLS: PeerAuthentication in the root namespace, the gateway namespaces, and exceptions.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
 
 from __future__ import absolute_import, division, print_function
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.helm_releases import releases
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.helm_releases import releases
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
