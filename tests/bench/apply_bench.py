@@ -44,7 +44,7 @@ def objects():
     from tests.integration.modules.test_apply import upstream_set
     objs = upstream_set() if shared_data.upstream_dir() else []
     mesh = secrets.credential_secrets({"credentials": {"grafana": {"username": "a", "passphrase": "b"},
-                                                            "kiali": {"username": "a", "passphrase": "b"}}})
+                                                       "kiali": {"username": "a", "passphrase": "b"}}})
     mesh += mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-egress"]})
     mesh += gateways.gateway_manifests({
         "gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"]}],

@@ -14,6 +14,7 @@ import copy
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import ADDON_NAMESPACE
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support import minor_of
+
 GATEWAY_MODES = (("external_ingress_gateway", "External"), ("internal_ingress_gateway", "Internal"))
 
 

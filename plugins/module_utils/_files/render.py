@@ -14,6 +14,7 @@ import os
 import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import atomic as atomic_file
+
 try:
     import yaml
     HAS_YAML = True

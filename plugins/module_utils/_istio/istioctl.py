@@ -79,4 +79,3 @@ def webhook_identity(obj):
         (k, v) for k, v in w["clientConfig"]["service"].items() if k != "port"), sort_keys=True))
         for w in obj.get("webhooks") or [])
     return labels.get("istio.io/rev"), hooks
-

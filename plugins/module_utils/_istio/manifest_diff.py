@@ -21,6 +21,7 @@ import fnmatch
 import json
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
+
 try:
     import yaml
 

@@ -42,7 +42,6 @@ CODES = {
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
 
-
 def _meta(obj):
     return obj.get("metadata") or {}
 

@@ -2,6 +2,8 @@ import pytest
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import connection as ac
+
+
 def params(**kw):
     base = {k: v.get("default") for k, v in ac.AZURE_AUTH_ARG_SPEC.items()}
     base.update(kw)

@@ -18,7 +18,7 @@ def test_addon_plan_refusals_and_profile():
     assert "at most two" in istio_addon.plan(["a"], ["a", "b", "c"], [], [])[1]
     assert "not available" in istio_addon.plan([], ["asm-1-99"], ["asm-1-25"], [])[1]
     profile = istio_addon.desired_profile({"mode": "Disabled"}, ["asm-1-25"], {"external_ingress_gateway": True,
-                                                                              "internal_ingress_gateway": None})
+                                                                               "internal_ingress_gateway": None})
     assert profile == {"mode": "Istio", "istio": {"revisions": ["asm-1-25"], "components": {
         "ingressGateways": [{"mode": "External", "enabled": True}]}}}
     kept = istio_addon.desired_profile(profile, ["asm-1-26"], {"external_ingress_gateway": None})

@@ -3,6 +3,8 @@ import json
 import pytest
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm
+
+
 @pytest.mark.parametrize("chart,name,version", [
     ("gateway-1.31.0-dev", "gateway", "1.31.0-dev"), ("istiod-1.30.0", "istiod", "1.30.0"),
     ("base-1.30.0-rc.1", "base", "1.30.0-rc.1"), ("istio-cni-1.29.2", "istio-cni", "1.29.2"),

@@ -1,4 +1,6 @@
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inventory as inv
+
+
 def crd(name, group):
     return {"metadata": {"name": name}, "spec": {"group": group}}
 

@@ -1,6 +1,7 @@
 import pytest
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import connection as kc
+
 KUBECONFIG = {
     "apiVersion": "v1", "kind": "Config", "current-context": "one",
     "clusters": [{"name": "c1", "cluster": {"server": "https://one.example:6443", "insecure-skip-tls-verify": True}},

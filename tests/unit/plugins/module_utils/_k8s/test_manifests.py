@@ -1,6 +1,8 @@
 import pytest
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests as m
+
+
 def test_expand_yaml_text_lists_and_order(tmp_path):
     text = """
 apiVersion: networking.istio.io/v1

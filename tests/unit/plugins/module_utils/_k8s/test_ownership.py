@@ -1,4 +1,5 @@
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import ownership as own
+
 LIVE = {
     "apiVersion": "v1", "kind": "Service",
     "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web", "other": "x"}, "managedFields": [

@@ -26,7 +26,7 @@ def test_secrets_base64_and_labels():
 
 def test_mtls_root_gateways_and_exceptions():
     objs = mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-system"],
-                                           "exceptions": [{"namespace": "istio-ingress"}]})
+                                      "exceptions": [{"namespace": "istio-ingress"}]})
     modes = {o["metadata"]["namespace"]: o["spec"]["mtls"]["mode"] for o in objs}
     assert modes == {"istio-system": "STRICT", "istio-ingress": "PERMISSIVE"}
     with pytest.raises(MeshConfigError, match="root namespace"):
@@ -57,7 +57,7 @@ def test_gateway_placement_and_export_rules():
 
 def test_https_gateway_needs_a_credential_and_redirects():
     (gw,) = gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["h"],
-                                                           "https": {"credential_name": "tls"}}]})
+                                                      "https": {"credential_name": "tls"}}]})
     http, https = gw["spec"]["servers"]
     assert http["tls"] == {"httpsRedirect": True} and https["tls"] == {"mode": "SIMPLE", "credentialName": "tls"}
     with pytest.raises(MeshConfigError, match="credential_name"):
@@ -76,7 +76,7 @@ def test_egress_gateway_pattern():
     assert vs["tls"][0]["route"][0]["destination"]["host"] == "istio-egressgateway.istio-egress.svc.cluster.local"
     assert vs["tls"][1]["route"][0]["destination"]["host"] == "api.example.com"
     direct = egress.egress_manifests({"namespaces": ["shop"], "hosts": [{"host": "h.example.com",
-                                                                             "via_egress_gateway": False}]})
+                                                                        "via_egress_gateway": False}]})
     assert [o["kind"] for o in direct] == ["ServiceEntry"]
 
 
@@ -115,10 +115,10 @@ def test_traffic_patterns(svc, check):
 def test_traffic_rejects_bad_weights_and_unknown_subsets():
     with pytest.raises(MeshConfigError, match="add up to 100"):
         traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"],
-                                        "canary": {"weights": {"v1": 50, "v2": 20}}})
+                                   "canary": {"weights": {"v1": 50, "v2": 20}}})
     with pytest.raises(MeshConfigError, match="subset v3"):
         traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1"],
-                                        "canary": {"header": {"name": "x", "exact": "1"}, "subset": "v3"}})
+                                   "canary": {"header": {"name": "x", "exact": "1"}, "subset": "v3"}})
 
 
 def test_injection_labels_never_both():
@@ -184,7 +184,7 @@ def test_addon_wiring_and_dashboards():
     crb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "x"},
            "subjects": [{"kind": "ServiceAccount", "name": "kiali", "namespace": "istio-system"}]}
     out = addons.addon_manifests({"grafana": [dep], "kiali": [crb]}, {"namespace": "mesh",
-                                                                           "secrets": {"grafana": "graf"}})
+                                                                      "secrets": {"grafana": "graf"}})
     env = {e["name"]: e for e in out[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["GF_AUTH_ANONYMOUS_ENABLED"]["value"] == "false"
     assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "graf", "key": "passphrase"}
