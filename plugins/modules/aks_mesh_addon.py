@@ -156,12 +156,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import istio_addon
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
     aks_argument_spec, cluster_label, get_cluster, report)
-from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube import rest_client
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube import cluster_items
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
-    AzureOperationError, describe, rest, run_lro, run_module)
+    describe, rest, run_lro, run_module)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, list_items
 
 
 def argument_spec():
@@ -209,15 +208,10 @@ class AddonModule(object):
             raise describe(exc, "mesh revisions of %s" % self.label)
 
     def self_managed(self):
-        try:
-            client = rest_client(self.p, self.cs, self.p["resource_group"], self.p["name"])
-            deployments = list_items(client, "/apis/apps/v1/deployments", labelSelector="app=istiod")
-        except (K8sApiError, AzureOperationError) as exc:
-            self.module.fail_json(msg="cannot look for a self-managed Istio in %s: %s. Fix: give a Kubernetes "
-                                      "connection, or set check_self_managed: false" % (self.label, exc))
-        except Exception as exc:
-            self.module.fail_json(msg="cannot reach the Kubernetes API of %s: %s. Fix: give a Kubernetes connection, "
-                                      "or set check_self_managed: false" % (self.label, exc))
+        deployments = cluster_items(self.module, self.cs, "/apis/apps/v1/deployments",
+                                    "cannot look for a self-managed Istio in %s" % self.label,
+                                    "give a Kubernetes connection, or set check_self_managed: false",
+                                    labelSelector="app=istiod")
         return istio_addon.self_managed(deployments)
 
     def run(self):

@@ -136,8 +136,8 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
@@ -250,6 +250,17 @@ def absent(module, binary, rest, result):
     return True
 
 
+def converge(module, binary, rest, result):
+    """Install (or uninstall) when the cluster differs; the result with ``changed``."""
+    workdir = tempfile.mkdtemp(prefix="aksmesh-istio-")
+    try:
+        changed = present(module, binary, rest, workdir, result) if module.params["state"] == "present" else \
+            absent(module, binary, rest, result)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return dict(result, changed=changed)
+
+
 def main():
     spec = dict(K8S_AUTH_ARG_SPEC)
     spec.update(operator=dict(type="raw"), revision=dict(type="str"), set=dict(type="list", elements="str",
@@ -271,15 +282,8 @@ def main():
     rest = RestClient(connect(module), timeout=p["request_timeout"])
     result = dict(version=client_version(module, binary), revision=p["revision"] or "default", components=[],
                   objects={}, command=[])
-    workdir = tempfile.mkdtemp(prefix="aksmesh-istio-")
-    try:
-        changed = present(module, binary, rest, workdir, result) if p["state"] == "present" else \
-            absent(module, binary, rest, result)
-    except K8sApiError as exc:
-        module.fail_json(msg="reading the cluster failed: %s" % exc, **result)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    module.exit_json(changed=changed, **result)
+    errors.run(module, lambda: converge(module, binary, rest, result), what="reading the cluster failed",
+               partial=lambda: result)
 
 
 if __name__ == "__main__":

@@ -34,13 +34,14 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 class K8sApiError(Exception):
     """An API answer that is not success, with the Status body's reason, message and causes."""
 
-    def __init__(self, status, reason, message, causes=None, body=None):
+    def __init__(self, status, reason, message, causes=None, body=None, host=None):
         super(K8sApiError, self).__init__(message)
         self.status = status
         self.reason = reason
         self.message = message
         self.causes = causes or []
         self.body = body
+        self.host = host  # the API server, for errors that never reached it (status 0)
 
     @classmethod
     def from_response(cls, status, raw):
@@ -116,7 +117,8 @@ class RestClient(object):
                         self.retried += 1
                     self.sleep(self._wait(attempt, None))
                     continue
-                raise K8sApiError(0, "ConnectionError", "%s %s failed: %s" % (method, path, exc))
+                raise K8sApiError(0, "ConnectionError", "%s %s failed: %s" % (method, path, exc),
+                                  host=getattr(self.api.configuration, "host", None))
             if 200 <= status < 300:
                 return json.loads(raw) if raw else {}
             if status == 404 and ok_missing:
