@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What a cluster holds of Istio: CRDs, control-plane revisions, injection-labelled namespaces.
+"""What a cluster holds of Istio: its Kubernetes version, CRDs, control-plane revisions, injection-labelled namespaces.
 
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 
@@ -26,6 +26,12 @@ REQUIRED_CRDS = (
 )
 INJECTION_LABEL = "istio-injection"
 REVISION_LABEL = "istio.io/rev"
+
+
+def server_version(info):
+    """{git_version, major, minor} from the API server's /version answer; the minor as digits only (``28+`` is 28)."""
+    minor = "".join(ch for ch in str(info.get("minor") or "") if ch.isdigit())
+    return {"git_version": info.get("gitVersion"), "major": int(info["major"]), "minor": int(minor or 0)}
 
 
 def istio_crds(crds):

@@ -39,3 +39,9 @@ def test_injection_modes_and_conflicts():
            {"metadata": {"name": "d"}}]
     assert [(n["name"], n["mode"], n["conflict"]) for n in inv.injection_namespaces(nss)] == [
         ("a", "disabled", False), ("b", "revision", False), ("c", "enabled", True)]
+
+
+def test_server_version_keeps_digits_of_the_minor():
+    assert inv.server_version({"major": "1", "minor": "28+", "gitVersion": "v1.28.3-gke.1"}) == {
+        "git_version": "v1.28.3-gke.1", "major": 1, "minor": 28}
+    assert inv.server_version({"major": "1", "minor": "", "gitVersion": "v1"})["minor"] == 0
