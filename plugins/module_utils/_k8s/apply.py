@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import itertools
 import time
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
@@ -26,6 +27,29 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8s
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 WAITABLE = ("Deployment", "DaemonSet", "StatefulSet", "CustomResourceDefinition")
+
+
+class Plan(namedtuple("Plan", "action before after resource live error")):
+    """What the engine decided, or did, for one object: settled (``action``, with ``before``/``after`` for the diff),
+    pending (to apply: its ``resource`` and ``live`` object), or failed (``error``, the message)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def done(cls, action, before=None, after=None):
+        return cls(action, before, after, None, None, None)
+
+    @classmethod
+    def to_apply(cls, resource, live):
+        return cls(None, None, None, resource, live, None)
+
+    @classmethod
+    def failed(cls, message):
+        return cls("failed", None, None, None, None, message)
+
+    @property
+    def pending(self):
+        return self.action is None
 
 
 class ObjectError(Exception):
@@ -137,7 +161,7 @@ class ApplyEngine(object):
                 live.setdefault("kind", res.kind)
             self._live[manifests.identity(o)] = live
 
-    def _record(self, obj, action, before=None, after=None, res=None):
+    def _record(self, obj, action, before=None, after=None):
         meta = obj["metadata"]
         entry = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "namespace": meta.get("namespace"),
                  "name": meta["name"], "action": action}
@@ -152,56 +176,54 @@ class ApplyEngine(object):
         groups = [[o] for o in self._batch] if not self.by_kind or self.parallel < 2 else [
             list(g) for _rank, g in itertools.groupby(self._batch, key=manifests.rank)]
         for group in groups:
-            planned = []
-            for obj in group:
-                try:
-                    planned.append((obj, self._plan(obj)))
-                except ObjectError as exc:
-                    planned.append((obj, exc))
-                except K8sApiError as exc:
-                    planned.append((obj, ObjectError(obj, explain(obj, exc))))
-            todo = [(obj, plan) for obj, plan in planned if isinstance(plan, tuple)]
+            planned = [(obj, self._plan_or_failure(obj)) for obj in group]
+            todo = [(obj, plan) for obj, plan in planned if plan.pending]
             if len(todo) > 1:
                 with ThreadPoolExecutor(max_workers=min(self.parallel, len(todo))) as pool:
-                    done = dict((id(obj), pool.submit(self._patch, obj, *plan)) for obj, plan in todo)
-                outcomes = dict((key, _outcome(fut)) for key, fut in done.items())
+                    done = dict((id(obj), (obj, pool.submit(self._patch, obj, plan.resource, plan.live)))
+                                for obj, plan in todo)
+                outcomes = dict((key, _outcome(obj, fut)) for key, (obj, fut) in done.items())
             else:
-                outcomes = dict((id(obj), _outcome(None, lambda o=obj, p=plan: self._patch(o, *p)))
+                outcomes = dict((id(obj), _outcome(obj, None, lambda o=obj, p=plan: self._patch(o, p.resource, p.live)))
                                 for obj, plan in todo)
             for obj, plan in planned:
-                if isinstance(plan, ObjectError):
-                    self._fail(obj, plan.message)
-                elif isinstance(plan, tuple):
-                    outcome = outcomes[id(obj)]
-                    if isinstance(outcome, K8sApiError):
-                        self._fail(obj, explain(obj, outcome))
-                    else:
-                        self._record(obj, *outcome)
+                if plan.pending:
+                    plan = outcomes[id(obj)]
+                if plan.error is not None:
+                    self._fail(obj, plan.error)
                 else:
-                    self._record(obj, *plan)
+                    self._record(obj, plan.action, plan.before, plan.after)
             if self.failures and not self.continue_on_error:
                 break
         if self.wait and not self.check_mode and not self.failures:
             self._wait_all()
         return self.results
 
+    def _plan_or_failure(self, obj):
+        try:
+            return self._plan(obj)
+        except ObjectError as exc:
+            return Plan.failed(exc.message)
+        except K8sApiError as exc:
+            return Plan.failed(explain(obj, exc))
+
     def _plan(self, obj):
-        """(action, before, after) when settled without writing, else (resource, live) to apply."""
+        """A Plan: done when settled without writing, else pending (its resource and live object) to apply."""
         res = self._resolve(obj)
         if res is None:
             self._place(obj, None)
-            return ["created", None, obj]
+            return Plan.done("created", None, obj)
         self._prefetch(res)
         meta = obj["metadata"]
         if self.check_mode and res.namespaced and meta.get("namespace") in self._dry_namespaces:
             # its namespace exists only in this dry run: the server cannot validate it yet
-            return ["created", None, obj]
+            return Plan.done("created", None, obj)
         live = self._live.get(manifests.identity(obj))
         if self._in_place(obj, res, live):
-            return ["unchanged"]
+            return Plan.done("unchanged")
         if self.check_mode and obj["kind"] == "Namespace" and live is None:
             self._dry_namespaces.add(meta["name"])
-        return (res, live)
+        return Plan.to_apply(res, live)
 
     def _in_place(self, obj, res, live):
         """Is ``obj`` applied as given? From managedFields; where only server defaults inside owned fields
@@ -238,7 +260,7 @@ class ApplyEngine(object):
                 "resourceVersion") else "unchanged"
         if not self.check_mode:
             self._live[manifests.identity(obj)] = out
-        return (action, ownership.prune_like(live, obj) if live else None, ownership.prune_like(out, obj))
+        return Plan.done(action, ownership.prune_like(live, obj) if live else None, ownership.prune_like(out, obj))
 
     def _fail(self, obj, message):
         self.failures.append(message)
@@ -370,12 +392,12 @@ class ApplyEngine(object):
                         self._fail(obj, explain(obj, exc))
 
 
-def _outcome(future, call=None):
-    """The result of a finished future (or of ``call``), or the K8sApiError it raised."""
+def _outcome(obj, future, call=None):
+    """The Plan a finished future (or ``call``) returned for ``obj``; a failed one for the K8sApiError it raised."""
     try:
         return future.result() if future is not None else call()
     except K8sApiError as exc:
-        return exc
+        return Plan.failed(explain(obj, exc))
 
 
 def _comparable(obj):
