@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import labels
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import labels
 
 
 def flux_helm_release(release, version, source_namespace):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The mesh_manifests filter: role variables -> Kubernetes objects, via the module_utils builders."""
+"""The mesh_manifests filter: role variables -> Kubernetes objects, via the builders in plugin_utils/_builders."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,10 +10,10 @@ __metaclass__ = type
 import json
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.aksmesh.istio.plugins.module_utils import (
-    helm_releases, injection, istio_operator, mesh_addons, mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets,
-    mesh_traffic)
-from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError, namespaces, references
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
+    addons, egress, gateways, helm_releases, istio_operator, mtls, network_policies, secrets, traffic)
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, namespaces, references
 
 try:
     import yaml
@@ -25,21 +25,21 @@ def _addons(config):
     docs = {}
     for addon, text in (config.get("manifests") or {}).items():
         docs[addon] = [d for d in yaml.safe_load_all(text) if d] if isinstance(text, str) else text
-    return mesh_addons.addon_manifests(docs, config)
+    return addons.addon_manifests(docs, config)
 
 
 def _dashboards(config):
-    return mesh_addons.dashboards(config.get("addons") or [], config.get("namespace") or "istio-system")
+    return addons.dashboards(config.get("addons") or [], config.get("namespace") or "istio-system")
 
 
 BUILDERS = {
-    "secrets": mesh_secrets.credential_secrets,
-    "mtls": mesh_mtls.peer_authentications,
-    "gateways": mesh_gateways.gateway_manifests,
-    "gateway_routes": mesh_gateways.gateway_route_hosts,
-    "egress": mesh_egress.egress_manifests,
-    "traffic": mesh_traffic.traffic_manifests,
-    "network_policies": mesh_network_policies.network_policies,
+    "secrets": secrets.credential_secrets,
+    "mtls": mtls.peer_authentications,
+    "gateways": gateways.gateway_manifests,
+    "gateway_routes": gateways.gateway_route_hosts,
+    "egress": egress.egress_manifests,
+    "traffic": traffic.traffic_manifests,
+    "network_policies": network_policies.network_policies,
     "addons": _addons,
     "dashboards": _dashboards,
     "istio_operator": istio_operator.build,

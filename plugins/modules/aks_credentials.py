@@ -103,10 +103,10 @@ import hashlib
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.aksmesh.istio.plugins.module_utils import atomic_file
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import aks_argument_spec, kubeconfig_text
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import AzureOperationError
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import atomic as atomic_file
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import aks_argument_spec, kubeconfig_text
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import AzureOperationError
 
 YAML_IMP_ERR = None
 try:

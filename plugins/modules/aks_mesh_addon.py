@@ -153,15 +153,14 @@ progress:
 import copy
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import mesh_addon
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import (
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import istio_addon
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
     aks_argument_spec, cluster_label, get_cluster, report)
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import rest_client
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
-    AzureOperationError, describe, rest, run_lro, run_module)
-from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVICES
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, list_items
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube import cluster_items
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
+    describe, rest, run_lro, run_module)
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
 
 
 def argument_spec():
@@ -198,7 +197,7 @@ class AddonModule(object):
     def offers(self, cluster):
         try:
             profiles = [rest(x) for x in self.cs.managed_clusters.list_mesh_revision_profiles(cluster["location"])]
-            available = mesh_addon.available_revisions(profiles, cluster["kubernetes_version"])
+            available = istio_addon.available_revisions(profiles, cluster["kubernetes_version"])
             upgrades = []
             if cluster["service_mesh_revisions"]:
                 profile = rest(self.cs.managed_clusters.get_mesh_upgrade_profile(
@@ -209,16 +208,11 @@ class AddonModule(object):
             raise describe(exc, "mesh revisions of %s" % self.label)
 
     def self_managed(self):
-        try:
-            client = rest_client(self.p, self.cs, self.p["resource_group"], self.p["name"])
-            deployments = list_items(client, "/apis/apps/v1/deployments", labelSelector="app=istiod")
-        except (K8sApiError, AzureOperationError) as exc:
-            self.module.fail_json(msg="cannot look for a self-managed Istio in %s: %s. Fix: give a Kubernetes "
-                                      "connection, or set check_self_managed: false" % (self.label, exc))
-        except Exception as exc:
-            self.module.fail_json(msg="cannot reach the Kubernetes API of %s: %s. Fix: give a Kubernetes connection, "
-                                      "or set check_self_managed: false" % (self.label, exc))
-        return mesh_addon.self_managed(deployments)
+        deployments = cluster_items(self.module, self.cs, "/apis/apps/v1/deployments",
+                                    "cannot look for a self-managed Istio in %s" % self.label,
+                                    "give a Kubernetes connection, or set check_self_managed: false",
+                                    labelSelector="app=istiod")
+        return istio_addon.self_managed(deployments)
 
     def run(self):
         p = self.p
@@ -226,7 +220,7 @@ class AddonModule(object):
         cluster = report(mc)
         body = rest(mc)
         current_profile = (body.get("properties") or {}).get("serviceMeshProfile") or {"mode": "Disabled"}
-        current = mesh_addon.current_revisions(current_profile)
+        current = istio_addon.current_revisions(current_profile)
         available, upgrades = self.offers(cluster)
         result = dict(changed=False, action="report", revisions_before=current, revisions=current,
                       available_revisions=available, available_upgrades=upgrades,
@@ -242,12 +236,12 @@ class AddonModule(object):
             if not wanted:
                 self.module.fail_json(msg="no add-on revision is available for %s (Kubernetes %s in %s)"
                                           % (self.label, cluster["kubernetes_version"], cluster["location"]))
-        action, error = mesh_addon.plan(current, wanted, available, upgrades)
+        action, error = istio_addon.plan(current, wanted, available, upgrades)
         if error:
             self.module.fail_json(msg="%s: %s" % (self.label, error), **result)
-        gateways = dict((k, p[k]) for k, _mode in mesh_addon.GATEWAY_MODES)
-        desired = mesh_addon.desired_profile(current_profile, wanted, gateways)
-        if mesh_addon.comparable(desired) == mesh_addon.comparable(current_profile):
+        gateways = dict((k, p[k]) for k, _mode in istio_addon.GATEWAY_MODES)
+        desired = istio_addon.desired_profile(current_profile, wanted, gateways)
+        if istio_addon.comparable(desired) == istio_addon.comparable(current_profile):
             result["action"] = "unchanged"
             return result
         if action == "unchanged":
@@ -277,7 +271,7 @@ class AddonModule(object):
                                                                     polling_interval=p["poll_interval"]),
             p["timeout"], what)
         after = ((rest(model) or {}).get("properties") or {}).get("serviceMeshProfile") or desired
-        result.update(service_mesh_profile=after, revisions=mesh_addon.current_revisions(after),
+        result.update(service_mesh_profile=after, revisions=istio_addon.current_revisions(after),
                       ingress_gateway_services=gateway_services(after))
         return result
 

@@ -72,7 +72,7 @@ seealso:
   - module: aksmesh.istio.aks_public_ip
   - module: aksmesh.istio.istio_install
 notes:
-  - The Kubernetes version table lives in C(plugins/module_utils/istio_support.py) and covers Istio 1.24 to 1.30.
+  - The Kubernetes version table lives in C(plugins/module_utils/_istio/support.py) and covers Istio 1.24 to 1.30.
 """
 
 EXAMPLES = r"""
@@ -161,15 +161,14 @@ summary:
 
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import aks_sizing
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import (
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import aks_sizing
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
     agent_pools, aks_argument_spec, cluster_label, get_cluster, report)
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_kube import rest_client
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube import cluster_items
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
     AzureOperationError, describe, rest)
-from ansible_collections.aksmesh.istio.plugins.module_utils.istio_support import check_kubernetes, minor_of, supported_range
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, list_items
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support import check_kubernetes, minor_of, supported_range
 
 
 def argument_spec():
@@ -250,14 +249,8 @@ def main():
 
     capacity = None
     if p["check_capacity"]:
-        try:
-            client = rest_client(p, cs, p["resource_group"], p["name"])
-            nodes = list_items(client, "/api/v1/nodes")
-        except (AzureOperationError, K8sApiError) as exc:
-            module.fail_json(msg="capacity check of %s: %s" % (label, exc))
-        except Exception as exc:
-            module.fail_json(msg="capacity check of %s: cannot reach the Kubernetes API: %s. Fix: check the "
-                                 "kubeconfig/host options or the network path to the API server" % (label, exc))
+        nodes = cluster_items(module, cs, "/api/v1/nodes", "capacity check of %s" % label,
+                              "check the kubeconfig/host options or the network path to the API server")
         need = aks_sizing.required(p["istiod_replicas"], p["gateways"], p["gateway_replicas"])
         capacity, cap_errors = aks_sizing.check_capacity(nodes, need)
         errors += cap_errors

@@ -177,12 +177,12 @@ progress:
 
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import public_ip as pip
-from ansible_collections.aksmesh.istio.plugins.module_utils.aks_cluster import get_cluster, principal_id, report
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AZURE_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_operations import (
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import public_ip as pip
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import get_cluster, principal_id, report
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import AZURE_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
     describe, rest, run_lro, run_module)
-from ansible_collections.aksmesh.istio.plugins.module_utils.azure_roles import assign, group_scope, join_roles
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.roles import assign, group_scope, join_roles
 
 ANNOTATION_RG = "service.beta.kubernetes.io/azure-load-balancer-resource-group"
 

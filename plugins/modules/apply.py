@@ -210,14 +210,13 @@ failures:
   sample: []
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifests
-from ansible_collections.aksmesh.istio.plugins.module_utils.apply_engine import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
-from ansible_collections.aksmesh.istio.plugins.module_utils.redact import redact, secret_values
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact, secret_values
 
 try:
     import yaml
@@ -280,6 +279,31 @@ def render_diff(results):
     return out
 
 
+def apply_batch(module, engine, rest, objs):
+    p = module.params
+    if p["state"] == "present":
+        engine.apply_all(objs)
+        if p["prune"] and not engine.failures:
+            namespaces = p["prune"].get("namespaces") or sorted(set(
+                r["namespace"] for r in engine.results if r.get("namespace")))
+            engine.prune(p["prune"]["kinds"], p["prune"]["label_selector"], namespaces)
+    else:
+        engine.delete_all(objs)
+    results = engine.results
+    diff = render_diff(results) if module._diff else None
+    counts = {}
+    for entry in results:
+        counts[entry["action"]] = counts.get(entry["action"], 0) + 1
+    changed = any(e["action"] in ("created", "configured", "deleted", "pruned") for e in results)
+    out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures)
+    if diff is not None:
+        out["diff"] = diff
+    if engine.failures:
+        module.fail_json(msg="%d of %d objects failed: %s" % (len(engine.failures), len(objs),
+                                                              " | ".join(engine.failures)), **out)
+    return out
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_one_of=[("definitions", "src")])
@@ -296,31 +320,8 @@ def main():
                          check_mode=module.check_mode, diff=module._diff, default_namespace=p["namespace"],
                          continue_on_error=p["continue_on_error"], wait=p["wait"], wait_timeout=p["wait_timeout"],
                          by_kind=p["apply_order"] == "kinds", parallel=max(1, p["parallel"]))
-    try:
-        if p["state"] == "present":
-            engine.apply_all(objs)
-            if p["prune"] and not engine.failures:
-                namespaces = p["prune"].get("namespaces") or sorted(set(
-                    r["namespace"] for r in engine.results if r.get("namespace")))
-                engine.prune(p["prune"]["kinds"], p["prune"]["label_selector"], namespaces)
-        else:
-            engine.delete_all(objs)
-    except K8sApiError as exc:
-        module.fail_json(msg="Kubernetes API request failed: %s" % exc, results=engine.results,
-                         requests=rest.counts, exception=traceback.format_exc())
-    results = engine.results
-    diff = render_diff(results) if module._diff else None
-    counts = {}
-    for entry in results:
-        counts[entry["action"]] = counts.get(entry["action"], 0) + 1
-    changed = any(e["action"] in ("created", "configured", "deleted", "pruned") for e in results)
-    out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures)
-    if diff is not None:
-        out["diff"] = diff
-    if engine.failures:
-        module.fail_json(msg="%d of %d objects failed: %s" % (len(engine.failures), len(objs),
-                                                              " | ".join(engine.failures)), **out)
-    module.exit_json(**out)
+    errors.run(module, lambda: apply_batch(module, engine, rest, objs),
+               partial=lambda: dict(results=engine.results, requests=rest.counts))
 
 
 if __name__ == "__main__":

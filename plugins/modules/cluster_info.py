@@ -107,59 +107,39 @@ injection_namespaces:
   sample: [{"name": "shop", "label": "istio-injection", "value": "enabled", "mode": "enabled", "conflict": false}]
 """
 
-import json
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import istio_inventory as inv
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes.client.exceptions import ApiException
-except ImportError:
-    k8s_client = None  # reported by connect()
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inventory as inv
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient, list_items
 
 
-def _items(func, **kwargs):
-    """Call a list_* function and return its items as plain dicts (no model round trip)."""
-    return json.loads(func(_preload_content=False, **kwargs).data)["items"]
+def read(module, rest):
+    """What the cluster holds, read with plain GETs (no model round trip)."""
+    namespaces = module.params["istio_namespace"]
+    version = rest.request("GET", "/version")
+    crds = list_items(rest, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
+    if namespaces:
+        deployments = []
+        for ns in namespaces:
+            deployments += list_items(rest, "/apis/apps/v1/namespaces/%s/deployments" % ns, labelSelector="app=istiod")
+    else:
+        deployments = list_items(rest, "/apis/apps/v1/deployments", labelSelector="app=istiod")
+    return dict(
+        changed=False,
+        kubernetes_version=inv.server_version(version),
+        istio_crds=inv.istio_crds(crds),
+        istio_revisions=inv.istio_revisions(deployments),
+        injection_namespaces=inv.injection_namespaces(list_items(rest, "/api/v1/namespaces")),
+    )
 
 
 def main():
     spec = dict(K8S_AUTH_ARG_SPEC)
     spec.update(istio_namespace=dict(type="list", elements="str", default=[]))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    api = connect(module)
-    timeout = module.params["request_timeout"]
-    try:
-        code = k8s_client.VersionApi(api).get_code(_request_timeout=timeout)
-        crds = _items(k8s_client.ApiextensionsV1Api(api).list_custom_resource_definition,
-                      _request_timeout=timeout)
-        apps = k8s_client.AppsV1Api(api)
-        if module.params["istio_namespace"]:
-            deployments = []
-            for ns in module.params["istio_namespace"]:
-                deployments += _items(apps.list_namespaced_deployment, namespace=ns,
-                                      label_selector="app=istiod", _request_timeout=timeout)
-        else:
-            deployments = _items(apps.list_deployment_for_all_namespaces, label_selector="app=istiod",
-                                 _request_timeout=timeout)
-        namespaces = _items(k8s_client.CoreV1Api(api).list_namespace, _request_timeout=timeout)
-    except ApiException as exc:
-        module.fail_json(msg="Kubernetes API request failed: %s %s: %s" % (exc.status, exc.reason, exc.body))
-    except Exception as exc:  # connection refused, TLS, timeouts: name the server and the cause
-        host = api.configuration.host
-        module.fail_json(msg="cannot reach the Kubernetes API at %s: %s. Check kubeconfig/context, host, "
-                             "ca_cert and validate_certs." % (host, exc), exception=traceback.format_exc())
-    minor = "".join(ch for ch in code.minor if ch.isdigit())
-    module.exit_json(
-        changed=False,
-        kubernetes_version=dict(git_version=code.git_version, major=int(code.major), minor=int(minor or 0)),
-        istio_crds=inv.istio_crds(crds),
-        istio_revisions=inv.istio_revisions(deployments),
-        injection_namespaces=inv.injection_namespaces(namespaces),
-    )
+    rest = RestClient(connect(module), timeout=module.params["request_timeout"])
+    errors.run(module, lambda: read(module, rest))
 
 
 if __name__ == "__main__":

@@ -113,8 +113,8 @@ stdout:
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import helm
-from ansible_collections.aksmesh.istio.plugins.module_utils.istioctl import find_tool, kube_args
+from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm
 
 
 def main():
@@ -127,15 +127,15 @@ def main():
         kubeconfig=dict(type="path"), context=dict(type="str"), helm_path=dict(type="path")),
         required_if=[("state", "present", ["chart"])], supports_check_mode=True)
     p = module.params
-    binary = find_tool(module, "helm", p["helm_path"], "install helm 3 (https://helm.sh/docs/intro/install/)")
-    base = [binary] + kube_args(p, "--kube-context") + ["-n", p["namespace"]]
+    binary = cli.find_tool(module, "helm", p["helm_path"], "install helm 3 (https://helm.sh/docs/intro/install/)")
+    base = [binary] + cli.kube_args(p, "--kube-context") + ["-n", p["namespace"]]
 
-    def run(argv, data=None, ok=(0,)):
-        rc, out, err = module.run_command(base + argv, data=data, binary_data=data is None)
-        if rc not in ok:
+    def run(argv, data=None):
+        try:
+            return cli.run(module, base + argv, data=data)
+        except cli.CommandError as exc:
             module.fail_json(msg="helm %s for release %s in %s failed (exit %s): %s" % (
-                argv[0], p["name"], p["namespace"], rc, (err or out).strip()[-2000:]), rc=rc, stdout=out, stderr=err)
-        return rc, out, err
+                argv[0], p["name"], p["namespace"], exc.rc, exc.detail), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
 
     _rc, listing, _err = run(["list", "-o", "json", "--filter", "^%s$" % p["name"]])
     current = helm.release_status(listing, p["name"])

@@ -123,26 +123,18 @@ annotations:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils.ingress import SERVICES, ingress_facts
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES, ingress_facts
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 
-def main():
-    spec = dict(K8S_AUTH_ARG_SPEC)
-    spec.update(install_method=dict(type="str", choices=sorted(SERVICES), default="istioctl"),
-                service=dict(type="str"), namespace=dict(type="str"), wait_timeout=dict(type="int", default=0))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+def wait_for_address(module, rest, name, namespace):
+    """The gateway Service's facts, once it has an address or wait_timeout has passed."""
     p = module.params
-    name, namespace = SERVICES[p["install_method"]]
-    name, namespace = p["service"] or name, p["namespace"] or namespace
-    rest = RestClient(connect(module), timeout=p["request_timeout"])
     deadline = time.time() + p["wait_timeout"]
     while True:
-        try:
-            svc = rest.request("GET", "/api/v1/namespaces/%s/services/%s" % (namespace, name), ok_missing=True)
-        except K8sApiError as exc:
-            module.fail_json(msg="reading Service %s/%s failed: %s" % (namespace, name, exc))
+        svc = rest.request("GET", "/api/v1/namespaces/%s/services/%s" % (namespace, name), ok_missing=True)
         if svc is None:
             module.fail_json(msg="Service %s/%s not found: is the ingress gateway installed with install_method=%s? "
                                  "Set service/namespace if it has another name" % (namespace, name,
@@ -156,7 +148,20 @@ def main():
                              "in another resource group needs the azure-load-balancer-resource-group annotation "
                              "and Network Contributor for the cluster identity)" % (namespace, name,
                                                                                     p["wait_timeout"]), **facts)
-    module.exit_json(changed=False, **facts)
+    return dict(changed=False, **facts)
+
+
+def main():
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(install_method=dict(type="str", choices=sorted(SERVICES), default="istioctl"),
+                service=dict(type="str"), namespace=dict(type="str"), wait_timeout=dict(type="int", default=0))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    name, namespace = SERVICES[p["install_method"]]
+    name, namespace = p["service"] or name, p["namespace"] or namespace
+    rest = RestClient(connect(module), timeout=p["request_timeout"])
+    errors.run(module, lambda: wait_for_address(module, rest, name, namespace),
+               what="reading Service %s/%s failed" % (namespace, name))
 
 
 if __name__ == "__main__":

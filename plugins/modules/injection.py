@@ -79,9 +79,51 @@ namespaces:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import injection as inj
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection as inj
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
+
+
+def label(module, rest, results):
+    """Label (create) each namespace as asked; ``results`` grows as it goes."""
+    diffs = []
+    for entry in module.params["namespaces"]:
+        path = "/api/v1/namespaces/%s" % entry["name"]
+        live = rest.request("GET", path, ok_missing=True)
+        want = inj.desired_labels(entry, module.params["revision"])
+        keep = dict((k, v) for k, v in want.items() if v is not None)
+        if live is None:
+            if entry["state"] == "absent":
+                results.append({"name": entry["name"], "labels": {}, "action": "absent"})
+                continue
+            if not module.params["create"]:
+                module.fail_json(msg="namespace %s does not exist; create it or set create=true" % entry["name"])
+            if not module.check_mode:
+                rest.request("POST", "/api/v1/namespaces", None, {
+                    "apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": entry["name"], "labels": keep}})
+            results.append({"name": entry["name"], "labels": keep, "action": "created"})
+            diffs.append({"before_header": entry["name"], "after_header": entry["name"], "before": {},
+                          "after": keep})
+            continue
+        current = (live.get("metadata") or {}).get("labels") or {}
+        patch = inj.label_patch(current, want)
+        before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION) if k in current)
+        if patch is None:
+            results.append({"name": entry["name"], "labels": before, "action": "unchanged"})
+            continue
+        if not module.check_mode:
+            rest.request("PATCH", path, None, patch, "application/merge-patch+json")
+        results.append({"name": entry["name"], "labels": keep, "action": "labelled"
+                        if entry["state"] == "present" else "unlabelled"})
+        diffs.append({"before_header": entry["name"], "after_header": entry["name"], "before": before,
+                      "after": keep})
+    changed = any(r["action"] in ("created", "labelled", "unlabelled") for r in results)
+    out = dict(changed=changed, namespaces=results)
+    if module._diff:
+        out["diff"] = diffs
+    return out
 
 
 def main():
@@ -101,46 +143,8 @@ def main():
         module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in names
                                                                                    if names.count(n) > 1)))
     rest = RestClient(connect(module), timeout=module.params["request_timeout"])
-    results, diffs = [], []
-    try:
-        for entry in module.params["namespaces"]:
-            path = "/api/v1/namespaces/%s" % entry["name"]
-            live = rest.request("GET", path, ok_missing=True)
-            want = inj.desired_labels(entry, module.params["revision"])
-            keep = dict((k, v) for k, v in want.items() if v is not None)
-            if live is None:
-                if entry["state"] == "absent":
-                    results.append({"name": entry["name"], "labels": {}, "action": "absent"})
-                    continue
-                if not module.params["create"]:
-                    module.fail_json(msg="namespace %s does not exist; create it or set create=true" % entry["name"])
-                if not module.check_mode:
-                    rest.request("POST", "/api/v1/namespaces", None, {
-                        "apiVersion": "v1", "kind": "Namespace",
-                        "metadata": {"name": entry["name"], "labels": keep}})
-                results.append({"name": entry["name"], "labels": keep, "action": "created"})
-                diffs.append({"before_header": entry["name"], "after_header": entry["name"], "before": {},
-                              "after": keep})
-                continue
-            current = (live.get("metadata") or {}).get("labels") or {}
-            patch = inj.label_patch(current, want)
-            before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION) if k in current)
-            if patch is None:
-                results.append({"name": entry["name"], "labels": before, "action": "unchanged"})
-                continue
-            if not module.check_mode:
-                rest.request("PATCH", path, None, patch, "application/merge-patch+json")
-            results.append({"name": entry["name"], "labels": keep, "action": "labelled"
-                            if entry["state"] == "present" else "unlabelled"})
-            diffs.append({"before_header": entry["name"], "after_header": entry["name"], "before": before,
-                          "after": keep})
-    except K8sApiError as exc:
-        module.fail_json(msg="Kubernetes API request failed: %s" % exc, namespaces=results)
-    changed = any(r["action"] in ("created", "labelled", "unlabelled") for r in results)
-    out = dict(changed=changed, namespaces=results)
-    if module._diff:
-        out["diff"] = diffs
-    module.exit_json(**out)
+    results = []
+    errors.run(module, lambda: label(module, rest, results), partial=lambda: dict(namespaces=results))
 
 
 if __name__ == "__main__":

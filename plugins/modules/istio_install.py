@@ -134,18 +134,20 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl, manifests, ownership
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifest_diff as md
-from ansible_collections.aksmesh.istio.plugins.module_utils.apply_engine import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient, list_items
+from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, ownership
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
 
 
 def client_version(module, binary):
     try:
-        _rc, out, _err = istioctl.run(module, [binary, "version", "--remote=false", "-o", "json"])
+        _rc, out, _err = cli.run(module, [binary, "version", "--remote=false", "-o", "json"])
         return json.loads(out)["clientVersion"]["version"]
-    except (istioctl.IstioctlError, ValueError, KeyError):
+    except (cli.CommandError, ValueError, KeyError):
         return None
 
 
@@ -162,10 +164,10 @@ def present(module, binary, rest, workdir, result):
     p = module.params
     path = istioctl.write_operator(p["operator"], workdir)
     try:
-        _rc, rendered, _err = istioctl.run(module, [binary, "manifest", "generate", "-f", path] + flags(p))
+        _rc, rendered, _err = cli.run(module, [binary, "manifest", "generate", "-f", path] + flags(p))
         objs = manifests.normalize(manifests.expand([rendered]))
         operator = p["operator"] if isinstance(p["operator"], dict) else (manifests.expand([_read(path)]) or [{}])[0]
-    except istioctl.IstioctlError as exc:
+    except cli.CommandError as exc:
         module.fail_json(msg="istioctl manifest generate failed: %s" % exc, rc=exc.rc, stdout=exc.stdout,
                          stderr=exc.stderr, **result)
     except manifests.ManifestError as exc:
@@ -197,7 +199,7 @@ def present(module, binary, rest, workdir, result):
     cmd = [binary, "install", "-y", "-f", path, "--readiness-timeout", p["readiness_timeout"]] + flags(p)
     if p["verify"]:
         cmd.append("--verify")
-    run_or_fail(module, "install", cmd + istioctl.kube_args(p), result)
+    run_or_fail(module, "install", cmd + cli.kube_args(p), result)
     return True
 
 
@@ -226,8 +228,8 @@ def run_or_fail(module, what, cmd, result):
     """Run an istioctl command that changes the cluster; its output goes into the result, failure fails."""
     result["command"] = cmd
     try:
-        _rc, out, err = istioctl.run(module, cmd)
-    except istioctl.IstioctlError as exc:
+        _rc, out, err = cli.run(module, cmd)
+    except cli.CommandError as exc:
         result.update(stdout=exc.stdout, stderr=exc.stderr)
         module.fail_json(msg="istioctl %s failed with exit code %s: %s"
                          % (what, exc.rc, (exc.stderr or exc.stdout).strip()[-2000:]), rc=exc.rc, **result)
@@ -244,8 +246,19 @@ def absent(module, binary, rest, result):
     if module.check_mode:
         return True
     cmd = [binary, "uninstall", "-y"] + (["--purge"] if p["purge"] else ["--revision", p["revision"] or "default"])
-    run_or_fail(module, "uninstall", cmd + istioctl.kube_args(p), result)
+    run_or_fail(module, "uninstall", cmd + cli.kube_args(p), result)
     return True
+
+
+def converge(module, binary, rest, result):
+    """Install (or uninstall) when the cluster differs; the result with ``changed``."""
+    workdir = tempfile.mkdtemp(prefix="aksmesh-istio-")
+    try:
+        changed = present(module, binary, rest, workdir, result) if module.params["state"] == "present" else \
+            absent(module, binary, rest, result)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return dict(result, changed=changed)
 
 
 def main():
@@ -269,15 +282,8 @@ def main():
     rest = RestClient(connect(module), timeout=p["request_timeout"])
     result = dict(version=client_version(module, binary), revision=p["revision"] or "default", components=[],
                   objects={}, command=[])
-    workdir = tempfile.mkdtemp(prefix="aksmesh-istio-")
-    try:
-        changed = present(module, binary, rest, workdir, result) if p["state"] == "present" else \
-            absent(module, binary, rest, result)
-    except K8sApiError as exc:
-        module.fail_json(msg="reading the cluster failed: %s" % exc, **result)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    module.exit_json(changed=changed, **result)
+    errors.run(module, lambda: converge(module, binary, rest, result), what="reading the cluster failed",
+               partial=lambda: result)
 
 
 if __name__ == "__main__":

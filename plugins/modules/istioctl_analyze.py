@@ -116,8 +116,9 @@ import json
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC
+from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC
 
 
 LEVELS = ("Info", "Warning", "Error")
@@ -142,7 +143,7 @@ def build_command(binary, p):
     for rule in p["suppress"]:
         cmd += ["-S", rule]
     if use_kube:
-        cmd += istioctl.kube_args(p)
+        cmd += cli.kube_args(p)
     return cmd + list(p["src"])
 
 
@@ -162,10 +163,11 @@ def main():
         module.fail_json(msg="recursive=false: istioctl analyze always reads directories recursively; list the "
                              "files to analyze in src instead")
     cmd = build_command(istioctl.find(module, module.params["istioctl_path"]), module.params)
-    rc, out, err = module.run_command(cmd)
-    if rc not in (0, istioctl.ANALYZE_FOUND):
-        module.fail_json(msg="istioctl analyze failed (exit code %s, not a finding): %s" % (rc, (err or out).strip()),
-                         rc=rc, stdout=out, stderr=err, command=cmd)
+    try:
+        rc, out, err = cli.run(module, cmd, ok_codes=(0, istioctl.ANALYZE_FOUND))
+    except cli.CommandError as exc:
+        module.fail_json(msg="istioctl analyze failed (exit code %s, not a finding): %s" % (
+            exc.rc, (exc.stderr or exc.stdout).strip()), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, command=cmd)
     # istioctl logs to stdout before the JSON array (e.g. "<time> warn file error processing F: ... - skipping")
     logged = [line for line in out.splitlines() if LOG_LINE.match(line)]
     body = "\n".join(line for line in out.splitlines() if line not in logged)

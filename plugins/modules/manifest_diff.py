@@ -134,8 +134,9 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import istioctl
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifest_diff as md
+from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
 
 
 def side(module, which, workdir):
@@ -152,8 +153,8 @@ def side(module, which, workdir):
     binary = istioctl.find(module, p["istioctl_path"])
     path = istioctl.write_operator(operator, workdir)
     try:
-        _rc, out, _err = istioctl.run(module, [binary, "manifest", "generate", "-f", path])
-    except istioctl.IstioctlError as exc:
+        _rc, out, _err = cli.run(module, [binary, "manifest", "generate", "-f", path])
+    except cli.CommandError as exc:
         module.fail_json(msg="rendering %s_operator: %s" % (which, exc), rc=exc.rc, stderr=exc.stderr)
     return md.load(out, "istioctl manifest generate (%s)" % which)
 

@@ -107,9 +107,10 @@ checked:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifests, mesh_lint
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_connection import K8S_AUTH_ARG_SPEC, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils.k8s_rest import K8sApiError, RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 LIVE_KINDS = (("apps", "v1", "deployments"), ("apps", "v1", "statefulsets"), ("apps", "v1", "daemonsets"),
               ("networking.istio.io", "v1", "gateways"), ("networking.istio.io", "v1", "virtualservices"),
@@ -137,6 +138,30 @@ def live_objects(module, root):
     return out
 
 
+def lint(module):
+    p = module.params
+    try:
+        if p["src"] or p["definitions"] is not None:
+            pairs = manifests.expand([p["definitions"]]) if p["definitions"] is not None else []
+            pairs += manifests.load_paths(p["src"])
+            objs = [obj for obj, _where in manifests.expand(pairs) if isinstance(obj, dict)]
+        else:
+            objs = live_objects(module, p["root_namespace"])
+    except manifests.ManifestError as exc:
+        module.fail_json(msg=str(exc))
+    ctx = {"root_namespace": p["root_namespace"], "workloads": p["gateway_workloads"], "partial": p["partial"],
+           "require_mesh_policy": not p["partial"]}
+    messages = mesh_lint.lint(objs, ctx, p["suppress"], p["output_threshold"])
+    counts = mesh_lint.counts(messages)
+    result = dict(changed=False, messages=messages, counts=counts, checked=len(objs))
+    if p["fail_level"] != "never" and any(mesh_lint.LEVELS[m["level"]] >= mesh_lint.LEVELS[p["fail_level"]]
+                                          for m in messages):
+        module.fail_json(msg="mesh lint found %d error(s), %d warning(s): %s" % (
+            counts["Error"], counts["Warning"], "; ".join("%s %s" % (m["code"], m["message"]) for m in messages[:5])),
+            **result)
+    return result
+
+
 def main():
     spec = dict(K8S_AUTH_ARG_SPEC)
     spec.update(
@@ -149,29 +174,7 @@ def main():
         output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
         fail_level=dict(type="str", choices=["Info", "Warning", "Error", "never"], default="Error"))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    try:
-        if p["src"] or p["definitions"] is not None:
-            pairs = manifests.expand([p["definitions"]]) if p["definitions"] is not None else []
-            pairs += manifests.load_paths(p["src"])
-            objs = [obj for obj, _where in manifests.expand(pairs) if isinstance(obj, dict)]
-        else:
-            objs = live_objects(module, p["root_namespace"])
-    except manifests.ManifestError as exc:
-        module.fail_json(msg=str(exc))
-    except K8sApiError as exc:
-        module.fail_json(msg="reading the cluster failed: %s" % exc)
-    ctx = {"root_namespace": p["root_namespace"], "workloads": p["gateway_workloads"], "partial": p["partial"],
-           "require_mesh_policy": not p["partial"]}
-    messages = mesh_lint.lint(objs, ctx, p["suppress"], p["output_threshold"])
-    counts = mesh_lint.counts(messages)
-    result = dict(changed=False, messages=messages, counts=counts, checked=len(objs))
-    if p["fail_level"] != "never" and any(mesh_lint.LEVELS[m["level"]] >= mesh_lint.LEVELS[p["fail_level"]]
-                                          for m in messages):
-        module.fail_json(msg="mesh lint found %d error(s), %d warning(s): %s" % (
-            counts["Error"], counts["Warning"], "; ".join("%s %s" % (m["code"], m["message"]) for m in messages[:5])),
-            **result)
-    module.exit_json(**result)
+    errors.run(module, lambda: lint(module), what="reading the cluster failed")
 
 
 if __name__ == "__main__":

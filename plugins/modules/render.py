@@ -75,9 +75,9 @@ folder:
 import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.aksmesh.istio.plugins.module_utils import render
-from ansible_collections.aksmesh.istio.plugins.module_utils.manifests import ManifestError, expand, normalize
-from ansible_collections.aksmesh.istio.plugins.module_utils.redact import secret_values
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import render
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.manifests import ManifestError, expand, normalize
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import secret_values
 
 
 def main():

@@ -17,7 +17,7 @@ import ipaddress
 import os
 import re
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._topology import METHODS, TopologyError, topology
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
 
 # inventory variable (without the aksmesh_ prefix) -> (type, default); documented in roles/settings/meta
 DEFAULTS = {

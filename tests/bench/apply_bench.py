@@ -39,26 +39,26 @@ DISCOVERY = re.compile(r"^/(api|apis)(/[^/]+){0,2}$|^/openapi/|^/version$")
 def objects():
     """Addons + bookinfo + the mesh set the roles produce (real upstream files when shared/ is present)."""
     sys.path.insert(0, str(ensure_collection_link()))
-    from ansible_collections.aksmesh.istio.plugins.module_utils import (
-        mesh_egress, mesh_gateways, mesh_mtls, mesh_network_policies, mesh_secrets, mesh_traffic)
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
+        egress, gateways, mtls, network_policies, secrets, traffic)
     from tests.integration.modules.test_apply import upstream_set
     objs = upstream_set() if shared_data.upstream_dir() else []
-    mesh = mesh_secrets.credential_secrets({"credentials": {"grafana": {"username": "a", "passphrase": "b"},
-                                                            "kiali": {"username": "a", "passphrase": "b"}}})
-    mesh += mesh_mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-egress"]})
-    mesh += mesh_gateways.gateway_manifests({
+    mesh = secrets.credential_secrets({"credentials": {"grafana": {"username": "a", "passphrase": "b"},
+                                                       "kiali": {"username": "a", "passphrase": "b"}}})
+    mesh += mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-egress"]})
+    mesh += gateways.gateway_manifests({
         "gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"]}],
         "virtual_services": [{"name": "shop", "namespace": "bookinfo", "hosts": ["shop.example.com"],
                               "gateways": ["shop-gw"], "http": [{"route": [{"destination": {"host": "productpage"}}]}]}]})
-    mesh += mesh_egress.egress_manifests({"namespaces": ["bookinfo"], "hosts": [
+    mesh += egress.egress_manifests({"namespaces": ["bookinfo"], "hosts": [
         {"host": "api.example.com"}, {"host": "login.example.com"}, {"host": "status.example.com",
                                                                      "protocol": "HTTP"}]})
-    mesh += mesh_traffic.traffic_manifests({"services": [
+    mesh += traffic.traffic_manifests({"services": [
         {"name": "%s-policy" % svc, "host": svc, "namespace": "bookinfo", "subsets": ["v1", "v2"],
          "canary": {"weights": {"v1": 90, "v2": 10}}, "retries": {"attempts": 3},
          "circuit_breaker": {"max_connections": 100, "consecutive_5xx_errors": 5}}
         for svc in ("productpage", "reviews", "ratings", "details")]})
-    mesh += mesh_network_policies.network_policies({"mode": "restrict-all"})
+    mesh += network_policies.network_policies({"mode": "restrict-all"})
     names = {"istio-system", "bookinfo", "istio-ingress", "istio-egress"}
     namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in sorted(names)]
     return namespaces + [o for o in objs if o["kind"] != "Namespace"] + mesh

@@ -19,8 +19,8 @@ from tests.support import shared_data  # noqa: E402
 from tests.support.ansible_runner import ensure_collection_link  # noqa: E402
 
 sys.path.insert(0, str(ensure_collection_link()))
-from ansible_collections.aksmesh.istio.plugins.module_utils import manifest_diff as md  # noqa: E402
-from ansible_collections.aksmesh.istio.plugins.module_utils import mesh_lint  # noqa: E402
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md  # noqa: E402
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint  # noqa: E402
 
 LOADER = yaml.CSafeLoader
 DUMPER = yaml.CSafeDumper

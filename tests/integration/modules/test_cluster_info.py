@@ -81,7 +81,7 @@ def test_clear_errors(kube_api, tmp_path):
 def test_kubeconfig_from_azure_then_cluster_info(arm, kube_api, tmp_path):
     """Azure names to a working Kubernetes connection: kubeconfig from ARM (real Entra flow), then cluster_info."""
     arm.add_cluster("rg", "aks", kubeconfig=kube_api.kubeconfig(), kubernetes_version="1.35.4")
-    from ansible_collections.aksmesh.istio.plugins.module_utils.azure_connection import AzureConnection
+    from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import AzureConnection
     from azure.mgmt.containerservice import ContainerServiceClient
     conn = AzureConnection({"subscription_id": SUBSCRIPTION, "client_id": "app-id", "secret": "app-secret",
                             "tenant": TENANT, "resource_manager_endpoint": arm.url, "authority_host": arm.url})

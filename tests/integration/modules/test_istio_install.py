@@ -9,7 +9,7 @@ from tests.support.ansible_runner import run_module
 def operator(**extra):
     import sys
     sys.path.insert(0, "")
-    from ansible_collections.aksmesh.istio.plugins.module_utils import istio_operator
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import istio_operator
     cfg = {"tag": "1.30.0", "ingress": {"ip": "51.124.1.2", "ip_resource_group": "rg-ips", "dns_label": "shop"}}
     cfg.update(extra)
     return istio_operator.build(cfg)
@@ -73,7 +73,7 @@ def test_failures_report_istioctl_output(kube_api, kubeconfig):
 @pytest.mark.parametrize("cfg,needle", [({"hpa_min": 6, "hpa_max": 2}, "hpa_min"),
                                         ({"outbound_policy": "OPEN"}, "outbound_policy")])
 def test_operator_builder_rejects_bad_settings(cfg, needle):
-    from ansible_collections.aksmesh.istio.plugins.module_utils import istio_operator
-    from ansible_collections.aksmesh.istio.plugins.module_utils.mesh_common import MeshConfigError
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import istio_operator
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
     with pytest.raises(MeshConfigError, match=needle):
         istio_operator.build(cfg)

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An AKS managed cluster: reading it, the report modules return, its identity, and its kubeconfig.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import AzureOperationError, describe, rest
+
+AKS_NAME_ARG_SPEC = dict(
+    resource_group=dict(type="str", required=True),
+    name=dict(type="str", required=True, aliases=["cluster_name"]),
+)
+
+
+def aks_argument_spec(kube=False, **options):
+    """Cluster name options + Azure auth (+ Kubernetes connection) + the module's own options."""
+    from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import AZURE_AUTH_ARG_SPEC
+    spec = dict(AKS_NAME_ARG_SPEC)
+    spec.update(AZURE_AUTH_ARG_SPEC)
+    if kube:
+        from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC
+        spec.update(K8S_AUTH_ARG_SPEC)
+    spec.update(options)
+    return spec
+
+
+def cluster_label(resource_group, name):
+    return "AKS cluster %s in resource group %s" % (name, resource_group)
+
+
+def get_cluster(client, resource_group, name):
+    """The managed cluster model; AzureOperationError (with the fix) when it cannot be read."""
+    try:
+        return client.managed_clusters.get(resource_group, name)
+    except Exception as exc:
+        err = describe(exc, cluster_label(resource_group, name))
+        if err.status == 404:
+            err = AzureOperationError("%s was not found (%s). Fix: check resource_group, name and subscription_id"
+                                      % (cluster_label(resource_group, name), err.code), 404, err.code)
+        raise err
+
+
+def report(cluster):
+    """What pre-flight and the other modules report about a cluster (plain, snake_case keys)."""
+    mc = rest(cluster)
+    props = mc.get("properties") or {}
+    network = props.get("networkProfile") or {}
+    mesh = props.get("serviceMeshProfile") or {}
+    identity = mc.get("identity") or {}
+    return dict(
+        id=mc.get("id"), name=mc.get("name"), location=mc.get("location"),
+        provisioning_state=props.get("provisioningState"),
+        power_state=(props.get("powerState") or {}).get("code"),
+        kubernetes_version=props.get("currentKubernetesVersion") or props.get("kubernetesVersion"),
+        node_resource_group=props.get("nodeResourceGroup"),
+        network_plugin=network.get("networkPlugin"), network_plugin_mode=network.get("networkPluginMode"),
+        load_balancer_sku=network.get("loadBalancerSku"), outbound_type=network.get("outboundType"),
+        identity_type=identity.get("type") or ("ServicePrincipal" if props.get("servicePrincipalProfile") else None),
+        fqdn=props.get("fqdn"), service_mesh_mode=mesh.get("mode", "Disabled"),
+        service_mesh_revisions=(mesh.get("istio") or {}).get("revisions") or [],
+    )
+
+
+def agent_pools(cluster):
+    """The cluster's agent pool profiles (REST shape)."""
+    return (rest(cluster).get("properties") or {}).get("agentPoolProfiles") or []
+
+
+def principal_id(cluster):
+    """The object ID of the cluster's control-plane identity (system- or user-assigned), or None."""
+    identity = rest(cluster).get("identity") or {}
+    if identity.get("principalId"):
+        return identity["principalId"]
+    for uai in (identity.get("userAssignedIdentities") or {}).values():
+        if (uai or {}).get("principalId"):
+            return uai["principalId"]
+    return None
+
+
+def kubeconfig_text(client, resource_group, name, admin=False, server_fqdn=None, fmt=None):
+    """The cluster's user (or admin) kubeconfig, as YAML text, from listClusterUser/AdminCredential."""
+    label = cluster_label(resource_group, name)
+    try:
+        if admin:
+            creds = client.managed_clusters.list_cluster_admin_credentials(resource_group, name,
+                                                                           server_fqdn=server_fqdn)
+        else:
+            kwargs = {"server_fqdn": server_fqdn}
+            if fmt:
+                kwargs["format"] = fmt
+            creds = client.managed_clusters.list_cluster_user_credentials(resource_group, name, **kwargs)
+    except Exception as exc:
+        err = describe(exc, "%s credentials of %s" % ("admin" if admin else "user", label))
+        if admin and err.status == 400:
+            err = AzureOperationError(str(err) + ". Fix: the cluster disables local accounts; use admin: false "
+                                      "(Entra ID user credentials)", 400, err.code)
+        raise err
+    value = creds.kubeconfigs[0].value
+    return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else value

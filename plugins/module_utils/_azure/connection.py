@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Azure connection options, the azure-identity credential they select, and management clients.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+AZURE_IMP_ERR = None
+try:
+    from azure.identity import ClientSecretCredential, DefaultAzureCredential
+
+    HAS_AZURE_IDENTITY = True
+except ImportError:
+    HAS_AZURE_IDENTITY = False
+    AZURE_IMP_ERR = traceback.format_exc()
+
+# name -> (Resource Manager endpoint, Microsoft Entra authority host)
+CLOUDS = {
+    "AzureCloud": ("https://management.azure.com", "https://login.microsoftonline.com"),
+    "AzureChinaCloud": ("https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+    "AzureUSGovernment": ("https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
+}
+
+# pip package -> (import path, management client class)
+SDK = {
+    "azure-mgmt-containerservice": ("azure.mgmt.containerservice", "ContainerServiceClient"),
+    "azure-mgmt-compute": ("azure.mgmt.compute", "ComputeManagementClient"),
+    "azure-mgmt-network": ("azure.mgmt.network", "NetworkManagementClient"),
+    "azure-mgmt-authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
+}
+
+AZURE_AUTH_ARG_SPEC = dict(
+    subscription_id=dict(type="str", fallback=(env_fallback, ["AZURE_SUBSCRIPTION_ID"])),
+    client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
+    secret=dict(type="str", no_log=True, aliases=["client_secret"],
+                fallback=(env_fallback, ["AZURE_SECRET", "AZURE_CLIENT_SECRET"])),
+    tenant=dict(type="str", aliases=["tenant_id"], fallback=(env_fallback, ["AZURE_TENANT", "AZURE_TENANT_ID"])),
+    cloud_environment=dict(type="str", default="AzureCloud", choices=sorted(CLOUDS),
+                           fallback=(env_fallback, ["AZURE_CLOUD_ENVIRONMENT"])),
+    resource_manager_endpoint=dict(type="str", fallback=(env_fallback, ["AZURE_RESOURCE_MANAGER_ENDPOINT"])),
+    authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
+    poll_interval=dict(type="float", default=5.0, fallback=(env_fallback, ["AKSMESH_AZURE_POLL_INTERVAL"])),
+)
+
+
+class AzureConnectionError(Exception):
+    """The Azure options are incomplete or inconsistent."""
+
+
+class AzureConnection(object):
+    """Endpoints, subscription and credential chosen from module parameters."""
+
+    def __init__(self, params):
+        cloud = params.get("cloud_environment") or "AzureCloud"
+        arm, authority = CLOUDS[cloud]
+        self.resource_manager = (params.get("resource_manager_endpoint") or arm).rstrip("/")
+        self.authority = (params.get("authority_host") or authority).rstrip("/")
+        self.custom_authority = self.authority not in [hosts[1] for hosts in CLOUDS.values()]
+        self.subscription_id = params.get("subscription_id")
+        if not self.subscription_id:
+            raise AzureConnectionError("subscription_id is required: set it or AZURE_SUBSCRIPTION_ID")
+        self.scope = (arm if self.resource_manager == arm else self.resource_manager) + "/.default"
+        explicit = [params.get(k) for k in ("client_id", "secret", "tenant")]
+        if any(explicit) and not all(explicit):
+            raise AzureConnectionError("client_id, secret and tenant go together (service principal); "
+                                       "give all three, or none to use the default credential chain "
+                                       "(environment, workload/managed identity, Azure CLI)")
+        self._explicit = all(explicit)
+        self._params = params
+        self._credential = None
+
+    @property
+    def credential_kind(self):
+        return "service_principal" if self._explicit else "default_chain"
+
+    @property
+    def credential(self):
+        if self._credential is None:
+            kwargs = {"authority": self.authority}
+            if self.custom_authority:
+                kwargs["disable_instance_discovery"] = True
+            if self._explicit:
+                p = self._params
+                self._credential = ClientSecretCredential(p["tenant"], p["client_id"], p["secret"], **kwargs)
+            else:
+                self._credential = DefaultAzureCredential(exclude_interactive_browser_credential=True, **kwargs)
+        return self._credential
+
+    def sdk_client(self, package, **kwargs):
+        """The management client of an SDK package named as pip names it (see SDK)."""
+        path, class_name = SDK[package]
+        return self.client(getattr(importlib.import_module(path), class_name), **kwargs)
+
+    def client(self, client_class, **kwargs):
+        """A management client (ContainerServiceClient, NetworkManagementClient, ...) for this connection."""
+        return client_class(self.credential, self.subscription_id, base_url=self.resource_manager,
+                            credential_scopes=[self.scope], **kwargs)
+
+
+def require_azure(module, *packages):
+    """Fail with missing_required_lib for azure-identity or any SDK package (pip names, see SDK)."""
+    if not HAS_AZURE_IDENTITY:
+        module.fail_json(msg=missing_required_lib("azure-identity"), exception=AZURE_IMP_ERR)
+    for package in packages:
+        try:
+            importlib.import_module(SDK[package][0])
+        except ImportError:
+            module.fail_json(msg=missing_required_lib(package), exception=traceback.format_exc())
+
+
+def connect(module, *packages):
+    """The AzureConnection for a module's parameters, after checking the SDK packages it needs are there."""
+    require_azure(module, *packages)
+    try:
+        return AzureConnection(module.params)
+    except AzureConnectionError as exc:
+        module.fail_json(msg=str(exc))

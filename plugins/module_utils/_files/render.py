@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Render mode: one YAML file per object, grouped by stage, for review and GitOps (Flux/Argo apply it).
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import atomic as atomic_file
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # PyYAML comes with ansible-core; the module reports it if missing
+    HAS_YAML = False
+
+# files we wrote carry this first line; pruning never touches anything else
+MARKER = "# rendered by aksmesh.istio; stage: %s\n"
+SAFE = re.compile(r"[^a-z0-9.-]+")
+
+
+# kinds other objects of a folder depend on sort first, so `kubectl apply -R -f` works in one pass
+FIRST = {"Namespace": "00", "CustomResourceDefinition": "01"}
+
+
+def file_name(obj):
+    meta = obj.get("metadata") or {}
+    parts = [obj.get("kind", "object"), meta.get("namespace") or "_cluster", meta.get("name", "unnamed")]
+    name = SAFE.sub("-", "-".join(parts).lower()).strip("-") + ".yaml"
+    first = FIRST.get(obj.get("kind"))
+    return "%s-%s" % (first, name) if first else name
+
+
+def render_text(obj, stage):
+    return MARKER % stage + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
+
+
+def plan(objects, folder, stage, prune=True):
+    """{path: (text, mode)} to write, [paths] to remove, [paths] unchanged."""
+    wanted = {}
+    for obj in objects:
+        secret = obj.get("kind") == "Secret"
+        path = os.path.join(folder, file_name(obj))
+        if path in wanted:
+            name = (obj.get("metadata") or {}).get("name")
+            raise ValueError("two objects render to %s: %s %s" % (path, obj.get("kind"), name))
+        wanted[path] = (render_text(obj, stage), 0o600 if secret else 0o644)
+    write, same = {}, []
+    for path, (text, mode) in wanted.items():
+        try:
+            with open(path) as fh:
+                current = fh.read()
+            current_mode = os.stat(path).st_mode & 0o777
+        except (IOError, OSError):
+            current, current_mode = None, None
+        if current == text and current_mode == mode:
+            same.append(path)
+        else:
+            write[path] = (text, mode, current)
+    remove = []
+    if prune and os.path.isdir(folder):
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if path in wanted or not name.endswith(".yaml"):
+                continue
+            with open(path) as fh:
+                if fh.readline() == MARKER % stage:
+                    remove.append(path)
+    return write, remove, same
+
+
+def execute(write, remove):
+    for path, (text, mode, _current) in write.items():
+        atomic_file.write(path, text, mode, folder_mode=0o755)
+    for path in remove:
+        os.unlink(path)

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""istioctl: its binary, IstioOperator files, the labels its install adds, and its exit-code contract.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._cli import find_tool
+
+ANALYZE_FOUND = 79  # istioctl analyze: messages at or above --failure-threshold
+
+
+def find(module, path=None):
+    """The istioctl binary: an explicit path, or PATH; fails the module with the fix when absent."""
+    return find_tool(module, "istioctl", path, "install it with the aksmesh.istio.istioctl role")
+
+
+def write_operator(operator, directory):
+    """An IstioOperator (dict) written as a private file for ``-f``; a path is passed through."""
+    if isinstance(operator, str):
+        return operator
+    fd, path = tempfile.mkstemp(prefix="iop-", suffix=".yaml", dir=directory)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(operator, fh)  # JSON is YAML
+    return path
+
+
+def owner_labels(operator, version, revision=None, component=None):
+    """The labels ``istioctl install`` adds to every object it applies, which ``manifest generate`` output
+    lacks (istio's getOwnerLabels): compare generated objects with the cluster only after adding them."""
+    meta = (operator or {}).get("metadata") or {}
+    values = ((operator or {}).get("spec") or {}).get("values") or {}
+    labels = {"operator.istio.io/managed": "Reconcile", "operator.istio.io/version": version or "",
+              "istio.io/rev": revision or values.get("revision") or "default"}
+    if meta.get("name"):
+        labels["install.operator.istio.io/owning-resource"] = meta["name"]
+    if meta.get("namespace"):
+        labels["install.operator.istio.io/owning-resource-namespace"] = meta["namespace"]
+    if component:
+        labels["operator.istio.io/component"] = component
+    return labels
+
+
+def label_as_installed(objs, operator, version, revision=None, installed_component=None):
+    """``manifest generate`` objects with the labels ``istioctl install`` gives them (see owner_labels).
+
+    Install labels each object with the component it rendered it for; generate output shows that label only
+    where the chart sets it. ``installed_component(obj)`` names it for the rest (from the live object);
+    otherwise it is Base (CRDs and the base chart's objects)."""
+    for obj in objs:
+        meta = obj.setdefault("metadata", {})
+        labels = meta.get("labels") or {}
+        component = labels.get("operator.istio.io/component") or (
+            installed_component(obj) if installed_component else None) or "Base"
+        labels.update(owner_labels(operator, version, revision, component))
+        meta["labels"] = labels
+    return objs
+
+
+WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+
+
+def webhook_identity(obj):
+    """What of an Istio webhook configuration istioctl decides: its revision and where each webhook calls.
+    The rest is Istio's runtime state: istiod writes caBundle and turns failurePolicy to Fail once it serves,
+    and a revision tag (``istioctl tag``, which install runs for the default revision) deactivates the
+    revision's own injector selectors. Comparing more would make every install look undone."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    hooks = sorted((w.get("name"), json.dumps((w.get("clientConfig") or {}).get("service") and dict(
+        (k, v) for k, v in w["clientConfig"]["service"].items() if k != "port"), sort_keys=True))
+        for w in obj.get("webhooks") or [])
+    return labels.get("istio.io/rev"), hooks

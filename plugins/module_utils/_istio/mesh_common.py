@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every object the collection builds carries: labels that let cleanup and prune find it.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "aksmesh"
+STAGE = "aksmesh.io/stage"
+
+
+class MeshConfigError(ValueError):
+    """A role variable describes something that cannot work; the message names it and the fix."""
+
+
+def labels(stage, extra=None):
+    out = {MANAGED_BY: MANAGER, STAGE: stage}
+    out.update(extra or {})
+    return out
+
+
+def obj(api_version, kind, name, namespace, stage, spec=None, extra_labels=None, **top):
+    out = {"apiVersion": api_version, "kind": kind,
+           "metadata": {"name": name, "labels": labels(stage, extra_labels)}}
+    if namespace:
+        out["metadata"]["namespace"] = namespace
+    if spec is not None:
+        out["spec"] = spec
+    out.update(top)
+    return out
+
+
+def selector_for(stage):
+    return "%s=%s,%s=%s" % (MANAGED_BY, MANAGER, STAGE, stage)
+
+
+def require(item, keys, where):
+    missing = [k for k in keys if item.get(k) in (None, "", [])]
+    if missing:
+        raise MeshConfigError("%s: missing %s" % (where, ", ".join(missing)))
+
+
+def namespaces(config):
+    """Namespace objects for ``config["names"]`` (duplicates and empty names dropped), labelled for ``stage``."""
+    out, seen = [], set()
+    for name in config.get("names") or []:
+        if name and name not in seen:
+            seen.add(name)
+            out.append(obj("v1", "Namespace", name, None, config.get("stage") or "namespaces"))
+    return out
+
+
+def references(config):
+    """Bare objects (apiVersion, kind, name) for ``config["names"]``: what ``apply`` needs to delete them."""
+    require(config, ["api_version", "kind"], "references")
+    return [{"apiVersion": config["api_version"], "kind": config["kind"], "metadata": {"name": name}}
+            for name in config.get("names") or [] if name]
+
+
+def service_fqdn(host, namespace):
+    """Short service names resolve in the referring object's namespace, as Istio resolves them."""
+    if "*" in host or host.count(".") >= 2 or ("." in host and not host.endswith(".svc")):
+        return host if "." in host or "*" in host else "%s.%s.svc.cluster.local" % (host, namespace)
+    return "%s.%s.svc.cluster.local" % (host.split(".")[0], host.split(".")[1] if "." in host else namespace)
+
+
+def route_destinations(vs):
+    """(host FQDN, subset, gateway namespaces) of every route and mirror destination of a VirtualService object.
+
+    The gateway namespaces are those of the other-namespace gateways the rule applies to: the rule's
+    ``match[].gateways`` when it names any (``mesh`` is the sidecars), else the VirtualService's ``gateways``.
+    """
+    ns = (vs.get("metadata") or {}).get("namespace") or "default"
+    spec = vs.get("spec") or {}
+    for kind in ("http", "tls", "tcp"):
+        for rule in spec.get(kind) or []:
+            refs = [g for m in rule.get("match") or [] for g in m.get("gateways") or []] or spec.get("gateways") or []
+            gw_ns = sorted(set(r.split("/", 1)[0] for r in refs if "/" in r and r.split("/", 1)[0] != ns))
+            dests = [r.get("destination") or {} for r in rule.get("route") or []]
+            if rule.get("mirror"):
+                dests.append(rule["mirror"])
+            for dest in dests:
+                if dest.get("host"):
+                    yield service_fqdn(dest["host"], ns), dest.get("subset"), gw_ns
+
+
+def gateway_routes(virtual_services):
+    """{host FQDN: [namespaces of the gateways whose bound VirtualServices route to it]} (other namespaces only)."""
+    out = {}
+    for vs in virtual_services:
+        for host, _subset, gw_ns in route_destinations(vs):
+            if gw_ns:
+                out.setdefault(host, set()).update(gw_ns)
+    return dict((host, sorted(nss)) for host, nss in out.items())
+
+
+def destination_rule_export(where, host, namespace, given, routes):
+    """exportTo of a DestinationRule: its own namespace and the gateway namespaces that route to its host (a
+    gateway that cannot see the subsets answers ``cluster_not_found``); a given exportTo must include them."""
+    needed = [ns for ns in (routes or {}).get(service_fqdn(host, namespace), []) if ns != namespace]
+    if given is None:
+        return ["."] + needed
+    missing = [ns for ns in needed if ns not in given and "*" not in given]
+    if missing:
+        raise MeshConfigError("%s: export_to %s hides its subsets from the gateway namespace(s) %s that route to %s; "
+                              "add them or leave export_to unset" % (where, given, ", ".join(missing), host))
+    return given

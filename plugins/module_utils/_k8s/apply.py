@@ -1,0 +1,439 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Apply or delete a batch of Kubernetes objects with server-side apply, cheaply and idempotently.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+Cost of a run where nothing changed: discovery of the group versions used, and one
+read per kind (a GET for a single object, else one LIST, namespaced when the batch
+stays in one namespace); no writes. Objects that differ are applied with
+server-side apply (dry-run in check mode); their action comes from the server's
+answer (a new resourceVersion means the apply changed something).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import itertools
+import time
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import Discovery, UnknownKind
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
+
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+WAITABLE = ("Deployment", "DaemonSet", "StatefulSet", "CustomResourceDefinition")
+
+
+class Plan(namedtuple("Plan", "action before after resource live error")):
+    """What the engine decided, or did, for one object: settled (``action``, with ``before``/``after`` for the diff),
+    pending (to apply: its ``resource`` and ``live`` object), or failed (``error``, the message)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def done(cls, action, before=None, after=None):
+        return cls(action, before, after, None, None, None)
+
+    @classmethod
+    def to_apply(cls, resource, live):
+        return cls(None, None, None, resource, live, None)
+
+    @classmethod
+    def failed(cls, message):
+        return cls("failed", None, None, None, None, message)
+
+    @property
+    def pending(self):
+        return self.action is None
+
+
+class ObjectError(Exception):
+    def __init__(self, obj, message):
+        super(ObjectError, self).__init__(message)
+        self.obj = obj
+        self.message = message
+
+
+def describe(obj):
+    meta = obj.get("metadata") or {}
+    where = "%s/" % meta["namespace"] if meta.get("namespace") else ""
+    return "%s %s%s" % (obj.get("kind"), where, meta.get("name"))
+
+
+def explain(obj, exc):
+    """An error message naming the object, the API's reason and, where we know it, the fix."""
+    if exc.status == 409 and exc.manager_conflict:
+        owners = "; ".join("%s (%s)" % (c.get("field"), c.get("message")) for c in exc.causes)
+        return ("%s: fields are managed by another field manager: %s. Set force_conflicts=true to take them "
+                "over, or leave those fields out of the definition" % (describe(obj), owners))
+    if exc.status == 404 and "namespaces" in exc.message:
+        return "%s: %s; create the namespace first (add a Namespace to the batch)" % (describe(obj), exc.message)
+    return "%s: %s" % (describe(obj), exc)
+
+
+class ApplyEngine(object):
+    def __init__(self, rest, field_manager="aksmesh", force_conflicts=False, check_mode=False, diff=False,
+                 default_namespace=None, continue_on_error=False, wait=False, wait_timeout=300,
+                 poll_interval=1.0, by_kind=True, parallel=8, clock=time.monotonic, sleep=time.sleep):
+        self.rest = rest
+        self.discovery = Discovery(rest)
+        self.manager = field_manager
+        self.force = force_conflicts
+        self.check_mode = check_mode
+        self.diff = diff
+        self.default_namespace = default_namespace
+        self.continue_on_error = continue_on_error
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.sleep = sleep
+        self.by_kind = by_kind
+        self.parallel = parallel
+        self.results = []
+        self.failures = []
+        self._live = {}  # (api_version, kind, ns, name) -> live object or None
+        self._read = set()  # resources (api_version, kind) whose objects are prefetched
+        self._batch = []
+        self._dry_namespaces = set()
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def _resolve(self, obj):
+        try:
+            return self.discovery.resolve(obj["apiVersion"], obj["kind"])
+        except UnknownKind as exc:
+            crd = self._crd_in_batch(obj)
+            if crd is None:
+                raise ObjectError(obj, "%s: %s" % (describe(obj), exc))
+            if self.check_mode:
+                return None  # its CRD is only being dry-run: cannot validate it now
+            self._wait_established(crd)
+            self.discovery.forget(obj["apiVersion"])
+            try:
+                return self.discovery.resolve(obj["apiVersion"], obj["kind"])
+            except UnknownKind as again:
+                raise ObjectError(obj, "%s: %s" % (describe(obj), again))
+
+    def _crd_in_batch(self, obj):
+        group = obj["apiVersion"].rpartition("/")[0]
+        for cand in self._batch:
+            if cand["kind"] == "CustomResourceDefinition":
+                spec = cand.get("spec") or {}
+                if spec.get("group") == group and (spec.get("names") or {}).get("kind") == obj["kind"]:
+                    return cand
+        return None
+
+    def _place(self, obj, res):
+        meta = obj["metadata"]
+        if res is not None and res.namespaced:
+            meta["namespace"] = meta.get("namespace") or self.default_namespace or "default"
+        elif res is not None:
+            meta.pop("namespace", None)
+
+    def _prefetch(self, res):
+        """Read every batch object of this resource with one request (GET for one, else one LIST)."""
+        key = (res.api_version, res.kind)
+        if key in self._read:
+            return
+        self._read.add(key)
+        mine = [o for o in self._batch if (o["apiVersion"], o["kind"]) == key]
+        for o in mine:
+            self._place(o, res)
+        if len(mine) == 1:
+            meta = mine[0]["metadata"]
+            live = self.rest.request("GET", res.path(meta["name"], meta.get("namespace")), ok_missing=True)
+            self._live[manifests.identity(mine[0])] = live
+            return
+        namespaces = set(o["metadata"].get("namespace") for o in mine)
+        namespace = namespaces.pop() if len(namespaces) == 1 else None
+        listed = self.rest.request("GET", res.collection_path(namespace)) or {}
+        by_name = dict(((i["metadata"].get("namespace"), i["metadata"]["name"]), i) for i in listed.get("items", []))
+        for o in mine:
+            meta = o["metadata"]
+            live = by_name.get((meta.get("namespace"), meta["name"]))
+            if live is not None:
+                live.setdefault("apiVersion", res.api_version)
+                live.setdefault("kind", res.kind)
+            self._live[manifests.identity(o)] = live
+
+    def _record(self, obj, action, before=None, after=None):
+        meta = obj["metadata"]
+        entry = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "namespace": meta.get("namespace"),
+                 "name": meta["name"], "action": action}
+        if self.diff and action not in ("unchanged",):
+            entry["diff"] = {"before": before or {}, "after": after or {}}
+        self.results.append(entry)
+
+    # ---- present ------------------------------------------------------------------------------
+    def apply_all(self, objs):
+        """Apply in kind order; objects of the same rank go to the server concurrently."""
+        self._batch = manifests.ordered(objs, by_kind=self.by_kind)
+        groups = [[o] for o in self._batch] if not self.by_kind or self.parallel < 2 else [
+            list(g) for _rank, g in itertools.groupby(self._batch, key=manifests.rank)]
+        for group in groups:
+            planned = [(obj, self._plan_or_failure(obj)) for obj in group]
+            todo = [(obj, plan) for obj, plan in planned if plan.pending]
+            if len(todo) > 1:
+                with ThreadPoolExecutor(max_workers=min(self.parallel, len(todo))) as pool:
+                    done = dict((id(obj), (obj, pool.submit(self._patch, obj, plan.resource, plan.live)))
+                                for obj, plan in todo)
+                outcomes = dict((key, _outcome(obj, fut)) for key, (obj, fut) in done.items())
+            else:
+                outcomes = dict((id(obj), _outcome(obj, None, lambda o=obj, p=plan: self._patch(o, p.resource, p.live)))
+                                for obj, plan in todo)
+            for obj, plan in planned:
+                if plan.pending:
+                    plan = outcomes[id(obj)]
+                if plan.error is not None:
+                    self._fail(obj, plan.error)
+                else:
+                    self._record(obj, plan.action, plan.before, plan.after)
+            if self.failures and not self.continue_on_error:
+                break
+        if self.wait and not self.check_mode and not self.failures:
+            self._wait_all()
+        return self.results
+
+    def _plan_or_failure(self, obj):
+        try:
+            return self._plan(obj)
+        except ObjectError as exc:
+            return Plan.failed(exc.message)
+        except K8sApiError as exc:
+            return Plan.failed(explain(obj, exc))
+
+    def _plan(self, obj):
+        """A Plan: done when settled without writing, else pending (its resource and live object) to apply."""
+        res = self._resolve(obj)
+        if res is None:
+            self._place(obj, None)
+            return Plan.done("created", None, obj)
+        self._prefetch(res)
+        meta = obj["metadata"]
+        if self.check_mode and res.namespaced and meta.get("namespace") in self._dry_namespaces:
+            # its namespace exists only in this dry run: the server cannot validate it yet
+            return Plan.done("created", None, obj)
+        live = self._live.get(manifests.identity(obj))
+        if self._in_place(obj, res, live):
+            return Plan.done("unchanged")
+        if self.check_mode and obj["kind"] == "Namespace" and live is None:
+            self._dry_namespaces.add(meta["name"])
+        return Plan.to_apply(res, live)
+
+    def _in_place(self, obj, res, live):
+        """Is ``obj`` applied as given? From managedFields; where only server defaults inside owned fields
+        differ, a dry-run apply decides (it writes nothing)."""
+        verdict = ownership.compare(obj, live, self.manager)
+        if verdict != ownership.MAYBE:
+            return verdict == ownership.SAME
+        meta = obj["metadata"]
+        query = {"fieldManager": self.manager, "fieldValidation": "Strict", "dryRun": "All"}
+        if self.force:
+            query["force"] = "true"
+        try:
+            out = self.rest.request("PATCH", res.path(meta["name"], meta.get("namespace")), query, obj,
+                                    APPLY_CONTENT_TYPE)
+        except K8sApiError:
+            return False  # the real apply reports it
+        return _comparable(out) == _comparable(live)
+
+    def _patch(self, obj, res, live):
+        meta = obj["metadata"]
+        query = {"fieldManager": self.manager, "fieldValidation": "Strict"}
+        if self.force:
+            query["force"] = "true"
+        if self.check_mode:
+            query["dryRun"] = "All"
+        out = self.rest.request("PATCH", res.path(meta["name"], meta.get("namespace")), query, obj,
+                                APPLY_CONTENT_TYPE)
+        if live is None:
+            action = "created"
+        elif self.check_mode:
+            action = "configured" if _comparable(out) != _comparable(live) else "unchanged"
+        else:
+            action = "configured" if out["metadata"].get("resourceVersion") != live["metadata"].get(
+                "resourceVersion") else "unchanged"
+        if not self.check_mode:
+            self._live[manifests.identity(obj)] = out
+        return Plan.done(action, ownership.prune_like(live, obj) if live else None, ownership.prune_like(out, obj))
+
+    def _fail(self, obj, message):
+        self.failures.append(message)
+        meta = obj.get("metadata") or {}
+        self.results.append({"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+                             "namespace": meta.get("namespace"), "name": meta.get("name"), "action": "failed",
+                             "error": message})
+
+    # ---- compare only ---------------------------------------------------------------------------------
+    def compare(self, objs):
+        """[(object, live or None, in_place)] without writing: is each object already applied as given?"""
+        self._batch = manifests.ordered(objs, by_kind=self.by_kind)
+        out = []
+        for obj in self._batch:
+            try:
+                res = self.discovery.resolve(obj["apiVersion"], obj["kind"])
+            except UnknownKind:
+                out.append((obj, None, False))
+                continue
+            self._prefetch(res)
+            live = self._live.get(manifests.identity(obj))
+            out.append((obj, live, self._in_place(obj, res, live)))
+        return out
+
+    # ---- waiting ------------------------------------------------------------------------------------
+    def _wait_all(self):
+        deadline = self.clock() + self.wait_timeout
+        for entry in self.results:
+            if entry["kind"] in WAITABLE and entry["action"] != "failed":
+                self._wait_ready(entry, deadline)
+
+    def _wait_established(self, crd):
+        deadline = self.clock() + self.wait_timeout
+        entry = {"apiVersion": crd["apiVersion"], "kind": crd["kind"], "namespace": None,
+                 "name": crd["metadata"]["name"]}
+        self._wait_ready(entry, deadline)
+
+    def _wait_ready(self, entry, deadline):
+        res = self.discovery.resolve(entry["apiVersion"], entry["kind"])
+        path = res.path(entry["name"], entry.get("namespace"))
+        while True:
+            live = self.rest.request("GET", path, ok_missing=True)
+            state = _readiness(entry["kind"], live)
+            if state is True:
+                return
+            if self.clock() >= deadline:
+                raise_obj = {"apiVersion": entry["apiVersion"], "kind": entry["kind"],
+                             "metadata": {"name": entry["name"], "namespace": entry.get("namespace")}}
+                self._fail(raise_obj, "%s: not ready after %ss: %s" % (describe(raise_obj), self.wait_timeout, state))
+                return
+            self.sleep(self.poll_interval)
+
+    # ---- absent --------------------------------------------------------------------------------------
+    def delete_all(self, objs):
+        self._batch = manifests.ordered(objs, reverse=True, by_kind=self.by_kind)
+        for obj in self._batch:
+            try:
+                res = self.discovery.resolve(obj["apiVersion"], obj["kind"])
+            except UnknownKind:
+                self._place(obj, None)
+                self._record(obj, "unchanged")  # its kind is gone, so is the object
+                continue
+            except K8sApiError as exc:
+                self._fail(obj, explain(obj, exc))
+                if not self.continue_on_error:
+                    break
+                continue
+            self._place(obj, res)
+            try:
+                self._delete_one(obj, res, "deleted")
+            except K8sApiError as exc:
+                self._fail(obj, explain(obj, exc))
+                if not self.continue_on_error:
+                    break
+        if self.wait and not self.check_mode and not self.failures:
+            self._wait_gone_all()
+        return self.results
+
+    def _wait_gone_all(self):
+        """After deleting: wait until each deleted object is gone (a namespace until it has finalized)."""
+        deadline = self.clock() + self.wait_timeout
+        for entry in self.results:
+            if entry["action"] != "deleted":
+                continue
+            path = self.discovery.resolve(entry["apiVersion"], entry["kind"]).path(entry["name"],
+                                                                                   entry.get("namespace"))
+            while self.rest.request("GET", path, ok_missing=True) is not None:
+                if self.clock() >= deadline:
+                    obj = {"apiVersion": entry["apiVersion"], "kind": entry["kind"],
+                           "metadata": {"name": entry["name"], "namespace": entry.get("namespace")}}
+                    self._fail(obj, "%s: still there after %ss (deleting)" % (describe(obj), self.wait_timeout))
+                    return
+                self.sleep(self.poll_interval)
+
+    def _delete_one(self, obj, res, action):
+        meta = obj["metadata"]
+        query = {"dryRun": "All"} if self.check_mode else {}
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Foreground"
+                if obj["kind"] in ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job") else "Background"}
+        if self.check_mode:
+            # DeleteOptions in the body take the place of the query's options: without dryRun here the API
+            # server really deletes
+            body["dryRun"] = ["All"]
+        out = self.rest.request("DELETE", res.path(meta["name"], meta.get("namespace")), query, body,
+                                ok_missing=True)
+        self._record(obj, action if out is not None else "unchanged",
+                     ownership.prune_like(out, obj) if out is not None else None, None)
+
+    # ---- prune ----------------------------------------------------------------------------------------
+    def prune(self, kinds, label_selector, namespaces=None):
+        """Delete objects of ``kinds`` matching ``label_selector`` that this manager applied but the batch lacks."""
+        keep = set(manifests.identity(o) for o in self._batch)
+        keep = set((k[1], k[2], k[3]) for k in keep)
+        for spec in kinds:
+            res = self.discovery.resolve(spec["apiVersion"], spec["kind"])
+            scopes = (namespaces or [None]) if res.namespaced else [None]
+            for ns in scopes:
+                listed = self.rest.request("GET", res.collection_path(ns), {"labelSelector": label_selector}) or {}
+                for item in listed.get("items", []):
+                    meta = item["metadata"]
+                    ident = (res.kind, meta.get("namespace"), meta["name"])
+                    if ident in keep or ownership.apply_entry(item, self.manager) is None:
+                        continue
+                    obj = {"apiVersion": res.api_version, "kind": res.kind,
+                           "metadata": {"name": meta["name"], "namespace": meta.get("namespace")}}
+                    try:
+                        self._delete_one(obj, res, "pruned")
+                    except K8sApiError as exc:
+                        self._fail(obj, explain(obj, exc))
+
+
+def _outcome(obj, future, call=None):
+    """The Plan a finished future (or ``call``) returned for ``obj``; a failed one for the K8sApiError it raised."""
+    try:
+        return future.result() if future is not None else call()
+    except K8sApiError as exc:
+        return Plan.failed(explain(obj, exc))
+
+
+def _comparable(obj):
+    out = dict(obj or {})
+    meta = dict(out.get("metadata") or {})
+    for field in ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp"):
+        meta.pop(field, None)
+    out["metadata"] = meta
+    out.pop("status", None)
+    return ownership._canon(out)
+
+
+def _readiness(kind, live):
+    """True when ready, else a short reason."""
+    if live is None:
+        return "not found"
+    status = live.get("status") or {}
+    meta = live.get("metadata") or {}
+    if kind == "CustomResourceDefinition":
+        conds = dict((c.get("type"), c.get("status")) for c in status.get("conditions") or [])
+        return True if conds.get("Established") == "True" else "not Established yet"
+    if status.get("observedGeneration", 0) < meta.get("generation", 1):
+        return "rollout not observed yet (generation %s, observed %s)" % (
+            meta.get("generation"), status.get("observedGeneration"))
+    if kind == "DaemonSet":
+        want = status.get("desiredNumberScheduled", 0)
+        ok = status.get("updatedNumberScheduled", 0) >= want and status.get("numberAvailable", 0) >= want
+        return True if ok else "%s/%s pods updated and available" % (status.get("numberAvailable", 0), want)
+    want = (live.get("spec") or {}).get("replicas", 1)
+    updated = status.get("updatedReplicas", 0)
+    if kind == "StatefulSet":  # as kubectl rollout status: every replica updated and ready
+        ok = updated >= want and status.get("readyReplicas", 0) >= want
+        return True if ok else "%s/%s replicas updated and ready" % (status.get("readyReplicas", 0), want)
+    # as kubectl rollout status: all replicas updated, no old replica left, the updated ones available
+    if status.get("replicas", 0) > updated:
+        return "%s old replicas pending termination (%s/%s updated)" % (
+            status.get("replicas", 0) - updated, updated, want)
+    ok = updated >= want and status.get("availableReplicas", 0) >= want
+    return True if ok else "%s/%s replicas updated and available" % (status.get("availableReplicas", 0), want)

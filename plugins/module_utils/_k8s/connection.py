@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes connection options (as kubernetes.core names them) and the API client they build.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+K8S_IMP_ERR = None
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
+
+    HAS_K8S = True
+except ImportError:
+    HAS_K8S = False
+    K8S_IMP_ERR = traceback.format_exc()
+
+K8S_AUTH_ARG_SPEC = dict(
+    kubeconfig=dict(type="raw", no_log=False, fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
+    context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
+    host=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_HOST"])),
+    api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_API_KEY"])),
+    ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
+    client_cert=dict(type="path", aliases=["cert_file"], fallback=(env_fallback, ["K8S_AUTH_CERT_FILE"])),
+    client_key=dict(type="path", aliases=["key_file"], no_log=False,
+                    fallback=(env_fallback, ["K8S_AUTH_KEY_FILE"])),
+    validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
+    request_timeout=dict(type="int", default=30),
+)
+
+
+class K8sConnectionError(Exception):
+    """The connection options do not lead to a cluster."""
+
+
+def require_k8s(module):
+    if not HAS_K8S:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=K8S_IMP_ERR)
+
+
+def _in_cluster():
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and os.path.exists(
+        "/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+def build_configuration(params):
+    """A kubernetes.client.Configuration from module parameters.
+
+    Order, as kubernetes.core: an explicit kubeconfig (path or dict); else, when
+    no host is given, in-cluster config inside a pod or the default kubeconfig.
+    host/api_key/ca_cert/client_cert/client_key/validate_certs then override.
+    """
+    cfg = k8s_config.kube_config.Configuration()
+    kubeconfig = params.get("kubeconfig")
+    context = params.get("context")
+    try:
+        if isinstance(kubeconfig, dict):
+            k8s_config.load_kube_config_from_dict(kubeconfig, context=context, client_configuration=cfg,
+                                                  persist_config=False)
+        elif kubeconfig:
+            path = os.path.expanduser(str(kubeconfig))
+            if not os.path.exists(path):
+                raise K8sConnectionError("kubeconfig %s does not exist: set kubeconfig (or K8S_AUTH_KUBECONFIG) "
+                                         "to a readable file" % path)
+            k8s_config.load_kube_config(config_file=path, context=context, client_configuration=cfg,
+                                        persist_config=False)
+        elif not params.get("host"):
+            if _in_cluster():
+                k8s_config.load_incluster_config(client_configuration=cfg)
+            else:
+                default = os.path.expanduser(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
+                if not os.path.exists(default):
+                    raise K8sConnectionError(
+                        "no Kubernetes connection: set kubeconfig, or host and api_key, or run inside a pod "
+                        "(looked for %s)" % default)
+                k8s_config.load_kube_config(config_file=default, context=context, client_configuration=cfg,
+                                            persist_config=False)
+    except ConfigException as exc:
+        raise K8sConnectionError("invalid kubeconfig: %s" % exc)
+    if params.get("host"):
+        cfg.host = params["host"]
+    if params.get("api_key"):
+        # replaces any kubeconfig token: the client reads "BearerToken" before its "authorization" alias
+        cfg.api_key = {"BearerToken": "Bearer %s" % params["api_key"]}
+    if params.get("ca_cert"):
+        cfg.ssl_ca_cert = params["ca_cert"]
+    if params.get("client_cert"):
+        cfg.cert_file = params["client_cert"]
+    if params.get("client_key"):
+        cfg.key_file = params["client_key"]
+    if params.get("validate_certs") is not None:
+        cfg.verify_ssl = params["validate_certs"]
+    return cfg
+
+
+def api_client(params):
+    """An ApiClient for the options; raises K8sConnectionError with an actionable message."""
+    return k8s_client.ApiClient(build_configuration(params))
+
+
+def connect(module):
+    """ApiClient for an AnsibleModule, failing the module cleanly when it cannot."""
+    require_k8s(module)
+    try:
+        return api_client(module.params)
+    except K8sConnectionError as exc:
+        module.fail_json(msg=str(exc))

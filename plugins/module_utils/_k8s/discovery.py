@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""apiVersion + kind -> REST resource, through discovery fetched lazily, once per group version.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
+
+
+class Resource(object):
+    __slots__ = ("group", "version", "kind", "plural", "namespaced")
+
+    def __init__(self, group, version, kind, plural, namespaced):
+        self.group = group
+        self.version = version
+        self.kind = kind
+        self.plural = plural
+        self.namespaced = namespaced
+
+    @property
+    def api_version(self):
+        return "%s/%s" % (self.group, self.version) if self.group else self.version
+
+    def base(self):
+        return "/apis/%s/%s" % (self.group, self.version) if self.group else "/api/%s" % self.version
+
+    def collection_path(self, namespace=None):
+        if self.namespaced and namespace:
+            return "%s/namespaces/%s/%s" % (self.base(), namespace, self.plural)
+        return "%s/%s" % (self.base(), self.plural)
+
+    def path(self, name, namespace=None):
+        return "%s/%s" % (self.collection_path(namespace), name)
+
+    def __repr__(self):
+        return "Resource(%s, %s)" % (self.api_version, self.kind)
+
+
+class UnknownKind(Exception):
+    """The API server does not serve this apiVersion/kind."""
+
+
+class Discovery(object):
+    """Caches one resource list per group version for the life of one module call."""
+
+    def __init__(self, rest):
+        self.rest = rest
+        self._lists = {}
+
+    def _resources(self, api_version, refresh=False):
+        if refresh or api_version not in self._lists:
+            group, _sep, version = api_version.rpartition("/")
+            path = "/apis/%s/%s" % (group, version) if group else "/api/%s" % version
+            try:
+                doc = self.rest.request("GET", path, ok_missing=True)
+            except K8sApiError as exc:
+                if exc.status == 503:  # aggregated API unavailable: treat as not served
+                    doc = None
+                else:
+                    raise
+            table = {}
+            for res in (doc or {}).get("resources", []):
+                if "/" in res["name"]:
+                    continue  # subresource
+                table[res["kind"]] = Resource(group, version, res["kind"], res["name"], res["namespaced"])
+            self._lists[api_version] = table
+        return self._lists[api_version]
+
+    def resolve(self, api_version, kind, refresh=False):
+        res = self._resources(api_version, refresh).get(kind)
+        if res is None and not refresh:
+            res = self._resources(api_version, True).get(kind)
+        if res is None:
+            raise UnknownKind("the API server does not serve %s %s: install its CustomResourceDefinition first "
+                              "(or check apiVersion and kind)" % (api_version, kind))
+        return res
+
+    def forget(self, api_version):
+        self._lists.pop(api_version, None)

@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes manifests: loading from data, YAML text and files, validating, and ordering.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+try:
+    import yaml
+
+    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
+
+# Namespaces and CRDs first, then what others depend on (Helm's install order); custom resources last.
+APPLY_ORDER = (
+    "Namespace", "CustomResourceDefinition", "NetworkPolicy", "ResourceQuota", "LimitRange",
+    "PodDisruptionBudget", "ServiceAccount", "Secret", "ConfigMap", "StorageClass", "PersistentVolume",
+    "PersistentVolumeClaim", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
+    "DaemonSet", "Pod", "ReplicaSet", "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob",
+    "IngressClass", "Ingress", "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+)
+_RANK = dict((kind, idx) for idx, kind in enumerate(APPLY_ORDER))
+
+
+class ManifestError(Exception):
+    """A definition cannot be applied as given."""
+
+
+def load_text(text, origin="definitions"):
+    try:
+        return [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise ManifestError("%s is not valid YAML: %s" % (origin, exc))
+
+
+def load_paths(paths):
+    """Documents from files and directories (recursively, *.yaml/*.yml/*.json, in name order)."""
+    docs = []
+    for path in paths:
+        path = os.path.expanduser(path)
+        if os.path.isdir(path):
+            files = []
+            for root, dirs, names in os.walk(path):
+                dirs.sort()
+                files += [os.path.join(root, n) for n in sorted(names) if n.endswith((".yaml", ".yml", ".json"))]
+        elif os.path.isfile(path):
+            files = [path]
+        else:
+            raise ManifestError("src %s does not exist" % path)
+        for name in files:
+            with open(name) as fh:
+                docs += [(doc, name) for doc in load_text(fh.read(), name)]
+    return docs
+
+
+def expand(items, origin="definitions", parse_text=True):
+    """Flatten ``v1/List`` documents and YAML strings into (object, origin) pairs."""
+    out = []
+    for item in items:
+        obj, where = item if isinstance(item, tuple) else (item, origin)
+        if isinstance(obj, str) and parse_text:
+            out += expand(load_text(obj, where), where, parse_text=False)
+        elif isinstance(obj, list):
+            out += expand(obj, where)
+        elif isinstance(obj, dict) and obj.get("kind", "").endswith("List") and isinstance(obj.get("items"), list):
+            out += expand(obj["items"], where)
+        else:
+            out.append((obj, where))
+    return out
+
+
+def normalize(pairs):
+    """Validated deep copies without server-owned fields.
+
+    Raises ManifestError naming every invalid document (all are checked before anything changes).
+    """
+    objs, errors = [], []
+    for idx, (obj, where) in enumerate(pairs):
+        label = "%s document %d" % (where, idx + 1)
+        if not isinstance(obj, dict):
+            errors.append("%s is not a mapping" % label)
+            continue
+        missing = [k for k in ("apiVersion", "kind") if not obj.get(k)]
+        name = (obj.get("metadata") or {}).get("name")
+        if not name:
+            missing.append("metadata.name")
+        if missing:
+            errors.append("%s (%s %s) lacks %s" % (label, obj.get("kind", "?"), name or "", ", ".join(missing)))
+            continue
+        obj = drop_nulls(obj)
+        meta = obj["metadata"]
+        for field in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink"):
+            meta.pop(field, None)
+        obj.pop("status", None)
+        objs.append(obj)
+    if errors:
+        raise ManifestError("invalid definitions: " + "; ".join(errors))
+    return objs
+
+
+def drop_nulls(value):
+    """A copy without null values: the API server drops them when it decodes an object, so they never match."""
+    if isinstance(value, dict):
+        return dict((k, drop_nulls(v)) for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value if v is not None]
+    return value
+
+
+def rank(obj):
+    """Position of an object's kind in the apply order (custom resources share the last place)."""
+    return _RANK.get(obj["kind"], len(APPLY_ORDER))
+
+
+def ordered(objs, reverse=False, by_kind=True):
+    """Objects in apply order (by kind, stable), or deletion order with ``reverse``."""
+    def key(pair):
+        idx, obj = pair
+        return (rank(obj) if by_kind else 0, idx)
+    out = [obj for _idx, obj in sorted(enumerate(objs), key=key)]
+    return list(reversed(out)) if reverse else out
+
+
+def identity(obj):
+    meta = obj.get("metadata") or {}
+    return (obj.get("apiVersion"), obj.get("kind"), meta.get("namespace"), meta.get("name"))

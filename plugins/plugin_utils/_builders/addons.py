@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Istio's addon manifests (Prometheus, Grafana, Kiali, Jaeger), wired to the credential Secrets.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+- Grafana: anonymous admin access off, basic auth on, the admin user and password read from the
+  Grafana credential Secret (``username``/``passphrase``) instead of upstream's ``admin``/``admin``.
+- Kiali: upstream ships ``auth.strategy: anonymous``; we set ``token`` (log in with a service-account
+  token) by default. Kiali no longer has a username/passphrase strategy, so its credential Secret is
+  kept for the runbooks and tools that read it, not by Kiali itself.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, labels
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
+
+# addon -> (Service name, port name or number for the UI, local port)
+DASHBOARDS = {
+    "prometheus": ("prometheus", 9090, 9090),
+    "grafana": ("grafana", 3000, 3000),
+    "kiali": ("kiali", 20001, 20001),
+    "jaeger": ("tracing", 80, 16686),
+}
+KIALI_STRATEGIES = ("anonymous", "token", "openid", "header")
+CLUSTER_SCOPED = ("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace",
+                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+
+
+def _secret_env(name, secret, key):
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def wire_grafana(dep, secret):
+    for container in dep["spec"]["template"]["spec"]["containers"]:
+        if container.get("name") != "grafana":
+            continue
+        drop = ("GF_AUTH_ANONYMOUS_ENABLED", "GF_AUTH_ANONYMOUS_ORG_ROLE", "GF_AUTH_BASIC_ENABLED",
+                "GF_SECURITY_ADMIN_USER", "GF_SECURITY_ADMIN_PASSWORD")
+        env = [e for e in container.get("env") or [] if e.get("name") not in drop]
+        env += [{"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"},
+                {"name": "GF_AUTH_BASIC_ENABLED", "value": "true"},
+                _secret_env("GF_SECURITY_ADMIN_USER", secret, "username"),
+                _secret_env("GF_SECURITY_ADMIN_PASSWORD", secret, "passphrase")]
+        container["env"] = env
+        return True
+    return False
+
+
+def wire_kiali(cm, strategy):
+    if strategy not in KIALI_STRATEGIES:
+        raise MeshConfigError("mesh_addons_kiali_auth_strategy %r: use one of %s" % (strategy, KIALI_STRATEGIES))
+    config = yaml.safe_load(cm["data"]["config.yaml"]) or {}
+    config.setdefault("auth", {})["strategy"] = strategy
+    cm["data"]["config.yaml"] = yaml.safe_dump(config, default_flow_style=False, sort_keys=True)
+
+
+def addon_manifests(docs, config):
+    """docs: {addon: [objects from its upstream manifest]} -> wired objects, in addon order."""
+    namespace = config.get("namespace") or "istio-system"
+    secrets = config.get("secrets") or {}
+    out = []
+    for addon in sorted(docs):
+        if addon not in DASHBOARDS:
+            raise MeshConfigError("unknown addon %s; choose from %s" % (addon, ", ".join(sorted(DASHBOARDS))))
+        for doc in docs[addon]:
+            if not isinstance(doc, dict) or not doc.get("kind"):
+                continue
+            doc = copy.deepcopy(doc)
+            meta = doc.setdefault("metadata", {})
+            if doc["kind"] not in CLUSTER_SCOPED:
+                meta["namespace"] = namespace
+            meta["labels"] = dict(meta.get("labels") or {}, **labels("addons", {"aksmesh.io/addon": addon}))
+            if doc["kind"] == "Deployment" and addon == "grafana" and secrets.get("grafana"):
+                wire_grafana(doc, secrets["grafana"])
+            if doc["kind"] == "ConfigMap" and meta.get("name") == "kiali":
+                wire_kiali(doc, config.get("kiali_auth_strategy") or "token")
+            out.append(_retarget_bindings(doc, namespace))
+    return out
+
+
+def _retarget_bindings(doc, namespace):
+    """ClusterRoleBindings in the upstream files name istio-system service accounts: follow the namespace."""
+    if doc["kind"] in ("ClusterRoleBinding", "RoleBinding"):
+        for subject in doc.get("subjects") or []:
+            if subject.get("kind") == "ServiceAccount":
+                subject["namespace"] = namespace
+    return doc
+
+
+def dashboards(addons, namespace):
+    out = []
+    for addon in sorted(addons):
+        service, port, local = DASHBOARDS[addon]
+        out.append({"addon": addon, "namespace": namespace, "service": service, "url": "http://localhost:%d" % local,
+                    "port_forward": "kubectl -n %s port-forward svc/%s %d:%d" % (namespace, service, local, port),
+                    "istioctl": "istioctl dashboard %s -n %s" % ("jaeger" if addon == "jaeger" else addon,
+                                                                 namespace)})
+    return out

@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controlled egress: ServiceEntries (always exportTo ".") and, per external host, the egress-gateway route
+sidecar -> egress gateway -> external host (Istio's "egress gateway" pattern), for REGISTRY_ONLY meshes.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+Because a ServiceEntry exported to "." is visible in its own namespace only, each external host gets one
+ServiceEntry in every client namespace and one in the egress gateway's namespace.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj, require
+
+PROTOCOLS = {"TLS": 443, "HTTPS": 443, "HTTP": 80}
+
+
+def slug(host):
+    return re.sub(r"[^a-z0-9-]+", "-", host.lower()).strip("-")[:50]
+
+
+def service_entry(host, ns, ports, resolution):
+    return obj("networking.istio.io/v1", "ServiceEntry", slug(host["host"]), ns, "egress",
+               {"hosts": [host["host"]], "ports": ports, "resolution": resolution, "location": "MESH_EXTERNAL",
+                "exportTo": ["."]})
+
+
+def egress_manifests(config):
+    gw_ns = config.get("gateway_namespace") or "istio-egress"
+    gw_selector = config.get("gateway_selector") or {"istio": "egressgateway"}
+    gw_service = config.get("gateway_service") or "istio-egressgateway"
+    clients = config.get("namespaces") or []
+    if not clients and config.get("hosts"):
+        raise MeshConfigError("mesh_egress_namespaces: name the client namespaces whose workloads call out")
+    gw_host = "%s.%s.svc.cluster.local" % (gw_service, gw_ns)
+    out = []
+    for host in config.get("hosts") or []:
+        require(host, ["host"], "egress host")
+        protocol = (host.get("protocol") or "TLS").upper()
+        if protocol not in PROTOCOLS:
+            raise MeshConfigError("egress host %s: protocol %s; use TLS, HTTPS or HTTP" % (host["host"], protocol))
+        port = int(host.get("port") or PROTOCOLS[protocol])
+        proto = "TLS" if protocol in ("TLS", "HTTPS") else "HTTP"
+        ports = [{"number": port, "name": "%s-%d" % (proto.lower(), port), "protocol": proto}]
+        resolution = host.get("resolution") or "DNS"
+        name = slug(host["host"])
+        via_gateway = host.get("via_egress_gateway", True)
+        for ns in clients + ([gw_ns] if via_gateway else []):
+            out.append(service_entry(host, ns, ports, resolution))
+        if not via_gateway:
+            continue
+        gw_port = 443 if proto == "TLS" else 80
+        server = {"port": {"number": gw_port, "name": "%s-%s" % (proto.lower(), name)[:60], "protocol": proto},
+                  "hosts": [host["host"]]}
+        if proto == "TLS":
+            server["tls"] = {"mode": "PASSTHROUGH"}
+        out.append(obj("networking.istio.io/v1", "Gateway", "egress-" + name, gw_ns, "egress",
+                       {"selector": gw_selector, "servers": [server]}))
+        gw_ref = "%s/egress-%s" % (gw_ns, name)
+        for ns in clients:
+            out.append(obj("networking.istio.io/v1", "DestinationRule", "egressgateway-" + name, ns, "egress",
+                           {"host": gw_host, "exportTo": ["."], "subsets": [{"name": name}]}))
+            to_gw = {"destination": {"host": gw_host, "subset": name, "port": {"number": gw_port}}}
+            to_ext = {"destination": {"host": host["host"], "port": {"number": port}}, "weight": 100}
+            spec = {"hosts": [host["host"]], "gateways": ["mesh", gw_ref], "exportTo": [".", gw_ns]}
+            if proto == "TLS":
+                spec["tls"] = [
+                    {"match": [{"gateways": ["mesh"], "port": port, "sniHosts": [host["host"]]}], "route": [to_gw]},
+                    {"match": [{"gateways": [gw_ref], "port": gw_port, "sniHosts": [host["host"]]}],
+                     "route": [to_ext]}]
+            else:
+                spec["http"] = [
+                    {"match": [{"gateways": ["mesh"], "port": port}], "route": [to_gw]},
+                    {"match": [{"gateways": [gw_ref], "port": gw_port}], "route": [to_ext]}]
+            out.append(obj("networking.istio.io/v1", "VirtualService", "egress-" + name, ns, "egress", spec))
+    return out

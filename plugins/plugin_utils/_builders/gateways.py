@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Gateways in their workload's namespace; VirtualServices and DestinationRules with the exportTo rules.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+- A Gateway is created in the namespace of the gateway workload its selector matches.
+- VirtualServices and DestinationRules get ``exportTo: ["."]`` unless told otherwise, except a
+  VirtualService bound to a Gateway in another namespace: it is exported to its own namespace and
+  to each such gateway namespace (``"."`` alone would hide it from the gateway).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
+    MeshConfigError, destination_rule_export, gateway_routes, obj, require)
+
+DEFAULT_WORKLOADS = [
+    {"selector": {"istio": "ingressgateway"}, "namespace": "istio-ingress"},
+    {"selector": {"istio": "egressgateway"}, "namespace": "istio-egress"},
+]
+
+
+def workload_namespace(selector, workloads, where):
+    """The namespace of the one gateway workload whose labels the selector matches."""
+    hits = [w for w in workloads if all((w.get("selector") or {}).get(k) == v for k, v in selector.items())]
+    namespaces = sorted(set(w["namespace"] for w in hits))
+    if len(namespaces) != 1:
+        known = ", ".join("%s in %s" % (w["selector"], w["namespace"]) for w in workloads)
+        raise MeshConfigError("%s: selector %s matches %s gateway workloads (known: %s); a Gateway must live in "
+                              "the namespace of the one workload it selects" % (
+                                  where, selector, "no" if not namespaces else "several", known))
+    return namespaces[0]
+
+
+def gateway_servers(gw):
+    if gw.get("servers"):
+        return gw["servers"]
+    hosts = gw.get("hosts") or []
+    if not hosts:
+        raise MeshConfigError("gateway %s: set hosts (or servers)" % gw.get("name"))
+    servers = []
+    https = gw.get("https")
+    if gw.get("http", True):
+        server = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": hosts}
+        if https is not None and gw.get("https_redirect", True):
+            server["tls"] = {"httpsRedirect": True}
+        servers.append(server)
+    if https is not None:
+        mode = https.get("mode", "SIMPLE")
+        tls = {"mode": mode}
+        if mode != "PASSTHROUGH":
+            if not https.get("credential_name"):
+                raise MeshConfigError("gateway %s: https needs credential_name (a TLS Secret in the gateway's "
+                                      "namespace)" % gw.get("name"))
+            tls["credentialName"] = https["credential_name"]
+        servers.append({"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": hosts, "tls": tls})
+    return servers
+
+
+def gateways(config):
+    """-> (Gateway objects, {name: namespace} of those gateways)."""
+    workloads = config.get("workloads") or DEFAULT_WORKLOADS
+    default_selector = config.get("ingress_selector") or {"istio": "ingressgateway"}
+    out, placed = [], {}
+    for gw in config.get("gateways") or []:
+        require(gw, ["name"], "gateway")
+        where = "gateway %s" % gw["name"]
+        selector = gw.get("selector") or default_selector
+        ns = workload_namespace(selector, workloads, where)
+        if gw.get("namespace") and gw["namespace"] != ns:
+            raise MeshConfigError("%s: namespace %s is not where its workload runs (%s); drop namespace or set it "
+                                  "to %s" % (where, gw["namespace"], ns, ns))
+        placed[gw["name"]] = ns
+        out.append(obj("networking.istio.io/v1", "Gateway", gw["name"], ns, gw.get("stage", "gateways"),
+                       {"selector": selector, "servers": gateway_servers(gw)}))
+    return out, placed
+
+
+def qualify(ref, vs_namespace, placed):
+    """A VirtualService's gateway reference as <namespace>/<name> when the gateway lives elsewhere."""
+    if ref == "mesh" or "/" in ref:
+        return ref
+    ns = placed.get(ref)
+    return "%s/%s" % (ns, ref) if ns and ns != vs_namespace else ref
+
+
+def export_to(kind, item, namespace, gateway_refs):
+    other = sorted(set(r.split("/", 1)[0] for r in gateway_refs if "/" in r and r.split("/", 1)[0] != namespace))
+    given = item.get("export_to")
+    where = "%s %s/%s" % (kind, namespace, item.get("name"))
+    if given is None:
+        return ["."] + other
+    missing = [ns for ns in other if ns not in given and "*" not in given]
+    if missing:
+        raise MeshConfigError("%s: export_to %s hides it from the gateway namespace(s) %s it is bound to; add them "
+                              "or leave export_to unset" % (where, given, ", ".join(missing)))
+    return given
+
+
+def virtual_service(vs, placed, stage="gateways"):
+    require(vs, ["name", "namespace", "hosts"], "virtual service %s" % vs.get("name"))
+    ns = vs["namespace"]
+    refs = [qualify(r, ns, placed) for r in vs.get("gateways") or []]
+    spec = {"hosts": vs["hosts"]}
+    if refs:
+        spec["gateways"] = refs
+    spec["exportTo"] = export_to("VirtualService", vs, ns, refs)
+    for key in ("http", "tls", "tcp"):
+        if vs.get(key):
+            spec[key] = vs[key]
+    if not any(key in spec for key in ("http", "tls", "tcp")):
+        raise MeshConfigError("virtual service %s/%s: give http, tls or tcp routes" % (ns, vs["name"]))
+    return obj("networking.istio.io/v1", "VirtualService", vs["name"], ns, stage, spec)
+
+
+def destination_rule(dr, routes=None, stage="gateways"):
+    require(dr, ["name", "namespace", "host"], "destination rule %s" % dr.get("name"))
+    where = "destination rule %s/%s" % (dr["namespace"], dr["name"])
+    spec = {"host": dr["host"], "exportTo": destination_rule_export(where, dr["host"], dr["namespace"],
+                                                                    dr.get("export_to"), routes)}
+    if dr.get("subsets"):
+        spec["subsets"] = dr["subsets"]
+    if dr.get("traffic_policy"):
+        spec["trafficPolicy"] = dr["traffic_policy"]
+    return obj("networking.istio.io/v1", "DestinationRule", dr["name"], dr["namespace"], stage, spec)
+
+
+def gateway_manifests(config):
+    gws, placed = gateways(config)
+    vss = [virtual_service(vs, placed) for vs in config.get("virtual_services") or []]
+    routes = gateway_routes(vss)
+    drs = [destination_rule(dr, routes) for dr in config.get("destination_rules") or []]
+    return gws + vss + drs
+
+
+def gateway_route_hosts(config):
+    """{host FQDN: [gateway namespaces routing to it]} for the traffic stage's DestinationRules."""
+    _gws, placed = gateways(config)
+    return gateway_routes([virtual_service(vs, placed) for vs in config.get("virtual_services") or []])

@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Traffic patterns as data: retries, mirroring, weighted and header/cookie canaries, load balancing,
+circuit breaking and fault injection, rendered as one VirtualService + one DestinationRule per service.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
+    MeshConfigError, destination_rule_export, obj, require)
+
+SIMPLE_LB = ("ROUND_ROBIN", "RANDOM", "LEAST_REQUEST", "PASSTHROUGH")
+
+
+def _dest(host, subset, port):
+    dest = {"host": host}
+    if subset:
+        dest["subset"] = subset
+    if port:
+        dest["port"] = {"number": int(port)}
+    return dest
+
+
+def _match(canary, where):
+    if canary.get("header"):
+        header = canary["header"]
+        require(header, ["name"], where + " canary.header")
+        cond = dict((k, header[k]) for k in ("exact", "prefix", "regex") if header.get(k) is not None)
+        if not cond:
+            raise MeshConfigError("%s: canary.header needs exact, prefix or regex" % where)
+        return [{"headers": {header["name"]: cond}}]
+    cookie = canary["cookie"]
+    require(cookie, ["name"], where + " canary.cookie")
+    value = cookie.get("value")
+    regex = cookie.get("regex") or "^(.*?;)?(%s=%s)(;.*)?$" % (cookie["name"], value if value is not None else ".*")
+    return [{"headers": {"cookie": {"regex": regex}}}]
+
+
+def load_balancer(spec, where):
+    if spec in (None, ""):
+        return None
+    if isinstance(spec, str):
+        if spec.upper() not in SIMPLE_LB:
+            raise MeshConfigError("%s: load_balancer %s; use %s or consistent_hash" % (where, spec, ", ".join(
+                SIMPLE_LB)))
+        return {"simple": spec.upper()}
+    ch = (spec or {}).get("consistent_hash")
+    if not ch:
+        raise MeshConfigError("%s: load_balancer must be a name or {consistent_hash: {...}}" % where)
+    if ch.get("header"):
+        return {"consistentHash": {"httpHeaderName": ch["header"]}}
+    if ch.get("cookie"):
+        cookie = ch["cookie"] if isinstance(ch["cookie"], dict) else {"name": ch["cookie"]}
+        return {"consistentHash": {"httpCookie": {"name": cookie["name"], "ttl": cookie.get("ttl", "0s")}}}
+    if ch.get("source_ip"):
+        return {"consistentHash": {"useSourceIp": True}}
+    raise MeshConfigError("%s: consistent_hash needs header, cookie or source_ip" % where)
+
+
+def circuit_breaker(cb):
+    if not cb:
+        return {}
+    pool = {}
+    tcp = dict((k2, cb[k1]) for k1, k2 in (("max_connections", "maxConnections"),
+                                           ("connect_timeout", "connectTimeout")) if cb.get(k1) is not None)
+    http = dict((k2, cb[k1]) for k1, k2 in (("http1_max_pending_requests", "http1MaxPendingRequests"),
+                                            ("http2_max_requests", "http2MaxRequests"),
+                                            ("max_requests_per_connection", "maxRequestsPerConnection"),
+                                            ("max_retries", "maxRetries")) if cb.get(k1) is not None)
+    if tcp:
+        pool["tcp"] = tcp
+    if http:
+        pool["http"] = http
+    outlier = dict((k2, cb[k1]) for k1, k2 in (("consecutive_5xx_errors", "consecutive5xxErrors"),
+                                               ("consecutive_gateway_errors", "consecutiveGatewayErrors"),
+                                               ("interval", "interval"), ("base_ejection_time", "baseEjectionTime"),
+                                               ("max_ejection_percent", "maxEjectionPercent"))
+                   if cb.get(k1) is not None)
+    out = {}
+    if pool:
+        out["connectionPool"] = pool
+    if outlier:
+        out["outlierDetection"] = outlier
+    return out
+
+
+def _fault(fault, where):
+    out = {}
+    if fault.get("delay"):
+        d = fault["delay"]
+        require(d, ["fixed"], where + " fault.delay")
+        out["delay"] = {"fixedDelay": d["fixed"], "percentage": {"value": float(d.get("percentage", 100))}}
+    if fault.get("abort"):
+        a = fault["abort"]
+        require(a, ["http_status"], where + " fault.abort")
+        out["abort"] = {"httpStatus": int(a["http_status"]), "percentage": {"value": float(a.get("percentage", 100))}}
+    return out
+
+
+def service_manifests(svc, gateway_routes=None):
+    require(svc, ["name", "namespace"], "traffic service %s" % svc.get("name"))
+    where = "traffic service %s/%s" % (svc["namespace"], svc["name"])
+    host = svc.get("host") or svc["name"]
+    port = svc.get("port")
+    subsets = svc.get("subsets") or []
+    canary = svc.get("canary") or {}
+
+    def known(subset):
+        if subset and subset not in subsets:
+            raise MeshConfigError("%s: subset %s is not in subsets %s" % (where, subset, subsets))
+        return subset
+
+    default_subset = known(svc.get("default_subset") or (subsets[0] if subsets else None))
+    common = {}
+    if svc.get("retries"):
+        r = svc["retries"]
+        common["retries"] = dict((k2, r[k1]) for k1, k2 in (("attempts", "attempts"), ("per_try_timeout",
+                                                                                       "perTryTimeout"),
+                                                            ("retry_on", "retryOn")) if r.get(k1) is not None)
+    if svc.get("timeout"):
+        common["timeout"] = svc["timeout"]
+    if svc.get("mirror"):
+        m = svc["mirror"]
+        common["mirror"] = _dest(m.get("host") or host, known(m.get("subset")), m.get("port"))
+        common["mirrorPercentage"] = {"value": float(m.get("percentage", 100))}
+    if svc.get("fault"):
+        common["fault"] = _fault(svc["fault"], where)
+    routes = []
+    if canary.get("weights"):
+        weights = canary["weights"]
+        if sum(int(w) for w in weights.values()) != 100:
+            raise MeshConfigError("%s: canary weights %s must add up to 100" % (where, weights))
+        route = dict(common, route=[dict(destination=_dest(host, known(s), port), weight=int(w))
+                                    for s, w in sorted(weights.items())])
+        routes.append(route)
+    else:
+        if canary:
+            require(canary, ["subset"], where + " canary")
+            routes.append(dict(common, match=_match(canary, where),
+                               route=[{"destination": _dest(host, known(canary["subset"]), port)}]))
+        routes.append(dict(common, route=[{"destination": _dest(host, default_subset, port)}]))
+    vs = obj("networking.istio.io/v1", "VirtualService", svc["name"], svc["namespace"], "traffic",
+             {"hosts": [host], "exportTo": ["."], "http": routes})
+    policy = {}
+    lb = load_balancer(svc.get("load_balancer"), where)
+    if lb:
+        policy["loadBalancer"] = lb
+    policy.update(circuit_breaker(svc.get("circuit_breaker")))
+    if svc.get("tls_mode"):
+        policy["tls"] = {"mode": svc["tls_mode"]}
+    dr_spec = {"host": host, "exportTo": destination_rule_export("traffic service %s/%s" % (
+        svc["namespace"], svc["name"]), host, svc["namespace"], svc.get("export_to"), gateway_routes)}
+    if subsets:
+        dr_spec["subsets"] = [{"name": s, "labels": {"version": s}} for s in subsets]
+    if policy:
+        dr_spec["trafficPolicy"] = policy
+    out = [vs]
+    if subsets or policy:
+        out.append(obj("networking.istio.io/v1", "DestinationRule", svc["name"], svc["namespace"], "traffic",
+                       dr_spec))
+    return out
+
+
+def traffic_manifests(config):
+    out = []
+    for svc in config.get("services") or []:
+        out += service_manifests(svc, config.get("gateway_routes"))
+    return out

@@ -1,0 +1,45 @@
+"""Unit tests for _istio.istioctl: operator files and the labels istioctl install adds."""
+
+import json
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
+
+OPERATOR = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator",
+            "metadata": {"name": "aksmesh", "namespace": "istio-system"}, "spec": {"values": {"revision": "canary"}}}
+
+
+def test_write_operator_writes_a_dict_and_passes_a_path(tmp_path):
+    assert istioctl.write_operator("/given.yaml", str(tmp_path)) == "/given.yaml"
+    path = istioctl.write_operator(OPERATOR, str(tmp_path))
+    with open(path) as fh:
+        assert json.load(fh) == OPERATOR
+
+
+def test_owner_labels_as_istioctl_install_sets_them():
+    assert istioctl.owner_labels(OPERATOR, "1.30.0", component="Pilot") == {
+        "operator.istio.io/managed": "Reconcile", "operator.istio.io/version": "1.30.0", "istio.io/rev": "canary",
+        "install.operator.istio.io/owning-resource": "aksmesh",
+        "install.operator.istio.io/owning-resource-namespace": "istio-system", "operator.istio.io/component": "Pilot"}
+    assert istioctl.owner_labels(None, None, revision="r1")["istio.io/rev"] == "r1"
+    assert istioctl.owner_labels({}, "1.30.0")["istio.io/rev"] == "default"
+
+
+def test_label_as_installed_names_the_component():
+    objs = [{"kind": "Deployment", "metadata": {"labels": {"operator.istio.io/component": "Pilot"}}},
+            {"kind": "Service", "metadata": {}}, {"kind": "CustomResourceDefinition"}]
+    istioctl.label_as_installed(objs, OPERATOR, "1.30.0", None,
+                                lambda obj: "IngressGateways" if obj["kind"] == "Service" else None)
+    assert [o["metadata"]["labels"]["operator.istio.io/component"] for o in objs] == [
+        "Pilot", "IngressGateways", "Base"]
+
+
+def test_webhook_identity_ignores_runtime_state():
+    hook = {"metadata": {"labels": {"istio.io/rev": "default"}}, "webhooks": [
+        {"name": "sidecar.istio.io", "failurePolicy": "Ignore", "clientConfig": {
+            "caBundle": "", "service": {"name": "istiod", "namespace": "istio-system", "port": 443}}}]}
+    live = json.loads(json.dumps(hook))
+    config = dict(live["webhooks"][0]["clientConfig"], caBundle="LS0t")
+    live["webhooks"][0].update(failurePolicy="Fail", clientConfig=config)
+    assert istioctl.webhook_identity(hook) == istioctl.webhook_identity(live)
+    live["webhooks"][0]["clientConfig"]["service"]["name"] = "istiod-canary"
+    assert istioctl.webhook_identity(hook) != istioctl.webhook_identity(live)

@@ -1,0 +1,50 @@
+import pytest
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests as m
+
+
+def test_expand_yaml_text_lists_and_order(tmp_path):
+    text = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+---
+apiVersion: v1
+kind: List
+items:
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: cm}}
+  - {apiVersion: v1, kind: Namespace, metadata: {name: ns}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: x.example.com}
+"""
+    objs = m.normalize(m.expand([text]))
+    assert [o["kind"] for o in m.ordered(objs)] == ["Namespace", "CustomResourceDefinition", "ConfigMap",
+                                                    "VirtualService"]
+    assert [o["kind"] for o in m.ordered(objs, reverse=True)][0] == "VirtualService"
+    assert [o["kind"] for o in m.ordered(objs, by_kind=False)][0] == "VirtualService"
+
+
+def test_files_and_directories_recursively(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    (tmp_path / "sub" / "b.yml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n")
+    (tmp_path / "notes.txt").write_text("ignored")
+    names = [o["metadata"]["name"] for o in m.normalize(m.expand(m.load_paths([str(tmp_path)])))]
+    assert names == ["a", "b"]
+    with pytest.raises(m.ManifestError, match="does not exist"):
+        m.load_paths([str(tmp_path / "missing")])
+
+
+def test_every_invalid_document_is_named_and_server_fields_dropped():
+    with pytest.raises(m.ManifestError) as err:
+        m.normalize(m.expand([[{"kind": "ConfigMap", "metadata": {"name": "a"}}, "just text",
+                               {"apiVersion": "v1", "kind": "Secret", "metadata": {}}]]))
+    assert "lacks apiVersion" in str(err.value) and "not a mapping" in str(err.value)
+    assert "lacks metadata.name" in str(err.value)
+    (obj,) = m.normalize(m.expand([{"apiVersion": "v1", "kind": "ConfigMap", "status": {},
+                                    "metadata": {"name": "a", "resourceVersion": "9", "uid": "u"}}]))
+    assert obj == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+    with pytest.raises(m.ManifestError, match="not valid YAML"):
+        m.expand(["a: [b"])

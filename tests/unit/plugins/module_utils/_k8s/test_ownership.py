@@ -1,0 +1,65 @@
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import ownership as own
+
+LIVE = {
+    "apiVersion": "v1", "kind": "Service",
+    "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web", "other": "x"}, "managedFields": [
+        {"manager": "aksmesh", "operation": "Apply", "fieldsV1": {
+            "f:metadata": {"f:labels": {"f:app": {}}},
+            "f:spec": {"f:ports": {'k:{"port":80,"protocol":"TCP"}': {".": {}, "f:name": {}, "f:port": {}}},
+                       "f:selector": {"f:app": {}}}}},
+        {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {"f:other": {}}}}}]},
+    "spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80}],
+             "selector": {"app": "web"}, "clusterIP": "10.0.0.1"},
+}
+DESIRED = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop",
+                                                               "labels": {"app": "web"}},
+           "spec": {"ports": [{"name": "http", "port": 80}], "selector": {"app": "web"}}}
+
+
+def test_unchanged_when_owned_fields_match_with_defaulted_key():
+    assert own.unchanged(DESIRED, LIVE, "aksmesh")
+
+
+def test_changed_value_new_field_dropped_field_or_other_manager():
+    changed = dict(DESIRED, spec={"ports": [{"name": "http", "port": 80}], "selector": {"app": "api"}})
+    assert not own.unchanged(changed, LIVE, "aksmesh")
+    added = dict(DESIRED, spec=dict(DESIRED["spec"], type="LoadBalancer"))
+    assert not own.unchanged(added, LIVE, "aksmesh")
+    dropped = dict(DESIRED, metadata={"name": "web", "namespace": "shop"})
+    assert not own.unchanged(dropped, LIVE, "aksmesh")  # the server would remove our label
+    assert not own.unchanged(DESIRED, LIVE, "someone-else")
+    assert not own.unchanged(DESIRED, None, "aksmesh")
+
+
+def test_identity_only_object_is_unchanged_without_entry():
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}
+    assert own.unchanged(ns, dict(ns, metadata={"name": "a", "uid": "1"}), "aksmesh")
+
+
+def test_prune_like_cuts_live_to_the_definition():
+    assert own.prune_like(LIVE, DESIRED)["spec"] == {"ports": LIVE["spec"]["ports"], "selector": {"app": "web"}}
+    assert "managedFields" not in own.prune_like(LIVE, DESIRED)["metadata"]
+
+
+def test_what_a_real_api_server_records_is_in_place():
+    """Shapes seen on kube-apiserver 1.35: atomic maps owned as one field, nulls not recorded, zero values of
+    omitempty fields owned but not stored."""
+    desired = {"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "d", "namespace": "n", "annotations": {}},
+               "spec": {"selector": {"matchLabels": {"app": "d"}},
+                        "strategy": {"rollingUpdate": None, "type": "Recreate"},
+                        "template": {"spec": {"containers": [{"name": "c", "volumeMounts": [
+                            {"mountPath": "/data", "name": "v", "subPath": "", "readOnly": False}]}]}}}}
+    owned = {"f:metadata": {"f:annotations": {}},
+             "f:spec": {"f:selector": {}, "f:strategy": {"f:type": {}}, "f:template": {"f:spec": {"f:containers": {
+                 'k:{"name":"c"}': {".": {}, "f:name": {}, "f:volumeMounts": {'k:{"mountPath":"/data"}': {
+                     ".": {}, "f:mountPath": {}, "f:name": {}, "f:subPath": {}, "f:readOnly": {}}}}}}}}}
+    mounts = [{"mountPath": "/data", "name": "v"}]
+    live = {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "namespace": "n", "managedFields": [
+                {"manager": "aksmesh", "operation": "Apply", "fieldsV1": owned}]},
+            "spec": {"selector": {"matchLabels": {"app": "d"}}, "strategy": {"type": "Recreate"},
+                     "template": {"spec": {"containers": [{"name": "c", "volumeMounts": mounts}]}}}}
+    assert own.unchanged(desired, live, "aksmesh")
+    live["spec"]["selector"]["matchLabels"]["app"] = "other"
+    assert not own.unchanged(desired, live, "aksmesh")

@@ -1,0 +1,25 @@
+"""Unit tests for _k8s.redact: Secret values stay out of results and diffs."""
+
+import base64
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MASK, redact, secret_values
+
+SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "annotations": {
+    "kubectl.kubernetes.io/last-applied-configuration": "{...}", "other": "kept"}},
+    "data": {"password": base64.b64encode(b"hunter2").decode()}, "stringData": {"user": "admin"}}
+
+
+def test_redact_masks_values_keeps_keys_and_leaves_the_input_alone():
+    out = redact(SECRET)
+    assert out["data"] == {"password": MASK} and out["stringData"] == {"user": MASK}
+    assert out["metadata"]["annotations"] == {"kubectl.kubernetes.io/last-applied-configuration": MASK,
+                                              "other": "kept"}
+    assert SECRET["stringData"] == {"user": "admin"}
+    cm = {"kind": "ConfigMap", "data": {"a": "b"}}
+    assert redact(cm) is cm and redact(None) is None
+
+
+def test_secret_values_as_given_and_decoded():
+    values = secret_values([SECRET, {"kind": "ConfigMap", "data": {"a": "b"}},
+                            {"kind": "Secret", "data": {"bad": "not base64!", "empty": ""}}])
+    assert values == {SECRET["data"]["password"], "hunter2", "admin", "not base64!"}

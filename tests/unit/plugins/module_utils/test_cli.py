@@ -1,0 +1,62 @@
+"""Unit tests for _cli: finding a tool, handing it the connection, running it (a fake module runs nothing)."""
+
+import pytest
+
+from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeModule:
+    def __init__(self, rc=0, out="", err="", on_path=None):
+        self.answer, self.on_path, self.ran = (rc, out, err), on_path, []
+
+    def run_command(self, argv, **kwargs):
+        self.ran.append((argv, kwargs))
+        return self.answer
+
+    def get_bin_path(self, name):
+        return self.on_path
+
+    def fail_json(self, **result):
+        raise Failed(result["msg"])
+
+
+def test_find_tool_takes_an_executable_path_or_path_lookup(tmp_path):
+    tool = tmp_path / "helm"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    assert cli.find_tool(FakeModule(), "helm", str(tool), "install helm") == str(tool)
+    assert cli.find_tool(FakeModule(on_path="/usr/bin/helm"), "helm", None, "install helm") == "/usr/bin/helm"
+    with pytest.raises(Failed, match="helm_path /nope is not an executable file; install helm"):
+        cli.find_tool(FakeModule(), "helm", "/nope", "install helm")
+    with pytest.raises(Failed, match="helm is not on PATH; install helm or set helm_path"):
+        cli.find_tool(FakeModule(), "helm", None, "install helm")
+
+
+def test_kube_args_pass_a_kubeconfig_file_and_the_context():
+    assert cli.kube_args({}) == []
+    assert cli.kube_args({"kubeconfig": "/k", "context": "c"}) == ["--kubeconfig", "/k", "--context", "c"]
+    assert cli.kube_args({"kubeconfig": {"inline": True}, "context": "c"}, "--kube-context") == ["--kube-context", "c"]
+    assert cli.kube_args({"kubeconfig": "~/k"})[1].endswith("/k") and "~" not in cli.kube_args({"kubeconfig": "~/k"})[1]
+
+
+def test_run_returns_the_output_or_raises_with_its_tail():
+    module = FakeModule(out="ok")
+    assert cli.run(module, ["istioctl", "version"], environ={"A": "1"}) == (0, "ok", "")
+    assert module.ran == [(["istioctl", "version"], {"environ_update": {"A": "1"}, "data": None, "binary_data": True})]
+    module = FakeModule(rc=79, out="[]")
+    assert cli.run(module, ["istioctl", "analyze"], ok_codes=(0, 79))[0] == 79
+    with pytest.raises(cli.CommandError) as err:
+        cli.run(FakeModule(rc=1, out="out", err="x" * 3000 + " boom\n"), ["helm", "upgrade", "--install", "r"])
+    assert str(err.value).startswith("helm upgrade --install failed with exit code 1: xxx") and str(err.value).endswith(
+        " boom")
+    assert (err.value.rc, err.value.stdout) == (1, "out") and len(err.value.detail) == 2000
+
+
+def test_run_hands_data_to_standard_input():
+    module = FakeModule()
+    cli.run(module, ["helm", "upgrade"], data='{"a": 1}')
+    assert module.ran[0][1]["data"] == '{"a": 1}' and module.ran[0][1]["binary_data"] is False

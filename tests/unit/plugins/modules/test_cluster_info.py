@@ -1,0 +1,52 @@
+"""cluster_info over the REST client: the requests it sends and the result it builds (no cluster)."""
+
+from ansible_collections.aksmesh.istio.plugins.modules import cluster_info
+
+ISTIOD = {"metadata": {"name": "istiod", "namespace": "istio-system", "labels": {"app": "istiod"}},
+          "spec": {"replicas": 1, "template": {"spec": {"containers": [
+              {"name": "discovery", "image": "docker.io/istio/pilot:1.30.0"}]}}},
+          "status": {"readyReplicas": 1}}
+ANSWERS = {
+    "/version": {"major": "1", "minor": "35+", "gitVersion": "v1.35.4"},
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions": {"items": [
+        {"metadata": {"name": "gateways.networking.istio.io"}, "spec": {"group": "networking.istio.io"}}]},
+    "/apis/apps/v1/deployments": {"items": [ISTIOD]},
+    "/apis/apps/v1/namespaces/istio-system/deployments": {"items": [ISTIOD]},
+    "/apis/apps/v1/namespaces/istio-ingress/deployments": {"items": []},
+    "/api/v1/namespaces": {"items": [{"metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}}},
+                                     {"metadata": {"name": "plain"}}]},
+}
+
+
+class FakeRest:
+    def __init__(self):
+        self.sent = []
+
+    def request(self, method, path, query=None, body=None, content_type="application/json", ok_missing=False):
+        self.sent.append((method, path, query))
+        return ANSWERS[path]
+
+
+class FakeModule:
+    def __init__(self, **params):
+        self.params = dict({"istio_namespace": []}, **params)
+
+
+def test_reads_with_gets_only_and_keeps_the_documented_result():
+    rest = FakeRest()
+    out = cluster_info.read(FakeModule(), rest)
+    assert sorted(out) == ["changed", "injection_namespaces", "istio_crds", "istio_revisions", "kubernetes_version"]
+    assert out["changed"] is False
+    assert out["kubernetes_version"] == {"git_version": "v1.35.4", "major": 1, "minor": 35}
+    assert out["istio_crds"]["names"] == ["gateways.networking.istio.io"] and not out["istio_crds"]["installed"]
+    assert [(r["revision"], r["version"], r["ready"]) for r in out["istio_revisions"]] == [("default", "1.30.0", True)]
+    assert [n["name"] for n in out["injection_namespaces"]] == ["shop"]
+    assert all(method == "GET" for method, _path, _query in rest.sent)
+    assert ("GET", "/apis/apps/v1/deployments", {"labelSelector": "app=istiod"}) in rest.sent
+
+
+def test_istio_namespace_limits_the_deployment_reads():
+    rest = FakeRest()
+    out = cluster_info.read(FakeModule(istio_namespace=["istio-ingress"]), rest)
+    assert out["istio_revisions"] == []
+    assert [p for _m, p, _q in rest.sent if "deployments" in p] == ["/apis/apps/v1/namespaces/istio-ingress/deployments"]

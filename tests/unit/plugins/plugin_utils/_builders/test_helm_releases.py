@@ -1,0 +1,52 @@
+"""The Helm releases carry the istioctl path's production values, under the names the upstream charts read."""
+
+import pytest
+
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.helm_releases import releases
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
+
+CFG = {"namespace": "istio-system", "ingress": {"release": "istio-ingress", "namespace": "istio-ingress",
+                                                "selector": {"istio": "ingress"}, "ip": "51.124.1.2",
+                                                "ip_resource_group": "rg-net"},
+       "egress": {"release": "istio-egressgateway", "namespace": "istio-egress", "selector": {"istio": "egressgateway"}}}
+
+
+def test_releases_in_order_with_ha_linux_and_static_ip():
+    base, istiod, ingress, egress = releases(CFG)
+    assert [r["chart"] for r in (base, istiod, ingress, egress)] == ["base", "istiod", "gateway", "gateway"]
+    assert istiod["values"]["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    assert istiod["values"]["autoscaleMin"] == 2 and istiod["values"]["global"]["defaultPodDisruptionBudget"] == {
+        "enabled": True}
+    assert istiod["values"]["meshConfig"]["enablePrometheusMerge"] is True
+    assert ingress["values"]["autoscaling"]["minReplicas"] == 2 and ingress["values"]["podDisruptionBudget"]
+    assert ingress["values"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0][
+        "podAffinityTerm"]["labelSelector"] == {"matchLabels": {"istio": "ingress"}}
+    assert ingress["values"]["service"] == {"annotations": {
+        "service.beta.kubernetes.io/azure-load-balancer-ipv4": "51.124.1.2",
+        "service.beta.kubernetes.io/azure-load-balancer-resource-group": "rg-net"}}
+    assert egress["values"]["service"] == {"type": "ClusterIP"}
+
+
+def test_revision_names_istiod_and_user_values_win():
+    out = releases(dict(CFG, revision="1-31", istiod_values={"pilot": {"env": {"A": "1"}}, "autoscaleMin": 3},
+                        hpa_min=1))
+    assert out[0]["values"] == {"defaultRevision": "1-31"}
+    assert out[1]["name"] == "istiod-1-31" and out[1]["values"]["revision"] == "1-31"
+    assert out[1]["values"]["autoscaleMin"] == 3 and out[1]["values"]["pilot"] == {"env": {"A": "1"}}
+    assert "podDisruptionBudget" not in out[2]["values"]  # one replica: a PDB would block node drains
+    with pytest.raises(MeshConfigError, match="istio_helm_hpa_min"):
+        releases(dict(CFG, hpa_min=6))
+
+
+@pytest.mark.parametrize("ingress,spec,annotations", [
+    ({"pip_name": "pip-istio", "ip": "51.1.1.1", "ip_resource_group": "rg"}, {},
+     {"service.beta.kubernetes.io/azure-pip-name": "pip-istio",
+      "service.beta.kubernetes.io/azure-load-balancer-resource-group": "rg"}),
+    ({"ip": "51.1.1.1"}, {}, {"service.beta.kubernetes.io/azure-load-balancer-ipv4": "51.1.1.1"}),
+    ({"ip": "51.1.1.1", "load_balancer_ip": True}, {"loadBalancerIP": "51.1.1.1"},
+     {"service.beta.kubernetes.io/azure-load-balancer-ipv4": "51.1.1.1"}),
+    ({"ip_resource_group": "rg", "dns_label": "shop"}, {}, {"service.beta.kubernetes.io/azure-dns-label-name": "shop"}),
+])
+def test_static_ip_the_way_aks_asks_for_it(ingress, spec, annotations):
+    assert static_ip_service(ingress) == (spec, annotations)
