@@ -16,7 +16,7 @@ def obj(kind, name, namespace=None):
 
 def test_file_names_are_safe_and_name_the_scope():
     assert render.file_name(obj("ConfigMap", "A_b", "shop")) == "configmap-shop-a-b.yaml"
-    assert render.file_name(obj("Namespace", "shop")) == "namespace--cluster-shop.yaml"
+    assert render.file_name(obj("Namespace", "shop")) == "00-namespace--cluster-shop.yaml"  # sorts first in its folder
 
 
 def test_plan_writes_new_keeps_same_and_prunes_only_this_stage(tmp_path):
