@@ -111,14 +111,12 @@ class RestClient(object):
             except ApiException as exc:  # some client versions raise for HTTP errors themselves
                 status, raw = exc.status or 0, exc.body
                 resp = exc
-            except Exception as exc:  # connection dropped, reset, timed out: urllib3 errors
-                if attempt <= self.retries and _transient(exc):
-                    with self._lock:
-                        self.retried += 1
-                    self.sleep(self._wait(attempt, None))
+                if not status:  # no HTTP answer: the client wrapped a connection error (TLS failures among them)
+                    self._connection_failed(method, path, exc.reason or exc, attempt)
                     continue
-                raise K8sApiError(0, "ConnectionError", "%s %s failed: %s" % (method, path, exc),
-                                  host=getattr(self.api.configuration, "host", None))
+            except Exception as exc:  # connection dropped, reset, timed out: urllib3 errors
+                self._connection_failed(method, path, exc, attempt)
+                continue
             if 200 <= status < 300:
                 return json.loads(raw) if raw else {}
             if status == 404 and ok_missing:
@@ -132,6 +130,21 @@ class RestClient(object):
                 self.sleep(self._wait(attempt, getattr(resp, "headers", None)))
                 continue
             raise error
+
+    def _connection_failed(self, method, path, exc, attempt):
+        """Wait before a retry of a transient connection error; raise K8sApiError for the others (and when the
+        retries are spent). A certificate the client does not trust is never transient: it names the fix."""
+        host = getattr(self.api.configuration, "host", None)
+        if _untrusted(exc):
+            raise K8sApiError(0, "TLSError", "TLS verification failed (%s): set ca_cert to the cluster's CA "
+                                             "certificate, or validate_certs: false for a test cluster" % exc,
+                              host=host)
+        if attempt <= self.retries and _transient(exc):
+            with self._lock:
+                self.retried += 1
+            self.sleep(self._wait(attempt, None))
+            return
+        raise K8sApiError(0, "ConnectionError", "%s %s failed: %s" % (method, path, exc), host=host)
 
     def _wait(self, attempt, headers):
         retry_after = None
@@ -158,7 +171,14 @@ def _serialize(api, method, path, query, headers, body):
     return tuple(out) + (None,) if len(out) == 4 else out
 
 
+def _untrusted(exc):
+    text = str(exc)
+    return "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text
+
+
 def _transient(exc):
+    if isinstance(exc, str):  # the reason of a wrapped ApiException
+        return not _untrusted(exc)
     name = type(exc).__name__
     return name in ("MaxRetryError", "ProtocolError", "ReadTimeoutError", "NewConnectionError",
                     "ConnectionResetError", "RemoteDisconnected", "ConnectionError", "SSLError",

@@ -155,3 +155,24 @@ def test_list_items():
     rest, _waits = rest_client(Response(200, b'{"items": [{"a": 1}]}'), Response(200, b"{}"))
     assert r.list_items(rest, "/api/v1/nodes", labelSelector="x") == [{"a": 1}]
     assert r.list_items(rest, "/api/v1/nodes") == []
+
+
+def test_an_untrusted_certificate_is_named_at_once_and_not_retried():
+    """The official client wraps urllib3's SSLError in ApiException(status=0): no HTTP answer, no retry."""
+    from kubernetes.client.exceptions import ApiException
+    wrapped = ApiException(status=0, reason="SSLError([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed)")
+    rest, waits = rest_client(wrapped)
+    with pytest.raises(r.K8sApiError) as err:
+        rest.request("GET", "/version")
+    assert err.value.reason == "TLSError" and "ca_cert" in err.value.message and waits == []
+    assert err.value.host == "https://k.example:6443"
+
+
+def test_a_wrapped_connection_error_is_retried_then_named():
+    from kubernetes.client.exceptions import ApiException
+    rest, waits = rest_client(ApiException(status=0, reason="Connection refused"), Response(200, b"{}"))
+    assert rest.request("GET", "/x") == {} and waits == [0.5]
+    rest, waits = rest_client(*[ApiException(status=0, reason="Connection refused")] * 3, retries=2)
+    with pytest.raises(r.K8sApiError) as err:
+        rest.request("GET", "/x")
+    assert err.value.status == 0 and err.value.reason == "ConnectionError" and len(waits) == 2
