@@ -176,5 +176,8 @@ def derive(raw, host="", cwd=""):
             "control_plane": not (render and method == "aks_addon"),
         },
         "lint_fail_level": s["lint_fail_level"],
+        # tracing: OpenTelemetry to the Jaeger addon's collector (the add-on's mesh config is managed by AKS)
+        "tracing": {"provider": "" if method == "aks_addon" else "otel-tracing",
+                    "service": "jaeger-collector.%s.svc.cluster.local" % topo["addons_namespace"], "port": 4317},
     })
     return out

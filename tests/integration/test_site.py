@@ -174,6 +174,8 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     assert {p.metadata.namespace for p in pdbs} >= {"istio-system", "istio-ingress", "istio-egress"}
     mesh = yaml.safe_load(client.CoreV1Api(api).read_namespaced_config_map("istio", "istio-system").data["mesh"])
     assert mesh["enablePrometheusMerge"] is True and mesh["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
+    assert {"name": "otel-tracing", "opentelemetry": {"service": "jaeger-collector.istio-system.svc.cluster.local",
+                                                      "port": 4317}} in mesh["extensionProviders"]
     assert svc.metadata.annotations["service.beta.kubernetes.io/azure-load-balancer-resource-group"] == "rg-network"
     secrets = client.CoreV1Api(api).list_namespaced_secret("istio-system", label_selector="owner=helm").items
     assert sorted(s.metadata.labels["name"] for s in secrets) == ["istio-base", "istiod"]

@@ -7,9 +7,12 @@ This file is private to the aksmesh.istio collection: its contents may change at
 
 - Grafana: anonymous admin access off, basic auth on, the admin user and password read from the
   Grafana credential Secret (``username``/``passphrase``) instead of upstream's ``admin``/``admin``.
-- Kiali: upstream ships ``auth.strategy: anonymous``; we set ``token`` (log in with a service-account
-  token) by default. Kiali no longer has a username/passphrase strategy, so its credential Secret is
-  kept for the runbooks and tools that read it, not by Kiali itself.
+- Kiali: upstream ships ``auth.strategy: anonymous`` and the signing key ``CHANGEME00000000``; we set ``token``
+  (log in with a service-account token: ``kubectl create token``) and mount the session-signing key the credential
+  Secret carries (``signing-key``, derived from the vaulted passphrase) where Kiali v2 reads its override secrets
+  (``/kiali-override-secrets/login-token-signing-key/value.txt``), so no deployment shares the upstream key.
+- Telemetry: one mesh-wide ``Telemetry`` in the root namespace turns on tracing to the OpenTelemetry provider the
+  install configured (Jaeger's collector), with a sampling percentage, and Envoy access logging.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,7 +21,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, labels
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, labels, obj
 
 try:
     import yaml
@@ -35,6 +38,8 @@ DASHBOARDS = {
     "jaeger": ("tracing", 80, 16686),
 }
 KIALI_STRATEGIES = ("anonymous", "token", "openid", "header")
+LOGIN = {"grafana": "user and passphrase of the Secret grafana (your vaulted aksmesh_grafana_* values)",
+         "kiali": "a service-account token: kubectl -n {ns} create token kiali"}
 CLUSTER_SCOPED = ("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace",
                   "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 
@@ -67,6 +72,37 @@ def wire_kiali(cm, strategy):
     cm["data"]["config.yaml"] = yaml.safe_dump(config, default_flow_style=False, sort_keys=True)
 
 
+KIALI_SIGNING_KEY_DIR = "/kiali-override-secrets/login-token-signing-key"
+
+
+def wire_kiali_signing_key(dep, secret):
+    """Mount the credential Secret's ``signing-key`` as Kiali's login-token signing key."""
+    spec = dep["spec"]["template"]["spec"]
+    for container in spec.get("containers") or []:
+        if container.get("name") != "kiali":
+            continue
+        mounts = [m for m in container.get("volumeMounts") or [] if m.get("name") != "aksmesh-signing-key"]
+        container["volumeMounts"] = mounts + [{"name": "aksmesh-signing-key", "mountPath": KIALI_SIGNING_KEY_DIR,
+                                               "readOnly": True}]
+        volumes = [v for v in spec.get("volumes") or [] if v.get("name") != "aksmesh-signing-key"]
+        spec["volumes"] = volumes + [{"name": "aksmesh-signing-key", "secret": {
+            "secretName": secret, "items": [{"key": "signing-key", "path": "value.txt"}]}}]
+        return True
+    return False
+
+
+def telemetry(config):
+    """The mesh-wide Telemetry: tracing to ``provider`` at ``sampling`` percent, Envoy access logs."""
+    spec = {"accessLogging": [{"providers": [{"name": "envoy"}]}]}
+    if config.get("provider"):
+        sampling = float(config.get("sampling", 1.0))
+        if not 0 <= sampling <= 100:
+            raise MeshConfigError("mesh_addons_tracing_sampling %s: give a percentage from 0 to 100" % sampling)
+        spec["tracing"] = [{"providers": [{"name": config["provider"]}], "randomSamplingPercentage": sampling}]
+    return [obj("telemetry.istio.io/v1", "Telemetry", "mesh-default", config.get("root_namespace") or "istio-system",
+                "addons", spec)]
+
+
 def addon_manifests(docs, config):
     """docs: {addon: [objects from its upstream manifest]} -> wired objects, in addon order."""
     namespace = config.get("namespace") or "istio-system"
@@ -87,7 +123,12 @@ def addon_manifests(docs, config):
                 wire_grafana(doc, secrets["grafana"])
             if doc["kind"] == "ConfigMap" and meta.get("name") == "kiali":
                 wire_kiali(doc, config.get("kiali_auth_strategy") or "token")
+            if doc["kind"] == "Deployment" and addon == "kiali" and secrets.get("kiali") and \
+                    (config.get("kiali_auth_strategy") or "token") == "token":
+                wire_kiali_signing_key(doc, secrets["kiali"])
             out.append(_retarget_bindings(doc, namespace))
+    if docs and config.get("telemetry") is not None:
+        out += telemetry(config["telemetry"])
     return out
 
 
@@ -107,5 +148,6 @@ def dashboards(addons, namespace):
         out.append({"addon": addon, "namespace": namespace, "service": service, "url": "http://localhost:%d" % local,
                     "port_forward": "kubectl -n %s port-forward svc/%s %d:%d" % (namespace, service, local, port),
                     "istioctl": "istioctl dashboard %s -n %s" % ("jaeger" if addon == "jaeger" else addon,
-                                                                 namespace)})
+                                                                 namespace),
+                    "login": LOGIN.get(addon, "no login").replace("{ns}", namespace)})
     return out

@@ -18,7 +18,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.istio_operator import LINUX, anti_affinity
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.istio_operator import LINUX, anti_affinity, extension_providers
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
 
@@ -60,6 +60,7 @@ def releases(cfg):
                        "accessLogFile": cfg.get("access_log_file", "/dev/stdout"),
                        "enablePrometheusMerge": bool(cfg.get("prometheus_merge", True))},
     }
+    istiod["meshConfig"].update(extension_providers(cfg.get("tracing")))
     if revision:
         istiod["revision"] = revision
     if cfg.get("anti_affinity", True):

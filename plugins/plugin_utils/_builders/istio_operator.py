@@ -28,6 +28,15 @@ def anti_affinity(labels):
                                            "labelSelector": {"matchLabels": labels}}}]}}
 
 
+
+def extension_providers(tracing):
+    """meshConfig.extensionProviders for tracing: OpenTelemetry to the collector ``tracing`` names
+    ({provider, service, port}), which a Telemetry resource then turns on; empty when there is none."""
+    if not tracing or not tracing.get("provider") or not tracing.get("service"):
+        return {}
+    return {"extensionProviders": [{"name": tracing["provider"], "opentelemetry": {
+        "service": tracing["service"], "port": int(tracing.get("port") or 4317)}}]}
+
 def _k8s(cfg, labels):
     k8s = {"hpaSpec": {"minReplicas": int(cfg.get("hpa_min", 2)), "maxReplicas": int(cfg.get("hpa_max", 5))},
            "nodeSelector": dict(LINUX)}
@@ -51,6 +60,7 @@ def build(cfg):
     merge = bool(cfg.get("prometheus_merge", True))
     mesh = {"outboundTrafficPolicy": {"mode": policy}, "enablePrometheusMerge": merge,
             "accessLogFile": cfg.get("access_log_file", "/dev/stdout"), "accessLogEncoding": encoding}
+    mesh.update(extension_providers(cfg.get("tracing")))
     mesh.update(cfg.get("mesh_config") or {})
     ingress = cfg.get("ingress") or {}
     service, service_annotations = static_ip_service(ingress)

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import hashlib
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj
 
@@ -33,7 +34,10 @@ def credential_secrets(config):
             if not cred.get(key):
                 raise MeshConfigError("credentials for %s: %s is empty; set mesh_secrets_%s_%s from a vaulted "
                                       "variable" % (name, key, name, key))
+        data = {"username": b64(cred["username"]), "passphrase": b64(cred["passphrase"])}
+        if name == "kiali":  # Kiali's session-signing key (AES-256: 32 characters), derived so reruns agree
+            data["signing-key"] = b64(hashlib.sha256(("aksmesh-kiali-signing:" + cred["passphrase"]).encode(
+                "utf-8")).hexdigest()[:32])
         out.append(obj("v1", "Secret", cred.get("secret_name") or name, namespace, "secrets", type="Opaque",
-                       data={"username": b64(cred["username"]), "passphrase": b64(cred["passphrase"])},
-                       extra_labels={"app": name}))
+                       data=data, extra_labels={"app": name}))
     return out

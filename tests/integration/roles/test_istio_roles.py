@@ -92,7 +92,8 @@ def test_istio_install_role_converges_once(kube_api, kubeconfig, tmp_path):
     operator = first.task("Build the IstioOperator")[0]["result"]["ansible_facts"]["istio_install_operator"]
     spec = operator["spec"]
     assert spec["meshConfig"]["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
-    assert spec["meshConfig"]["enablePrometheusMerge"] is True and spec["meshConfig"]["accessLogFile"] == "/dev/stdout"
+    assert spec["meshConfig"]["enablePrometheusMerge"] is True
+    assert spec["meshConfig"]["extensionProviders"][0]["opentelemetry"]["port"] == 4317 and spec["meshConfig"]["accessLogFile"] == "/dev/stdout"
     assert spec["values"]["global"]["defaultNodeSelector"] == {"kubernetes.io/os": "linux"}
     ingress = spec["components"]["ingressGateways"][0]
     assert ingress["namespace"] == "istio-ingress" and "service" not in ingress["k8s"]

@@ -111,11 +111,24 @@ def test_all_roles_converge_then_change_nothing(mesh_cluster, tmp_path):
         "name": "grafana", "key": "passphrase"}}} in env
     kiali = get(kube_api, "", "configmaps", "istio-system", "kiali")
     assert yaml.safe_load(kiali["data"]["config.yaml"])["auth"]["strategy"] == "token"
+    # Kiali signs its login tokens with the key from the vaulted credentials, never upstream's CHANGEME key
+    assert len(base64.b64decode(get(kube_api, "", "secrets", "istio-system", "kiali")["data"]["signing-key"])) == 32
+    volumes = get(kube_api, "apps", "deployments", "istio-system", "kiali")["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "aksmesh-signing-key", "secret": {"secretName": "kiali", "defaultMode": 420, "items": [
+        {"key": "signing-key", "path": "value.txt"}]}} in volumes
+    # tracing to Jaeger's collector at 1 %, access logs: the mesh-wide Telemetry in the root namespace
+    tel = get(kube_api, "telemetry.istio.io", "telemetries", "istio-system", "mesh-default")["spec"]
+    assert tel["tracing"] == [{"providers": [{"name": "otel-tracing"}], "randomSamplingPercentage": 1}]
+    # every addon Deployment is available (the role waits for the rollout)
+    for name in ("grafana", "kiali", "prometheus", "jaeger"):
+        dep = get(kube_api, "apps", "deployments", "istio-system", name)
+        assert dep["status"].get("availableReplicas") == dep["spec"]["replicas"], name
     dr = get(kube_api, "networking.istio.io", "destinationrules", "shop", "reviews")["spec"]
     assert dr["trafficPolicy"]["loadBalancer"] == {"consistentHash": {"httpHeaderName": "x-user"}}
     assert get(kube_api, "networking.k8s.io", "networkpolicies", "istio-ingress", "default-deny")
     dashboards = second.task("Show how to open the dashboards")[0]
     assert "kubectl -n istio-system port-forward svc/grafana 3000:3000" in str(dashboards["result"]["msg"])
+    assert "kubectl -n istio-system create token kiali" in str(dashboards["result"]["msg"])
 
 
 def test_check_mode_on_a_fresh_cluster_writes_nothing(mesh_cluster, tmp_path):

@@ -223,3 +223,29 @@ def test_destination_rules_are_exported_to_the_gateways_that_route_to_them():
     with pytest.raises(MeshConfigError, match="hides its subsets from the gateway namespace"):
         gateways.gateway_manifests(dict(config, destination_rules=[
             dict(config["destination_rules"][0], export_to=["."])]))
+
+
+def test_tracing_telemetry_and_kiali_signing_key():
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import addons, istio_operator, secrets
+    tracing = {"provider": "otel-tracing", "service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317}
+    mesh = istio_operator.build({"tracing": tracing})["spec"]["meshConfig"]
+    assert mesh["extensionProviders"] == [{"name": "otel-tracing", "opentelemetry": {
+        "service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317}}]
+    assert "extensionProviders" not in istio_operator.build({"tracing": dict(tracing, provider="")})["spec"][
+        "meshConfig"]
+    (tel,) = addons.telemetry({"root_namespace": "istio-system", "provider": "otel-tracing", "sampling": 5})
+    assert tel["spec"]["tracing"] == [{"providers": [{"name": "otel-tracing"}], "randomSamplingPercentage": 5.0}]
+    assert tel["spec"]["accessLogging"] == [{"providers": [{"name": "envoy"}]}]
+    with pytest.raises(MeshConfigError, match="mesh_addons_tracing_sampling"):
+        addons.telemetry({"provider": "otel-tracing", "sampling": 120})
+    kiali = secrets.credential_secrets({"credentials": {"kiali": {"username": "a", "passphrase": "p"}}})[0]
+    key = base64.b64decode(kiali["data"]["signing-key"]).decode()
+    assert len(key) == 32 and key == base64.b64decode(secrets.credential_secrets({"credentials": {"kiali": {
+        "username": "a", "passphrase": "p"}}})[0]["data"]["signing-key"]).decode()  # stable across runs
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kiali"},
+           "spec": {"template": {"spec": {"containers": [{"name": "kiali", "image": "quay.io/kiali/kiali"}]}}}}
+    out = addons.addon_manifests({"kiali": [dep]}, {"secrets": {"kiali": "kiali"}})
+    spec = out[0]["spec"]["template"]["spec"]
+    assert spec["containers"][0]["volumeMounts"][0]["mountPath"] == "/kiali-override-secrets/login-token-signing-key"
+    assert spec["volumes"][0]["secret"] == {"secretName": "kiali", "items": [{"key": "signing-key",
+                                                                              "path": "value.txt"}]}
