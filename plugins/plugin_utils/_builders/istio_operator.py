@@ -28,7 +28,6 @@ def anti_affinity(labels):
                                            "labelSelector": {"matchLabels": labels}}}]}}
 
 
-
 def extension_providers(tracing):
     """meshConfig.extensionProviders for tracing: OpenTelemetry to the collector ``tracing`` names
     ({provider, service, port}), which a Telemetry resource then turns on; empty when there is none."""
@@ -36,6 +35,7 @@ def extension_providers(tracing):
         return {}
     return {"extensionProviders": [{"name": tracing["provider"], "opentelemetry": {
         "service": tracing["service"], "port": int(tracing.get("port") or 4317)}}]}
+
 
 def _k8s(cfg, labels):
     k8s = {"hpaSpec": {"minReplicas": int(cfg.get("hpa_min", 2)), "maxReplicas": int(cfg.get("hpa_max", 5))},
