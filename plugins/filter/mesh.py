@@ -43,6 +43,7 @@ BUILDERS = {
     "addons": _addons,
     "dashboards": _dashboards,
     "istio_operator": istio_operator.build,
+    "addon_mesh_config": istio_operator.addon_shared_config,
     "helm_releases": helm_releases.releases,
     "namespaces": namespaces,
     "references": references,

@@ -173,7 +173,6 @@ def derive(raw, host="", cwd=""):
             "istioctl_download": not render and method == "istioctl" and s["istioctl_download"],
             "secrets": s["secrets"],
             "addons": s["addons"],
-            "control_plane": not (render and method == "aks_addon"),
         },
         "lint_fail_level": s["lint_fail_level"],
         # tracing: OpenTelemetry to the Jaeger addon's collector (the add-on's mesh config is managed by AKS)

@@ -72,7 +72,10 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     out = tmp_path / "out"
     inv = inventory(tmp_path, {"aks-weu": {"aksmesh_render_dir": str(out / "aks-weu")},
                                "aks-neu": {"aksmesh_render_dir": str(out / "aks-neu"),
-                                           "aksmesh_install_method": "helm"}},
+                                           "aksmesh_install_method": "helm"},
+                               "aks-sea": {"aksmesh_render_dir": str(out / "aks-sea"),
+                                           "aksmesh_install_method": "aks_addon", "aksmesh_revision": "asm-1-28",
+                                           "mesh_egress_hosts": []}},
                     dict(MESH, aksmesh_target="render"))
     check = run_playbook(SITE, tmp_path, inventory=inv, check=True)
     assert check.rc == 0, check.stdout[-3000:]
@@ -95,6 +98,11 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert "50-gateways/gateway-istio-ingress-shop-gw.yaml" in neu  # helm's gateway also runs in istio-ingress
     gw = yaml.safe_load((out / "aks-neu/50-gateways/gateway-istio-ingress-shop-gw.yaml").read_text())
     assert gw["spec"]["selector"] == {"istio": "ingress"}
+    sea = {p.relative_to(out / "aks-sea").as_posix() for p in (out / "aks-sea").rglob("*.yaml")}
+    assert "10-istio/configmap-aks-istio-system-istio-shared-configmap-asm-1-28.yaml" in sea
+    assert "40-mtls/peerauthentication-aks-istio-system-default.yaml" in sea
+    shop = yaml.safe_load((out / "aks-sea/30-injection/00-namespace--cluster-shop.yaml").read_text())
+    assert shop["metadata"]["labels"]["istio.io/rev"] == "asm-1-28"
     secret = out / "aks-weu/20-secrets/secret-istio-system-grafana.yaml"
     assert secret.stat().st_mode & 0o777 == 0o600
     assert "graf-Pass-123" not in first.stdout
@@ -257,6 +265,10 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     gw = client.CustomObjectsApi(api).get_namespaced_custom_object(
         "networking.istio.io", "v1", "aks-istio-ingress", "gateways", "shop-gw")
     assert gw["spec"]["selector"] == {"istio": "aks-istio-ingressgateway-external"}
+    # the add-on's mesh config, the documented way: istio-shared-configmap-<revision> in aks-istio-system
+    shared = client.CoreV1Api(api).read_namespaced_config_map("istio-shared-configmap-asm-1-28", "aks-istio-system")
+    mesh = yaml.safe_load(shared.data["mesh"])
+    assert mesh["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"} and mesh["accessLogFile"] == "/dev/stdout"
     # the add-on injects only istio.io/rev=<its revision>; istio-injection=enabled would be skipped
     labels = client.CoreV1Api(api).read_namespace("shop").metadata.labels
     assert labels["istio.io/rev"] == "asm-1-28" and "istio-injection" not in labels

@@ -32,6 +32,10 @@ def service_entry(host, ns, ports, resolution):
 
 
 def egress_manifests(config):
+    if "gateway_namespace" in config and not config["gateway_namespace"] and config.get("hosts"):
+        raise MeshConfigError("mesh_egress_hosts: the install method runs no egress gateway this collection manages "
+                              "(the AKS add-on's egress gateway is not enabled by it): remove mesh_egress_hosts, or "
+                              "set mesh_egress_gateway_namespace, _selector and _service to an egress gateway you run")
     gw_ns = config.get("gateway_namespace") or "istio-egress"
     gw_selector = config.get("gateway_selector") or {"istio": "egressgateway"}
     gw_service = config.get("gateway_service") or "istio-egressgateway"

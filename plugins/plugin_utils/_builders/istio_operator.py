@@ -17,7 +17,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
 
 LINUX = {"kubernetes.io/os": "linux"}
 
@@ -49,8 +56,8 @@ def _k8s(cfg, labels):
     return k8s
 
 
-def build(cfg):
-    ns = cfg.get("namespace") or "istio-system"
+def mesh_config(cfg):
+    """The production meshConfig: REGISTRY_ONLY, access logs, Prometheus merge, tracing provider, user additions."""
     policy = cfg.get("outbound_policy", "REGISTRY_ONLY")
     if policy not in ("REGISTRY_ONLY", "ALLOW_ANY"):
         raise MeshConfigError("outbound_policy %r: use REGISTRY_ONLY or ALLOW_ANY" % policy)
@@ -62,6 +69,24 @@ def build(cfg):
             "accessLogFile": cfg.get("access_log_file", "/dev/stdout"), "accessLogEncoding": encoding}
     mesh.update(extension_providers(cfg.get("tracing")))
     mesh.update(cfg.get("mesh_config") or {})
+    return mesh
+
+
+def addon_shared_config(cfg):
+    """The managed AKS add-on's mesh configuration, the documented way: the ConfigMap
+    ``istio-shared-configmap-<revision>`` in ``aks-istio-system`` for each of ``revisions``, key ``mesh``."""
+    if not cfg.get("revisions"):
+        raise MeshConfigError("aks_mesh_addon_revisions is empty: the shared mesh ConfigMap is per add-on revision")
+    if not HAS_YAML:
+        raise MeshConfigError("PyYAML is needed to write the add-on's mesh configuration")
+    text = yaml.safe_dump(mesh_config(cfg), default_flow_style=False, sort_keys=True)
+    return [obj("v1", "ConfigMap", "istio-shared-configmap-%s" % revision, "aks-istio-system", "istio",
+                data={"mesh": text}) for revision in cfg["revisions"]]
+
+
+def build(cfg):
+    ns = cfg.get("namespace") or "istio-system"
+    mesh = mesh_config(cfg)
     ingress = cfg.get("ingress") or {}
     service, service_annotations = static_ip_service(ingress)
     service_annotations.update(ingress.get("service_annotations") or {})

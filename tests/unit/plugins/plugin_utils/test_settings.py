@@ -29,7 +29,6 @@ def test_addon_settings():
                 "resource_group": "rg", "cluster_name": "aks"})
     assert s["istio_namespace"] == "aks-istio-system" and s["injection_labels"] == {"istio.io/rev": "asm-1-28"}
     assert s["egress"] == {} and not s["stages"]["static_ip"]
-    assert not derive({"install_method": "aks_addon", "revision": "asm-1-28"})["stages"]["control_plane"]
 
 
 @pytest.mark.parametrize("raw,match", [

@@ -249,3 +249,16 @@ def test_tracing_telemetry_and_kiali_signing_key():
     assert spec["containers"][0]["volumeMounts"][0]["mountPath"] == "/kiali-override-secrets/login-token-signing-key"
     assert spec["volumes"][0]["secret"] == {"secretName": "kiali", "items": [{"key": "signing-key",
                                                                               "path": "value.txt"}]}
+
+
+def test_addon_shared_mesh_config_and_no_egress_gateway():
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import istio_operator
+    import yaml
+    cms = istio_operator.addon_shared_config({"revisions": ["asm-1-27", "asm-1-28"]})
+    assert [c["metadata"]["name"] for c in cms] == ["istio-shared-configmap-asm-1-27", "istio-shared-configmap-asm-1-28"]
+    assert {c["metadata"]["namespace"] for c in cms} == {"aks-istio-system"}
+    assert yaml.safe_load(cms[0]["data"]["mesh"])["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
+    with pytest.raises(MeshConfigError, match="per add-on revision"):
+        istio_operator.addon_shared_config({"revisions": []})
+    with pytest.raises(MeshConfigError, match="runs no egress gateway this collection manages"):
+        egress.egress_manifests({"gateway_namespace": "", "namespaces": ["shop"], "hosts": [{"host": "a.example"}]})
