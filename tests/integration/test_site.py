@@ -193,6 +193,12 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     deploy_shop(kubeconfig)
     second = run_playbook(SITE, tmp_path, inventory=inv)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+    # a revision the cluster does not run would be a second istiod release: refused before any chart changes
+    kube_api.clear_log()
+    other = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_revision": "1-31-0"})
+    assert other.rc != 0 and "the cluster runs Istio revision(s) default" in other.stdout
+    assert not [w for w in kube_api.writes() if "/secrets" in w.path and "istio-system" in w.path
+                and w.method == "POST"]
 
 
 def test_the_render_folder_applies_to_an_empty_cluster_as_it_is(kube_api, tmp_path):
