@@ -39,6 +39,7 @@ DISCOVERY = re.compile(r"^/(api|apis)(/[^/]+){0,2}$|^/openapi/|^/version$")
 def objects():
     """Addons + bookinfo + the mesh set the roles produce (real upstream files when shared/ is present)."""
     sys.path.insert(0, str(ensure_collection_link()))
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import topology
     from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
         egress, gateways, mtls, network_policies, secrets, traffic)
     from tests.integration.modules.test_apply import upstream_set
@@ -58,7 +59,11 @@ def objects():
          "canary": {"weights": {"v1": 90, "v2": 10}}, "retries": {"attempts": 3},
          "circuit_breaker": {"max_connections": 100, "consecutive_5xx_errors": 5}}
         for svc in ("productpage", "reviews", "ratings", "details")]})
-    mesh += network_policies.network_policies({"mode": "restrict-all"})
+    topo = topology("istioctl")  # the gateway workloads the istioctl method runs, as the settings role derives them
+    mesh += network_policies.network_policies({
+        "mode": "restrict-all", "istio_namespace": topo["istio_namespace"],
+        "prometheus_namespace": topo["addons_namespace"],
+        "gateways": [topo["gateways"]["ingress"], topo["gateways"]["egress"]]})
     names = {"istio-system", "bookinfo", "istio-ingress", "istio-egress"}
     namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in sorted(names)]
     return namespaces + [o for o in objs if o["kind"] != "Namespace"] + mesh
