@@ -35,6 +35,13 @@ options:
     type: list
     elements: str
     default: []
+  workload_namespaces:
+    description:
+      - Namespaces whose Deployments, StatefulSets and DaemonSets to list in RV(workloads) (for example to
+        restart them after a revision upgrade). Empty lists none.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -52,6 +59,11 @@ EXAMPLES = r"""
   aksmesh.istio.cluster_info:
     context: aks-prod
     istio_namespace: [istio-system]
+
+- name: The workloads of two namespaces, to restart after an upgrade
+  aksmesh.istio.cluster_info:
+    workload_namespaces: [shop, payments]
+  register: cluster
 """
 
 RETURN = r"""
@@ -105,6 +117,16 @@ injection_namespaces:
   type: list
   elements: dict
   sample: [{"name": "shop", "label": "istio-injection", "value": "enabled", "mode": "enabled", "conflict": false}]
+workloads:
+  description:
+    - The Deployments, StatefulSets and DaemonSets of O(workload_namespaces). C(restarted_at) is the pod
+      template's C(kubectl.kubernetes.io/restartedAt) annotation; C(restarted_for) the revision the collection
+      last restarted the workload for (C(aksmesh.io/restarted-for-revision)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"kind": "Deployment", "namespace": "shop", "name": "productpage", "restarted_at": null,
+            "restarted_for": null}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -131,12 +153,24 @@ def read(module, rest):
         istio_crds=inv.istio_crds(crds),
         istio_revisions=inv.istio_revisions(deployments),
         injection_namespaces=inv.injection_namespaces(list_items(rest, "/api/v1/namespaces")),
+        workloads=inv.workloads(_workloads(rest, module.params["workload_namespaces"])),
     )
+
+
+def _workloads(rest, namespaces):
+    items = []
+    for ns in namespaces:
+        for plural, kind in (("deployments", "Deployment"), ("statefulsets", "StatefulSet"),
+                             ("daemonsets", "DaemonSet")):
+            items += [dict(item, kind=kind) for item in list_items(rest, "/apis/apps/v1/namespaces/%s/%s" % (
+                ns, plural))]
+    return items
 
 
 def main():
     spec = dict(K8S_AUTH_ARG_SPEC)
-    spec.update(istio_namespace=dict(type="list", elements="str", default=[]))
+    spec.update(istio_namespace=dict(type="list", elements="str", default=[]),
+                workload_namespaces=dict(type="list", elements="str", default=[]))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     rest = RestClient(connect(module), timeout=module.params["request_timeout"])
     errors.run(module, lambda: read(module, rest))

@@ -87,3 +87,35 @@ def injection_namespaces(namespaces):
             out.append({"name": meta["name"], "label": REVISION_LABEL, "value": labels[REVISION_LABEL],
                         "mode": "revision", "conflict": False})
     return sorted(out, key=lambda n: n["name"])
+
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+RESTARTED_FOR = "aksmesh.io/restarted-for-revision"
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+
+
+def workloads(items):
+    """The pod controllers a revision upgrade restarts: {kind, namespace, name, restarted_at, restarted_for}, where
+    ``restarted_for`` is the revision the collection last restarted it for (pod-template annotation)."""
+    out = []
+    for item in items:
+        meta = item.get("metadata") or {}
+        template = ((item.get("spec") or {}).get("template") or {}).get("metadata") or {}
+        notes = template.get("annotations") or {}
+        out.append({"kind": item.get("kind"), "namespace": meta.get("namespace"), "name": meta.get("name"),
+                    "restarted_at": notes.get(RESTARTED_AT), "restarted_for": notes.get(RESTARTED_FOR)})
+    return sorted(out, key=lambda w: (w["namespace"] or "", w["kind"] or "", w["name"] or ""))
+
+
+def restart_patches(items, revision, at):
+    """Apply patches that restart each workload not yet restarted for ``revision``, as ``kubectl rollout restart``
+    does (the pod-template ``restartedAt`` annotation, here ``at``), and record the revision beside it so a
+    second run for the same revision restarts nothing."""
+    out = []
+    for w in items:
+        if w.get("restarted_for") == revision or w.get("kind") not in WORKLOAD_KINDS:
+            continue
+        out.append({"apiVersion": "apps/v1", "kind": w["kind"],
+                    "metadata": {"name": w["name"], "namespace": w["namespace"]},
+                    "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at, RESTARTED_FOR: revision}}}}})
+    return out

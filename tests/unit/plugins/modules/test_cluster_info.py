@@ -13,6 +13,9 @@ ANSWERS = {
     "/apis/apps/v1/deployments": {"items": [ISTIOD]},
     "/apis/apps/v1/namespaces/istio-system/deployments": {"items": [ISTIOD]},
     "/apis/apps/v1/namespaces/istio-ingress/deployments": {"items": []},
+    "/apis/apps/v1/namespaces/shop/deployments": {"items": [{"metadata": {"name": "web", "namespace": "shop"}}]},
+    "/apis/apps/v1/namespaces/shop/statefulsets": {"items": []},
+    "/apis/apps/v1/namespaces/shop/daemonsets": {"items": []},
     "/api/v1/namespaces": {"items": [{"metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}}},
                                      {"metadata": {"name": "plain"}}]},
 }
@@ -29,13 +32,14 @@ class FakeRest:
 
 class FakeModule:
     def __init__(self, **params):
-        self.params = dict({"istio_namespace": []}, **params)
+        self.params = dict({"istio_namespace": [], "workload_namespaces": []}, **params)
 
 
 def test_reads_with_gets_only_and_keeps_the_documented_result():
     rest = FakeRest()
     out = cluster_info.read(FakeModule(), rest)
-    assert sorted(out) == ["changed", "injection_namespaces", "istio_crds", "istio_revisions", "kubernetes_version"]
+    assert sorted(out) == ["changed", "injection_namespaces", "istio_crds", "istio_revisions",
+                           "kubernetes_version", "workloads"]
     assert out["changed"] is False
     assert out["kubernetes_version"] == {"git_version": "v1.35.4", "major": 1, "minor": 35}
     assert out["istio_crds"]["names"] == ["gateways.networking.istio.io"] and not out["istio_crds"]["installed"]
@@ -50,3 +54,9 @@ def test_istio_namespace_limits_the_deployment_reads():
     out = cluster_info.read(FakeModule(istio_namespace=["istio-ingress"]), rest)
     assert out["istio_revisions"] == []
     assert [p for _m, p, _q in rest.sent if "deployments" in p] == ["/apis/apps/v1/namespaces/istio-ingress/deployments"]
+
+
+def test_workload_namespaces_lists_the_pod_controllers():
+    out = cluster_info.read(FakeModule(workload_namespaces=["shop"]), FakeRest())
+    assert out["workloads"] == [{"kind": "Deployment", "namespace": "shop", "name": "web", "restarted_at": None,
+                                 "restarted_for": None}]

@@ -45,3 +45,21 @@ def test_server_version_keeps_digits_of_the_minor():
     assert inv.server_version({"major": "1", "minor": "28+", "gitVersion": "v1.28.3-gke.1"}) == {
         "git_version": "v1.28.3-gke.1", "major": 1, "minor": 28}
     assert inv.server_version({"major": "1", "minor": "", "gitVersion": "v1"})["minor"] == 0
+
+
+def test_workloads_and_restart_patches_once_per_revision():
+    items = [
+        {"kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+         "spec": {"template": {"metadata": {}}}},
+        {"kind": "StatefulSet", "metadata": {"name": "db", "namespace": "shop"},
+         "spec": {"template": {"metadata": {"annotations": {inv.RESTARTED_FOR: "1-30-0"}}}}},
+    ]
+    found = inv.workloads(items)
+    assert [(w["kind"], w["name"], w["restarted_for"]) for w in found] == [
+        ("Deployment", "web", None), ("StatefulSet", "db", "1-30-0")]
+    patches = inv.restart_patches(found, "1-30-0", "2026-11-24T01:00:00Z")
+    assert [(p["kind"], p["metadata"]["name"]) for p in patches] == [("Deployment", "web")]
+    assert patches[0]["spec"] == {"template": {"metadata": {"annotations": {
+        inv.RESTARTED_AT: "2026-11-24T01:00:00Z", inv.RESTARTED_FOR: "1-30-0"}}}}
+    assert len(inv.restart_patches(found, "1-31-0", "t")) == 2
+    assert inv.restart_patches([{"kind": "CronJob", "name": "x", "namespace": "y"}], "r", "t") == []
