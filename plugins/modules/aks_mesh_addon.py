@@ -60,6 +60,61 @@ options:
   internal_ingress_gateway:
     description: Whether the internal ingress gateway (C(aks-istio-ingressgateway-internal)) runs. Unset keeps it.
     type: bool
+  certificate_authority:
+    description:
+      - A plug-in CA from Azure Key Vault for the mesh (C(serviceMeshProfile.istio.certificateAuthority.plugin))
+        instead of the add-on's self-signed root. Unset keeps what the cluster has.
+      - Needs the Azure Key Vault secrets provider add-on on the cluster, with read access to the vault's secrets;
+        the module refuses (before any write) and names the fix when it is off.
+    type: dict
+    suboptions:
+      key_vault_id:
+        description: Resource ID of the Key Vault.
+        type: str
+        required: true
+      root_cert_object_name:
+        description: Key Vault object holding the root certificate.
+        type: str
+        required: true
+      cert_chain_object_name:
+        description: Key Vault object holding the certificate chain.
+        type: str
+        required: true
+      cert_object_name:
+        description: Key Vault object holding the intermediate certificate.
+        type: str
+        required: true
+      key_object_name:
+        description: Key Vault object holding the intermediate certificate's private key.
+        type: str
+        required: true
+  egress_gateways:
+    description:
+      - The add-on's egress gateways (C(serviceMeshProfile.istio.components.egressGateways)). Each runs as a
+        Deployment and a ClusterIP Service named O(egress_gateways[].name) in its namespace, pods labelled
+        C(istio=<name>), and sends traffic out through the fixed IPs of its StaticGatewayConfiguration.
+      - A list names all of them; gateways the cluster runs that it leaves out are disabled. Unset keeps them.
+      - Enabled gateways need the cluster's Static Egress Gateway feature and a node pool in mode C(Gateway); the
+        module refuses (before any write) and names the fix when either is missing. The StaticGatewayConfiguration
+        object must exist in the gateway's namespace (the P(aksmesh.istio.aks_mesh_addon#role) role applies it).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Gateway name, 1 to 53 characters (lower-case letters, digits, C(-) and C(.)).
+        type: str
+        required: true
+      namespace:
+        description: Namespace of the gateway.
+        type: str
+        default: aks-istio-egress
+      gateway_configuration_name:
+        description: Name of the StaticGatewayConfiguration in that namespace; required when enabled.
+        type: str
+      enabled:
+        description: Whether the gateway runs.
+        type: bool
+        default: true
   check_self_managed:
     description: Before enabling, look for a self-managed istiod in the cluster and refuse if there is one.
     type: bool
@@ -111,7 +166,7 @@ action:
   returned: always
   type: str
   sample: upgrade_start
-  choices: [unchanged, enable, upgrade_start, upgrade_complete, rollback, disable, gateways, report]
+  choices: [unchanged, enable, upgrade_start, upgrade_complete, rollback, disable, configure, report]
 revisions_before:
   description: Revisions running before the run.
   returned: always
@@ -171,6 +226,15 @@ def argument_spec():
         revisions=dict(type="list", elements="str"),
         external_ingress_gateway=dict(type="bool"),
         internal_ingress_gateway=dict(type="bool"),
+        certificate_authority=dict(type="dict", options=dict(
+            key_vault_id=dict(type="str", required=True), root_cert_object_name=dict(type="str", required=True),
+            cert_chain_object_name=dict(type="str", required=True), cert_object_name=dict(type="str", required=True),
+            key_object_name=dict(type="str", required=True))),
+        egress_gateways=dict(type="list", elements="dict", options=dict(
+            name=dict(type="str", required=True),
+            namespace=dict(type="str", default=istio_addon.EGRESS_NAMESPACE),
+            gateway_configuration_name=dict(type="str"),
+            enabled=dict(type="bool", default=True))),
         check_self_managed=dict(type="bool", default=True),
         timeout=dict(type="int", default=1800),
     )
@@ -237,15 +301,23 @@ class AddonModule(object):
                 self.module.fail_json(msg="no add-on revision is available for %s (Kubernetes %s in %s)"
                                           % (self.label, cluster["kubernetes_version"], cluster["location"]))
         action, error = istio_addon.plan(current, wanted, available, upgrades)
+        ca = egress = None
+        if not error and p["certificate_authority"] and wanted:
+            ca, error = istio_addon.plugin_ca(p["certificate_authority"])
+        if not error and p["egress_gateways"] is not None and wanted:
+            egress, error = istio_addon.egress_gateways(p["egress_gateways"])
         if error:
             self.module.fail_json(msg="%s: %s" % (self.label, error), **result)
         gateways = dict((k, p[k]) for k, _mode in istio_addon.GATEWAY_MODES)
-        desired = istio_addon.desired_profile(current_profile, wanted, gateways)
+        desired = istio_addon.desired_profile(current_profile, wanted, gateways, ca=ca, egress=egress)
         if istio_addon.comparable(desired) == istio_addon.comparable(current_profile):
             result["action"] = "unchanged"
             return result
         if action == "unchanged":
-            action = "gateways"
+            action = "configure"
+        missing = istio_addon.prerequisites(body, ca, egress)
+        if missing:
+            self.module.fail_json(msg="%s: %s" % (self.label, "; ".join(missing)), **result)
         if cluster["provisioning_state"] not in ("Succeeded", "Failed"):
             self.module.fail_json(msg="%s is %s; wait for the running operation to finish and re-run"
                                       % (self.label, cluster["provisioning_state"]), **result)

@@ -75,7 +75,8 @@ class ArmServer(LoopbackServer):
 
     def add_cluster(self, rg, name, location="westeurope", kubernetes_version="1.32.4", pools=None,
                     kubeconfig=None, admin_kubeconfig=None, mesh=None, identity_type="SystemAssigned",
-                    network_plugin="azure", disable_local_accounts=False, provisioning_state="Succeeded"):
+                    network_plugin="azure", disable_local_accounts=False, provisioning_state="Succeeded",
+                    addon_profiles=None, static_egress_gateway=False):
         self.add_group(rg, location)
         node_rg = f"MC_{rg}_{name}_{location}"
         self.add_group(node_rg, location)
@@ -104,13 +105,15 @@ class ArmServer(LoopbackServer):
                 "dnsPrefix": f"{name}-dns", "fqdn": f"{name}-dns.hcp.{location}.azmk8s.io",
                 "agentPoolProfiles": profiles, "nodeResourceGroup": node_rg,
                 "networkProfile": {"networkPlugin": network_plugin, "loadBalancerSku": "standard",
-                                   "outboundType": "loadBalancer"},
+                                   "outboundType": "loadBalancer",
+                                   "staticEgressGatewayProfile": {"enabled": static_egress_gateway}},
                 "identityProfile": {"kubeletidentity": {
                     "resourceId": f"/subscriptions/{SUBSCRIPTION}/resourcegroups/{node_rg}/providers/"
                                   f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
                     "clientId": str(uuid.uuid4()), "objectId": str(uuid.uuid4())}},
                 "disableLocalAccounts": disable_local_accounts,
                 "serviceMeshProfile": mesh or {"mode": "Disabled"},
+                "addonProfiles": copy.deepcopy(addon_profiles or {}),
             },
         }
         self.resources[cid.lower()] = body
@@ -318,6 +321,18 @@ class ArmServer(LoopbackServer):
             if bad or not revs or len(revs) > 2:
                 return arm_error(400, "InvalidParameter", f"Invalid Istio revisions {revs}: specify one or two "
                                  f"of {sorted(known)}.")
+            props = current["properties"]
+            egress = ((mesh.get("istio") or {}).get("components") or {}).get("egressGateways") or []
+            if [g for g in egress if g.get("enabled")] and not (
+                    (props.get("networkProfile") or {}).get("staticEgressGatewayProfile") or {}).get("enabled"):
+                return arm_error(400, "InvalidParameter", "Istio egress gateways require the static egress "
+                                 "gateway feature to be enabled on the cluster.")
+            plugin = ((mesh.get("istio") or {}).get("certificateAuthority") or {}).get("plugin")
+            secrets_provider = {k.lower(): v for k, v in (props.get("addonProfiles") or {}).items()}.get(
+                "azurekeyvaultsecretsprovider") or {}
+            if plugin and not secrets_provider.get("enabled"):
+                return arm_error(400, "InvalidParameter", "Istio plugin CA requires the Azure Key Vault Secrets "
+                                 "Provider add-on to be enabled.")
         updated = copy.deepcopy(current)
         for key, value in (body.get("properties") or {}).items():
             if key not in ("provisioningState", "powerState", "fqdn", "currentKubernetesVersion"):

@@ -11,11 +11,25 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import re
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import obj
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import ADDON_NAMESPACE
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support import minor_of
 
 GATEWAY_MODES = (("external_ingress_gateway", "External"), ("internal_ingress_gateway", "Internal"))
+EGRESS_NAMESPACE = "aks-istio-egress"
+# option -> serviceMeshProfile.istio.certificateAuthority.plugin field
+CA_FIELDS = (("key_vault_id", "keyVaultId"), ("root_cert_object_name", "rootCertObjectName"),
+             ("cert_chain_object_name", "certChainObjectName"), ("cert_object_name", "certObjectName"),
+             ("key_object_name", "keyObjectName"))
+KEY_VAULT_ID = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/"
+                          r"Microsoft\.KeyVault/vaults/[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$", re.IGNORECASE)
+KEY_VAULT_OBJECT = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+# the add-on's rule for egress gateway names (AKS documentation, istio-deploy-egress): 1-53 characters
+EGRESS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+MAX_EGRESS_GATEWAYS = 500
 
 
 def current_revisions(profile):
@@ -74,8 +88,102 @@ def plan(current, wanted, available, upgrades):
     return None, "cannot go from revisions %s to %s in one step" % (current, wanted)
 
 
-def desired_profile(current, wanted_revisions, gateways):
-    """The serviceMeshProfile (REST shape) for ``wanted_revisions``; gateway flags None keep what is there."""
+def plugin_ca(ca):
+    """(certificateAuthority.plugin in REST shape, error) from the module's ``certificate_authority`` option."""
+    for option, _field in CA_FIELDS:
+        if not ca.get(option):
+            return None, "certificate_authority.%s is missing: the plug-in CA needs all of %s" % (
+                option, ", ".join(o for o, _f in CA_FIELDS))
+    if not KEY_VAULT_ID.match(ca["key_vault_id"]):
+        return None, ("certificate_authority.key_vault_id %r is not a Key Vault resource ID (/subscriptions/<id>/"
+                      "resourceGroups/<group>/providers/Microsoft.KeyVault/vaults/<name>)" % ca["key_vault_id"])
+    for option, _field in CA_FIELDS[1:]:
+        if not KEY_VAULT_OBJECT.match(ca[option]):
+            return None, ("certificate_authority.%s %r is not a Key Vault object name (letters, digits and '-', "
+                          "at most 127)" % (option, ca[option]))
+    return dict((field, ca[option]) for option, field in CA_FIELDS), None
+
+
+def egress_gateways(gateways):
+    """(components.egressGateways in REST shape, error) from the module's ``egress_gateways`` option."""
+    if len(gateways) > MAX_EGRESS_GATEWAYS:
+        return None, "at most %d egress gateways per cluster; got %d" % (MAX_EGRESS_GATEWAYS, len(gateways))
+    out, seen = [], set()
+    for gw in gateways:
+        name, namespace = gw.get("name") or "", gw.get("namespace") or EGRESS_NAMESPACE
+        if not (0 < len(name) <= 53 and EGRESS_NAME.match(name)):
+            return None, ("egress_gateways name %r: 1 to 53 lower-case letters, digits, '-' and '.', starting and "
+                          "ending with a letter or digit" % name)
+        if not DNS1123_LABEL.match(namespace):
+            return None, "egress_gateways %s: namespace %r is not a namespace name" % (name, namespace)
+        if (namespace, name) in seen:
+            return None, "egress_gateways %s/%s is given twice: names are unique per namespace" % (namespace, name)
+        seen.add((namespace, name))
+        enabled = gw.get("enabled", True) is not False
+        entry = {"enabled": enabled, "name": name, "namespace": namespace}
+        config = gw.get("gateway_configuration_name")
+        if enabled and not config:
+            return None, ("egress_gateways %s/%s needs gateway_configuration_name: the StaticGatewayConfiguration "
+                          "in %s that gives the gateway its fixed egress IPs" % (namespace, name, namespace))
+        if config:
+            if not EGRESS_NAME.match(config) or len(config) > 253:
+                return None, "egress_gateways %s/%s: gateway_configuration_name %r is not an object name" % (
+                    namespace, name, config)
+            entry["gatewayConfigurationName"] = config
+        out.append(entry)
+    return out, None
+
+
+def prerequisites(cluster, ca, egress):
+    """Errors naming the fix when the managed cluster (REST shape) lacks what a plug-in CA or an enabled egress
+    gateway needs: the Key Vault secrets provider add-on; the Static Egress Gateway feature and a Gateway pool."""
+    props = cluster.get("properties") or {}
+    errors = []
+    if ca:
+        addons = dict((k.lower(), v) for k, v in (props.get("addonProfiles") or {}).items())
+        if not (addons.get("azurekeyvaultsecretsprovider") or {}).get("enabled"):
+            errors.append("the plug-in CA is read from Key Vault by the Azure Key Vault secrets provider, which is "
+                          "off: enable it (az aks enable-addons --addons azure-keyvault-secrets-provider) and let "
+                          "its identity read the vault's secrets")
+    if any(gw["enabled"] for gw in egress or []):
+        network = props.get("networkProfile") or {}
+        if not (network.get("staticEgressGatewayProfile") or {}).get("enabled"):
+            errors.append("add-on egress gateways build on the Static Egress Gateway feature, which is off: enable "
+                          "it (az aks update --enable-static-egress-gateway)")
+        if not [p for p in props.get("agentPoolProfiles") or [] if p.get("mode") == "Gateway"]:
+            errors.append("add-on egress gateways need a node pool in mode Gateway for their StaticGatewayConfiguration "
+                          "(az aks nodepool add --mode Gateway)")
+    return errors
+
+
+def addon_egress(gateways):
+    """Role entries -> {gateways: the module's egress_gateways option, configurations: the
+    StaticGatewayConfiguration objects (egressgateway.kubernetes.azure.com/v1alpha1) the enabled ones refer to,
+    from each entry's ``gateway_nodepool_name`` (and optional ``public_ip_prefix_id``)}."""
+    keys = ("name", "namespace", "gateway_configuration_name", "enabled")
+    return {"gateways": [dict((k, gw[k]) for k in keys if k in gw) for gw in gateways],
+            "configurations": _static_gateway_configurations(gateways)}
+
+
+def _static_gateway_configurations(gateways):
+    out = {}
+    for gw in gateways:
+        if gw.get("enabled", True) is False or not gw.get("gateway_nodepool_name"):
+            continue
+        namespace = gw.get("namespace") or EGRESS_NAMESPACE
+        spec = {"gatewayNodepoolName": gw["gateway_nodepool_name"]}
+        if gw.get("public_ip_prefix_id"):  # else AKS provisions the prefix
+            spec["publicIpPrefixId"] = gw["public_ip_prefix_id"]
+        out[(namespace, gw["gateway_configuration_name"])] = obj(
+            "egressgateway.kubernetes.azure.com/v1alpha1", "StaticGatewayConfiguration",
+            gw["gateway_configuration_name"], namespace, "istio", spec)
+    return [out[k] for k in sorted(out)]
+
+
+def desired_profile(current, wanted_revisions, gateways, ca=None, egress=None):
+    """The serviceMeshProfile (REST shape) for ``wanted_revisions``; gateway flags None keep what is there, as do
+    ``ca`` None (the plug-in CA) and ``egress`` None (the egress gateways; a list names all of them: those it
+    leaves out are disabled)."""
     if not wanted_revisions:
         return {"mode": "Disabled"}
     profile = copy.deepcopy(current or {})
@@ -95,8 +203,16 @@ def desired_profile(current, wanted_revisions, gateways):
             existing[mode] = dict(existing.get(mode) or {}, mode=mode, enabled=bool(enabled))
     if existing:
         components["ingressGateways"] = [existing[m] for m in ("External", "Internal") if m in existing]
-    elif not components:
+    if egress is not None:
+        listed = set((g["namespace"], g["name"]) for g in egress)
+        dropped = [dict(g, enabled=False) for g in components.get("egressGateways") or []
+                   if (g.get("namespace") or EGRESS_NAMESPACE, g.get("name")) not in listed and g.get("enabled")]
+        if egress or dropped:
+            components["egressGateways"] = list(egress) + dropped
+    if not components:
         istio.pop("components")
+    if ca is not None:
+        istio["certificateAuthority"] = {"plugin": dict(ca)}
     return profile
 
 
@@ -108,7 +224,12 @@ def comparable(profile):
     istio = profile.get("istio") or {}
     gws = sorted(((g.get("mode"), bool(g.get("enabled"))) for g in (istio.get("components") or {})
                   .get("ingressGateways") or []))
-    return {"mode": "Istio", "revisions": sorted(istio.get("revisions") or []), "gateways": gws}
+    egress = sorted((g.get("namespace") or EGRESS_NAMESPACE, g.get("name"), bool(g.get("enabled")),
+                     g.get("gatewayConfigurationName")) for g in (istio.get("components") or {})
+                    .get("egressGateways") or [] if g.get("enabled"))
+    ca = ((istio.get("certificateAuthority") or {}).get("plugin")) or None
+    return {"mode": "Istio", "revisions": sorted(istio.get("revisions") or []), "gateways": gws, "egress": egress,
+            "ca": ca}
 
 
 def self_managed(deployments):

@@ -58,7 +58,7 @@ def test_lifecycle_enable_canary_complete_disable(arm, azure_env, cluster):
     assert done["action"] == "upgrade_complete" and mesh(arm)["istio"]["revisions"] == ["asm-1-26"]
 
     internal = addon(azure_env, internal_ingress_gateway=True, external_ingress_gateway=False)
-    assert internal["action"] == "gateways"
+    assert internal["action"] == "configure"
     assert [g["service"] for g in internal["ingress_gateway_services"]] == ["aks-istio-ingressgateway-internal"]
 
     off = addon(azure_env, state="absent")
@@ -100,3 +100,59 @@ def test_times_out_with_a_readable_message(arm, azure_env, cluster):
     arm.lro_polls = 1000
     res = addon(azure_env, revisions=["asm-1-25"], check_self_managed=False, timeout=1)
     assert res.failed and "still InProgress after 1s" in res["msg"] and "re-run later" in res["msg"]
+
+
+CA = {"key_vault_id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+                      "Microsoft.KeyVault/vaults/mesh-ca-kv",
+      "root_cert_object_name": "root-cert", "cert_chain_object_name": "cert-chain",
+      "cert_object_name": "ca-cert", "key_object_name": "ca-key"}
+
+
+def test_plugin_ca_and_egress_gateways_need_their_cluster_features(arm, azure_env, kube_api):
+    arm.add_cluster("rg", "aks", kubeconfig=kube_api.kubeconfig())  # neither Key Vault provider nor static egress
+    no_kv = addon(azure_env, revisions=["asm-1-25"], certificate_authority=CA, check_self_managed=False)
+    assert no_kv.failed and "Azure Key Vault secrets provider, which is off" in no_kv["msg"]
+    assert "az aks enable-addons --addons azure-keyvault-secrets-provider" in no_kv["msg"]
+    no_sgw = addon(azure_env, revisions=["asm-1-25"], check_self_managed=False,
+                   egress_gateways=[{"name": "egress1", "gateway_configuration_name": "sgc1"}])
+    assert no_sgw.failed and "az aks update --enable-static-egress-gateway" in no_sgw["msg"]
+    assert "node pool in mode Gateway" in no_sgw["msg"]
+    bad_kv = addon(azure_env, revisions=["asm-1-25"], certificate_authority=dict(CA, key_vault_id="mesh-ca-kv"))
+    assert bad_kv.failed and "certificate_authority.key_vault_id 'mesh-ca-kv' is not a Key Vault resource ID" in \
+        bad_kv["msg"]
+    no_sgc = addon(azure_env, revisions=["asm-1-25"], egress_gateways=[{"name": "egress1"}])
+    assert no_sgc.failed and "egress_gateways aks-istio-egress/egress1 needs gateway_configuration_name" in \
+        no_sgc["msg"]
+    bad_name = addon(azure_env, revisions=["asm-1-25"], egress_gateways=[{"name": "Egress_1",
+                                                                          "gateway_configuration_name": "s"}])
+    assert bad_name.failed and "egress_gateways name 'Egress_1'" in bad_name["msg"]
+    assert puts(arm) == [] and mesh(arm) == {"mode": "Disabled"}
+
+
+def test_plugin_ca_and_egress_gateway_are_set_then_kept(arm, azure_env, kube_api):
+    arm.add_cluster("rg", "aks", kubeconfig=kube_api.kubeconfig(), static_egress_gateway=True,
+                    addon_profiles={"azureKeyvaultSecretsProvider": {"enabled": True}},
+                    pools=[{"name": "system", "vmSize": "Standard_D4s_v5", "mode": "System"},
+                           {"name": "gwpool", "vmSize": "Standard_D2s_v5", "count": 2, "mode": "Gateway"}])
+    egress = [{"name": "egress1", "gateway_configuration_name": "sgc1"}]
+    check = addon(azure_env, check_mode=True, diff=True, revisions=["asm-1-25"], certificate_authority=CA,
+                  egress_gateways=egress, check_self_managed=False)
+    assert check["changed"] and puts(arm) == []
+    on = addon(azure_env, revisions=["asm-1-25"], certificate_authority=CA, egress_gateways=egress,
+               check_self_managed=False)
+    assert not on.failed, on.result
+    istio = mesh(arm)["istio"]
+    assert istio["certificateAuthority"] == {"plugin": {
+        "keyVaultId": CA["key_vault_id"], "rootCertObjectName": "root-cert", "certChainObjectName": "cert-chain",
+        "certObjectName": "ca-cert", "keyObjectName": "ca-key"}}
+    assert istio["components"]["egressGateways"] == [{"enabled": True, "name": "egress1",
+                                                      "namespace": "aks-istio-egress",
+                                                      "gatewayConfigurationName": "sgc1"}]
+    again = addon(azure_env, revisions=["asm-1-25"], certificate_authority=CA, egress_gateways=egress)
+    assert again["changed"] is False and len(puts(arm)) == 1
+    assert addon(azure_env, revisions=["asm-1-25"])["changed"] is False  # unset options keep what is there
+    off = addon(azure_env, revisions=["asm-1-25"], egress_gateways=[])
+    assert off["action"] == "configure"
+    assert mesh(arm)["istio"]["components"]["egressGateways"][0]["enabled"] is False
+    assert mesh(arm)["istio"]["certificateAuthority"]["plugin"]["keyVaultId"] == CA["key_vault_id"]
+    assert addon(azure_env, revisions=["asm-1-25"], egress_gateways=[])["changed"] is False

@@ -27,3 +27,69 @@ def test_addon_plan_refusals_and_profile():
     assert istio_addon.self_managed([{"metadata": {"namespace": "aks-istio-system", "name": "istiod-asm-1-25"}},
                                     {"metadata": {"namespace": "istio-system", "name": "istiod"}}]) == \
         ["istio-system/istiod"]
+
+
+CA = {"key_vault_id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+                      "Microsoft.KeyVault/vaults/mesh-kv", "root_cert_object_name": "root",
+      "cert_chain_object_name": "chain", "cert_object_name": "ca", "key_object_name": "ca-key"}
+
+
+def test_plugin_ca_shape_and_named_errors():
+    plugin, err = istio_addon.plugin_ca(CA)
+    assert err is None and plugin == {"keyVaultId": CA["key_vault_id"], "rootCertObjectName": "root",
+                                      "certChainObjectName": "chain", "certObjectName": "ca", "keyObjectName": "ca-key"}
+    assert "is not a Key Vault resource ID" in istio_addon.plugin_ca(dict(CA, key_vault_id="/vaults/x"))[1]
+    assert "cert_object_name 'a b'" in istio_addon.plugin_ca(dict(CA, cert_object_name="a b"))[1]
+    assert "key_object_name is missing" in istio_addon.plugin_ca(dict(CA, key_object_name=""))[1]
+
+
+def test_egress_gateways_rules():
+    out, err = istio_addon.egress_gateways([{"name": "egw", "gateway_configuration_name": "sgc"},
+                                            {"name": "old", "enabled": False}])
+    assert err is None and out == [
+        {"enabled": True, "name": "egw", "namespace": "aks-istio-egress", "gatewayConfigurationName": "sgc"},
+        {"enabled": False, "name": "old", "namespace": "aks-istio-egress"}]
+    twice = [{"name": "egw", "gateway_configuration_name": "s"}] * 2
+    assert "given twice" in istio_addon.egress_gateways(twice)[1]
+    assert "1 to 53" in istio_addon.egress_gateways([{"name": "x" * 54, "gateway_configuration_name": "s"}])[1]
+    assert "needs gateway_configuration_name" in istio_addon.egress_gateways([{"name": "egw"}])[1]
+    assert "is not a namespace name" in istio_addon.egress_gateways([{"name": "e", "namespace": "A/B",
+                                                                      "gateway_configuration_name": "s"}])[1]
+
+
+def test_desired_profile_sets_ca_and_disables_unlisted_egress_gateways():
+    current = {"mode": "Istio", "istio": {"revisions": ["asm-1-27"], "components": {"egressGateways": [
+        {"enabled": True, "name": "old", "namespace": "aks-istio-egress", "gatewayConfigurationName": "s"}]}}}
+    plugin = istio_addon.plugin_ca(CA)[0]
+    new = [{"enabled": True, "name": "egw", "namespace": "aks-istio-egress", "gatewayConfigurationName": "sgc"}]
+    out = istio_addon.desired_profile(current, ["asm-1-27"], {}, ca=plugin, egress=new)
+    assert out["istio"]["certificateAuthority"] == {"plugin": plugin}
+    assert [(g["name"], g["enabled"]) for g in out["istio"]["components"]["egressGateways"]] == [
+        ("egw", True), ("old", False)]
+    assert istio_addon.comparable(out) != istio_addon.comparable(current)
+    kept = istio_addon.desired_profile(current, ["asm-1-27"], {})
+    assert istio_addon.comparable(kept) == istio_addon.comparable(current)
+
+
+def test_prerequisites_name_the_fix():
+    bare = {"properties": {"agentPoolProfiles": [{"name": "sys", "mode": "System"}]}}
+    egress = [{"enabled": True, "name": "egw"}]
+    errors = istio_addon.prerequisites(bare, {"keyVaultId": "x"}, egress)
+    assert len(errors) == 3 and "azure-keyvault-secrets-provider" in errors[0]
+    assert "--enable-static-egress-gateway" in errors[1] and "--mode Gateway" in errors[2]
+    ready = {"properties": {"addonProfiles": {"azureKeyvaultSecretsProvider": {"enabled": True}},
+                            "networkProfile": {"staticEgressGatewayProfile": {"enabled": True}},
+                            "agentPoolProfiles": [{"name": "gw", "mode": "Gateway"}]}}
+    assert istio_addon.prerequisites(ready, {"keyVaultId": "x"}, egress) == []
+    assert istio_addon.prerequisites(bare, None, [{"enabled": False, "name": "old"}]) == []
+
+
+def test_addon_egress_splits_module_entries_and_gateway_configurations():
+    out = istio_addon.addon_egress([
+        {"name": "egw", "gateway_configuration_name": "sgc", "gateway_nodepool_name": "gwpool"},
+        {"name": "egw2", "gateway_configuration_name": "sgc", "gateway_nodepool_name": "gwpool"},
+        {"name": "ext", "gateway_configuration_name": "byo"}])
+    assert out["gateways"][0] == {"name": "egw", "gateway_configuration_name": "sgc"}
+    (sgc,) = out["configurations"]
+    assert sgc["kind"] == "StaticGatewayConfiguration" and sgc["metadata"]["namespace"] == "aks-istio-egress"
+    assert sgc["spec"] == {"gatewayNodepoolName": "gwpool"}
