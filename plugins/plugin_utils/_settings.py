@@ -123,6 +123,10 @@ def _check_combinations(s):
             _fail("revision", "%s: the AKS add-on needs its revision (for example asm-1-28): it injects only "
                               "namespaces labelled istio.io/rev=<revision>" % (
                                   "is missing" if revision is None else repr(revision)))
+        if s["ingress_ip"] is not None:
+            _fail("ingress_ip", "is set, but the AKS add-on reverts IP customizations of its ingress gateway Services "
+                                "(AKS documentation, istio-deploy-ingress): its gateway keeps the IP Azure gives it; "
+                                "for a static IP use aksmesh_install_method istioctl or helm")
         if s["target"] == "cluster" and s["resource_group"] is None:
             _fail("resource_group", "is missing: the AKS add-on is enabled through Azure; set aksmesh_resource_group "
                                     "and aksmesh_cluster_name, or use aksmesh_target: render")

@@ -43,6 +43,8 @@ def test_addon_settings():
      r"aksmesh_resource_group: is missing: the AKS add-on is enabled through Azure"),
     ({"install_method": "aks_addon", "revision": "asm-1-28", "istio_namespace": "istio-system"},
      r"aksmesh_istio_namespace 'istio-system': the AKS add-on places"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "ingress_ip": "20.1.2.3"},
+     r"aksmesh_ingress_ip: is set, but the AKS add-on reverts IP customizations .* use aksmesh_install_method"),
     ({"revision": "1.30; touch /tmp/x"}, r"aksmesh_revision: .* is not a revision name"),
     ({"istio_namespace": "Istio_System"}, r"aksmesh_istio_namespace: 'Istio_System' is not a namespace name"),
     ({"ingress_ip": "1.2.3"}, r"aksmesh_ingress_ip: '1.2.3' is not an IPv4 address"),
