@@ -7,6 +7,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from tests.support import aks_crds
 from tests.support.ansible_runner import REPO, run_playbook
 from tests.support.cluster import ISTIO_VERSION
 
@@ -250,21 +251,48 @@ def test_a_render_dir_on_a_cluster_target_fails_before_anything_changes(arm, aks
     assert kube_api.requests() == [] and arm.requests() == [] and not (tmp_path / "out").exists()
 
 
+KEY_VAULT = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/mesh-ca"
+
+
 def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
-    inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
-                                       "aks_credentials_dest": str(tmp_path / "kc"),
-                                       "aksmesh_install_method": "aks_addon", "aksmesh_revision": "asm-1-28",
-                                       "mesh_gateways_read_ingress": False,
-                                       "mesh_egress_hosts": []}},
-                    dict(MESH, aksmesh_target="cluster"))
-    core = client.CoreV1Api(config.new_client_from_config_dict(kube_api.kubeconfig()))
+    # the cluster has what a plug-in CA and an add-on egress gateway need: the Key Vault secrets provider, the Static
+    # Egress Gateway feature with a Gateway pool, and (AKS installs it with that feature) the StaticGatewayConfiguration CRD
+    props = aks["properties"]
+    props["addonProfiles"] = {"azureKeyvaultSecretsProvider": {"enabled": True}}
+    props["networkProfile"]["staticEgressGatewayProfile"] = {"enabled": True}
+    props["agentPoolProfiles"].append(dict(props["agentPoolProfiles"][0], name="gwpool", mode="Gateway"))
+    admin = config.new_client_from_config_dict(kube_api.kubeconfig())
+    client.ApiextensionsV1Api(admin).create_custom_resource_definition(aks_crds.STATIC_GATEWAY_CONFIGURATION)
+    inv = inventory(tmp_path, {"aks": {
+        "aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks", "aks_credentials_dest": str(tmp_path / "kc"),
+        "aksmesh_install_method": "aks_addon", "aksmesh_revision": "asm-1-28", "mesh_gateways_read_ingress": False,
+        "aks_mesh_addon_certificate_authority": {
+            "key_vault_id": KEY_VAULT, "root_cert_object_name": "root-cert", "cert_chain_object_name": "cert-chain",
+            "cert_object_name": "ca-cert", "key_object_name": "ca-key"},
+        "aks_mesh_addon_egress_gateways": [{"name": "egress1", "gateway_configuration_name": "egress1",
+                                            "gateway_nodepool_name": "gwpool"}],
+        # egress through the add-on's gateway: its Service and pods are named and labelled after it
+        "mesh_egress_gateway_namespace": "aks-istio-egress", "mesh_egress_gateway_service": "egress1",
+        "mesh_egress_gateway_selector": {"istio": "egress1"}}},
+        dict(MESH, aksmesh_target="cluster"))
+    core = client.CoreV1Api(admin)
     for ns in ("aks-istio-system", "aks-istio-ingress"):  # what the add-on creates in the cluster
         core.create_namespace({"metadata": {"name": ns}})
     first = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert first.rc == 0, first.stdout[-4000:]
     profile = arm.resources[arm.cluster_id("rg", "aks").lower()]["properties"]["serviceMeshProfile"]
     assert profile["istio"]["revisions"] == ["asm-1-28"] and arm.public_ips() == []
+    assert profile["istio"]["certificateAuthority"]["plugin"]["keyVaultId"] == KEY_VAULT
+    assert profile["istio"]["components"]["egressGateways"] == [{
+        "enabled": True, "name": "egress1", "namespace": "aks-istio-egress", "gatewayConfigurationName": "egress1"}]
     api = config.new_client_from_config(str(tmp_path / "kc"))
+    custom = client.CustomObjectsApi(api)
+    sgc = custom.get_namespaced_custom_object("egressgateway.kubernetes.azure.com", "v1alpha1", "aks-istio-egress",
+                                              "staticgatewayconfigurations", "egress1")
+    assert sgc["spec"] == {"gatewayNodepoolName": "gwpool"}
+    egress_gw = custom.get_namespaced_custom_object("networking.istio.io", "v1", "aks-istio-egress", "gateways",
+                                                    "egress-api-stripe-com")
+    assert egress_gw["spec"]["selector"] == {"istio": "egress1"}
     pa = client.CustomObjectsApi(api).get_namespaced_custom_object(
         "security.istio.io", "v1", "aks-istio-system", "peerauthentications", "default")
     assert pa["spec"]["mtls"]["mode"] == "STRICT"
@@ -282,6 +310,40 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     assert allow.spec.pod_selector.match_labels == {"istio": "aks-istio-ingressgateway-external"}
     second = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+
+
+def test_aks_addon_canary_moves_namespaces_to_the_new_revision(arm, azure_env, kube_api, tmp_path):
+    # ARM's Kubernetes 1.34 runs asm-1-27 and offers the upgrade to asm-1-28
+    arm.add_cluster("rg", "aks", kubeconfig=kube_api.kubeconfig(), kubernetes_version="1.34.2")
+    core = client.CoreV1Api(config.new_client_from_config_dict(kube_api.kubeconfig()))
+    for ns in ("aks-istio-system", "aks-istio-ingress"):
+        core.create_namespace({"metadata": {"name": ns}})
+    addon = {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks", "aksmesh_install_method": "aks_addon",
+             "aks_credentials_dest": str(tmp_path / "kc"), "mesh_gateways_read_ingress": False,
+             "mesh_egress_hosts": []}
+    inv = inventory(tmp_path, {"aks": addon}, dict(MESH, aksmesh_target="cluster"))
+
+    def state():
+        profile = arm.resources[arm.cluster_id("rg", "aks").lower()]["properties"]["serviceMeshProfile"]
+        maps = sorted(m.metadata.name for m in core.list_namespaced_config_map("aks-istio-system").items
+                      if m.metadata.name.startswith("istio-shared-configmap-"))
+        return sorted(profile["istio"]["revisions"]), core.read_namespace("shop").metadata.labels["istio.io/rev"], maps
+
+    def site(**extra):
+        run = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env, extra_vars=extra)
+        assert run.rc == 0, [(r["task"], r["result"].get("msg")) for r in run.results if r["status"] == "failed"]
+        return run
+    site(aksmesh_revision="asm-1-27")
+    assert state() == (["asm-1-27"], "asm-1-27", ["istio-shared-configmap-asm-1-27"])
+    # the canary: both control planes, the namespaces (and a mesh config per revision) on the new one
+    site(aksmesh_revision="asm-1-28", aks_mesh_addon_revisions=["asm-1-27", "asm-1-28"])
+    assert state() == (["asm-1-27", "asm-1-28"], "asm-1-28",
+                       ["istio-shared-configmap-asm-1-27", "istio-shared-configmap-asm-1-28"])
+    # complete it: the old revision and its mesh config go; a second run changes nothing
+    site(aksmesh_revision="asm-1-28")
+    assert state() == (["asm-1-28"], "asm-1-28", ["istio-shared-configmap-asm-1-28"])
+    again = site(aksmesh_revision="asm-1-28")
+    assert again.changed == [], [r["task"] for r in again.changed]
 
 
 def test_cleanup_removes_everything_then_has_nothing_to_do(arm, aks, azure_env, kube_api, tmp_path):
