@@ -117,6 +117,15 @@ injection_namespaces:
   type: list
   elements: dict
   sample: [{"name": "shop", "label": "istio-injection", "value": "enabled", "mode": "enabled", "conflict": false}]
+revision_tags:
+  description:
+    - Revision tags (MutatingWebhookConfigurations labelled C(istio.io/tag)) and the revision each points to.
+      C(release) is the Helm release that owns the tag (istiod chart value C(revisionTags)), empty when
+      C(istioctl tag set) made it.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"tag": "default", "revision": "1-30-0", "webhook": "istio-revision-tag-default", "release": ""}]
 workloads:
   description:
     - The Deployments, StatefulSets and DaemonSets of O(workload_namespaces). C(restarted_at) is the pod
@@ -153,6 +162,8 @@ def read(module, rest):
         istio_crds=inv.istio_crds(crds),
         istio_revisions=inv.istio_revisions(deployments),
         injection_namespaces=inv.injection_namespaces(list_items(rest, "/api/v1/namespaces")),
+        revision_tags=inv.revision_tags(list_items(
+            rest, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", labelSelector=inv.TAG_LABEL)),
         workloads=inv.workloads(_workloads(rest, module.params["workload_namespaces"])),
     )
 

@@ -202,6 +202,52 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
                 and w.method == "POST"]
 
 
+def test_helm_canary_upgrade_moves_tags_namespaces_and_gateways(kube_api, kubeconfig, istio_chart_repo, tmp_path):
+    """Istio's Helm canary: an istiod release per revision, the gateways upgraded in place (chart value revision),
+    the default tag moved through the istiod chart's revisionTags value, the old release removed."""
+    kube_api.remove_istio_crds()
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": "helm",
+                                       "aksmesh_revision": "1-31-0", "aksmesh_istio_version": ISTIO_VERSION,
+                                       "istio_helm_repo": istio_chart_repo}},
+                    dict(MESH, aksmesh_target="cluster"))
+    first = run_playbook(SITE, tmp_path, inventory=inv)
+    assert first.rc == 0, [(r["task"], r["result"].get("msg")) for r in first.results if r["status"] == "failed"]
+    api = config.new_client_from_config(kubeconfig)
+    core, admission = client.CoreV1Api(api), client.AdmissionregistrationV1Api(api)
+
+    def tags():
+        return {w.metadata.labels["istio.io/tag"]: w.metadata.labels["istio.io/rev"] for w in
+                admission.list_mutating_webhook_configuration(label_selector="istio.io/tag").items}
+
+    def releases():
+        return sorted(s.metadata.labels["name"] for s in core.list_namespaced_secret(
+            "istio-system", label_selector="owner=helm,status=deployed").items)
+    assert tags() == {"default": "1-31-0"} and releases() == ["istio-base", "istiod-1-31-0"]
+    assert core.read_namespace("shop").metadata.labels["istio.io/rev"] == "1-31-0"
+    svc_before = core.read_namespaced_service("istio-ingress", "istio-ingress")
+    up = dict(aksmesh_upgrade_to_revision="1-31-1", aksmesh_upgrade_remove_old=True)
+    run = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv, extra_vars=up)
+    assert run.rc == 0, [(r["task"], r["result"].get("msg")) for r in run.results if r["status"] == "failed"]
+    assert releases() == ["istio-base", "istiod-1-31-1"] and tags() == {"default": "1-31-1"}
+    assert core.read_namespace("shop").metadata.labels["istio.io/rev"] == "1-31-1"
+    svc = core.read_namespaced_service("istio-ingress", "istio-ingress")
+    assert svc.metadata.uid == svc_before.metadata.uid  # upgraded in place, not re-created
+    gateway = client.AppsV1Api(api).read_namespaced_deployment("istio-ingress", "istio-ingress")
+    assert gateway.spec.template.metadata.labels["istio.io/rev"] == "1-31-1"
+    again = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv,
+                         extra_vars=dict(up, aksmesh_upgrade_from_revision="1-31-0"))
+    assert again.rc == 0 and again.changed == [], [r["task"] for r in again.changed]
+    # a tag another revision's release holds is refused before any chart changes
+    kube_api.clear_log()
+    stolen = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={
+        "aksmesh_revision": "1-31-2", "istio_helm_allow_new_revision": True})
+    assert stolen.rc != 0 and "revision tag(s) default belong to revision(s) 1-31-1" in stolen.stdout
+    assert not [w for w in kube_api.writes() if "/secrets" in w.path and w.method == "POST"]
+    deploy_shop(kubeconfig)
+    recorded = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_revision": "1-31-1"})
+    assert recorded.rc == 0 and recorded.changed == [], [r["task"] for r in recorded.changed]
+
+
 def test_the_render_folder_applies_to_an_empty_cluster_as_it_is(kube_api, tmp_path):
     """GitOps output that a cluster can apply: on a cluster without Istio (no CRDs), `kubectl apply --server-side
     -R -f` of each numbered stage folder, in order, succeeds for every object, and afterwards `kubectl diff

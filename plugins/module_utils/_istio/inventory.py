@@ -89,6 +89,25 @@ def injection_namespaces(namespaces):
     return sorted(out, key=lambda n: n["name"])
 
 
+TAG_LABEL = "istio.io/tag"
+
+
+def revision_tags(webhooks):
+    """Revision tags from the MutatingWebhookConfigurations labelled ``istio.io/tag``: {tag, revision, webhook,
+    release} (``release``: the Helm release that owns it, from the chart's ``release`` label; empty when istioctl
+    or kubectl made it)."""
+    out = []
+    for mwc in webhooks:
+        meta = mwc.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if TAG_LABEL not in labels:
+            continue
+        annotations = meta.get("annotations") or {}
+        out.append({"tag": labels[TAG_LABEL], "revision": labels.get(REVISION_LABEL) or "default",
+                    "webhook": meta.get("name"), "release": annotations.get("meta.helm.sh/release-name") or ""})
+    return sorted(out, key=lambda t: t["tag"])
+
+
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 RESTARTED_FOR = "aksmesh.io/restarted-for-revision"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")

@@ -15,6 +15,9 @@ ANSWERS = {
     "/apis/apps/v1/namespaces/istio-ingress/deployments": {"items": []},
     "/apis/apps/v1/namespaces/shop/deployments": {"items": [{"metadata": {"name": "web", "namespace": "shop"}}]},
     "/apis/apps/v1/namespaces/shop/statefulsets": {"items": []},
+    "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations": {"items": [{"metadata": {
+        "name": "istio-revision-tag-default", "labels": {"istio.io/tag": "default", "istio.io/rev": "1-30-0"},
+        "annotations": {"meta.helm.sh/release-name": "istiod-1-30-0"}}}]},
     "/apis/apps/v1/namespaces/shop/daemonsets": {"items": []},
     "/api/v1/namespaces": {"items": [{"metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}}},
                                      {"metadata": {"name": "plain"}}]},
@@ -39,12 +42,14 @@ def test_reads_with_gets_only_and_keeps_the_documented_result():
     rest = FakeRest()
     out = cluster_info.read(FakeModule(), rest)
     assert sorted(out) == ["changed", "injection_namespaces", "istio_crds", "istio_revisions",
-                           "kubernetes_version", "workloads"]
+                           "kubernetes_version", "revision_tags", "workloads"]
     assert out["changed"] is False
     assert out["kubernetes_version"] == {"git_version": "v1.35.4", "major": 1, "minor": 35}
     assert out["istio_crds"]["names"] == ["gateways.networking.istio.io"] and not out["istio_crds"]["installed"]
     assert [(r["revision"], r["version"], r["ready"]) for r in out["istio_revisions"]] == [("default", "1.30.0", True)]
     assert [n["name"] for n in out["injection_namespaces"]] == ["shop"]
+    assert out["revision_tags"] == [{"tag": "default", "revision": "1-30-0", "webhook": "istio-revision-tag-default",
+                                     "release": "istiod-1-30-0"}]
     assert all(method == "GET" for method, _path, _query in rest.sent)
     assert ("GET", "/apis/apps/v1/deployments", {"labelSelector": "app=istiod"}) in rest.sent
 
