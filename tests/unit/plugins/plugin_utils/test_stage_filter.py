@@ -1,5 +1,7 @@
 """The stage filters: keyword arguments checked against the role's argument spec, errors naming role variables."""
 
+import pathlib
+
 import pytest
 import yaml
 
@@ -8,6 +10,7 @@ from ansible_collections.aksmesh.istio.plugins.filter.mesh import STAGES, Filter
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._stage_filter import StageFilter, role_options
 
+REPO = pathlib.Path(__file__).resolve().parents[4]
 FILTERS = FilterModule().filters()
 MTLS = {"root_namespace": "istio-system", "istio_namespace": "istio-system", "gateway_namespaces": ["istio-ingress"]}
 HELM = {"revision": "", "tracing": {}, "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress",
@@ -24,10 +27,22 @@ def fails(name, value, **kwargs):
 
 
 @pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
-def test_every_option_is_specified_and_named_after_its_role(stage):
-    stage.argument_spec()  # every builder option is in the role's argument spec (or the filter's own)
+def test_every_option_is_specified_documented_and_named_after_its_role(stage):
+    spec = stage.argument_spec()  # every builder option is in the role's argument spec (or the filter's own)
     assert stage.input in stage.options
+    doc = yaml.safe_load((REPO / "plugins" / "filter" / (stage.name + ".yml")).read_text())["DOCUMENTATION"]
+    assert doc["name"] == stage.name
+    documented = doc["options"]
+    assert sorted(documented) == sorted("_input" if o == stage.input else o for o in stage.options)
+    for option in stage.options:
+        entry, given = documented["_input" if option == stage.input else option], spec[stage.variable(option)]
+        for key in ("type", "elements", "choices"):
+            assert entry.get(key) == given.get(key), (option, key)
+        if option != stage.input:
+            assert entry.get("default") == given.get("default") and entry.get("required", False) == (
+                "default" not in given), option
     if stage.role:
+        assert "P(aksmesh.istio.%s#role)" % stage.role in " ".join(doc["description"])
         assert all(stage.variable(o) == stage.role + "_" + o for o in stage.options if o not in stage.spec)
 
 
