@@ -76,7 +76,10 @@ EXAMPLES = r"""
 - name: Install or update Istio from the production operator
   aksmesh.istio.istio_install:
     kubeconfig: "{{ aksmesh_kubeconfig }}"
-    operator: "{{ {'name': 'aksmesh'} | aksmesh.istio.mesh_manifests('istio_operator') }}"
+    operator: >-
+      {{ 'istio-system' | aksmesh.istio.istio_operator(revision='', ingress_namespace='istio-ingress', ingress_ip='',
+                                                       ingress_ip_resource_group='', egress_namespace='istio-egress',
+                                                       tracing={}) }}
     readiness_timeout: 600s
 
 - name: Remove a canary revision

@@ -138,7 +138,7 @@ def _check_combinations(s):
 
 def derive(raw, host="", cwd=""):
     """The normalised settings fact from the ``aksmesh_*`` inventory (keys without the prefix)."""
-    s = _typed(dict((k, v) for k, v in (raw or {}).items()))
+    s = _typed(raw or {})
     _check_choices(s)
     _check_combinations(s)
     method = s["install_method"]

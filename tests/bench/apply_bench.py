@@ -39,31 +39,34 @@ DISCOVERY = re.compile(r"^/(api|apis)(/[^/]+){0,2}$|^/openapi/|^/version$")
 def objects():
     """Addons + bookinfo + the mesh set the roles produce (real upstream files when shared/ is present)."""
     sys.path.insert(0, str(ensure_collection_link()))
+    from ansible_collections.aksmesh.istio.plugins.filter.mesh import FilterModule
     from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import topology
-    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
-        egress, gateways, mtls, network_policies, secrets, traffic)
     from tests.integration.modules.test_apply import upstream_set
     objs = upstream_set() if shared_data.upstream_dir() else []
-    mesh = secrets.credential_secrets({"credentials": {"grafana": {"username": "a", "passphrase": "b"},
-                                                       "kiali": {"username": "a", "passphrase": "b"}}})
-    mesh += mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-egress"]})
-    mesh += gateways.gateway_manifests({
-        "gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"]}],
-        "virtual_services": [{"name": "shop", "namespace": "bookinfo", "hosts": ["shop.example.com"],
-                              "gateways": ["shop-gw"], "http": [{"route": [{"destination": {"host": "productpage"}}]}]}]})
-    mesh += egress.egress_manifests({"namespaces": ["bookinfo"], "hosts": [
-        {"host": "api.example.com"}, {"host": "login.example.com"}, {"host": "status.example.com",
-                                                                     "protocol": "HTTP"}]})
-    mesh += traffic.traffic_manifests({"services": [
+    f = FilterModule().filters()  # the stage filters, called as the roles call them
+    topo = topology("istioctl")  # the gateway workloads the istioctl method runs, as the settings role derives them
+    workloads, egw = list(topo["gateways"].values()), topo["gateways"]["egress"]
+    mesh = f["secrets_manifests"](topo["addons_namespace"], grafana_username="a", grafana_passphrase="b",
+                                  kiali_username="a", kiali_passphrase="b")
+    mesh += f["mtls_manifests"]("STRICT", root_namespace=topo["root_namespace"],
+                                istio_namespace=topo["istio_namespace"], gateway_namespaces=topo["gateway_namespaces"])
+    mesh += f["gateway_manifests"](
+        [{"name": "shop-gw", "hosts": ["shop.example.com"]}], workloads=workloads,
+        ingress_selector=topo["gateways"]["ingress"]["selector"],
+        virtual_services=[{"name": "shop", "namespace": "bookinfo", "hosts": ["shop.example.com"],
+                           "gateways": ["shop-gw"], "http": [{"route": [{"destination": {"host": "productpage"}}]}]}])
+    mesh += f["egress_manifests"]([{"host": "api.example.com"}, {"host": "login.example.com"},
+                                   {"host": "status.example.com", "protocol": "HTTP"}], namespaces=["bookinfo"],
+                                  gateway_namespace=egw["namespace"], gateway_selector=egw["selector"],
+                                  gateway_service=egw["service"])
+    mesh += f["traffic_manifests"]([
         {"name": "%s-policy" % svc, "host": svc, "namespace": "bookinfo", "subsets": ["v1", "v2"],
          "canary": {"weights": {"v1": 90, "v2": 10}}, "retries": {"attempts": 3},
          "circuit_breaker": {"max_connections": 100, "consecutive_5xx_errors": 5}}
-        for svc in ("productpage", "reviews", "ratings", "details")]})
-    topo = topology("istioctl")  # the gateway workloads the istioctl method runs, as the settings role derives them
-    mesh += network_policies.network_policies({
-        "mode": "restrict-all", "istio_namespace": topo["istio_namespace"],
-        "prometheus_namespace": topo["addons_namespace"],
-        "gateways": [topo["gateways"]["ingress"], topo["gateways"]["egress"]]})
+        for svc in ("productpage", "reviews", "ratings", "details")])
+    mesh += f["network_policy_manifests"]("restrict-all", istio_namespace=topo["istio_namespace"],
+                                          prometheus_namespace=topo["addons_namespace"],
+                                          gateways=[topo["gateways"]["ingress"], egw])
     names = {"istio-system", "bookinfo", "istio-ingress", "istio-egress"}
     namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in sorted(names)]
     return namespaces + [o for o in objs if o["kind"] != "Namespace"] + mesh

@@ -1,4 +1,4 @@
-"""ansible-doc renders every module, the filter and every role's argument spec."""
+"""ansible-doc renders every module, every filter and every role's argument spec."""
 
 import pathlib
 import subprocess
@@ -10,6 +10,7 @@ from tests.support.ansible_runner import REPO, base_env
 
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
 ROLES = sorted(p.parent.parent.name for p in (REPO / "roles").glob("*/meta/argument_specs.yml"))
+FILTERS = sorted(p.stem for p in (REPO / "plugins" / "filter").glob("*.yml"))
 
 
 def ansible_doc(*args):
@@ -29,6 +30,7 @@ def test_role_docs_render(role):
     assert out.returncode == 0 and "ENTRY POINT:" in out.stdout and "main" in out.stdout, out.stderr
 
 
-def test_filter_docs_render():
-    out = ansible_doc("-t", "filter", "aksmesh.istio.mesh_manifests")
-    assert out.returncode == 0 and "istio_operator" in out.stdout, out.stderr
+@pytest.mark.parametrize("name", FILTERS)
+def test_filter_docs_render(name):
+    out = ansible_doc("-t", "filter", f"aksmesh.istio.{name}")
+    assert out.returncode == 0 and "EXAMPLES" in out.stdout and "RETURN VALUES" in out.stdout, out.stderr

@@ -40,14 +40,14 @@ def label_patch(current, desired):
     return {"metadata": {"labels": patch}} if patch else None
 
 
-def labelled_namespaces(config):
-    """Namespace objects carrying the injection labels (render mode: what the injection module would set)."""
+def labelled_namespaces(namespaces, revision):
+    """Namespace objects carrying the injection labels (render mode: what the injection module would set) for the
+    ``namespaces`` entries {name, revision, state}; ``revision`` applies to the entries that name none."""
     from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import obj
     out = []
-    for entry in config.get("namespaces") or []:
+    for entry in namespaces or []:
         if entry.get("state", "present") == "absent":
             continue
-        labels = dict((k, v) for k, v in desired_labels(entry, config.get("revision")).items() if v is not None)
-        out.append(obj("v1", "Namespace", entry["name"], None, config.get("stage") or "injection",
-                       extra_labels=labels))
+        labels = dict((k, v) for k, v in desired_labels(entry, revision).items() if v is not None)
+        out.append(obj("v1", "Namespace", entry["name"], None, "injection", extra_labels=labels))
     return out

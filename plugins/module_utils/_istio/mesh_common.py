@@ -10,13 +10,35 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "aksmesh"
 STAGE = "aksmesh.io/stage"
 
 
+OPTION_REF = re.compile(r"O\(([a-z][a-z0-9_]*)\)")
+
+
 class MeshConfigError(ValueError):
-    """A role variable describes something that cannot work; the message names it and the fix."""
+    """A setting describes something that cannot work.
+
+    ``option`` is the name of the builder's option at fault (the builder's own name, as its keyword argument),
+    ``message`` what is wrong and the fix; ``O(name)`` in the message refers to another option. ``render`` prints
+    the option names through ``name``: the stage filters give the role variable each option comes from.
+    """
+
+    def __init__(self, option, message):
+        super(MeshConfigError, self).__init__(option, message)
+        self.option = option
+        self.message = message
+
+    def render(self, name=None):
+        name = name or (lambda option: option)
+        return "%s: %s" % (name(self.option), OPTION_REF.sub(lambda m: name(m.group(1)), self.message))
+
+    def __str__(self):
+        return self.render()
 
 
 def labels(stage, extra=None):
@@ -40,27 +62,26 @@ def selector_for(stage):
     return "%s=%s,%s=%s" % (MANAGED_BY, MANAGER, STAGE, stage)
 
 
-def require(item, keys, where):
+def require(item, keys, option, where):
+    """``item`` (an entry of the list option ``option``, described by ``where``) has every key in ``keys``."""
     missing = [k for k in keys if item.get(k) in (None, "", [])]
     if missing:
-        raise MeshConfigError("%s: missing %s" % (where, ", ".join(missing)))
+        raise MeshConfigError(option, "%s: missing %s" % (where, ", ".join(missing)))
 
 
-def namespaces(config):
-    """Namespace objects for ``config["names"]`` (duplicates and empty names dropped), labelled for ``stage``."""
+def namespaces(names, stage):
+    """Namespace objects for ``names`` (duplicates and empty names dropped), labelled for ``stage``."""
     out, seen = [], set()
-    for name in config.get("names") or []:
+    for name in names or []:
         if name and name not in seen:
             seen.add(name)
-            out.append(obj("v1", "Namespace", name, None, config.get("stage") or "namespaces"))
+            out.append(obj("v1", "Namespace", name, None, stage))
     return out
 
 
-def references(config):
-    """Bare objects (apiVersion, kind, name) for ``config["names"]``: what ``apply`` needs to delete them."""
-    require(config, ["api_version", "kind"], "references")
-    return [{"apiVersion": config["api_version"], "kind": config["kind"], "metadata": {"name": name}}
-            for name in config.get("names") or [] if name]
+def references(names, api_version, kind):
+    """Bare objects (apiVersion, kind, name) for ``names``: what ``apply`` needs to delete them."""
+    return [{"apiVersion": api_version, "kind": kind, "metadata": {"name": name}} for name in names or [] if name]
 
 
 def service_fqdn(host, namespace):
@@ -100,14 +121,16 @@ def gateway_routes(virtual_services):
     return dict((host, sorted(nss)) for host, nss in out.items())
 
 
-def destination_rule_export(where, host, namespace, given, routes):
+def destination_rule_export(option, where, host, namespace, given, routes):
     """exportTo of a DestinationRule: its own namespace and the gateway namespaces that route to its host (a
-    gateway that cannot see the subsets answers ``cluster_not_found``); a given exportTo must include them."""
+    gateway that cannot see the subsets answers ``cluster_not_found``); a given exportTo must include them.
+    ``option`` and ``where`` name the entry it comes from, for the error."""
     needed = [ns for ns in (routes or {}).get(service_fqdn(host, namespace), []) if ns != namespace]
     if given is None:
         return ["."] + needed
     missing = [ns for ns in needed if ns not in given and "*" not in given]
     if missing:
-        raise MeshConfigError("%s: export_to %s hides its subsets from the gateway namespace(s) %s that route to %s; "
-                              "add them or leave export_to unset" % (where, given, ", ".join(missing), host))
+        raise MeshConfigError(option, "%s: export_to %s hides its subsets from the gateway namespace(s) %s that route "
+                                      "to %s; add them or leave export_to unset"
+                              % (where, given, ", ".join(missing), host))
     return given

@@ -37,7 +37,6 @@ DASHBOARDS = {
     "kiali": ("kiali", 20001, 20001),
     "jaeger": ("tracing", 80, 16686),
 }
-KIALI_STRATEGIES = ("anonymous", "token", "openid", "header")
 LOGIN = {"grafana": "user and passphrase of the Secret grafana (your vaulted aksmesh_grafana_* values)",
          "kiali": "a service-account token: kubectl -n {ns} create token kiali"}
 CLUSTER_SCOPED = ("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace",
@@ -65,8 +64,6 @@ def wire_grafana(dep, secret):
 
 
 def wire_kiali(cm, strategy):
-    if strategy not in KIALI_STRATEGIES:
-        raise MeshConfigError("mesh_addons_kiali_auth_strategy %r: use one of %s" % (strategy, KIALI_STRATEGIES))
     config = yaml.safe_load(cm["data"]["config.yaml"]) or {}
     config.setdefault("auth", {})["strategy"] = strategy
     cm["data"]["config.yaml"] = yaml.safe_dump(config, default_flow_style=False, sort_keys=True)
@@ -91,27 +88,38 @@ def wire_kiali_signing_key(dep, secret):
     return False
 
 
-def telemetry(config):
-    """The mesh-wide Telemetry: tracing to ``provider`` at ``sampling`` percent, Envoy access logs."""
+def telemetry(root_namespace, tracing_provider, tracing_sampling):
+    """The mesh-wide Telemetry in the root namespace: tracing to ``tracing_provider`` (none when empty) at
+    ``tracing_sampling`` percent, Envoy access logs."""
+    if not root_namespace:
+        raise MeshConfigError("root_namespace", "is empty: name the Istio root namespace (the mesh-wide Telemetry "
+                                                "goes there)")
     spec = {"accessLogging": [{"providers": [{"name": "envoy"}]}]}
-    if config.get("provider"):
-        sampling = float(config.get("sampling", 1.0))
+    if tracing_provider:
+        sampling = float(tracing_sampling)
         if not 0 <= sampling <= 100:
-            raise MeshConfigError("mesh_addons_tracing_sampling %s: give a percentage from 0 to 100" % sampling)
-        spec["tracing"] = [{"providers": [{"name": config["provider"]}], "randomSamplingPercentage": sampling}]
-    return [obj("telemetry.istio.io/v1", "Telemetry", "mesh-default", config.get("root_namespace") or "istio-system",
-                "addons", spec)]
+            raise MeshConfigError("tracing_sampling", "%s: give a percentage from 0 to 100" % sampling)
+        spec["tracing"] = [{"providers": [{"name": tracing_provider}], "randomSamplingPercentage": sampling}]
+    return [obj("telemetry.istio.io/v1", "Telemetry", "mesh-default", root_namespace, "addons", spec)]
 
 
-def addon_manifests(docs, config):
-    """docs: {addon: [objects from its upstream manifest]} -> wired objects, in addon order."""
-    namespace = config.get("namespace") or "istio-system"
-    secrets = config.get("secrets") or {}
+def _objects(manifest):
+    """The objects of one addon manifest: its YAML text, or the objects already loaded."""
+    return [d for d in yaml.safe_load_all(manifest) if d] if isinstance(manifest, str) else manifest or []
+
+
+def addon_manifests(manifests, namespace, grafana_secret, kiali_secret, kiali_auth_strategy, root_namespace,
+                    tracing_provider, tracing_sampling):
+    """``manifests``: {addon: its upstream manifest (YAML text or objects)} -> the objects, wired, in addon order,
+    and the mesh-wide Telemetry (tracing only when Jaeger is among the addons)."""
+    if not namespace:
+        raise MeshConfigError("namespace", "is empty: name the namespace of the addons")
     out = []
-    for addon in sorted(docs):
+    for addon in sorted(manifests):
         if addon not in DASHBOARDS:
-            raise MeshConfigError("unknown addon %s; choose from %s" % (addon, ", ".join(sorted(DASHBOARDS))))
-        for doc in docs[addon]:
+            raise MeshConfigError("manifests", "unknown addon %s; choose from %s" % (addon, ", ".join(sorted(
+                DASHBOARDS))))
+        for doc in _objects(manifests[addon]):
             if not isinstance(doc, dict) or not doc.get("kind"):
                 continue
             doc = copy.deepcopy(doc)
@@ -119,16 +127,15 @@ def addon_manifests(docs, config):
             if doc["kind"] not in CLUSTER_SCOPED:
                 meta["namespace"] = namespace
             meta["labels"] = dict(meta.get("labels") or {}, **labels("addons", {"aksmesh.io/addon": addon}))
-            if doc["kind"] == "Deployment" and addon == "grafana" and secrets.get("grafana"):
-                wire_grafana(doc, secrets["grafana"])
+            if doc["kind"] == "Deployment" and addon == "grafana" and grafana_secret:
+                wire_grafana(doc, grafana_secret)
             if doc["kind"] == "ConfigMap" and meta.get("name") == "kiali":
-                wire_kiali(doc, config.get("kiali_auth_strategy") or "token")
-            if doc["kind"] == "Deployment" and addon == "kiali" and secrets.get("kiali") and \
-                    (config.get("kiali_auth_strategy") or "token") == "token":
-                wire_kiali_signing_key(doc, secrets["kiali"])
+                wire_kiali(doc, kiali_auth_strategy)
+            if doc["kind"] == "Deployment" and addon == "kiali" and kiali_secret and kiali_auth_strategy == "token":
+                wire_kiali_signing_key(doc, kiali_secret)
             out.append(_retarget_bindings(doc, namespace))
-    if docs and config.get("telemetry") is not None:
-        out += telemetry(config["telemetry"])
+    if manifests:
+        out += telemetry(root_namespace, tracing_provider if "jaeger" in manifests else "", tracing_sampling)
     return out
 
 
@@ -141,9 +148,10 @@ def _retarget_bindings(doc, namespace):
     return doc
 
 
-def dashboards(addons, namespace):
+def dashboards(enabled, namespace):
+    """How to reach each of the ``enabled`` addons in ``namespace``: port-forward, URL, istioctl, login."""
     out = []
-    for addon in sorted(addons):
+    for addon in sorted(enabled):
         service, port, local = DASHBOARDS[addon]
         out.append({"addon": addon, "namespace": namespace, "service": service, "url": "http://localhost:%d" % local,
                     "port_forward": "kubectl -n %s port-forward svc/%s %d:%d" % (namespace, service, local, port),

@@ -31,31 +31,35 @@ def service_entry(host, ns, ports, resolution):
                 "exportTo": ["."]})
 
 
-def egress_manifests(config):
-    if "gateway_namespace" in config and not config["gateway_namespace"] and config.get("hosts"):
-        raise MeshConfigError("mesh_egress_hosts: the install method runs no egress gateway this collection manages "
-                              "(the AKS add-on's egress gateway is not enabled by it): remove mesh_egress_hosts, or "
-                              "set mesh_egress_gateway_namespace, _selector and _service to an egress gateway you run")
-    gw_ns = config.get("gateway_namespace") or "istio-egress"
-    gw_selector = config.get("gateway_selector") or {"istio": "egressgateway"}
-    gw_service = config.get("gateway_service") or "istio-egressgateway"
-    clients = config.get("namespaces") or []
-    if not clients and config.get("hosts"):
-        raise MeshConfigError("mesh_egress_namespaces: name the client namespaces whose workloads call out")
-    gw_host = "%s.%s.svc.cluster.local" % (gw_service, gw_ns)
+def egress_manifests(hosts, namespaces, gateway_namespace, gateway_selector, gateway_service):
+    """For each of ``hosts``, ServiceEntries in the client ``namespaces`` (and the egress gateway's), and unless the
+    host says ``via_egress_gateway: false`` the route through the egress gateway."""
+    hosts, clients = hosts or [], namespaces or []
+    if hosts and not gateway_namespace:
+        raise MeshConfigError("hosts", "the install method runs no egress gateway this collection manages (the AKS "
+                                       "add-on's egress gateway is not enabled by it): remove them, or set "
+                                       "O(gateway_namespace), O(gateway_selector) and O(gateway_service) to an egress "
+                                       "gateway you run")
+    for option, value in (("gateway_selector", gateway_selector), ("gateway_service", gateway_service)):
+        if hosts and not value:
+            raise MeshConfigError(option, "is empty: name the egress gateway in %s (its pod labels and Service)"
+                                  % gateway_namespace)
+    if hosts and not clients:
+        raise MeshConfigError("namespaces", "is empty: name the client namespaces whose workloads call out")
+    gw_host = "%s.%s.svc.cluster.local" % (gateway_service, gateway_namespace)
     out = []
-    for host in config.get("hosts") or []:
-        require(host, ["host"], "egress host")
+    for index, host in enumerate(hosts):
+        require(host, ["host"], "hosts", "entry %d" % index)
         protocol = (host.get("protocol") or "TLS").upper()
         if protocol not in PROTOCOLS:
-            raise MeshConfigError("egress host %s: protocol %s; use TLS, HTTPS or HTTP" % (host["host"], protocol))
+            raise MeshConfigError("hosts", "%s: protocol %s; use TLS, HTTPS or HTTP" % (host["host"], protocol))
         port = int(host.get("port") or PROTOCOLS[protocol])
         proto = "TLS" if protocol in ("TLS", "HTTPS") else "HTTP"
         ports = [{"number": port, "name": "%s-%d" % (proto.lower(), port), "protocol": proto}]
         resolution = host.get("resolution") or "DNS"
         name = slug(host["host"])
         via_gateway = host.get("via_egress_gateway", True)
-        for ns in clients + ([gw_ns] if via_gateway else []):
+        for ns in clients + ([gateway_namespace] if via_gateway else []):
             out.append(service_entry(host, ns, ports, resolution))
         if not via_gateway:
             continue
@@ -64,15 +68,15 @@ def egress_manifests(config):
                   "hosts": [host["host"]]}
         if proto == "TLS":
             server["tls"] = {"mode": "PASSTHROUGH"}
-        out.append(obj("networking.istio.io/v1", "Gateway", "egress-" + name, gw_ns, "egress",
-                       {"selector": gw_selector, "servers": [server]}))
-        gw_ref = "%s/egress-%s" % (gw_ns, name)
+        out.append(obj("networking.istio.io/v1", "Gateway", "egress-" + name, gateway_namespace, "egress",
+                       {"selector": gateway_selector, "servers": [server]}))
+        gw_ref = "%s/egress-%s" % (gateway_namespace, name)
         for ns in clients:
             out.append(obj("networking.istio.io/v1", "DestinationRule", "egressgateway-" + name, ns, "egress",
                            {"host": gw_host, "exportTo": ["."], "subsets": [{"name": name}]}))
             to_gw = {"destination": {"host": gw_host, "subset": name, "port": {"number": gw_port}}}
             to_ext = {"destination": {"host": host["host"], "port": {"number": port}}, "weight": 100}
-            spec = {"hosts": [host["host"]], "gateways": ["mesh", gw_ref], "exportTo": [".", gw_ns]}
+            spec = {"hosts": [host["host"]], "gateways": ["mesh", gw_ref], "exportTo": [".", gateway_namespace]}
             if proto == "TLS":
                 spec["tls"] = [
                     {"match": [{"gateways": ["mesh"], "port": port, "sniHosts": [host["host"]]}], "route": [to_gw]},

@@ -18,11 +18,6 @@ __metaclass__ = type
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, destination_rule_export, gateway_routes, obj, require)
 
-DEFAULT_WORKLOADS = [
-    {"selector": {"istio": "ingressgateway"}, "namespace": "istio-ingress"},
-    {"selector": {"istio": "egressgateway"}, "namespace": "istio-egress"},
-]
-
 
 def workload_namespace(selector, workloads, where):
     """The namespace of the one gateway workload whose labels the selector matches."""
@@ -30,9 +25,9 @@ def workload_namespace(selector, workloads, where):
     namespaces = sorted(set(w["namespace"] for w in hits))
     if len(namespaces) != 1:
         known = ", ".join("%s in %s" % (w["selector"], w["namespace"]) for w in workloads)
-        raise MeshConfigError("%s: selector %s matches %s gateway workloads (known: %s); a Gateway must live in "
-                              "the namespace of the one workload it selects" % (
-                                  where, selector, "no" if not namespaces else "several", known))
+        raise MeshConfigError("gateways", "%s: selector %s matches %s gateway workloads (known: %s); a Gateway must "
+                                          "live in the namespace of the one workload it selects" % (
+                                              where, selector, "no" if not namespaces else "several", known))
     return namespaces[0]
 
 
@@ -41,7 +36,7 @@ def gateway_servers(gw):
         return gw["servers"]
     hosts = gw.get("hosts") or []
     if not hosts:
-        raise MeshConfigError("gateway %s: set hosts (or servers)" % gw.get("name"))
+        raise MeshConfigError("gateways", "gateway %s: set hosts (or servers)" % gw.get("name"))
     servers = []
     https = gw.get("https")
     if gw.get("http", True):
@@ -54,26 +49,27 @@ def gateway_servers(gw):
         tls = {"mode": mode}
         if mode != "PASSTHROUGH":
             if not https.get("credential_name"):
-                raise MeshConfigError("gateway %s: https needs credential_name (a TLS Secret in the gateway's "
-                                      "namespace)" % gw.get("name"))
+                raise MeshConfigError("gateways", "gateway %s: https needs credential_name (a TLS Secret in the "
+                                                  "gateway's namespace)" % gw.get("name"))
             tls["credentialName"] = https["credential_name"]
         servers.append({"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": hosts, "tls": tls})
     return servers
 
 
-def gateways(config):
+def place_gateways(gateways, workloads, ingress_selector):
     """-> (Gateway objects, {name: namespace} of those gateways)."""
-    workloads = config.get("workloads") or DEFAULT_WORKLOADS
-    default_selector = config.get("ingress_selector") or {"istio": "ingressgateway"}
     out, placed = [], {}
-    for gw in config.get("gateways") or []:
-        require(gw, ["name"], "gateway")
+    for index, gw in enumerate(gateways or []):
+        require(gw, ["name"], "gateways", "entry %d" % index)
         where = "gateway %s" % gw["name"]
-        selector = gw.get("selector") or default_selector
-        ns = workload_namespace(selector, workloads, where)
+        selector = gw.get("selector") or ingress_selector
+        if not selector:
+            raise MeshConfigError("gateways", "%s: set its selector (O(ingress_selector), the default, is empty)"
+                                  % where)
+        ns = workload_namespace(selector, workloads or [], where)
         if gw.get("namespace") and gw["namespace"] != ns:
-            raise MeshConfigError("%s: namespace %s is not where its workload runs (%s); drop namespace or set it "
-                                  "to %s" % (where, gw["namespace"], ns, ns))
+            raise MeshConfigError("gateways", "%s: namespace %s is not where its workload runs (%s); drop namespace "
+                                              "or set it to %s" % (where, gw["namespace"], ns, ns))
         placed[gw["name"]] = ns
         out.append(obj("networking.istio.io/v1", "Gateway", gw["name"], ns, gw.get("stage", "gateways"),
                        {"selector": selector, "servers": gateway_servers(gw)}))
@@ -88,40 +84,41 @@ def qualify(ref, vs_namespace, placed):
     return "%s/%s" % (ns, ref) if ns and ns != vs_namespace else ref
 
 
-def export_to(kind, item, namespace, gateway_refs):
+def export_to(item, namespace, gateway_refs):
+    """exportTo of a VirtualService: its own namespace and the other namespaces of the gateways it is bound to."""
     other = sorted(set(r.split("/", 1)[0] for r in gateway_refs if "/" in r and r.split("/", 1)[0] != namespace))
     given = item.get("export_to")
-    where = "%s %s/%s" % (kind, namespace, item.get("name"))
     if given is None:
         return ["."] + other
     missing = [ns for ns in other if ns not in given and "*" not in given]
     if missing:
-        raise MeshConfigError("%s: export_to %s hides it from the gateway namespace(s) %s it is bound to; add them "
-                              "or leave export_to unset" % (where, given, ", ".join(missing)))
+        raise MeshConfigError("virtual_services", "%s/%s: export_to %s hides it from the gateway namespace(s) %s it "
+                                                  "is bound to; add them or leave export_to unset" % (
+                                                      namespace, item.get("name"), given, ", ".join(missing)))
     return given
 
 
 def virtual_service(vs, placed, stage="gateways"):
-    require(vs, ["name", "namespace", "hosts"], "virtual service %s" % vs.get("name"))
+    require(vs, ["name", "namespace", "hosts"], "virtual_services", "virtual service %s" % vs.get("name"))
     ns = vs["namespace"]
     refs = [qualify(r, ns, placed) for r in vs.get("gateways") or []]
     spec = {"hosts": vs["hosts"]}
     if refs:
         spec["gateways"] = refs
-    spec["exportTo"] = export_to("VirtualService", vs, ns, refs)
+    spec["exportTo"] = export_to(vs, ns, refs)
     for key in ("http", "tls", "tcp"):
         if vs.get(key):
             spec[key] = vs[key]
     if not any(key in spec for key in ("http", "tls", "tcp")):
-        raise MeshConfigError("virtual service %s/%s: give http, tls or tcp routes" % (ns, vs["name"]))
+        raise MeshConfigError("virtual_services", "%s/%s: give http, tls or tcp routes" % (ns, vs["name"]))
     return obj("networking.istio.io/v1", "VirtualService", vs["name"], ns, stage, spec)
 
 
 def destination_rule(dr, routes=None, stage="gateways"):
-    require(dr, ["name", "namespace", "host"], "destination rule %s" % dr.get("name"))
-    where = "destination rule %s/%s" % (dr["namespace"], dr["name"])
-    spec = {"host": dr["host"], "exportTo": destination_rule_export(where, dr["host"], dr["namespace"],
-                                                                    dr.get("export_to"), routes)}
+    require(dr, ["name", "namespace", "host"], "destination_rules", "destination rule %s" % dr.get("name"))
+    where = "%s/%s" % (dr["namespace"], dr["name"])
+    spec = {"host": dr["host"], "exportTo": destination_rule_export("destination_rules", where, dr["host"],
+                                                                    dr["namespace"], dr.get("export_to"), routes)}
     if dr.get("subsets"):
         spec["subsets"] = dr["subsets"]
     if dr.get("traffic_policy"):
@@ -129,15 +126,16 @@ def destination_rule(dr, routes=None, stage="gateways"):
     return obj("networking.istio.io/v1", "DestinationRule", dr["name"], dr["namespace"], stage, spec)
 
 
-def gateway_manifests(config):
-    gws, placed = gateways(config)
-    vss = [virtual_service(vs, placed) for vs in config.get("virtual_services") or []]
+def gateway_manifests(gateways, virtual_services, destination_rules, workloads, ingress_selector):
+    """Gateways placed in their workload's namespace, then the VirtualServices and DestinationRules."""
+    gws, placed = place_gateways(gateways, workloads, ingress_selector)
+    vss = [virtual_service(vs, placed) for vs in virtual_services or []]
     routes = gateway_routes(vss)
-    drs = [destination_rule(dr, routes) for dr in config.get("destination_rules") or []]
+    drs = [destination_rule(dr, routes) for dr in destination_rules or []]
     return gws + vss + drs
 
 
-def gateway_route_hosts(config):
+def gateway_route_hosts(gateways, virtual_services, workloads, ingress_selector):
     """{host FQDN: [gateway namespaces routing to it]} for the traffic stage's DestinationRules."""
-    _gws, placed = gateways(config)
-    return gateway_routes([virtual_service(vs, placed) for vs in config.get("virtual_services") or []])
+    _gws, placed = place_gateways(gateways, workloads, ingress_selector)
+    return gateway_routes([virtual_service(vs, placed) for vs in virtual_services or []])

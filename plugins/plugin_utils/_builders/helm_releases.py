@@ -18,7 +18,8 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.istio_operator import LINUX, anti_affinity, extension_providers
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.istio_operator import (
+    LINUX, anti_affinity_rule, extension_providers, replica_range)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
 
@@ -32,56 +33,60 @@ def _merge(base, extra):
     return out
 
 
-def _gateway_values(cfg, gw, service):
-    hpa_min, hpa_max = int(cfg.get("hpa_min", 2)), int(cfg.get("hpa_max", 5))
+def _gateway_values(selector, service, revision, replicas, anti_affinity):
     values = {"nodeSelector": dict(LINUX), "service": service,
-              "autoscaling": {"enabled": True, "minReplicas": hpa_min, "maxReplicas": hpa_max}}
-    if cfg.get("revision"):
-        values["revision"] = cfg["revision"]
-    if hpa_min > 1:
+              "autoscaling": {"enabled": True, "minReplicas": replicas[0], "maxReplicas": replicas[1]}}
+    if revision:
+        values["revision"] = revision
+    if replicas[0] > 1:
         values["podDisruptionBudget"] = {"minAvailable": 1}
-    if cfg.get("anti_affinity", True):
-        values["affinity"] = anti_affinity(gw["selector"])
+    if anti_affinity:
+        values["affinity"] = anti_affinity_rule(selector)
     return values
 
 
-def releases(cfg):
-    """[{name, chart, namespace, values, depends_on}] in install order; ``cfg`` holds the istio_helm role's
-    settings. ``depends_on`` names the releases that must be ready first (Flux ``dependsOn`` in render mode)."""
-    hpa_min, hpa_max = int(cfg.get("hpa_min", 2)), int(cfg.get("hpa_max", 5))
-    if hpa_min > hpa_max:
-        raise MeshConfigError("istio_helm_hpa_min (%s) is greater than istio_helm_hpa_max (%s)" % (hpa_min, hpa_max))
-    ns, revision = cfg["namespace"], cfg.get("revision") or ""
+def releases(namespace, revision, hpa_min, hpa_max, anti_affinity, outbound_policy, access_log_file,
+             prometheus_merge, istiod_values, gateway_values, tracing, ingress_enabled, ingress_release,
+             ingress_namespace, ingress_selector, ingress_ip, ingress_ip_resource_group, ingress_pip_name,
+             ingress_load_balancer_ip, egress_enabled, egress_release, egress_namespace, egress_selector):
+    """[{name, chart, namespace, values, depends_on}] in install order, base and istiod in ``namespace``.
+    ``depends_on`` names the releases that must be ready first (Flux ``dependsOn`` in render mode)."""
+    if not namespace:
+        raise MeshConfigError("namespace", "is empty: name the namespace of base and istiod")
+    replicas = replica_range(hpa_min, hpa_max)
+    revision = revision or ""
     istiod = {
         "nodeSelector": dict(LINUX),
-        "autoscaleEnabled": True, "autoscaleMin": hpa_min, "autoscaleMax": hpa_max,
-        "global": {"defaultPodDisruptionBudget": {"enabled": hpa_min > 1}},
-        "meshConfig": {"outboundTrafficPolicy": {"mode": cfg.get("outbound_policy", "REGISTRY_ONLY")},
-                       "accessLogFile": cfg.get("access_log_file", "/dev/stdout"),
-                       "enablePrometheusMerge": bool(cfg.get("prometheus_merge", True))},
+        "autoscaleEnabled": True, "autoscaleMin": replicas[0], "autoscaleMax": replicas[1],
+        "global": {"defaultPodDisruptionBudget": {"enabled": replicas[0] > 1}},
+        "meshConfig": {"outboundTrafficPolicy": {"mode": outbound_policy},
+                       "accessLogFile": access_log_file,
+                       "enablePrometheusMerge": bool(prometheus_merge)},
     }
-    istiod["meshConfig"].update(extension_providers(cfg.get("tracing")))
+    istiod["meshConfig"].update(extension_providers(tracing))
     if revision:
         istiod["revision"] = revision
-    if cfg.get("anti_affinity", True):
-        istiod["affinity"] = anti_affinity({"app": "istiod"})
-    base = {"name": "istio-base", "chart": "base", "namespace": ns, "values": {"defaultRevision": revision or "default"}}
-    control = {"name": "istiod" + ("-" + revision if revision else ""), "chart": "istiod", "namespace": ns,
-               "values": _merge(istiod, cfg.get("istiod_values")),
-               "depends_on": [{"name": base["name"], "namespace": ns}]}
-    after_control = [{"name": control["name"], "namespace": ns}]
+    if anti_affinity:
+        istiod["affinity"] = anti_affinity_rule({"app": "istiod"})
+    base = {"name": "istio-base", "chart": "base", "namespace": namespace,
+            "values": {"defaultRevision": revision or "default"}}
+    control = {"name": "istiod" + ("-" + revision if revision else ""), "chart": "istiod", "namespace": namespace,
+               "values": _merge(istiod, istiod_values), "depends_on": [{"name": base["name"], "namespace": namespace}]}
+    after_control = [{"name": control["name"], "namespace": namespace}]
     out = [base, control]
-    ingress = cfg.get("ingress") or {}
-    if ingress.get("enabled", True):
-        spec, annotations = static_ip_service(ingress)
+    if ingress_enabled:
+        spec, annotations = static_ip_service({"ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group,
+                                               "pip_name": ingress_pip_name,
+                                               "load_balancer_ip": ingress_load_balancer_ip})
         service = dict(spec)
         if annotations:
             service["annotations"] = annotations
-        out.append({"name": ingress["release"], "chart": "gateway", "namespace": ingress["namespace"],
-                    "values": _merge(_gateway_values(cfg, ingress, service), cfg.get("gateway_values")),
+        values = _gateway_values(ingress_selector, service, revision, replicas, anti_affinity)
+        out.append({"name": ingress_release, "chart": "gateway", "namespace": ingress_namespace,
+                    "values": _merge(values, gateway_values), "depends_on": after_control})
+    if egress_enabled and egress_namespace:
+        out.append({"name": egress_release, "chart": "gateway", "namespace": egress_namespace,
+                    "values": _gateway_values(egress_selector, {"type": "ClusterIP"}, revision, replicas,
+                                              anti_affinity),
                     "depends_on": after_control})
-    egress = cfg.get("egress") or {}
-    if egress.get("enabled", True) and egress.get("namespace"):
-        out.append({"name": egress["release"], "chart": "gateway", "namespace": egress["namespace"],
-                    "values": _gateway_values(cfg, egress, {"type": "ClusterIP"}), "depends_on": after_control})
     return out

@@ -29,7 +29,7 @@ except ImportError:
 LINUX = {"kubernetes.io/os": "linux"}
 
 
-def anti_affinity(labels):
+def anti_affinity_rule(labels):
     return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
         "weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname",
                                            "labelSelector": {"matchLabels": labels}}}]}}
@@ -44,81 +44,82 @@ def extension_providers(tracing):
         "service": tracing["service"], "port": int(tracing.get("port") or 4317)}}]}
 
 
-def _k8s(cfg, labels):
-    k8s = {"hpaSpec": {"minReplicas": int(cfg.get("hpa_min", 2)), "maxReplicas": int(cfg.get("hpa_max", 5))},
-           "nodeSelector": dict(LINUX)}
-    if int(cfg.get("hpa_min", 2)) > int(cfg.get("hpa_max", 5)):
-        raise MeshConfigError("hpa_min (%s) is greater than hpa_max (%s)" % (cfg.get("hpa_min"), cfg.get("hpa_max")))
-    if cfg.get("anti_affinity", True):
-        k8s["affinity"] = anti_affinity(labels)
-    if cfg.get("resources"):
-        k8s["resources"] = cfg["resources"]
+def replica_range(hpa_min, hpa_max):
+    """(minimum, maximum) replicas of istiod and the gateways, the minimum no greater than the maximum."""
+    if int(hpa_min) > int(hpa_max):
+        raise MeshConfigError("hpa_min", "%s is greater than O(hpa_max) (%s)" % (hpa_min, hpa_max))
+    return int(hpa_min), int(hpa_max)
+
+
+def _k8s(replicas, anti_affinity, labels):
+    k8s = {"hpaSpec": {"minReplicas": replicas[0], "maxReplicas": replicas[1]}, "nodeSelector": dict(LINUX)}
+    if anti_affinity:
+        k8s["affinity"] = anti_affinity_rule(labels)
     return k8s
 
 
-def mesh_config(cfg):
+def mesh_settings(outbound_policy, access_log_file, access_log_encoding, prometheus_merge, tracing, mesh_config):
     """The production meshConfig: REGISTRY_ONLY, access logs, Prometheus merge, tracing provider, user additions."""
-    policy = cfg.get("outbound_policy", "REGISTRY_ONLY")
-    if policy not in ("REGISTRY_ONLY", "ALLOW_ANY"):
-        raise MeshConfigError("outbound_policy %r: use REGISTRY_ONLY or ALLOW_ANY" % policy)
-    encoding = cfg.get("access_log_encoding", "TEXT")
-    if encoding not in ("TEXT", "JSON"):
-        raise MeshConfigError("access_log_encoding %r: use TEXT or JSON" % encoding)
-    merge = bool(cfg.get("prometheus_merge", True))
-    mesh = {"outboundTrafficPolicy": {"mode": policy}, "enablePrometheusMerge": merge,
-            "accessLogFile": cfg.get("access_log_file", "/dev/stdout"), "accessLogEncoding": encoding}
-    mesh.update(extension_providers(cfg.get("tracing")))
-    mesh.update(cfg.get("mesh_config") or {})
+    mesh = {"outboundTrafficPolicy": {"mode": outbound_policy}, "enablePrometheusMerge": bool(prometheus_merge),
+            "accessLogFile": access_log_file, "accessLogEncoding": access_log_encoding}
+    mesh.update(extension_providers(tracing))
+    mesh.update(mesh_config or {})
     return mesh
 
 
-def addon_shared_config(cfg):
+def addon_shared_config(mesh, revisions):
     """The managed AKS add-on's mesh configuration, the documented way: the ConfigMap
-    ``istio-shared-configmap-<revision>`` in ``aks-istio-system`` for each of ``revisions``, key ``mesh``."""
-    if not cfg.get("revisions"):
-        raise MeshConfigError("aks_mesh_addon_revisions is empty: the shared mesh ConfigMap is per add-on revision")
+    ``istio-shared-configmap-<revision>`` in ``aks-istio-system`` for each of ``revisions``, key ``mesh``; ``mesh``
+    holds outbound_policy, access_log_file, access_log_encoding, prometheus_merge and mesh_config."""
+    if not revisions:
+        raise MeshConfigError("revisions", "is empty: the shared mesh ConfigMap is per add-on revision")
     if not HAS_YAML:
-        raise MeshConfigError("PyYAML is needed to write the add-on's mesh configuration")
-    text = yaml.safe_dump(mesh_config(cfg), default_flow_style=False, sort_keys=True)
+        raise MeshConfigError("mesh", "PyYAML is needed to write the add-on's mesh configuration")
+    text = yaml.safe_dump(mesh_settings(tracing=None, **mesh), default_flow_style=False, sort_keys=True)
     return [obj("v1", "ConfigMap", "istio-shared-configmap-%s" % revision, "aks-istio-system", "istio",
-                data={"mesh": text}) for revision in cfg["revisions"]]
+                data={"mesh": text}) for revision in revisions]
 
 
-def build(cfg):
-    ns = cfg.get("namespace") or "istio-system"
-    mesh = mesh_config(cfg)
-    ingress = cfg.get("ingress") or {}
-    service, service_annotations = static_ip_service(ingress)
-    service_annotations.update(ingress.get("service_annotations") or {})
-    ing_k8s = _k8s(cfg, {"istio": "ingressgateway"})
+def build(namespace, profile, revision, hub, tag, hpa_min, hpa_max, anti_affinity, outbound_policy,
+          access_log_encoding, access_log_file, prometheus_merge, mesh_config, tracing, ingress_enabled,
+          ingress_namespace, ingress_ip, ingress_ip_resource_group, ingress_dns_label, ingress_pip_name,
+          ingress_load_balancer_ip, egress_enabled, egress_namespace):
+    """The IstioOperator ``aksmesh`` installing into ``namespace``."""
+    if not namespace:
+        raise MeshConfigError("namespace", "is empty: name the namespace to install Istio in")
+    replicas = replica_range(hpa_min, hpa_max)
+    mesh = mesh_settings(outbound_policy, access_log_file, access_log_encoding, prometheus_merge, tracing,
+                         mesh_config)
+    service, service_annotations = static_ip_service({
+        "ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group, "dns_label": ingress_dns_label,
+        "pip_name": ingress_pip_name, "load_balancer_ip": ingress_load_balancer_ip})
+    ing_k8s = _k8s(replicas, anti_affinity, {"istio": "ingressgateway"})
     if service:
         ing_k8s["service"] = service
     if service_annotations:
         ing_k8s["serviceAnnotations"] = service_annotations
-    egress = cfg.get("egress") or {}
     spec = {
-        "profile": cfg.get("profile", "default"),
-        "namespace": ns,
+        "profile": profile,
+        "namespace": namespace,
         "meshConfig": mesh,
-        "values": {"global": {"istioNamespace": ns, "defaultNodeSelector": dict(LINUX)}},
+        "values": {"global": {"istioNamespace": namespace, "defaultNodeSelector": dict(LINUX)}},
         "components": {
-            "pilot": {"enabled": True, "k8s": _k8s(cfg, {"app": "istiod"})},
-            "ingressGateways": [{"name": ingress.get("name", "istio-ingressgateway"), "enabled":
-                                 ingress.get("enabled", True), "namespace": ingress.get("namespace", "istio-ingress"),
-                                 "k8s": ing_k8s}],
-            "egressGateways": [{"name": egress.get("name", "istio-egressgateway"), "enabled": egress.get("enabled", True),
-                                "namespace": egress.get("namespace", "istio-egress"),
-                                "k8s": _k8s(cfg, {"istio": "egressgateway"})}],
+            "pilot": {"enabled": True, "k8s": _k8s(replicas, anti_affinity, {"app": "istiod"})},
+            "ingressGateways": [{"name": "istio-ingressgateway", "enabled": ingress_enabled,
+                                 "namespace": ingress_namespace, "k8s": ing_k8s}],
+            "egressGateways": [{"name": "istio-egressgateway", "enabled": egress_enabled,
+                                "namespace": egress_namespace,
+                                "k8s": _k8s(replicas, anti_affinity, {"istio": "egressgateway"})}],
         },
     }
-    if cfg.get("revision"):
-        spec["revision"] = cfg["revision"]
-    if cfg.get("hub"):
-        spec["hub"] = cfg["hub"]
-    if cfg.get("tag"):
-        spec["tag"] = cfg["tag"]
+    if revision:
+        spec["revision"] = revision
+    if hub:
+        spec["hub"] = hub
+    if tag:
+        spec["tag"] = tag
     return {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator",
-            "metadata": {"name": cfg.get("name", "aksmesh"), "namespace": ns}, "spec": spec}
+            "metadata": {"name": "aksmesh", "namespace": namespace}, "spec": spec}
 
 
 def gateway_namespaces(operator):

@@ -15,31 +15,32 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common i
 MODES = ("STRICT", "PERMISSIVE", "DISABLE")
 
 
-def peer_authentications(config):
-    root = config.get("root_namespace") or "istio-system"
-    istio_ns = config.get("istio_namespace") or "istio-system"
-    if root != istio_ns:
-        raise MeshConfigError("mesh_mtls_root_namespace (%s) must be the Istio install namespace (%s): a "
-                              "PeerAuthentication is mesh-wide only in the root namespace" % (root, istio_ns))
-    mode = config.get("mode") or "STRICT"
-    if mode not in MODES:
-        raise MeshConfigError("mesh_mtls_mode %r: use one of %s" % (mode, ", ".join(MODES)))
+def peer_authentications(mode, root_namespace, istio_namespace, gateway_namespaces, exceptions):
+    """PeerAuthentication ``default`` with ``mode`` in the root namespace (mesh-wide) and in each gateway namespace,
+    then one per ``exceptions`` entry {namespace, mode (default PERMISSIVE)}."""
+    if not istio_namespace:
+        raise MeshConfigError("istio_namespace", "is empty: name the namespace Istio is installed in")
+    if root_namespace != istio_namespace:
+        raise MeshConfigError("root_namespace", "%s must be the Istio install namespace (O(istio_namespace) %s): a "
+                                                "PeerAuthentication is mesh-wide only in the root namespace"
+                              % (root_namespace, istio_namespace))
+    root = root_namespace
 
     def pa(namespace, pa_mode, name="default"):
         return obj("security.istio.io/v1", "PeerAuthentication", name, namespace, "mtls",
                    {"mtls": {"mode": pa_mode}})
     out = [pa(root, mode)]
-    for ns in config.get("gateway_namespaces") or []:
+    for ns in gateway_namespaces or []:
         if ns != root:
             out.append(pa(ns, mode))
     seen = set(o["metadata"]["namespace"] for o in out)
-    for exc in config.get("exceptions") or []:
+    for exc in exceptions or []:
         ns, exc_mode = exc.get("namespace"), exc.get("mode", "PERMISSIVE")
         if not ns or exc_mode not in MODES:
-            raise MeshConfigError("mesh_mtls_exceptions entry %s needs a namespace and a mode in %s" % (exc, MODES))
+            raise MeshConfigError("exceptions", "entry %s needs a namespace and a mode in %s" % (exc, MODES))
         if ns == root:
-            raise MeshConfigError("mesh_mtls_exceptions cannot name the root namespace %s: that would change "
-                                  "the mesh-wide policy; set mesh_mtls_mode instead" % root)
+            raise MeshConfigError("exceptions", "entry %s names the root namespace %s: that would change the "
+                                                "mesh-wide policy; set O(mode) instead" % (exc, root))
         if ns in seen:
             out = [o for o in out if o["metadata"]["namespace"] != ns]
         out.append(pa(ns, exc_mode))

@@ -52,28 +52,26 @@ def _allow(gw, prometheus_ns):
                                         "ingress": rules})
 
 
-def network_policies(config):
-    mode = config.get("mode") or "default-deny"
-    if mode not in ("default-deny", "restrict-all"):
-        raise MeshConfigError("mesh_network_policies_mode %r: use default-deny or restrict-all" % mode)
-    istio_ns = config.get("istio_namespace")
-    if not istio_ns:
-        raise MeshConfigError("mesh_network_policies_istio_namespace is empty: name the namespace istiod runs in")
-    gateways = config.get("gateways") or []
+def network_policies(mode, gateways, istio_namespace, prometheus_namespace):
+    """``default-deny`` (or ``restrict-all``, egress too) for each namespace of the ``gateways`` workloads, with the
+    allow rules each gateway needs; Prometheus in ``prometheus_namespace`` may scrape them."""
+    if not istio_namespace:
+        raise MeshConfigError("istio_namespace", "is empty: name the namespace istiod runs in")
+    gateways = gateways or []
     for gw in gateways:
         if not gw.get("namespace") or gw.get("role") not in ("ingress", "egress") or not gw.get("selector") \
                 or not gw.get("ports"):
-            raise MeshConfigError("mesh_network_policies_gateways entry %s needs namespace, role (ingress or egress), "
-                                  "selector (the gateway pods' labels) and ports (their container ports)" % gw)
+            raise MeshConfigError("gateways", "entry %s needs namespace, role (ingress or egress), selector (the "
+                                              "gateway pods' labels) and ports (their container ports)" % gw)
     out, done = [], set()
     types = ["Ingress", "Egress"] if mode == "restrict-all" else ["Ingress"]
     for gw in gateways:
         ns = gw["namespace"]
         if ns not in done:
             out.append(_pol("default-deny", ns, {"podSelector": {}, "policyTypes": types}))
-        out.append(_allow(gw, config.get("prometheus_namespace")))
+        out.append(_allow(gw, prometheus_namespace))
         if mode == "restrict-all" and ns not in done:
-            egress = [DNS, _istiod(istio_ns)]
+            egress = [DNS, _istiod(istio_namespace)]
             if any(g["role"] == "ingress" for g in gateways if g["namespace"] == ns):
                 egress.append({"to": [{"namespaceSelector": {}}]})  # to the services it routes to
             for egw in [g for g in gateways if g["namespace"] == ns and g["role"] == "egress"]:

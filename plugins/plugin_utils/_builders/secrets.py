@@ -20,24 +20,29 @@ def b64(value):
     return base64.b64encode(str(value).encode("utf-8")).decode("ascii")
 
 
-def credential_secrets(config):
-    """config: {namespace, credentials: {name: {username, passphrase}}} -> Secret objects."""
+def credential_secrets(namespace, state, grafana_secret_name, grafana_username, grafana_passphrase,
+                       kiali_secret_name, kiali_username, kiali_passphrase):
+    """The Grafana and Kiali Secrets in ``namespace``; with ``state=absent`` only their identity (enough to delete)."""
+    if not namespace:
+        raise MeshConfigError("namespace", "is empty: name the namespace of the addons")
+    credentials = {"grafana": (grafana_secret_name, grafana_username, grafana_passphrase),
+                   "kiali": (kiali_secret_name, kiali_username, kiali_passphrase)}
     out = []
-    removing = config.get("state") == "absent"
-    for name, cred in sorted((config.get("credentials") or {}).items()):
-        cred = cred or {}
-        namespace = config.get("namespace") or "istio-system"
-        if removing:  # identity is enough to delete
-            out.append(obj("v1", "Secret", cred.get("secret_name") or name, namespace, "secrets"))
+    for app, (secret_name, username, passphrase) in sorted(credentials.items()):
+        if not secret_name:
+            raise MeshConfigError("%s_secret_name" % app, "is empty: name the %s credential Secret" % app)
+        if state == "absent":
+            out.append(obj("v1", "Secret", secret_name, namespace, "secrets"))
             continue
-        for key in ("username", "passphrase"):
-            if not cred.get(key):
-                raise MeshConfigError("credentials for %s: %s is empty; set mesh_secrets_%s_%s from a vaulted "
-                                      "variable" % (name, key, name, key))
-        data = {"username": b64(cred["username"]), "passphrase": b64(cred["passphrase"])}
-        if name == "kiali":  # Kiali's session-signing key (AES-256: 32 characters), derived so reruns agree
-            data["signing-key"] = b64(hashlib.sha256(("aksmesh-kiali-signing:" + cred["passphrase"]).encode(
+        for key, value in (("username", username), ("passphrase", passphrase)):
+            if not value:
+                raise MeshConfigError("%s_%s" % (app, key), "is empty: set it from a vaulted variable (the %s "
+                                                            "credential Secret needs a user name and a passphrase)"
+                                      % app)
+        data = {"username": b64(username), "passphrase": b64(passphrase)}
+        if app == "kiali":  # Kiali's session-signing key (AES-256: 32 characters), derived so reruns agree
+            data["signing-key"] = b64(hashlib.sha256(("aksmesh-kiali-signing:" + passphrase).encode(
                 "utf-8")).hexdigest()[:32])
-        out.append(obj("v1", "Secret", cred.get("secret_name") or name, namespace, "secrets", type="Opaque",
-                       data=data, extra_labels={"app": name}))
+        out.append(obj("v1", "Secret", secret_name, namespace, "secrets", type="Opaque", data=data,
+                       extra_labels={"app": app}))
     return out

@@ -15,6 +15,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common i
     MeshConfigError, destination_rule_export, obj, require)
 
 SIMPLE_LB = ("ROUND_ROBIN", "RANDOM", "LEAST_REQUEST", "PASSTHROUGH")
+OPTION = "services"  # every error here is about an entry of the services option
 
 
 def _dest(host, subset, port):
@@ -29,13 +30,13 @@ def _dest(host, subset, port):
 def _match(canary, where):
     if canary.get("header"):
         header = canary["header"]
-        require(header, ["name"], where + " canary.header")
+        require(header, ["name"], OPTION, where + " canary.header")
         cond = dict((k, header[k]) for k in ("exact", "prefix", "regex") if header.get(k) is not None)
         if not cond:
-            raise MeshConfigError("%s: canary.header needs exact, prefix or regex" % where)
+            raise MeshConfigError(OPTION, "%s: canary.header needs exact, prefix or regex" % where)
         return [{"headers": {header["name"]: cond}}]
     cookie = canary["cookie"]
-    require(cookie, ["name"], where + " canary.cookie")
+    require(cookie, ["name"], OPTION, where + " canary.cookie")
     value = cookie.get("value")
     regex = cookie.get("regex") or "^(.*?;)?(%s=%s)(;.*)?$" % (cookie["name"], value if value is not None else ".*")
     return [{"headers": {"cookie": {"regex": regex}}}]
@@ -46,12 +47,12 @@ def load_balancer(spec, where):
         return None
     if isinstance(spec, str):
         if spec.upper() not in SIMPLE_LB:
-            raise MeshConfigError("%s: load_balancer %s; use %s or consistent_hash" % (where, spec, ", ".join(
+            raise MeshConfigError(OPTION, "%s: load_balancer %s; use %s or consistent_hash" % (where, spec, ", ".join(
                 SIMPLE_LB)))
         return {"simple": spec.upper()}
     ch = (spec or {}).get("consistent_hash")
     if not ch:
-        raise MeshConfigError("%s: load_balancer must be a name or {consistent_hash: {...}}" % where)
+        raise MeshConfigError(OPTION, "%s: load_balancer must be a name or {consistent_hash: {...}}" % where)
     if ch.get("header"):
         return {"consistentHash": {"httpHeaderName": ch["header"]}}
     if ch.get("cookie"):
@@ -59,7 +60,7 @@ def load_balancer(spec, where):
         return {"consistentHash": {"httpCookie": {"name": cookie["name"], "ttl": cookie.get("ttl", "0s")}}}
     if ch.get("source_ip"):
         return {"consistentHash": {"useSourceIp": True}}
-    raise MeshConfigError("%s: consistent_hash needs header, cookie or source_ip" % where)
+    raise MeshConfigError(OPTION, "%s: consistent_hash needs header, cookie or source_ip" % where)
 
 
 def circuit_breaker(cb):
@@ -93,18 +94,18 @@ def _fault(fault, where):
     out = {}
     if fault.get("delay"):
         d = fault["delay"]
-        require(d, ["fixed"], where + " fault.delay")
+        require(d, ["fixed"], OPTION, where + " fault.delay")
         out["delay"] = {"fixedDelay": d["fixed"], "percentage": {"value": float(d.get("percentage", 100))}}
     if fault.get("abort"):
         a = fault["abort"]
-        require(a, ["http_status"], where + " fault.abort")
+        require(a, ["http_status"], OPTION, where + " fault.abort")
         out["abort"] = {"httpStatus": int(a["http_status"]), "percentage": {"value": float(a.get("percentage", 100))}}
     return out
 
 
 def service_manifests(svc, gateway_routes=None):
-    require(svc, ["name", "namespace"], "traffic service %s" % svc.get("name"))
-    where = "traffic service %s/%s" % (svc["namespace"], svc["name"])
+    require(svc, ["name", "namespace"], OPTION, "service %s" % svc.get("name"))
+    where = "service %s/%s" % (svc["namespace"], svc["name"])
     host = svc.get("host") or svc["name"]
     port = svc.get("port")
     subsets = svc.get("subsets") or []
@@ -112,7 +113,7 @@ def service_manifests(svc, gateway_routes=None):
 
     def known(subset):
         if subset and subset not in subsets:
-            raise MeshConfigError("%s: subset %s is not in subsets %s" % (where, subset, subsets))
+            raise MeshConfigError(OPTION, "%s: subset %s is not in subsets %s" % (where, subset, subsets))
         return subset
 
     default_subset = known(svc.get("default_subset") or (subsets[0] if subsets else None))
@@ -134,13 +135,13 @@ def service_manifests(svc, gateway_routes=None):
     if canary.get("weights"):
         weights = canary["weights"]
         if sum(int(w) for w in weights.values()) != 100:
-            raise MeshConfigError("%s: canary weights %s must add up to 100" % (where, weights))
+            raise MeshConfigError(OPTION, "%s: canary weights %s must add up to 100" % (where, weights))
         route = dict(common, route=[dict(destination=_dest(host, known(s), port), weight=int(w))
                                     for s, w in sorted(weights.items())])
         routes.append(route)
     else:
         if canary:
-            require(canary, ["subset"], where + " canary")
+            require(canary, ["subset"], OPTION, where + " canary")
             routes.append(dict(common, match=_match(canary, where),
                                route=[{"destination": _dest(host, known(canary["subset"]), port)}]))
         routes.append(dict(common, route=[{"destination": _dest(host, default_subset, port)}]))
@@ -153,8 +154,8 @@ def service_manifests(svc, gateway_routes=None):
     policy.update(circuit_breaker(svc.get("circuit_breaker")))
     if svc.get("tls_mode"):
         policy["tls"] = {"mode": svc["tls_mode"]}
-    dr_spec = {"host": host, "exportTo": destination_rule_export("traffic service %s/%s" % (
-        svc["namespace"], svc["name"]), host, svc["namespace"], svc.get("export_to"), gateway_routes)}
+    dr_spec = {"host": host, "exportTo": destination_rule_export(OPTION, where, host, svc["namespace"],
+                                                                 svc.get("export_to"), gateway_routes)}
     if subsets:
         dr_spec["subsets"] = [{"name": s, "labels": {"version": s}} for s in subsets]
     if policy:
@@ -166,8 +167,10 @@ def service_manifests(svc, gateway_routes=None):
     return out
 
 
-def traffic_manifests(config):
+def traffic_manifests(services, gateway_routes):
+    """A VirtualService (and a DestinationRule when needed) per entry of ``services``; ``gateway_routes`` (host
+    FQDN to the gateway namespaces routing to it) widens the DestinationRules' exportTo."""
     out = []
-    for svc in config.get("services") or []:
-        out += service_manifests(svc, config.get("gateway_routes"))
+    for svc in services or []:
+        out += service_manifests(svc, gateway_routes)
     return out

@@ -6,13 +6,20 @@ import pytest
 from tests.support.ansible_runner import run_module
 
 
+def istio_operator(**options):
+    """The istio_operator filter, as the istio_install role calls it (the settings-derived options given here)."""
+    from ansible_collections.aksmesh.istio.plugins.filter.mesh import FilterModule
+    cfg = {"revision": "", "ingress_namespace": "istio-ingress", "egress_namespace": "istio-egress", "tracing": {},
+           "ingress_ip": "", "ingress_ip_resource_group": ""}
+    cfg.update(options)
+    return FilterModule().filters()["istio_operator"]("istio-system", **cfg)
+
+
 def operator(**extra):
-    import sys
-    sys.path.insert(0, "")
-    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import istio_operator
-    cfg = {"tag": "1.30.0", "ingress": {"ip": "51.124.1.2", "ip_resource_group": "rg-ips", "dns_label": "shop"}}
+    cfg = {"tag": "1.30.0", "ingress_ip": "51.124.1.2", "ingress_ip_resource_group": "rg-ips",
+           "ingress_dns_label": "shop"}
     cfg.update(extra)
-    return istio_operator.build(cfg)
+    return istio_operator(**cfg)
 
 
 def deployments(kube_api):
@@ -70,10 +77,9 @@ def test_failures_report_istioctl_output(kube_api, kubeconfig):
     assert bad.failed and "is not a file" in bad["msg"]
 
 
-@pytest.mark.parametrize("cfg,needle", [({"hpa_min": 6, "hpa_max": 2}, "hpa_min"),
-                                        ({"outbound_policy": "OPEN"}, "outbound_policy")])
+@pytest.mark.parametrize("cfg,needle", [({"hpa_min": 6, "hpa_max": 2}, "istio_install_hpa_min: 6 is greater"),
+                                        ({"outbound_policy": "OPEN"}, "istio_install_outbound_policy must be one of")])
 def test_operator_builder_rejects_bad_settings(cfg, needle):
-    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import istio_operator
-    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
-    with pytest.raises(MeshConfigError, match=needle):
-        istio_operator.build(cfg)
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError, match=needle):
+        istio_operator(**cfg)

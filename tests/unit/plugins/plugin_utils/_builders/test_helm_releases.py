@@ -2,14 +2,21 @@
 
 import pytest
 
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.helm_releases import releases
+from ansible_collections.aksmesh.istio.plugins.filter.mesh import STAGES
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
-CFG = {"namespace": "istio-system", "ingress": {"release": "istio-ingress", "namespace": "istio-ingress",
-                                                "selector": {"istio": "ingress"}, "ip": "51.124.1.2",
-                                                "ip_resource_group": "rg-net"},
-       "egress": {"release": "istio-egressgateway", "namespace": "istio-egress", "selector": {"istio": "egressgateway"}}}
+# the istio_helm role's settings on the helm method (the role argument spec's defaults for the rest)
+CFG = {"namespace": "istio-system", "revision": "", "tracing": {},
+       "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress", "ingress_selector": {"istio": "ingress"},
+       "ingress_ip": "51.124.1.2", "ingress_ip_resource_group": "rg-net",
+       "egress_release": "istio-egressgateway", "egress_namespace": "istio-egress",
+       "egress_selector": {"istio": "egressgateway"}}
+STAGE = dict((stage.name, stage) for stage in STAGES)["helm_releases"]
+
+
+def releases(cfg):
+    return STAGE.build(**dict(STAGE.defaults(), **cfg))
 
 
 def test_releases_in_order_with_ha_linux_and_static_ip():
@@ -35,8 +42,10 @@ def test_revision_names_istiod_and_user_values_win():
     assert out[1]["name"] == "istiod-1-31" and out[1]["values"]["revision"] == "1-31"
     assert out[1]["values"]["autoscaleMin"] == 3 and out[1]["values"]["pilot"] == {"env": {"A": "1"}}
     assert "podDisruptionBudget" not in out[2]["values"]  # one replica: a PDB would block node drains
-    with pytest.raises(MeshConfigError, match="istio_helm_hpa_min"):
+    with pytest.raises(MeshConfigError, match=r"^hpa_min: 6 is greater than hpa_max \(5\)"):
         releases(dict(CFG, hpa_min=6))
+    without_egress = releases(dict(CFG, egress_enabled=False, ingress_enabled=False))
+    assert [r["chart"] for r in without_egress] == ["base", "istiod"]
 
 
 @pytest.mark.parametrize("ingress,spec,annotations", [

@@ -1,13 +1,37 @@
+"""The builders, called as the stage filters call them: keyword arguments named after their options, the role
+argument spec's defaults for the options a test leaves out (``build``), the settings-derived ones given here."""
+
 import base64
 
 import pytest
 
+from ansible_collections.aksmesh.istio.plugins.filter.mesh import STAGES
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
-    addons, egress, gateways, mtls, network_policies, secrets, traffic)
+    addons, gateways, network_policies, traffic)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import ingress_facts
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
+
+FILTERS = dict((stage.name, stage) for stage in STAGES)
+ISTIOCTL = topology("istioctl")
+# what the roles take from settings_mesh on the istioctl method
+GATEWAYS = {"workloads": list(ISTIOCTL["gateways"].values()), "ingress_selector": {"istio": "ingressgateway"}}
+EGRESS = {"gateway_namespace": "istio-egress", "gateway_selector": {"istio": "egressgateway"},
+          "gateway_service": "istio-egressgateway"}
+MTLS = {"root_namespace": "istio-system", "istio_namespace": "istio-system", "gateway_namespaces": []}
+ADDONS = {"namespace": "istio-system", "root_namespace": "istio-system", "tracing_provider": ""}
+CREDENTIALS = {"grafana_username": "u", "grafana_passphrase": "p@ss", "kiali_username": "k", "kiali_passphrase": "kp"}
+
+
+def build(filter_name, *settings, **options):
+    """The builder behind a stage filter, with the role argument spec's defaults for the options not given: the
+    ``settings`` dictionaries, then ``options``."""
+    stage = FILTERS[filter_name]
+    given = stage.defaults()
+    for more in settings + (options,):
+        given.update(more)
+    return stage.build(**given)
 
 
 def by_kind(objs, kind):
@@ -15,26 +39,30 @@ def by_kind(objs, kind):
 
 
 def test_secrets_base64_and_labels():
-    (g,) = secrets.credential_secrets({"credentials": {"grafana": {"username": "u", "passphrase": "p@ss"}}})
+    g, k = build("secrets_manifests", CREDENTIALS, namespace="istio-system")
     assert base64.b64decode(g["data"]["passphrase"]) == b"p@ss" and g["metadata"]["namespace"] == "istio-system"
     assert g["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "aksmesh"
-    with pytest.raises(MeshConfigError, match="mesh_secrets_kiali_passphrase"):
-        secrets.credential_secrets({"credentials": {"kiali": {"username": "u", "passphrase": ""}}})
-    (gone,) = secrets.credential_secrets({"state": "absent", "credentials": {"kiali": {}}})
-    assert "data" not in gone
+    assert (g["metadata"]["name"], k["metadata"]["name"]) == ("grafana", "kiali")
+    with pytest.raises(MeshConfigError, match="^kiali_passphrase: is empty: set it from a vaulted variable"):
+        build("secrets_manifests", CREDENTIALS, namespace="istio-system", kiali_passphrase="")
+    gone = build("secrets_manifests", namespace="istio-system", state="absent", kiali_secret_name="kiali-login")
+    assert [o["metadata"]["name"] for o in gone] == ["grafana", "kiali-login"]
+    assert not any("data" in o for o in gone)
 
 
 def test_mtls_root_gateways_and_exceptions():
-    objs = mtls.peer_authentications({"gateway_namespaces": ["istio-ingress", "istio-system"],
-                                      "exceptions": [{"namespace": "istio-ingress"}]})
+    objs = build("mtls_manifests", MTLS, gateway_namespaces=["istio-ingress", "istio-system"],
+                 exceptions=[{"namespace": "istio-ingress"}])
     modes = {o["metadata"]["namespace"]: o["spec"]["mtls"]["mode"] for o in objs}
     assert modes == {"istio-system": "STRICT", "istio-ingress": "PERMISSIVE"}
-    with pytest.raises(MeshConfigError, match="root namespace"):
-        mtls.peer_authentications({"exceptions": [{"namespace": "istio-system"}]})
+    with pytest.raises(MeshConfigError, match="^exceptions: entry .* names the root namespace istio-system.*set mode"):
+        build("mtls_manifests", MTLS, exceptions=[{"namespace": "istio-system"}])
+    with pytest.raises(MeshConfigError, match="^root_namespace: istio-config must be the Istio install namespace"):
+        build("mtls_manifests", MTLS, root_namespace="istio-config")
 
 
 def test_gateway_placement_and_export_rules():
-    objs = gateways.gateway_manifests({
+    objs = build("gateway_manifests", GATEWAYS, {
         "gateways": [{"name": "gw", "hosts": ["a.example.com"]},
                      {"name": "egw", "selector": {"istio": "egressgateway"}, "hosts": ["b.example.com"]}],
         "virtual_services": [
@@ -47,25 +75,27 @@ def test_gateway_placement_and_export_rules():
     vs = {o["metadata"]["name"]: o["spec"] for o in by_kind(objs, "VirtualService")}
     assert vs["a"]["gateways"] == ["istio-ingress/gw", "mesh"] and vs["a"]["exportTo"] == [".", "istio-ingress"]
     assert vs["inner"]["exportTo"] == ["."]
-    with pytest.raises(MeshConfigError, match="hides it from the gateway"):
-        gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["x"]}], "virtual_services": [
+    with pytest.raises(MeshConfigError, match="^virtual_services: shop/a: export_to .* hides it from the gateway"):
+        build("gateway_manifests", GATEWAYS, gateways=[{"name": "gw", "hosts": ["x"]}], virtual_services=[
             {"name": "a", "namespace": "shop", "hosts": ["x"], "gateways": ["gw"], "export_to": ["."],
-             "http": [{"route": []}]}]})
-    with pytest.raises(MeshConfigError, match="no gateway workloads"):
-        gateways.gateway_manifests({"gateways": [{"name": "gw", "selector": {"app": "x"}, "hosts": ["x"]}]})
+             "http": [{"route": []}]}])
+    with pytest.raises(MeshConfigError, match="^gateways: gateway gw: selector .* matches no gateway workloads"):
+        build("gateway_manifests", GATEWAYS, gateways=[{"name": "gw", "selector": {"app": "x"}, "hosts": ["x"]}])
+    with pytest.raises(MeshConfigError, match="^gateways: entry 0: missing name"):
+        build("gateway_manifests", GATEWAYS, gateways=[{"hosts": ["x"]}])
 
 
 def test_https_gateway_needs_a_credential_and_redirects():
-    (gw,) = gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["h"],
-                                                      "https": {"credential_name": "tls"}}]})
+    (gw,) = build("gateway_manifests", GATEWAYS,
+                  gateways=[{"name": "gw", "hosts": ["h"], "https": {"credential_name": "tls"}}])
     http, https = gw["spec"]["servers"]
     assert http["tls"] == {"httpsRedirect": True} and https["tls"] == {"mode": "SIMPLE", "credentialName": "tls"}
-    with pytest.raises(MeshConfigError, match="credential_name"):
-        gateways.gateway_manifests({"gateways": [{"name": "gw", "hosts": ["h"], "https": {}}]})
+    with pytest.raises(MeshConfigError, match="^gateways: gateway gw: https needs credential_name"):
+        build("gateway_manifests", GATEWAYS, gateways=[{"name": "gw", "hosts": ["h"], "https": {}}])
 
 
 def test_egress_gateway_pattern():
-    objs = egress.egress_manifests({"namespaces": ["shop", "pay"], "hosts": [{"host": "api.example.com"}]})
+    objs = build("egress_manifests", EGRESS, namespaces=["shop", "pay"], hosts=[{"host": "api.example.com"}])
     ses = by_kind(objs, "ServiceEntry")
     assert sorted(o["metadata"]["namespace"] for o in ses) == ["istio-egress", "pay", "shop"]
     assert all(o["spec"]["exportTo"] == ["."] for o in ses)
@@ -75,9 +105,13 @@ def test_egress_gateway_pattern():
     assert vs["gateways"] == ["mesh", "istio-egress/egress-api-example-com"]
     assert vs["tls"][0]["route"][0]["destination"]["host"] == "istio-egressgateway.istio-egress.svc.cluster.local"
     assert vs["tls"][1]["route"][0]["destination"]["host"] == "api.example.com"
-    direct = egress.egress_manifests({"namespaces": ["shop"], "hosts": [{"host": "h.example.com",
-                                                                        "via_egress_gateway": False}]})
+    direct = build("egress_manifests", EGRESS, namespaces=["shop"],
+                   hosts=[{"host": "h.example.com", "via_egress_gateway": False}])
     assert [o["kind"] for o in direct] == ["ServiceEntry"]
+    with pytest.raises(MeshConfigError, match="^hosts: h: protocol FTP; use TLS, HTTPS or HTTP"):
+        build("egress_manifests", EGRESS, namespaces=["shop"], hosts=[{"host": "h", "protocol": "ftp"}])
+    with pytest.raises(MeshConfigError, match="^namespaces: is empty"):
+        build("egress_manifests", EGRESS, hosts=[{"host": "h"}])
 
 
 @pytest.mark.parametrize("svc,check", [
@@ -113,10 +147,10 @@ def test_traffic_patterns(svc, check):
 
 
 def test_traffic_rejects_bad_weights_and_unknown_subsets():
-    with pytest.raises(MeshConfigError, match="add up to 100"):
+    with pytest.raises(MeshConfigError, match="^services: service s/r: canary weights .* must add up to 100"):
         traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"],
                                    "canary": {"weights": {"v1": 50, "v2": 20}}})
-    with pytest.raises(MeshConfigError, match="subset v3"):
+    with pytest.raises(MeshConfigError, match="^services: service s/r: subset v3"):
         traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1"],
                                    "canary": {"header": {"name": "x", "exact": "1"}, "subset": "v3"}})
 
@@ -131,9 +165,9 @@ def test_injection_labels_never_both():
 
 def policies_for(method, **extra):
     topo = topology(method)
-    return network_policies.network_policies(dict({
+    return build("network_policy_manifests", {
         "gateways": [topo["gateways"][k] for k in sorted(topo["gateways"])],
-        "istio_namespace": topo["istio_namespace"], "prometheus_namespace": topo["addons_namespace"]}, **extra))
+        "istio_namespace": topo["istio_namespace"], "prometheus_namespace": topo["addons_namespace"]}, extra)
 
 
 def test_network_policies_modes():
@@ -143,9 +177,11 @@ def test_network_policies_modes():
         ("istio-ingress", "allow-ingress-gateway"), ("istio-egress", "allow-egress-gateway-from-mesh")}
     strict = policies_for("istioctl", mode="restrict-all")
     assert any(o["metadata"]["name"] == "allow-gateway-egress" for o in strict)
-    with pytest.raises(MeshConfigError, match="needs namespace, role"):
-        network_policies.network_policies({"istio_namespace": "istio-system", "gateways": [
-            {"namespace": "istio-ingress", "role": "ingress"}]})
+    with pytest.raises(MeshConfigError, match="^gateways: entry .* needs namespace, role"):
+        network_policies.network_policies(mode="default-deny", istio_namespace="istio-system", gateways=[
+            {"namespace": "istio-ingress", "role": "ingress"}], prometheus_namespace="istio-system")
+    with pytest.raises(MeshConfigError, match="^istio_namespace: is empty"):
+        policies_for("istioctl", istio_namespace="")
 
 
 @pytest.mark.parametrize("method,namespace,selector,ports", [
@@ -172,7 +208,7 @@ def test_network_policies_admit_the_gateway_pods_of_each_method(method, namespac
 def test_injection_uses_the_default_revision_when_an_entry_names_none():
     assert injection.desired_labels({"name": "a"}, "asm-1-28") == {"istio-injection": None, "istio.io/rev": "asm-1-28"}
     assert injection.desired_labels({"name": "a", "revision": "1-30"}, "asm-1-28")["istio.io/rev"] == "1-30"
-    ns = injection.labelled_namespaces({"namespaces": [{"name": "shop"}], "revision": "asm-1-28"})[0]
+    ns = injection.labelled_namespaces(namespaces=[{"name": "shop"}], revision="asm-1-28")[0]
     assert ns["metadata"]["labels"]["istio.io/rev"] == "asm-1-28" and "istio-injection" not in ns["metadata"]["labels"]
 
 
@@ -183,14 +219,15 @@ def test_addon_wiring_and_dashboards():
                {"name": "GF_SECURITY_ADMIN_PASSWORD", "value": "admin"}]}]}}}}
     crb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "x"},
            "subjects": [{"kind": "ServiceAccount", "name": "kiali", "namespace": "istio-system"}]}
-    out = addons.addon_manifests({"grafana": [dep], "kiali": [crb]}, {"namespace": "mesh",
-                                                                      "secrets": {"grafana": "graf"}})
+    out = build("addon_manifests", ADDONS, manifests={"grafana": [dep], "kiali": [crb]}, namespace="mesh",
+                grafana_secret="graf")
     env = {e["name"]: e for e in out[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["GF_AUTH_ANONYMOUS_ENABLED"]["value"] == "false"
     assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "graf", "key": "passphrase"}
     assert out[0]["metadata"]["namespace"] == "mesh" and out[1]["subjects"][0]["namespace"] == "mesh"
     assert "namespace" not in out[1]["metadata"]
-    (jaeger,) = addons.dashboards(["jaeger"], "istio-system")
+    assert out[2]["kind"] == "Telemetry" and "tracing" not in out[2]["spec"]  # no Jaeger, no tracing
+    (jaeger,) = addons.dashboards(enabled=["jaeger"], namespace="istio-system")
     assert jaeger["port_forward"] == "kubectl -n istio-system port-forward svc/tracing 16686:80"
 
 
@@ -212,39 +249,47 @@ def test_destination_rules_are_exported_to_the_gateways_that_route_to_them():
               "destination_rules": [{"name": "reviews", "namespace": "shop", "host": "reviews",
                                      "subsets": [{"name": "v2", "labels": {"version": "v2"}}]},
                                     {"name": "other", "namespace": "shop", "host": "ratings"}]}
-    drs = {o["metadata"]["name"]: o for o in by_kind(gateways.gateway_manifests(config), "DestinationRule")}
+    drs = {o["metadata"]["name"]: o for o in by_kind(build("gateway_manifests", GATEWAYS, config), "DestinationRule")}
     assert drs["reviews"]["spec"]["exportTo"] == [".", "istio-ingress"]
     assert drs["other"]["spec"]["exportTo"] == ["."]
-    routes = gateways.gateway_route_hosts(config)
+    routes = gateways.gateway_route_hosts(gateways=config["gateways"], virtual_services=config["virtual_services"],
+                                          **GATEWAYS)
     assert routes == {"reviews.shop.svc.cluster.local": ["istio-ingress"]}
-    policies = traffic.traffic_manifests({"gateway_routes": routes, "services": [
-        {"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"]}]})
+    policies = traffic.traffic_manifests(gateway_routes=routes, services=[
+        {"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"]}])
     assert by_kind(policies, "DestinationRule")[0]["spec"]["exportTo"] == [".", "istio-ingress"]
-    with pytest.raises(MeshConfigError, match="hides its subsets from the gateway namespace"):
-        gateways.gateway_manifests(dict(config, destination_rules=[
-            dict(config["destination_rules"][0], export_to=["."])]))
+    with pytest.raises(MeshConfigError, match="^destination_rules: shop/reviews: export_to .* hides its subsets from "
+                                              "the gateway namespace"):
+        build("gateway_manifests", GATEWAYS, config, destination_rules=[
+            dict(config["destination_rules"][0], export_to=["."])])
+    with pytest.raises(MeshConfigError, match="^services: service shop/reviews: export_to .* hides its subsets"):
+        traffic.traffic_manifests(gateway_routes=routes, services=[
+            {"name": "reviews", "namespace": "shop", "subsets": ["v1"], "export_to": ["."]}])
+
+
+OPERATOR = {"namespace": "istio-system", "revision": "", "ingress_namespace": "istio-ingress", "ingress_ip": "",
+            "ingress_ip_resource_group": "", "egress_namespace": "istio-egress", "tracing": {}}
 
 
 def test_tracing_telemetry_and_kiali_signing_key():
-    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import addons, istio_operator, secrets
     tracing = {"provider": "otel-tracing", "service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317}
-    mesh = istio_operator.build({"tracing": tracing})["spec"]["meshConfig"]
+    mesh = build("istio_operator", OPERATOR, tracing=tracing)["spec"]["meshConfig"]
     assert mesh["extensionProviders"] == [{"name": "otel-tracing", "opentelemetry": {
         "service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317}}]
-    assert "extensionProviders" not in istio_operator.build({"tracing": dict(tracing, provider="")})["spec"][
-        "meshConfig"]
-    (tel,) = addons.telemetry({"root_namespace": "istio-system", "provider": "otel-tracing", "sampling": 5})
+    assert "extensionProviders" not in build("istio_operator", OPERATOR, tracing=dict(
+        tracing, provider=""))["spec"]["meshConfig"]
+    (tel,) = addons.telemetry(root_namespace="istio-system", tracing_provider="otel-tracing", tracing_sampling=5)
     assert tel["spec"]["tracing"] == [{"providers": [{"name": "otel-tracing"}], "randomSamplingPercentage": 5.0}]
     assert tel["spec"]["accessLogging"] == [{"providers": [{"name": "envoy"}]}]
-    with pytest.raises(MeshConfigError, match="mesh_addons_tracing_sampling"):
-        addons.telemetry({"provider": "otel-tracing", "sampling": 120})
-    kiali = secrets.credential_secrets({"credentials": {"kiali": {"username": "a", "passphrase": "p"}}})[0]
+    with pytest.raises(MeshConfigError, match="^tracing_sampling: 120.0: give a percentage from 0 to 100"):
+        addons.telemetry(root_namespace="istio-system", tracing_provider="otel-tracing", tracing_sampling=120)
+    kiali = build("secrets_manifests", CREDENTIALS, namespace="istio-system")[1]
     key = base64.b64decode(kiali["data"]["signing-key"]).decode()
-    assert len(key) == 32 and key == base64.b64decode(secrets.credential_secrets({"credentials": {"kiali": {
-        "username": "a", "passphrase": "p"}}})[0]["data"]["signing-key"]).decode()  # stable across runs
+    again = build("secrets_manifests", CREDENTIALS, namespace="istio-system", grafana_passphrase="other")[1]
+    assert len(key) == 32 and key == base64.b64decode(again["data"]["signing-key"]).decode()  # stable across runs
     dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kiali"},
            "spec": {"template": {"spec": {"containers": [{"name": "kiali", "image": "quay.io/kiali/kiali"}]}}}}
-    out = addons.addon_manifests({"kiali": [dep]}, {"secrets": {"kiali": "kiali"}})
+    out = build("addon_manifests", ADDONS, manifests={"kiali": [dep]})
     spec = out[0]["spec"]["template"]["spec"]
     assert spec["containers"][0]["volumeMounts"][0]["mountPath"] == "/kiali-override-secrets/login-token-signing-key"
     assert spec["volumes"][0]["secret"] == {"secretName": "kiali", "items": [{"key": "signing-key",
@@ -252,13 +297,13 @@ def test_tracing_telemetry_and_kiali_signing_key():
 
 
 def test_addon_shared_mesh_config_and_no_egress_gateway():
-    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import istio_operator
     import yaml
-    cms = istio_operator.addon_shared_config({"revisions": ["asm-1-27", "asm-1-28"]})
+    cms = build("addon_mesh_config", revisions=["asm-1-27", "asm-1-28"])
     assert [c["metadata"]["name"] for c in cms] == ["istio-shared-configmap-asm-1-27", "istio-shared-configmap-asm-1-28"]
     assert {c["metadata"]["namespace"] for c in cms} == {"aks-istio-system"}
     assert yaml.safe_load(cms[0]["data"]["mesh"])["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
-    with pytest.raises(MeshConfigError, match="per add-on revision"):
-        istio_operator.addon_shared_config({"revisions": []})
-    with pytest.raises(MeshConfigError, match="runs no egress gateway this collection manages"):
-        egress.egress_manifests({"gateway_namespace": "", "namespaces": ["shop"], "hosts": [{"host": "a.example"}]})
+    with pytest.raises(MeshConfigError, match="^revisions: is empty: the shared mesh ConfigMap is per add-on revision"):
+        build("addon_mesh_config", revisions=[])
+    with pytest.raises(MeshConfigError, match="^hosts: the install method runs no egress gateway this collection "
+                                              "manages.*set gateway_namespace, gateway_selector and gateway_service"):
+        build("egress_manifests", EGRESS, gateway_namespace="", namespaces=["shop"], hosts=[{"host": "a.example"}])

@@ -1,0 +1,148 @@
+"""The stage filters: keyword arguments checked against the role's argument spec, errors naming role variables."""
+
+import pathlib
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.aksmesh.istio.plugins.filter.mesh import STAGES, FilterModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._stage_filter import StageFilter, role_options
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
+FILTERS = FilterModule().filters()
+MTLS = {"root_namespace": "istio-system", "istio_namespace": "istio-system", "gateway_namespaces": ["istio-ingress"]}
+HELM = {"revision": "", "tracing": {}, "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress",
+        "ingress_selector": {"istio": "ingress"}, "ingress_ip": "", "ingress_ip_resource_group": "",
+        "egress_release": "istio-egressgateway", "egress_namespace": "istio-egress",
+        "egress_selector": {"istio": "egressgateway"}}
+
+
+def fails(name, value, **kwargs):
+    """The AnsibleFilterError message of a call that must fail."""
+    with pytest.raises(AnsibleFilterError) as caught:
+        FILTERS[name](value, **kwargs)
+    return caught.value.message
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_every_option_is_specified_documented_and_named_after_its_role(stage):
+    spec = stage.argument_spec()  # every builder option is in the role's argument spec (or the filter's own)
+    assert stage.input in stage.options
+    doc = yaml.safe_load((REPO / "plugins" / "filter" / (stage.name + ".yml")).read_text())["DOCUMENTATION"]
+    assert doc["name"] == stage.name
+    documented = doc["options"]
+    assert sorted(documented) == sorted("_input" if o == stage.input else o for o in stage.options)
+    for option in stage.options:
+        entry, given = documented["_input" if option == stage.input else option], spec[stage.variable(option)]
+        for key in ("type", "elements", "choices"):
+            assert entry.get(key) == given.get(key), (option, key)
+        if option != stage.input:
+            assert entry.get("default") == given.get("default") and entry.get("required", False) == (
+                "default" not in given), option
+    if stage.role:
+        assert "P(aksmesh.istio.%s#role)" % stage.role in " ".join(doc["description"])
+        assert all(stage.variable(o) == stage.role + "_" + o for o in stage.options if o not in stage.spec)
+
+
+def test_a_bad_choice_names_the_role_variable_and_the_choices():
+    msg = fails("mtls_manifests", "LOOSE", **MTLS)
+    assert msg == "value of mesh_mtls_mode must be one of: STRICT, PERMISSIVE, DISABLE, got: LOOSE"
+    msg = fails("addon_mesh_config", {"outbound_policy": "OPEN"}, revisions=["asm-1-28"])
+    assert "value of outbound_policy must be one of: REGISTRY_ONLY, ALLOW_ANY, got: OPEN found in aks_mesh_addon_mesh" \
+        in msg
+
+
+def test_a_bad_type_names_the_role_variable():
+    msg = fails("helm_releases", "istio-system", hpa_min="many", **HELM)
+    assert "istio_helm_hpa_min" in msg and "cannot be converted to an int" in msg
+    msg = fails("mtls_manifests", "STRICT", **dict(MTLS, exceptions="shop"))
+    assert "mesh_mtls_exceptions" in msg
+
+
+def test_unknown_or_doubled_arguments_are_refused():
+    msg = fails("mtls_manifests", "STRICT", gateway_namespace=["x"], **MTLS)
+    assert msg == ("unknown argument(s) gateway_namespace: mtls_manifests takes mode as its input and the arguments "
+                   "root_namespace, istio_namespace, gateway_namespaces, exceptions")
+    assert fails("mtls_manifests", "STRICT", mode="STRICT", **MTLS) == (
+        "mode is the input of mtls_manifests; do not pass it as an argument too")
+
+
+def test_an_option_the_role_derives_must_be_given():
+    msg = fails("mtls_manifests", "STRICT", root_namespace="istio-system", gateway_namespaces=[])
+    assert msg == "missing required arguments: mesh_mtls_istio_namespace"
+
+
+def test_builder_errors_name_the_role_variables():
+    msg = fails("mtls_manifests", "STRICT", exceptions=[{"namespace": "istio-system"}], **MTLS)
+    assert msg.startswith("mesh_mtls_exceptions: entry {'namespace': 'istio-system'} names the root namespace")
+    assert msg.endswith("set mesh_mtls_mode instead")
+    assert fails("helm_releases", "istio-system", hpa_min=6, **HELM) == (
+        "istio_helm_hpa_min: 6 is greater than istio_helm_hpa_max (5)")
+    msg = fails("gateway_manifests", [{"name": "gw", "namespace": "shop", "hosts": ["a"]}],
+                workloads=[{"selector": {"istio": "ingressgateway"}, "namespace": "istio-ingress"}],
+                ingress_selector={"istio": "ingressgateway"})
+    assert msg.startswith("mesh_gateways_gateways: gateway gw: namespace shop is not where its workload runs "
+                          "(istio-ingress)")
+    assert fails("secrets_manifests", "istio-system", grafana_username="u", grafana_passphrase="p",
+                 kiali_username="k").startswith("mesh_secrets_kiali_passphrase: is empty")
+    # options of a helper no role owns keep their own names
+    assert fails("addon_manifests", {"loki": ""}, namespace="istio-system", root_namespace="istio-system",
+                 tracing_provider="").startswith("manifests: unknown addon loki")
+
+
+def test_spec_defaults_are_applied_and_left_untouched():
+    (cm,) = FILTERS["addon_mesh_config"]({"outbound_policy": "ALLOW_ANY"}, revisions=["asm-1-28"])
+    mesh = yaml.safe_load(cm["data"]["mesh"])
+    assert mesh["outboundTrafficPolicy"] == {"mode": "ALLOW_ANY"} and mesh["accessLogFile"] == "/dev/stdout"
+    objs = FILTERS["mtls_manifests"]("STRICT", **MTLS)  # exceptions: the spec's []
+    assert [o["metadata"]["namespace"] for o in objs] == ["istio-system", "istio-ingress"]
+    out = FILTERS["helm_releases"]("istio-system", **HELM)
+    out[1]["values"]["meshConfig"]["extra"] = True
+    out[2]["values"]["service"]["annotations"] = {"x": "y"}
+    assert FILTERS["helm_releases"]("istio-system", **HELM) != out
+    assert role_options("istio_helm")["istio_helm_gateway_values"]["default"] == {}
+
+
+def test_tagged_values_come_out_plain():
+    class Tagged(str):
+        pass
+
+    class TaggedDict(dict):
+        pass
+
+    (ns,) = FILTERS["mesh_namespaces"]([Tagged("shop")], stage=Tagged("istio"))
+    assert not isinstance(ns["metadata"]["name"], Tagged)
+    assert not isinstance(ns["metadata"]["labels"]["aksmesh.io/stage"], Tagged)
+    (secret, _kiali) = FILTERS["secrets_manifests"](Tagged("istio-system"), grafana_username=Tagged("u"),
+                                                    grafana_passphrase="p", kiali_username="k", kiali_passphrase="p")
+    assert yaml.safe_dump(secret)
+    objs = FILTERS["injection_namespaces"]([TaggedDict(name="shop")], revision="")
+    assert objs[0]["metadata"]["labels"]["istio-injection"] == "enabled"
+
+
+def test_helpers_without_a_role():
+    assert [n["metadata"]["name"] for n in FILTERS["mesh_namespaces"](["a", "", "b", "a"])] == ["a", "b"]
+    assert FILTERS["mesh_namespaces"](["a"])[0]["metadata"]["labels"]["aksmesh.io/stage"] == "namespaces"
+    assert FILTERS["object_references"](["x.io"], api_version="v1", kind="CRD") == [
+        {"apiVersion": "v1", "kind": "CRD", "metadata": {"name": "x.io"}}]
+    assert fails("object_references", ["x.io"], api_version="v1") == "missing required arguments: kind"
+
+
+def test_a_builder_option_without_a_spec_is_a_development_error():
+    def build(names, colour):
+        return [names, colour]
+
+    stage = StageFilter("paint", build, "names", spec={"names": {"type": "list", "default": []}})
+    with pytest.raises(AnsibleFilterError, match="paint: option colour has no argument spec"):
+        stage(["a"], colour="red")
+    with pytest.raises(ValueError, match="the input shade is not an option of build"):
+        StageFilter("paint", build, "shade")
+
+
+def test_mesh_config_error_renders_option_names():
+    exc = MeshConfigError("hpa_min", "3 is greater than O(hpa_max) (2); see O(not_an_option_ref")
+    assert str(exc) == "hpa_min: 3 is greater than hpa_max (2); see O(not_an_option_ref"
+    assert exc.render(lambda option: "role_" + option).startswith("role_hpa_min: 3 is greater than role_hpa_max (2)")
+    assert exc.option == "hpa_min"
