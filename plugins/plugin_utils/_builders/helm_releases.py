@@ -45,7 +45,7 @@ def _gateway_values(selector, service, revision, replicas, anti_affinity):
     return values
 
 
-def releases(namespace, revision, hpa_min, hpa_max, anti_affinity, outbound_policy, access_log_file,
+def releases(namespace, revision, revision_tags, hpa_min, hpa_max, anti_affinity, outbound_policy, access_log_file,
              prometheus_merge, istiod_values, gateway_values, tracing, ingress_enabled, ingress_release,
              ingress_namespace, ingress_selector, ingress_ip, ingress_ip_resource_group, ingress_pip_name,
              ingress_load_balancer_ip, egress_enabled, egress_release, egress_namespace, egress_selector):
@@ -66,6 +66,8 @@ def releases(namespace, revision, hpa_min, hpa_max, anti_affinity, outbound_poli
     istiod["meshConfig"].update(extension_providers(tracing))
     if revision:
         istiod["revision"] = revision
+    if revision_tags:  # the istiod chart renders a MutatingWebhookConfiguration istio-revision-tag-<tag> per tag
+        istiod["revisionTags"] = list(revision_tags)
     if anti_affinity:
         istiod["affinity"] = anti_affinity_rule({"app": "istiod"})
     base = {"name": "istio-base", "chart": "base", "namespace": namespace,

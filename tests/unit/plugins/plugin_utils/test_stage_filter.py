@@ -13,7 +13,7 @@ from ansible_collections.aksmesh.istio.plugins.plugin_utils._stage_filter import
 REPO = pathlib.Path(__file__).resolve().parents[4]
 FILTERS = FilterModule().filters()
 MTLS = {"root_namespace": "istio-system", "istio_namespace": "istio-system", "gateway_namespaces": ["istio-ingress"]}
-HELM = {"revision": "", "tracing": {}, "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress",
+HELM = {"revision": "", "revision_tags": [], "tracing": {}, "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress",
         "ingress_selector": {"istio": "ingress"}, "ingress_ip": "", "ingress_ip_resource_group": "",
         "egress_release": "istio-egressgateway", "egress_namespace": "istio-egress",
         "egress_selector": {"istio": "egressgateway"}}

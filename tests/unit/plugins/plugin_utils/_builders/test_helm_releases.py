@@ -7,7 +7,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress impor
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
 # the istio_helm role's settings on the helm method (the role argument spec's defaults for the rest)
-CFG = {"namespace": "istio-system", "revision": "", "tracing": {},
+CFG = {"namespace": "istio-system", "revision": "", "revision_tags": [], "tracing": {},
        "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress", "ingress_selector": {"istio": "ingress"},
        "ingress_ip": "51.124.1.2", "ingress_ip_resource_group": "rg-net",
        "egress_release": "istio-egressgateway", "egress_namespace": "istio-egress",
@@ -40,6 +40,9 @@ def test_revision_names_istiod_and_user_values_win():
                         hpa_min=1))
     assert out[0]["values"] == {"defaultRevision": "1-31"}
     assert out[1]["name"] == "istiod-1-31" and out[1]["values"]["revision"] == "1-31"
+    assert "revisionTags" not in out[1]["values"]
+    tagged = releases(dict(CFG, revision="1-31", revision_tags=["default"]))
+    assert tagged[1]["values"]["revisionTags"] == ["default"]
     assert out[1]["values"]["autoscaleMin"] == 3 and out[1]["values"]["pilot"] == {"env": {"A": "1"}}
     assert "podDisruptionBudget" not in out[2]["values"]  # one replica: a PDB would block node drains
     with pytest.raises(MeshConfigError, match=r"^hpa_min: 6 is greater than hpa_max \(5\)"):
