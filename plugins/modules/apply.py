@@ -213,8 +213,9 @@ failures:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import UnknownKind
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact, secret_values
 
@@ -250,17 +251,21 @@ def argument_spec():
 
 def load(module):
     p = module.params
+    names.require(module, [("Namespace", p["namespace"], "namespace")] + [
+        ("Namespace", ns, "prune.namespaces[%d]" % i) for i, ns in enumerate((p["prune"] or {}).get("namespaces")
+                                                                             or [])])
     pairs = []
     if p["definitions"] is not None:
         pairs += manifests.expand([p["definitions"]])
     pairs += manifests.expand(manifests.load_paths(p["src"]))
-    objs = manifests.normalize(pairs)
-    if not objs:
+    invalid = [] if p["continue_on_error"] else None
+    objs = manifests.normalize(pairs, invalid)
+    if not objs and not invalid:
         module.fail_json(msg="nothing to apply: give definitions or src with at least one object")
     for spec in (p["prune"] or {}).get("kinds") or []:
         if not spec.get("apiVersion") or not spec.get("kind"):
             module.fail_json(msg="prune.kinds entries need apiVersion and kind, got %s" % spec)
-    return objs
+    return objs, invalid or []
 
 
 def render_diff(results):
@@ -279,8 +284,30 @@ def render_diff(results):
     return out
 
 
+def unknown_prune_kinds(engine, objs, kinds):
+    """prune.kinds entries the API server does not serve and no CRD of the batch defines (checked before the
+    first write, so a typo cannot leave a batch applied and its prune undone)."""
+    defined = set()
+    for obj in objs:
+        if obj["kind"] == "CustomResourceDefinition":
+            spec = obj.get("spec") or {}
+            defined.add((spec.get("group"), (spec.get("names") or {}).get("kind")))
+    out = []
+    for spec in kinds:
+        try:
+            engine.discovery.resolve(spec["apiVersion"], spec["kind"])
+        except UnknownKind as exc:
+            if (spec["apiVersion"].rpartition("/")[0], spec["kind"]) not in defined:
+                out.append(str(exc))
+    return out
+
+
 def apply_batch(module, engine, rest, objs):
     p = module.params
+    if p["state"] == "present" and p["prune"]:
+        unknown = unknown_prune_kinds(engine, objs, p["prune"]["kinds"])
+        if unknown:
+            module.fail_json(msg="prune.kinds: %s; nothing changed" % "; ".join(unknown))
     if p["state"] == "present":
         engine.apply_all(objs)
         if p["prune"] and not engine.failures:
@@ -309,7 +336,7 @@ def main():
                            required_one_of=[("definitions", "src")])
     p = module.params
     try:
-        objs = load(module)
+        objs, invalid = load(module)
     except manifests.ManifestError as exc:
         module.fail_json(msg=str(exc))
     # Secret values given in definitions never reach the output, not even the echoed arguments
@@ -320,6 +347,8 @@ def main():
                          check_mode=module.check_mode, diff=module._diff, default_namespace=p["namespace"],
                          continue_on_error=p["continue_on_error"], wait=p["wait"], wait_timeout=p["wait_timeout"],
                          by_kind=p["apply_order"] == "kinds", parallel=max(1, p["parallel"]))
+    for obj, message in invalid:  # continue_on_error: named as failed, the rest applied
+        engine.reject(obj, message)
     errors.run(module, lambda: apply_batch(module, engine, rest, objs),
                partial=lambda: dict(results=engine.results, requests=rest.counts))
 

@@ -140,7 +140,7 @@ workloads:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inventory as inv
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient, list_items
 
@@ -153,7 +153,8 @@ def read(module, rest):
     if namespaces:
         deployments = []
         for ns in namespaces:
-            deployments += list_items(rest, "/apis/apps/v1/namespaces/%s/deployments" % ns, labelSelector="app=istiod")
+            deployments += list_items(rest, "/apis/apps/v1/namespaces/%s/deployments" % names.segment("Namespace", ns),
+                                      labelSelector="app=istiod")
     else:
         deployments = list_items(rest, "/apis/apps/v1/deployments", labelSelector="app=istiod")
     return dict(
@@ -174,7 +175,7 @@ def _workloads(rest, namespaces):
         for plural, kind in (("deployments", "Deployment"), ("statefulsets", "StatefulSet"),
                              ("daemonsets", "DaemonSet")):
             items += [dict(item, kind=kind) for item in list_items(rest, "/apis/apps/v1/namespaces/%s/%s" % (
-                ns, plural))]
+                names.segment("Namespace", ns), plural))]
     return items
 
 
@@ -183,6 +184,9 @@ def main():
     spec.update(istio_namespace=dict(type="list", elements="str", default=[]),
                 workload_namespaces=dict(type="list", elements="str", default=[]))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    names.require(module, [("Namespace", ns, "%s[%d]" % (option, i)) for option in ("istio_namespace",
+                                                                                   "workload_namespaces")
+                           for i, ns in enumerate(module.params[option])])
     rest = RestClient(connect(module), timeout=module.params["request_timeout"])
     errors.run(module, lambda: read(module, rest))
 

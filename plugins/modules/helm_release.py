@@ -127,6 +127,9 @@ def main():
         kubeconfig=dict(type="path"), context=dict(type="str"), helm_path=dict(type="path")),
         required_if=[("state", "present", ["chart"])], supports_check_mode=True)
     p = module.params
+    problems = helm.argument_problems(p["name"], p["chart"] if p["state"] == "present" else None, p["namespace"])
+    if problems:
+        module.fail_json(msg="; ".join(problems) + "; nothing changed")
     binary = cli.find_tool(module, "helm", p["helm_path"], "install helm 3 (https://helm.sh/docs/intro/install/)")
     base = [binary] + cli.kube_args(p, "--kube-context") + ["-n", p["namespace"]]
 
@@ -141,14 +144,14 @@ def main():
     current = helm.release_status(listing, p["name"])
     current_values = None
     if current is not None:
-        _rc, out, _err = run(["get", "values", p["name"], "-o", "json"])
+        _rc, out, _err = run(["get", "values", "-o", "json", "--", p["name"]])
         current_values = json.loads(out or "null")
     result = dict(changed=False, changes=[], release=current)
     if p["state"] == "absent":
         if current is not None:
             result.update(changed=True, changes=["installed"], release=None)
             if not module.check_mode:
-                result["stdout"] = run(["uninstall", p["name"]])[1]
+                result["stdout"] = run(["uninstall", "--", p["name"]])[1]
         module.exit_json(**result)
     changes = helm.changes(current, current_values, p["chart"], p["version"], p["values"])
     result["changes"] = changes
@@ -158,13 +161,14 @@ def main():
             result["diff"] = dict(before={"version": (current or {}).get("version"), "values": current_values or {}},
                                   after={"version": p["version"], "values": p["values"]})
         if not module.check_mode:
-            argv = ["upgrade", "--install", p["name"], p["chart"], "--repo", p["repo"], "-f", "-"]
+            argv = ["upgrade", "--install", "--repo", p["repo"], "-f", "-"]
             if p["version"]:
                 argv += ["--version", p["version"]]
             if p["create_namespace"]:
                 argv.append("--create-namespace")
             if p["wait"]:
                 argv += ["--wait", "--timeout", p["timeout"]]
+            argv += ["--", p["name"], p["chart"]]  # positionals after "--": never read as flags
             result["stdout"] = run(argv, data=json.dumps(p["values"]))[1]
             _rc, listing, _err = run(["list", "-o", "json", "--filter", "^%s$" % p["name"]])
             result["release"] = helm.release_status(listing, p["name"])

@@ -125,6 +125,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES, ingress_facts
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
@@ -134,7 +135,8 @@ def wait_for_address(module, rest, name, namespace):
     p = module.params
     deadline = time.time() + p["wait_timeout"]
     while True:
-        svc = rest.request("GET", "/api/v1/namespaces/%s/services/%s" % (namespace, name), ok_missing=True)
+        svc = rest.request("GET", "/api/v1/namespaces/%s/services/%s" % (
+            k8s_names.segment("Namespace", namespace), k8s_names.segment("Service", name)), ok_missing=True)
         if svc is None:
             module.fail_json(msg="Service %s/%s not found: is the ingress gateway installed with install_method=%s? "
                                  "Set service/namespace if it has another name" % (namespace, name,
@@ -159,6 +161,7 @@ def main():
     p = module.params
     name, namespace = SERVICES[p["install_method"]]
     name, namespace = p["service"] or name, p["namespace"] or namespace
+    k8s_names.require(module, [("Service", name, "service"), ("Namespace", namespace, "namespace")])
     rest = RestClient(connect(module), timeout=p["request_timeout"])
     errors.run(module, lambda: wait_for_address(module, rest, name, namespace),
                what="reading Service %s/%s failed" % (namespace, name))

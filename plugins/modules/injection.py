@@ -81,6 +81,7 @@ namespaces:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection as inj
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
@@ -89,7 +90,7 @@ def label(module, rest, results):
     """Label (create) each namespace as asked; ``results`` grows as it goes."""
     diffs = []
     for entry in module.params["namespaces"]:
-        path = "/api/v1/namespaces/%s" % entry["name"]
+        path = "/api/v1/namespaces/%s" % k8s_names.segment("Namespace", entry["name"])
         live = rest.request("GET", path, ok_missing=True)
         want = inj.desired_labels(entry, module.params["revision"])
         keep = dict((k, v) for k, v in want.items() if v is not None)
@@ -138,10 +139,14 @@ def main():
         revision=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    names = [n["name"] for n in module.params["namespaces"]]
-    if len(set(names)) != len(names):
-        module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in names
-                                                                                   if names.count(n) > 1)))
+    entries = module.params["namespaces"]
+    k8s_names.require(module, [("Namespace", n["name"], "namespaces[%d].name" % i) for i, n in enumerate(entries)]
+                      + [("Namespace", n["revision"], "namespaces[%d].revision" % i) for i, n in enumerate(entries)]
+                      + [("Namespace", module.params["revision"], "revision")])
+    listed = [n["name"] for n in entries]
+    if len(set(listed)) != len(listed):
+        module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in listed
+                                                                                   if listed.count(n) > 1)))
     rest = RestClient(connect(module), timeout=module.params["request_timeout"])
     results = []
     errors.run(module, lambda: label(module, rest, results), partial=lambda: dict(namespaces=results))

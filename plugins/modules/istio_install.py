@@ -140,7 +140,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, ownership
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
@@ -211,13 +211,26 @@ def _read(path):
         return fh.read().decode("utf-8")
 
 
+def operator_problem(operator):
+    """Why a mapping is not an IstioOperator istioctl can install, or None."""
+    missing = [k for k in ("apiVersion", "kind", "spec") if k not in operator]
+    if missing:
+        return "it lacks " + ", ".join(missing)
+    if operator["kind"] != "IstioOperator":
+        return "its kind is %r" % operator["kind"]
+    if not isinstance(operator["spec"], dict):
+        return "its spec is not a mapping"
+    return None
+
+
 def ensure_namespaces(module, rest, objs):
     """Create the namespaces the rendered objects go into (gateways in their own namespaces): istioctl install
     creates only its own install namespace and fails on the others."""
     created = []
     for name in sorted(set((o.get("metadata") or {}).get("namespace") for o in objs) - set([None, ""])):
         try:
-            if rest.request("GET", "/api/v1/namespaces/%s" % name, ok_missing=True) is None:
+            if rest.request("GET", "/api/v1/namespaces/%s" % names.segment("Namespace", name),
+                            ok_missing=True) is None:
                 rest.request("POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace",
                                                                  "metadata": {"name": name}})
                 created.append(name)
@@ -278,9 +291,19 @@ def main():
     if isinstance(p["kubeconfig"], dict):
         module.fail_json(msg="istio_install needs kubeconfig as a file path (istioctl reads the file); write it with "
                              "aksmesh.istio.aks_credentials or ansible.builtin.copy (mode 0600) first")
+    if p["revision"] not in (None, "", "default"):
+        names.require(module, [("Namespace", p["revision"], "revision")])  # Istio revisions are DNS-1123 labels
     if isinstance(p["operator"], str) and not os.path.isfile(p["operator"]):
         module.fail_json(msg="operator %s is not a file; give the IstioOperator as a dictionary or a file path"
                          % p["operator"])
+    if p["operator"] is not None and not isinstance(p["operator"], (str, dict)):
+        module.fail_json(msg="operator is a %s; give the IstioOperator as a dictionary (apiVersion, kind, spec) or a "
+                             "file path" % type(p["operator"]).__name__)
+    if isinstance(p["operator"], dict):
+        why = operator_problem(p["operator"])
+        if why:
+            module.fail_json(msg="operator is not an IstioOperator (%s): give apiVersion install.istio.io/v1alpha1, "
+                                 "kind IstioOperator and a spec mapping" % why)
     binary = istioctl.find(module, p["istioctl_path"])
     rest = RestClient(connect(module), timeout=p["request_timeout"])
     result = dict(version=client_version(module, binary), revision=p["revision"] or "default", components=[],

@@ -108,7 +108,7 @@ checked:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
@@ -129,7 +129,7 @@ def live_objects(module, root):
             item.setdefault("apiVersion", "%s/%s" % (group, version))
             item.setdefault("kind", KINDS[plural])
             out.append(item)
-    mesh = rest.request("GET", "/api/v1/namespaces/%s/configmaps" % root, {"labelSelector": "istio.io/rev"},
+    mesh = rest.request("GET", "/api/v1/namespaces/%s/configmaps" % names.segment("Namespace", root), {"labelSelector": "istio.io/rev"},
                         ok_missing=True) or {}
     for item in mesh.get("items", []):
         if item["metadata"]["name"].startswith("istio") and "mesh" in (item.get("data") or {}):
@@ -174,6 +174,7 @@ def main():
         output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
         fail_level=dict(type="str", choices=["Info", "Warning", "Error", "never"], default="Error"))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    names.require(module, [("Namespace", module.params["root_namespace"], "root_namespace")])
     errors.run(module, lambda: lint(module), what="reading the cluster failed")
 
 

@@ -262,6 +262,10 @@ class ApplyEngine(object):
             self._live[manifests.identity(obj)] = out
         return Plan.done(action, ownership.prune_like(live, obj) if live else None, ownership.prune_like(out, obj))
 
+    def reject(self, obj, message):
+        """Record ``obj`` as failed without sending it (refused before the batch, e.g. by its name)."""
+        self._fail(obj, message)
+
     def _fail(self, obj, message):
         self.failures.append(message)
         meta = obj.get("metadata") or {}

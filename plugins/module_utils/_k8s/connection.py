@@ -20,6 +20,7 @@ try:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
     from kubernetes.config.config_exception import ConfigException
+    from yaml import YAMLError  # the kubernetes client's own dependency, which parses kubeconfig files
 
     HAS_K8S = True
 except ImportError:
@@ -88,6 +89,14 @@ def build_configuration(params):
                                             persist_config=False)
     except ConfigException as exc:
         raise K8sConnectionError("invalid kubeconfig: %s" % exc)
+    except (IOError, OSError) as exc:  # a directory, no permission
+        raise K8sConnectionError("kubeconfig %s cannot be read (%s): give a readable kubeconfig file" % (
+            kubeconfig, exc.strerror or exc))
+    except (YAMLError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise K8sConnectionError("kubeconfig %s is not a valid kubeconfig (%s: %s): give the file kubectl uses, "
+                                 "or aksmesh.istio.aks_credentials' output" % (
+                                     "(mapping)" if isinstance(kubeconfig, dict) else kubeconfig,
+                                     type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
     if params.get("host"):
         cfg.host = params["host"]
     if params.get("api_key"):

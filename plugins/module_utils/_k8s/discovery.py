@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 
@@ -31,12 +32,13 @@ class Resource(object):
         return "/apis/%s/%s" % (self.group, self.version) if self.group else "/api/%s" % self.version
 
     def collection_path(self, namespace=None):
+        """The collection's URL; names are checked and quoted (InvalidName when the API server would refuse them)."""
         if self.namespaced and namespace:
-            return "%s/namespaces/%s/%s" % (self.base(), namespace, self.plural)
+            return "%s/namespaces/%s/%s" % (self.base(), names.segment("Namespace", namespace), self.plural)
         return "%s/%s" % (self.base(), self.plural)
 
     def path(self, name, namespace=None):
-        return "%s/%s" % (self.collection_path(namespace), name)
+        return "%s/%s" % (self.collection_path(namespace), names.segment(self.kind, name))
 
     def __repr__(self):
         return "Resource(%s, %s)" % (self.api_version, self.kind)

@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
+
 try:
     import yaml
 
@@ -78,12 +80,14 @@ def expand(items, origin="definitions", parse_text=True):
     return out
 
 
-def normalize(pairs):
+def normalize(pairs, invalid=None):
     """Validated deep copies without server-owned fields.
 
-    Raises ManifestError naming every invalid document (all are checked before anything changes).
+    Raises ManifestError naming every invalid document (all are checked before anything changes). With a list
+    as ``invalid``, objects whose name the API server would refuse, or given twice, go there as (object, message)
+    instead (to apply the rest, as ``continue_on_error`` asks).
     """
-    objs, errors = [], []
+    objs, errors, seen = [], [], {}
     for idx, (obj, where) in enumerate(pairs):
         label = "%s document %d" % (where, idx + 1)
         if not isinstance(obj, dict):
@@ -96,6 +100,23 @@ def normalize(pairs):
         if missing:
             errors.append("%s (%s %s) lacks %s" % (label, obj.get("kind", "?"), name or "", ", ".join(missing)))
             continue
+        namespace = obj["metadata"].get("namespace")
+        bad = names.problem(obj["kind"], name) or ""
+        if bad:
+            bad = "metadata.name %r %s" % (name, bad)
+        elif namespace is not None and names.problem("Namespace", namespace):
+            bad = "metadata.namespace %r %s" % (namespace, names.problem("Namespace", namespace))
+        where = "%s %s" % (obj["kind"], "/".join(k for k in (namespace, name) if k))
+        if bad:
+            _refuse(errors, invalid, obj, "%s (%s): %s" % (label, where, bad), "%s: %s (%s)" % (where, bad, label))
+            continue
+        api = obj["apiVersion"]
+        key = (api.split("/")[0] if "/" in api else "", obj["kind"], namespace, name)  # any version: one object
+        if key in seen:
+            twice = "is given twice in one batch (%s and %s): keep one" % (seen[key], label)
+            _refuse(errors, invalid, obj, "%s (%s) %s" % (label, where, twice), "%s: %s" % (where, twice))
+            continue
+        seen[key] = label
         obj = drop_nulls(obj)
         meta = obj["metadata"]
         for field in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink"):
@@ -105,6 +126,13 @@ def normalize(pairs):
     if errors:
         raise ManifestError("invalid definitions: " + "; ".join(errors))
     return objs
+
+
+def _refuse(errors, invalid, obj, in_batch, alone):
+    if invalid is None:
+        errors.append(in_batch)
+    else:
+        invalid.append((obj, alone))
 
 
 def drop_nulls(value):

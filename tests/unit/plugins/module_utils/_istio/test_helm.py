@@ -14,3 +14,12 @@ def test_release_status_splits_chart_name_and_semver(chart, name, version):
     got = helm.release_status(listing, "r")
     assert (got["chart"], got["version"], got["revision"]) == (name, version, 2)
     assert helm.changes(got, {}, name, version, {}) == []
+
+
+def test_argument_problems_keep_flags_out_of_positionals():
+    assert helm.argument_problems("istiod-1-30-0", "istiod", "istio-system") == []
+    bad = helm.argument_problems("--dry-run", "-x", "kube-system/x")
+    assert len(bad) == 3 and "name '--dry-run' is not a release name" in bad[0]
+    assert "chart '-x'" in bad[1] and "namespace 'kube-system/x'" in bad[2]
+    assert "release name" in helm.argument_problems("a" * 54, "istiod", "ns")[0]
+    assert helm.argument_problems("istiod", None, "istio-system") == []  # state=absent names no chart

@@ -1,0 +1,118 @@
+"""Every bad input gets a named error before anything changes (issue: hardening).
+
+Each row: a module, its arguments, and the text its error must hold. Each runs against the real API server (or the
+ARM emulator for the aks_* modules) and must fail without a traceback and without one write (dry runs aside).
+Grow the table with every new option.
+"""
+
+import pytest
+
+from tests.support.ansible_runner import run_module
+
+CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "default"}, "data": {"a": "b"}}
+IOP = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": {"profile": "minimal"}}
+
+
+def cm(**meta):
+    return dict(CM, metadata=dict(CM["metadata"], **meta))
+
+
+K8S = [
+    # names that would change the URL they are put in, or that the API server refuses
+    ("injection", {"namespaces": [{"name": "kube-system/configmaps/victim"}]},
+     "namespaces[0].name 'kube-system/configmaps/victim' is not a DNS-1123 label"),
+    ("injection", {"namespaces": [{"name": ".."}]}, "namespaces[0].name '..' is not a DNS-1123 label"),
+    ("injection", {"namespaces": [{"name": ""}]}, "namespaces[0].name '' is empty"),
+    ("injection", {"namespaces": [{"name": "a" * 64}]}, "a DNS-1123 label has at most 63"),
+    ("injection", {"namespaces": [{"name": "Shop"}]}, "namespaces[0].name 'Shop' is not a DNS-1123 label"),
+    ("injection", {"namespaces": [{"name": "shop", "revision": "1-30; touch /tmp/x"}]},
+     "namespaces[0].revision '1-30; touch /tmp/x' is not a DNS-1123 label"),
+    ("injection", {"namespaces": [{"name": "shop"}], "revision": "../x"}, "revision '../x' is not a DNS-1123 label"),
+    ("injection", {"namespaces": [{"name": "shop"}, {"name": "shop"}]}, "lists a namespace twice"),
+    ("injection", {"namespaces": [{"name": "shop", "state": "gone"}]}, "value of state must be one of"),
+    ("injection", {"namespaces": [{"revision": "1-30-0"}]}, "missing required arguments: name"),
+    ("ingress_info", {"namespace": "kube-system/services/x"},
+     "namespace 'kube-system/services/x' is not a DNS-1123 label"),
+    ("ingress_info", {"service": "../../secrets/x"}, "service '../../secrets/x' is not a DNS-1035 label"),
+    ("ingress_info", {"service": "9gateway"}, "service '9gateway' is not a DNS-1035 label"),
+    ("ingress_info", {"install_method": "kubectl"}, "value of install_method must be one of"),
+    ("cluster_info", {"istio_namespace": ["a/b"]}, "istio_namespace[0] 'a/b' is not a DNS-1123 label"),
+    ("cluster_info", {"workload_namespaces": ["%2e%2e"]}, "workload_namespaces[0] '%2e%2e'"),
+    ("mesh_lint", {"root_namespace": "istio-system/configmaps"}, "root_namespace 'istio-system/configmaps'"),
+    ("mesh_lint", {"fail_level": "Fatal"}, "value of fail_level must be one of"),
+    ("mesh_lint", {"src": ["/nonexistent/mesh.yaml"], "partial": True}, "does not exist"),
+    # istio_install: options checked before istioctl runs
+    ("istio_install", {"operator": 7}, "operator is a int"),
+    ("istio_install", {"operator": {"kind": "IstioOperator"}}, "it lacks apiVersion, spec"),
+    ("istio_install", {"operator": dict(IOP, kind="Deployment")}, "its kind is 'Deployment'"),
+    ("istio_install", {"operator": dict(IOP, spec="minimal")}, "its spec is not a mapping"),
+    ("istio_install", {"operator": IOP, "revision": "1-30; touch /tmp/pwn"},
+     "revision '1-30; touch /tmp/pwn' is not a DNS-1123 label"),
+    ("istio_install", {"operator": IOP, "revision": "Canary"}, "revision 'Canary' is not a DNS-1123 label"),
+    ("istio_install", {"operator": "/nonexistent/iop.yaml"}, "is not a file"),
+    ("istio_install", {}, "state is present but all of the following are missing: operator"),
+    ("istio_install", {"operator": IOP, "state": "gone"}, "value of state must be one of"),
+    # helm_release: nothing helm could read as a flag
+    ("helm_release", {"name": "--dry-run", "chart": "istiod", "namespace": "istio-system"},
+     "name '--dry-run' is not a release name"),
+    ("helm_release", {"name": "istiod", "chart": "--set=x", "namespace": "istio-system"}, "chart '--set=x'"),
+    ("helm_release", {"name": "istiod", "chart": "istiod", "namespace": "a/b"}, "namespace 'a/b'"),
+    ("helm_release", {"name": "x" * 54, "chart": "istiod", "namespace": "istio-system"}, "is not a release name"),
+    ("helm_release", {"name": "Istiod", "chart": "istiod", "namespace": "istio-system"}, "is not a release name"),
+    ("helm_release", {"name": "istiod", "namespace": "istio-system"}, "missing: chart"),
+    # apply: the whole batch is checked before the first write
+    ("apply", {"definitions": [CM, cm(name="a/b")]}, "metadata.name 'a/b' is not a DNS-1123 subdomain"),
+    ("apply", {"definitions": [CM, cm(namespace="kube-system/secrets")]},
+     "metadata.namespace 'kube-system/secrets' is not a DNS-1123 label"),
+    ("apply", {"definitions": [CM, cm(name="..")]}, "metadata.name '..'"),
+    ("apply", {"definitions": [CM, dict(CM)]}, "is given twice in one batch"),
+    ("apply", {"definitions": [CM, {"apiVersion": "v1", "metadata": {"name": "x"}}]}, "lacks kind"),
+    ("apply", {"definitions": [CM, "just text"]}, "definitions document 2 is not a mapping"),
+    ("apply", {"definitions": [CM, ["a", "list"]]}, "is not a mapping"),
+    ("apply", {"definitions": [CM, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "Bad_NS"}}]},
+     "metadata.name 'Bad_NS' is not a DNS-1123 label"),
+    ("apply", {"definitions": [CM, {"apiVersion": "v1", "kind": "Service", "metadata": {
+        "name": "9svc", "namespace": "default"}, "spec": {"ports": [{"port": 80}]}}]},
+     "metadata.name '9svc' is not a DNS-1035 label"),
+    ("apply", {"src": "/nonexistent/objects.yaml"}, "does not exist"),
+    ("apply", {"definitions": [CM], "state": "gone"}, "value of state must be one of"),
+    ("apply", {"definitions": "{{ not yaml: [", "namespace": "default"}, "is not valid YAML"),
+    ("apply", {"definitions": [CM], "prune": {"kinds": [{"apiVersion": "v1", "kind": "ConfgMap"}],
+                                              "label_selector": "app=x"}},
+     "prune.kinds: the API server does not serve v1 ConfgMap"),
+    ("apply", {"definitions": [CM], "prune": {"kinds": [{"kind": "ConfigMap"}], "label_selector": "app=x"}},
+     "prune.kinds entries need apiVersion and kind"),
+    ("apply", {"definitions": [CM], "prune": {"kinds": [{"apiVersion": "v1", "kind": "ConfigMap"}],
+                                              "label_selector": "app=x", "namespaces": ["default/configmaps"]}},
+     "prune.namespaces[0] 'default/configmaps' is not a DNS-1123 label"),
+    ("apply", {"definitions": [dict(CM, metadata={"name": "cm"})], "namespace": "kube-system/secrets"},
+     "namespace 'kube-system/secrets' is not a DNS-1123 label"),
+]
+
+
+@pytest.mark.parametrize("module, args, needle", K8S, ids=["%s-%d" % (row[0], i) for i, row in enumerate(K8S)])
+def test_bad_input_is_named_before_anything_changes(kube_api, kubeconfig, module, args, needle):
+    kube_api.clear_log()
+    res = run_module(module, dict({"kubeconfig": kubeconfig}, **args))
+    assert res.failed, res.result
+    assert needle in res["msg"], res["msg"]
+    assert "Traceback" not in res.stderr and "exception" not in res.result, res.stderr[-2000:]
+    assert kube_api.writes() == []
+
+
+def test_unreadable_or_malformed_kubeconfigs_are_named(kube_api, tmp_path):
+    malformed = tmp_path / "malformed.yaml"
+    malformed.write_text("apiVersion: v1\nclusters: [\n")
+    wrong_shape = tmp_path / "list.yaml"
+    wrong_shape.write_text("- just\n- a list\n")
+    cases = [(str(tmp_path), "cannot be read"), (str(malformed), "is not a valid kubeconfig"),
+             (str(wrong_shape), "kubeconfig"), (str(tmp_path / "nope"), "does not exist")]
+    kube_api.clear_log()
+    for path, needle in cases:
+        for module in ("cluster_info", "injection", "apply"):
+            args = {"kubeconfig": path, "namespaces": [{"name": "shop"}]} if module == "injection" else \
+                {"kubeconfig": path, "definitions": [CM]} if module == "apply" else {"kubeconfig": path}
+            res = run_module(module, args)
+            assert res.failed and needle in res["msg"], (module, path, res.result)
+            assert "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert kube_api.requests() == []
