@@ -184,8 +184,8 @@ def main():
     spec.update(istio_namespace=dict(type="list", elements="str", default=[]),
                 workload_namespaces=dict(type="list", elements="str", default=[]))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    names.require(module, [("Namespace", ns, "%s[%d]" % (option, i)) for option in ("istio_namespace",
-                                                                                   "workload_namespaces")
+    options = ("istio_namespace", "workload_namespaces")
+    names.require(module, [("Namespace", ns, "%s[%d]" % (option, i)) for option in options
                            for i, ns in enumerate(module.params[option])])
     rest = RestClient(connect(module), timeout=module.params["request_timeout"])
     errors.run(module, lambda: read(module, rest))
