@@ -78,10 +78,9 @@ namespaces:
   sample: [{"name": "shop", "labels": {"istio-injection": "enabled"}, "action": "labelled"}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection as inj
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 
@@ -137,7 +136,7 @@ def main():
         create=dict(type="bool", default=True),
         revision=dict(type="str"),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = KubeModule(argument_spec=spec, supports_check_mode=True)
     names = [n["name"] for n in module.params["namespaces"]]
     if len(set(names)) != len(names):
         module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in names
