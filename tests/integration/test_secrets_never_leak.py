@@ -2,9 +2,13 @@
 secrets stage, at -vvv --diff, in every task result, in success and in failure; errors that hold no secret stay
 readable."""
 
+import base64
 import json
 
-from tests.support.ansible_runner import run_playbook
+import pytest
+import yaml
+
+from tests.support.ansible_runner import role_play, run_playbook
 
 # credentials of a second kubeconfig user (not the current context's): the module never uses them, but they are in
 # the mapping it is given, so in its invocation
@@ -55,3 +59,36 @@ def test_a_kubeconfig_mapping_keeps_its_credentials_out_of_every_output(kube_api
     assert "https://" in out and "aksmesh-test" in out  # the server and context stay visible
     for secret in secrets:
         assert secret not in out, secret
+
+
+SECRETS = {"mesh_secrets_grafana_username": "grafana-admin", "mesh_secrets_grafana_passphrase": "g-Leak-Check-7",
+           "mesh_secrets_kiali_username": "kiali-admin", "mesh_secrets_kiali_passphrase": "k-Leak-Check-8"}
+
+
+@pytest.mark.parametrize("broken", ["missing kubeconfig", "wrong token"])
+def test_the_secrets_stage_fails_with_a_readable_error_and_no_passphrase(kube_api, tmp_path, broken):
+    """The secrets stage used to run its apply with task-level no_log: every error read "msg: None". The values are
+    masked instead, so the error says what is wrong, and no passphrase (plain or base64) is in any output."""
+    if broken == "missing kubeconfig":
+        kubeconfig = str(tmp_path / "absent" / "kubeconfig")
+        expected = f"kubeconfig {kubeconfig} does not exist: set kubeconfig (or K8S_AUTH_KUBECONFIG)"
+    else:
+        config = kube_api.kubeconfig()
+        config["users"][0]["user"]["token"] = "not-the-admin-token"
+        kubeconfig = str(tmp_path / "kubeconfig")
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(config))
+        expected = "Unauthorized"
+    kube_api.clear_log()
+    run = run_playbook(role_play(kubeconfig, [{"role": "aksmesh.istio.mesh_secrets", "vars": dict(SECRETS)}]),
+                       tmp_path, verbosity=3, diff=True)
+    assert run.rc != 0
+    (failed,) = [r for r in run.results if r["result"].get("failed")]
+    assert failed["task"].endswith("Apply the objects of stage secrets")
+    assert expected in (failed["result"].get("msg") or ""), failed["result"]
+    assert expected in run.stdout
+    out = everything(run)
+    for value in ("g-Leak-Check-7", "k-Leak-Check-8", base64.b64encode(b"g-Leak-Check-7").decode(),
+                  base64.b64encode(b"k-Leak-Check-8").decode()):
+        assert value not in out, value
+    if broken == "missing kubeconfig":
+        assert kube_api.requests() == []

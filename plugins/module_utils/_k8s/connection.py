@@ -14,7 +14,8 @@ import os
 import re
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MaskingModule
 
 K8S_IMP_ERR = None
 try:
@@ -87,8 +88,9 @@ def protect(module, config):
     module.no_log_values.update(kubeconfig_secrets(config))
 
 
-class KubeModule(AnsibleModule):
-    """An AnsibleModule that takes the Kubernetes connection options (K8S_AUTH_ARG_SPEC).
+class KubeModule(MaskingModule):
+    """An AnsibleModule that takes the Kubernetes connection options (K8S_AUTH_ARG_SPEC) (and masks the Secret
+    values of a ``definitions`` argument, see MaskingModule).
 
     A kubeconfig given as a mapping (the output of aks_credentials, or a file read with from_yaml) carries
     credentials in an option that cannot be no_log as a whole (a path is no secret, and its context and server
