@@ -11,6 +11,9 @@ This file is private to the aksmesh.istio collection: its contents may change at
   (log in with a service-account token: ``kubectl create token``) and mount the session-signing key the credential
   Secret carries (``signing-key``, derived from the vaulted passphrase) where Kiali v2 reads its override secrets
   (``/kiali-override-secrets/login-token-signing-key/value.txt``), so no deployment shares the upstream key.
+- Secrets from Azure Key Vault (``secrets_store``): the credential Secrets are synced by the Secrets Store CSI driver
+  from the ``SecretProviderClass`` of the same name, which happens only while a pod mounts it: Grafana and Kiali
+  mount theirs (``/mnt/secrets-store``), so their Secrets exist before their containers read them.
 - Telemetry: one mesh-wide ``Telemetry`` in the root namespace turns on tracing to the OpenTelemetry provider the
   install configured (Jaeger's collector), with a sampling percentage, and Envoy access logging.
 """
@@ -88,6 +91,27 @@ def wire_kiali_signing_key(dep, secret):
     return False
 
 
+SECRETS_STORE_VOLUME = "aksmesh-secrets-store"
+
+
+def mount_secrets_store(dep, container_name, provider_class):
+    """Mount the SecretProviderClass ``provider_class`` in the container ``container_name``: the CSI driver syncs
+    its ``secretObjects`` into the Secret of the same name only while a pod mounts it."""
+    spec = dep["spec"]["template"]["spec"]
+    for container in spec.get("containers") or []:
+        if container.get("name") != container_name:
+            continue
+        mounts = [m for m in container.get("volumeMounts") or [] if m.get("name") != SECRETS_STORE_VOLUME]
+        container["volumeMounts"] = mounts + [{"name": SECRETS_STORE_VOLUME, "mountPath": "/mnt/secrets-store",
+                                               "readOnly": True}]
+        volumes = [v for v in spec.get("volumes") or [] if v.get("name") != SECRETS_STORE_VOLUME]
+        spec["volumes"] = volumes + [{"name": SECRETS_STORE_VOLUME, "csi": {
+            "driver": "secrets-store.csi.k8s.io", "readOnly": True,
+            "volumeAttributes": {"secretProviderClass": provider_class}}}]
+        return True
+    return False
+
+
 def telemetry(root_namespace, tracing_provider, tracing_sampling):
     """The mesh-wide Telemetry in the root namespace: tracing to ``tracing_provider`` (none when empty) at
     ``tracing_sampling`` percent, Envoy access logs."""
@@ -109,9 +133,10 @@ def _objects(manifest):
 
 
 def addon_manifests(manifests, namespace, grafana_secret, kiali_secret, kiali_auth_strategy, root_namespace,
-                    tracing_provider, tracing_sampling):
+                    tracing_provider, tracing_sampling, secrets_store):
     """``manifests``: {addon: its upstream manifest (YAML text or objects)} -> the objects, wired, in addon order,
-    and the mesh-wide Telemetry (tracing only when Jaeger is among the addons)."""
+    and the mesh-wide Telemetry (tracing only when Jaeger is among the addons). With ``secrets_store`` Grafana and
+    Kiali mount the SecretProviderClasses named after their credential Secrets."""
     if not namespace:
         raise MeshConfigError("namespace", "is empty: name the namespace of the addons")
     out = []
@@ -133,6 +158,9 @@ def addon_manifests(manifests, namespace, grafana_secret, kiali_secret, kiali_au
                 wire_kiali(doc, kiali_auth_strategy)
             if doc["kind"] == "Deployment" and addon == "kiali" and kiali_secret and kiali_auth_strategy == "token":
                 wire_kiali_signing_key(doc, kiali_secret)
+            secret = {"grafana": grafana_secret, "kiali": kiali_secret}.get(addon)
+            if doc["kind"] == "Deployment" and secrets_store and secret:
+                mount_secrets_store(doc, addon, secret)
             out.append(_retarget_bindings(doc, namespace))
     if manifests:
         out += telemetry(root_namespace, tracing_provider if "jaeger" in manifests else "", tracing_sampling)
