@@ -75,41 +75,32 @@ def wire_kiali(cm, strategy):
 KIALI_SIGNING_KEY_DIR = "/kiali-override-secrets/login-token-signing-key"
 
 
-def wire_kiali_signing_key(dep, secret):
-    """Mount the credential Secret's ``signing-key`` as Kiali's login-token signing key."""
+def mount(dep, container_name, volume, mount_path):
+    """Mount ``volume`` read-only at ``mount_path`` in the container ``container_name`` (replacing a volume and
+    mount of the same name); False when the Deployment has no such container."""
     spec = dep["spec"]["template"]["spec"]
     for container in spec.get("containers") or []:
-        if container.get("name") != "kiali":
+        if container.get("name") != container_name:
             continue
-        mounts = [m for m in container.get("volumeMounts") or [] if m.get("name") != "aksmesh-signing-key"]
-        container["volumeMounts"] = mounts + [{"name": "aksmesh-signing-key", "mountPath": KIALI_SIGNING_KEY_DIR,
-                                               "readOnly": True}]
-        volumes = [v for v in spec.get("volumes") or [] if v.get("name") != "aksmesh-signing-key"]
-        spec["volumes"] = volumes + [{"name": "aksmesh-signing-key", "secret": {
-            "secretName": secret, "items": [{"key": "signing-key", "path": "value.txt"}]}}]
+        mounts = [m for m in container.get("volumeMounts") or [] if m.get("name") != volume["name"]]
+        container["volumeMounts"] = mounts + [{"name": volume["name"], "mountPath": mount_path, "readOnly": True}]
+        spec["volumes"] = [v for v in spec.get("volumes") or [] if v.get("name") != volume["name"]] + [volume]
         return True
     return False
 
 
-SECRETS_STORE_VOLUME = "aksmesh-secrets-store"
+def wire_kiali_signing_key(dep, secret):
+    """Mount the credential Secret's ``signing-key`` as Kiali's login-token signing key."""
+    return mount(dep, "kiali", {"name": "aksmesh-signing-key", "secret": {
+        "secretName": secret, "items": [{"key": "signing-key", "path": "value.txt"}]}}, KIALI_SIGNING_KEY_DIR)
 
 
 def mount_secrets_store(dep, container_name, provider_class):
     """Mount the SecretProviderClass ``provider_class`` in the container ``container_name``: the CSI driver syncs
     its ``secretObjects`` into the Secret of the same name only while a pod mounts it."""
-    spec = dep["spec"]["template"]["spec"]
-    for container in spec.get("containers") or []:
-        if container.get("name") != container_name:
-            continue
-        mounts = [m for m in container.get("volumeMounts") or [] if m.get("name") != SECRETS_STORE_VOLUME]
-        container["volumeMounts"] = mounts + [{"name": SECRETS_STORE_VOLUME, "mountPath": "/mnt/secrets-store",
-                                               "readOnly": True}]
-        volumes = [v for v in spec.get("volumes") or [] if v.get("name") != SECRETS_STORE_VOLUME]
-        spec["volumes"] = volumes + [{"name": SECRETS_STORE_VOLUME, "csi": {
-            "driver": "secrets-store.csi.k8s.io", "readOnly": True,
-            "volumeAttributes": {"secretProviderClass": provider_class}}}]
-        return True
-    return False
+    return mount(dep, container_name, {"name": "aksmesh-secrets-store", "csi": {
+        "driver": "secrets-store.csi.k8s.io", "readOnly": True,
+        "volumeAttributes": {"secretProviderClass": provider_class}}}, "/mnt/secrets-store")
 
 
 def telemetry(root_namespace, tracing_provider, tracing_sampling):
