@@ -178,7 +178,8 @@ def test_addon_downloads_are_verified_and_a_failure_leaves_nothing_behind(mesh_c
     unknown = run()
     assert unknown.rc != 0
     assert ("mesh_addons_checksums: no sha256 for the prometheus, grafana, kiali, jaeger manifest(s) of Istio "
-            "1.99.0") in unknown.stdout and "mesh_addons_verify_checksums" in unknown.stdout
+            "1.99.0 (the collection pins Istio 1.28.0 to ") in unknown.stdout
+    assert "mesh_addons_verify_checksums" in unknown.stdout
     assert not unknown.task("Download the upstream addon manifests for this Istio version and verify their sha256")
     bad = run(mesh_addons_checksums=dict(sums, grafana="sha256:" + "0" * 64))
     assert bad.rc != 0
@@ -186,6 +187,9 @@ def test_addon_downloads_are_verified_and_a_failure_leaves_nothing_behind(mesh_c
     assert "Fix: a checksum mismatch means the file is not the one Istio released" in bad.stdout
     assert str(tmp) in bad.stdout  # the download folder was there ...
     assert list(tmp.iterdir()) == [] and kube_api.writes() == []  # ... and is gone; nothing was applied
+    gone = run(mesh_addons_checksums=sums, mesh_addons_base_url=(tmp_path / "no-mirror").as_uri())
+    assert gone.rc != 0 and "Fix: check mesh_addons_base_url (a mirror for air-gapped sites)" in gone.stdout
+    assert list(tmp.iterdir()) == [] and kube_api.writes() == []
     good = run(mesh_addons_checksums=sums)
     assert good.rc == 0, good.stdout[-3000:]
     assert get(kube_api, "apps", "deployments", "istio-system", "grafana")
