@@ -128,9 +128,9 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert grafana["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/ssa"] == "IfNotPresent"
     assert_no_secret_value_in(out, first)
     assert sorted(p.name for p in (out / "aks-sea/20-secrets").iterdir()) == [
-        "00-namespace--cluster-aks-istio-system.yaml", "secretproviderclass-aks-istio-system-grafana.yaml",
-        "secretproviderclass-aks-istio-system-kiali.yaml"]
-    spc = yaml.safe_load((out / "aks-sea/20-secrets/secretproviderclass-aks-istio-system-grafana.yaml").read_text())
+        "00-namespace--cluster-istio-system.yaml", "secretproviderclass-istio-system-grafana.yaml",
+        "secretproviderclass-istio-system-kiali.yaml"]
+    spc = yaml.safe_load((out / "aks-sea/20-secrets/secretproviderclass-istio-system-grafana.yaml").read_text())
     assert spc["spec"]["parameters"]["keyvaultName"] == "mesh-kv" and spc["spec"]["secretObjects"][0][
         "secretName"] == "grafana"
     summaries = {r["host"]: r["result"]["msg"] for r in first.task("Summary")}
