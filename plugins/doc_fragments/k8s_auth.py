@@ -14,6 +14,9 @@ options:
     description:
       - Path to a kubeconfig file, or the kubeconfig itself as a dictionary (for example the output of
         M(aksmesh.istio.aks_credentials)).
+      - Given as a dictionary, its credentials (user tokens, passwords, client keys and certificates,
+        auth-provider tokens and secrets, an exec plugin's environment values and secret flags) never appear in
+        the module's result, errors, C(-vvv) output or log.
       - When neither O(kubeconfig) nor O(host) is given, the module uses in-cluster configuration inside a pod,
         else C(KUBECONFIG) or C(~/.kube/config).
       - Can be set with the E(K8S_AUTH_KUBECONFIG) environment variable.

@@ -107,6 +107,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._files import atomic
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import aks_argument_spec, kubeconfig_text
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import AzureOperationError
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import protect
 
 YAML_IMP_ERR = None
 try:
@@ -115,16 +116,6 @@ try:
 except ImportError:
     HAS_YAML = False
     YAML_IMP_ERR = traceback.format_exc()
-
-
-def secrets_of(config):
-    """Every credential value in a kubeconfig, to keep out of any output."""
-    out = []
-    for user in config.get("users") or []:
-        for key, value in ((user or {}).get("user") or {}).items():
-            if key in ("token", "password", "client-key-data", "client-certificate-data") and value:
-                out.append(str(value))
-    return out
 
 
 def facts(config):
@@ -163,8 +154,7 @@ def main():
         module.fail_json(msg=str(exc))
     config = yaml.safe_load(text) or {}
     if not p["return_content"]:
-        for value in secrets_of(config):  # never echoed, even in an error or at -vvv
-            module.no_log_values.add(value)
+        protect(module, config)  # never echoed, even in an error or at -vvv
     context, server = facts(config)
     result = dict(changed=False, context=context, server=server,
                   checksum=hashlib.sha256(text.encode("utf-8")).hexdigest())

@@ -207,7 +207,6 @@ progress:
 
 import copy
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import istio_addon
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
     aks_argument_spec, cluster_label, get_cluster, report)
@@ -216,6 +215,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection im
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
     describe, rest, run_lro, run_module)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
 
 
 def argument_spec():
@@ -349,7 +349,7 @@ class AddonModule(object):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = KubeModule(argument_spec=argument_spec(), supports_check_mode=True)
     run_module(module, lambda: AddonModule(module).run())
 
 

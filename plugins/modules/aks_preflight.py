@@ -160,7 +160,6 @@ summary:
 """
 
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import aks_sizing
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
     agent_pools, aks_argument_spec, cluster_label, get_cluster, report)
@@ -169,6 +168,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection im
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
     AzureOperationError, describe, rest)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support import check_kubernetes, minor_of, supported_range
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
 
 
 def argument_spec():
@@ -212,7 +212,7 @@ def summarize(label, cluster, pools, kube, capacity, errors, warnings):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = KubeModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
     if p["min_memory_gib"] <= 0 or min(p["istiod_replicas"], p["gateways"], p["gateway_replicas"]) < 0:
         module.fail_json(msg="min_memory_gib must be positive and replica counts not negative")

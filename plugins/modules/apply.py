@@ -210,11 +210,10 @@ failures:
   sample: []
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import UnknownKind
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact, secret_values
@@ -332,8 +331,8 @@ def apply_batch(module, engine, rest, objs):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_one_of=[("definitions", "src")])
+    module = KubeModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        required_one_of=[("definitions", "src")])
     p = module.params
     try:
         objs, invalid = load(module)

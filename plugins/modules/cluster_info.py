@@ -138,10 +138,9 @@ workloads:
             "restarted_for": null}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inventory as inv
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient, list_items
 
 
@@ -183,7 +182,7 @@ def main():
     spec = dict(K8S_AUTH_ARG_SPEC)
     spec.update(istio_namespace=dict(type="list", elements="str", default=[]),
                 workload_namespaces=dict(type="list", elements="str", default=[]))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = KubeModule(argument_spec=spec, supports_check_mode=True)
     options = ("istio_namespace", "workload_namespaces")
     names.require(module, [("Namespace", ns, "%s[%d]" % (option, i)) for option in options
                            for i, ns in enumerate(module.params[option])])

@@ -67,8 +67,10 @@ options:
     choices: [present, absent]
     default: present
   kubeconfig:
-    description: Path of the kubeconfig; default helm's (E(KUBECONFIG)).
-    type: path
+    description:
+      - Path of the kubeconfig; default helm's (E(KUBECONFIG)).
+      - A kubeconfig given as a dictionary is refused (helm reads the file), without showing its credentials.
+    type: raw
   context:
     description: Kubeconfig context.
     type: str
@@ -112,21 +114,22 @@ stdout:
 
 import json
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, require_kubeconfig_file
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
+    module = KubeModule(argument_spec=dict(
         name=dict(type="str", required=True), chart=dict(type="str"),
         repo=dict(type="str", default="https://istio-release.storage.googleapis.com/charts"),
         version=dict(type="str"), namespace=dict(type="str", required=True), values=dict(type="dict", default={}),
         create_namespace=dict(type="bool", default=True), wait=dict(type="bool", default=True),
         timeout=dict(type="str", default="5m0s"), state=dict(type="str", default="present", choices=["present", "absent"]),
-        kubeconfig=dict(type="path"), context=dict(type="str"), helm_path=dict(type="path")),
+        kubeconfig=dict(type="raw"), context=dict(type="str"), helm_path=dict(type="path")),
         required_if=[("state", "present", ["chart"])], supports_check_mode=True)
     p = module.params
+    require_kubeconfig_file(module, "helm_release", "helm")
     problems = helm.argument_problems(p["name"], p["chart"] if p["state"] == "present" else None, p["namespace"])
     if problems:
         module.fail_json(msg="; ".join(problems) + "; nothing changed")

@@ -122,11 +122,10 @@ annotations:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES, ingress_facts
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 
@@ -157,7 +156,7 @@ def main():
     spec = dict(K8S_AUTH_ARG_SPEC)
     spec.update(install_method=dict(type="str", choices=sorted(SERVICES), default="istioctl"),
                 service=dict(type="str"), namespace=dict(type="str"), wait_timeout=dict(type="int", default=0))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = KubeModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
     name, namespace = SERVICES[p["install_method"]]
     name, namespace = p["service"] or name, p["namespace"] or namespace

@@ -78,11 +78,10 @@ namespaces:
   sample: [{"name": "shop", "labels": {"istio-injection": "enabled"}, "action": "labelled"}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection as inj
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 
@@ -138,7 +137,7 @@ def main():
         create=dict(type="bool", default=True),
         revision=dict(type="str"),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = KubeModule(argument_spec=spec, supports_check_mode=True)
     entries = module.params["namespaces"]
     k8s_names.require(module, [("Namespace", n["name"], "namespaces[%d].name" % i) for i, n in enumerate(entries)]
                       + [("Namespace", n["revision"], "namespaces[%d].revision" % i) for i, n in enumerate(entries)]

@@ -136,13 +136,12 @@ import os
 import shutil
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect, require_kubeconfig_file
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
 
 
@@ -285,12 +284,10 @@ def main():
                 state=dict(type="str", choices=["present", "absent"], default="present"),
                 purge=dict(type="bool", default=False), istioctl_path=dict(type="path"),
                 field_manager=dict(type="str", default="istio-operator"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_if=[("state", "present", ("operator",))])
+    module = KubeModule(argument_spec=spec, supports_check_mode=True,
+                        required_if=[("state", "present", ("operator",))])
     p = module.params
-    if isinstance(p["kubeconfig"], dict):
-        module.fail_json(msg="istio_install needs kubeconfig as a file path (istioctl reads the file); write it with "
-                             "aksmesh.istio.aks_credentials or ansible.builtin.copy (mode 0600) first")
+    require_kubeconfig_file(module, "istio_install", "istioctl")
     if p["revision"] not in (None, "", "default"):
         names.require(module, [("Namespace", p["revision"], "revision")])  # Istio revisions are DNS-1123 labels
     if isinstance(p["operator"], str) and not os.path.isfile(p["operator"]):

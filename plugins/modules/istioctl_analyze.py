@@ -115,10 +115,9 @@ rc:
 import json
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, require_kubeconfig_file
 
 
 LEVELS = ("Info", "Warning", "Error")
@@ -156,9 +155,8 @@ def main():
         fail_level=dict(type="str", choices=["Info", "Warning", "Error"], default="Error"),
         output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
         timeout=dict(type="str", default="30s"), istioctl_path=dict(type="path"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    if isinstance(module.params["kubeconfig"], dict):
-        module.fail_json(msg="istioctl_analyze needs kubeconfig as a file path (istioctl reads the file)")
+    module = KubeModule(argument_spec=spec, supports_check_mode=True)
+    require_kubeconfig_file(module, "istioctl_analyze", "istioctl")
     if not module.params["recursive"]:
         module.fail_json(msg="recursive=false: istioctl analyze always reads directories recursively; list the "
                              "files to analyze in src instead")

@@ -106,10 +106,9 @@ checked:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 LIVE_KINDS = (("apps", "v1", "deployments"), ("apps", "v1", "statefulsets"), ("apps", "v1", "daemonsets"),
@@ -173,7 +172,7 @@ def main():
         partial=dict(type="bool", default=False), suppress=dict(type="list", elements="str", default=[]),
         output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
         fail_level=dict(type="str", choices=["Info", "Warning", "Error", "never"], default="Error"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = KubeModule(argument_spec=spec, supports_check_mode=True)
     names.require(module, [("Namespace", module.params["root_namespace"], "root_namespace")])
     errors.run(module, lambda: lint(module), what="reading the cluster failed")
 

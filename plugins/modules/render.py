@@ -74,14 +74,14 @@ folder:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import render
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.manifests import ManifestError, expand, normalize
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import secret_values
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MaskingModule, secret_values
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(definitions=dict(type="raw", required=True),
+    module = MaskingModule(argument_spec=dict(definitions=dict(type="raw", required=True),
                                               dest=dict(type="path", required=True),
                                               stage=dict(type="str", required=True),
                                               prune=dict(type="bool", default=True)),

@@ -1,5 +1,6 @@
 """site.yml end to end: render mode (the embedded default), and cluster mode through Azure for each install method."""
 
+import base64
 import json
 import subprocess
 
@@ -34,6 +35,21 @@ MESH = {
     "aksmesh_grafana_passphrase": "graf-Pass-123", "aksmesh_kiali_passphrase": "kiali-Pass-456",
     "aksmesh_addons": False,
 }
+
+
+KEY_VAULT_SECRETS = {"name": "mesh-kv", "tenant_id": "11111111-2222-3333-4444-555555555555",
+                     "client_id": "66666666-7777-8888-9999-000000000000"}
+PASSPHRASES = ("graf-Pass-123", "kiali-Pass-456")
+
+
+def assert_no_secret_value_in(folder, run):
+    """No passphrase, plain or base64, in any rendered file or in what the run printed."""
+    values = [v for p in PASSPHRASES for v in (p, base64.b64encode(p.encode()).decode())]
+    for path in folder.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert not [v for v in values if v in text], path
+    assert not [v for v in values if v in run.stdout + run.stderr]
 
 
 def assert_policies_select_gateway_pods(api, expected):
@@ -76,7 +92,7 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
                                            "aksmesh_install_method": "helm"},
                                "aks-sea": {"aksmesh_render_dir": str(out / "aks-sea"),
                                            "aksmesh_install_method": "aks_addon", "aksmesh_revision": "asm-1-28",
-                                           "mesh_egress_hosts": []}},
+                                           "mesh_egress_hosts": [], "mesh_secrets_key_vault": KEY_VAULT_SECRETS}},
                     dict(MESH, aksmesh_target="render"))
     check = run_playbook(SITE, tmp_path, inventory=inv, check=True)
     assert check.rc == 0, check.stdout[-3000:]
@@ -106,7 +122,21 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert shop["metadata"]["labels"]["istio.io/rev"] == "asm-1-28"
     secret = out / "aks-weu/20-secrets/secret-istio-system-grafana.yaml"
     assert secret.stat().st_mode & 0o777 == 0o600
-    assert "graf-Pass-123" not in first.stdout
+    # the render folder holds no secret value: placeholders that say what to set, or Key Vault references
+    grafana = yaml.safe_load(secret.read_text())
+    assert grafana["stringData"] == {"username": "admin", "passphrase": "<set-me: the Grafana passphrase>"}
+    assert grafana["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/ssa"] == "IfNotPresent"
+    assert_no_secret_value_in(out, first)
+    assert sorted(p.name for p in (out / "aks-sea/20-secrets").iterdir()) == [
+        "00-namespace--cluster-istio-system.yaml", "secretproviderclass-istio-system-grafana.yaml",
+        "secretproviderclass-istio-system-kiali.yaml"]
+    spc = yaml.safe_load((out / "aks-sea/20-secrets/secretproviderclass-istio-system-grafana.yaml").read_text())
+    assert spc["spec"]["parameters"]["keyvaultName"] == "mesh-kv" and spc["spec"]["secretObjects"][0][
+        "secretName"] == "grafana"
+    summaries = {r["host"]: r["result"]["msg"] for r in first.task("Summary")}
+    assert any(line.startswith("secrets: no secret value is rendered; the grafana and kiali Secrets in 20-secrets "
+                               "hold placeholders") for line in summaries["aks-weu"])
+    assert any("sync the credential Secrets from Key Vault mesh-kv" in line for line in summaries["aks-sea"])
     second = run_playbook(SITE, tmp_path, inventory=inv)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
     summary = second.task("Summary")[0]["result"]["msg"]
@@ -257,6 +287,7 @@ def test_the_render_folder_applies_to_an_empty_cluster_as_it_is(kube_api, tmp_pa
     inv = inventory(tmp_path, {"aks": {"aksmesh_render_dir": str(out)}}, dict(MESH, aksmesh_target="render"))
     run = run_playbook(SITE, tmp_path, inventory=inv)
     assert run.rc == 0, run.stdout[-3000:]
+    assert_no_secret_value_in(out, run)
     kube_api.remove_istio_crds()
     files = sorted(out.rglob("*.yaml"))
     folders = sorted(p for p in out.iterdir() if p.is_dir())
@@ -272,6 +303,8 @@ def test_the_render_folder_applies_to_an_empty_cluster_as_it_is(kube_api, tmp_pa
                            ("Secret", "istio-system", "grafana")):
         assert kube_api.get("apps/v1" if kind == "Deployment" else "v1", kind, ns, name), (kind, name)
     assert kube_api.get("security.istio.io/v1", "PeerAuthentication", "istio-system", "default")
+    placeholder = kube_api.get("v1", "Secret", "istio-system", "grafana")["data"]["passphrase"]
+    assert base64.b64decode(placeholder).decode() == "<set-me: the Grafana passphrase>"
     # a second apply changes nothing. istiod takes over its webhook configurations once it runs (failurePolicy,
     # caBundle), which is why GitOps tools are told to ignore those fields; they are left out of this check
     again = tmp_path / "again"

@@ -23,8 +23,10 @@ EGRESS_NAMESPACE = "aks-istio-egress"
 CA_FIELDS = (("key_vault_id", "keyVaultId"), ("root_cert_object_name", "rootCertObjectName"),
              ("cert_chain_object_name", "certChainObjectName"), ("cert_object_name", "certObjectName"),
              ("key_object_name", "keyObjectName"))
+_VAULT_NAME = r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]"
+KEY_VAULT_NAME = re.compile(r"^%s$" % _VAULT_NAME)
 KEY_VAULT_ID = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/"
-                          r"Microsoft\.KeyVault/vaults/[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$", re.IGNORECASE)
+                          r"Microsoft\.KeyVault/vaults/%s$" % _VAULT_NAME, re.IGNORECASE)
 KEY_VAULT_OBJECT = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 # the add-on's rule for egress gateway names (AKS documentation, istio-deploy-egress): 1-53 characters
 EGRESS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

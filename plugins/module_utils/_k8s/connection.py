@@ -11,9 +11,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MaskingModule
 
 K8S_IMP_ERR = None
 try:
@@ -39,6 +41,73 @@ K8S_AUTH_ARG_SPEC = dict(
     validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
     request_timeout=dict(type="int", default=30),
 )
+
+
+# credentials of a kubeconfig user (users[].user): its own keys, and what an auth-provider's config or an exec
+# plugin's flags carry (access-token, refresh-token, client-secret, --client-secret=..., --password ...)
+USER_CREDENTIALS = ("token", "password", "client-key-data", "client-certificate-data")
+CREDENTIAL_NAME = re.compile(r"(token|secret|password|passphrase)$", re.IGNORECASE)
+
+
+def kubeconfig_secrets(config):
+    """Every credential value in a kubeconfig given as a mapping (none for a path), to keep out of any output:
+    users' token, password, client key and certificate data, auth-provider tokens and secrets, the values of an
+    exec plugin's environment and of its secret-looking flags."""
+    out = set()
+    if not isinstance(config, dict):
+        return out
+
+    def add(value):
+        if value not in (None, "") and not isinstance(value, (bool, dict, list)):
+            out.add(str(value))
+
+    for entry in config.get("users") or []:
+        user = entry.get("user") if isinstance(entry, dict) else None
+        if not isinstance(user, dict):
+            continue
+        for key in USER_CREDENTIALS:
+            add(user.get(key))
+        provider = user.get("auth-provider") if isinstance(user.get("auth-provider"), dict) else {}
+        for key, value in (provider.get("config") or {}).items():
+            if CREDENTIAL_NAME.search(str(key)):
+                add(value)
+        plugin = user.get("exec") if isinstance(user.get("exec"), dict) else {}
+        for env in plugin.get("env") or []:
+            if isinstance(env, dict):
+                add(env.get("value"))
+        args = [str(arg) for arg in plugin.get("args") or []]
+        for i, arg in enumerate(args):
+            flag, equals, value = arg.partition("=")
+            if flag.startswith("-") and CREDENTIAL_NAME.search(flag):
+                add(value if equals else (args[i + 1] if i + 1 < len(args) else None))
+    return out
+
+
+def protect(module, config):
+    """Make the credentials of ``config`` (a kubeconfig mapping) no-log values of ``module``: Ansible masks them
+    in the module's result, its errors, its invocation (shown at -vvv) and its own log entry."""
+    module.no_log_values.update(kubeconfig_secrets(config))
+
+
+class KubeModule(MaskingModule):
+    """An AnsibleModule that takes the Kubernetes connection options (K8S_AUTH_ARG_SPEC) (and masks the Secret
+    values of a ``definitions`` argument, see MaskingModule).
+
+    A kubeconfig given as a mapping (the output of aks_credentials, or a file read with from_yaml) carries
+    credentials in an option that cannot be no_log as a whole (a path is no secret, and its context and server
+    names belong in messages). Its credentials become no-log values as soon as the parameters are read, before
+    argument validation can fail and before the invocation is logged, so nothing the module prints holds them."""
+
+    def _load_params(self):
+        super(KubeModule, self)._load_params()
+        protect(self, self.params.get("kubeconfig"))
+
+
+def require_kubeconfig_file(module, name, tool):
+    """Fail the module ``name`` when its kubeconfig is a mapping: ``tool`` (istioctl, helm) reads the file itself."""
+    if isinstance(module.params.get("kubeconfig"), dict):
+        module.fail_json(msg="%s needs kubeconfig as a file path (%s reads the file); write it with "
+                             "aksmesh.istio.aks_credentials or ansible.builtin.copy (mode 0600) first" % (name, tool))
 
 
 class K8sConnectionError(Exception):

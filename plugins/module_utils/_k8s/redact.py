@@ -13,6 +13,9 @@ __metaclass__ = type
 import base64
 import copy
 
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
+
 MASK = "********"
 
 
@@ -34,10 +37,11 @@ def secret_values(objs):
     """Every Secret value in ``objs`` (as given, and base64-decoded), to add to a module's no_log values."""
     values = set()
     for obj in objs:
-        if obj.get("kind") != "Secret":
+        if not isinstance(obj, dict) or obj.get("kind") != "Secret":
             continue
         for field in ("data", "stringData"):
-            for value in (obj.get(field) or {}).values():
+            given = obj.get(field)
+            for value in given.values() if isinstance(given, dict) else []:
                 if value:
                     values.add(str(value))
                     if field == "data":
@@ -46,3 +50,26 @@ def secret_values(objs):
                         except (ValueError, UnicodeDecodeError):
                             pass
     return values
+
+
+def definition_secrets(definitions):
+    """Every Secret value in a module's ``definitions`` argument as given (objects, lists, ``v1/List``, YAML text),
+    before it is validated: documents that are not objects are skipped, text that is not YAML gives none."""
+    if definitions is None:
+        return set()
+    try:
+        pairs = manifests.expand([definitions])
+    except manifests.ManifestError:
+        return set()
+    return secret_values([obj for obj, _where in pairs])
+
+
+class MaskingModule(AnsibleModule):
+    """An AnsibleModule whose ``definitions`` argument may hold Secrets: their values are no-log values as soon as
+    the arguments are read, before argument validation or anything else can fail. Ansible then masks them in the
+    result, every error, the invocation shown at -vvv and the module's log, and the task needs no ``no_log``
+    (which would hide its errors too)."""
+
+    def _load_params(self):
+        super(MaskingModule, self)._load_params()
+        self.no_log_values.update(definition_secrets(self.params.get("definitions")))

@@ -11,6 +11,9 @@ This file is private to the aksmesh.istio collection: its contents may change at
   (log in with a service-account token: ``kubectl create token``) and mount the session-signing key the credential
   Secret carries (``signing-key``, derived from the vaulted passphrase) where Kiali v2 reads its override secrets
   (``/kiali-override-secrets/login-token-signing-key/value.txt``), so no deployment shares the upstream key.
+- Secrets from Azure Key Vault (``secrets_store``): the credential Secrets are synced by the Secrets Store CSI driver
+  from the ``SecretProviderClass`` of the same name, which happens only while a pod mounts it: Grafana and Kiali
+  mount theirs (``/mnt/secrets-store``), so their Secrets exist before their containers read them.
 - Telemetry: one mesh-wide ``Telemetry`` in the root namespace turns on tracing to the OpenTelemetry provider the
   install configured (Jaeger's collector), with a sampling percentage, and Envoy access logging.
 """
@@ -72,20 +75,32 @@ def wire_kiali(cm, strategy):
 KIALI_SIGNING_KEY_DIR = "/kiali-override-secrets/login-token-signing-key"
 
 
-def wire_kiali_signing_key(dep, secret):
-    """Mount the credential Secret's ``signing-key`` as Kiali's login-token signing key."""
+def mount(dep, container_name, volume, mount_path):
+    """Mount ``volume`` read-only at ``mount_path`` in the container ``container_name`` (replacing a volume and
+    mount of the same name); False when the Deployment has no such container."""
     spec = dep["spec"]["template"]["spec"]
     for container in spec.get("containers") or []:
-        if container.get("name") != "kiali":
+        if container.get("name") != container_name:
             continue
-        mounts = [m for m in container.get("volumeMounts") or [] if m.get("name") != "aksmesh-signing-key"]
-        container["volumeMounts"] = mounts + [{"name": "aksmesh-signing-key", "mountPath": KIALI_SIGNING_KEY_DIR,
-                                               "readOnly": True}]
-        volumes = [v for v in spec.get("volumes") or [] if v.get("name") != "aksmesh-signing-key"]
-        spec["volumes"] = volumes + [{"name": "aksmesh-signing-key", "secret": {
-            "secretName": secret, "items": [{"key": "signing-key", "path": "value.txt"}]}}]
+        mounts = [m for m in container.get("volumeMounts") or [] if m.get("name") != volume["name"]]
+        container["volumeMounts"] = mounts + [{"name": volume["name"], "mountPath": mount_path, "readOnly": True}]
+        spec["volumes"] = [v for v in spec.get("volumes") or [] if v.get("name") != volume["name"]] + [volume]
         return True
     return False
+
+
+def wire_kiali_signing_key(dep, secret):
+    """Mount the credential Secret's ``signing-key`` as Kiali's login-token signing key."""
+    return mount(dep, "kiali", {"name": "aksmesh-signing-key", "secret": {
+        "secretName": secret, "items": [{"key": "signing-key", "path": "value.txt"}]}}, KIALI_SIGNING_KEY_DIR)
+
+
+def mount_secrets_store(dep, container_name, provider_class):
+    """Mount the SecretProviderClass ``provider_class`` in the container ``container_name``: the CSI driver syncs
+    its ``secretObjects`` into the Secret of the same name only while a pod mounts it."""
+    return mount(dep, container_name, {"name": "aksmesh-secrets-store", "csi": {
+        "driver": "secrets-store.csi.k8s.io", "readOnly": True,
+        "volumeAttributes": {"secretProviderClass": provider_class}}}, "/mnt/secrets-store")
 
 
 def telemetry(root_namespace, tracing_provider, tracing_sampling):
@@ -109,9 +124,10 @@ def _objects(manifest):
 
 
 def addon_manifests(manifests, namespace, grafana_secret, kiali_secret, kiali_auth_strategy, root_namespace,
-                    tracing_provider, tracing_sampling):
+                    tracing_provider, tracing_sampling, secrets_store):
     """``manifests``: {addon: its upstream manifest (YAML text or objects)} -> the objects, wired, in addon order,
-    and the mesh-wide Telemetry (tracing only when Jaeger is among the addons)."""
+    and the mesh-wide Telemetry (tracing only when Jaeger is among the addons). With ``secrets_store`` Grafana and
+    Kiali mount the SecretProviderClasses named after their credential Secrets."""
     if not namespace:
         raise MeshConfigError("namespace", "is empty: name the namespace of the addons")
     out = []
@@ -133,6 +149,9 @@ def addon_manifests(manifests, namespace, grafana_secret, kiali_secret, kiali_au
                 wire_kiali(doc, kiali_auth_strategy)
             if doc["kind"] == "Deployment" and addon == "kiali" and kiali_secret and kiali_auth_strategy == "token":
                 wire_kiali_signing_key(doc, kiali_secret)
+            secret = {"grafana": grafana_secret, "kiali": kiali_secret}.get(addon)
+            if doc["kind"] == "Deployment" and secrets_store and secret:
+                mount_secrets_store(doc, addon, secret)
             out.append(_retarget_bindings(doc, namespace))
     if manifests:
         out += telemetry(root_namespace, tracing_provider if "jaeger" in manifests else "", tracing_sampling)

@@ -13,6 +13,7 @@ class Failed(Exception):
 
 class FakeModule:
     params = {"resource_group": "rg", "name": "aks", "kubeconfig": None, "context": None, "host": None}
+    no_log_values = set()
 
     def fail_json(self, **result):
         raise Failed(result["msg"])
@@ -34,7 +35,7 @@ def test_has_connection():
 
 
 def use(monkeypatch, client_or_error):
-    def rest_client(params, cs_client, resource_group, name):
+    def rest_client(params, cs_client, resource_group, name, no_log_values):
         assert (resource_group, name) == ("rg", "aks")
         if isinstance(client_or_error, Exception):
             raise client_or_error
@@ -64,3 +65,13 @@ def test_cluster_items_fails_naming_what_why_and_the_fix(monkeypatch, error, mes
     with pytest.raises(Failed) as failed:
         read()
     assert str(failed.value) == message
+
+
+def test_the_cluster_user_kubeconfig_from_arm_is_kept_out_of_output(monkeypatch):
+    text = ("apiVersion: v1\nkind: Config\ncurrent-context: aks\nclusters: [{name: aks, cluster: "
+            "{server: 'https://aks.example:443'}}]\ncontexts: [{name: aks, context: {cluster: aks, user: u}}]\n"
+            "users: [{name: u, user: {token: arm-issued-token}}]\n")
+    monkeypatch.setattr(aks_kube, "kubeconfig_text", lambda cs, rg, name: text)
+    no_log = set()
+    rest = aks_kube.rest_client(FakeModule.params, "cs", "rg", "aks", no_log)
+    assert rest is not None and no_log == {"arm-issued-token"}

@@ -55,3 +55,28 @@ def test_env_fallbacks_match_kubernetes_core():
     assert names["kubeconfig"] == "K8S_AUTH_KUBECONFIG" and names["api_key"] == "K8S_AUTH_API_KEY"
     assert names["validate_certs"] == "K8S_AUTH_VERIFY_SSL" and names["ca_cert"] == "K8S_AUTH_SSL_CA_CERT"
     assert kc.K8S_AUTH_ARG_SPEC["api_key"]["no_log"] is True
+
+
+SPARE_USER = {"name": "spare", "user": {
+    "client-certificate-data": "Y2VydA==", "client-key-data": "a2V5LWRhdGE=", "username": "bob", "password": "pw-1",
+    "auth-provider": {"name": "oidc", "config": {"client-id": "kubectl", "client-secret": "oidc-secret",
+                                                 "id-token": "id-tok", "refresh-token": "refresh-tok"}},
+    "exec": {"command": "kubelogin", "args": ["get-token", "--client-id", "app", "--client-secret", "exec-secret",
+                                              "--password=exec-pw", "--token-cache-dir", "/tmp/cache"],
+             "env": [{"name": "AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", "value": "env-secret"}]}}}
+
+
+def test_kubeconfig_secrets_are_every_credential_and_nothing_else():
+    config = dict(KUBECONFIG, users=KUBECONFIG["users"] + [SPARE_USER, {"name": "empty"}, "junk"])
+    assert kc.kubeconfig_secrets(config) == {
+        "t0k", "Y2VydA==", "a2V5LWRhdGE=", "pw-1", "oidc-secret", "id-tok", "refresh-tok", "exec-secret", "exec-pw",
+        "env-secret"}
+    assert kc.kubeconfig_secrets("/home/me/.kube/config") == set() and kc.kubeconfig_secrets(None) == set()
+
+
+def test_protect_adds_the_credentials_to_the_module_no_log_values():
+    class Module:
+        no_log_values = {"other"}
+    module = Module()
+    kc.protect(module, KUBECONFIG)
+    assert module.no_log_values == {"other", "t0k"}

@@ -2,7 +2,8 @@
 
 import base64
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MASK, redact, secret_values
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import (
+    MASK, definition_secrets, redact, secret_values)
 
 SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "annotations": {
     "kubectl.kubernetes.io/last-applied-configuration": "{...}", "other": "kept"}},
@@ -23,3 +24,11 @@ def test_secret_values_as_given_and_decoded():
     values = secret_values([SECRET, {"kind": "ConfigMap", "data": {"a": "b"}},
                             {"kind": "Secret", "data": {"bad": "not base64!", "empty": ""}}])
     assert values == {SECRET["data"]["password"], "hunter2", "admin", "not base64!"}
+
+
+def test_definition_secrets_reads_the_argument_as_given_before_validation():
+    text = "kind: Secret\nmetadata: {name: t}\nstringData: {token: from-text}\n---\n- not an object\n"
+    listed = {"apiVersion": "v1", "kind": "List", "items": [SECRET]}
+    assert definition_secrets([listed, text, 7, {"kind": "Secret", "data": ["not", "a", "mapping"]}]) == {
+        SECRET["data"]["password"], "hunter2", "admin", "from-text"}
+    assert definition_secrets(None) == set() and definition_secrets("{not: yaml") == set()

@@ -4,6 +4,7 @@ argument spec's defaults for the options a test leaves out (``build``), the sett
 import base64
 
 import pytest
+import yaml
 
 from ansible_collections.aksmesh.istio.plugins.filter.mesh import STAGES
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
@@ -48,6 +49,80 @@ def test_secrets_base64_and_labels():
     gone = build("secrets_manifests", namespace="istio-system", state="absent", kiali_secret_name="kiali-login")
     assert [o["metadata"]["name"] for o in gone] == ["grafana", "kiali-login"]
     assert not any("data" in o for o in gone)
+
+
+VAULT = {"name": "mesh-kv", "tenant_id": "11111111-2222-3333-4444-555555555555",
+         "client_id": "66666666-7777-8888-9999-000000000000"}
+
+
+def test_placeholder_secrets_say_what_to_set_and_hold_no_passphrase():
+    g, k = build("secrets_manifests", CREDENTIALS, namespace="istio-system", placeholders=True)
+    assert g["stringData"] == {"username": "u", "passphrase": "<set-me: the Grafana passphrase>"} and "data" not in g
+    assert k["stringData"]["signing-key"] == "<set-me: 32 random characters, Kiali's login-token signing key>"
+    assert g["metadata"]["annotations"] == {"aksmesh.io/values": "placeholder",
+                                            "kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent"}
+    assert "p@ss" not in str([g, k]) and base64.b64encode(b"p@ss").decode() not in str([g, k])
+    # no passphrase needed (render mode gives none)
+    bare = build("secrets_manifests", namespace="istio-system", placeholders=True)
+    assert bare[0]["stringData"]["username"] == "<set-me: the Grafana user name>"
+
+
+def test_a_key_vault_gives_secret_provider_classes_that_sync_the_same_secrets():
+    g, k = build("secrets_manifests", namespace="istio-system", key_vault=VAULT, kiali_secret_name="kiali-login",
+                 placeholders=True)
+    assert (g["apiVersion"], g["kind"], g["metadata"]["name"]) == (
+        "secrets-store.csi.x-k8s.io/v1", "SecretProviderClass", "grafana")
+    params = g["spec"]["parameters"]
+    assert g["spec"]["provider"] == "azure" and params["keyvaultName"] == "mesh-kv"
+    assert params["tenantId"] == VAULT["tenant_id"] and params["userAssignedIdentityID"] == VAULT["client_id"]
+    assert params["useVMManagedIdentity"] == "true" and params["usePodIdentity"] == "false"
+    assert yaml.safe_load(yaml.safe_load(params["objects"])["array"][1]) == {
+        "objectName": "grafana-passphrase", "objectType": "secret"}
+    assert k["spec"]["secretObjects"] == [{"secretName": "kiali-login", "type": "Opaque", "labels": {"app": "kiali"},
+                                           "data": [{"objectName": "kiali-username", "key": "username"},
+                                                    {"objectName": "kiali-passphrase", "key": "passphrase"},
+                                                    {"objectName": "kiali-signing-key", "key": "signing-key"}]}]
+    workload = build("secrets_manifests", namespace="istio-system", key_vault=dict(
+        VAULT, identity="workload", cloud_name="AzureChinaCloud", objects={"grafana_passphrase": "graf-pw"}))[0]
+    params = workload["spec"]["parameters"]
+    assert params["clientID"] == VAULT["client_id"] and "userAssignedIdentityID" not in params
+    assert params["cloudName"] == "AzureChinaCloud" and "objectName: graf-pw" in params["objects"]
+    gone = build("secrets_manifests", namespace="istio-system", key_vault=VAULT, state="absent")
+    assert [(o["kind"], o["metadata"]["name"]) for o in gone] == [
+        ("SecretProviderClass", "grafana"), ("Secret", "grafana"), ("SecretProviderClass", "kiali"),
+        ("Secret", "kiali")]
+
+
+@pytest.mark.parametrize("vault,message", [
+    ({"tenant_id": VAULT["tenant_id"]}, "name None is not a Key Vault name"),
+    (dict(VAULT, name="kv_1"), "name 'kv_1' is not a Key Vault name"),
+    (dict(VAULT, tenant_id="contoso"), "tenant_id 'contoso' is not a GUID: give the Microsoft Entra tenant"),
+    (dict(VAULT, client_id=""), "client_id '' is not a GUID: give the client ID of the identity"),
+    (dict(VAULT, identity="pod"), "identity 'pod': use managed"),
+    (dict(VAULT, vault="x"), "unknown key(s) vault; the keys are name, tenant_id"),
+    (dict(VAULT, objects={"grafana_password": "x"}), "objects: unknown key(s) grafana_password"),
+    (dict(VAULT, objects={"kiali_signing_key": "a/b"}), "objects.kiali_signing_key 'a/b' is not a Key Vault secret"),
+])
+def test_a_bad_key_vault_names_the_key_and_the_fix(vault, message):
+    with pytest.raises(MeshConfigError) as caught:
+        build("secrets_manifests", namespace="istio-system", key_vault=vault)
+    assert caught.value.option == "key_vault" and message in caught.value.message
+
+
+def test_addons_mount_the_secret_provider_classes_with_a_key_vault():
+    deps = {name: [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": {"template": {
+        "spec": {"containers": [{"name": name, "image": name}]}}}}] for name in ("grafana", "kiali", "prometheus")}
+    out = {o["metadata"]["name"]: o["spec"]["template"]["spec"] for o in build(
+        "addon_manifests", ADDONS, manifests=deps, secrets_store=True) if o["kind"] == "Deployment"}
+    volume = {"name": "aksmesh-secrets-store", "csi": {"driver": "secrets-store.csi.k8s.io", "readOnly": True,
+                                                       "volumeAttributes": {"secretProviderClass": "grafana"}}}
+    assert volume in out["grafana"]["volumes"]
+    assert {"name": "aksmesh-secrets-store", "mountPath": "/mnt/secrets-store", "readOnly": True} in \
+        out["kiali"]["containers"][0]["volumeMounts"]
+    assert "volumes" not in out["prometheus"]
+    plain = build("addon_manifests", ADDONS, manifests=deps)
+    assert not any(v.get("csi") for o in plain if o["kind"] == "Deployment"
+                   for v in o["spec"]["template"]["spec"].get("volumes") or [])
 
 
 def test_mtls_root_gateways_and_exceptions():

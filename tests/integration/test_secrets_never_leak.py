@@ -1,0 +1,94 @@
+"""No secret reaches any output: kubeconfig credentials given as a mapping, and the credential Secrets of the
+secrets stage, at -vvv --diff, in every task result, in success and in failure; errors that hold no secret stay
+readable."""
+
+import base64
+import json
+
+import pytest
+import yaml
+
+from tests.support.ansible_runner import role_play, run_playbook
+
+# credentials of a second kubeconfig user (not the current context's): the module never uses them, but they are in
+# the mapping it is given, so in its invocation
+SPARE_USER = {"name": "spare", "user": {
+    "client-key-data": "c3BhcmUta2V5LWRhdGEtMDE=", "password": "spare-Passw0rd-02",
+    "auth-provider": {"name": "oidc", "config": {"client-id": "kubectl", "client-secret": "spare-oidc-secret-03",
+                                                 "refresh-token": "spare-refresh-token-04"}},
+    "exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin",
+             "args": ["get-token", "--client-secret=spare-exec-flag-05"],
+             "env": [{"name": "AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", "value": "spare-exec-env-06"}]}}}
+
+
+def everything(run):
+    """All a run printed and every task result (the callback's log)."""
+    return run.stdout + run.stderr + json.dumps(run.results)
+
+
+def test_a_kubeconfig_mapping_keeps_its_credentials_out_of_every_output(kube_api, tmp_path):
+    kubeconfig = kube_api.kubeconfig()
+    kubeconfig["users"].append(SPARE_USER)
+    secrets = [kube_api.token, "c3BhcmUta2V5LWRhdGEtMDE=", "spare-Passw0rd-02", "spare-oidc-secret-03",
+               "spare-refresh-token-04", "spare-exec-flag-05", "spare-exec-env-06"]
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "leak-check", "namespace": "default"},
+                  "data": {"a": "b"}}
+    play = [{"name": "kubeconfig mapping", "hosts": "localhost", "gather_facts": False,
+             "vars": {"kc": kubeconfig},
+             "module_defaults": {"group/aksmesh.istio.k8s": {"kubeconfig": "{{ kc }}"}},
+             "tasks": [
+                 {"name": "read", "aksmesh.istio.cluster_info": {}},
+                 {"name": "write", "aksmesh.istio.apply": {"definitions": [config_map]}},
+                 {"name": "label", "aksmesh.istio.injection": {"namespaces": [{"name": "leak-check"}]}},
+                 {"name": "invalid option", "aksmesh.istio.apply": {"definitions": [config_map], "state": "gone"},
+                  "ignore_errors": True},
+                 {"name": "tool that reads the file", "aksmesh.istio.istioctl_analyze": {}, "ignore_errors": True},
+                 {"name": "helm reads the file too", "aksmesh.istio.helm_release": {
+                     "name": "x", "chart": "x", "namespace": "default"}, "ignore_errors": True},
+             ]}]
+    run = run_playbook(play, tmp_path, verbosity=3, diff=True)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert kube_api.get("v1", "ConfigMap", "default", "leak-check")
+    assert run.task("write")[0]["result"]["changed"] is True
+    # the failures say what is wrong, with the credentials masked, not the message
+    assert "value of state must be one of: present, absent, got: gone" in run.task("invalid option")[0]["result"]["msg"]
+    assert run.task("tool that reads the file")[0]["result"]["msg"].startswith(
+        "istioctl_analyze needs kubeconfig as a file path (istioctl reads the file)")
+    assert run.task("helm reads the file too")[0]["result"]["msg"].startswith("helm_release needs kubeconfig as a file")
+    out = everything(run)
+    assert "https://" in out and "aksmesh-test" in out  # the server and context stay visible
+    for secret in secrets:
+        assert secret not in out, secret
+
+
+SECRETS = {"mesh_secrets_grafana_username": "grafana-admin", "mesh_secrets_grafana_passphrase": "g-Leak-Check-7",
+           "mesh_secrets_kiali_username": "kiali-admin", "mesh_secrets_kiali_passphrase": "k-Leak-Check-8"}
+
+
+@pytest.mark.parametrize("broken", ["missing kubeconfig", "wrong token"])
+def test_the_secrets_stage_fails_with_a_readable_error_and_no_passphrase(kube_api, tmp_path, broken):
+    """The secrets stage used to run its apply with task-level no_log: every error read "msg: None". The values are
+    masked instead, so the error says what is wrong, and no passphrase (plain or base64) is in any output."""
+    if broken == "missing kubeconfig":
+        kubeconfig = str(tmp_path / "absent" / "kubeconfig")
+        expected = f"kubeconfig {kubeconfig} does not exist: set kubeconfig (or K8S_AUTH_KUBECONFIG)"
+    else:
+        config = kube_api.kubeconfig()
+        config["users"][0]["user"]["token"] = "not-the-admin-token"
+        kubeconfig = str(tmp_path / "kubeconfig")
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(config))
+        expected = "Unauthorized"
+    kube_api.clear_log()
+    run = run_playbook(role_play(kubeconfig, [{"role": "aksmesh.istio.mesh_secrets", "vars": dict(SECRETS)}]),
+                       tmp_path, verbosity=3, diff=True)
+    assert run.rc != 0
+    (failed,) = [r for r in run.results if r["status"] == "failed"]
+    assert failed["task"].endswith("Apply the objects of stage secrets")
+    assert expected in (failed["result"].get("msg") or ""), failed["result"]
+    assert expected in run.stdout
+    out = everything(run)
+    for value in ("g-Leak-Check-7", "k-Leak-Check-8", base64.b64encode(b"g-Leak-Check-7").decode(),
+                  base64.b64encode(b"k-Leak-Check-8").decode()):
+        assert value not in out, value
+    if broken == "missing kubeconfig":
+        assert kube_api.requests() == []
