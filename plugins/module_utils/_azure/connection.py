@@ -14,6 +14,7 @@ import importlib
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import names as azure_names
 
 AZURE_IMP_ERR = None
 try:
@@ -119,7 +120,12 @@ def require_azure(module, *packages):
 
 
 def connect(module, *packages):
-    """The AzureConnection for a module's parameters, after checking the SDK packages it needs are there."""
+    """The AzureConnection for a module's parameters, after checking the SDK packages it needs are there and the
+    Azure names it was given (nothing is sent to Azure when one is empty or malformed)."""
+    found = azure_names.problems(module.params, module.argument_spec)
+    if found:
+        module.fail_json(msg="%s: give the names as the Azure portal shows them; nothing was sent to Azure"
+                         % "; ".join(found))
     require_azure(module, *packages)
     try:
         return AzureConnection(module.params)

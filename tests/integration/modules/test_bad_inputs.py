@@ -116,3 +116,29 @@ def test_unreadable_or_malformed_kubeconfigs_are_named(kube_api, tmp_path):
             assert res.failed and needle in res["msg"], (module, path, res.result)
             assert "Traceback" not in res.stderr, res.stderr[-2000:]
     assert kube_api.requests() == []
+
+
+AZURE = [
+    ("aks_credentials", {"resource_group": "", "name": "aks", "return_content": True}, "resource_group '' is empty"),
+    ("aks_credentials", {"resource_group": "rg", "name": "", "return_content": True}, "name '' is empty"),
+    ("aks_credentials", {"resource_group": "rg", "name": "aks"}, "give dest (a file to write) or return_content"),
+    ("aks_mesh_addon", {"resource_group": "rg", "name": "aks/../other"},
+     "name 'aks/../other' is not a valid AKS cluster name"),
+    ("aks_mesh_addon", {"resource_group": "rg.", "name": "aks"}, "resource_group 'rg.' is not a valid resource group"),
+    ("aks_preflight", {"resource_group": "r" * 91, "name": "aks"}, "a resource group name has at most 90"),
+    ("aks_preflight", {"resource_group": "rg", "name": "aks", "istio_version": "latest"},
+     "istio_version 'latest' is not a version"),
+    ("aks_preflight", {"resource_group": "rg", "name": "aks", "min_memory_gib": 0}, "min_memory_gib must be positive"),
+    ("aks_public_ip", {"name": "pip/x", "resource_group": "rg"}, "name 'pip/x' is not a valid public IP name"),
+    ("aks_public_ip", {"name": "pip", "cluster_name": "", "cluster_resource_group": "rg"},
+     "cluster_name '' is empty"),
+]
+
+
+@pytest.mark.parametrize("module, args, needle", AZURE, ids=["%s-%d" % (row[0], i) for i, row in enumerate(AZURE)])
+def test_bad_azure_input_is_named_before_any_request(arm, azure_env, module, args, needle):
+    arm.add_cluster("rg", "aks")
+    res = run_module(module, args, env=azure_env)
+    assert res.failed and needle in res["msg"], res.result
+    assert "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert arm.requests() == []
