@@ -82,48 +82,70 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inject
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient
+
+
+CONFLICT_RETRIES = 3
 
 
 def label(module, rest, results):
     """Label (create) each namespace as asked; ``results`` grows as it goes."""
     diffs = []
     for entry in module.params["namespaces"]:
-        path = "/api/v1/namespaces/%s" % k8s_names.segment("Namespace", entry["name"])
-        live = rest.request("GET", path, ok_missing=True)
-        want = inj.desired_labels(entry, module.params["revision"])
-        keep = dict((k, v) for k, v in want.items() if v is not None)
-        if live is None:
-            if entry["state"] == "absent":
-                results.append({"name": entry["name"], "labels": {}, "action": "absent"})
-                continue
-            if not module.params["create"]:
-                module.fail_json(msg="namespace %s does not exist; create it or set create=true" % entry["name"])
-            if not module.check_mode:
-                rest.request("POST", "/api/v1/namespaces", None, {
-                    "apiVersion": "v1", "kind": "Namespace",
-                    "metadata": {"name": entry["name"], "labels": keep}})
-            results.append({"name": entry["name"], "labels": keep, "action": "created"})
-            diffs.append({"before_header": entry["name"], "after_header": entry["name"], "before": {},
-                          "after": keep})
-            continue
-        current = (live.get("metadata") or {}).get("labels") or {}
-        patch = inj.label_patch(current, want)
-        before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION) if k in current)
-        if patch is None:
-            results.append({"name": entry["name"], "labels": before, "action": "unchanged"})
-            continue
-        if not module.check_mode:
-            rest.request("PATCH", path, None, patch, "application/merge-patch+json")
-        results.append({"name": entry["name"], "labels": keep, "action": "labelled"
-                        if entry["state"] == "present" else "unlabelled"})
-        diffs.append({"before_header": entry["name"], "after_header": entry["name"], "before": before,
-                      "after": keep})
+        result, diff = label_one(module, rest, entry)
+        results.append(result)
+        if diff:
+            diffs.append(diff)
     changed = any(r["action"] in ("created", "labelled", "unlabelled") for r in results)
     out = dict(changed=changed, namespaces=results)
     if module._diff:
         out["diff"] = diffs
     return out
+
+
+def label_one(module, rest, entry):
+    """(result, diff) for one namespace. Writes survive races: a create that meets AlreadyExists (someone made it
+    meanwhile) labels the namespace that exists, and a label patch carries the resourceVersion it was computed
+    from, so a patch that arrives late can never overwrite a newer change (409: read again, bounded)."""
+    name = entry["name"]
+    path = "/api/v1/namespaces/%s" % k8s_names.segment("Namespace", name)
+    want = inj.desired_labels(entry, module.params["revision"])
+    keep = dict((k, v) for k, v in want.items() if v is not None)
+    for _attempt in range(CONFLICT_RETRIES):
+        live = rest.request("GET", path, ok_missing=True)
+        if live is None:
+            if entry["state"] == "absent":
+                return {"name": name, "labels": {}, "action": "absent"}, None
+            if not module.params["create"]:
+                module.fail_json(msg="namespace %s does not exist; create it or set create=true" % name)
+            if not module.check_mode:
+                try:
+                    rest.request("POST", "/api/v1/namespaces", None, {
+                        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": keep}})
+                except K8sApiError as exc:
+                    if exc.status == 409 and exc.reason == "AlreadyExists":
+                        continue  # created by someone else meanwhile: label the one that exists
+                    raise
+            return ({"name": name, "labels": keep, "action": "created"},
+                    {"before_header": name, "after_header": name, "before": {}, "after": keep})
+        meta = live.get("metadata") or {}
+        current = meta.get("labels") or {}
+        patch = inj.label_patch(current, want)
+        before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION) if k in current)
+        if patch is None:
+            return {"name": name, "labels": before, "action": "unchanged"}, None
+        if not module.check_mode:
+            patch["metadata"]["resourceVersion"] = meta.get("resourceVersion")  # a precondition, not a change
+            try:
+                rest.request("PATCH", path, None, patch, "application/merge-patch+json")
+            except K8sApiError as exc:
+                if exc.status == 409:  # changed since it was read: read it again
+                    continue
+                raise
+        return ({"name": name, "labels": keep, "action": "labelled" if entry["state"] == "present" else "unlabelled"},
+                {"before_header": name, "after_header": name, "before": before, "after": keep})
+    module.fail_json(msg="namespace %s kept changing while it was labelled (%d conflicts): re-run" % (
+        name, CONFLICT_RETRIES))
 
 
 def main():

@@ -121,6 +121,13 @@ command:
   returned: always
   type: list
   elements: str
+retries:
+  description:
+    - How often C(istioctl install) ran again after a transient API error (overload, restart, timeout); it is
+      idempotent, so it runs up to three times. Each retry is also reported as a warning.
+  returned: when istioctl install or uninstall ran
+  type: int
+  sample: 0
 stdout:
   description: istioctl's output.
   returned: when istioctl install or uninstall ran
@@ -135,6 +142,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
@@ -201,7 +209,7 @@ def present(module, binary, rest, workdir, result):
     cmd = [binary, "install", "-y", "-f", path, "--readiness-timeout", p["readiness_timeout"]] + flags(p)
     if p["verify"]:
         cmd.append("--verify")
-    run_or_fail(module, "install", cmd + cli.kube_args(p), result)
+    run_or_fail(module, "install", cmd + cli.kube_args(p), result, attempts=INSTALL_ATTEMPTS)
     return True
 
 
@@ -239,15 +247,31 @@ def ensure_namespaces(module, rest, objs):
     return created
 
 
-def run_or_fail(module, what, cmd, result):
-    """Run an istioctl command that changes the cluster; its output goes into the result, failure fails."""
+INSTALL_ATTEMPTS = 3  # istioctl install is idempotent: a transient API error is worth two more tries
+
+
+def run_or_fail(module, what, cmd, result, attempts=1):
+    """Run an istioctl command that changes the cluster; its output goes into the result, failure fails.
+    ``attempts`` > 1 runs it again after a transient API error (it must be idempotent, as install is); the
+    retries are counted in the result and reported as a warning."""
     result["command"] = cmd
-    try:
-        _rc, out, err = cli.run(module, cmd)
-    except cli.CommandError as exc:
-        result.update(stdout=exc.stdout, stderr=exc.stderr)
-        module.fail_json(msg="istioctl %s failed with exit code %s: %s"
-                         % (what, exc.rc, (exc.stderr or exc.stdout).strip()[-2000:]), rc=exc.rc, **result)
+    result.setdefault("retries", 0)
+    for attempt in range(1, attempts + 1):
+        try:
+            _rc, out, err = cli.run(module, cmd)
+            break
+        except cli.CommandError as exc:
+            output = exc.stderr or exc.stdout or ""
+            if attempt < attempts and istioctl.transient(output):
+                result["retries"] += 1
+                module.warn("istioctl %s met a transient API error (attempt %d of %d), running it again: %s" % (
+                    what, attempt, attempts, istioctl.transient(output)))
+                time.sleep(2 * attempt)
+                continue
+            result.update(stdout=exc.stdout, stderr=exc.stderr)
+            module.fail_json(msg="istioctl %s failed with exit code %s%s: %s"
+                             % (what, exc.rc, " after %d attempts" % attempt if attempt > 1 else "",
+                                output.strip()[-2000:]), rc=exc.rc, **result)
     result.update(stdout=out, stderr=err)
 
 

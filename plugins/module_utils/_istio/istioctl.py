@@ -79,3 +79,21 @@ def webhook_identity(obj):
         (k, v) for k, v in w["clientConfig"]["service"].items() if k != "port"), sort_keys=True))
         for w in obj.get("webhooks") or [])
     return labels.get("istio.io/rev"), hooks
+
+
+# What the Kubernetes client prints for API errors that a second try can get past (overload, restarts, timeouts)
+TRANSIENT_ERRORS = (
+    "Internal error occurred", "an error on the server", "has prevented the request from succeeding",
+    "the server is currently unable to handle the request", "Too Many Requests",
+    "the server has received too many requests", "etcdserver: request timed out", "etcdserver: leader changed",
+    "TLS handshake timeout", "connection refused", "connection reset by peer", "i/o timeout",
+    "http2: server sent GOAWAY", "context deadline exceeded", "unexpected EOF", "ServiceUnavailable",
+)
+
+
+def transient(output):
+    """The transient API error in istioctl's output (the first one named), or None."""
+    for needle in TRANSIENT_ERRORS:
+        if needle in (output or ""):
+            return needle
+    return None

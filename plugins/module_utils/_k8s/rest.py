@@ -122,8 +122,11 @@ class RestClient(object):
             if status == 404 and ok_missing:
                 return None
             error = K8sApiError.from_response(status, raw)
+            # a 409 is worth sending again only for a server-side apply (declarative: the same request is right
+            # again); a create that met AlreadyExists or a write whose precondition failed needs the caller to
+            # read the object first
             retry = (status in RETRY_STATUSES and error.reason != "Invalid") or (
-                status == 409 and not error.manager_conflict)
+                status == 409 and content_type.startswith("application/apply-patch") and not error.manager_conflict)
             if retry and attempt <= self.retries:
                 with self._lock:
                     self.retried += 1

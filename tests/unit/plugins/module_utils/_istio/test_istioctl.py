@@ -43,3 +43,11 @@ def test_webhook_identity_ignores_runtime_state():
     assert istioctl.webhook_identity(hook) == istioctl.webhook_identity(live)
     live["webhooks"][0]["clientConfig"]["service"]["name"] = "istiod-canary"
     assert istioctl.webhook_identity(hook) != istioctl.webhook_identity(live)
+
+
+def test_transient_api_errors_are_told_from_lasting_ones():
+    assert istioctl.transient('Error: failed to update resource: Internal error occurred: etcd is busy') == \
+        "Internal error occurred"
+    assert istioctl.transient("the server is currently unable to handle the request (post deployments.apps)")
+    assert istioctl.transient('Error: unknown profile "no-such-profile"') is None
+    assert istioctl.transient("") is None and istioctl.transient(None) is None

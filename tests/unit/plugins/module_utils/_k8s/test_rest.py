@@ -125,9 +125,17 @@ def test_retries_are_bounded_and_waits_capped():
 
 
 def test_lock_races_are_retried_but_not_manager_conflicts_or_invalid_objects():
+    # a server-side apply is declarative: the same request is right again after a lock race
     rest, waits = rest_client(Response(409, status(409, "Conflict", "the object has been modified")),
                               Response(200, b"{}"))
-    assert rest.request("PUT", "/x") == {} and waits == [0.5]
+    assert rest.request("PATCH", "/x", body={}, content_type="application/apply-patch+yaml") == {}
+    assert waits == [0.5]
+    # a create that met AlreadyExists, or a write whose precondition failed, goes back to the caller to read again
+    for method, reason in (("POST", "AlreadyExists"), ("PUT", "Conflict"), ("PATCH", "Conflict")):
+        rest, waits = rest_client(Response(409, status(409, reason, "exists or modified")), Response(200, b"{}"))
+        with pytest.raises(r.K8sApiError) as err:
+            rest.request(method, "/x", body={}, content_type="application/merge-patch+json")
+        assert err.value.reason == reason and waits == []
     rest, waits = rest_client(Response(409, status(409, "Conflict", "Apply failed",
                                                    [{"reason": "FieldManagerConflict"}])))
     with pytest.raises(r.K8sApiError):
