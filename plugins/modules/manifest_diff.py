@@ -135,6 +135,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import text as text_file
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
 
@@ -145,10 +146,9 @@ def side(module, which, workdir):
         return md.load(p[which], which)
     if p[which + "_path"]:
         try:
-            with open(p[which + "_path"]) as fh:
-                return md.load(fh.read(), p[which + "_path"])
-        except IOError as exc:
-            module.fail_json(msg="cannot read %s_path: %s" % (which, exc))
+            return md.load(text_file.read(p[which + "_path"], which + "_path"), p[which + "_path"])
+        except text_file.UnreadableFile as exc:
+            module.fail_json(msg=str(exc))
     operator = p[which + "_operator"]
     binary = istioctl.find(module, p["istioctl_path"])
     path = istioctl.write_operator(operator, workdir)

@@ -14,6 +14,7 @@ import os
 import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import atomic as atomic_file
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import text as text_file
 
 try:
     import yaml
@@ -55,10 +56,9 @@ def plan(objects, folder, stage, prune=True):
     write, same = {}, []
     for path, (text, mode) in wanted.items():
         try:
-            with open(path) as fh:
-                current = fh.read()
+            current = text_file.read(path)
             current_mode = os.stat(path).st_mode & 0o777
-        except (IOError, OSError):
+        except (text_file.UnreadableFile, IOError, OSError):  # absent (or not ours to keep): written anew
             current, current_mode = None, None
         if current == text and current_mode == mode:
             same.append(path)
@@ -70,9 +70,9 @@ def plan(objects, folder, stage, prune=True):
             path = os.path.join(folder, name)
             if path in wanted or not name.endswith(".yaml"):
                 continue
-            with open(path) as fh:
-                if fh.readline() == MARKER % stage:
-                    remove.append(path)
+            # a file we cannot read is not ours to remove; say which one (UnreadableFile)
+            if text_file.read(path, "render folder file", first_line=True) == MARKER % stage:
+                remove.append(path)
     return write, remove, same
 
 

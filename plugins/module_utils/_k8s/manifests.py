@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import text as text_file
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 
 try:
@@ -59,8 +60,10 @@ def load_paths(paths):
         else:
             raise ManifestError("src %s does not exist" % path)
         for name in files:
-            with open(name) as fh:
-                docs += [(doc, name) for doc in load_text(fh.read(), name)]
+            try:
+                docs += [(doc, name) for doc in load_text(text_file.read(name, "src"), name)]
+            except text_file.UnreadableFile as exc:
+                raise ManifestError(str(exc))
     return docs
 
 

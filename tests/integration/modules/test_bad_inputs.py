@@ -142,3 +142,30 @@ def test_bad_azure_input_is_named_before_any_request(arm, azure_env, module, arg
     assert res.failed and needle in res["msg"], res.result
     assert "Traceback" not in res.stderr, res.stderr[-2000:]
     assert arm.requests() == []
+
+
+def test_files_that_are_not_utf8_or_unreadable_are_named(kube_api, kubeconfig, tmp_path):
+    latin = tmp_path / "latin1.yaml"
+    latin.write_bytes("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9, namespace: default}\n"
+                      .encode("latin-1"))
+    folder = tmp_path / "objects"
+    folder.mkdir()
+    (folder / "a.yaml").write_bytes(latin.read_bytes())
+    rendered = tmp_path / "out" / "mtls"
+    rendered.mkdir(parents=True)
+    (rendered / "stray.yaml").write_bytes(b"\xff\xfe binary, not ours")
+    kube_api.clear_log()
+    cases = [
+        ("apply", {"kubeconfig": kubeconfig, "src": str(latin)}, "src %s is not UTF-8 text (byte" % latin),
+        ("apply", {"kubeconfig": kubeconfig, "src": str(folder)}, "a.yaml is not UTF-8 text"),
+        ("mesh_lint", {"kubeconfig": kubeconfig, "src": [str(latin)], "partial": True}, "is not UTF-8 text"),
+        ("manifest_diff", {"before_path": str(latin), "after": []}, "before_path %s is not UTF-8 text" % latin),
+        ("manifest_diff", {"before_path": str(tmp_path), "after": []}, "cannot be read (Is a directory)"),
+        ("render", {"dest": str(tmp_path / "out"), "stage": "mtls", "definitions": [CM]},
+         "render folder file %s is not UTF-8 text" % (rendered / "stray.yaml")),
+    ]
+    for module, args, needle in cases:
+        res = run_module(module, args)
+        assert res.failed and needle in res["msg"], (module, res.result)
+        assert "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert kube_api.writes() == [] and sorted(p.name for p in rendered.iterdir()) == ["stray.yaml"]
