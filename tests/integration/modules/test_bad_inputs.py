@@ -169,3 +169,17 @@ def test_files_that_are_not_utf8_or_unreadable_are_named(kube_api, kubeconfig, t
         assert res.failed and needle in res["msg"], (module, res.result)
         assert "Traceback" not in res.stderr, res.stderr[-2000:]
     assert kube_api.writes() == [] and sorted(p.name for p in rendered.iterdir()) == ["stray.yaml"]
+
+
+def test_a_missing_passphrase_is_named_by_the_role(kube_api, kubeconfig, tmp_path):
+    from tests.support.ansible_runner import role_play, run_playbook
+    kube_api.clear_log()
+    play = role_play(kubeconfig, [{"role": "aksmesh.istio.mesh_secrets",
+                                   "vars": {"mesh_secrets_grafana_passphrase": "", "mesh_secrets_kiali_passphrase": "x",
+                                            "mesh_secrets_grafana_username": "admin",
+                                            "mesh_secrets_kiali_username": "admin"}}])
+    run = run_playbook(play, tmp_path)
+    failed = [r["result"].get("msg") for r in run.results if r["status"] == "failed"]
+    assert run.rc != 0 and failed, run.stdout[-2000:]
+    assert "mesh_secrets_grafana_passphrase" in str(failed) and "CapturedExceptionMarker" not in run.stdout, failed
+    assert kube_api.writes() == []
