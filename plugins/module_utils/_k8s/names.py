@@ -25,6 +25,8 @@ DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 # kinds whose names the API server holds to a stricter rule than a DNS-1123 subdomain
 LABEL_KINDS = {"Namespace": ("DNS-1123 label", DNS1123_LABEL, 63),
                "Service": ("DNS-1035 label", DNS1035_LABEL, 63)}
+# kinds whose names only have to be a valid URL path segment (RBAC allows 'system:aggregate-to-edit' and the like)
+PATH_SEGMENT_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 RULES = {
     "DNS-1123 label": "lower-case letters, digits and '-', starting and ending with a letter or digit",
     "DNS-1035 label": "lower-case letters, digits and '-', starting with a letter and ending with a letter or digit",
@@ -41,6 +43,10 @@ def problem(kind, name):
     DNS-1123 subdomain rule most kinds have (which also keeps ``/``, ``%``, ``.`` and ``..`` out of a path)."""
     if not isinstance(name, str) or not name:
         return "is empty" if not name else "is not a string"
+    if kind in PATH_SEGMENT_KINDS:
+        if name in (".", "..") or "/" in name or "%" in name:
+            return "is not a path segment name (not '.' or '..', no '/' or '%')"
+        return None
     rule, pattern, limit = LABEL_KINDS.get(kind, ("DNS-1123 subdomain", DNS1123_SUBDOMAIN, 253))
     if len(name) > limit:
         return "is %d characters long; a %s has at most %d" % (len(name), rule, limit)
@@ -59,7 +65,7 @@ def check(kind, name, what=None):
 
 def segment(kind, name, what=None):
     """``name``, checked and quoted for one URL path segment."""
-    return quote(check(kind, name, what), safe="")
+    return quote(check(kind, name, what), safe=":")  # ":" is a path character (RFC 3986 pchar)
 
 
 def require(module, checks):

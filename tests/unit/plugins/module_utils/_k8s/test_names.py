@@ -17,6 +17,8 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
     ("VirtualService", ".", "is not a DNS-1123 subdomain"),
     ("ConfigMap", "x" * 254, "at most 253"),
     ("Namespace", 7, "is not a string"),
+    ("ClusterRole", "a/b", "is not a path segment name"),
+    ("RoleBinding", "..", "is not a path segment name"),
 ])
 def test_bad_names_are_named(kind, name, why):
     assert why in names.problem(kind, name)
@@ -26,7 +28,8 @@ def test_bad_names_are_named(kind, name, why):
 
 @pytest.mark.parametrize("kind, name", [
     ("Namespace", "istio-system"), ("Service", "istio-ingressgateway"), ("ConfigMap", "istio-sidecar-injector.v1"),
-    ("CustomResourceDefinition", "gateways.networking.istio.io"), ("Namespace", "a" * 63)])
+    ("CustomResourceDefinition", "gateways.networking.istio.io"), ("Namespace", "a" * 63),
+    ("ClusterRole", "system:aggregate-to-edit"), ("ClusterRoleBinding", "Kiali_Viewer")])
 def test_good_names_pass_and_quote_to_themselves(kind, name):
     assert names.problem(kind, name) is None
     assert names.segment(kind, name) == name
