@@ -92,7 +92,10 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
                                            "aksmesh_install_method": "helm"},
                                "aks-sea": {"aksmesh_render_dir": str(out / "aks-sea"),
                                            "aksmesh_install_method": "aks_addon", "aksmesh_revision": "asm-1-28",
-                                           "mesh_egress_hosts": [], "mesh_secrets_key_vault": KEY_VAULT_SECRETS}},
+                                           "mesh_egress_hosts": [], "mesh_secrets_key_vault": KEY_VAULT_SECRETS,
+                                           "aks_mesh_addon_egress_gateways": [{
+                                               "name": "egress1", "gateway_configuration_name": "egress1",
+                                               "gateway_nodepool_name": "gwpool"}]}},
                     dict(MESH, aksmesh_target="render"))
     check = run_playbook(SITE, tmp_path, inventory=inv, check=True)
     assert check.rc == 0, check.stdout[-3000:]
@@ -117,6 +120,8 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert gw["spec"]["selector"] == {"istio": "ingress"}
     sea = {p.relative_to(out / "aks-sea").as_posix() for p in (out / "aks-sea").rglob("*.yaml")}
     assert "10-istio/configmap-aks-istio-system-istio-shared-configmap-asm-1-28.yaml" in sea
+    # the add-on egress gateway's StaticGatewayConfiguration, rendered with the mesh config (one call per folder)
+    assert "10-istio/staticgatewayconfiguration-aks-istio-egress-egress1.yaml" in sea, sorted(sea)
     assert "40-mtls/peerauthentication-aks-istio-system-default.yaml" in sea
     shop = yaml.safe_load((out / "aks-sea/30-injection/00-namespace--cluster-shop.yaml").read_text())
     assert shop["metadata"]["labels"]["istio.io/rev"] == "asm-1-28"

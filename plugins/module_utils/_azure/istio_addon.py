@@ -208,7 +208,7 @@ def desired_profile(current, wanted_revisions, gateways, ca=None, egress=None):
     if egress is not None:
         listed = set((g["namespace"], g["name"]) for g in egress)
         dropped = [dict(g, enabled=False) for g in components.get("egressGateways") or []
-                   if (g.get("namespace") or EGRESS_NAMESPACE, g.get("name")) not in listed and g.get("enabled")]
+                   if (g.get("namespace") or EGRESS_NAMESPACE, g.get("name")) not in listed]
         if egress or dropped:
             components["egressGateways"] = list(egress) + dropped
     if not components:
@@ -229,7 +229,9 @@ def comparable(profile):
     egress = sorted((g.get("namespace") or EGRESS_NAMESPACE, g.get("name"), bool(g.get("enabled")),
                      g.get("gatewayConfigurationName")) for g in (istio.get("components") or {})
                     .get("egressGateways") or [] if g.get("enabled"))
-    ca = ((istio.get("certificateAuthority") or {}).get("plugin")) or None
+    ca = dict(((istio.get("certificateAuthority") or {}).get("plugin")) or {})
+    if ca.get("keyVaultId"):  # ARM resource IDs compare without case
+        ca["keyVaultId"] = ca["keyVaultId"].lower()
     return {"mode": "Istio", "revisions": sorted(istio.get("revisions") or []), "gateways": gws, "egress": egress,
             "ca": ca}
 

@@ -18,11 +18,11 @@ import re
 # (rule text, pattern, longest) per kind of name, as the Azure naming rules give them
 RULES = {
     "resource group": ("letters, digits, '_', '-', '.', '(' and ')', not ending with '.'",
-                       re.compile(r"^[-\w.()]*[-\w()]$", re.UNICODE), 90),
+                       re.compile(r"^[-\w.()]*[-\w()]\Z", re.UNICODE), 90),
     "AKS cluster": ("letters, digits, '_' and '-', starting and ending with a letter or digit",
-                    re.compile(r"^[a-zA-Z0-9]([-\w]*[a-zA-Z0-9])?$"), 63),
+                    re.compile(r"^[a-zA-Z0-9]([-\w]*[a-zA-Z0-9])?\Z"), 63),
     "public IP": ("letters, digits, '_', '.' and '-', starting with a letter or digit and ending with a letter, "
-                  "digit or '_'", re.compile(r"^[a-zA-Z0-9]([-\w.]*\w)?$"), 80),
+                  "digit or '_'", re.compile(r"^[a-zA-Z0-9]([-\w.]*\w)?\Z"), 80),
 }
 RESOURCE_GROUP_OPTIONS = ("resource_group", "cluster_resource_group")
 

@@ -91,8 +91,15 @@ TRANSIENT_ERRORS = (
 )
 
 
+# ... unless istioctl waited for the components to become ready and they did not (image pulls, crashes, quota):
+# running it again would only wait as long again
+NOT_READY = ("resources not ready after", "failed to wait for resource")
+
+
 def transient(output):
     """The transient API error in istioctl's output (the first one named), or None."""
+    if any(needle in (output or "") for needle in NOT_READY):
+        return None
     for needle in TRANSIENT_ERRORS:
         if needle in (output or ""):
             return needle

@@ -38,7 +38,7 @@ class Resource(object):
         return "%s/%s" % (self.base(), self.plural)
 
     def path(self, name, namespace=None):
-        return "%s/%s" % (self.collection_path(namespace), names.segment(self.kind, name))
+        return "%s/%s" % (self.collection_path(namespace), names.segment(self.kind, name, group=self.group))
 
     def __repr__(self):
         return "Resource(%s, %s)" % (self.api_version, self.kind)

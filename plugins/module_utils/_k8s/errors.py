@@ -13,6 +13,7 @@ __metaclass__ = type
 import traceback
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8sConnectionError
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.names import InvalidName
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 API_FAILED = "Kubernetes API request failed"
@@ -35,8 +36,8 @@ def run(module, fn, what=API_FAILED, partial=None):
     """
     try:
         result = fn()
-    except K8sConnectionError as exc:
-        module.fail_json(msg=str(exc))
+    except (K8sConnectionError, InvalidName) as exc:
+        module.fail_json(msg=str(exc), **(partial() if partial else {}))
     except K8sApiError as exc:
         module.fail_json(msg=describe(exc, what), exception=traceback.format_exc(), **(partial() if partial else {}))
     module.exit_json(**result)

@@ -103,8 +103,9 @@ def normalize(pairs, invalid=None):
         if missing:
             errors.append("%s (%s %s) lacks %s" % (label, obj.get("kind", "?"), name or "", ", ".join(missing)))
             continue
-        namespace = obj["metadata"].get("namespace")
-        bad = names.problem(obj["kind"], name) or ""
+        namespace = obj["metadata"].get("namespace") or None  # "" is the default namespace, as for kubectl
+        group = obj["apiVersion"].rpartition("/")[0]
+        bad = names.problem(obj["kind"], name, group) or ""
         if bad:
             bad = "metadata.name %r %s" % (name, bad)
         elif namespace is not None and names.problem("Namespace", namespace):

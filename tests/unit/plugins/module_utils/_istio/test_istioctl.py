@@ -51,3 +51,5 @@ def test_transient_api_errors_are_told_from_lasting_ones():
     assert istioctl.transient("the server is currently unable to handle the request (post deployments.apps)")
     assert istioctl.transient('Error: unknown profile "no-such-profile"') is None
     assert istioctl.transient("") is None and istioctl.transient(None) is None
+    # components that never got ready: a second run would only wait as long again
+    assert istioctl.transient("resources not ready after 5m0s: context deadline exceeded") is None

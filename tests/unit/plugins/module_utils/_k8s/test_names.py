@@ -35,6 +35,13 @@ def test_good_names_pass_and_quote_to_themselves(kind, name):
     assert names.segment(kind, name) == name
 
 
+def test_core_rules_stay_with_the_core_group_and_newlines_never_pass():
+    assert names.problem("Service", "hello.v2", "serving.knative.dev") is None  # a Knative Service, not core
+    assert "DNS-1035" in names.problem("Service", "hello.v2")
+    assert names.problem("IPAddress", "2001:db8::1", "networking.k8s.io") is None
+    assert "is not a DNS-1123 label" in names.problem("Namespace", "shop\n")
+
+
 def test_the_error_names_what_the_caller_calls_it():
     with pytest.raises(names.InvalidName, match=r"^namespaces\[0\]\.name 'a/b' is not a DNS-1123 label"):
         names.check("Namespace", "a/b", "namespaces[0].name")
