@@ -13,6 +13,7 @@ __metaclass__ = type
 import copy
 import re
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import obj
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import ADDON_NAMESPACE
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support import minor_of
@@ -28,9 +29,6 @@ KEY_VAULT_NAME = re.compile(r"^%s$" % _VAULT_NAME)
 KEY_VAULT_ID = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/"
                           r"Microsoft\.KeyVault/vaults/%s$" % _VAULT_NAME, re.IGNORECASE)
 KEY_VAULT_OBJECT = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
-# the add-on's rule for egress gateway names (AKS documentation, istio-deploy-egress): 1-53 characters
-EGRESS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_EGRESS_GATEWAYS = 500
 
 
@@ -113,10 +111,11 @@ def egress_gateways(gateways):
     out, seen = [], set()
     for gw in gateways:
         name, namespace = gw.get("name") or "", gw.get("namespace") or EGRESS_NAMESPACE
-        if not (0 < len(name) <= 53 and EGRESS_NAME.match(name)):
+        # the add-on's rule for egress gateway names (AKS documentation, istio-deploy-egress): 1-53 characters
+        if not (0 < len(name) <= 53 and names.DNS1123_SUBDOMAIN.match(name)):
             return None, ("egress_gateways name %r: 1 to 53 lower-case letters, digits, '-' and '.', starting and "
                           "ending with a letter or digit" % name)
-        if not DNS1123_LABEL.match(namespace):
+        if names.problem("Namespace", namespace):
             return None, "egress_gateways %s: namespace %r is not a namespace name" % (name, namespace)
         if (namespace, name) in seen:
             return None, "egress_gateways %s/%s is given twice: names are unique per namespace" % (namespace, name)
@@ -128,7 +127,7 @@ def egress_gateways(gateways):
             return None, ("egress_gateways %s/%s needs gateway_configuration_name: the StaticGatewayConfiguration "
                           "in %s that gives the gateway its fixed egress IPs" % (namespace, name, namespace))
         if config:
-            if not EGRESS_NAME.match(config) or len(config) > 253:
+            if names.problem("StaticGatewayConfiguration", config, "egressgateway.kubernetes.azure.com"):
                 return None, "egress_gateways %s/%s: gateway_configuration_name %r is not an object name" % (
                     namespace, name, config)
             entry["gatewayConfigurationName"] = config

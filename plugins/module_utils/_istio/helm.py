@@ -13,8 +13,8 @@ __metaclass__ = type
 import json
 import re
 
-# helm's own rule for release names (pkg/chartutil ValidateReleaseName): a DNS-1123 subdomain of at most 53
-RELEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
+
 CHART = re.compile(r"^(.+?)-(v?[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]*)?)$")
 
 
@@ -55,12 +55,13 @@ def argument_problems(name, chart, namespace):
     """What helm would misread or refuse among the release name, chart and namespace (a list, empty when fine):
     a leading ``-`` makes helm parse a positional argument as a flag."""
     out = []
-    if not RELEASE_NAME.match(name or "") or len(name) > 53:
+    # helm's own rule for release names (pkg/chartutil ValidateReleaseName): a DNS-1123 subdomain of at most 53
+    if not names.DNS1123_SUBDOMAIN.match(name or "") or len(name) > 53:
         out.append("name %r is not a release name helm accepts (at most 53 lower-case letters, digits, '-' and "
                    "'.', starting and ending with a letter or digit)" % name)
     if chart is not None and (not chart or chart.startswith("-") or any(c.isspace() for c in chart)):
         out.append("chart %r is not a chart reference (a chart name in the repository, a path or an oci:// URL)"
                    % chart)
-    if not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", namespace or "") or len(namespace) > 63:
+    if names.problem("Namespace", namespace):
         out.append("namespace %r is not a namespace name (a DNS-1123 label)" % namespace)
     return out
