@@ -99,6 +99,14 @@ class LoopbackCredential:
 
 
 @pytest.fixture
+def aks(arm, kube_api):
+    """An AKS cluster in the ARM emulator whose kubeconfig reaches the real test API server."""
+    kube_api.pip_resolver = arm.pip_address  # the loopback cloud provider finds azure-pip-name IPs in ARM
+    yield arm.add_cluster("rg", "aks", kubeconfig=kube_api.kubeconfig(), kubernetes_version="1.35.4")
+    kube_api.pip_resolver = None
+
+
+@pytest.fixture
 def arm_credential():
     return LoopbackCredential()
 

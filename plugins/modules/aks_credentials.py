@@ -28,7 +28,11 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Fetches and compares, writes nothing.
+    description: >-
+      Fetches and compares; O(dest) is not written. Fetching is a read, so later tasks of a C(--check) run can
+      still reach the cluster: when O(dest) would change, the kubeconfig goes to a private temporary file instead
+      (mode C(0600) in a new C(0700) folder), returned as RV(path) with RV(temporary=true). Remove it with
+      O(remove) when the run is over.
   diff_mode:
     support: full
     description: Shows the checksums and modes before and after, never the content.
@@ -55,6 +59,13 @@ options:
     description: Return the kubeconfig as C(kubeconfig) (a dict). Set C(no_log) on the task.
     type: bool
     default: false
+  remove:
+    description:
+      - Remove a temporary kubeconfig that an earlier check-mode run of this module returned as RV(path), and
+        its folder; nothing is fetched from Azure. Only files this module made are accepted (a file called
+        C(kubeconfig) in a folder named C(aksmesh-check-*)). Removing an absent file changes nothing.
+      - Runs in check mode too (the file is this module's own scratch, not a change to the system).
+    type: path
 seealso:
   - module: aksmesh.istio.cluster_info
 """
@@ -73,13 +84,41 @@ EXAMPLES = r"""
     return_content: true
   register: aks_creds
   no_log: true
+
+- name: Later tasks use creds.path (in check mode a private temporary copy when dest would change)
+  aksmesh.istio.aks_credentials:
+    resource_group: rg-shop
+    name: aks-shop
+    dest: /home/deploy/.kube/aks-shop
+  register: creds
+
+- name: Remove the temporary copy at the end of a check-mode run
+  aksmesh.istio.aks_credentials:
+    resource_group: rg-shop
+    name: aks-shop
+    remove: "{{ creds.path }}"
+  when: creds.temporary | default(false)
 """
 
 RETURN = r"""
 dest:
-  description: The file written.
+  description: The file written (in check mode, the file that would be written).
   returned: when O(dest) is set
   type: str
+path:
+  description: >-
+    The kubeconfig file for later tasks: O(dest), or in check mode when O(dest) would change, a private
+    temporary file holding the fetched kubeconfig (see RV(temporary)).
+  returned: when O(dest) is set
+  type: str
+temporary:
+  description: RV(path) is a temporary file; remove it with O(remove) when the run is over.
+  returned: when O(dest) is set
+  type: bool
+removed:
+  description: The temporary file O(remove) named was there and is now gone.
+  returned: when O(remove) is set
+  type: bool
 server:
   description: API server URL of the kubeconfig's current context.
   returned: always
@@ -100,6 +139,9 @@ kubeconfig:
 """
 
 import hashlib
+import os
+import shutil
+import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -133,12 +175,36 @@ def parse_mode(module, mode):
         module.fail_json(msg="mode %r is not an octal file mode such as 0600" % (mode,))
 
 
+CHECK_PREFIX = "aksmesh-check-"
+
+
+def temporary_copy(text):
+    """A private copy of the kubeconfig for the later tasks of a check-mode run: 0600 in a new 0700 folder."""
+    folder = tempfile.mkdtemp(prefix=CHECK_PREFIX)  # mkdtemp creates it 0700
+    path = os.path.join(folder, "kubeconfig")
+    atomic_file.write(path, text, 0o600)
+    return path
+
+
+def remove_temporary(module, path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.basename(path) != "kubeconfig" or not os.path.basename(folder).startswith(CHECK_PREFIX):
+        module.fail_json(msg="remove: %s is not a temporary kubeconfig of this module (a file named kubeconfig in "
+                             "a folder named %s*): give the path a check-mode run returned" % (path, CHECK_PREFIX))
+    found = os.path.exists(path)
+    shutil.rmtree(folder, ignore_errors=True)
+    module.exit_json(changed=False, removed=found)
+
+
 def main():
     spec = aks_argument_spec(dest=dict(type="path"), mode=dict(type="raw", default="0600"),
                              admin=dict(type="bool", default=False), format=dict(type="str", choices=["azure", "exec"]),
-                             server_fqdn=dict(type="str"), return_content=dict(type="bool", default=False))
+                             server_fqdn=dict(type="str"), return_content=dict(type="bool", default=False),
+                             remove=dict(type="path"))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
+    if p["remove"]:
+        remove_temporary(module, p["remove"])
     if not p["dest"] and not p["return_content"]:
         module.fail_json(msg="give dest (a file to write) or return_content: true")
     mode = parse_mode(module, p["mode"])
@@ -159,7 +225,7 @@ def main():
     result = dict(changed=False, context=context, server=server,
                   checksum=hashlib.sha256(text.encode("utf-8")).hexdigest())
     if p["dest"]:
-        result["dest"] = p["dest"]
+        result.update(dest=p["dest"], path=p["dest"], temporary=False)
         content_differs, mode_differs = atomic_file.needs_write(p["dest"], text, mode)
         if content_differs or mode_differs:
             result["changed"] = True
@@ -167,7 +233,12 @@ def main():
                 result["diff"] = dict(before_header=p["dest"], after_header=p["dest"],
                                       before="" if content_differs else "(same content)\n",
                                       after="kubeconfig sha256:%s mode %s\n" % (result["checksum"], oct(mode)))
-            if not module.check_mode:
+            if module.check_mode:
+                try:
+                    result.update(path=temporary_copy(text), temporary=True)
+                except (IOError, OSError) as exc:
+                    module.fail_json(msg="cannot write a temporary kubeconfig for the check-mode run: %s" % exc)
+            else:
                 try:
                     if content_differs:
                         atomic_file.write(p["dest"], text, mode)

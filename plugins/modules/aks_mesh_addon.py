@@ -161,6 +161,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode. The namespaces and Istio kinds enabling or changing the add-on would bring to the cluster; give
+      it to the next tasks of the check-mode run as their O(aksmesh.istio.apply#module:planned).
+  returned: in check mode, when the add-on would change
+  type: dict
+  contains:
+    namespaces:
+      description: Namespaces the add-on would create.
+      type: list
+      elements: str
+    kinds:
+      description: Custom resource kinds it would serve (C(<group>/*)).
+      type: list
+      elements: str
 action:
   description: What the run did (or would do in check mode).
   returned: always
@@ -216,6 +231,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations im
     describe, rest, run_lro, run_module)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import planned
 
 
 def argument_spec():
@@ -333,6 +349,11 @@ class AddonModule(object):
         if self.module._diff:
             result["diff"] = dict(before=current_profile, after=desired)
         if self.module.check_mode:
+            # for the next tasks of the check-mode run: the add-on would bring these namespaces and the Istio kinds
+            plan = planned.Planned(istio_addon.planned_namespaces(current_profile, desired))
+            if not current:
+                plan.add_groups(planned.ISTIO_GROUPS)
+            result["planned"] = plan.result()
             return result
         from azure.mgmt.containerservice.models import ServiceMeshProfile
         update = copy.deepcopy(mc)

@@ -26,6 +26,7 @@ author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
   - aksmesh.istio.k8s_auth
+  - aksmesh.istio.planned
 attributes:
   check_mode:
     support: full
@@ -165,6 +166,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode. O(planned) with the namespaces and CRD kinds this batch would create added; give it to the next
+      task of the check-mode run.
+  returned: in check mode
+  type: dict
+  contains:
+    namespaces:
+      description: Namespaces that would exist.
+      type: list
+      elements: str
+    kinds:
+      description: Custom resource kinds that would be served (C(<group>/<Kind>) or C(<group>/*)).
+      type: list
+      elements: str
 results:
   description: One entry per object, in the order they were processed.
   returned: always
@@ -215,6 +231,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import Ap
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import UnknownKind
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC, Planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact, secret_values
 
@@ -245,6 +262,7 @@ def argument_spec():
         api_retries=dict(type="int", default=5),
         parallel=dict(type="int", default=8),
     )
+    spec.update(PLANNED_ARG_SPEC)
     return spec
 
 
@@ -296,7 +314,8 @@ def unknown_prune_kinds(engine, objs, kinds):
         try:
             engine.discovery.resolve(spec["apiVersion"], spec["kind"])
         except UnknownKind as exc:
-            if (spec["apiVersion"].rpartition("/")[0], spec["kind"]) not in defined:
+            planned = engine.check_mode and engine.planned.has_kind(spec["apiVersion"], spec["kind"])
+            if (spec["apiVersion"].rpartition("/")[0], spec["kind"]) not in defined and not planned:
                 out.append(str(exc))
     return out
 
@@ -322,6 +341,8 @@ def apply_batch(module, engine, rest, objs):
         counts[entry["action"]] = counts.get(entry["action"], 0) + 1
     changed = any(e["action"] in ("created", "configured", "deleted", "pruned") for e in results)
     out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures)
+    if module.check_mode:
+        out["planned"] = engine.planned.result()
     if diff is not None:
         out["diff"] = diff
     if engine.failures:
@@ -345,7 +366,8 @@ def main():
     engine = ApplyEngine(rest, field_manager=p["field_manager"], force_conflicts=p["force_conflicts"],
                          check_mode=module.check_mode, diff=module._diff, default_namespace=p["namespace"],
                          continue_on_error=p["continue_on_error"], wait=p["wait"], wait_timeout=p["wait_timeout"],
-                         by_kind=p["apply_order"] == "kinds", parallel=max(1, p["parallel"]))
+                         by_kind=p["apply_order"] == "kinds", parallel=max(1, p["parallel"]),
+                         planned=Planned.from_params(p))
     for obj, message in invalid:  # continue_on_error: named as failed, the rest applied
         engine.reject(obj, message)
     errors.run(module, lambda: apply_batch(module, engine, rest, objs),

@@ -22,7 +22,10 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Reads the release and reports what would change.
+    description: >-
+      Reads the release and reports what would change; when it would, renders the chart with C(helm template) and
+      compares the objects with the cluster (RV(manifest_changes)), and returns the namespaces and CRDs the
+      release would create as RV(planned) for the next tasks of the check-mode run.
   diff_mode:
     support: full
     description: Shows the release's values and chart version before and after.
@@ -106,6 +109,43 @@ release:
   description: The release after the run (chart, version, revision, status), null when absent.
   returned: always
   type: dict
+manifest_changes:
+  description: Check mode. The chart's objects (C(helm template), CRDs included) that differ from the cluster, each
+    with what the release would do to it.
+  returned: in check mode, when the release would be installed or upgraded
+  type: list
+  elements: dict
+  contains:
+    apiVersion:
+      description: API version.
+      type: str
+    kind:
+      description: Kind.
+      type: str
+    namespace:
+      description: Namespace (null for cluster-scoped objects).
+      type: str
+    name:
+      description: Name.
+      type: str
+    action:
+      description: C(create) (missing) or C(configure) (differs).
+      type: str
+planned:
+  description:
+    - Check mode. The namespaces and CRD kinds the release would create; give it to the next tasks of the
+      check-mode run as their O(aksmesh.istio.apply#module:planned).
+  returned: in check mode, when the release would be installed or upgraded
+  type: dict
+  contains:
+    namespaces:
+      description: Namespaces that would exist.
+      type: list
+      elements: str
+    kinds:
+      description: Custom resource kinds that would be served (C(<group>/<Kind>)).
+      type: list
+      elements: str
 stdout:
   description: helm's output when it ran.
   returned: when helm changed something
@@ -116,7 +156,30 @@ import json
 
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, require_kubeconfig_file
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, planned
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, connect, require_kubeconfig_file
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
+
+
+def what_it_would_do(module, rendered):
+    """Check mode: the rendered chart compared with the cluster (manifest_changes), and the namespace and CRDs the
+    release would create (planned)."""
+    p = module.params
+    try:
+        objs = manifests.normalize(manifests.expand([rendered]))
+    except manifests.ManifestError as exc:
+        module.fail_json(msg="helm template printed an unusable manifest for chart %s: %s" % (p["chart"], exc))
+    rest = RestClient(connect(module))
+    engine = ApplyEngine(rest, field_manager="helm", default_namespace=p["namespace"])
+    differ = [(obj, live) for obj, live, same in engine.compare(objs) if not same]
+    plan = planned.Planned()
+    if p["create_namespace"] and rest.request("GET", "/api/v1/namespaces/%s" % names.segment(
+            "Namespace", p["namespace"]), ok_missing=True) is None:
+        plan.add_namespace(p["namespace"])
+        differ.insert(0, ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": p["namespace"]}}, None))
+    plan.add_missing(differ)
+    return dict(manifest_changes=planned.changes(differ), planned=plan.result())
 
 
 def main():
@@ -163,7 +226,15 @@ def main():
         if module._diff:
             result["diff"] = dict(before={"version": (current or {}).get("version"), "values": current_values or {}},
                                   after={"version": p["version"], "values": p["values"]})
-        if not module.check_mode:
+        if module.check_mode:
+            argv = ["template", "--include-crds", "--repo", p["repo"], "-f", "-"]
+            if p["version"]:
+                argv += ["--version", p["version"]]
+            argv += ["--", p["name"], p["chart"]]
+            rendered = run(argv, data=json.dumps(p["values"]))[1]
+            errors.run(module, lambda: dict(result, **what_it_would_do(module, rendered)),
+                       what="comparing chart %s with the cluster failed" % p["chart"])
+        else:
             argv = ["upgrade", "--install", "--repo", p["repo"], "-f", "-"]
             if p["version"]:
                 argv += ["--version", p["version"]]

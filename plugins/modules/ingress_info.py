@@ -16,12 +16,14 @@ description:
   - Reads the ingress gateway Service and returns its load balancer address and the C(http2) and C(https) ports,
     as C(kubectl get svc ... -o jsonpath) would, for the Service each install method creates.
   - Optionally waits until the cloud load balancer has assigned the address.
-  - Read only.
+  - Read only. In check mode, a Service that is missing because an earlier task of the run would create its
+    namespace (O(planned)) is reported as RV(planned=true) with no address, not as an error.
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
   - aksmesh.istio.attributes.read_only
   - aksmesh.istio.k8s_auth
+  - aksmesh.istio.planned
 options:
   install_method:
     description:
@@ -118,6 +120,10 @@ annotations:
   description: Service annotations (for example the Azure load balancer resource group).
   returned: always
   type: dict
+planned:
+  description: Check mode. The Service does not exist yet; its namespace would be created by an earlier task.
+  returned: always
+  type: bool
 """
 
 import time
@@ -126,6 +132,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress impor
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC, Planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 
@@ -136,6 +143,9 @@ def wait_for_address(module, rest, name, namespace):
     while True:
         svc = rest.request("GET", "/api/v1/namespaces/%s/services/%s" % (
             k8s_names.segment("Namespace", namespace), k8s_names.segment("Service", name)), ok_missing=True)
+        if svc is None and module.check_mode and Planned.from_params(p).has_namespace(namespace):
+            missing = {"metadata": {"name": name, "namespace": namespace}}  # its namespace comes with the install
+            return dict(changed=False, planned=True, **ingress_facts(missing))
         if svc is None:
             module.fail_json(msg="Service %s/%s not found: is the ingress gateway installed with install_method=%s? "
                                  "Set service/namespace if it has another name" % (namespace, name,
@@ -149,13 +159,14 @@ def wait_for_address(module, rest, name, namespace):
                              "in another resource group needs the azure-load-balancer-resource-group annotation "
                              "and Network Contributor for the cluster identity)" % (namespace, name,
                                                                                     p["wait_timeout"]), **facts)
-    return dict(changed=False, **facts)
+    return dict(changed=False, planned=False, **facts)
 
 
 def main():
     spec = dict(K8S_AUTH_ARG_SPEC)
     spec.update(install_method=dict(type="str", choices=sorted(SERVICES), default="istioctl"),
-                service=dict(type="str"), namespace=dict(type="str"), wait_timeout=dict(type="int", default=0))
+                service=dict(type="str"), namespace=dict(type="str"), wait_timeout=dict(type="int", default=0),
+                **PLANNED_ARG_SPEC)
     module = KubeModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
     name, namespace = SERVICES[p["install_method"]]

@@ -70,6 +70,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode. The namespaces this run would create; give it to the next tasks of the check-mode run as their
+      O(aksmesh.istio.apply#module:planned).
+  returned: in check mode
+  type: dict
+  contains:
+    namespaces:
+      description: Namespaces that would be created.
+      type: list
+      elements: str
+    kinds:
+      description: Always empty (this module creates no kinds).
+      type: list
+      elements: str
 namespaces:
   description: Per namespace, the injection labels after the run and what happened.
   returned: always
@@ -98,9 +113,14 @@ def label(module, rest, results):
             diffs.append(diff)
     changed = any(r["action"] in ("created", "labelled", "unlabelled") for r in results)
     out = dict(changed=changed, namespaces=results)
+    if module.check_mode:  # for the next tasks of the check-mode run: these namespaces would exist
+        out["planned"] = {"namespaces": sorted(r["name"] for r in results if r["action"] == "created"), "kinds": []}
     if module._diff:
         out["diff"] = diffs
     return out
+
+
+FIELD_MANAGER = "aksmesh"  # the collection's writes carry its name in managedFields
 
 
 def label_one(module, rest, entry):
@@ -120,7 +140,7 @@ def label_one(module, rest, entry):
                 module.fail_json(msg="namespace %s does not exist; create it or set create=true" % name)
             if not module.check_mode:
                 try:
-                    rest.request("POST", "/api/v1/namespaces", None, {
+                    rest.request("POST", "/api/v1/namespaces", {"fieldManager": FIELD_MANAGER}, {
                         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": keep}})
                 except K8sApiError as exc:
                     if exc.status == 409 and exc.reason == "AlreadyExists":
@@ -137,7 +157,7 @@ def label_one(module, rest, entry):
         if not module.check_mode:
             patch["metadata"]["resourceVersion"] = meta.get("resourceVersion")  # a precondition, not a change
             try:
-                rest.request("PATCH", path, None, patch, "application/merge-patch+json")
+                rest.request("PATCH", path, {"fieldManager": FIELD_MANAGER}, patch, "application/merge-patch+json")
             except K8sApiError as exc:
                 if exc.status == 409:  # changed since it was read: read it again
                     continue

@@ -89,6 +89,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode. The namespaces and CRD kinds the install would create; give it to the next tasks of the
+      check-mode run as their O(aksmesh.istio.apply#module:planned).
+  returned: in check mode, when the install would change the cluster
+  type: dict
+  contains:
+    namespaces:
+      description: Namespaces that would exist.
+      type: list
+      elements: str
+    kinds:
+      description: Custom resource kinds that would be served (C(<group>/<Kind>) or C(<group>/*)).
+      type: list
+      elements: str
 version:
   description: istioctl's client version.
   returned: always
@@ -109,6 +124,28 @@ objects:
   returned: always
   type: dict
   sample: {"in_place": 20, "differ": 1, "missing": 2}
+manifest_changes:
+  description: The rendered objects that differ from the cluster, each with what the install does to it.
+  returned: when O(state=present)
+  type: list
+  elements: dict
+  contains:
+    apiVersion:
+      description: API version.
+      type: str
+    kind:
+      description: Kind.
+      type: str
+    namespace:
+      description: Namespace (null for cluster-scoped objects).
+      type: str
+    name:
+      description: Name.
+      type: str
+    action:
+      description: C(create) (missing) or C(configure) (differs).
+      type: str
+      choices: [create, configure]
 namespaces_created:
   description: Namespaces the rendered components go into that did not exist and were created before
     C(istioctl install) (which creates only its install namespace), e.g. the gateways' own namespaces.
@@ -150,6 +187,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manife
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect, require_kubeconfig_file
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
 
 
@@ -195,6 +233,7 @@ def present(module, binary, rest, workdir, result):
     differ = [(o, live) for o, live, same in compared if not same]
     result["objects"] = {"in_place": len(compared) - len(differ), "differ": len([1 for _o, live in differ if live]),
                          "missing": len([1 for _o, live in differ if not live])}
+    result["manifest_changes"] = planned.changes(differ)
     result["components"] = sorted(set(((o.get("metadata") or {}).get("labels") or {}).get(
         "operator.istio.io/component", "Base") for o, _live in differ))
     if module._diff and differ:
@@ -203,7 +242,9 @@ def present(module, binary, rest, workdir, result):
         result["diff"] = {"prepared": md.diff(before, after)["unified_diff"]}
     if not differ:
         return False
+    result["manifest_changes"] += tag_changes(rest, operator, p["revision"])
     if module.check_mode:
+        result["planned"] = check_plan(rest, objs, differ).result()
         return True
     result["namespaces_created"] = ensure_namespaces(module, rest, objs)
     cmd = [binary, "install", "-y", "-f", path, "--readiness-timeout", p["readiness_timeout"]] + flags(p)
@@ -230,17 +271,49 @@ def operator_problem(operator):
     return None
 
 
+def tag_changes(rest, operator, revision):
+    """The revision tag objects istioctl install will add after the manifest (see istioctl.default_tag_objects)
+    that the cluster lacks, as changes."""
+    exists = bool(list_items(rest, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+                             labelSelector="app=sidecar-injector,istio.io/tag=default"))
+    namespace = (operator.get("metadata") or {}).get("namespace") or "istio-system"
+    out = []
+    for api_version, kind, ns, name in istioctl.default_tag_objects(operator, revision, namespace, exists):
+        plural = {"Service": "services"}.get(kind, kind.lower() + "s")
+        path = "/api/v1/namespaces/%s/services/%s" % (names.segment("Namespace", ns), name) if ns else \
+            "/apis/%s/%s/%s" % (api_version, plural, name)
+        if rest.request("GET", path, ok_missing=True) is None:
+            out.append(dict(apiVersion=api_version, kind=kind, namespace=ns, name=name, action="create"))
+    return out
+
+
+def missing_namespaces(rest, objs):
+    """The namespaces of the rendered objects that do not exist yet."""
+    wanted = sorted(set((o.get("metadata") or {}).get("namespace") for o in objs) - set([None, ""]))
+    return [name for name in wanted if rest.request(
+        "GET", "/api/v1/namespaces/%s" % names.segment("Namespace", name), ok_missing=True) is None]
+
+
+def check_plan(rest, objs, differ):
+    """Check mode: the namespaces and CRDs the install would create, for the next tasks of the run."""
+    plan = planned.Planned(missing_namespaces(rest, objs))
+    plan.add_missing(differ)
+    return plan
+
+
 def ensure_namespaces(module, rest, objs):
     """Create the namespaces the rendered objects go into (gateways in their own namespaces): istioctl install
     creates only its own install namespace and fails on the others."""
     created = []
-    for name in sorted(set((o.get("metadata") or {}).get("namespace") for o in objs) - set([None, ""])):
+    try:
+        missing = missing_namespaces(rest, objs)
+    except K8sApiError as exc:
+        module.fail_json(msg="cannot read the namespaces for the Istio components: %s" % exc)
+    for name in missing:
         try:
-            if rest.request("GET", "/api/v1/namespaces/%s" % names.segment("Namespace", name),
-                            ok_missing=True) is None:
-                rest.request("POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace",
-                                                                 "metadata": {"name": name}})
-                created.append(name)
+            rest.request("POST", "/api/v1/namespaces", {"fieldManager": module.params["field_manager"]},
+                         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            created.append(name)
         except K8sApiError as exc:
             if exc.status != 409:  # AlreadyExists: someone else made it meanwhile
                 module.fail_json(msg="cannot create namespace %s for the Istio components: %s" % (name, exc))

@@ -4,7 +4,6 @@ import base64
 import json
 import subprocess
 
-import pytest
 import yaml
 from kubernetes import client, config
 
@@ -146,13 +145,6 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
     summary = second.task("Summary")[0]["result"]["msg"]
     assert any("rendered to:" in line for line in summary) and any("mesh lint" in line for line in summary)
-
-
-@pytest.fixture
-def aks(arm, kube_api):
-    kube_api.pip_resolver = arm.pip_address  # the loopback cloud provider finds azure-pip-name IPs in ARM
-    yield arm.add_cluster("rg", "aks", kubeconfig=kube_api.kubeconfig(), kubernetes_version="1.35.4")
-    kube_api.pip_resolver = None
 
 
 def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_env, kube_api, tmp_path):

@@ -181,6 +181,25 @@ def _static_gateway_configurations(gateways):
     return [out[k] for k in sorted(out)]
 
 
+INGRESS_NAMESPACE = "aks-istio-ingress"
+
+
+def planned_namespaces(current, desired):
+    """Check mode: the namespaces the add-on would create in the cluster for ``desired`` that ``current`` (the
+    profile it runs) has not created: its own, its ingress gateways' and its egress gateways'."""
+    def made(profile):
+        if (profile or {}).get("mode") != "Istio":
+            return set()
+        components = (profile.get("istio") or {}).get("components") or {}
+        out = set([ADDON_NAMESPACE])
+        if any(g.get("enabled") for g in components.get("ingressGateways") or []):
+            out.add(INGRESS_NAMESPACE)
+        out.update(g.get("namespace") or EGRESS_NAMESPACE for g in components.get("egressGateways") or []
+                   if g.get("enabled"))
+        return out
+    return sorted(made(desired) - made(current))
+
+
 def desired_profile(current, wanted_revisions, gateways, ca=None, egress=None):
     """The serviceMeshProfile (REST shape) for ``wanted_revisions``; gateway flags None keep what is there, as do
     ``ca`` None (the plug-in CA) and ``egress`` None (the egress gateways; a list names all of them: those it

@@ -81,6 +81,19 @@ def webhook_identity(obj):
     return labels.get("istio.io/rev"), hooks
 
 
+def default_tag_objects(operator, revision, namespace, default_tag_exists):
+    """(apiVersion, kind, namespace, name) of what ``istioctl install`` adds after the manifest for the revision tag
+    ``default`` (operator/pkg/webhook: WebhooksToDeploy): the tag's injector, the default validator and the tag's
+    Service, when istioctl manages webhooks and either no default tag exists yet or this is the default revision.
+    ``istioctl manifest generate`` does not print them, so check mode names them from here."""
+    values = ((operator or {}).get("spec") or {}).get("values") or {}
+    if ((values.get("global") or {}).get("operatorManageWebhooks")) or (default_tag_exists and revision):
+        return []
+    return [("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", None, "istio-revision-tag-default"),
+            ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", None, "istiod-default-validator"),
+            ("v1", "Service", namespace, "istiod-revision-tag-default")]
+
+
 # What the Kubernetes client prints for API errors that a second try can get past (overload, restarts, timeouts)
 TRANSIENT_ERRORS = (
     "Internal error occurred", "an error on the server", "has prevented the request from succeeding",

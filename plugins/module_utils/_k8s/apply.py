@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import Discovery, UnknownKind
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import Planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -79,7 +80,7 @@ def explain(obj, exc):
 class ApplyEngine(object):
     def __init__(self, rest, field_manager="aksmesh", force_conflicts=False, check_mode=False, diff=False,
                  default_namespace=None, continue_on_error=False, wait=False, wait_timeout=300,
-                 poll_interval=1.0, by_kind=True, parallel=8, clock=time.monotonic, sleep=time.sleep):
+                 poll_interval=1.0, by_kind=True, parallel=8, clock=time.monotonic, sleep=time.sleep, planned=None):
         self.rest = rest
         self.discovery = Discovery(rest)
         self.manager = field_manager
@@ -100,7 +101,8 @@ class ApplyEngine(object):
         self._live = {}  # (api_version, kind, ns, name) -> live object or None
         self._read = set()  # resources (api_version, kind) whose objects are prefetched
         self._batch = []
-        self._dry_namespaces = set()
+        # check mode: the namespaces and kinds this dry run (and the earlier tasks of the run) would create
+        self.planned = planned or Planned()
 
     # ---- helpers ----------------------------------------------------------------------------
     def _resolve(self, obj):
@@ -108,6 +110,8 @@ class ApplyEngine(object):
             return self.discovery.resolve(obj["apiVersion"], obj["kind"])
         except UnknownKind as exc:
             crd = self._crd_in_batch(obj)
+            if crd is None and self.check_mode and self.planned.has_kind(obj["apiVersion"], obj["kind"]):
+                return None  # an earlier task of this check-mode run would create its CRD
             if crd is None:
                 raise ObjectError(obj, "%s: %s" % (describe(obj), exc))
             if self.check_mode:
@@ -215,14 +219,14 @@ class ApplyEngine(object):
             return Plan.done("created", None, obj)
         self._prefetch(res)
         meta = obj["metadata"]
-        if self.check_mode and res.namespaced and meta.get("namespace") in self._dry_namespaces:
+        if self.check_mode and res.namespaced and self.planned.has_namespace(meta.get("namespace")):
             # its namespace exists only in this dry run: the server cannot validate it yet
             return Plan.done("created", None, obj)
         live = self._live.get(manifests.identity(obj))
         if self._in_place(obj, res, live):
             return Plan.done("unchanged")
-        if self.check_mode and obj["kind"] == "Namespace" and live is None:
-            self._dry_namespaces.add(meta["name"])
+        if self.check_mode:
+            self.planned.add_missing([(obj, live)])
         return Plan.to_apply(res, live)
 
     def _in_place(self, obj, res, live):
@@ -379,7 +383,12 @@ class ApplyEngine(object):
         keep = set(manifests.identity(o) for o in self._batch)
         keep = set((k[1], k[2], k[3]) for k in keep)
         for spec in kinds:
-            res = self.discovery.resolve(spec["apiVersion"], spec["kind"])
+            try:
+                res = self.discovery.resolve(spec["apiVersion"], spec["kind"])
+            except UnknownKind:
+                if self.check_mode and self.planned.has_kind(spec["apiVersion"], spec["kind"]):
+                    continue  # its CRD exists only in this dry run: nothing of it to prune
+                raise
             scopes = (namespaces or [None]) if res.namespaced else [None]
             for ns in scopes:
                 listed = self.rest.request("GET", res.collection_path(ns), {"labelSelector": label_selector}) or {}

@@ -66,3 +66,32 @@ def test_tokens_and_client_secret_absent_at_vvvv(arm, azure_env, tmp_path):
     assert run.rc == 0, run.stdout[-3000:]
     out = run.stdout + run.stderr
     assert "s3cr3t-user-token" not in out and "app-secret" not in out.replace("AZURE_SECRET", "")
+
+
+def test_check_mode_fetches_into_a_private_temporary_copy_that_remove_deletes(arm, azure_env, tmp_path):
+    arm.add_cluster("rg", "aks", kubeconfig=KUBECONFIG, admin_kubeconfig=ADMIN)
+    dest = tmp_path / "kube" / "aks"
+    check = creds(azure_env, check_mode=True, dest=str(dest))
+    assert check["changed"] is True and check["temporary"] is True and not dest.exists()
+    temp = check["path"]
+    assert stat.S_IMODE(os.stat(temp).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(temp)).st_mode) == 0o700
+    assert yaml.safe_load(open(temp))["users"][0]["user"]["token"] == KUBECONFIG["users"][0]["user"]["token"]
+    assert "s3cr3t-user-token" not in check.stdout
+    arm.clear_log()
+    removed = creds(azure_env, check_mode=True, remove=temp)
+    assert removed["removed"] is True and removed["changed"] is False
+    assert not os.path.exists(os.path.dirname(temp)) and arm.requests() == []  # nothing asked of Azure
+    assert creds(azure_env, remove=temp)["removed"] is False  # idempotent
+    # a file that is the module's own (dest unchanged) is used as it is, no copy
+    creds(azure_env, dest=str(dest))
+    same = creds(azure_env, check_mode=True, dest=str(dest))
+    assert same["changed"] is False and same["temporary"] is False and same["path"] == str(dest)
+
+
+def test_remove_refuses_files_it_did_not_make(azure_env, tmp_path):
+    victim = tmp_path / "kubeconfig"
+    victim.write_text("keep me")
+    refused = creds(azure_env, remove=str(victim))
+    assert refused.failed and "is not a temporary kubeconfig of this module" in refused["msg"]
+    assert victim.read_text() == "keep me"

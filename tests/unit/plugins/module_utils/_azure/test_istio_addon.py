@@ -93,3 +93,15 @@ def test_addon_egress_splits_module_entries_and_gateway_configurations():
     (sgc,) = out["configurations"]
     assert sgc["kind"] == "StaticGatewayConfiguration" and sgc["metadata"]["namespace"] == "aks-istio-egress"
     assert sgc["spec"] == {"gatewayNodepoolName": "gwpool"}
+
+
+def test_planned_namespaces_are_those_the_add_on_would_newly_create():
+    off = {"mode": "Disabled"}
+    on = {"mode": "Istio", "istio": {"revisions": ["asm-1-28"], "components": {
+        "ingressGateways": [{"mode": "External", "enabled": True}],
+        "egressGateways": [{"name": "e1", "namespace": "egress-ns", "enabled": True},
+                           {"name": "e2", "enabled": False}]}}}
+    assert istio_addon.planned_namespaces(off, on) == ["aks-istio-ingress", "aks-istio-system", "egress-ns"]
+    assert istio_addon.planned_namespaces(on, on) == []
+    assert istio_addon.planned_namespaces(off, {"mode": "Istio", "istio": {"revisions": ["asm-1-28"]}}) == [
+        "aks-istio-system"]

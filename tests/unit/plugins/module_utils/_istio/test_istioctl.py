@@ -53,3 +53,18 @@ def test_transient_api_errors_are_told_from_lasting_ones():
     assert istioctl.transient("") is None and istioctl.transient(None) is None
     # components that never got ready: a second run would only wait as long again
     assert istioctl.transient("resources not ready after 5m0s: context deadline exceeded") is None
+
+
+def test_default_tag_objects_follow_istioctl_install():
+    # istioctl install adds the default tag unless istioctl does not manage webhooks, or a default tag exists and
+    # this is a revisioned install (operator/pkg/webhook: detectIfTagWebhookIsNeeded)
+    tag = istioctl.default_tag_objects({}, None, "istio-system", default_tag_exists=False)
+    assert [(k, ns, n) for _v, k, ns, n in tag] == [
+        ("MutatingWebhookConfiguration", None, "istio-revision-tag-default"),
+        ("ValidatingWebhookConfiguration", None, "istiod-default-validator"),
+        ("Service", "istio-system", "istiod-revision-tag-default")]
+    assert istioctl.default_tag_objects({}, None, "istio-system", default_tag_exists=True) == tag
+    assert istioctl.default_tag_objects({}, "1-31", "istio-system", default_tag_exists=False) == tag
+    assert istioctl.default_tag_objects({}, "1-31", "istio-system", default_tag_exists=True) == []
+    managed = {"spec": {"values": {"global": {"operatorManageWebhooks": True}}}}
+    assert istioctl.default_tag_objects(managed, None, "istio-system", default_tag_exists=False) == []

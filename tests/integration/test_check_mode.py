@@ -1,0 +1,131 @@
+"""`site.yml --check --diff` on a fresh cluster tells the truth: rc 0, nothing written on the API server or in
+Azure, no kubeconfig left behind, and what it says it would create is what the real run then creates."""
+
+import pathlib
+
+from kubernetes import client, config
+
+from tests.integration.test_site import MESH, SITE, inventory
+from tests.support.ansible_runner import run_playbook
+from tests.support.cluster import ISTIO_VERSION
+
+# the field managers of what the collection writes itself (apply, injection, restarts) and through the tools
+OURS = ("aksmesh", "istioctl", "istio-operator", "helm")
+
+
+def would_create(run):
+    """(kind, namespace, name) of every object the check-mode run reports as one it would create."""
+    out = set()
+
+    def collect(res):
+        for entry in res.get("results") or []:
+            if isinstance(entry, dict) and entry.get("action") == "created":  # apply
+                out.add((entry["kind"], entry.get("namespace"), entry["name"]))
+            elif isinstance(entry, dict) and "action" not in entry:  # a loop's item result
+                collect(entry)
+        for entry in res.get("manifest_changes") or []:  # istio_install, helm_release
+            if entry["action"] == "create":
+                out.add((entry["kind"], entry.get("namespace"), entry["name"]))
+        for entry in res.get("namespaces") or []:  # injection
+            if isinstance(entry, dict) and entry.get("action") == "created":
+                out.add(("Namespace", None, entry["name"]))
+    for r in run.results:
+        collect(r["result"])
+    return out
+
+
+def created_by_us(kube_api, before):
+    """(kind, namespace, name) of the objects that appeared since ``before`` (a snapshot) and were written by the
+    collection or the tools it drives, not by a controller reacting to them."""
+    out = set()
+    for api_version, kind, namespace, name in kube_api.snapshot() - before:
+        obj = kube_api.get(api_version, kind, namespace, name)
+        managers = {m.get("manager", "") for m in (obj or {}).get("metadata", {}).get("managedFields") or []}
+        if any(m.startswith(OURS) for m in managers):
+            out.add((kind, namespace, name))
+    return out
+
+
+def check_then_apply(kube_api, tmp_path, inv, env=None, arm=None):
+    before = kube_api.snapshot()
+    kube_api.clear_log()
+    check = run_playbook(SITE, tmp_path, inventory=inv, env=env, check=True, diff=True)
+    failed = [(r["task"], r["result"].get("msg")) for r in check.results if r["status"] == "failed"]
+    assert check.rc == 0, failed
+    assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]
+    assert kube_api.snapshot() == before
+    if arm is not None:  # fetching credentials is a POST that reads; nothing else may reach ARM but reads
+        assert [r.path for r in arm.requests() if r.method not in ("GET",)
+                and not r.path.endswith(("/listClusterUserCredential", "/oauth2/v2.0/token"))] == []
+    planned = would_create(check)
+    real = run_playbook(SITE, tmp_path, inventory=inv, env=env)
+    assert real.rc == 0, real.stdout[-3000:]
+    created = created_by_us(kube_api, before)
+    assert created - planned == set(), "created by the real run but not announced by --check"
+    assert planned - created == set(), "announced by --check but not created by the real run"
+    return check
+
+
+def test_check_mode_through_azure_on_a_fresh_cluster(arm, aks, azure_env, kube_api, tmp_path):
+    kube_api.remove_istio_crds()  # a fresh cluster: istioctl install brings them
+    kubeconfig = tmp_path / "kube" / "aks.yaml"
+    inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
+                                       "aks_credentials_dest": str(kubeconfig), "aks_static_ip_dns_label": "shop"}},
+                    dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
+    arm.clear_log()
+    check = check_then_apply(kube_api, tmp_path, inv, env=azure_env, arm=arm)
+    # the kubeconfig was fetched into a private temporary file for the dry run, and removed at its end
+    creds = check.task("Fetch the cluster kubeconfig into a private per-cluster file")[0]["result"]
+    assert creds["temporary"] is True and creds["path"] != str(kubeconfig)
+    assert creds["changed"] is True
+    assert not pathlib.Path(creds["path"]).exists()
+    assert kubeconfig.exists()  # written by the real run only
+
+
+def test_check_mode_with_a_kubeconfig_on_a_fresh_cluster(kube_api, kubeconfig, tmp_path):
+    kube_api.remove_istio_crds()
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig}},
+                    dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
+    check_then_apply(kube_api, tmp_path, inv)
+
+
+def test_check_mode_helm_on_a_fresh_cluster(kube_api, kubeconfig, istio_chart_repo, tmp_path):
+    kube_api.remove_istio_crds()  # the base chart brings them
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": "helm",
+                                       "aksmesh_istio_version": ISTIO_VERSION, "istio_helm_repo": istio_chart_repo}},
+                    dict(MESH, aksmesh_target="cluster"))
+    check_then_apply(kube_api, tmp_path, inv)
+
+
+def test_check_mode_aks_addon_on_a_fresh_cluster(arm, aks, azure_env, kube_api, tmp_path):
+    """The add-on brings its namespaces and the Istio CRDs: the dry run plans them and writes nothing; then (as
+    the emulated add-on does not run in the test cluster) they are made as AKS would, and the real run creates
+    the rest, all of it announced."""
+    crds = [c for c in kube_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+            if c["spec"]["group"].endswith("istio.io")]
+    kube_api.remove_istio_crds()
+    inv = inventory(tmp_path, {"aks": {
+        "aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks", "aks_credentials_dest": str(tmp_path / "kc"),
+        "aksmesh_install_method": "aks_addon", "aksmesh_revision": "asm-1-28", "mesh_gateways_read_ingress": False,
+        "mesh_egress_hosts": []}}, dict(MESH, aksmesh_target="cluster"))
+    before = kube_api.snapshot()
+    kube_api.clear_log()
+    check = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env, check=True, diff=True)
+    assert check.rc == 0, [(r["task"], r["result"].get("msg")) for r in check.results if r["status"] == "failed"]
+    assert kube_api.writes() == [] and kube_api.snapshot() == before
+    addon = check.task("Manage the AKS Istio add-on")[0]["result"]
+    assert addon["planned"]["namespaces"] == ["aks-istio-ingress", "aks-istio-system"]
+    assert arm.resources[arm.cluster_id("rg", "aks").lower()]["properties"].get("serviceMeshProfile", {}).get(
+        "mode", "Disabled") == "Disabled"
+    planned = would_create(check)
+    admin = config.new_client_from_config_dict(kube_api.kubeconfig())  # what the add-on makes in the cluster
+    for crd in crds:
+        client.ApiextensionsV1Api(admin).create_custom_resource_definition(
+            {k: v for k, v in crd.items() if k in ("apiVersion", "kind", "spec")} | {
+                "metadata": {"name": crd["metadata"]["name"]}})
+    for ns in ("aks-istio-system", "aks-istio-ingress"):
+        client.CoreV1Api(admin).create_namespace({"metadata": {"name": ns}})
+    made_by_addon = kube_api.snapshot()
+    real = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
+    assert real.rc == 0, real.stdout[-3000:]
+    assert created_by_us(kube_api, made_by_addon) == planned
