@@ -131,8 +131,13 @@ def label_one(module, rest, entry):
     path = "/api/v1/namespaces/%s" % k8s_names.segment("Namespace", name)
     want = inj.desired_labels(entry, module.params["revision"])
     keep = dict((k, v) for k, v in want.items() if v is not None)
-    for _attempt in range(CONFLICT_RETRIES):
+    # what this run found first: after a write whose answer was lost (or a race), the namespace is read again and
+    # may already be as wanted; the run still reports the change it made from this state
+    found = None
+    for attempt in range(CONFLICT_RETRIES):
         live = rest.request("GET", path, ok_missing=True)
+        if attempt == 0:
+            found = {"missing": live is None}
         if live is None:
             if entry["state"] == "absent":
                 return {"name": name, "labels": {}, "action": "absent"}, None
@@ -152,6 +157,13 @@ def label_one(module, rest, entry):
         current = meta.get("labels") or {}
         patch = inj.label_patch(current, want)
         before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION) if k in current)
+        if attempt == 0:
+            found.update(before=before, patch=patch)
+        if patch is None and attempt and (found["missing"] or found["patch"] is not None):
+            action = "created" if found["missing"] else (
+                "labelled" if entry["state"] == "present" else "unlabelled")
+            return ({"name": name, "labels": before, "action": action},
+                    {"before_header": name, "after_header": name, "before": found.get("before", {}), "after": before})
         if patch is None:
             return {"name": name, "labels": before, "action": "unchanged"}, None
         if not module.check_mode:

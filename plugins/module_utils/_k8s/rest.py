@@ -98,6 +98,7 @@ class RestClient(object):
                 # UTF-8 instead
                 body = json.dumps(body, ensure_ascii=False).encode("utf-8")
         attempt = 0
+        lost = False  # an earlier attempt may have reached the server and lost only its answer
         while True:
             attempt += 1
             with self._lock:
@@ -113,14 +114,17 @@ class RestClient(object):
                 resp = exc
                 if not status:  # no HTTP answer: the client wrapped a connection error (TLS failures among them)
                     self._connection_failed(method, path, exc.reason or exc, attempt)
+                    lost = True
                     continue
             except Exception as exc:  # connection dropped, reset, timed out: urllib3 errors
                 self._connection_failed(method, path, exc, attempt)
+                lost = True
                 continue
             if 200 <= status < 300:
                 return json.loads(raw) if raw else {}
             if status == 404 and ok_missing:
-                return None
+                # a DELETE sent again after its answer was lost finds nothing: the first one did the deleting
+                return {} if lost and method == "DELETE" else None
             error = K8sApiError.from_response(status, raw)
             # a 409 is worth sending again only for a server-side apply (declarative: the same request is right
             # again); a create that met AlreadyExists or a write whose precondition failed needs the caller to
