@@ -29,9 +29,14 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
 _ROLE_OPTIONS = {}
+# Options named like these hold Kubernetes names (a DNS-1123 label each: namespaces and Istio revisions, which
+# become namespace-like label values and object name suffixes); they are checked as the API server would, before
+# any builder puts them into an object, so the error names the role variable rather than a rendered object.
+LABEL_OPTIONS = ("namespace", "namespaces", "revision", "revision_tags")
 
 
 def plain(value):
@@ -108,6 +113,18 @@ class StageFilter(object):
         if result.error_messages:
             raise AnsibleFilterError("; ".join(result.error_messages))
         checked = plain(result.validated_parameters)
+        problems = []
+        for option in self.options:
+            value = checked.get(self.variable(option))
+            if not option.endswith(LABEL_OPTIONS) or value in (None, ""):
+                continue
+            for i, item in enumerate(value if isinstance(value, list) else [value]):
+                why = names.problem("Namespace", item) if isinstance(item, str) else None
+                if why:
+                    where = "%s[%d]" % (self.variable(option), i) if isinstance(value, list) else self.variable(option)
+                    problems.append("%s %r %s" % (where, item, why))
+        if problems:
+            raise AnsibleFilterError("; ".join(problems))
         return dict((option, checked.get(self.variable(option))) for option in self.options)
 
     def __call__(self, value, **kwargs):

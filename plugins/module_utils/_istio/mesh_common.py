@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
+
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "aksmesh"
 STAGE = "aksmesh.io/stage"
@@ -67,6 +69,23 @@ def require(item, keys, option, where):
     missing = [k for k in keys if item.get(k) in (None, "", [])]
     if missing:
         raise MeshConfigError(option, "%s: missing %s" % (where, ", ".join(missing)))
+
+
+def name_of(option, where, kind, value, group="networking.istio.io"):
+    """``value`` when it can name a ``kind`` (the API server's rule); else MeshConfigError naming the option."""
+    why = k8s_names.problem(kind, value, "" if kind == "Namespace" else group)
+    if why:
+        raise MeshConfigError(option, "%s: %s %r %s" % (where, "namespace" if kind == "Namespace" else "name", value,
+                                                        why))
+    return value
+
+
+def unique_names(option, items, key=lambda item: item.get("name")):
+    """MeshConfigError naming the option when two entries share a name."""
+    seen = [key(item) for item in items]
+    twice = sorted(set(str(n) for n in seen if seen.count(n) > 1))
+    if twice:
+        raise MeshConfigError(option, "lists %s twice: give each entry its own name" % ", ".join(twice))
 
 
 def namespaces(names, stage):

@@ -21,6 +21,11 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common i
 PROTOCOLS = {"TLS": 443, "HTTPS": 443, "HTTP": 80}
 
 
+# what a ServiceEntry's hosts accept for an external service: a DNS name, the leftmost label optionally "*"
+EXTERNAL_HOST = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+                           re.IGNORECASE)
+
+
 def slug(host):
     return re.sub(r"[^a-z0-9-]+", "-", host.lower()).strip("-")[:50]
 
@@ -50,6 +55,9 @@ def egress_manifests(hosts, namespaces, gateway_namespace, gateway_selector, gat
     out = []
     for index, host in enumerate(hosts):
         require(host, ["host"], "hosts", "entry %d" % index)
+        if not EXTERNAL_HOST.match(str(host["host"])):
+            raise MeshConfigError("hosts", "entry %d: host %r is not a DNS name (such as api.stripe.com or "
+                                           "*.blob.core.windows.net): no scheme, port or path" % (index, host["host"]))
         protocol = (host.get("protocol") or "TLS").upper()
         if protocol not in PROTOCOLS:
             raise MeshConfigError("hosts", "%s: protocol %s; use TLS, HTTPS or HTTP" % (host["host"], protocol))

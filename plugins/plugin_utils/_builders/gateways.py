@@ -16,7 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
-    MeshConfigError, destination_rule_export, gateway_routes, obj, require)
+    MeshConfigError, destination_rule_export, gateway_routes, name_of, obj, require, unique_names)
 
 
 def workload_namespace(selector, workloads, where):
@@ -59,9 +59,11 @@ def gateway_servers(gw):
 def place_gateways(gateways, workloads, ingress_selector):
     """-> (Gateway objects, {name: namespace} of those gateways)."""
     out, placed = [], {}
+    unique_names("gateways", gateways or [])
     for index, gw in enumerate(gateways or []):
         require(gw, ["name"], "gateways", "entry %d" % index)
         where = "gateway %s" % gw["name"]
+        name_of("gateways", "entry %d" % index, "Gateway", gw["name"])
         selector = gw.get("selector") or ingress_selector
         if not selector:
             raise MeshConfigError("gateways", "%s: set its selector (O(ingress_selector), the default, is empty)"
@@ -78,8 +80,17 @@ def place_gateways(gateways, workloads, ingress_selector):
 
 def qualify(ref, vs_namespace, placed):
     """A VirtualService's gateway reference as <namespace>/<name> when the gateway lives elsewhere."""
-    if ref == "mesh" or "/" in ref:
+    if ref == "mesh":
         return ref
+    parts = ref.split("/")
+    if len(parts) > 2:
+        raise MeshConfigError("virtual_services", "gateway reference %r: give a Gateway name, <namespace>/<name> or "
+                                                  "mesh" % ref)
+    if len(parts) == 2:
+        name_of("virtual_services", "gateway reference %r" % ref, "Namespace", parts[0])
+        name_of("virtual_services", "gateway reference %r" % ref, "Gateway", parts[1])
+        return ref
+    name_of("virtual_services", "gateway reference %r" % ref, "Gateway", ref)
     ns = placed.get(ref)
     return "%s/%s" % (ns, ref) if ns and ns != vs_namespace else ref
 
@@ -100,7 +111,8 @@ def export_to(item, namespace, gateway_refs):
 
 def virtual_service(vs, placed, stage="gateways"):
     require(vs, ["name", "namespace", "hosts"], "virtual_services", "virtual service %s" % vs.get("name"))
-    ns = vs["namespace"]
+    ns = name_of("virtual_services", "virtual service %s" % vs["name"], "Namespace", vs["namespace"])
+    name_of("virtual_services", "virtual service %s" % vs["name"], "VirtualService", vs["name"])
     refs = [qualify(r, ns, placed) for r in vs.get("gateways") or []]
     spec = {"hosts": vs["hosts"]}
     if refs:
@@ -116,6 +128,8 @@ def virtual_service(vs, placed, stage="gateways"):
 
 def destination_rule(dr, routes=None, stage="gateways"):
     require(dr, ["name", "namespace", "host"], "destination_rules", "destination rule %s" % dr.get("name"))
+    name_of("destination_rules", "destination rule %s" % dr["name"], "Namespace", dr["namespace"])
+    name_of("destination_rules", "destination rule %s" % dr["name"], "DestinationRule", dr["name"])
     where = "%s/%s" % (dr["namespace"], dr["name"])
     spec = {"host": dr["host"], "exportTo": destination_rule_export("destination_rules", where, dr["host"],
                                                                     dr["namespace"], dr.get("export_to"), routes)}
