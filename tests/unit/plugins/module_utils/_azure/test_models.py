@@ -26,9 +26,8 @@ def test_the_mesh_profile_as_every_supported_containerservice_builds_it():
 
 
 def test_flattened_msrest_properties_are_read_from_the_rest_shape():
-    body = {"properties": {"roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/"
-                                               "roleDefinitions/r", "principalId": "p", "principalType":
-                               "ServicePrincipal"}}
+    definition = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/r"
+    body = {"properties": {"roleDefinitionId": definition, "principalId": "p", "principalType": "ServicePrincipal"}}
     params = models.build(RoleAssignmentCreateParameters, body)
     assert (params.principal_id, params.principal_type) == ("p", "ServicePrincipal")
     assert params.role_definition_id.endswith("/roleDefinitions/r") and models.dropped(params, body) == []
