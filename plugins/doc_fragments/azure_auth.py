@@ -66,5 +66,5 @@ options:
     type: float
     default: 5
 requirements:
-  - azure-identity >= 1.15.0
+  - azure-identity >= 1.13.0
 """

@@ -126,7 +126,7 @@ options:
     type: int
     default: 1800
 requirements:
-  - azure-mgmt-containerservice >= 30.0.0
+  - azure-mgmt-containerservice >= 27.0.0 (>= 40.1.0 for O(egress_gateways))
 seealso:
   - module: aksmesh.istio.ingress_info
   - name: Istio-based service mesh add-on for AKS

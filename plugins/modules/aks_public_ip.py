@@ -90,9 +90,9 @@ options:
     type: int
     default: 600
 requirements:
-  - azure-mgmt-network >= 25.0.0
-  - azure-mgmt-containerservice >= 30.0.0 (with O(cluster_name))
-  - azure-mgmt-authorization >= 4.0.0 (for the permission check)
+  - azure-mgmt-network >= 17.0.0
+  - azure-mgmt-containerservice >= 27.0.0 (with O(cluster_name))
+  - azure-mgmt-authorization >= 3.0.0 (for the permission check)
 seealso:
   - module: aksmesh.istio.aks_preflight
   - module: aksmesh.istio.istio_install
