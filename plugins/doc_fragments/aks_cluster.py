@@ -20,5 +20,5 @@ options:
     required: true
     aliases: [cluster_name]
 requirements:
-  - azure-mgmt-containerservice >= 30.0.0
+  - azure-mgmt-containerservice >= 27.0.0
 """

@@ -17,22 +17,27 @@ options:
     type: str
   client_id:
     description:
-      - Application (client) ID of a service principal. With O(secret) and O(tenant), the module authenticates
-        as that service principal.
-      - Without all three, the module uses azure-identity's C(DefaultAzureCredential) chain
-        (environment variables, workload identity, managed identity, Azure CLI login).
+      - Application (client) ID. With O(secret) (and O(tenant)), the module authenticates as that service
+        principal.
+      - Without O(secret), the client ID of a user-assigned managed identity, or of the workload identity that the
+        AKS workload identity webhook injects (E(AZURE_CLIENT_ID), E(AZURE_TENANT_ID) and
+        E(AZURE_FEDERATED_TOKEN_FILE), as in AWX container groups on AKS); the module then uses azure-identity's
+        C(DefaultAzureCredential) chain with this client ID.
+      - Without O(client_id) and O(secret), the module uses C(DefaultAzureCredential) as it is (environment
+        variables, workload identity, system-assigned managed identity, Azure CLI login).
       - Can be set with the E(AZURE_CLIENT_ID) environment variable.
     type: str
   secret:
     description:
       - Client secret of the service principal. Never logged.
+      - A secret makes the credential a service principal, which needs O(client_id) and O(tenant) too.
       - Can be set with the E(AZURE_SECRET) (azure.azcollection's name) or E(AZURE_CLIENT_SECRET)
         (azure-identity's name) environment variable.
     type: str
     aliases: [client_secret]
   tenant:
     description:
-      - Microsoft Entra tenant ID of the service principal.
+      - Microsoft Entra tenant ID of the service principal or the workload identity.
       - Can be set with the E(AZURE_TENANT) or E(AZURE_TENANT_ID) environment variable.
     type: str
     aliases: [tenant_id]
@@ -61,5 +66,5 @@ options:
     type: float
     default: 5
 requirements:
-  - azure-identity >= 1.15.0
+  - azure-identity >= 1.13.0
 """

@@ -66,5 +66,5 @@ options:
     type: int
     default: 30
 requirements:
-  - kubernetes >= 30.1.0 (the official Kubernetes Python client)
+  - kubernetes >= 37.0.0 (the official Kubernetes Python client)
 """

@@ -97,6 +97,8 @@ options:
       - Enabled gateways need the cluster's Static Egress Gateway feature and a node pool in mode C(Gateway); the
         module refuses (before any write) and names the fix when either is missing. The StaticGatewayConfiguration
         object must exist in the gateway's namespace (the P(aksmesh.istio.aks_mesh_addon#role) role applies it).
+      - Needs azure-mgmt-containerservice 40.1.0 or later, the first whose models carry the gateways' names and
+        C(gatewayConfigurationName); with an older one the module refuses before any write.
     type: list
     elements: dict
     suboptions:
@@ -124,7 +126,7 @@ options:
     type: int
     default: 1800
 requirements:
-  - azure-mgmt-containerservice >= 30.0.0
+  - azure-mgmt-containerservice >= 27.0.0 (>= 40.1.0 for O(egress_gateways))
 seealso:
   - module: aksmesh.istio.ingress_info
   - name: Istio-based service mesh add-on for AKS
@@ -222,7 +224,7 @@ progress:
 
 import copy
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._azure import istio_addon
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import istio_addon, models
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
     aks_argument_spec, cluster_label, get_cluster, report)
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube import cluster_items
@@ -331,6 +333,11 @@ class AddonModule(object):
             return result
         if action == "unchanged":
             action = "configure"
+        update, lost = self.update_model(body, desired)
+        if lost:
+            self.module.fail_json(msg="%s: %s" % (self.label, models.unsupported(
+                "azure-mgmt-containerservice", "these service mesh profile fields", lost,
+                istio_addon.EGRESS_SDK_MINIMUM)), **result)
         missing = istio_addon.prerequisites(body, ca, egress)
         if missing:
             self.module.fail_json(msg="%s: %s" % (self.label, "; ".join(missing)), **result)
@@ -355,9 +362,6 @@ class AddonModule(object):
                 plan.add_groups(planned.ISTIO_GROUPS)
             result["planned"] = plan.result()
             return result
-        from azure.mgmt.containerservice.models import ServiceMeshProfile
-        update = copy.deepcopy(mc)
-        update.properties.service_mesh_profile = ServiceMeshProfile(desired)
         what = "updating the service mesh profile of %s (%s)" % (self.label, action)
         model, result["progress"] = run_lro(
             lambda: self.cs.managed_clusters.begin_create_or_update(p["resource_group"], p["name"], update,
@@ -367,6 +371,16 @@ class AddonModule(object):
         result.update(service_mesh_profile=after, revisions=istio_addon.current_revisions(after),
                       ingress_gateway_services=gateway_services(after))
         return result
+
+    @staticmethod
+    def update_model(body, desired):
+        """(the ManagedCluster to PUT: the cluster as read with the desired mesh profile, the paths of the
+        profile that the installed SDK's model cannot carry)."""
+        from azure.mgmt.containerservice.models import ManagedCluster
+        wanted = copy.deepcopy(body)
+        wanted.setdefault("properties", {})["serviceMeshProfile"] = desired
+        update = models.build(ManagedCluster, wanted)
+        return update, models.dropped(update, {"properties": {"serviceMeshProfile": desired}})
 
 
 def main():

@@ -90,9 +90,9 @@ options:
     type: int
     default: 600
 requirements:
-  - azure-mgmt-network >= 25.0.0
-  - azure-mgmt-containerservice >= 30.0.0 (with O(cluster_name))
-  - azure-mgmt-authorization >= 4.0.0 (for the permission check)
+  - azure-mgmt-network >= 17.0.0
+  - azure-mgmt-containerservice >= 27.0.0 (with O(cluster_name))
+  - azure-mgmt-authorization >= 3.0.0 (for the permission check)
 seealso:
   - module: aksmesh.istio.aks_preflight
   - module: aksmesh.istio.istio_install
@@ -177,6 +177,7 @@ progress:
 
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import models
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import public_ip as pip
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import get_cluster, principal_id, report
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import AZURE_AUTH_ARG_SPEC, connect
@@ -270,7 +271,7 @@ class PublicIpModule(object):
         if changes:
             self.result["changed"] = True
             if not self.module.check_mode:
-                body = pip.merged_body(want, have, p["purge_tags"])
+                body = self.ip_model(pip.merged_body(want, have, p["purge_tags"]), group)
                 what = "%s public IP %s in %s" % ("creating" if have is None else "updating", p["name"], group)
                 model, self.result["progress"] = run_lro(
                     lambda: net.public_ip_addresses.begin_create_or_update(group, p["name"], body,
@@ -283,6 +284,16 @@ class PublicIpModule(object):
         self.result["ip_address"] = (self.result["public_ip"] or {}).get("ip_address") or ""
         self.result["service_annotations"] = {ANNOTATION_RG: group}
         return self.result
+
+    def ip_model(self, body, group):
+        """The PublicIPAddress model of a PUT body (REST shape), built as every supported SDK version accepts."""
+        from azure.mgmt.network.models import PublicIPAddress
+        model = models.build(PublicIPAddress, body)
+        lost = models.dropped(model, body)
+        if lost:
+            self.module.fail_json(msg="public IP %s in %s: %s" % (self.p["name"], group, models.unsupported(
+                "azure-mgmt-network", "these fields", lost, pip.NETWORK_SDK_MINIMUM)))
+        return model
 
     def join_permission(self, cluster, principal, group):
         node_group = cluster["node_resource_group"]

@@ -50,7 +50,7 @@ def base_env(extra=None):
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
     })
     env.update(extra or {})
-    return env
+    return {k: v for k, v in env.items() if v is not None}  # None in ``extra`` unsets a variable
 
 
 @dataclasses.dataclass

@@ -6,6 +6,12 @@ upgrade profiles), the region's mesh revision profile, Compute resource SKUs
 (paged, with ``MemoryGB``), public IP addresses (PUT/DELETE as long-running
 operations, GET), role assignments and role definitions, and resource groups.
 
+Tokens come from the Entra token endpoint (client credentials with a secret, or a federated token as
+``client_assertion``: workload identity) or from a managed-identity endpoint: IMDS
+(``/metadata/identity/oauth2/token``, which azure-identity reaches through ``AZURE_POD_IDENTITY_AUTHORITY_HOST``)
+and the App Service one (``/msi/token``, through ``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER``). ``grants``
+records who got each token.
+
 Long-running operations answer with ``Azure-AsyncOperation`` and ``Location``
 headers and report ``InProgress`` for ``lro_polls`` polls before ``Succeeded``.
 Errors use ARM's ``{"error": {"code", "message"}}`` body. State lives in memory.
@@ -18,6 +24,7 @@ import copy
 import itertools
 import re
 import threading
+import time
 import urllib.parse
 import uuid
 
@@ -61,6 +68,11 @@ class ArmServer(LoopbackServer):
         self.kubeconfigs = {}  # cluster id -> (user kubeconfig dict, admin kubeconfig dict)
         self.lro_polls = lro_polls
         self.app = (client_id, client_secret)
+        self.federated = {}  # client id -> the service account token (client assertion) its federation trusts
+        self.managed_identities = set()  # client ids of the user-assigned identities on this "host"
+        self.system_identity = False  # whether a system-assigned identity answers without a client id
+        self.identity_header = "loopback-identity-header"  # App Service's IDENTITY_HEADER
+        self.grants = []  # (grant, client id) per token issued: client_secret, client_assertion, imds, app_service
         self.tokens = {"loopback-arm-token"}
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
@@ -148,6 +160,10 @@ class ArmServer(LoopbackServer):
             return self._openid(path.split("/")[1])
         if re.fullmatch(r"/[^/]+/oauth2/v2\.0/token", path):
             return self._token(req)
+        if path == "/metadata/identity/oauth2/token":
+            return self._imds_token(req)
+        if path == "/msi/token":
+            return self._app_service_token(req)
         auth = req.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
             return arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.")
@@ -169,13 +185,59 @@ class ArmServer(LoopbackServer):
         form = urllib.parse.parse_qs(req.body.decode())
         client_id = form.get("client_id", [""])[0]
         secret = form.get("client_secret", [""])[0]
+        assertion = form.get("client_assertion", [""])[0]
+        if assertion:
+            kind = form.get("client_assertion_type", [""])[0]
+            if kind != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+                return Response(400, {"error": "invalid_request", "error_description":
+                                      f"AADSTS50027: unsupported client_assertion_type {kind!r}."})
+            if client_id not in self.federated or self.federated[client_id] != assertion:
+                return Response(401, {"error": "invalid_client", "error_description":
+                                      "AADSTS700213: No matching federated identity record found for presented "
+                                      "assertion.", "error_codes": [700213]})
+            return self._issue("client_assertion", client_id, {"token_type": "Bearer", "expires_in": 3599,
+                                                               "ext_expires_in": 3599})
         if (client_id, secret) != self.app:
             return Response(401, {"error": "invalid_client", "error_description":
                                   "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]})
+        return self._issue("client_secret", client_id, {"token_type": "Bearer", "expires_in": 3599,
+                                                        "ext_expires_in": 3599})
+
+    def _issue(self, grant, client_id, body):
         token = "arm-" + uuid.uuid4().hex
         self.tokens.add(token)
-        return Response(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                              "access_token": token})
+        self.grants.append((grant, client_id))
+        return Response(200, dict(body, access_token=token))
+
+    def _identity(self, req):
+        """The managed identity a token request asks for (client id, or None for the system-assigned one), or an
+        error Response when this host has no such identity."""
+        client_id = req.q("client_id")
+        if client_id is None and self.system_identity or client_id in self.managed_identities:
+            return client_id, None
+        return client_id, Response(400, {"error": "invalid_request", "error_description": "Identity not found"})
+
+    def _imds_token(self, req):
+        """IMDS as on an Azure VM or AKS node: GET with ``Metadata: true``, ``expires_in`` as a string."""
+        if req.headers.get("metadata") != "true" or req.method != "GET":
+            return Response(400, {"error": "invalid_request", "error_description": "Required metadata header not "
+                                  "specified"})
+        client_id, refused = self._identity(req)
+        if refused:
+            return refused
+        return self._issue("imds", client_id, {"token_type": "Bearer", "expires_in": "3599", "resource": req.q(
+            "resource"), "expires_on": str(int(time.time()) + 3599), "client_id": client_id or "system"})
+
+    def _app_service_token(self, req):
+        """The App Service / Functions identity endpoint: ``X-IDENTITY-HEADER`` secret, ``expires_on`` epoch."""
+        if req.headers.get("x-identity-header") != self.identity_header:
+            return Response(401, {"statusCode": 401, "message": "Unauthorized: the identity header is wrong"})
+        client_id, refused = self._identity(req)
+        if refused:
+            return refused
+        return self._issue("app_service", client_id, {"token_type": "Bearer", "resource": req.q("resource"),
+                                                      "expires_on": str(int(time.time()) + 3599),
+                                                      "client_id": client_id or "system"})
 
     def _route(self, req, path):
         low = path.lower()

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib
+import os
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -58,6 +59,30 @@ class AzureConnectionError(Exception):
     """The Azure options are incomplete or inconsistent."""
 
 
+def credential_choice(params, environ):
+    """(kind, client_id, tenant) of the credential the options select.
+
+    A secret makes a service principal, which needs client_id and tenant too. Without a secret, client_id names
+    a user-assigned managed identity or, with a tenant and the federated token file that the AKS workload
+    identity webhook injects (AZURE_FEDERATED_TOKEN_FILE), a workload identity; both go through
+    DefaultAzureCredential, as does nothing at all (environment, managed identity, Azure CLI login).
+    """
+    client_id, secret, tenant = (params.get(k) for k in ("client_id", "secret", "tenant"))
+    if secret:
+        missing = [name for name, value in (("client_id", client_id), ("tenant", tenant)) if not value]
+        if missing:
+            raise AzureConnectionError(
+                "a secret authenticates a service principal, which needs client_id and tenant too: set %s "
+                "(or AZURE_CLIENT_ID / AZURE_TENANT); without a secret, client_id selects a managed or workload "
+                "identity" % " and ".join(missing))
+        return "service_principal", client_id, tenant
+    if client_id and tenant and environ.get("AZURE_FEDERATED_TOKEN_FILE"):
+        return "workload_identity", client_id, tenant
+    if client_id:
+        return "managed_identity", client_id, tenant
+    return "default_chain", None, tenant
+
+
 class AzureConnection(object):
     """Endpoints, subscription and credential chosen from module parameters."""
 
@@ -71,18 +96,14 @@ class AzureConnection(object):
         if not self.subscription_id:
             raise AzureConnectionError("subscription_id is required: set it or AZURE_SUBSCRIPTION_ID")
         self.scope = (arm if self.resource_manager == arm else self.resource_manager) + "/.default"
-        explicit = [params.get(k) for k in ("client_id", "secret", "tenant")]
-        if any(explicit) and not all(explicit):
-            raise AzureConnectionError("client_id, secret and tenant go together (service principal); "
-                                       "give all three, or none to use the default credential chain "
-                                       "(environment, workload/managed identity, Azure CLI)")
-        self._explicit = all(explicit)
+        self.kind, self._client_id, self._tenant = credential_choice(params, os.environ)
         self._params = params
         self._credential = None
 
     @property
     def credential_kind(self):
-        return "service_principal" if self._explicit else "default_chain"
+        """service_principal, workload_identity, managed_identity or default_chain (see credential_choice)."""
+        return self.kind
 
     @property
     def credential(self):
@@ -90,10 +111,16 @@ class AzureConnection(object):
             kwargs = {"authority": self.authority}
             if self.custom_authority:
                 kwargs["disable_instance_discovery"] = True
-            if self._explicit:
-                p = self._params
-                self._credential = ClientSecretCredential(p["tenant"], p["client_id"], p["secret"], **kwargs)
+            if self.kind == "service_principal":
+                self._credential = ClientSecretCredential(self._tenant, self._client_id, self._params["secret"],
+                                                          **kwargs)
             else:
+                if self._client_id:
+                    # a user-assigned managed identity, or the workload identity the AKS webhook injects
+                    kwargs.update(managed_identity_client_id=self._client_id,
+                                  workload_identity_client_id=self._client_id)
+                if self._tenant:
+                    kwargs["workload_identity_tenant_id"] = self._tenant
                 self._credential = DefaultAzureCredential(exclude_interactive_browser_credential=True, **kwargs)
         return self._credential
 

@@ -20,6 +20,9 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support impor
 
 GATEWAY_MODES = (("external_ingress_gateway", "External"), ("internal_ingress_gateway", "Internal"))
 EGRESS_NAMESPACE = "aks-istio-egress"
+# the first azure-mgmt-containerservice whose models carry the egress gateways' name, namespace and
+# gatewayConfigurationName (API version 2025-09-01); older ones would leave them out of the update
+EGRESS_SDK_MINIMUM = "40.1.0"
 # option -> serviceMeshProfile.istio.certificateAuthority.plugin field
 CA_FIELDS = (("key_vault_id", "keyVaultId"), ("root_cert_object_name", "rootCertObjectName"),
              ("cert_chain_object_name", "certChainObjectName"), ("cert_object_name", "certObjectName"),

@@ -23,7 +23,7 @@ class AzureOperationError(Exception):
 
 
 FIXES = {
-    401: "check the credential (client_id/secret/tenant, managed identity, or az login)",
+    401: "check the credential (client_id/secret/tenant, the managed or workload identity's client_id, or az login)",
     403: "grant the identity a role on the resource (Contributor, or Azure Kubernetes Service Contributor "
          "for clusters and Network Contributor for IP addresses)",
     404: "check the subscription, resource group and name",

@@ -15,6 +15,8 @@ import re
 
 JOIN_ACTION = "Microsoft.Network/publicIPAddresses/join/action"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+# the oldest azure-mgmt-network the module is tested with (requirements/minimum.txt)
+NETWORK_SDK_MINIMUM = "17.0.0"
 
 DNS_LABEL = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
 

@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import uuid
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import models
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import describe, rest
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.public_ip import grants_join
 
@@ -42,8 +43,9 @@ def assign(auth_client, scope, principal_id, role_guid, subscription_id):
     from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
     definition = "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (
         subscription_id, role_guid)
+    parameters = models.build(RoleAssignmentCreateParameters, {"properties": {
+        "roleDefinitionId": definition, "principalId": principal_id, "principalType": "ServicePrincipal"}})
     try:
-        return auth_client.role_assignments.create(scope, str(uuid.uuid4()), RoleAssignmentCreateParameters(
-            role_definition_id=definition, principal_id=principal_id, principal_type="ServicePrincipal"))
+        return auth_client.role_assignments.create(scope, str(uuid.uuid4()), parameters)
     except Exception as exc:
         raise describe(exc, "assigning role %s to principal %s on %s" % (role_guid, principal_id, scope))

@@ -36,7 +36,7 @@ def test_managed_cluster_agent_pools_and_credentials(arm, arm_credential, cluste
     pools = {p.name: p for p in cs.agent_pools.list("rg", "aks")}
     assert pools["small"].enable_auto_scaling and pools["small"].max_count == 3
     creds = cs.managed_clusters.list_cluster_user_credentials("rg", "aks")
-    assert yaml.safe_load(creds.kubeconfigs[0].value)["users"][0]["user"]["token"] == "secret-token"
+    assert yaml.safe_load(bytes(creds.kubeconfigs[0].value))["users"][0]["user"]["token"] == "secret-token"
     with pytest.raises(ResourceNotFoundError) as missing:
         cs.managed_clusters.get("rg", "nope")
     assert missing.value.error.code == "ResourceNotFound"
