@@ -32,6 +32,7 @@ JUNK = [
     "plugins/modules/__pycache__/apply.cpython-311.pyc",
     "plugins/module_utils/stray.pyc",
     "tests/output/junit/sanity.xml",
+    "changelogs/.plugin-cache.yaml",
     "context/Containerfile",
     "out/report.txt",
     "rendered/demo-aks/00-namespaces/namespace-istio-system.yaml",
@@ -67,6 +68,7 @@ REQUIRED = [
     "playbooks/site.yml",
     "docs/modules.md",
     "changelogs/changelog.yaml",
+    "CHANGELOG.rst",
 ]
 
 
