@@ -146,3 +146,42 @@ def test_mesh_config_error_renders_option_names():
     assert str(exc) == "hpa_min: 3 is greater than hpa_max (2); see O(not_an_option_ref"
     assert exc.render(lambda option: "role_" + option).startswith("role_hpa_min: 3 is greater than role_hpa_max (2)")
     assert exc.option == "hpa_min"
+
+
+def test_namespace_and_revision_options_are_checked_as_labels_under_the_role_variable():
+    msg = fails("mtls_manifests", "STRICT", **dict(MTLS, root_namespace="istio-system/x"))
+    assert msg.startswith("mesh_mtls_root_namespace 'istio-system/x' is not a DNS-1123 label")
+    msg = fails("mtls_manifests", "STRICT", **dict(MTLS, gateway_namespaces=["ok", "Bad"]))
+    assert msg.startswith("mesh_mtls_gateway_namespaces[1] 'Bad' is not a DNS-1123 label")
+
+
+GW = {"workloads": [{"namespace": "istio-ingress", "selector": {"istio": "ingressgateway"}}],
+      "ingress_selector": {"istio": "ingressgateway"}}
+VS = {"name": "p", "namespace": "shop", "hosts": ["a.example.com"], "http": [{"route": []}]}
+
+
+@pytest.mark.parametrize("gateways, virtual_services, needle", [
+    ([{"name": "gw", "hosts": ["a"]}, {"name": "gw", "hosts": ["b"]}], [], "mesh_gateways_gateways: lists gw twice"),
+    ([{"name": "Gw_1", "hosts": ["a"]}], [], "mesh_gateways_gateways: entry 0: name 'Gw_1'"),
+    ([], [dict(VS, gateways=["a/b/c"])], "mesh_gateways_virtual_services: gateway reference 'a/b/c'"),
+    ([], [dict(VS, gateways=["Ns/gw"])], "namespace 'Ns' is not a DNS-1123 label"),
+    ([], [dict(VS, namespace="shop/x")], "virtual service p: namespace 'shop/x'"),
+])
+def test_gateway_names_and_references_are_checked(gateways, virtual_services, needle):
+    msg = fails("gateway_manifests", gateways, virtual_services=virtual_services, destination_rules=[], **GW)
+    assert needle in msg, msg
+
+
+@pytest.mark.parametrize("host", ["http://api.stripe.com/", "api.stripe.com:443", "api.stripe.com/v1", "a..b", ""])
+def test_egress_hosts_must_be_dns_names(host):
+    msg = fails("egress_manifests", [{"host": host}], namespaces=["shop"], gateway_namespace="istio-egress",
+                gateway_selector={"istio": "egressgateway"}, gateway_service="istio-egressgateway")
+    assert msg.startswith("mesh_egress_hosts: entry 0"), msg
+
+
+def test_wildcard_egress_hosts_are_dns_names():
+    out = FilterModule().filters()["egress_manifests"]([{"host": "*.blob.core.windows.net"}], namespaces=["shop"],
+                                                      gateway_namespace="istio-egress",
+                                                      gateway_selector={"istio": "egressgateway"},
+                                                      gateway_service="istio-egressgateway")
+    assert out[0]["spec"]["hosts"] == ["*.blob.core.windows.net"]
