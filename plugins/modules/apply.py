@@ -18,6 +18,8 @@ description:
   - Idempotent and cheap. A run where nothing changed reads each kind once (one GET or one LIST) after discovery
     and writes nothing. It compares the definitions with the fields this O(field_manager) owns on the live
     objects, so only objects that differ are sent to the server.
+  - An object annotated C(kustomize.toolkit.fluxcd.io/ssa=IfNotPresent) (as Flux reads it) is created when it is
+    absent and never updated, so a placeholder Secret never overwrites the value someone set.
   - Namespaces and CustomResourceDefinitions are applied first, then the rest; O(state=absent) deletes in reverse.
     Objects whose kind comes from a CRD in the same batch are applied once that CRD is Established.
   - Retries 429 and 5xx answers with backoff honouring C(Retry-After), and dropped connections; reports field

@@ -19,6 +19,8 @@ description:
   - Objects are matched by API group, kind, namespace and name, so document order and API versions do not matter.
     Lists Kubernetes merges by key (containers, env, volumes, ports, any list whose items carry a unique C(name))
     are compared by key.
+  - Secret values never reach the result or the diff; they are masked (C(********)), and a value that differs as
+    C(******** (changed)), so the diff still names the keys that change.
   - Read only; use the result in C(failed_when) or C(when).
 author:
   - aksmesh developers (@aksmesh)
@@ -28,7 +30,7 @@ attributes:
     description: Reads only.
   diff_mode:
     support: full
-    description: Shows the unified diff of the two manifests.
+    description: Shows the unified diff of the two manifests (Secret values masked).
 options:
   before:
     description: The first manifest as YAML text or a list of objects.
@@ -138,6 +140,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import text as text_file
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact_pair, secret_values
 
 
 def side(module, which, workdir):
@@ -175,6 +178,14 @@ def main():
     try:
         before = side(module, "before", workdir)
         after = side(module, "after", workdir)
+        # Secret values never reach the output: masked in both manifests (a changed one as changed), and no-log
+        module.no_log_values.update(secret_values(list(before.values()) + list(after.values())))
+        for key in set(before) | set(after):
+            if key[1] == "Secret":
+                pair = redact_pair(before.get(key), after.get(key))
+                for side_map, obj in ((before, pair[0]), (after, pair[1])):
+                    if obj is not None:
+                        side_map[key] = obj
         result = md.diff(before, after, module.params["ignore"], module.params["select"],
                          module.params["context_lines"])
     except md.DiffError as exc:

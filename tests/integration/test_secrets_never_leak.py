@@ -8,7 +8,9 @@ import json
 import pytest
 import yaml
 
-from tests.support.ansible_runner import role_play, run_playbook
+from kubernetes import client, config
+
+from tests.support.ansible_runner import role_play, run_module, run_playbook
 
 # credentials of a second kubeconfig user (not the current context's): the module never uses them, but they are in
 # the mapping it is given, so in its invocation
@@ -92,3 +94,29 @@ def test_the_secrets_stage_fails_with_a_readable_error_and_no_passphrase(kube_ap
         assert value not in out, value
     if broken == "missing kubeconfig":
         assert kube_api.requests() == []
+
+
+def test_manifest_diff_masks_secret_values_and_names_the_changed_keys():
+    def secret(value):
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "grafana", "namespace": "istio-system"},
+                "stringData": {"username": "admin", "passphrase": value}}
+    res = run_module("manifest_diff", {"before": [secret("old-Pass-123")], "after": [secret("new-Pass-456")]},
+                     diff=True)
+    assert not res.failed, res.result
+    printed = res.stdout + res.stderr
+    assert "old-Pass-123" not in printed and "new-Pass-456" not in printed
+    assert "******** (changed)" in res["diff"]["prepared"]
+
+
+def test_a_placeholder_secret_never_overwrites_the_value_someone_set(kube_api, kubeconfig):
+    placeholder = {"apiVersion": "v1", "kind": "Secret", "metadata": {
+        "name": "kiali", "namespace": "default", "annotations": {"kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent"}},
+        "stringData": {"passphrase": "<set-me: the Kiali passphrase>"}}
+    first = run_module("apply", {"kubeconfig": kubeconfig, "definitions": [placeholder]})
+    assert not first.failed and first["results"][0]["action"] == "created", first.result
+    core = client.CoreV1Api(config.new_client_from_config(kubeconfig))
+    core.patch_namespaced_secret("kiali", "default", {"stringData": {"passphrase": "real-Pass-789"}})
+    again = run_module("apply", {"kubeconfig": kubeconfig, "definitions": [placeholder]})
+    assert not again.failed and again["changed"] is False, again.result
+    value = core.read_namespaced_secret("kiali", "default").data["passphrase"]
+    assert base64.b64decode(value).decode() == "real-Pass-789"

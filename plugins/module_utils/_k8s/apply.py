@@ -77,6 +77,10 @@ def explain(obj, exc):
     return "%s: %s" % (describe(obj), exc)
 
 
+# The annotation Flux honours for objects to create only when absent (placeholder Secrets); the engine does too.
+IF_NOT_PRESENT = ("kustomize.toolkit.fluxcd.io/ssa", "IfNotPresent")
+
+
 class ApplyEngine(object):
     def __init__(self, rest, field_manager="aksmesh", force_conflicts=False, check_mode=False, diff=False,
                  default_namespace=None, continue_on_error=False, wait=False, wait_timeout=300,
@@ -223,6 +227,8 @@ class ApplyEngine(object):
             # its namespace exists only in this dry run: the server cannot validate it yet
             return Plan.done("created", None, obj)
         live = self._live.get(manifests.identity(obj))
+        if live is not None and (meta.get("annotations") or {}).get(IF_NOT_PRESENT[0]) == IF_NOT_PRESENT[1]:
+            return Plan.done("unchanged")  # created when absent, never updated (a placeholder Secret)
         if self._in_place(obj, res, live):
             return Plan.done("unchanged")
         if self.check_mode:

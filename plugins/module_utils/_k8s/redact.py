@@ -33,6 +33,27 @@ def redact(obj):
     return out
 
 
+CHANGED = MASK + " (changed)"
+
+
+def redact_pair(before, after):
+    """Copies of two Secrets (either may be None) with their values masked; a value that differs between them is
+    masked as changed on the after side, so a diff still shows which keys change, never what they hold."""
+    def values(obj):
+        out = {}
+        for field in ("data", "stringData"):
+            if isinstance((obj or {}).get(field), dict):
+                out.update(((field, k), v) for k, v in obj[field].items())
+        return out
+    old, new = values(before), values(after)
+    masked_after = redact(after) if after is not None else None
+    if masked_after is not None:
+        for (field, key), value in new.items():
+            if (field, key) in old and old[(field, key)] != value:
+                masked_after[field][key] = CHANGED
+    return (redact(before) if before is not None else None), masked_after
+
+
 def secret_values(objs):
     """Every Secret value in ``objs`` (as given, and base64-decoded), to add to a module's no_log values."""
     values = set()

@@ -32,3 +32,14 @@ def test_definition_secrets_reads_the_argument_as_given_before_validation():
     assert definition_secrets([listed, text, 7, {"kind": "Secret", "data": ["not", "a", "mapping"]}]) == {
         SECRET["data"]["password"], "hunter2", "admin", "from-text"}
     assert definition_secrets(None) == set() and definition_secrets("{not: yaml") == set()
+
+
+def test_redact_pair_masks_both_and_marks_changed_values():
+    from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import redact
+    before = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"a": "eA==", "b": "eQ=="}}
+    after = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"a": "eA==", "b": "eg==", "c": "dw=="}}
+    old, new = redact.redact_pair(before, after)
+    assert old["data"] == {"a": redact.MASK, "b": redact.MASK}
+    assert new["data"] == {"a": redact.MASK, "b": redact.CHANGED, "c": redact.MASK}
+    assert before["data"]["b"] == "eQ=="  # copies, the inputs stay
+    assert redact.redact_pair(None, after)[0] is None and redact.redact_pair(before, None)[1] is None
