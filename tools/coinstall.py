@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Record how requirements/runtime.txt resolves together with other collections' Python requirements.
 
 An execution environment (awx-ee) installs the Python requirements of every collection in it in one pip run, so

@@ -1,11 +1,12 @@
 """`site.yml --check --diff` on a fresh cluster tells the truth: rc 0, nothing written on the API server or in
 Azure, no kubeconfig left behind, and what it says it would create is what the real run then creates."""
 
+import base64
 import pathlib
 
 from kubernetes import client, config
 
-from tests.integration.test_site import MESH, SITE, inventory
+from tests.integration.test_site import MESH, PASSPHRASES, SITE, inventory
 from tests.support.ansible_runner import run_playbook
 from tests.support.cluster import ISTIO_VERSION
 
@@ -46,10 +47,21 @@ def created_by_us(kube_api, before):
     return out
 
 
+def assert_no_secret_in(run, secrets):
+    """None of ``secrets`` (passphrases plain and base64, tokens) in anything the run printed."""
+    printed = run.stdout + run.stderr
+    assert [s[:4] + "..." for s in secrets if s and s in printed] == []
+
+
 def check_then_apply(kube_api, tmp_path, inv, env=None, arm=None):
     before = kube_api.snapshot()
     kube_api.clear_log()
-    check = run_playbook(SITE, tmp_path, inventory=inv, env=env, check=True, diff=True)
+    # at -vvv --diff: every module's arguments and results are printed, and none may hold a secret
+    check = run_playbook(SITE, tmp_path, inventory=inv, env=env, check=True, diff=True, verbosity=3)
+    secrets = [kube_api.token] + [v for p in PASSPHRASES for v in (p, base64.b64encode(p.encode()).decode())]
+    if arm is not None:  # the service principal's secret and the ARM access token it was exchanged for
+        secrets += [env["AZURE_SECRET"], "loopback-arm-token"]
+    assert_no_secret_in(check, secrets)
     failed = [(r["task"], r["result"].get("msg")) for r in check.results if r["status"] == "failed"]
     assert check.rc == 0, failed
     assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]

@@ -149,9 +149,13 @@ def test_mesh_config_error_renders_option_names():
 
 
 def test_namespace_and_revision_options_are_checked_as_labels_under_the_role_variable():
-    msg = fails("mtls_manifests", "STRICT", **dict(MTLS, root_namespace="istio-system/x"))
+    args = dict(MTLS)
+    args["root_namespace"] = "istio-system/x"
+    msg = fails("mtls_manifests", "STRICT", **args)
     assert msg.startswith("mesh_mtls_root_namespace 'istio-system/x' is not a DNS-1123 label")
-    msg = fails("mtls_manifests", "STRICT", **dict(MTLS, gateway_namespaces=["ok", "Bad"]))
+    args = dict(MTLS)
+    args["gateway_namespaces"] = ["ok", "Bad"]
+    msg = fails("mtls_manifests", "STRICT", **args)
     assert msg.startswith("mesh_mtls_gateway_namespaces[1] 'Bad' is not a DNS-1123 label")
 
 
@@ -180,8 +184,7 @@ def test_egress_hosts_must_be_dns_names(host):
 
 
 def test_wildcard_egress_hosts_are_dns_names():
-    out = FilterModule().filters()["egress_manifests"]([{"host": "*.blob.core.windows.net"}], namespaces=["shop"],
-                                                      gateway_namespace="istio-egress",
-                                                      gateway_selector={"istio": "egressgateway"},
-                                                      gateway_service="istio-egressgateway")
+    egress = FilterModule().filters()["egress_manifests"]
+    out = egress([{"host": "*.blob.core.windows.net"}], namespaces=["shop"], gateway_namespace="istio-egress",
+                 gateway_selector={"istio": "egressgateway"}, gateway_service="istio-egressgateway")
     assert out[0]["spec"]["hosts"] == ["*.blob.core.windows.net"]
