@@ -170,19 +170,10 @@ EXAMPLES = r"""
 RETURN = r"""
 planned:
   description:
-    - Check mode. O(planned) with the namespaces and CRD kinds this batch would create added; give it to the next
-      task of the check-mode run.
+    - Check mode. O(planned) with the namespaces and CRD kinds this batch would create added (C(namespaces),
+      C(kinds)); give it to the next task of the check-mode run.
   returned: in check mode
   type: dict
-  contains:
-    namespaces:
-      description: Namespaces that would exist.
-      type: list
-      elements: str
-    kinds:
-      description: Custom resource kinds that would be served (C(<group>/<Kind>) or C(<group>/*)).
-      type: list
-      elements: str
 results:
   description: One entry per object, in the order they were processed.
   returned: always

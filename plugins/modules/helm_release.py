@@ -110,42 +110,19 @@ release:
   returned: always
   type: dict
 manifest_changes:
-  description: Check mode. The chart's objects (C(helm template), CRDs included) that differ from the cluster, each
-    with what the release would do to it.
+  description:
+    - Check mode. The chart's objects (C(helm template), CRDs included) that differ from the cluster, each with
+      C(apiVersion), C(kind), C(namespace), C(name) and C(action) (C(create) or C(configure)), as
+      RV(aksmesh.istio.istio_install#module:manifest_changes).
   returned: in check mode, when the release would be installed or upgraded
   type: list
   elements: dict
-  contains:
-    apiVersion:
-      description: API version.
-      type: str
-    kind:
-      description: Kind.
-      type: str
-    namespace:
-      description: Namespace (null for cluster-scoped objects).
-      type: str
-    name:
-      description: Name.
-      type: str
-    action:
-      description: C(create) (missing) or C(configure) (differs).
-      type: str
 planned:
   description:
-    - Check mode. The namespaces and CRD kinds the release would create; give it to the next tasks of the
-      check-mode run as their O(aksmesh.istio.apply#module:planned).
+    - Check mode. The namespace and CRD kinds the release would create (C(namespaces), C(kinds)); give it to the
+      next tasks of the check-mode run as their O(aksmesh.istio.apply#module:planned).
   returned: in check mode, when the release would be installed or upgraded
   type: dict
-  contains:
-    namespaces:
-      description: Namespaces that would exist.
-      type: list
-      elements: str
-    kinds:
-      description: Custom resource kinds that would be served (C(<group>/<Kind>)).
-      type: list
-      elements: str
 stdout:
   description: helm's output when it ran.
   returned: when helm changed something
