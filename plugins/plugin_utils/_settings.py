@@ -53,6 +53,28 @@ ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+$")
 ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
 
 
+def _skipped(s, azure, render, method):
+    """{stage: why it does not run} for the stages the settings turn off, for the run's summary."""
+    out = {}
+    if not azure and not render:  # (render mode talks to no Azure: nothing to say)
+        why = "no Azure names (aksmesh_resource_group, aksmesh_cluster_name)"
+        out.update(credentials=why, preflight=why, static_ip=why)
+    elif azure:
+        if s["kubeconfig"] is not None:
+            out["credentials"] = "aksmesh_kubeconfig is given"
+        if not s["preflight"]:
+            out["preflight"] = "aksmesh_preflight is false"
+        if method == "aks_addon":
+            out["static_ip"] = "the AKS add-on's gateways get their IPs from AKS"
+        elif not s["static_ip"]:
+            out["static_ip"] = "aksmesh_static_ip is false"
+    if not s["secrets"]:
+        out["secrets"] = "aksmesh_secrets is false"
+    if not s["addons"]:
+        out["addons"] = "aksmesh_addons is false"
+    return out
+
+
 class SettingsError(ValueError):
     """An inventory setting is wrong; the message names the variable and the fix."""
 
@@ -178,6 +200,7 @@ def derive(raw, host="", cwd=""):
             "secrets": s["secrets"],
             "addons": s["addons"],
         },
+        "skipped": _skipped(s, azure, render, method),
         "lint_fail_level": s["lint_fail_level"],
         # tracing: OpenTelemetry to the Jaeger addon's collector (the add-on's mesh config is managed by AKS)
         "tracing": {"provider": "" if method == "aks_addon" else "otel-tracing",

@@ -147,6 +147,17 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert any("rendered to:" in line for line in summary) and any("mesh lint" in line for line in summary)
 
 
+def test_the_summary_names_each_finding_and_why_a_stage_was_skipped(tmp_path):
+    inv = inventory(tmp_path, {"aks": {"aksmesh_render_dir": str(tmp_path / "out")}}, MESH)
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    assert run.rc == 0, run.stdout[-3000:]
+    summary = run.task("Summary")[0]["result"]["msg"]
+    assert "skipped addons: aksmesh_addons is false" in summary
+    lint = run.task("Lint the rendered mesh configuration")[0]["result"]
+    for m in lint["messages"]:  # each finding on a line of its own: level, code, object, message
+        assert "mesh lint %s %s %s: %s" % (m["level"], m["code"], m["origin"], m["message"]) in summary
+    assert lint["messages"] and "mesh lint: %s" % lint["counts"] in summary
+
 def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_env, kube_api, tmp_path):
     kubeconfig = tmp_path / "kube" / "aks.yaml"
     inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",

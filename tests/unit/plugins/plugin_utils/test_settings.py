@@ -92,3 +92,15 @@ def test_role_defaults_agree_with_their_argument_specs(role):
         else:
             assert options[name].get("default") == value, "%s: default %r, argument spec %r" % (
                 name, value, options[name].get("default"))
+
+
+def test_the_summary_learns_why_a_stage_does_not_run():
+    assert derive({})["skipped"] == {}  # render mode: no Azure stage to speak of
+    assert derive({"addons": False, "secrets": False})["skipped"] == {
+        "addons": "aksmesh_addons is false", "secrets": "aksmesh_secrets is false"}
+    plain = derive({"target": "cluster", "kubeconfig": "/k"})["skipped"]
+    assert plain["preflight"].startswith("no Azure names")
+    addon = derive({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "install_method": "aks_addon",
+                    "revision": "asm-1-28", "preflight": False, "kubeconfig": "/k"})["skipped"]
+    assert addon == {"credentials": "aksmesh_kubeconfig is given", "preflight": "aksmesh_preflight is false",
+                     "static_ip": "the AKS add-on's gateways get their IPs from AKS"}
