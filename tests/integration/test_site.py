@@ -158,6 +158,7 @@ def test_the_summary_names_each_finding_and_why_a_stage_was_skipped(tmp_path):
         assert "mesh lint %s %s %s: %s" % (m["level"], m["code"], m["origin"], m["message"]) in summary
     assert lint["messages"] and "mesh lint: %s" % lint["counts"] in summary
 
+
 def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_env, kube_api, tmp_path):
     kubeconfig = tmp_path / "kube" / "aks.yaml"
     inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
