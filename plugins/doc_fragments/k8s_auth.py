@@ -139,6 +139,8 @@ notes:
     with options overriding it) becomes a private kubeconfig written from the resolved connection (server, CA,
     token, client certificate and key, TLS verification, proxy, impersonation as C(as)/C(as-groups)), mode 0600
     in a private temporary folder, removed when the tool has run.
+  - O(impersonate_user) and O(impersonate_groups) also go to the tool as its own flags (C(istioctl --as
+    --as-group), C(helm --kube-as-user --kube-as-group)); istioctl ignores a kubeconfig's C(as) otherwise.
   - With O(no_proxy), the tool gets the proxy as E(HTTPS_PROXY) and E(NO_PROXY) instead (a kubeconfig's
     C(proxy-url) has no exceptions). O(proxy_headers) other than C(proxy_basic_auth) cannot be handed to a tool, so
     the module fails before anything changes.
