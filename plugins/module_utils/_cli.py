@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Running a command-line tool (istioctl, helm): finding its binary, handing it the Kubernetes connection, and
-running it with its output captured.
+"""Running a command-line tool (istioctl, helm): finding its binary and running it with its output captured (the
+Kubernetes connection is handed to it by _k8s.tool_kubeconfig).
 
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 """
@@ -17,9 +17,9 @@ import os
 class CommandError(Exception):
     """A tool exited with a code outside its contract; ``detail`` is the end of what it printed."""
 
-    def __init__(self, message, rc=None, stdout="", stderr=""):
+    def __init__(self, message, rc=None, stdout="", stderr="", command=None):
         super(CommandError, self).__init__(message)
-        self.rc, self.stdout, self.stderr = rc, stdout, stderr
+        self.rc, self.stdout, self.stderr, self.command = rc, stdout, stderr, command
 
     @property
     def detail(self):
@@ -38,24 +38,14 @@ def find_tool(module, name, path, hint):
     return found
 
 
-def kube_args(params, context_flag="--context"):
-    """The connection options a tool reads itself: ``--kubeconfig`` (a file path) and the context flag."""
-    args = []
-    kubeconfig = params.get("kubeconfig")
-    if isinstance(kubeconfig, str) and kubeconfig:
-        args += ["--kubeconfig", os.path.expanduser(kubeconfig)]
-    if params.get("context"):
-        args += [context_flag, params["context"]]
-    return args
-
-
 def run(module, argv, ok_codes=(0,), environ=None, data=None):
     """(rc, stdout, stderr) of ``argv``; CommandError when the exit code is not in ``ok_codes``.
 
     ``data`` goes to the tool's standard input (with a final newline)."""
     rc, out, err = module.run_command(argv, environ_update=environ or {}, data=data, binary_data=data is None)
     if rc not in ok_codes:
-        raise CommandError("%s failed with exit code %s: %s" % (" ".join(argv[:3]), rc, _tail(out, err)), rc, out, err)
+        raise CommandError("%s failed with exit code %s: %s" % (" ".join(argv[:3]), rc, _tail(out, err)), rc, out, err,
+                           list(argv))
     return rc, out, err
 
 

@@ -41,7 +41,9 @@ options:
     description:
       - Objects to apply. A list of objects, a single object, or multi-document YAML text. C(List) kinds are
         expanded.
+      - O(definition) is M(kubernetes.core.k8s)'s name for it, so a task written for that module reads the same.
     type: raw
+    aliases: [definition]
   src:
     description:
       - Files or directories (read recursively, C(*.yaml), C(*.yml), C(*.json)) holding objects to apply.
@@ -152,6 +154,22 @@ EXAMPLES = r"""
             tls:
               mode: ISTIO_MUTUAL
 
+- name: A task written for kubernetes.core.k8s, then the applied object for the next task
+  aksmesh.istio.apply:
+    definition:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: mesh-settings
+        namespace: shop
+      data:
+        mode: strict
+  register: applied
+
+- name: Use what the server answered
+  ansible.builtin.debug:
+    msg: "{{ applied.results[0].result.metadata.uid }}"
+
 - name: Remove what an earlier release applied but this one does not
   aksmesh.istio.apply:
     src: [manifests/]
@@ -200,7 +218,18 @@ results:
       description: Why the object failed.
       type: str
       returned: when action is failed
-  sample: [{"apiVersion": "v1", "kind": "Namespace", "namespace": null, "name": "shop", "action": "created"}]
+    result:
+      description:
+        - The object as the API server answered the apply (in check mode, its dry run; when unchanged, as read),
+          for later tasks to chain on (its C(metadata.uid), C(resourceVersion), server defaults, C(status)).
+        - C(metadata.managedFields) left out; a Secret's C(data) and C(stringData) values are masked (keys
+          stay), in the result as in C(--diff).
+        - In check mode, an object whose kind only an earlier task of the run would create is returned as given.
+      type: dict
+      returned: when action is created, configured or unchanged
+  sample: [{"apiVersion": "v1", "kind": "Namespace", "namespace": null, "name": "shop", "action": "created",
+            "result": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "uid": "0b6c..."},
+                       "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}}]
 counts:
   description: Number of objects per action.
   returned: always
@@ -237,7 +266,7 @@ except ImportError:
 def argument_spec():
     spec = dict(K8S_AUTH_ARG_SPEC)
     spec.update(
-        definitions=dict(type="raw"),
+        definitions=dict(type="raw", aliases=["definition"]),
         src=dict(type="list", elements="path", default=[]),
         namespace=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -346,7 +375,7 @@ def apply_batch(module, engine, rest, objs):
 
 def main():
     module = KubeModule(argument_spec=argument_spec(), supports_check_mode=True,
-                        required_one_of=[("definitions", "src")])
+                        required_one_of=[("definitions", "src")])  # the alias "definition" counts as definitions
     p = module.params
     try:
         objs, invalid = load(module)

@@ -19,6 +19,9 @@ description:
   - Values go to helm on standard input (C(-f -)); no values file is written.
 author:
   - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.k8s_auth
+  - aksmesh.istio.k8s_auth.tool
 attributes:
   check_mode:
     support: full
@@ -69,14 +72,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  kubeconfig:
-    description:
-      - Path of the kubeconfig; default helm's (E(KUBECONFIG)).
-      - A kubeconfig given as a dictionary is refused (helm reads the file), without showing its credentials.
-    type: raw
-  context:
-    description: Kubeconfig context.
-    type: str
   helm_path:
     description: The helm binary; default, helm on PATH.
     type: path
@@ -135,11 +130,12 @@ from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, connect, require_kubeconfig_file
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import tool_kubeconfig
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, resolve
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 
-def what_it_would_do(module, rendered):
+def what_it_would_do(module, conn, rendered):
     """Check mode: the rendered chart compared with the cluster (manifest_changes), and the namespace and CRDs the
     release would create (planned)."""
     p = module.params
@@ -147,7 +143,7 @@ def what_it_would_do(module, rendered):
         objs = manifests.normalize(manifests.expand([rendered]))
     except manifests.ManifestError as exc:
         module.fail_json(msg="helm template printed an unusable manifest for chart %s: %s" % (p["chart"], exc))
-    rest = RestClient(connect(module))
+    rest = RestClient(conn.client, timeout=p["request_timeout"])
     engine = ApplyEngine(rest, field_manager="helm", default_namespace=p["namespace"])
     differ = [(obj, live) for obj, live, same in engine.compare(objs) if not same]
     plan = planned.Planned()
@@ -160,25 +156,27 @@ def what_it_would_do(module, rendered):
 
 
 def main():
-    module = KubeModule(argument_spec=dict(
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(
         name=dict(type="str", required=True), chart=dict(type="str"),
         repo=dict(type="str", default="https://istio-release.storage.googleapis.com/charts"),
         version=dict(type="str"), namespace=dict(type="str", required=True), values=dict(type="dict", default={}),
         create_namespace=dict(type="bool", default=True), wait=dict(type="bool", default=True),
         timeout=dict(type="str", default="5m0s"), state=dict(type="str", default="present", choices=["present", "absent"]),
-        kubeconfig=dict(type="raw"), context=dict(type="str"), helm_path=dict(type="path")),
-        required_if=[("state", "present", ["chart"])], supports_check_mode=True)
+        helm_path=dict(type="path"))
+    module = KubeModule(argument_spec=spec, required_if=[("state", "present", ["chart"])], supports_check_mode=True)
     p = module.params
-    require_kubeconfig_file(module, "helm_release", "helm")
     problems = helm.argument_problems(p["name"], p["chart"] if p["state"] == "present" else None, p["namespace"])
     if problems:
         module.fail_json(msg="; ".join(problems) + "; nothing changed")
     binary = cli.find_tool(module, "helm", p["helm_path"], "install helm 3 (https://helm.sh/docs/intro/install/)")
-    base = [binary] + cli.kube_args(p, "--kube-context") + ["-n", p["namespace"]]
+    conn = resolve(module)  # one connection: helm's and the API client's (check mode)
+    tool_kubeconfig.require(module, conn, "helm")
 
     def run(argv, data=None):
         try:
-            return cli.run(module, base + argv, data=data)
+            with tool_kubeconfig.tool_connection(conn, tool_kubeconfig.HELM) as (kube, environ):
+                return cli.run(module, [binary] + kube + ["-n", p["namespace"]] + argv, data=data, environ=environ)
         except cli.CommandError as exc:
             module.fail_json(msg="helm %s for release %s in %s failed (exit %s): %s" % (
                 argv[0], p["name"], p["namespace"], exc.rc, exc.detail), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
@@ -209,7 +207,7 @@ def main():
                 argv += ["--version", p["version"]]
             argv += ["--", p["name"], p["chart"]]
             rendered = run(argv, data=json.dumps(p["values"]))[1]
-            errors.run(module, lambda: dict(result, **what_it_would_do(module, rendered)),
+            errors.run(module, lambda: dict(result, **what_it_would_do(module, conn, rendered)),
                        what="comparing chart %s with the cluster failed" % p["chart"])
         else:
             argv = ["upgrade", "--install", "--repo", p["repo"], "-f", "-"]

@@ -25,6 +25,7 @@ author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
   - aksmesh.istio.k8s_auth
+  - aksmesh.istio.k8s_auth.tool
 attributes:
   check_mode:
     support: full
@@ -68,8 +69,6 @@ options:
     description: The field manager istioctl applies with, whose fields are compared.
     type: str
     default: istio-operator
-notes:
-  - O(kubeconfig) must be a path here, because istioctl reads the file.
 """
 
 EXAMPLES = r"""
@@ -186,7 +185,8 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioc
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect, require_kubeconfig_file
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import tool_kubeconfig
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, resolve
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
 
@@ -208,7 +208,7 @@ def flags(p):
     return out
 
 
-def present(module, binary, rest, workdir, result):
+def present(module, binary, conn, rest, workdir, result):
     p = module.params
     path = istioctl.write_operator(p["operator"], workdir)
     try:
@@ -250,7 +250,7 @@ def present(module, binary, rest, workdir, result):
     cmd = [binary, "install", "-y", "-f", path, "--readiness-timeout", p["readiness_timeout"]] + flags(p)
     if p["verify"]:
         cmd.append("--verify")
-    run_or_fail(module, "install", cmd + cli.kube_args(p), result, attempts=INSTALL_ATTEMPTS)
+    run_or_fail(module, conn, "install", cmd, result, attempts=INSTALL_ATTEMPTS)
     return True
 
 
@@ -323,15 +323,16 @@ def ensure_namespaces(module, rest, objs):
 INSTALL_ATTEMPTS = 3  # istioctl install is idempotent: a transient API error is worth two more tries
 
 
-def run_or_fail(module, what, cmd, result, attempts=1):
-    """Run an istioctl command that changes the cluster; its output goes into the result, failure fails.
-    ``attempts`` > 1 runs it again after a transient API error (it must be idempotent, as install is); the
-    retries are counted in the result and reported as a warning."""
-    result["command"] = cmd
+def run_or_fail(module, conn, what, cmd, result, attempts=1):
+    """Run an istioctl command that changes the cluster, on the module's connection (``conn``); its output goes
+    into the result, failure fails. ``attempts`` > 1 runs it again after a transient API error (it must be
+    idempotent, as install is); the retries are counted in the result and reported as a warning."""
     result.setdefault("retries", 0)
     for attempt in range(1, attempts + 1):
         try:
-            _rc, out, err = cli.run(module, cmd)
+            with tool_kubeconfig.tool_connection(conn) as (args, environ):
+                result["command"] = cmd + args
+                _rc, out, err = cli.run(module, cmd + args, environ=environ)
             break
         except cli.CommandError as exc:
             output = exc.stderr or exc.stdout or ""
@@ -348,7 +349,7 @@ def run_or_fail(module, what, cmd, result, attempts=1):
     result.update(stdout=out, stderr=err)
 
 
-def absent(module, binary, rest, result):
+def absent(module, binary, conn, rest, result):
     p = module.params
     selector = "app=istiod" + (",istio.io/rev=%s" % p["revision"] if p["revision"] and not p["purge"] else "")
     found = list_items(rest, "/apis/apps/v1/deployments", labelSelector=selector)
@@ -358,16 +359,16 @@ def absent(module, binary, rest, result):
     if module.check_mode:
         return True
     cmd = [binary, "uninstall", "-y"] + (["--purge"] if p["purge"] else ["--revision", p["revision"] or "default"])
-    run_or_fail(module, "uninstall", cmd + cli.kube_args(p), result)
+    run_or_fail(module, conn, "uninstall", cmd, result)
     return True
 
 
-def converge(module, binary, rest, result):
+def converge(module, binary, conn, rest, result):
     """Install (or uninstall) when the cluster differs; the result with ``changed``."""
     workdir = tempfile.mkdtemp(prefix="aksmesh-istio-")
     try:
-        changed = present(module, binary, rest, workdir, result) if module.params["state"] == "present" else \
-            absent(module, binary, rest, result)
+        changed = present(module, binary, conn, rest, workdir, result) if module.params["state"] == "present" \
+            else absent(module, binary, conn, rest, result)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return dict(result, changed=changed)
@@ -384,7 +385,6 @@ def main():
     module = KubeModule(argument_spec=spec, supports_check_mode=True,
                         required_if=[("state", "present", ("operator",))])
     p = module.params
-    require_kubeconfig_file(module, "istio_install", "istioctl")
     if p["revision"] not in (None, "", "default"):
         names.require(module, [("Namespace", p["revision"], "revision")])  # Istio revisions are DNS-1123 labels
     if isinstance(p["operator"], str) and not os.path.isfile(p["operator"]):
@@ -399,10 +399,12 @@ def main():
             module.fail_json(msg="operator is not an IstioOperator (%s): give apiVersion install.istio.io/v1alpha1, "
                                  "kind IstioOperator and a spec mapping" % why)
     binary = istioctl.find(module, p["istioctl_path"])
-    rest = RestClient(connect(module), timeout=p["request_timeout"])
+    conn = resolve(module)  # one connection: the API client's and istioctl's
+    tool_kubeconfig.require(module, conn, "istioctl")
+    rest = RestClient(conn.client, timeout=p["request_timeout"])
     result = dict(version=client_version(module, binary), revision=p["revision"] or "default", components=[],
                   objects={}, command=[])
-    errors.run(module, lambda: converge(module, binary, rest, result), what="reading the cluster failed",
+    errors.run(module, lambda: converge(module, binary, conn, rest, result), what="reading the cluster failed",
                partial=lambda: result)
 
 

@@ -72,7 +72,7 @@ options:
     description: The istioctl binary. Defaults to the one on C(PATH).
     type: path
 notes:
-  - Kubernetes connection options are passed to istioctl as C(--kubeconfig) (a path) and C(--context).
+  - The Kubernetes connection is used only when the cluster is analyzed (O(use_kube)).
 """
 
 EXAMPLES = r"""
@@ -117,7 +117,8 @@ import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, require_kubeconfig_file
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import tool_kubeconfig
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, resolve
 
 
 LEVELS = ("Info", "Warning", "Error")
@@ -128,8 +129,13 @@ def rank(level):
     return LEVELS.index(level) if level in LEVELS else 0
 
 
-def build_command(binary, p):
-    use_kube = p["use_kube"] if p["use_kube"] is not None else not p["src"]
+def uses_kube(p):
+    return p["use_kube"] if p["use_kube"] is not None else not p["src"]
+
+
+def build_command(binary, p, kube_args=()):
+    """istioctl analyze's command line; ``kube_args`` hand it the cluster (see _k8s.tool_kubeconfig)."""
+    use_kube = uses_kube(p)
     # istioctl prints only what reaches --output-threshold: ask for down to fail_level too, filter ourselves
     printed = LEVELS[min(rank(p["fail_level"]), rank(p["output_threshold"]))]
     cmd = [binary, "analyze", "-o", "json", "--use-kube=%s" % ("true" if use_kube else "false"),
@@ -142,8 +148,18 @@ def build_command(binary, p):
     for rule in p["suppress"]:
         cmd += ["-S", rule]
     if use_kube:
-        cmd += cli.kube_args(p)
+        cmd += list(kube_args)
     return cmd + list(p["src"])
+
+
+def analyze(module, binary, conn):
+    """(rc, stdout, stderr, command) of istioctl analyze, on ``conn`` (None: offline)."""
+    if conn is None:
+        cmd = build_command(binary, module.params)
+        return cli.run(module, cmd, ok_codes=(0, istioctl.ANALYZE_FOUND)) + (cmd,)
+    with tool_kubeconfig.tool_connection(conn) as (args, environ):
+        cmd = build_command(binary, module.params, args)
+        return cli.run(module, cmd, ok_codes=(0, istioctl.ANALYZE_FOUND), environ=environ) + (cmd,)
 
 
 def main():
@@ -156,14 +172,18 @@ def main():
         output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
         timeout=dict(type="str", default="30s"), istioctl_path=dict(type="path"))
     module = KubeModule(argument_spec=spec, supports_check_mode=True)
-    require_kubeconfig_file(module, "istioctl_analyze", "istioctl")
     if not module.params["recursive"]:
         module.fail_json(msg="recursive=false: istioctl analyze always reads directories recursively; list the "
                              "files to analyze in src instead")
-    cmd = build_command(istioctl.find(module, module.params["istioctl_path"]), module.params)
+    binary = istioctl.find(module, module.params["istioctl_path"])
+    conn = None
+    if uses_kube(module.params):
+        conn = resolve(module)  # the connection the module's options name, handed to istioctl as it is
+        tool_kubeconfig.require(module, conn, "istioctl")
     try:
-        rc, out, err = cli.run(module, cmd, ok_codes=(0, istioctl.ANALYZE_FOUND))
+        rc, out, err, cmd = analyze(module, binary, conn)
     except cli.CommandError as exc:
+        cmd = exc.command
         module.fail_json(msg="istioctl analyze failed (exit code %s, not a finding): %s" % (
             exc.rc, (exc.stderr or exc.stdout).strip()), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, command=cmd)
     # istioctl logs to stdout before the JSON array (e.g. "<time> warn file error processing F: ... - skipping")

@@ -44,9 +44,10 @@ def test_a_kubeconfig_mapping_keeps_its_credentials_out_of_every_output(kube_api
                  {"name": "label", "aksmesh.istio.injection": {"namespaces": [{"name": "leak-check"}]}},
                  {"name": "invalid option", "aksmesh.istio.apply": {"definitions": [config_map], "state": "gone"},
                   "ignore_errors": True},
-                 {"name": "tool that reads the file", "aksmesh.istio.istioctl_analyze": {}, "ignore_errors": True},
-                 {"name": "helm reads the file too", "aksmesh.istio.helm_release": {
-                     "name": "x", "chart": "x", "namespace": "default"}, "ignore_errors": True},
+                 {"name": "istioctl on the mapping's connection", "aksmesh.istio.istioctl_analyze": {
+                     "namespace": "default", "fail_level": "Error"}, "ignore_errors": True},
+                 {"name": "helm on the mapping's connection", "aksmesh.istio.helm_release": {
+                     "name": "x", "namespace": "default", "state": "absent"}},
              ]}]
     run = run_playbook(play, tmp_path, verbosity=3, diff=True)
     assert run.rc == 0, run.stdout[-3000:]
@@ -54,9 +55,10 @@ def test_a_kubeconfig_mapping_keeps_its_credentials_out_of_every_output(kube_api
     assert run.task("write")[0]["result"]["changed"] is True
     # the failures say what is wrong, with the credentials masked, not the message
     assert "value of state must be one of: present, absent, got: gone" in run.task("invalid option")[0]["result"]["msg"]
-    assert run.task("tool that reads the file")[0]["result"]["msg"].startswith(
-        "istioctl_analyze needs kubeconfig as a file path (istioctl reads the file)")
-    assert run.task("helm reads the file too")[0]["result"]["msg"].startswith("helm_release needs kubeconfig as a file")
+    # the tools get the mapping's connection as a private kubeconfig file, its token masked in their results
+    analyzed = run.task("istioctl on the mapping's connection")[0]["result"]
+    assert "messages" in analyzed and "--kubeconfig" in analyzed["command"], analyzed
+    assert run.task("helm on the mapping's connection")[0]["result"]["changed"] is False
     out = everything(run)
     assert "https://" in out and "aksmesh-test" in out  # the server and context stay visible
     for secret in secrets:

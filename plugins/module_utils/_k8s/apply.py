@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import itertools
 import time
 from collections import namedtuple
@@ -24,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import Discovery, UnknownKind
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import Planned
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -103,6 +105,7 @@ class ApplyEngine(object):
         self.results = []
         self.failures = []
         self._live = {}  # (api_version, kind, ns, name) -> live object or None
+        self._answers = {}  # (api_version, kind, ns, name) -> the API server's answer to the apply (or dry run)
         self._read = set()  # resources (api_version, kind) whose objects are prefetched
         self._batch = []
         # check mode: the namespaces and kinds this dry run (and the earlier tasks of the run) would create
@@ -175,6 +178,11 @@ class ApplyEngine(object):
                  "name": meta["name"], "action": action}
         if self.diff and action not in ("unchanged",):
             entry["diff"] = {"before": before or {}, "after": after or {}}
+        if action in ("created", "configured", "unchanged"):
+            key = manifests.identity(obj)
+            # the object as the server answered the apply (its dry run in check mode), or as read when unchanged;
+            # a CRD-dependent object of a check-mode run that the server cannot see yet: as given
+            entry["result"] = applied_view(self._answers.get(key) or self._live.get(key) or obj)
         self.results.append(entry)
 
     # ---- present ------------------------------------------------------------------------------
@@ -270,6 +278,7 @@ class ApplyEngine(object):
                 "resourceVersion") else "unchanged"
         if not self.check_mode:
             self._live[manifests.identity(obj)] = out
+        self._answers[manifests.identity(obj)] = out
         return Plan.done(action, ownership.prune_like(live, obj) if live else None, ownership.prune_like(out, obj))
 
     def reject(self, obj, message):
@@ -417,6 +426,13 @@ def _outcome(obj, future, call=None):
         return future.result() if future is not None else call()
     except K8sApiError as exc:
         return Plan.failed(explain(obj, exc))
+
+
+def applied_view(obj):
+    """An applied object for a module's result: without managedFields, Secret values masked."""
+    out = copy.deepcopy(obj)
+    (out.get("metadata") or {}).pop("managedFields", None)
+    return redact(out)
 
 
 def _comparable(obj):

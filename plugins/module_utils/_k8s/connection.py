@@ -22,6 +22,7 @@ try:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
     from kubernetes.config.config_exception import ConfigException
+    from urllib3 import HTTPHeaderDict, make_headers  # the kubernetes client's own dependency
     from yaml import YAMLError  # the kubernetes client's own dependency, which parses kubeconfig files
 
     HAS_K8S = True
@@ -39,8 +40,21 @@ K8S_AUTH_ARG_SPEC = dict(
     client_key=dict(type="path", aliases=["key_file"], no_log=False,
                     fallback=(env_fallback, ["K8S_AUTH_KEY_FILE"])),
     validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
+    proxy=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_PROXY"])),
+    no_proxy=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_NO_PROXY"])),
+    proxy_headers=dict(type="dict", options=dict(
+        proxy_basic_auth=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH"])),
+        basic_auth=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_PROXY_HEADERS_BASIC_AUTH"])),
+        user_agent=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_PROXY_HEADERS_USER_AGENT"])))),
+    impersonate_user=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_IMPERSONATE_USER"])),
+    impersonate_groups=dict(type="list", elements="str", fallback=(env_fallback, ["K8S_AUTH_IMPERSONATE_GROUPS"])),
+    persist_config=dict(type="bool", fallback=(env_fallback, ["K8S_AUTH_PERSIST_CONFIG"])),
     request_timeout=dict(type="int", default=30),
 )
+
+# the options that change what a kubeconfig says (a kubeconfig file handed to a tool as it is would lose them)
+OVERRIDING_OPTIONS = ("host", "api_key", "ca_cert", "client_cert", "client_key", "validate_certs", "proxy",
+                      "no_proxy", "proxy_headers", "impersonate_user", "impersonate_groups")
 
 
 # credentials of a kubeconfig user (users[].user): its own keys, and what an auth-provider's config or an exec
@@ -124,48 +138,44 @@ def _in_cluster():
         "/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
-def build_configuration(params):
-    """A kubernetes.client.Configuration from module parameters.
+def kubeconfig_paths(value):
+    """The files of a kubeconfig path option or of KUBECONFIG: several, separated by os.pathsep (as kubectl and
+    kubernetes.core read them), each with ~ expanded."""
+    return [os.path.expanduser(part) for part in str(value).split(os.pathsep) if part]
 
-    Order, as kubernetes.core: an explicit kubeconfig (path or dict); else, when
-    no host is given, in-cluster config inside a pod or the default kubeconfig.
-    host/api_key/ca_cert/client_cert/client_key/validate_certs then override.
-    """
-    cfg = k8s_config.kube_config.Configuration()
+
+def default_kubeconfig():
+    """What kubectl reads when no kubeconfig is given: KUBECONFIG (its files that exist), else ~/.kube/config."""
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return [path for path in kubeconfig_paths(env) if os.path.exists(path)], env
+    path = os.path.expanduser("~/.kube/config")
+    return ([path] if os.path.exists(path) else []), path
+
+
+def merged_current_context(paths):
+    """The current context of several kubeconfig files as kubernetes.config merges them (the last file's that names
+    one; kubectl would take the first file's): a tool given the files must be told this context."""
+    return k8s_config.kube_config.KubeConfigMerger(os.pathsep.join(paths)).config.value.get("current-context")
+
+
+def resolved_source(params):
+    """Where the connection comes from: ("dict", None), ("file", [paths]) for the kubeconfig option or the default
+    kubeconfig, ("in-cluster", None) or ("options", None) (host given, no kubeconfig)."""
     kubeconfig = params.get("kubeconfig")
-    context = params.get("context")
-    try:
-        if isinstance(kubeconfig, dict):
-            k8s_config.load_kube_config_from_dict(kubeconfig, context=context, client_configuration=cfg,
-                                                  persist_config=False)
-        elif kubeconfig:
-            path = os.path.expanduser(str(kubeconfig))
-            if not os.path.exists(path):
-                raise K8sConnectionError("kubeconfig %s does not exist: set kubeconfig (or K8S_AUTH_KUBECONFIG) "
-                                         "to a readable file" % path)
-            k8s_config.load_kube_config(config_file=path, context=context, client_configuration=cfg,
-                                        persist_config=False)
-        elif not params.get("host"):
-            if _in_cluster():
-                k8s_config.load_incluster_config(client_configuration=cfg)
-            else:
-                default = os.path.expanduser(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
-                if not os.path.exists(default):
-                    raise K8sConnectionError(
-                        "no Kubernetes connection: set kubeconfig, or host and api_key, or run inside a pod "
-                        "(looked for %s)" % default)
-                k8s_config.load_kube_config(config_file=default, context=context, client_configuration=cfg,
-                                            persist_config=False)
-    except ConfigException as exc:
-        raise K8sConnectionError("invalid kubeconfig: %s" % exc)
-    except (IOError, OSError) as exc:  # a directory, no permission
-        raise K8sConnectionError("kubeconfig %s cannot be read (%s): give a readable kubeconfig file" % (
-            kubeconfig, exc.strerror or exc))
-    except (YAMLError, ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise K8sConnectionError("kubeconfig %s is not a valid kubeconfig (%s: %s): give the file kubectl uses, "
-                                 "or aksmesh.istio.aks_credentials' output" % (
-                                     "(mapping)" if isinstance(kubeconfig, dict) else kubeconfig,
-                                     type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
+    if isinstance(kubeconfig, dict):
+        return "dict", None
+    if kubeconfig:
+        return "file", kubeconfig_paths(kubeconfig)
+    if params.get("host"):
+        return "options", None
+    if _in_cluster():
+        return "in-cluster", None
+    return "file", default_kubeconfig()[0]
+
+
+def _override(cfg, params):
+    """The connection options over what the kubeconfig says."""
     if params.get("host"):
         cfg.host = params["host"]
     if params.get("api_key"):
@@ -179,12 +189,104 @@ def build_configuration(params):
         cfg.key_file = params["client_key"]
     if params.get("validate_certs") is not None:
         cfg.verify_ssl = params["validate_certs"]
+    if params.get("proxy"):
+        cfg.proxy = params["proxy"]
+    if params.get("no_proxy"):
+        cfg.no_proxy = params["no_proxy"]
+    headers = dict((k, v) for k, v in (params.get("proxy_headers") or {}).items() if v)
+    if headers:
+        cfg.proxy_headers = make_headers(**headers)
+
+
+def build_configuration(params):
+    """A kubernetes.client.Configuration from module parameters.
+
+    Order, as kubernetes.core: an explicit kubeconfig (path, several paths separated by ":", or dict); else, when
+    no host is given, in-cluster config inside a pod or the default kubeconfig (KUBECONFIG, its files merged as
+    kubernetes.config merges them, or ~/.kube/config). host/api_key/ca_cert/client_cert/client_key/validate_certs/proxy
+    options then override. Impersonation is not part of a Configuration: see api_client.
+    """
+    cfg = k8s_config.kube_config.Configuration()
+    kubeconfig = params.get("kubeconfig")
+    context = params.get("context")
+    persist = bool(params.get("persist_config"))
+    try:
+        if isinstance(kubeconfig, dict):
+            if persist:
+                raise K8sConnectionError("persist_config=true needs kubeconfig as a file path (a dictionary has no "
+                                         "file to write refreshed tokens to)")
+            k8s_config.load_kube_config_from_dict(kubeconfig, context=context, client_configuration=cfg,
+                                                  persist_config=False)
+        elif kubeconfig:
+            paths = kubeconfig_paths(kubeconfig)
+            for path in paths:
+                if not os.path.exists(path):
+                    raise K8sConnectionError("kubeconfig %s does not exist: set kubeconfig (or K8S_AUTH_KUBECONFIG) "
+                                             "to a readable file" % path)
+            k8s_config.load_kube_config(config_file=os.pathsep.join(paths), context=context,
+                                        client_configuration=cfg, persist_config=persist)
+        elif not params.get("host"):
+            if _in_cluster():
+                k8s_config.load_incluster_config(client_configuration=cfg)
+            else:
+                paths, looked = default_kubeconfig()
+                if not paths:
+                    raise K8sConnectionError(
+                        "no Kubernetes connection: set kubeconfig, or host and api_key, or run inside a pod "
+                        "(looked for %s)" % looked)
+                k8s_config.load_kube_config(config_file=os.pathsep.join(paths), context=context,
+                                            client_configuration=cfg, persist_config=persist)
+    except ConfigException as exc:
+        raise K8sConnectionError("invalid kubeconfig: %s" % exc)
+    except (IOError, OSError) as exc:  # a directory, no permission
+        raise K8sConnectionError("kubeconfig %s cannot be read (%s): give a readable kubeconfig file" % (
+            kubeconfig, exc.strerror or exc))
+    except (YAMLError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise K8sConnectionError("kubeconfig %s is not a valid kubeconfig (%s: %s): give the file kubectl uses, "
+                                 "or aksmesh.istio.aks_credentials' output" % (
+                                     "(mapping)" if isinstance(kubeconfig, dict) else kubeconfig,
+                                     type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
+    if params.get("api_key"):
+        cfg.refresh_api_key_hook = None  # a kubeconfig's token refresh would put its own token back
+    _override(cfg, params)
+    hook = cfg.refresh_api_key_hook
+    if hook is not None:
+        # the kubeconfig loader's token refresh (exec plugin, auth-provider) copies the kubeconfig's host, CA,
+        # client certificate and TLS settings back onto the Configuration: the options must win after it too
+        def refresh(configuration):
+            hook(configuration)
+            _override(configuration, params)
+        cfg.refresh_api_key_hook = refresh
     return cfg
 
 
-def api_client(params):
-    """An ApiClient for the options; raises K8sConnectionError with an actionable message."""
-    return k8s_client.ApiClient(build_configuration(params))
+class ImpersonatingApiClient(k8s_client.ApiClient if HAS_K8S else object):
+    """An ApiClient that sends the impersonation headers with every request: Impersonate-User, and one
+    Impersonate-Group header per group (the API server reads repeated headers, not a comma-separated list)."""
+
+    def __init__(self, configuration, user=None, groups=None):
+        super(ImpersonatingApiClient, self).__init__(configuration)
+        self.impersonate_user, self.impersonate_groups = user, list(groups or [])
+
+    def call_api(self, method, url, header_params=None, *args, **kwargs):
+        if self.impersonate_user or self.impersonate_groups:
+            headers = HTTPHeaderDict(header_params or {})
+            if self.impersonate_user:
+                headers["Impersonate-User"] = self.impersonate_user
+            for group in self.impersonate_groups:
+                headers.add("Impersonate-Group", group)
+            header_params = headers
+        return super(ImpersonatingApiClient, self).call_api(method, url, header_params, *args, **kwargs)
+
+
+def api_client(params, configuration=None):
+    """An ApiClient for the options (of ``configuration`` when it was built already); raises K8sConnectionError
+    with an actionable message."""
+    if params.get("impersonate_groups") and not params.get("impersonate_user"):
+        raise K8sConnectionError("impersonate_groups needs impersonate_user (the API server impersonates groups "
+                                 "only together with a user)")
+    return ImpersonatingApiClient(configuration or build_configuration(params), params.get("impersonate_user"),
+                                  params.get("impersonate_groups"))
 
 
 def connect(module):
@@ -192,5 +294,36 @@ def connect(module):
     require_k8s(module)
     try:
         return api_client(module.params)
+    except K8sConnectionError as exc:
+        module.fail_json(msg=str(exc))
+
+
+class Connection(object):
+    """The connection of a module's options, resolved once: the Configuration its API client uses, and the same
+    connection for the command-line tools (see _k8s.tool_kubeconfig)."""
+
+    def __init__(self, params):
+        self.params = params
+        self.source, self.files = resolved_source(params)
+        self.configuration = build_configuration(params)
+        self.client = api_client(params, self.configuration)
+        # the context the client used, for a tool reading the same files (several files: kubectl and
+        # kubernetes.config disagree on whose current-context wins)
+        self.context = params.get("context") or (
+            merged_current_context(self.files) if self.source == "file" and len(self.files) > 1 else None)
+
+    @property
+    def overridden(self):
+        """The options that change what the kubeconfig says."""
+        def given(value):
+            return any(given(v) for v in value.values()) if isinstance(value, dict) else value not in (None, "", [])
+        return [name for name in OVERRIDING_OPTIONS if given(self.params.get(name))]
+
+
+def resolve(module):
+    """The Connection of an AnsibleModule's options, failing the module cleanly when there is none."""
+    require_k8s(module)
+    try:
+        return Connection(module.params)
     except K8sConnectionError as exc:
         module.fail_json(msg=str(exc))

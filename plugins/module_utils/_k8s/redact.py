@@ -86,11 +86,12 @@ def definition_secrets(definitions):
 
 
 class MaskingModule(AnsibleModule):
-    """An AnsibleModule whose ``definitions`` argument may hold Secrets: their values are no-log values as soon as
+    """An AnsibleModule whose ``definitions`` argument (or its alias ``definition``) may hold Secrets: their values are no-log values as soon as
     the arguments are read, before argument validation or anything else can fail. Ansible then masks them in the
     result, every error, the invocation shown at -vvv and the module's log, and the task needs no ``no_log``
     (which would hide its errors too)."""
 
     def _load_params(self):
         super(MaskingModule, self)._load_params()
-        self.no_log_values.update(definition_secrets(self.params.get("definitions")))
+        for name in ("definitions", "definition"):  # apply's option and its alias (kubernetes.core's name)
+            self.no_log_values.update(definition_secrets(self.params.get(name)))

@@ -268,3 +268,20 @@ def test_wait_for_rollout(kube_api, kubeconfig):
     dep["spec"]["template"]["spec"]["nodeSelector"] = {"aksmesh.test/no-such-pool": "x"}  # stays Pending
     slow = apply(kubeconfig, definitions=[dep], wait=True, wait_timeout=2)
     assert slow.failed and "not ready after 2s" in slow["msg"] and "Deployment default/web" in slow["msg"]
+
+
+def test_definition_as_kubernetes_core_names_it_and_the_applied_objects_returned(kube_api, kubeconfig):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "chained", "namespace": "default"},
+          "data": {"mode": "strict"}}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "chained", "namespace": "default"},
+              "type": "Opaque", "stringData": {"token": "chain-s3cret-9"}}
+    res = apply(kubeconfig, definition=[cm, secret], diff=True)
+    assert not res.failed, res.result
+    by_kind = dict((r["kind"], r["result"]) for r in res["results"])
+    live_cm = kube_api.get("v1", "ConfigMap", "default", "chained")
+    assert by_kind["ConfigMap"]["metadata"]["uid"] == live_cm["metadata"]["uid"]
+    assert by_kind["ConfigMap"]["data"] == {"mode": "strict"} and "managedFields" not in by_kind["ConfigMap"]["metadata"]
+    assert by_kind["Secret"]["data"] == {"token": "********"}  # the server's base64 data, masked
+    assert "chain-s3cret-9" not in res.stdout and "Y2hhaW4tczNjcmV0LTk=" not in res.stdout
+    again = apply(kubeconfig, definition=cm)  # a single object, unchanged: the live object
+    assert again["changed"] is False and again["results"][0]["result"]["metadata"]["uid"] == live_cm["metadata"]["uid"]

@@ -36,13 +36,6 @@ def test_find_tool_takes_an_executable_path_or_path_lookup(tmp_path):
         cli.find_tool(FakeModule(), "helm", None, "install helm")
 
 
-def test_kube_args_pass_a_kubeconfig_file_and_the_context():
-    assert cli.kube_args({}) == []
-    assert cli.kube_args({"kubeconfig": "/k", "context": "c"}) == ["--kubeconfig", "/k", "--context", "c"]
-    assert cli.kube_args({"kubeconfig": {"inline": True}, "context": "c"}, "--kube-context") == ["--kube-context", "c"]
-    assert cli.kube_args({"kubeconfig": "~/k"})[1].endswith("/k") and "~" not in cli.kube_args({"kubeconfig": "~/k"})[1]
-
-
 def test_run_returns_the_output_or_raises_with_its_tail():
     module = FakeModule(out="ok")
     assert cli.run(module, ["istioctl", "version"], environ={"A": "1"}) == (0, "ok", "")

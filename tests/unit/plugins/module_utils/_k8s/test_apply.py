@@ -219,3 +219,27 @@ def test_comparable_ignores_server_bookkeeping():
 def test_readiness(kind, live, ready):
     state = ap._readiness(kind, live)
     assert state is True if ready is True else str(state).startswith(ready)
+
+
+def test_results_carry_the_applied_objects_for_later_tasks():
+    api = FakeApi([applied(cm("same")), applied(cm("old", k="before"))])
+    engine = ap.ApplyEngine(api)
+    engine.apply_all([cm("same"), cm("old", k="after"), cm("new")])
+    by_name = dict((r["name"], r["result"]) for r in engine.results)
+    assert by_name["old"]["data"] == {"k": "after"} and by_name["new"]["metadata"]["resourceVersion"] in ("3", "4")
+    assert by_name["same"]["metadata"]["resourceVersion"] == "1"  # unchanged: as read
+    assert all("managedFields" not in r["metadata"] for r in by_name.values())
+    dry = ap.ApplyEngine(FakeApi([applied(cm("old", k="before"))]), check_mode=True)
+    dry.apply_all([cm("old", k="after")])
+    assert dry.results[0]["result"]["metadata"]["resourceVersion"] == "dry"  # the dry run's answer
+    gone = ap.ApplyEngine(FakeApi([applied(cm("old"))]))
+    gone.delete_all([cm("old")])
+    assert "result" not in gone.results[0]
+
+
+def test_the_applied_view_masks_secret_values():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "managedFields": [{}]},
+              "data": {"password": "cHc="}, "stringData": {"token": "t"}}
+    view = ap.applied_view(secret)
+    assert view["data"] == {"password": "********"} and view["stringData"] == {"token": "********"}
+    assert "managedFields" not in view["metadata"] and secret["data"]["password"] == "cHc="
