@@ -289,13 +289,18 @@ def api_client(params, configuration=None):
                                   params.get("impersonate_groups"))
 
 
-def connect(module):
-    """ApiClient for an AnsibleModule, failing the module cleanly when it cannot."""
+def _built_or_failed(module, build):
+    """``build(module.params)``, failing the module cleanly (the library missing, or no usable connection)."""
     require_k8s(module)
     try:
-        return api_client(module.params)
+        return build(module.params)
     except K8sConnectionError as exc:
         module.fail_json(msg=str(exc))
+
+
+def connect(module):
+    """ApiClient for an AnsibleModule, failing the module cleanly when it cannot."""
+    return _built_or_failed(module, api_client)
 
 
 class Connection(object):
@@ -322,8 +327,4 @@ class Connection(object):
 
 def resolve(module):
     """The Connection of an AnsibleModule's options, failing the module cleanly when there is none."""
-    require_k8s(module)
-    try:
-        return Connection(module.params)
-    except K8sConnectionError as exc:
-        module.fail_json(msg=str(exc))
+    return _built_or_failed(module, Connection)

@@ -1,6 +1,7 @@
 """Unit tests for _k8s.tool_kubeconfig: a tool (istioctl, helm) gets exactly the module's connection."""
 
 import base64
+import copy
 import os
 import stat
 
@@ -10,20 +11,11 @@ import yaml
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import connection as kc
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import tool_kubeconfig as tk
 
-KUBECONFIG = {
-    "apiVersion": "v1", "kind": "Config", "current-context": "one",
-    "clusters": [{"name": "c1", "cluster": {"server": "https://one.example:6443"}},
-                 {"name": "c2", "cluster": {"server": "https://two.example:6443"}}],
-    "contexts": [{"name": "one", "context": {"cluster": "c1", "user": "u"}},
-                 {"name": "two", "context": {"cluster": "c2", "user": "u"}}],
-    "users": [{"name": "u", "user": {"token": "t0k"}}],
-}
+from tests.unit.plugins.module_utils._k8s.test_connection import KUBECONFIG as VERIFYING, params
 
-
-def params(**kw):
-    base = {k: None for k in kc.K8S_AUTH_ARG_SPEC}
-    base.update(kw)
-    return base
+# the kubeconfig of the connection tests, its first cluster verifying TLS as the second does
+KUBECONFIG = copy.deepcopy(VERIFYING)
+del KUBECONFIG["clusters"][0]["cluster"]["insecure-skip-tls-verify"]
 
 
 def write(path, content):
