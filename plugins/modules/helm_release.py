@@ -149,7 +149,6 @@ def what_it_would_do(module, conn, rendered):
     plan = planned.Planned()
     if p["create_namespace"] and rest.request("GET", "/api/v1/namespaces/%s" % names.segment(
             "Namespace", p["namespace"]), ok_missing=True) is None:
-        plan.add_namespace(p["namespace"])
         differ.insert(0, ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": p["namespace"]}}, None))
     plan.add_missing(differ)
     return dict(manifest_changes=planned.changes(differ), planned=plan.result())

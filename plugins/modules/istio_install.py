@@ -242,7 +242,7 @@ def present(module, binary, conn, rest, workdir, result):
         result["diff"] = {"prepared": md.diff(before, after)["unified_diff"]}
     if not differ:
         return False
-    result["manifest_changes"] += tag_changes(rest, operator, p["revision"])
+    result["manifest_changes"] += tag_changes(engine, operator, p["revision"])
     if module.check_mode:
         result["planned"] = check_plan(rest, objs, differ).result()
         return True
@@ -271,18 +271,16 @@ def operator_problem(operator):
     return None
 
 
-def tag_changes(rest, operator, revision):
+def tag_changes(engine, operator, revision):
     """The revision tag objects istioctl install will add after the manifest (see istioctl.default_tag_objects)
     that the cluster lacks, as changes."""
-    exists = bool(list_items(rest, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+    exists = bool(list_items(engine.rest, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
                              labelSelector="app=sidecar-injector,istio.io/tag=default"))
     namespace = (operator.get("metadata") or {}).get("namespace") or "istio-system"
     out = []
     for api_version, kind, ns, name in istioctl.default_tag_objects(operator, revision, namespace, exists):
-        plural = {"Service": "services"}.get(kind, kind.lower() + "s")
-        path = "/api/v1/namespaces/%s/services/%s" % (names.segment("Namespace", ns), name) if ns else \
-            "/apis/%s/%s/%s" % (api_version, plural, name)
-        if rest.request("GET", path, ok_missing=True) is None:
+        path = engine.discovery.resolve(api_version, kind).path(name, ns)
+        if engine.rest.request("GET", path, ok_missing=True) is None:
             out.append(dict(apiVersion=api_version, kind=kind, namespace=ns, name=name, action="create"))
     return out
 
