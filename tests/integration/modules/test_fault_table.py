@@ -5,6 +5,7 @@ fault is survived (the module succeeds, the cluster is as asked, the result tell
 """
 
 import dataclasses
+import time
 import typing
 
 import pytest
@@ -152,6 +153,9 @@ def test_fault(row, kube_api, kubeconfig):
     kube_api.clear_log()
     faults = [kube_api.faults.add(path, action, **kwargs) for path, action, kwargs in row.faults]
     res = run_module(row.module, dict({"kubeconfig": kubeconfig}, **row.args), timeout=300)
+    # a delayed request reaches the server after the module gave up on it: let it land now, so the row checks the
+    # state after that late (stale) write, and the write cannot leak into the next row's cluster
+    time.sleep(max([kwargs.get("seconds", 0) for _p, action, kwargs in row.faults if action == "delay"] or [-1]) + 1)
     assert all(f.hits for f in faults), "the fault was not met: the row tests nothing"
     if row.outcome == "survived":
         assert not res.failed, res.result
