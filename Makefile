@@ -83,11 +83,7 @@ test: setup tools
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory molecule
 
-$(BIN)/.bench-installed: requirements/bench.txt $(BIN)/.installed
-	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/bench.txt
-	touch $@
-
-bench: setup tools $(BIN)/.bench-installed
+bench: setup tools
 	$(NETNS) $(BIN)/python tests/bench/run.py
 
 clean:

@@ -212,7 +212,7 @@ def main(argv=None):
     have_core = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible-doc"), "kubernetes.core.k8s"],
                                capture_output=True, env=base_env(), check=False).returncode == 0
     if not have_core:
-        print("kubernetes.core is not installed (pip install -r requirements/bench.txt); skipping that way")
+        print("kubernetes.core is not installed (it ships in the ansible package of requirements/dev.txt); skipping that way")
     summaries = []
     cluster = Cluster(root / "cluster").start()
     try:

@@ -135,12 +135,13 @@ def test_pinned_kubectl_server_side_apply_diff_and_watch(kube_api, kubectl_env):
     ns(kube_api, "shop")
     doc = json.dumps(WEB)
     assert "serverside-applied" in kubectl(kubectl_env, "apply", "--server-side", "-f", "-", stdin=doc).stdout
+    # a watch streams through the proxy; once rolled out the status stops moving, so the diff sees only the spec
+    kubectl(kubectl_env, "rollout", "status", "deployment/web", "-n", "shop", "--timeout=60s")
     same = kubectl(kubectl_env, "diff", "--server-side", "-f", "-", stdin=doc, check=False)
     assert same.returncode == 0, same.stderr
     changed = kubectl(kubectl_env, "diff", "--server-side", "-f", "-", stdin=doc.replace("nginx:1.27", "nginx:1.28"),
                       check=False)
     assert changed.returncode == 1 and "nginx:1.28" in changed.stdout
-    # a watch streams through the proxy
     kubectl(kubectl_env, "wait", "--for=condition=Available", "deployment/web", "-n", "shop", "--timeout=60s")
 
 
