@@ -77,7 +77,7 @@ molecule: setup tools
 	$(NETNS) $(BIN)/molecule test --all
 
 test: setup tools
-	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 $(BIN)/pytest -q -p no:cacheprovider tests
+	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 $(BIN)/pytest -q -p no:cacheprovider --durations=25 tests
 	$(MAKE) --no-print-directory unit-minimum
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity

@@ -12,6 +12,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
+
+# a Go duration (time.ParseDuration, what helm --timeout and istioctl --readiness-timeout take): 5m0s, 300s, 1h30m
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, u"\u00b5s": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 class CommandError(Exception):
@@ -36,6 +41,26 @@ def find_tool(module, name, path, hint):
     if not found:
         module.fail_json(msg="%s is not on PATH; %s or set %s_path" % (name, hint, name))
     return found
+
+
+def duration_seconds(text):
+    """Seconds of a Go duration such as ``5m0s``; ValueError (naming the value and the form) when it is none."""
+    text = str(text).strip()
+    if text == "0":
+        return 0.0
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError("%r is not a duration: give a number with a unit, such as 300s, 5m0s or 1h30m" % text)
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def duration_problem(option, text):
+    """None, or the message naming ``option`` when ``text`` is not a Go duration (checked before anything runs)."""
+    try:
+        duration_seconds(text)
+    except ValueError as exc:
+        return "%s %s" % (option, exc)
+    return None
 
 
 def run(module, argv, ok_codes=(0,), environ=None, data=None):

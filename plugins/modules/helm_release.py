@@ -64,7 +64,8 @@ options:
     type: bool
     default: true
   timeout:
-    description: Helm's wait timeout (a Go duration).
+    description:
+      - Helm's wait timeout, a Go duration such as C(300s) or C(5m0s); anything else fails before anything runs.
     type: str
     default: 5m0s
   state:
@@ -166,6 +167,7 @@ def main():
     module = KubeModule(argument_spec=spec, required_if=[("state", "present", ["chart"])], supports_check_mode=True)
     p = module.params
     problems = helm.argument_problems(p["name"], p["chart"] if p["state"] == "present" else None, p["namespace"])
+    problems += [why for why in [cli.duration_problem("timeout", p["timeout"])] if why]
     if problems:
         module.fail_json(msg="; ".join(problems) + "; nothing changed")
     binary = cli.find_tool(module, "helm", p["helm_path"], "install helm 3 (https://helm.sh/docs/intro/install/)")

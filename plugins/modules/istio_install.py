@@ -46,7 +46,9 @@ options:
     elements: str
     default: []
   readiness_timeout:
-    description: How long istioctl waits for the control plane to become ready (C(--readiness-timeout)).
+    description:
+      - How long istioctl waits for the control plane to become ready (C(--readiness-timeout)), a Go duration such
+        as C(300s) or C(5m0s); anything else fails before anything runs.
     type: str
     default: 300s
   verify:
@@ -385,6 +387,9 @@ def main():
     p = module.params
     if p["revision"] not in (None, "", "default"):
         names.require(module, [("Namespace", p["revision"], "revision")])  # Istio revisions are DNS-1123 labels
+    why = cli.duration_problem("readiness_timeout", p["readiness_timeout"])
+    if why:
+        module.fail_json(msg=why + "; nothing changed")
     if isinstance(p["operator"], str) and not os.path.isfile(p["operator"]):
         module.fail_json(msg="operator %s is not a file; give the IstioOperator as a dictionary or a file path"
                          % p["operator"])

@@ -41,6 +41,7 @@ DEFAULTS = {
     "secrets": ("bool", True),
     "addons": ("bool", True),
     "lint_fail_level": ("str", "Error"),
+    "poll_interval": ("int", 10),
 }
 TARGETS = ("render", "cluster")
 # render mode: one folder per stage, numbered in the order the stages must be applied (namespaces and CRDs first)
@@ -48,6 +49,7 @@ RENDER_FOLDERS = dict((stage, "%02d-%s" % (order, stage)) for order, stage in (
     (10, "istio"), (10, "istio-helm"), (20, "secrets"), (30, "injection"), (40, "mtls"), (50, "gateways"),
     (60, "egress"), (70, "traffic"), (80, "network-policies"), (90, "addons")))
 LINT_LEVELS = ("Info", "Warning", "Error")
+POLL_RANGE = (1, 60)
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+$")
 ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
@@ -98,6 +100,11 @@ def _typed(raw):
         if kind == "bool":
             if not isinstance(value, bool):
                 _fail(name, "expected true or false, got %r" % (value,))
+        elif kind == "int":
+            if isinstance(value, str) and value.strip().isdigit():  # an INI [group:vars] value is a string
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                _fail(name, "expected a whole number of seconds, got %r" % (value,))
         elif kind == "str":
             if not isinstance(value, str):
                 _fail(name, "expected a string, got %s" % type(value).__name__)
@@ -114,6 +121,9 @@ def _check_choices(s):
         _fail("install_method", "%r: use one of %s" % (s["install_method"], ", ".join(METHODS)))
     if s["lint_fail_level"] not in LINT_LEVELS:
         _fail("lint_fail_level", "%r: use one of %s" % (s["lint_fail_level"], ", ".join(LINT_LEVELS)))
+    if not POLL_RANGE[0] <= s["poll_interval"] <= POLL_RANGE[1]:
+        _fail("poll_interval", "%d: use %d to %d seconds between progress lines of a long wait" % (
+            s["poll_interval"], POLL_RANGE[0], POLL_RANGE[1]))
     if not ISTIO_VERSION.match(s["istio_version"]):
         _fail("istio_version", "%r is not an Istio release such as 1.30.0" % s["istio_version"])
     kubeconfig = s["kubeconfig"]
@@ -202,6 +212,8 @@ def derive(raw, host="", cwd=""):
         },
         "skipped": _skipped(s, azure, render, method),
         "lint_fail_level": s["lint_fail_level"],
+        # seconds between the progress lines of the long waits (Ansible async poll): install, charts, add-on, rollouts
+        "poll_interval": s["poll_interval"],
         # tracing: OpenTelemetry to the Jaeger addon's collector (the add-on's mesh config is managed by AKS)
         "tracing": {"provider": "" if method == "aks_addon" else "otel-tracing",
                     "service": "jaeger-collector.%s.svc.cluster.local" % topo["addons_namespace"], "port": 4317},

@@ -97,8 +97,23 @@ class PlaybookRun:
     results: list
 
     def task(self, name):
-        """The results of the task called ``name`` (list, one per host/loop result); role prefixes ignored."""
-        return [r for r in self.results if r["task"] == name or r["task"].endswith(" : " + name)]
+        """The results of the task called ``name`` (list, one per host/loop result); role prefixes ignored, and so
+        is what a long task says it waits for (``Install or update Istio, waiting for ...; timeout: 300s``)."""
+        def bare(task):
+            task = task.split(" : ", 1)[-1]
+            return task.split(", waiting for ", 1)[0]
+        return [r for r in self.results if bare(r["task"]) == name]
+
+    def output_of(self, name):
+        """What the default callback printed for the task whose banner names ``name`` (banner included): the
+        progress lines of a long task, for one."""
+        out, inside = [], False
+        for line in self.stdout.splitlines():
+            if line.startswith(("TASK [", "PLAY [", "PLAY RECAP", "RUNNING HANDLER [")):
+                inside = line.startswith("TASK [") and (" : " + name in line or line.startswith("TASK [" + name))
+            if inside:
+                out.append(line)
+        return "\n".join(out)
 
     @property
     def changed(self):
@@ -116,6 +131,8 @@ def run_playbook(playbook, workdir, extra_vars=None, check=False, diff=False, ve
     log = workdir / f"results-{os.getpid()}-{len(list(workdir.glob('results-*')))}.jsonl"
     cmd = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), str(playbook),
            "-i", str(inventory or "localhost,"), "-c", "local"]
+    # a progress line every second: a long task ends up to one poll interval after its work (default 10 s)
+    extra_vars = dict({"aksmesh_poll_interval": 1}, **(extra_vars or {}))
     if extra_vars:
         vars_file = workdir / f"vars-{log.stem}.yml"
         vars_file.write_text(yaml.safe_dump(extra_vars))

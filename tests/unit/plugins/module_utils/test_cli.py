@@ -53,3 +53,17 @@ def test_run_hands_data_to_standard_input():
     module = FakeModule()
     cli.run(module, ["helm", "upgrade"], data='{"a": 1}')
     assert module.ran[0][1]["data"] == '{"a": 1}' and module.ran[0][1]["binary_data"] is False
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("300s", 300), ("5m0s", 300), ("1h30m", 5400), ("1.5m", 90), ("0", 0), ("250ms", 0.25), ("2m30.5s", 150.5),
+    ("1\u00b5s", 1e-6),
+])
+def test_duration_seconds_reads_go_durations(text, seconds):
+    assert cli.duration_seconds(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["300", "5 m", "", "5d", "m5", "-5s", "5m 0s", "300s;rm"])
+def test_duration_seconds_names_a_bad_value(text):
+    with pytest.raises(ValueError, match="is not a duration: give a number with a unit, such as 300s"):
+        cli.duration_seconds(text)

@@ -57,6 +57,10 @@ def test_addon_settings():
     ({"resource_group": ["rg"]}, r"aksmesh_resource_group: expected a string, got list"),
     ({"lint_fail_level": "error"}, r"aksmesh_lint_fail_level: 'error': use one of Info, Warning, Error"),
     ({"tagret": "render"}, r"unknown settings aksmesh_tagret"),
+    ({"poll_interval": 0}, r"aksmesh_poll_interval: 0: use 1 to 60 seconds"),
+    ({"poll_interval": 61}, r"aksmesh_poll_interval: 61: use 1 to 60 seconds"),
+    ({"poll_interval": "10s"}, r"aksmesh_poll_interval: expected a whole number of seconds, got '10s'"),
+    ({"poll_interval": True}, r"aksmesh_poll_interval: expected a whole number of seconds, got True"),
 ])
 def test_bad_settings_get_named_errors(raw, match):
     with pytest.raises(SettingsError, match=match):
@@ -92,6 +96,12 @@ def test_role_defaults_agree_with_their_argument_specs(role):
         else:
             assert options[name].get("default") == value, "%s: default %r, argument spec %r" % (
                 name, value, options[name].get("default"))
+
+
+def test_poll_interval_default_and_ini_strings():
+    assert derive({})["poll_interval"] == 10
+    assert derive({"poll_interval": "3"})["poll_interval"] == 3  # INI [group:vars] hands strings
+    assert derive({"poll_interval": 60})["poll_interval"] == 60
 
 
 def test_the_summary_learns_why_a_stage_does_not_run():
