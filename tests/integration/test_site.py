@@ -36,6 +36,17 @@ MESH = {
 }
 
 
+# a workload of a namespace where automatic injection is off: injected by hand (mesh_injection_manual)
+LEGACY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "legacy"},
+          "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {
+              "metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}}
+
+
+def injected_containers(obj):
+    spec = obj["spec"]["template"]["spec"]
+    return [c["name"] for c in spec.get("initContainers", []) + spec["containers"]]
+
+
 KEY_VAULT_SECRETS = {"name": "mesh-kv", "tenant_id": "11111111-2222-3333-4444-555555555555",
                      "client_id": "66666666-7777-8888-9999-000000000000"}
 PASSPHRASES = ("graf-Pass-123", "kiali-Pass-456")
@@ -86,7 +97,7 @@ def deploy_shop(kubeconfig):
 
 def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     out = tmp_path / "out"
-    inv = inventory(tmp_path, {"aks-weu": {"aksmesh_render_dir": str(out / "aks-weu")},
+    inv = inventory(tmp_path, {"aks-weu": {"aksmesh_render_dir": str(out / "aks-weu"), "mesh_injection_manual": [LEGACY]},
                                "aks-neu": {"aksmesh_render_dir": str(out / "aks-neu"),
                                            "aksmesh_install_method": "helm"},
                                "aks-sea": {"aksmesh_render_dir": str(out / "aks-sea"),
@@ -108,6 +119,11 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert "40-mtls/peerauthentication-istio-system-default.yaml" in weu
     assert "50-gateways/gateway-istio-ingress-shop-gw.yaml" in weu
     assert "20-secrets/secret-istio-system-grafana.yaml" in weu and "30-injection/00-namespace--cluster-shop.yaml" in weu
+    # injected by hand with the template of the control plane rendered beside it; its namespace not labelled
+    legacy = yaml.safe_load((out / "aks-weu/30-injection/deployment-legacy-web.yaml").read_text())
+    assert "istio-proxy" in injected_containers(legacy)
+    legacy_ns = yaml.safe_load((out / "aks-weu/30-injection/00-namespace--cluster-legacy.yaml").read_text())
+    assert not {"istio-injection", "istio.io/rev"} & set(legacy_ns["metadata"]["labels"])
     neu = {p.relative_to(out / "aks-neu").as_posix() for p in (out / "aks-neu").rglob("*.yaml")}
     assert "10-istio-helm/helmrelease-istio-system-istiod.yaml" in neu
     istiod = yaml.safe_load((out / "aks-neu/10-istio-helm/helmrelease-istio-system-istiod.yaml").read_text())
@@ -162,10 +178,15 @@ def test_the_summary_names_each_finding_and_why_a_stage_was_skipped(tmp_path):
 def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_env, kube_api, tmp_path):
     kubeconfig = tmp_path / "kube" / "aks.yaml"
     inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
-                                       "aks_credentials_dest": str(kubeconfig), "aks_static_ip_dns_label": "shop"}},
+                                       "aks_credentials_dest": str(kubeconfig), "aks_static_ip_dns_label": "shop",
+                                       "mesh_injection_manual": [LEGACY]}},
                     dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
     first = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert first.rc == 0, first.stdout[-4000:]
+    # the long wait says what it waits for and prints a progress line per poll (aksmesh_poll_interval: 1 here)
+    install = first.output_of("Install or update Istio")
+    assert "waiting for istiod and the gateways to be ready; timeout: 300s]" in install, install
+    assert "ASYNC POLL on aks: jid=" in install and "ASYNC OK on aks" in install, install
     assert kubeconfig.stat().st_mode & 0o777 == 0o600
     (ip,) = arm.public_ips()
     address = ip["properties"]["ipAddress"]
@@ -187,6 +208,10 @@ def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_
     assert pa["spec"]["mtls"]["mode"] == "STRICT"
     ns = client.CoreV1Api(api).read_namespace("shop")
     assert ns.metadata.labels["istio-injection"] == "enabled"
+    # injected by hand with the template the real istioctl installed, in a namespace without injection labels
+    legacy = client.AppsV1Api(api).read_namespaced_deployment("web", "legacy")
+    assert "istio-proxy" in injected_containers(api.sanitize_for_serialization(legacy))
+    assert "istio-injection" not in client.CoreV1Api(api).read_namespace("legacy").metadata.labels
     summary = first.task("Summary")[0]["result"]["msg"]
     assert any(f"static ingress IP: {address}" in line for line in summary)
     assert any(line.startswith(f"istio: {ISTIO_VERSION}") for line in summary)  # what the pinned istioctl put
@@ -206,6 +231,9 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
                     dict(MESH, aksmesh_target="cluster"))
     first = run_playbook(SITE, tmp_path, inventory=inv)
     assert first.rc == 0, first.stdout[-4000:]
+    charts = first.output_of("Install or upgrade the charts")
+    assert "each waiting for its workloads to be ready; timeout: 5m0s]" in charts, charts
+    assert charts.count("ASYNC OK on aks") == 4 and "ASYNC POLL on aks: jid=" in charts, charts
     api = config.new_client_from_config(kubeconfig)
     svc = client.CoreV1Api(api).read_namespaced_service("istio-ingress", "istio-ingress")
     assert svc.metadata.annotations["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == "51.124.1.2"
@@ -368,6 +396,7 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
         core.create_namespace({"metadata": {"name": ns}})
     first = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert first.rc == 0, first.stdout[-4000:]
+    assert "ASYNC OK on aks" in first.output_of("Manage the AKS Istio add-on"), first.stdout[-4000:]
     profile = arm.resources[arm.cluster_id("rg", "aks").lower()]["properties"]["serviceMeshProfile"]
     assert profile["istio"]["revisions"] == ["asm-1-28"] and arm.public_ips() == []
     assert profile["istio"]["certificateAuthority"]["plugin"]["keyVaultId"] == KEY_VAULT
@@ -438,7 +467,7 @@ def test_cleanup_removes_everything_then_has_nothing_to_do(arm, aks, azure_env, 
     kubeconfig = tmp_path / "kc"
     inv = inventory(tmp_path, {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
                                        "aks_credentials_dest": str(kubeconfig), "aksmesh_kubeconfig": str(kubeconfig),
-                                       "aksmesh_cleanup_static_ip": True}},
+                                       "aksmesh_cleanup_static_ip": True, "mesh_injection_manual": [LEGACY]}},
                     dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
     from tests.support.ansible_runner import run_module
     assert not run_module("aks_credentials", {"resource_group": "rg", "name": "aks", "dest": str(kubeconfig)},
@@ -453,6 +482,7 @@ def test_cleanup_removes_everything_then_has_nothing_to_do(arm, aks, azure_env, 
     crds = {c.metadata.name for c in client.ApiextensionsV1Api(api).list_custom_resource_definition().items}
     assert not [c for c in crds if c.endswith(".istio.io")]
     assert "istio-injection" not in (client.CoreV1Api(api).read_namespace("shop").metadata.labels or {})
+    assert not client.AppsV1Api(api).list_namespaced_deployment("legacy").items  # the hand-injected workload
     assert arm.public_ips() == []
     second = run_playbook(REPO / "cleanup.yml", tmp_path, inventory=inv, env=azure_env)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
