@@ -62,8 +62,8 @@ def _docs(key, text):
 def _of_kind(key, docs, kind):
     found = [d for d in docs if d["kind"] == kind]
     if not found:
-        raise MeshConfigError("manifests", "%s (%s) has no %s: is it Istio's Bookinfo sample?" % (key, FILES[key],
-                                                                                                    kind))
+        raise MeshConfigError("manifests", "%s (%s) has no %s: is it Istio's Bookinfo sample?" % (
+            key, FILES[key], kind))
     return found
 
 
