@@ -110,6 +110,24 @@ def test_bookinfo_behind_the_istioctl_gateway(kube_api, kubeconfig, bookinfo, tm
     assert again.rc == 0 and again.changed == [], [r["task"] for r in again.changed]
 
 
+def test_site_with_the_sample_on_a_fresh_cluster_check_then_apply(kube_api, kubeconfig, bookinfo, tmp_path):
+    """site.yml --check announces the sample's objects (its namespace, the Gateway into the planned istio-ingress,
+    the kinds of the CRDs istioctl would install) and writes nothing; the real run creates exactly those."""
+    from tests.integration.test_check_mode import check_then_apply
+    from tests.integration.test_site import MESH, inventory
+    kube_api.remove_istio_crds()  # a fresh cluster: istioctl install brings them
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig}}, dict(
+        MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False, aksmesh_sample=True,
+        mesh_sample_source_dir=str(bookinfo), mesh_sample_check_ingress=False))
+    check = check_then_apply(kube_api, tmp_path, inv)
+    announced = check.task("Apply the objects of stage sample")[0]["result"]["results"]
+    assert {(e["kind"], e.get("namespace"), e["name"]) for e in announced if e["action"] == "created"} >= {
+        ("Namespace", None, "bookinfo"), ("Gateway", "istio-ingress", "bookinfo-gateway"),
+        ("Deployment", "bookinfo", "productpage-v1")}
+    pods = kube_api.get("v1", "Pod", "bookinfo")
+    assert pods and all(injected(p) for p in pods)
+
+
 def test_site_renders_the_sample_last_and_lints_it(bookinfo, tmp_path):
     out = tmp_path / "out"
     variables = {"aksmesh_render_dir": str(out), "aksmesh_sample": True, "aksmesh_addons": False,
@@ -128,6 +146,7 @@ def test_site_renders_the_sample_last_and_lints_it(bookinfo, tmp_path):
     assert not [m for m in lint["messages"] if "bookinfo" in str(m.get("origin", ""))], lint["messages"]
     assert run.task("Show where to open the sample")[0]["result"]["msg"] == \
         "sample: http://<ingress address>:80/productpage"
+    assert "sample: http://<ingress address>:80/productpage" in run.task("Summary")[0]["result"]["msg"]
     again = run_playbook(REPO / "site.yml", tmp_path, extra_vars=variables)
     assert again.rc == 0 and again.changed == [], [r["task"] for r in again.changed]
 
