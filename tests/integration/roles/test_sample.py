@@ -110,6 +110,30 @@ def test_bookinfo_behind_the_istioctl_gateway(kube_api, kubeconfig, bookinfo, tm
     assert again.rc == 0 and again.changed == [], [r["task"] for r in again.changed]
 
 
+def test_a_pending_address_and_a_bad_namespace_are_named(kube_api, kubeconfig, bookinfo, tmp_path):
+    """No control plane needed: the Istio CRDs are the harness's, and the ingress Service asks for a public IP
+    by a name no cloud resolves, so it stays pending (the harness's cloud provider resolves none outside Azure)."""
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-ingress"}})
+    kube_api.create({"apiVersion": "v1", "kind": "Service", "metadata": {
+        "name": "pending-ingress", "namespace": "istio-ingress",
+        "annotations": {"service.beta.kubernetes.io/azure-pip-name": "pip-nowhere"}}, "spec": {
+        "type": "LoadBalancer", "selector": {"istio": "ingressgateway"},
+        "ports": [{"name": "http2", "port": 80, "targetPort": 8080}]}})
+    kube_api.clear_log()
+    bad = run_playbook(sample_play(kubeconfig, bookinfo, mesh_sample_namespace="istio-ingress"), tmp_path)
+    assert bad.rc != 0 and "mesh_sample_namespace: istio-ingress is a namespace of the mesh" in bad.stdout
+    assert kube_api.writes() == []  # refused before anything changed
+    run = run_playbook(sample_play(kubeconfig, bookinfo, mesh_sample_ingress_service="pending-ingress",
+                                   mesh_sample_check_timeout=0), tmp_path)
+    assert run.rc != 0
+    failure = run.task("Fail when the ingress does not reach the sample")[0]["result"]["msg"]
+    assert failure.startswith(
+        "mesh_sample: the ingress gateway Service istio-ingress/pending-ingress has no load balancer address after "
+        "0 s, so http://<ingress address>:80/productpage cannot be requested; see its events (kubectl -n "
+        "istio-ingress describe service pending-ingress)."), failure
+    assert sorted(d["metadata"]["name"] for d in kube_api.get("apps/v1", "Deployment", "bookinfo")) == DEPLOYMENTS
+
+
 def test_site_with_the_sample_on_a_fresh_cluster_check_then_apply(kube_api, kubeconfig, bookinfo, tmp_path):
     """site.yml --check announces the sample's objects (its namespace, the Gateway into the planned istio-ingress,
     the kinds of the CRDs istioctl would install) and writes nothing; the real run creates exactly those."""
