@@ -14,7 +14,7 @@ __metaclass__ = type
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import namespaces, references
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
-    addons, egress, gateways, helm_releases, istio_operator, mtls, network_policies, secrets, traffic)
+    addons, egress, gateways, helm_releases, istio_operator, mtls, network_policies, sample, secrets, traffic)
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._stage_filter import StageFilter
 
 NAMES = {"type": "list", "elements": "str", "required": True}
@@ -31,6 +31,8 @@ STAGES = [
     StageFilter("addon_manifests", addons.addon_manifests, "manifests", "mesh_addons",
                 spec={"manifests": {"type": "dict", "required": True}}),
     StageFilter("addon_dashboards", addons.dashboards, "enabled", "mesh_addons"),
+    StageFilter("sample_manifests", sample.sample_manifests, "manifests", "mesh_sample",
+                spec={"manifests": {"type": "dict", "required": True}}),
     StageFilter("istio_operator", istio_operator.build, "namespace", "istio_install"),
     StageFilter("addon_mesh_config", istio_operator.addon_shared_config, "mesh", "aks_mesh_addon"),
     StageFilter("helm_releases", helm_releases.releases, "namespace", "istio_helm"),

@@ -40,6 +40,7 @@ DEFAULTS = {
     "istioctl_download": ("bool", True),
     "secrets": ("bool", True),
     "addons": ("bool", True),
+    "sample": ("bool", False),
     "lint_fail_level": ("str", "Error"),
     "poll_interval": ("int", 10),
 }
@@ -47,7 +48,8 @@ TARGETS = ("render", "cluster")
 # render mode: one folder per stage, numbered in the order the stages must be applied (namespaces and CRDs first)
 RENDER_FOLDERS = dict((stage, "%02d-%s" % (order, stage)) for order, stage in (
     (10, "istio"), (10, "istio-helm"), (20, "secrets"), (30, "injection"), (40, "mtls"), (50, "gateways"),
-    (60, "egress"), (70, "traffic"), (80, "network-policies"), (90, "addons")))
+    (60, "egress"), (70, "traffic"), (80, "network-policies"), (90, "addons"),
+    (95, "sample")))
 LINT_LEVELS = ("Info", "Warning", "Error")
 POLL_RANGE = (1, 60)
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -209,6 +211,7 @@ def derive(raw, host="", cwd=""):
             "istioctl_download": not render and method == "istioctl" and s["istioctl_download"],
             "secrets": s["secrets"],
             "addons": s["addons"],
+            "sample": s["sample"],
         },
         "skipped": _skipped(s, azure, render, method),
         "lint_fail_level": s["lint_fail_level"],

@@ -31,6 +31,15 @@ def test_addon_settings():
     assert s["egress"] == {} and not s["stages"]["static_ip"]
 
 
+def test_the_sample_is_opt_in_and_renders_last():
+    off, on = derive({}), derive({"sample": True})
+    assert off["stages"]["sample"] is False and on["stages"]["sample"] is True
+    assert "sample" not in off["skipped"]  # off by default is not a stage turned off: the summary stays quiet
+    assert on["render_folders"]["sample"] == "95-sample" and max(on["render_folders"].values()) == "95-sample"
+    with pytest.raises(SettingsError, match="aksmesh_sample: expected true or false"):
+        derive({"sample": "yes"})
+
+
 @pytest.mark.parametrize("raw,match", [
     ({"target": "prod"}, r"aksmesh_target: 'prod': use render"),
     ({"install_method": "kubectl"}, r"aksmesh_install_method: 'kubectl': use one of istioctl, helm, aks_addon"),
