@@ -31,6 +31,13 @@ def test_addon_settings():
     assert s["egress"] == {} and not s["stages"]["static_ip"]
 
 
+def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
+    assert derive({})["cni"] == {"enabled": False, "namespace": "istio-system"}
+    on = derive({"cni": True, "install_method": "helm", "istio_namespace": "mesh-system"})
+    assert on["cni"] == {"enabled": True, "namespace": "mesh-system"}
+    assert derive({"cni": False, "install_method": "aks_addon", "revision": "asm-1-28"})["cni"]["enabled"] is False
+
+
 @pytest.mark.parametrize("raw,match", [
     ({"target": "prod"}, r"aksmesh_target: 'prod': use render"),
     ({"install_method": "kubectl"}, r"aksmesh_install_method: 'kubectl': use one of istioctl, helm, aks_addon"),
@@ -57,6 +64,9 @@ def test_addon_settings():
     ({"resource_group": ["rg"]}, r"aksmesh_resource_group: expected a string, got list"),
     ({"lint_fail_level": "error"}, r"aksmesh_lint_fail_level: 'error': use one of Info, Warning, Error"),
     ({"tagret": "render"}, r"unknown settings aksmesh_tagret"),
+    ({"cni": "yes"}, r"aksmesh_cni: expected true or false"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "cni": True},
+     r"aksmesh_cni: is true, but the AKS add-on .*proxyRedirectionMechanism .*use aksmesh_install_method istioctl or helm"),
 ])
 def test_bad_settings_get_named_errors(raw, match):
     with pytest.raises(SettingsError, match=match):
