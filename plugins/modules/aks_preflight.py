@@ -20,7 +20,7 @@ description:
   - Checks the Kubernetes version against the chosen Istio line (at least its minimum; newer than its tested
     maximum only warns).
   - With O(cni), checks that the Istio CNI plugin can chain to the cluster's network plugin, from the cluster's
-    C(networkProfile): Azure CNI (also Overlay) and kubenet can; Azure CNI powered by Cilium
+    C(networkProfile). Azure CNI (also Overlay) and kubenet can; Azure CNI powered by Cilium
     (C(networkDataplane=cilium), exclusive unless Cilium runs with C(cni.exclusive=false)) and a bring-your-own CNI
     (C(networkPlugin=none)) fail unless O(cni_chaining_confirmed).
   - Optionally checks live capacity through the Kubernetes API, comparing the allocatable CPU and memory of
