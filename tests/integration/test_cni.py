@@ -77,8 +77,8 @@ def injected_init_containers(kube_api):
     return [c["name"] for c in pod["spec"].get("initContainers", [])]
 
 
-def test_helm_installs_the_cni_chart_on_every_node_then_nothing_and_cleanup_removes_it(kube_api, kubeconfig,
-                                                                            istio_chart_repo, tmp_path):
+def test_helm_installs_the_cni_chart_on_every_node_then_nothing_and_cleanup_removes_it(
+        kube_api, kubeconfig, istio_chart_repo, tmp_path):
     kube_api.remove_istio_crds()  # the base chart owns them on the Helm path
     kube_api.clear_log()
     check = run_playbook(helm_play(kubeconfig, istio_chart_repo), tmp_path, check=True)
@@ -92,9 +92,11 @@ def test_helm_installs_the_cni_chart_on_every_node_then_nothing_and_cleanup_remo
     assert {s["metadata"]["labels"]["name"] for s in releases if s["metadata"].get("labels", {}).get(
         "owner") == "helm"} == {"istio-base", "istio-cni", "istiod"}
     nodes = [n for n in kube_api.get("v1", "Node") if n["metadata"]["labels"].get("kubernetes.io/os") == "linux"]
-    daemonset = kube_api.wait_for(lambda: (lambda d: d if d and d.get("status", {}).get("numberReady") == len(
-        nodes) else None)(kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node")),
-        "istio-cni-node ready on every node")
+
+    def ready_everywhere():
+        found = kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node")
+        return found if found and found.get("status", {}).get("numberReady") == len(nodes) else None
+    daemonset = kube_api.wait_for(ready_everywhere, "istio-cni-node ready on every node")
     assert daemonset["status"]["desiredNumberScheduled"] == len(nodes) == 3
     # injection without the privileged istio-init container: the CNI plugin redirects the traffic
     inits = injected_init_containers(kube_api)
@@ -147,8 +149,8 @@ def test_istioctl_installs_the_cni_component_then_nothing_and_purge_removes_it(k
     assert kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node") is None
 
 
-def test_preflight_refuses_a_network_plugin_the_cni_cannot_chain_to_before_any_write(arm, aks, azure_env, kube_api,
-                                                                                   tmp_path):
+def test_preflight_refuses_a_network_plugin_the_cni_cannot_chain_to_before_any_write(
+        arm, aks, azure_env, kube_api, tmp_path):
     """Azure CNI powered by Cilium: site.yml stops at pre-flight, naming the setting and the fix; neither Azure nor
     the cluster sees a write."""
     aks["properties"]["networkProfile"].update(networkPluginMode="overlay", networkDataplane="cilium",

@@ -115,7 +115,8 @@ def test_istio_cni_refuses_cilium_and_bring_your_own_cni_unless_confirmed():
                                                "(networkProfile.networkDataplane: cilium)")
     assert "cni.exclusive: false" in error and "Fix: set aksmesh_cni: false" in error
     assert "networkDataplane is azure" in error and "aks_preflight_cni_chaining_confirmed" in error
-    (error,), _ = aks.cni_chaining(_network(networkPlugin="none"), "AKS cluster aks")
+    (error,), none_warnings = aks.cni_chaining(_network(networkPlugin="none"), "AKS cluster aks")
+    assert none_warnings == []
     assert "brings its own CNI (networkProfile.networkPlugin: none)" in error and "Fix:" in error
     errors, (warning,) = aks.cni_chaining(cilium, "AKS cluster aks", confirmed=True)
     assert errors == [] and "Fix" not in warning and warning.endswith("going on because cni_chaining_confirmed is true")
