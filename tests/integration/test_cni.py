@@ -180,3 +180,24 @@ def test_preflight_refuses_a_network_plugin_the_cni_cannot_chain_to_before_any_w
                              extra_vars={"aks_preflight_cni_chaining_confirmed": True})
     assert confirmed.rc == 0, confirmed.stdout[-3000:]
     assert "going on because cni_chaining_confirmed is true" in confirmed.stdout
+
+
+def test_istioctl_canary_upgrade_keeps_the_cni_agent(kube_api, kubeconfig, tmp_path):
+    """The node agent is one per cluster: the new revision's install takes the DaemonSet over in place, so removing
+    the old revision leaves it running."""
+    inv = tmp_path / "inventory"
+    inv.mkdir()
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"aks": {
+        "aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig, "aksmesh_cni": True,
+        "aksmesh_istioctl_download": False, "istio_install_tag": ISTIO_VERSION, "istio_install_hpa_min": 1,
+        "istio_install_ingress_enabled": False, "istio_install_egress_enabled": False}}}}))
+    first = run_playbook(install_play(kubeconfig), tmp_path)
+    assert first.rc == 0, first.stdout[-4000:]
+    before = kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node")
+    run = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv, extra_vars={
+        "aksmesh_upgrade_to_revision": "1-30-1", "aksmesh_upgrade_version": "1.30.1",
+        "aksmesh_upgrade_remove_old": True})
+    assert run.rc == 0, run.stdout[-4000:]
+    after = kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node")
+    assert after and after["metadata"]["uid"] == before["metadata"]["uid"], after
+    assert after["metadata"]["labels"]["istio.io/rev"] == "1-30-1"
