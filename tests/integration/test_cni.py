@@ -4,8 +4,11 @@ it off clusters whose network plugin it cannot chain to."""
 import json
 import pathlib
 
+import pytest
 import yaml
 
+from tests.integration.test_check_mode import check_then_apply
+from tests.integration.test_site import MESH, inventory
 from tests.support.ansible_runner import REPO, role_play, run_playbook
 from tests.support.cluster import ISTIO_VERSION
 
@@ -201,3 +204,15 @@ def test_istioctl_canary_upgrade_keeps_the_cni_agent(kube_api, kubeconfig, tmp_p
     after = kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node")
     assert after and after["metadata"]["uid"] == before["metadata"]["uid"], after
     assert after["metadata"]["labels"]["istio.io/rev"] == "1-30-1"
+
+
+@pytest.mark.parametrize("method", ["istioctl", "helm"])
+def test_site_check_mode_announces_the_cni_agent_it_then_creates(method, kube_api, kubeconfig, istio_chart_repo,
+                                                                 tmp_path):
+    kube_api.remove_istio_crds()  # a fresh cluster
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": method,
+                                       "aksmesh_istio_version": ISTIO_VERSION, "istio_helm_repo": istio_chart_repo,
+                                       "istio_install_tag": ISTIO_VERSION}},
+                    dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False, aksmesh_cni=True))
+    check_then_apply(kube_api, tmp_path, inv)
+    assert kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node")
