@@ -111,11 +111,9 @@ def test_helm_installs_the_cni_chart_on_every_node_then_nothing_and_cleanup_remo
     assert not [w for w in kube_api.writes() if "/secrets" in w.path and w.method in ("POST", "PUT")]
 
     # cleanup.yml removes the cni release with the others, in reverse order, also once aksmesh_cni is gone
-    inv = tmp_path / "inventory"
-    inv.mkdir()
-    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"aks": {
+    inv = inventory(tmp_path, {"aks": {
         "aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": "helm",
-        "aksmesh_addons": False}}}}))
+        "aksmesh_addons": False}})
     gone = run_playbook(REPO / "cleanup.yml", tmp_path, inventory=inv)
     assert gone.rc == 0, gone.stdout[-4000:]
     removed = [r["item"]["name"] for r in gone.task("Install or upgrade the charts")[0]["result"]["results"]
@@ -158,12 +156,10 @@ def test_preflight_refuses_a_network_plugin_the_cni_cannot_chain_to_before_any_w
     the cluster sees a write."""
     aks["properties"]["networkProfile"].update(networkPluginMode="overlay", networkDataplane="cilium",
                                                networkPolicy="cilium")
-    inv = tmp_path / "inventory"
-    inv.mkdir()
-    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"aks": {
+    inv = inventory(tmp_path, {"aks": {
         "aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks", "aksmesh_target": "cluster",
         "aksmesh_install_method": "helm", "aksmesh_cni": True, "aksmesh_addons": False,
-        "aks_credentials_dest": str(tmp_path / "kube" / "aks.yaml")}}}}))
+        "aks_credentials_dest": str(tmp_path / "kube" / "aks.yaml")}})
     kube_api.clear_log()
     run = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert run.rc != 0, run.stdout[-3000:]
@@ -188,12 +184,10 @@ def test_preflight_refuses_a_network_plugin_the_cni_cannot_chain_to_before_any_w
 def test_istioctl_canary_upgrade_keeps_the_cni_agent(kube_api, kubeconfig, tmp_path):
     """The node agent is one per cluster: the new revision's install takes the DaemonSet over in place, so removing
     the old revision leaves it running."""
-    inv = tmp_path / "inventory"
-    inv.mkdir()
-    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"aks": {
+    inv = inventory(tmp_path, {"aks": {
         "aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig, "aksmesh_cni": True,
         "aksmesh_istioctl_download": False, "istio_install_tag": ISTIO_VERSION, "istio_install_hpa_min": 1,
-        "istio_install_ingress_enabled": False, "istio_install_egress_enabled": False}}}}))
+        "istio_install_ingress_enabled": False, "istio_install_egress_enabled": False}})
     first = run_playbook(install_play(kubeconfig), tmp_path)
     assert first.rc == 0, first.stdout[-4000:]
     before = kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node")
