@@ -19,6 +19,10 @@ description:
     Memory comes from the Compute resource SKUs (C(MemoryGB)) of the cluster's region.
   - Checks the Kubernetes version against the chosen Istio line (at least its minimum; newer than its tested
     maximum only warns).
+  - With O(cni), checks that the Istio CNI plugin can chain to the cluster's network plugin, from the cluster's
+    C(networkProfile). Azure CNI (also Overlay) and kubenet can; Azure CNI powered by Cilium
+    (C(networkDataplane=cilium), exclusive unless Cilium runs with C(cni.exclusive=false)) and a bring-your-own CNI
+    (C(networkPlugin=none)) fail unless O(cni_chaining_confirmed).
   - Optionally checks live capacity through the Kubernetes API, comparing the allocatable CPU and memory of
     Ready Linux nodes with what the Istio control plane requests. The Kubernetes connection comes from the
     Kubernetes options when O(kubeconfig), O(context) or O(host) is set, otherwise from the cluster user
@@ -68,6 +72,17 @@ options:
     description: Replicas of each gateway the capacity check counts (each requests 100m CPU and 128 MiB).
     type: int
     default: 2
+  cni:
+    description: The Istio CNI node agent will be installed (C(aksmesh_cni)); check that its plugin can chain to the
+      cluster's network plugin.
+    type: bool
+    default: false
+  cni_chaining_confirmed:
+    description: With O(cni), you have made sure that the cluster's CNI lets the Istio CNI plugin chain to it where the
+      network profile cannot show it (Cilium with C(cni.exclusive=false), a bring-your-own CNI that supports chained
+      plugins); those findings then only warn.
+    type: bool
+    default: false
 seealso:
   - module: aksmesh.istio.aks_public_ip
   - module: aksmesh.istio.istio_install
@@ -90,6 +105,12 @@ EXAMPLES = r"""
     check_capacity: true
   register: preflight
 
+- name: The Istio CNI node agent will be installed too
+  aksmesh.istio.aks_preflight:
+    resource_group: rg-shop
+    name: aks-shop
+    cni: true
+
 - name: Print the summary
   ansible.builtin.debug:
     var: preflight.summary
@@ -108,6 +129,9 @@ cluster:
     kubernetes_version: 1.32.4
     node_resource_group: MC_rg-shop_aks-shop_westeurope
     network_plugin: azure
+    network_plugin_mode: overlay
+    network_dataplane: azure
+    network_policy: null
     identity_type: SystemAssigned
 node_pools:
   description: Every node pool with its VM size, memory, counts, and whether it passed the memory check.
@@ -162,7 +186,7 @@ summary:
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import aks_sizing
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
-    agent_pools, aks_argument_spec, cluster_label, get_cluster, report)
+    agent_pools, aks_argument_spec, cluster_label, cni_chaining, get_cluster, report)
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube import cluster_items
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
@@ -182,6 +206,8 @@ def argument_spec():
         istiod_replicas=dict(type="int", default=2),
         gateways=dict(type="int", default=2),
         gateway_replicas=dict(type="int", default=2),
+        cni=dict(type="bool", default=False),
+        cni_chaining_confirmed=dict(type="bool", default=False),
     )
 
 
@@ -192,9 +218,11 @@ def kubernetes_range(istio_version, kube_version):
 
 
 def summarize(label, cluster, pools, kube, capacity, errors, warnings):
+    network = "/".join(v for v in (cluster["network_plugin"], cluster["network_plugin_mode"],
+                                   cluster["network_dataplane"]) if v) or None
     lines = ["%s: %s, %s, Kubernetes %s, node resource group %s, network plugin %s, identity %s"
              % (label, cluster["provisioning_state"], cluster["power_state"], cluster["kubernetes_version"],
-                cluster["node_resource_group"], cluster["network_plugin"], cluster["identity_type"])]
+                cluster["node_resource_group"], network, cluster["identity_type"])]
     for pool in pools:
         lines.append("pool %s: %s (%s GiB), %s, %s, count %s%s: %s" % (
             pool["name"], pool["vm_size"], pool["memory_gib"], pool["os_type"], pool["mode"], pool["count"],
@@ -246,6 +274,10 @@ def main():
     errors += kube_errors
     warnings += kube_warnings
     kube = kubernetes_range(p["istio_version"], cluster["kubernetes_version"])
+    if p["cni"]:
+        cni_errors, cni_warnings = cni_chaining(cluster, label, p["cni_chaining_confirmed"])
+        errors += cni_errors
+        warnings += cni_warnings
 
     capacity = None
     if p["check_capacity"]:

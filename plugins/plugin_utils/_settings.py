@@ -5,7 +5,8 @@
 
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 
-Every cross-cutting setting (target, install method, namespaces, gateways, revision, render folder, connection)
+Every cross-cutting setting (target, install method, namespaces, gateways, revision, render folder, connection,
+the Istio CNI node agent)
 is derived here and nowhere else; the roles read the result (``settings_mesh``) through their defaults.
 """
 
@@ -43,6 +44,7 @@ DEFAULTS = {
     "sample": ("bool", False),
     "lint_fail_level": ("str", "Error"),
     "poll_interval": ("int", 10),
+    "cni": ("bool", False),
 }
 TARGETS = ("render", "cluster")
 # render mode: one folder per stage, numbered in the order the stages must be applied (namespaces and CRDs first)
@@ -166,6 +168,12 @@ def _check_combinations(s):
                                     "and aksmesh_cluster_name, or use aksmesh_target: render")
     elif revision is not None and revision != "default" and not DNS1123_LABEL.match(revision):
         _fail("revision", "%r is not a revision name (lower case letters, digits and '-', such as 1-30-0)" % revision)
+    if s["cni"] and method == "aks_addon":
+        _fail("cni", "is true, but the AKS add-on manages its own traffic redirection: its Istio CNI is the "
+                     "serviceMeshProfile setting istio.components.proxyRedirectionMechanism (CNIChaining, "
+                     "az aks mesh enable-istio-cni; the default from add-on revision asm-1-30), which this "
+                     "collection does not set; remove aksmesh_cni and set it on the cluster, or use "
+                     "aksmesh_install_method istioctl or helm")
     if s["ingress_ip_resource_group"] is not None and s["ingress_ip"] is None:
         _fail("ingress_ip_resource_group", "is set without aksmesh_ingress_ip: name the address too")
 
@@ -217,6 +225,9 @@ def derive(raw, host="", cwd=""):
         "lint_fail_level": s["lint_fail_level"],
         # seconds between the progress lines of the long waits (Ansible async poll): install, charts, add-on, rollouts
         "poll_interval": s["poll_interval"],
+        # the Istio CNI node agent instead of privileged istio-init containers (istioctl and helm): in the
+        # Istio namespace, where upstream installs it (AKS allows system-node-critical pods outside kube-system)
+        "cni": {"enabled": s["cni"], "namespace": topo["istio_namespace"]},
         # tracing: OpenTelemetry to the Jaeger addon's collector (the add-on's mesh config is managed by AKS)
         "tracing": {"provider": "" if method == "aks_addon" else "otel-tracing",
                     "service": "jaeger-collector.%s.svc.cluster.local" % topo["addons_namespace"], "port": 4317},

@@ -60,11 +60,49 @@ def report(cluster):
         kubernetes_version=props.get("currentKubernetesVersion") or props.get("kubernetesVersion"),
         node_resource_group=props.get("nodeResourceGroup"),
         network_plugin=network.get("networkPlugin"), network_plugin_mode=network.get("networkPluginMode"),
+        network_dataplane=network.get("networkDataplane"), network_policy=network.get("networkPolicy"),
         load_balancer_sku=network.get("loadBalancerSku"), outbound_type=network.get("outboundType"),
         identity_type=identity.get("type") or ("ServicePrincipal" if props.get("servicePrincipalProfile") else None),
         fqdn=props.get("fqdn"), service_mesh_mode=mesh.get("mode", "Disabled"),
         service_mesh_revisions=(mesh.get("istio") or {}).get("revisions") or [],
     )
+
+
+# network plugins whose CNI configuration on the node is a conflist the Istio CNI plugin appends itself to
+# (Azure CNI, Azure CNI Overlay and kubenet, which AKS runs as the bridge CNI plugin)
+CHAINING_PLUGINS = ("azure", "kubenet")
+CNI_FIX = ("Fix: set aksmesh_cni: false (istio-init containers instead), use a cluster whose %s, or, when you have "
+           "made sure it does, set cni_chaining_confirmed: true (role: aks_preflight_cni_chaining_confirmed)")
+
+
+def cni_chaining(cluster, label, confirmed=False):
+    """([errors], [warnings]) about installing the Istio CNI plugin, which chains itself to the cluster's CNI
+    configuration, on ``cluster`` (a :func:`report`). ``confirmed`` turns the errors into warnings: the user
+    checked what the profile cannot show (a bring-your-own CNI, or Cilium with ``cni.exclusive: false``)."""
+    plugin = (cluster.get("network_plugin") or "").lower()
+    dataplane = (cluster.get("network_dataplane") or "").lower()
+    problems, warnings = [], []
+    if dataplane == "cilium":
+        problems.append(
+            "%s runs Azure CNI powered by Cilium (networkProfile.networkDataplane: cilium); Cilium is the exclusive "
+            "CNI by default and removes other plugins' configuration from the nodes, so the Istio CNI plugin "
+            "cannot chain to it unless Cilium runs with cni.exclusive: false, which AKS manages. %s" % (
+                label, CNI_FIX % "networkDataplane is azure (Azure CNI or Azure CNI Overlay)"))
+    elif plugin == "none":
+        problems.append(
+            "%s brings its own CNI (networkProfile.networkPlugin: none); the Istio CNI plugin chains only to a CNI "
+            "whose node configuration is a conflist it may append to and that leaves other plugins' configuration "
+            "in place. %s" % (label, CNI_FIX % "networkPlugin is azure or kubenet, or your CNI's documentation "
+                                               "says it supports chained plugins"))
+    elif not plugin:
+        warnings.append("%s reports no networkProfile.networkPlugin: Istio CNI chaining was not checked" % label)
+    elif plugin not in CHAINING_PLUGINS:
+        warnings.append("%s uses network plugin %s, which pre-flight does not know: check that the Istio CNI "
+                        "plugin can chain to it" % (label, plugin))
+    if confirmed:
+        return [], warnings + ["%s; going on because cni_chaining_confirmed is true" % p.split(". Fix:")[0]
+                               for p in problems]
+    return problems, warnings
 
 
 def agent_pools(cluster):

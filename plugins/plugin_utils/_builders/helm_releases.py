@@ -8,7 +8,10 @@ This file is private to the aksmesh.istio collection: its contents may change at
 Value names are those the upstream charts read (checked against the charts of the pinned Istio): istiod and the
 ``gateway`` chart take ``nodeSelector``, ``affinity`` and their autoscaling settings at the top level
 (``values.global.defaultNodeSelector`` is not read by the istiod chart); istiod's PodDisruptionBudget comes with
-``global.defaultPodDisruptionBudget``, the gateway's with ``podDisruptionBudget``.
+``global.defaultPodDisruptionBudget``, the gateway's with ``podDisruptionBudget``. The ``cni`` chart (the Istio CNI
+node agent) goes in before istiod, whose injector then reads ``pilot.cni.enabled``, as upstream's CNI guide installs
+them; its defaults (``/opt/cni/bin``, ``/etc/cni/net.d``, Linux nodes, every taint tolerated) are AKS's, so it takes
+no values of ours.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,7 +22,7 @@ import copy
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.istio_operator import (
-    LINUX, anti_affinity_rule, extension_providers, replica_range)
+    LINUX, anti_affinity_rule, cni_namespace_of, extension_providers, replica_range)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 
 
@@ -48,11 +51,14 @@ def _gateway_values(selector, service, revision, replicas, anti_affinity):
 def releases(namespace, revision, revision_tags, hpa_min, hpa_max, anti_affinity, outbound_policy, access_log_file,
              prometheus_merge, istiod_values, gateway_values, tracing, ingress_enabled, ingress_release,
              ingress_namespace, ingress_selector, ingress_ip, ingress_ip_resource_group, ingress_pip_name,
-             ingress_load_balancer_ip, egress_enabled, egress_release, egress_namespace, egress_selector):
-    """[{name, chart, namespace, values, depends_on}] in install order, base and istiod in ``namespace``.
+             ingress_load_balancer_ip, egress_enabled, egress_release, egress_namespace, egress_selector, cni_enabled,
+             cni_release, cni_namespace):
+    """[{name, chart, namespace, values, depends_on}] in install order, base and istiod in ``namespace``, with
+    ``cni_enabled`` the ``cni`` chart (release ``cni_release`` in ``cni_namespace``) between them.
     ``depends_on`` names the releases that must be ready first (Flux ``dependsOn`` in render mode)."""
     if not namespace:
         raise MeshConfigError("namespace", "is empty: name the namespace of base and istiod")
+    cni_ns = cni_namespace_of(namespace, cni_enabled, cni_namespace)
     replicas = replica_range(hpa_min, hpa_max)
     revision = revision or ""
     istiod = {
@@ -72,10 +78,19 @@ def releases(namespace, revision, revision_tags, hpa_min, hpa_max, anti_affinity
         istiod["affinity"] = anti_affinity_rule({"app": "istiod"})
     base = {"name": "istio-base", "chart": "base", "namespace": namespace,
             "values": {"defaultRevision": revision or "default"}}
+    out = [base]
+    before_control = [{"name": base["name"], "namespace": namespace}]
+    if cni_ns:
+        if not cni_release:
+            raise MeshConfigError("cni_release", "is empty: name the release of the cni chart")
+        istiod["pilot"] = {"cni": {"enabled": True}}
+        out.append({"name": cni_release, "chart": "cni", "namespace": cni_ns, "values": {},
+                    "depends_on": list(before_control)})
+        before_control.append({"name": cni_release, "namespace": cni_ns})
     control = {"name": "istiod" + ("-" + revision if revision else ""), "chart": "istiod", "namespace": namespace,
-               "values": _merge(istiod, istiod_values), "depends_on": [{"name": base["name"], "namespace": namespace}]}
+               "values": _merge(istiod, istiod_values), "depends_on": before_control}
     after_control = [{"name": control["name"], "namespace": namespace}]
-    out = [base, control]
+    out.append(control)
     if ingress_enabled:
         spec, annotations = static_ip_service({"ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group,
                                                "pip_name": ingress_pip_name,

@@ -80,13 +80,27 @@ def addon_shared_config(mesh, revisions):
                 data={"mesh": text}) for revision in revisions]
 
 
+def cni_namespace_of(namespace, cni_enabled, cni_namespace):
+    """Where the Istio CNI node agent goes: ``cni_namespace``, which must be the Istio ``namespace`` (upstream's
+    default) or ``kube-system`` (the cni chart's advice where system-node-critical pods are confined to it): the
+    install creates and cleanup removes no other namespace. Empty when the agent is off."""
+    if not cni_enabled:
+        return ""
+    if cni_namespace not in (namespace, "kube-system"):
+        raise MeshConfigError("cni_namespace", "%r: the Istio CNI node agent goes into the Istio namespace (%s) "
+                                               "or kube-system" % (cni_namespace, namespace))
+    return cni_namespace
+
+
 def build(namespace, profile, revision, hub, tag, hpa_min, hpa_max, anti_affinity, outbound_policy,
           access_log_encoding, access_log_file, prometheus_merge, mesh_config, tracing, ingress_enabled,
           ingress_namespace, ingress_ip, ingress_ip_resource_group, ingress_dns_label, ingress_pip_name,
-          ingress_load_balancer_ip, egress_enabled, egress_namespace):
-    """The IstioOperator ``aksmesh`` installing into ``namespace``."""
+          ingress_load_balancer_ip, egress_enabled, egress_namespace, cni_enabled, cni_namespace):
+    """The IstioOperator ``aksmesh`` installing into ``namespace``; with ``cni_enabled`` the ``cni`` component
+    (the istio-cni-node DaemonSet) in ``cni_namespace`` and injection without istio-init."""
     if not namespace:
         raise MeshConfigError("namespace", "is empty: name the namespace to install Istio in")
+    cni_ns = cni_namespace_of(namespace, cni_enabled, cni_namespace)
     replicas = replica_range(hpa_min, hpa_max)
     mesh = mesh_settings(outbound_policy, access_log_file, access_log_encoding, prometheus_merge, tracing,
                          mesh_config)
@@ -112,6 +126,10 @@ def build(namespace, profile, revision, hub, tag, hpa_min, hpa_max, anti_affinit
                                 "k8s": _k8s(replicas, anti_affinity, {"istio": "egressgateway"})}],
         },
     }
+    if cni_ns:
+        # istioctl derives values.pilot.cni from the component too; it is written out so the intent is explicit
+        spec["components"]["cni"] = {"enabled": True, "namespace": cni_ns}
+        spec["values"]["pilot"] = {"cni": {"enabled": True}}
     if revision:
         spec["revision"] = revision
     if hub:

@@ -97,3 +97,24 @@ def test_live_capacity_through_the_cluster_credentials(arm, azure_env, kube_api,
     if not ok:
         assert "allocatable memory" in res["msg"] and "scale the node pool out" in res["msg"]
     assert any(r.path.endswith("/listClusterUserCredential") for r in arm.requests("POST"))
+
+
+@pytest.mark.parametrize("profile, error", [
+    ({"networkPluginMode": "overlay", "networkDataplane": "azure"}, None),
+    ({"networkPlugin": "kubenet"}, None),
+    ({"networkPluginMode": "overlay", "networkDataplane": "cilium"}, "networkProfile.networkDataplane: cilium"),
+    ({"networkPlugin": "none"}, "networkProfile.networkPlugin: none"),
+])
+def test_istio_cni_needs_a_network_plugin_it_can_chain_to(arm, azure_env, profile, error):
+    body = arm.add_cluster("rg", "aks", pools=GOOD_POOLS)
+    body["properties"]["networkProfile"].update(profile)
+    assert not preflight(azure_env).failed  # without cni, the network plugin is not looked at
+    res = preflight(azure_env, check_mode=True, cni=True)
+    assert res["cluster"]["network_dataplane"] == profile.get("networkDataplane")
+    if error is None:
+        assert not res.failed and res["errors"] == [], res.result
+    else:
+        assert res.failed and error in res["msg"] and "Fix: set aksmesh_cni: false" in res["msg"]
+        confirmed = preflight(azure_env, cni=True, cni_chaining_confirmed=True)
+        assert not confirmed.failed and error in confirmed["warnings_found"][0]
+    assert all(r.method == "GET" or r.path.endswith("/token") for r in arm.requests())  # read only

@@ -58,6 +58,12 @@ ROWS = [
     ("istio_helm", {"istio_helm_revision": "1.30"}, "istio_helm_revision '1.30' is not a DNS-1123 label"),
     ("istio_helm", {"istio_helm_revision_tags": ["Default"]}, "istio_helm_revision_tags[0] 'Default'"),
     ("istio_helm", {"istio_helm_hpa_max": "lots"}, "istio_helm_hpa_max"),
+    ("istio_helm", {"istio_helm_cni_enabled": True, "istio_helm_cni_namespace": "default"},
+     "istio_helm_cni_namespace: 'default': the Istio CNI node agent goes into the Istio namespace (istio-system) "
+     "or kube-system"),
+    ("istio_install", {"istio_install_cni_enabled": "sometimes"}, "istio_install_cni_enabled"),
+    ("aks_preflight", {"aks_preflight_resource_group": "rg", "aks_preflight_cluster_name": "aks",
+                       "aks_preflight_cni": "maybe"}, "aks_preflight_cni"),
     ("mesh_secrets", {"mesh_secrets_grafana_passphrase": "", "mesh_secrets_kiali_passphrase": "x",
                       "mesh_secrets_grafana_username": "admin", "mesh_secrets_kiali_username": "admin"},
      "mesh_secrets_grafana_passphrase"),

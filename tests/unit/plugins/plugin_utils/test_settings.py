@@ -40,6 +40,13 @@ def test_the_sample_is_opt_in_and_renders_last():
         derive({"sample": "yes"})
 
 
+def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
+    assert derive({})["cni"] == {"enabled": False, "namespace": "istio-system"}
+    on = derive({"cni": True, "install_method": "helm", "istio_namespace": "mesh-system"})
+    assert on["cni"] == {"enabled": True, "namespace": "mesh-system"}
+    assert derive({"cni": False, "install_method": "aks_addon", "revision": "asm-1-28"})["cni"]["enabled"] is False
+
+
 @pytest.mark.parametrize("raw,match", [
     ({"target": "prod"}, r"aksmesh_target: 'prod': use render"),
     ({"install_method": "kubectl"}, r"aksmesh_install_method: 'kubectl': use one of istioctl, helm, aks_addon"),
@@ -70,6 +77,9 @@ def test_the_sample_is_opt_in_and_renders_last():
     ({"poll_interval": 61}, r"aksmesh_poll_interval: 61: use 1 to 60 seconds"),
     ({"poll_interval": "10s"}, r"aksmesh_poll_interval: expected a whole number of seconds, got '10s'"),
     ({"poll_interval": True}, r"aksmesh_poll_interval: expected a whole number of seconds, got True"),
+    ({"cni": "yes"}, r"aksmesh_cni: expected true or false"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "cni": True},
+     r"aksmesh_cni: is true, but the AKS add-on .*proxyRedirectionMechanism .*use aksmesh_install_method istioctl or helm"),
 ])
 def test_bad_settings_get_named_errors(raw, match):
     with pytest.raises(SettingsError, match=match):

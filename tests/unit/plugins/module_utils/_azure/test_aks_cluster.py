@@ -89,3 +89,41 @@ def test_kubeconfig_text_user_or_admin():
     with pytest.raises(AzureOperationError) as err:
         aks.kubeconfig_text(FakeClusters(HttpError(400, "BadRequest")), "rg", "aks", admin=True)
     assert "disables local accounts; use admin: false" in str(err.value)
+
+
+def _network(**profile):
+    body = dict(BODY, properties=dict(BODY["properties"], networkProfile=profile))
+    return aks.report(Model(body))
+
+
+@pytest.mark.parametrize("profile", [
+    {"networkPlugin": "azure"},
+    {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "azure"},
+    {"networkPlugin": "azure", "networkPolicy": "calico"},
+    {"networkPlugin": "kubenet"},
+])
+def test_istio_cni_chains_to_azure_cni_and_kubenet(profile):
+    assert aks.cni_chaining(_network(**profile), "AKS cluster aks") == ([], [])
+
+
+def test_istio_cni_refuses_cilium_and_bring_your_own_cni_unless_confirmed():
+    cilium = _network(networkPlugin="azure", networkPluginMode="overlay", networkDataplane="cilium",
+                      networkPolicy="cilium")
+    assert cilium["network_dataplane"] == "cilium" and cilium["network_policy"] == "cilium"
+    (error,), warnings = aks.cni_chaining(cilium, "AKS cluster aks")
+    assert warnings == [] and error.startswith("AKS cluster aks runs Azure CNI powered by Cilium "
+                                               "(networkProfile.networkDataplane: cilium)")
+    assert "cni.exclusive: false" in error and "Fix: set aksmesh_cni: false" in error
+    assert "networkDataplane is azure" in error and "aks_preflight_cni_chaining_confirmed" in error
+    (error,), none_warnings = aks.cni_chaining(_network(networkPlugin="none"), "AKS cluster aks")
+    assert none_warnings == []
+    assert "brings its own CNI (networkProfile.networkPlugin: none)" in error and "Fix:" in error
+    errors, (warning,) = aks.cni_chaining(cilium, "AKS cluster aks", confirmed=True)
+    assert errors == [] and "Fix" not in warning and warning.endswith("going on because cni_chaining_confirmed is true")
+
+
+def test_istio_cni_warns_about_an_unknown_or_missing_plugin():
+    assert aks.cni_chaining(_network(networkPlugin="flannel"), "c") == (
+        [], ["c uses network plugin flannel, which pre-flight does not know: check that the Istio CNI plugin can "
+             "chain to it"])
+    assert "reports no networkProfile.networkPlugin" in aks.cni_chaining(_network(), "c")[1][0]

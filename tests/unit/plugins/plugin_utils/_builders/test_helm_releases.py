@@ -11,7 +11,7 @@ CFG = {"namespace": "istio-system", "revision": "", "revision_tags": [], "tracin
        "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress", "ingress_selector": {"istio": "ingress"},
        "ingress_ip": "51.124.1.2", "ingress_ip_resource_group": "rg-net",
        "egress_release": "istio-egressgateway", "egress_namespace": "istio-egress",
-       "egress_selector": {"istio": "egressgateway"}}
+       "egress_selector": {"istio": "egressgateway"}, "cni_enabled": False, "cni_namespace": "istio-system"}
 STAGE = dict((stage.name, stage) for stage in STAGES)["helm_releases"]
 
 
@@ -33,6 +33,28 @@ def test_releases_in_order_with_ha_linux_and_static_ip():
         "service.beta.kubernetes.io/azure-load-balancer-ipv4": "51.124.1.2",
         "service.beta.kubernetes.io/azure-load-balancer-resource-group": "rg-net"}}
     assert egress["values"]["service"] == {"type": "ClusterIP"}
+
+
+def test_cni_chart_goes_in_before_istiod_which_injects_without_istio_init():
+    plain = releases(CFG)
+    assert "cni" not in [r["chart"] for r in plain] and "pilot" not in plain[1]["values"]
+    base, cni, istiod, ingress, egress = releases(dict(CFG, cni_enabled=True))
+    assert [r["chart"] for r in (base, cni, istiod)] == ["base", "cni", "istiod"]
+    assert (cni["name"], cni["namespace"], cni["values"]) == ("istio-cni", "istio-system", {})
+    assert cni["depends_on"] == [{"name": "istio-base", "namespace": "istio-system"}]
+    assert istiod["depends_on"] == [{"name": "istio-base", "namespace": "istio-system"},
+                                    {"name": "istio-cni", "namespace": "istio-system"}]
+    assert istiod["values"]["pilot"] == {"cni": {"enabled": True}}
+    assert ingress["depends_on"] == egress["depends_on"] == [{"name": "istiod", "namespace": "istio-system"}]
+    # kube-system, a release name of one's own; a user's istiod values still merge over pilot
+    cni, istiod = releases(dict(CFG, cni_enabled=True, cni_namespace="kube-system", cni_release="cni",
+                                istiod_values={"pilot": {"env": {"A": "1"}}}))[1:3]
+    assert (cni["name"], cni["namespace"]) == ("cni", "kube-system")
+    assert istiod["values"]["pilot"] == {"cni": {"enabled": True}, "env": {"A": "1"}}
+    with pytest.raises(MeshConfigError, match=r"^cni_namespace: 'default': the Istio CNI node agent goes into"):
+        releases(dict(CFG, cni_enabled=True, cni_namespace="default"))
+    with pytest.raises(MeshConfigError, match=r"^cni_release: is empty"):
+        releases(dict(CFG, cni_enabled=True, cni_release=""))
 
 
 def test_revision_names_istiod_and_user_values_win():

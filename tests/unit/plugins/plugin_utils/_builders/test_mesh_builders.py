@@ -343,7 +343,24 @@ def test_destination_rules_are_exported_to_the_gateways_that_route_to_them():
 
 
 OPERATOR = {"namespace": "istio-system", "revision": "", "ingress_namespace": "istio-ingress", "ingress_ip": "",
-            "ingress_ip_resource_group": "", "egress_namespace": "istio-egress", "tracing": {}}
+            "ingress_ip_resource_group": "", "egress_namespace": "istio-egress", "tracing": {},
+            "cni_enabled": False, "cni_namespace": "istio-system"}
+
+
+def test_cni_component_and_injection_without_istio_init():
+    assert "cni" not in build("istio_operator", OPERATOR)["spec"]["components"]
+    assert "pilot" not in build("istio_operator", OPERATOR)["spec"]["values"]
+    spec = build("istio_operator", OPERATOR, cni_enabled=True)["spec"]
+    assert spec["components"]["cni"] == {"enabled": True, "namespace": "istio-system"}
+    assert spec["values"]["pilot"] == {"cni": {"enabled": True}}
+    assert spec["values"]["global"]["istioNamespace"] == "istio-system"  # the rest unchanged
+    assert build("istio_operator", OPERATOR, cni_enabled=True, cni_namespace="kube-system")["spec"]["components"][
+        "cni"]["namespace"] == "kube-system"
+    with pytest.raises(MeshConfigError, match=r"^cni_namespace: 'istio-cni': the Istio CNI node agent goes into "
+                                              r"the Istio namespace \(istio-system\) or kube-system"):
+        build("istio_operator", OPERATOR, cni_enabled=True, cni_namespace="istio-cni")
+    # off, the namespace is not looked at
+    assert "cni" not in build("istio_operator", OPERATOR, cni_namespace="elsewhere")["spec"]["components"]
 
 
 def test_tracing_telemetry_and_kiali_signing_key():
