@@ -26,6 +26,8 @@ if str(ansible_runner.COLLECTIONS) not in sys.path:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "shared: needs the real upstream Istio files in ../shared/istio-upstream")
+    if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("AKSMESH_IN_NETNS") == "1":
+        cluster_mod.own_network_namespace()
 
 
 def pytest_collection_modifyitems(config, items):

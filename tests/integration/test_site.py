@@ -232,7 +232,7 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     first = run_playbook(SITE, tmp_path, inventory=inv)
     assert first.rc == 0, first.stdout[-4000:]
     charts = first.output_of("Install or upgrade the charts")
-    assert "each waiting for its workloads to be ready; timeout: 5m0s]" in charts, charts
+    assert "waiting for each release's workloads to be ready; timeout: 5m0s]" in charts, charts
     assert charts.count("ASYNC OK on aks") == 4 and "ASYNC POLL on aks: jid=" in charts, charts
     api = config.new_client_from_config(kubeconfig)
     svc = client.CoreV1Api(api).read_namespaced_service("istio-ingress", "istio-ingress")

@@ -83,6 +83,19 @@ def missing_tools() -> list[str]:
     return [name for name, path in tool_paths().items() if not path.exists()]
 
 
+def own_network_namespace() -> None:
+    """Move this process (a pytest-xdist worker, before it starts any thread or server) into a network namespace
+    of its own, set up as tools/netns-run sets up the one it runs in: only loopback, with LOCAL_NET routed on it.
+    Each worker's cluster then has the pod, node and load balancer addresses to itself (two clusters in one
+    namespace would hand out the same pod IPs, and two istiods would listen on the same address)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x40000000) != 0:  # CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) for the pytest-xdist worker failed")
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run(["ip", "route", "add", "local", str(LOCAL_NET), "dev", "lo"], check=True)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
