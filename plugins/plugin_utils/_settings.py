@@ -46,7 +46,7 @@ TARGETS = ("render", "cluster")
 # render mode: one folder per stage, numbered in the order the stages must be applied (namespaces and CRDs first)
 RENDER_FOLDERS = dict((stage, "%02d-%s" % (order, stage)) for order, stage in (
     (10, "istio"), (10, "istio-helm"), (20, "secrets"), (30, "injection"), (40, "mtls"), (50, "gateways"),
-    (60, "egress"), (70, "traffic"), (80, "network-policies"), (90, "addons")))
+    (60, "egress"), (70, "traffic"), (75, "authz"), (80, "network-policies"), (90, "addons")))
 LINT_LEVELS = ("Info", "Warning", "Error")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+$")
