@@ -69,8 +69,8 @@ def _clause(given, keys, kind, where, convert):
         raise MeshConfigError("policies", "%s: each %s entry is a mapping of %s" % (where, kind, ", ".join(keys)))
     unknown = sorted(set(given) - set(keys))
     if unknown:
-        raise MeshConfigError("policies", "%s: %s key(s) %s: use %s" % (where, kind, ", ".join(unknown),
-                                                                       ", ".join(keys)))
+        raise MeshConfigError("policies", "%s: %s key(s) %s: use %s" % (
+            where, kind, ", ".join(unknown), ", ".join(keys)))
     return dict((keys[k], convert(k, _strings(given[k], "%s.%s" % (kind, k), where))) for k in keys if k in given)
 
 
@@ -126,8 +126,8 @@ def user_policy(entry, trust_domain, dry_run):
     name_of("policies", where, KIND, entry["name"], GROUP)
     unknown = sorted(set(entry) - set(POLICY_KEYS))
     if unknown:
-        raise MeshConfigError("policies", "%s: unknown key(s) %s: use %s" % (where, ", ".join(unknown),
-                                                                           ", ".join(POLICY_KEYS)))
+        raise MeshConfigError("policies", "%s: unknown key(s) %s: use %s" % (
+            where, ", ".join(unknown), ", ".join(POLICY_KEYS)))
     action = str(entry.get("action") or "ALLOW").upper()
     if action not in ACTIONS:
         raise MeshConfigError("policies", "%s: action %s: use ALLOW or DENY" % (where, entry.get("action")))
@@ -183,8 +183,7 @@ def ingress_policies(denied, gateway_routes, gateway_workloads, trust_domain, wo
         wanted.setdefault(match.group(2), {}).setdefault(match.group(1), set()).update(gateway_namespaces or [])
     out = []
     for ns, services in sorted(wanted.items()):
-        groups = [(svc, nss) for svc, nss in sorted(services.items())] if workload_label else [
-            (None, set().union(*services.values()))]
+        groups = sorted(services.items()) if workload_label else [(None, set().union(*services.values()))]
         for svc, gateway_namespaces in groups:
             principals = sorted(set("%s/ns/%s/sa/%s" % (trust_domain, w["namespace"], w["service_account"])
                                     for w in ingress if w.get("namespace") in gateway_namespaces

@@ -194,8 +194,8 @@ def test_lint_findings_on_a_fixture_from_files_and_live(kube_api, kubeconfig, tm
     assert sorted((m["code"], m["origin"]) for m in live["messages"] if m["code"] in ("AKM0011", "AKM0012")) == found
 
 
-def test_site_with_istiod_applies_policies_its_webhook_accepts_for_the_real_gateway_account(kube_api, kubeconfig,
-                                                                                              tmp_path):
+def test_site_with_istiod_applies_policies_its_webhook_accepts_for_the_real_gateway_account(
+        kube_api, kubeconfig, tmp_path):
     """site.yml on the istioctl method: the real istiod validates every AuthorizationPolicy (its webhook refuses
     what the CRD schema lets through), and the ingress gateway's principal is the service account the real
     istioctl gave the gateway pods."""

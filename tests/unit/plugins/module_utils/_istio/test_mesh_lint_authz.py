@@ -79,9 +79,9 @@ spec: {selector: {matchLabels: {app: frozen}}}
 """
 
 
-def lint(objs, ctx=CTX):
-    return [(m["code"], m["origin"], m["reference"]) for m in ml.lint(objs, ctx) if m["code"] in ("AKM0011",
-                                                                                                   "AKM0012")]
+def lint(objs):
+    return [(m["code"], m["origin"], m["reference"]) for m in ml.lint(objs, CTX)
+            if m["code"] in ("AKM0011", "AKM0012")]
 
 
 def test_the_fixture_findings():
