@@ -5,10 +5,12 @@ remove what it made, render mode writes the policies; the lint findings AKM0011/
 import pytest
 import yaml
 
+# the fixture this file builds on
+from tests.integration.roles.test_mesh_roles import mesh_cluster  # noqa: F401 pylint: disable=unused-import
 from tests.support.ansible_runner import REPO, role_play, run_module, run_playbook
+from tests.unit.plugins.module_utils._istio.test_mesh_lint_authz import FINDINGS, FIXTURE
 
 AP = ("security.istio.io/v1", "AuthorizationPolicy")
-NAMESPACES = ("istio-system", "istio-ingress", "istio-egress", "shop", "payments")
 INGRESS_SA = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway-service-account"
 GATEWAYS = {
     "mesh_gateways_read_ingress": False,
@@ -35,12 +37,10 @@ NAMES = ["payments/charge-from-shop", "payments/default-deny", "shop/allow-ingre
 
 
 @pytest.fixture
-def authz_cluster(kube_api, tmp_path):
-    for ns in NAMESPACES:
-        kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-    path = tmp_path / "kubeconfig"
-    kube_api.kubeconfig(path)
-    return kube_api, str(path)
+def authz_cluster(mesh_cluster):  # pylint: disable=redefined-outer-name
+    """The mesh roles' cluster (the Istio and gateway namespaces, shop), and payments."""
+    mesh_cluster[0].create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments"}})
+    return mesh_cluster
 
 
 def roles(authz=None, gateways=None):
@@ -156,42 +156,19 @@ def test_cleanup_removes_the_policies_including_the_ingress_gateways(authz_clust
     assert second.rc == 0 and second.changed == [], [c["task"] for c in second.changed]
 
 
-FIXTURE = """
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: legacy}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: default-deny, namespace: shop}
-spec: {}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: from-legacy, namespace: shop, annotations: {istio.io/dry-run: "true"}}
-spec:
-  rules: [{from: [{source: {principals: [cluster.local/ns/legacy/sa/cron]}}]}]
-"""
-
-
 def test_lint_findings_on_a_fixture_from_files_and_live(kube_api, kubeconfig, tmp_path):
     (tmp_path / "authz.yaml").write_text(FIXTURE)
     files = run_module("mesh_lint", {"src": [str(tmp_path / "authz.yaml")], "partial": True, "fail_level": "never"})
-    found = sorted((m["code"], m["origin"]) for m in files["messages"])
-    assert found == [("AKM0011", "AuthorizationPolicy shop/from-legacy"),
-                     ("AKM0012", "AuthorizationPolicy shop/default-deny")], files["messages"]
+    assert [(m["code"], m["origin"], m["reference"]) for m in files["messages"]] == FINDINGS, files["messages"]
     strict = run_module("mesh_lint", {"src": [str(tmp_path / "authz.yaml")], "partial": True,
                                       "fail_level": "Warning"})
-    assert strict.failed and "AKM0012" in strict.result["msg"]
-    for doc in yaml.safe_load_all(FIXTURE):
-        kube_api.create(doc)
+    assert strict.failed and "AKM0011" in strict.result["msg"]
+    for doc in yaml.safe_load_all(FIXTURE):  # namespaces first: the fixture lists them so
+        kube_api.apply(doc)
     live = run_module("mesh_lint", {"kubeconfig": kubeconfig, "fail_level": "never"})
     assert not live.failed, live.result
-    assert sorted((m["code"], m["origin"]) for m in live["messages"] if m["code"] in ("AKM0011", "AKM0012")) == found
+    assert [(m["code"], m["origin"], m["reference"]) for m in live["messages"]
+            if m["code"] in ("AKM0011", "AKM0012")] == FINDINGS
 
 
 def test_site_with_istiod_applies_policies_its_webhook_accepts_for_the_real_gateway_account(

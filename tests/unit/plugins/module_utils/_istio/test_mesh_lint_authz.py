@@ -33,6 +33,10 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: ambient, labels: {istio.io/dataplane-mode: ambient}}
 ---
+apiVersion: v1
+kind: Namespace
+metadata: {name: trial}
+---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: default-deny, namespace: shop}
@@ -77,6 +81,14 @@ kind: AuthorizationPolicy
 metadata: {name: frozen-workload, namespace: ambient}
 spec: {selector: {matchLabels: {app: frozen}}}
 """
+# what the fixture gives, from files and live (tests/integration/roles/test_mesh_authz.py applies it)
+FINDINGS = [
+    # legacy has no injection label: once for the policy, however many of its principals it names
+    ("AKM0011", "AuthorizationPolicy shop/api", "Namespace legacy"),
+    ("AKM0011", "AuthorizationPolicy shop/api", "Namespace no-sidecars"),
+    # pay's only ALLOW policy is a dry run: its default deny lets nothing in
+    ("AKM0012", "AuthorizationPolicy pay/default-deny", "AuthorizationPolicy pay/default-deny"),
+]
 
 
 def lint(objs):
@@ -86,13 +98,7 @@ def lint(objs):
 
 def test_the_fixture_findings():
     objs = list(yaml.safe_load_all(FIXTURE))
-    assert lint(objs) == [
-        # legacy has no injection label: once for the policy, however many of its principals it names
-        ("AKM0011", "AuthorizationPolicy shop/api", "Namespace legacy"),
-        ("AKM0011", "AuthorizationPolicy shop/api", "Namespace no-sidecars"),
-        # pay's only ALLOW policy is a dry run: its default deny lets nothing in
-        ("AKM0012", "AuthorizationPolicy pay/default-deny", "AuthorizationPolicy pay/default-deny"),
-    ]
+    assert lint(objs) == FINDINGS
     message = [m for m in ml.lint(objs, CTX) if m["code"] == "AKM0011"][0]
     assert message["level"] == "Warning" and "cluster.local/ns/legacy/sa/cron" in message["message"]
     assert message["documentationUrl"].endswith("docs/mesh_lint.md#akm0011")
