@@ -101,6 +101,18 @@ def test_converges_then_changes_nothing_and_check_mode_writes_nothing(authz_clus
     assert gone.rc == 0 and policies(kube_api) == {}, gone.stdout[-3000:]
 
 
+def test_check_mode_with_a_namespace_the_injection_stage_would_create(
+        mesh_cluster, tmp_path):  # pylint: disable=redefined-outer-name
+    """payments does not exist yet: the injection stage's dry run plans it, so the policies' dry run passes."""
+    kube_api, kc = mesh_cluster
+    kube_api.clear_log()
+    injection = {"role": "aksmesh.istio.mesh_injection", "vars": {"mesh_injection_namespaces": [{"name": "payments"}]}}
+    run = run_playbook(role_play(kc, [injection] + roles()), tmp_path, check=True)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert run.task("Apply the objects of stage authz")[0]["result"]["counts"] == {"created": 6}
+    assert kube_api.writes() == [] and policies(kube_api) == {}
+
+
 def test_nothing_asked_applies_nothing(authz_cluster, tmp_path):
     kube_api, kc = authz_cluster
     run = run_playbook(role_play(kc, roles({})), tmp_path)
