@@ -14,7 +14,7 @@ __metaclass__ = type
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import namespaces, references
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
-    addons, egress, gateways, helm_releases, istio_operator, mtls, network_policies, sample, secrets, traffic)
+    addons, authz, egress, gateways, helm_releases, istio_operator, mtls, network_policies, sample, secrets, traffic)
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._stage_filter import StageFilter
 
 NAMES = {"type": "list", "elements": "str", "required": True}
@@ -27,6 +27,7 @@ STAGES = [
     StageFilter("gateway_routes", gateways.gateway_route_hosts, "gateways", "mesh_gateways"),
     StageFilter("egress_manifests", egress.egress_manifests, "hosts", "mesh_egress"),
     StageFilter("traffic_manifests", traffic.traffic_manifests, "services", "mesh_traffic"),
+    StageFilter("authz_manifests", authz.authorization_policies, "policies", "mesh_authz"),
     StageFilter("network_policy_manifests", network_policies.network_policies, "mode", "mesh_network_policies"),
     StageFilter("addon_manifests", addons.addon_manifests, "manifests", "mesh_addons",
                 spec={"manifests": {"type": "dict", "required": True}}),

@@ -20,8 +20,9 @@ description:
     AKM0003 VirtualService bound to another namespace's gateway but hidden from it; AKM0004 ServiceEntry not
     C(exportTo: [\".\"]); AKM0005 Gateway outside its workload's namespace; AKM0006 no mesh-wide STRICT
     PeerAuthentication; AKM0007 outbound traffic policy not REGISTRY_ONLY; AKM0008 VirtualServices with the
-    same host on one gateway (like upstream IST0109); AKM0009 referenced Gateway missing (like IST0101).
-    See docs/mesh_lint.md."
+    same host on one gateway (like upstream IST0109); AKM0009 referenced Gateway missing (like IST0101); AKM0011 ALLOW
+    AuthorizationPolicy source in a namespace without sidecars; AKM0012 default deny that nothing is allowed
+    through. See docs/mesh_lint.md."
   - Read only.
 author:
   - aksmesh developers (@aksmesh)
@@ -113,19 +114,22 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import Res
 
 LIVE_KINDS = (("apps", "v1", "deployments"), ("apps", "v1", "statefulsets"), ("apps", "v1", "daemonsets"),
               ("networking.istio.io", "v1", "gateways"), ("networking.istio.io", "v1", "virtualservices"),
-              ("networking.istio.io", "v1", "serviceentries"), ("security.istio.io", "v1", "peerauthentications"))
+              ("networking.istio.io", "v1", "serviceentries"), ("security.istio.io", "v1", "peerauthentications"),
+              ("security.istio.io", "v1", "authorizationpolicies"), ("", "v1", "namespaces"))
 KINDS = {"deployments": "Deployment", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet",
          "gateways": "Gateway", "virtualservices": "VirtualService", "serviceentries": "ServiceEntry",
-         "peerauthentications": "PeerAuthentication"}
+         "peerauthentications": "PeerAuthentication", "authorizationpolicies": "AuthorizationPolicy",
+         "namespaces": "Namespace"}
 
 
 def live_objects(module, root):
     rest = RestClient(connect(module), timeout=module.params["request_timeout"])
     out = []
     for group, version, plural in LIVE_KINDS:
-        listed = rest.request("GET", "/apis/%s/%s/%s" % (group, version, plural), ok_missing=True) or {}
+        path = "/apis/%s/%s/%s" % (group, version, plural) if group else "/api/%s/%s" % (version, plural)
+        listed = rest.request("GET", path, ok_missing=True) or {}
         for item in listed.get("items", []):
-            item.setdefault("apiVersion", "%s/%s" % (group, version))
+            item.setdefault("apiVersion", "%s/%s" % (group, version) if group else version)
             item.setdefault("kind", KINDS[plural])
             out.append(item)
     mesh = rest.request("GET", "/api/v1/namespaces/%s/configmaps" % names.segment("Namespace", root), {"labelSelector": "istio.io/rev"},

@@ -17,11 +17,15 @@ Codes (documented in docs/mesh_lint.md):
 - AKM0008 Error    VirtualServices with overlapping hosts on the same gateway (upstream IST0109)
 - AKM0009 Error    a VirtualService references a Gateway that does not exist (upstream IST0101)
 - AKM0010 Error    a gateway-bound VirtualService routes to a subset whose DestinationRule the gateway cannot see
+- AKM0011 Warning  an ALLOW AuthorizationPolicy names a source (principal or namespace) in a namespace without sidecars
+- AKM0012 Warning  a namespace-wide default deny that no ALLOW AuthorizationPolicy lets anything through
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import route_destinations, service_fqdn
 
@@ -38,6 +42,8 @@ CODES = {
     "AKM0008": ("Error", "ConflictingMeshGatewayVirtualServiceHosts"),
     "AKM0009": ("Error", "ReferencedResourceNotFound"),
     "AKM0010": ("Error", "SubsetHiddenFromGateway"),
+    "AKM0011": ("Warning", "AuthorizationSourceWithoutSidecar"),
+    "AKM0012": ("Warning", "DefaultDenyAllowsNothing"),
 }
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -237,13 +243,96 @@ def check_gateway_hosts(objs, ctx):
                           "VirtualServices into a single resource." % (names, gateway, host))
 
 
+PRINCIPAL_NAMESPACE = re.compile(r"^[^/]*/ns/([^/]+)/sa/")
+DRY_RUN = "istio.io/dry-run"
+
+
+def _authorization_policies(objs):
+    return [o for o in objs if o.get("kind") == "AuthorizationPolicy"
+            and (o.get("apiVersion") or "").startswith("security.istio.io/")]
+
+
+def _action(policy):
+    return (policy.get("spec") or {}).get("action") or "ALLOW"
+
+
+def _enforced(policy):
+    return str((_meta(policy).get("annotations") or {}).get(DRY_RUN, "")).lower() != "true"
+
+
+def _with_identities(labels):
+    """Whether pods of a namespace with these labels get a mesh identity: sidecar injection or ambient mode."""
+    labels = labels or {}
+    if labels.get("istio.io/dataplane-mode") == "ambient":
+        return True
+    return labels.get("istio-injection") != "disabled" and (
+        labels.get("istio-injection") == "enabled" or bool(labels.get("istio.io/rev")))
+
+
+def _source_namespaces(source):
+    """(field, value, namespace) for each exact namespace a source's principals or namespaces name."""
+    for value in source.get("principals") or []:
+        match = PRINCIPAL_NAMESPACE.match(str(value))
+        if match and "*" not in match.group(1):
+            yield "principal", value, match.group(1)
+    for value in source.get("namespaces") or []:
+        if "*" not in str(value):
+            yield "namespace", value, value
+
+
+def check_authz_sources(objs, ctx):
+    """AKM0011: a namespace without sidecars has no mTLS identities, so a principal or namespace source there never
+    matches. Only namespaces among the checked objects are judged (an unknown one may be labelled elsewhere)."""
+    labels = {}
+    for obj in objs:
+        if obj.get("kind") == "Namespace" and _meta(obj).get("name"):
+            labels.setdefault(_meta(obj)["name"], {}).update(_meta(obj).get("labels") or {})
+    gateway_namespaces = set(w.get("namespace") for w in ctx.get("workloads") or [])
+    for policy in _authorization_policies(objs):
+        if _action(policy) != "ALLOW":
+            continue
+        reported = set()
+        for rule in (policy.get("spec") or {}).get("rules") or []:
+            for entry in rule.get("from") or []:
+                for field, value, ns in _source_namespaces(entry.get("source") or {}):
+                    if ns not in labels or ns in gateway_namespaces or _with_identities(labels[ns]) or \
+                            ns in reported:
+                        continue
+                    reported.add(ns)
+                    yield message("AKM0011", policy, "%s allows the %s %s, but namespace %s has no sidecar injection "
+                                  "(no istio-injection=enabled or istio.io/rev label): its pods have no mTLS identity, "
+                                  "so the rule never matches and their calls are refused; label the namespace (role "
+                                  "aksmesh.istio.mesh_injection) or drop the source" % (origin(policy), field, value,
+                                                                                        ns),
+                                  reference="Namespace %s" % ns)
+
+
+def check_default_deny(objs, ctx):
+    """AKM0012: a namespace-wide ALLOW policy without rules refuses everything; some enforced ALLOW policy with a
+    rule, in that namespace or the root namespace (mesh-wide), must let something in."""
+    root = ctx.get("root_namespace") or "istio-system"
+    policies = [p for p in _authorization_policies(objs) if _enforced(p) and _action(p) == "ALLOW"]
+    for policy in policies:
+        spec = policy.get("spec") or {}
+        if spec.get("rules") or spec.get("selector") or spec.get("targetRef") or spec.get("targetRefs"):
+            continue
+        ns = _ns(policy)
+        opening = [p for p in policies if (p.get("spec") or {}).get("rules") and (ns == root or _ns(p) in (ns, root))]
+        if not opening:
+            yield message("AKM0012", policy, "%s refuses every request to the workloads of %s and no ALLOW "
+                          "AuthorizationPolicy lets anything in (dry-run policies do not): every call to them, the "
+                          "ingress gateway's too, is refused with 403; add ALLOW policies (role aksmesh.istio."
+                          "mesh_authz) or take %s off the default-deny list" % (
+                              origin(policy), "the mesh" if ns == root else "namespace " + ns, ns))
+
+
 def _has_match(vs):
     return any(route.get("match") for route in (vs.get("spec") or {}).get("http") or [])
 
 
 RULES = (check_workload_labels, check_export_to, check_gateway_placement, check_subsets_visible_to_gateways,
          check_mtls, check_outbound,
-         check_gateway_hosts)
+         check_gateway_hosts, check_authz_sources, check_default_deny)
 
 
 def lint(objs, ctx=None, suppress=(), min_level="Info"):

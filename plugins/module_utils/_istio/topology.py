@@ -8,12 +8,18 @@ This file is private to the aksmesh.istio collection: its contents may change at
 Read from the upstream sources each method installs:
 - ``istioctl``: the IstioOperator this collection builds (``istio_operator.build``): gateways named
   ``istio-ingressgateway``/``istio-egressgateway``, pod label ``istio: ingressgateway``/``egressgateway``, Envoy
-  listening on 8080/8443 behind Service ports 80/443 (the operator's gateway Service maps them).
+  listening on 8080/8443 behind Service ports 80/443 (the operator's gateway Service maps them); service accounts
+  ``<gateway name>-service-account`` (what ``istioctl manifest generate`` renders for them).
 - ``helm``: the ``gateway`` chart labels its pods ``istio: <release name without "istio-">`` and listens on 80/443
-  (it sets ``net.ipv4.ip_unprivileged_port_start=0``); releases ``istio-ingress`` and ``istio-egressgateway``.
+  (it sets ``net.ipv4.ip_unprivileged_port_start=0``); releases ``istio-ingress`` and ``istio-egressgateway``; its
+  service account is the release name (``gateway.serviceAccountName``: ``serviceAccount.name``, else the release).
 - ``aks_addon``: the managed add-on runs istiod in ``aks-istio-system`` (also the root namespace) and its
   gateways ``aks-istio-ingressgateway-external``/``-internal`` in ``aks-istio-ingress``, labelled
-  ``istio: <gateway name>``; it injects only namespaces labelled ``istio.io/rev=<add-on revision>``.
+  ``istio: <gateway name>``, each running as the service account of its own name (the SPIFFE identity
+  ``cluster.local/ns/aks-istio-ingress/sa/aks-istio-ingressgateway-external``); it injects only namespaces
+  labelled ``istio.io/rev=<add-on revision>``.
+
+The service account is what an AuthorizationPolicy names the gateway by (its mTLS principal).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,23 +35,27 @@ METRICS_PORTS = (15020, 15090)  # merged metrics (pilot-agent) and Envoy's own, 
 _GATEWAYS = {
     "istioctl": {
         "ingress": {"service": "istio-ingressgateway", "namespace": "istio-ingress",
-                    "selector": {"istio": "ingressgateway"}, "ports": [8080, 8443]},
+                    "selector": {"istio": "ingressgateway"}, "ports": [8080, 8443],
+                    "service_account": "istio-ingressgateway-service-account"},
         "egress": {"service": "istio-egressgateway", "namespace": "istio-egress",
-                   "selector": {"istio": "egressgateway"}, "ports": [8080, 8443]},
+                   "selector": {"istio": "egressgateway"}, "ports": [8080, 8443],
+                   "service_account": "istio-egressgateway-service-account"},
     },
     "helm": {
         "ingress": {"service": "istio-ingress", "namespace": "istio-ingress", "selector": {"istio": "ingress"},
-                    "ports": [80, 443]},
+                    "ports": [80, 443], "service_account": "istio-ingress"},
         "egress": {"service": "istio-egressgateway", "namespace": "istio-egress",
-                   "selector": {"istio": "egressgateway"}, "ports": [80, 443]},
+                   "selector": {"istio": "egressgateway"}, "ports": [80, 443],
+                   "service_account": "istio-egressgateway"},
     },
     "aks_addon": {
         # Envoy ports of the managed gateways are not documented: admit both layouts
         "ingress": {"service": "aks-istio-ingressgateway-external", "namespace": "aks-istio-ingress",
-                    "selector": {"istio": "aks-istio-ingressgateway-external"}, "ports": [80, 443, 8080, 8443]},
+                    "selector": {"istio": "aks-istio-ingressgateway-external"}, "ports": [80, 443, 8080, 8443],
+                    "service_account": "aks-istio-ingressgateway-external"},
         "ingress_internal": {"service": "aks-istio-ingressgateway-internal", "namespace": "aks-istio-ingress",
                              "selector": {"istio": "aks-istio-ingressgateway-internal"},
-                             "ports": [80, 443, 8080, 8443]},
+                             "ports": [80, 443, 8080, 8443], "service_account": "aks-istio-ingressgateway-internal"},
     },
 }
 ADDON_NAMESPACE = "aks-istio-system"
