@@ -1,0 +1,154 @@
+"""The mesh_certs role on the real API server with the real cert-manager CRDs (and, separately, the real chart).
+
+The Issuer, ClusterIssuer and Certificate tests install the pinned cert-manager's CRDs only (``cert_manager_crds``):
+the real schemas validate every object. The chart test installs the pinned chart with the real helm; its webhook
+pods never run on kwok's fake nodes, so its ValidatingWebhookConfiguration (failurePolicy Fail) would refuse
+cert-manager objects: that test applies none, and kube_api removes the chart's cluster-scoped objects after it.
+"""
+
+import pytest
+
+from tests.support.ansible_runner import role_play, run_playbook
+
+API = "cert-manager.io/v1"
+HTTP01 = {"name": "letsencrypt", "type": "acme_http01", "email": "ops@example.com",
+          "server": "https://acme-staging-v02.api.letsencrypt.org/directory"}
+AZURE_DNS = {"name": "azure-dns", "type": "acme_azure_dns", "email": "ops@example.com",
+             "client_id": "00000000-0000-0000-0000-000000000001", "subscription_id": "sub-1",
+             "resource_group": "rg-dns", "hosted_zone": "example.com"}
+CA = {"name": "private-ca", "type": "ca", "kind": "Issuer", "ca_secret": "root-ca"}
+GATEWAYS = [
+    {"name": "shop-gw", "hosts": ["shop.example.com", "www.example.com"], "https": {"credential_name": "shop-tls"}},
+    {"name": "api-gw", "hosts": ["api.example.com"], "https": {"credential_name": "api-tls", "mode": "MUTUAL"}},
+    {"name": "own-gw", "hosts": ["own.example.com"], "https": {"credential_name": "own-tls"}},
+]
+CERTS = {"mesh_certs_issuers": [HTTP01, AZURE_DNS, CA], "mesh_certs_issuer": "private-ca",
+         "mesh_certs_gateways": GATEWAYS, "mesh_certs_existing_secrets": ["own-tls"],
+         "mesh_certs_certificate_spec": {"duration": "2160h", "privateKey": {"algorithm": "ECDSA", "size": 256}}}
+
+
+def certs_play(kubeconfig, **role_vars):
+    return role_play(kubeconfig, [{"role": "aksmesh.istio.mesh_certs", "vars": role_vars}], name="certs")
+
+
+@pytest.fixture
+def ingress_ns(kube_api):
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-ingress"}})
+
+
+def names(kube_api, kind, namespace=None):
+    return sorted(o["metadata"]["name"] for o in kube_api.get(API, kind, namespace))
+
+
+def test_issuers_and_certificates_are_accepted_by_the_real_crds(cert_manager_crds, ingress_ns, kube_api, kubeconfig,
+                                                                tmp_path):
+    kube_api.clear_log()
+    check = run_playbook(certs_play(kubeconfig, **CERTS), tmp_path, check=True, diff=True)
+    assert check.rc == 0, check.stdout[-3000:]
+    assert [r["result"]["counts"] for r in check.task("Apply the objects of stage certs")] == [{"created": 5}]
+    assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]
+
+    first = run_playbook(certs_play(kubeconfig, **CERTS), tmp_path)
+    assert first.rc == 0, first.stdout[-3000:]
+    assert first.task("Apply the objects of stage certs")[0]["result"]["counts"] == {"created": 5}
+    assert names(kube_api, "ClusterIssuer") == ["azure-dns", "letsencrypt"]
+    assert names(kube_api, "Issuer", "istio-ingress") == ["private-ca"]
+    # one Certificate per Gateway TLS Secret in the gateway's namespace; none for the Secret the user provides
+    assert names(kube_api, "Certificate", "istio-ingress") == ["api-tls", "shop-tls"]
+    shop = kube_api.get(API, "Certificate", "istio-ingress", "shop-tls")
+    assert shop["spec"] == {"secretName": "shop-tls", "dnsNames": ["shop.example.com", "www.example.com"],
+                            "duration": "2160h", "privateKey": {"algorithm": "ECDSA", "size": 256},
+                            "issuerRef": {"name": "private-ca", "kind": "Issuer", "group": "cert-manager.io"}}
+    assert shop["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": "certs"}
+    dns = kube_api.get(API, "ClusterIssuer", None, "azure-dns")["spec"]["acme"]["solvers"][0]["dns01"]["azureDNS"]
+    assert dns["managedIdentity"] == {"clientID": "00000000-0000-0000-0000-000000000001"}
+    http = kube_api.get(API, "ClusterIssuer", None, "letsencrypt")["spec"]["acme"]
+    assert http["solvers"] == [{"http01": {"ingress": {"class": "istio"}}}]
+
+    second = run_playbook(certs_play(kubeconfig, **CERTS), tmp_path)
+    assert second.rc == 0 and second.changed == [], [c["task"] for c in second.changed]
+    status = second.task("Keep each Certificate's Ready condition and expiry for the summary")[0]["result"]
+    assert sorted(c["metadata"]["name"] for c in status["ansible_facts"]["mesh_certs_status"]) == [
+        "api-tls", "shop-tls"]
+
+    # a Gateway that no longer needs a certificate: its Certificate is pruned
+    fewer = {**CERTS, "mesh_certs_gateways": GATEWAYS[:1]}
+    third = run_playbook(certs_play(kubeconfig, **fewer), tmp_path)
+    assert third.rc == 0, third.stdout[-3000:]
+    assert names(kube_api, "Certificate", "istio-ingress") == ["shop-tls"]
+
+    gone = run_playbook(certs_play(kubeconfig, mesh_certs_state="absent", **fewer), tmp_path)
+    assert gone.rc == 0, gone.stdout[-3000:]
+    assert names(kube_api, "Certificate", "istio-ingress") == [] and names(kube_api, "ClusterIssuer") == []
+    again = run_playbook(certs_play(kubeconfig, mesh_certs_state="absent", **fewer), tmp_path)
+    assert again.rc == 0 and again.changed == [], [c["task"] for c in again.changed]
+
+
+def test_the_real_crds_refuse_what_their_schema_refuses(cert_manager_crds, ingress_ns, kubeconfig, tmp_path):
+    bad = {**CERTS, "mesh_certs_certificate_spec": {"privateKey": {"algorithm": "DSA"}}}
+    run = run_playbook(certs_play(kubeconfig, **bad), tmp_path)
+    assert run.rc != 0
+    msg = str(run.task("Apply the objects of stage certs")[0]["result"])
+    assert "spec.privateKey.algorithm" in msg and "DSA" in msg, msg[-2000:]
+
+
+def test_preflight_a_tls_secret_nothing_makes_fails_before_anything_changes(cert_manager_crds, ingress_ns, kube_api,
+                                                                            kubeconfig, tmp_path):
+    unmade = {**CERTS, "mesh_certs_issuer": "", "mesh_certs_existing_secrets": ["own-tls", "istio-ingress/api-tls"]}
+    kube_api.clear_log()
+    run = run_playbook(certs_play(kubeconfig, **unmade), tmp_path)
+    assert run.rc != 0
+    failed = [r for r in run.results if r["status"] == "failed"]
+    assert [r["task"].split(" : ")[-1] for r in failed] == ["Check that every Gateway TLS Secret will exist"]
+    assert ("mesh_certs_existing_secrets: no Certificate of this run makes the Gateway TLS Secret(s) "
+            "istio-ingress/shop-tls (gateway shop-gw)") in failed[0]["result"]["msg"]
+    assert "set mesh_certs_issuer" in failed[0]["result"]["msg"]
+    assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]
+    assert names(kube_api, "ClusterIssuer") == [] and names(kube_api, "Certificate", "istio-ingress") == []
+
+
+def test_render_mode_writes_the_objects(tmp_path):
+    out = tmp_path / "rendered"
+    play = role_play("unused-kubeconfig", [{"role": "aksmesh.istio.mesh_certs", "vars": CERTS}], name="certs",
+                     aksmesh_target="render", aksmesh_render_dir=str(out), aksmesh_kubeconfig=None)
+    run = run_playbook(play, tmp_path)
+    assert run.rc == 0, run.stdout[-3000:]
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.yaml"))
+    assert files and all(f.startswith("45-certs/") for f in files), files
+    text = "\n".join(p.read_text() for p in out.rglob("*.yaml"))
+    for needle in ("kind: ClusterIssuer", "kind: Issuer", "kind: Certificate", "secretName: shop-tls"):
+        assert needle in text
+    assert len(files) == 5
+
+
+def test_the_pinned_chart_installs_with_the_real_helm(cert_manager_chart_repo, kube_api, kubeconfig, tmp_path):
+    """No Issuer or Certificate here: the chart's webhook (failurePolicy Fail) has no running pod on kwok."""
+    install = {"mesh_certs_install": True, "mesh_certs_chart_repo": cert_manager_chart_repo}
+    # check mode on a cluster without cert-manager: the chart's CRDs are planned, so the Issuers and Certificates
+    # are reported as would-create, and nothing is written
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-ingress"}})
+    kube_api.clear_log()
+    check = run_playbook(certs_play(kubeconfig, **CERTS, **install), tmp_path, check=True, diff=True,
+                         timeout=900)
+    assert check.rc == 0, check.stdout[-3000:]
+    assert check.task("Apply the objects of stage certs")[0]["result"]["counts"] == {"created": 5}
+    assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]
+
+    first = run_playbook(certs_play(kubeconfig, **install), tmp_path, timeout=900)
+    assert first.rc == 0, first.stdout[-3000:]
+    [release] = first.task("Install or upgrade cert-manager (its chart, CRDs included)")
+    assert release["result"]["changed"]
+    assert release["result"]["release"]["status"] == "deployed"
+    crds = {c["metadata"]["name"] for c in kube_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition")}
+    assert {"certificates.cert-manager.io", "issuers.cert-manager.io", "clusterissuers.cert-manager.io",
+            "certificaterequests.cert-manager.io", "orders.acme.cert-manager.io",
+            "challenges.acme.cert-manager.io"} <= crds
+    deployments = sorted(d["metadata"]["name"] for d in kube_api.get("apps/v1", "Deployment", "cert-manager"))
+    assert deployments == ["cert-manager", "cert-manager-cainjector", "cert-manager-webhook"]
+
+    second = run_playbook(certs_play(kubeconfig, **install), tmp_path, timeout=900)
+    assert second.rc == 0 and second.changed == [], [c["task"] for c in second.changed]
+
+    gone = run_playbook(certs_play(kubeconfig, mesh_certs_state="absent", **install), tmp_path, timeout=900)
+    assert gone.rc == 0, gone.stdout[-3000:]
+    assert kube_api.get("apps/v1", "Deployment", "cert-manager", "cert-manager") is None
