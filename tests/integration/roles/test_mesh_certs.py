@@ -7,10 +7,12 @@ cert-manager objects: that test applies none, and kube_api removes the chart's c
 """
 
 import pytest
+import yaml
 
-from tests.support.ansible_runner import role_play, run_playbook
+from tests.support.ansible_runner import REPO, role_play, run_playbook
 
 API = "cert-manager.io/v1"
+SITE = REPO / "site.yml"
 HTTP01 = {"name": "letsencrypt", "type": "acme_http01", "email": "ops@example.com",
           "server": "https://acme-staging-v02.api.letsencrypt.org/directory"}
 AZURE_DNS = {"name": "azure-dns", "type": "acme_azure_dns", "email": "ops@example.com",
@@ -152,3 +154,51 @@ def test_the_pinned_chart_installs_with_the_real_helm(cert_manager_chart_repo, k
     gone = run_playbook(certs_play(kubeconfig, mesh_certs_state="absent", **install), tmp_path, timeout=900)
     assert gone.rc == 0, gone.stdout[-3000:]
     assert kube_api.get("apps/v1", "Deployment", "cert-manager", "cert-manager") is None
+
+
+SITE_MESH = {
+    "mesh_gateways_gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"], "https_redirect": False,
+                                "https": {"credential_name": "shop-example-com-tls"}}],
+    "mesh_gateways_virtual_services": [{"name": "productpage", "namespace": "shop", "hosts": ["shop.example.com"],
+                                        "gateways": ["shop-gw"], "http": [{"route": [{"destination": {
+                                            "host": "productpage", "port": {"number": 9080}}}]}]}],
+    "mesh_injection_namespaces": [{"name": "shop"}],
+    "aksmesh_grafana_passphrase": "graf-Pass-123", "aksmesh_kiali_passphrase": "kiali-Pass-456",
+    "aksmesh_addons": False,
+}
+
+
+def site_inventory(tmp_path, host_vars, group_vars):
+    inv = tmp_path / "inventory"
+    inv.mkdir(exist_ok=True)
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"aks": host_vars}, "vars": group_vars}}))
+    return inv
+
+
+def test_site_preflight_fails_before_azure_or_the_cluster_is_touched(arm, aks, azure_env, kube_api, tmp_path):
+    inv = site_inventory(tmp_path, {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks"},
+                         dict(SITE_MESH, aksmesh_target="cluster"))
+    kube_api.clear_log()
+    run = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
+    assert run.rc != 0
+    assert ("mesh_certs_existing_secrets: no Certificate of this run makes the Gateway TLS Secret(s) "
+            "istio-ingress/shop-example-com-tls (gateway shop-gw)") in run.stdout
+    assert kube_api.requests() == [] and arm.requests() == []
+
+
+def test_site_render_mode_writes_the_certificates_that_the_real_crds_accept(cert_manager_crds, kube_api, tmp_path):
+    out = tmp_path / "out" / "aks"
+    inv = site_inventory(tmp_path, {"aksmesh_render_dir": str(out)}, dict(
+        SITE_MESH, aksmesh_target="render", mesh_certs_issuers=[HTTP01], mesh_certs_issuer="letsencrypt"))
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    assert run.rc == 0, run.stdout[-3000:]
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert folders.index("45-certs") == folders.index("50-gateways") - 1
+    assert sorted(p.name for p in (out / "45-certs").rglob("*.yaml")) == [
+        "certificate-istio-ingress-shop-example-com-tls.yaml", "clusterissuer--cluster-letsencrypt.yaml"]
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-ingress"}})
+    applied = kube_api.kubectl("apply", "--server-side", "--field-manager", "gitops", "-R", "-f",
+                               str(out / "45-certs"), check=False)
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    cert = kube_api.get(API, "Certificate", "istio-ingress", "shop-example-com-tls")
+    assert cert["spec"]["dnsNames"] == ["shop.example.com"]
