@@ -202,3 +202,28 @@ def test_site_render_mode_writes_the_certificates_that_the_real_crds_accept(cert
     assert applied.returncode == 0, applied.stderr[-3000:]
     cert = kube_api.get(API, "Certificate", "istio-ingress", "shop-example-com-tls")
     assert cert["spec"]["dnsNames"] == ["shop.example.com"]
+
+
+def test_the_summary_shows_ready_and_expiry_from_the_cluster(cert_manager_crds, ingress_ns, kube_api, kubeconfig,
+                                                             tmp_path):
+    """kwok runs no container, so no cert-manager controller sets the Certificates' status here: the test writes
+    it through the status subresource, as the controller does, between two runs."""
+    play = certs_play(kubeconfig, **CERTS)
+    play[0]["post_tasks"] = [{"name": "Summary", "ansible.builtin.debug": {
+        "msg": "{{ lookup('ansible.builtin.template', playbook_dir ~ '/summary.j2') | from_yaml }}"}}]
+    (tmp_path / "summary.j2").write_text((REPO / "playbooks" / "templates" / "summary.j2").read_text())
+    first = run_playbook(play, tmp_path)
+    assert first.rc == 0, first.stdout[-3000:]
+    assert "certificate istio-ingress/shop-tls: Ready unknown" in first.task("Summary")[0]["result"]["msg"]
+    path = kube_api.path(API, "Certificate", "istio-ingress", "shop-tls") + "/status"
+    cert = kube_api.get(API, "Certificate", "istio-ingress", "shop-tls")
+    cert["status"] = {"notAfter": "2027-02-22T08:00:00Z", "conditions": [
+        {"type": "Ready", "status": "True", "reason": "Ready", "message": "Certificate is up to date and has not "
+                                                                         "expired", "lastTransitionTime":
+            "2026-11-24T08:00:00Z"}]}
+    kube_api.ok("PUT", path, cert)
+    second = run_playbook(play, tmp_path)
+    assert second.rc == 0 and second.changed == [], [c["task"] for c in second.changed]
+    summary = second.task("Summary")[0]["result"]["msg"]
+    assert "certificate istio-ingress/shop-tls: Ready True (Ready), expires 2027-02-22T08:00:00Z" in summary
+    assert "certificate istio-ingress/api-tls: Ready unknown" in summary
