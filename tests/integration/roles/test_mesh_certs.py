@@ -217,10 +217,9 @@ def test_the_summary_shows_ready_and_expiry_from_the_cluster(cert_manager_crds, 
     assert "certificate istio-ingress/shop-tls: Ready unknown" in first.task("Summary")[0]["result"]["msg"]
     path = kube_api.path(API, "Certificate", "istio-ingress", "shop-tls") + "/status"
     cert = kube_api.get(API, "Certificate", "istio-ingress", "shop-tls")
-    cert["status"] = {"notAfter": "2027-02-22T08:00:00Z", "conditions": [
-        {"type": "Ready", "status": "True", "reason": "Ready", "message": "Certificate is up to date and has not "
-                                                                         "expired", "lastTransitionTime":
-            "2026-11-24T08:00:00Z"}]}
+    ready = {"type": "Ready", "status": "True", "reason": "Ready", "lastTransitionTime": "2026-11-24T08:00:00Z",
+             "message": "Certificate is up to date and has not expired"}
+    cert["status"] = {"notAfter": "2027-02-22T08:00:00Z", "conditions": [ready]}
     kube_api.ok("PUT", path, cert)
     second = run_playbook(play, tmp_path)
     assert second.rc == 0 and second.changed == [], [c["task"] for c in second.changed]
