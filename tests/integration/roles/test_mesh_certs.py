@@ -13,6 +13,7 @@ from tests.support.ansible_runner import REPO, role_play, run_playbook
 
 API = "cert-manager.io/v1"
 SITE = REPO / "site.yml"
+INSTALL_TASK = "Install or upgrade cert-manager (its chart, CRDs included)"  # ", waiting for ..." ignored
 HTTP01 = {"name": "letsencrypt", "type": "acme_http01", "email": "ops@example.com",
           "server": "https://acme-staging-v02.api.letsencrypt.org/directory"}
 AZURE_DNS = {"name": "azure-dns", "type": "acme_azure_dns", "email": "ops@example.com",
@@ -138,7 +139,7 @@ def test_the_pinned_chart_installs_with_the_real_helm(cert_manager_chart_repo, k
 
     first = run_playbook(certs_play(kubeconfig, **install), tmp_path, timeout=900)
     assert first.rc == 0, first.stdout[-3000:]
-    [release] = first.task("Install or upgrade cert-manager (its chart, CRDs included)")
+    [release] = first.task(INSTALL_TASK)
     assert release["result"]["changed"]
     assert release["result"]["release"]["status"] == "deployed"
     crds = {c["metadata"]["name"] for c in kube_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition")}
