@@ -121,14 +121,13 @@ def azure_env(arm):
             "REQUESTS_CA_BUNDLE": arm.ca_path, "AKSMESH_AZURE_POLL_INTERVAL": "0.05"}
 
 
-@pytest.fixture(scope="session")
-def istio_chart_repo(tmp_path_factory):
-    """The real Istio charts of the pinned Istio (packaged by make tools) in a Helm chart repository on
-    loopback HTTP, as the public chart repository serves them: its URL."""
+def _chart_repo(tmp_path_factory, link, what):
+    """The packaged charts of .build/tools/<link> (make tools) in a Helm chart repository on loopback HTTP, as
+    the public chart repository serves them: yields its URL."""
     from tests.support.loopback import LoopbackServer, Response
-    charts = (ansible_runner.TOOLS_BIN.parent / "istio-charts").resolve()
+    charts = (ansible_runner.TOOLS_BIN.parent / link).resolve()
     if not (charts / "index.yaml").is_file():
-        pytest.skip("the Istio charts are not packaged: run make tools")
+        pytest.skip(f"the {what} charts are not packaged: run make tools")
 
     def handler(req):
         path = (charts / req.path.lstrip("/")).resolve()
@@ -139,3 +138,22 @@ def istio_chart_repo(tmp_path_factory):
     server = LoopbackServer(handler, tmp_path_factory.mktemp("charts"), name="charts", tls=False).start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def istio_chart_repo(tmp_path_factory):
+    """The real Istio charts of the pinned Istio in a loopback Helm chart repository: its URL."""
+    yield from _chart_repo(tmp_path_factory, "istio-charts", "Istio")
+
+
+@pytest.fixture(scope="session")
+def cert_manager_chart_repo(tmp_path_factory):
+    """The real cert-manager chart of the pinned cert-manager module (packaged at its version, as
+    charts.jetstack.io serves it) in a loopback Helm chart repository: its URL."""
+    yield from _chart_repo(tmp_path_factory, "cert-manager-charts", "cert-manager")
+
+
+@pytest.fixture
+def cert_manager_crds(kube_api):
+    """The pinned cert-manager's CRDs on the test cluster for one test (kube_api deletes them after it)."""
+    return kube_api.install_cert_manager_crds()

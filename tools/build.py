@@ -7,7 +7,8 @@ used instead of building those (the envtest convention).
 
   tools/build.py            build what is missing, one line per tool
   tools/build.py --print    print NAME=PATH for every binary (the harness reads this)
-  tools/build.py --only helm,istio   build only these tools (make demo needs istioctl, whose charts need helm)
+  tools/build.py --only helm,istio   build (and link) only these tools (make demo needs istioctl, whose charts
+                                     need helm; cert-manager's chart is packaged with helm too)
 """
 
 from __future__ import annotations
@@ -144,6 +145,26 @@ def package_charts(entry: dict, work: pathlib.Path, target: pathlib.Path, helm: 
     shutil.copyfile(src / "manifests/charts/base/files/crd-all.gen.yaml", target / "crd-all.gen.yaml")
 
 
+def build_chart(entry: dict, work: pathlib.Path, target: pathlib.Path, helm: pathlib.Path):
+    """No binary: the module's charts packaged at the pinned version into a Helm repository folder (their
+    Chart.yaml carries a placeholder version until upstream's release tool stamps it), and its plain CRDs."""
+    src = module_dir(entry["module"], entry["version"], work)
+    charts = target / "charts"
+    charts.mkdir(parents=True, exist_ok=True)
+    version = entry["version"]
+    for name, rel in entry["charts"].items():
+        copy = work / "charts" / name
+        shutil.copytree(src / rel, copy)
+        for path in copy.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        run([str(helm), "package", str(copy), "--version", version, "--app-version", version, "-d", str(charts)],
+            cwd=work)
+    run([str(helm), "repo", "index", str(charts)], cwd=work)
+    (target / "crds").mkdir()
+    for crd in sorted((src / entry["crds"]).glob("*.yaml")):
+        shutil.copyfile(crd, target / "crds" / crd.name)
+
+
 BUILDERS = {"kubernetes": build_kubernetes, "wrapper": build_wrapper, "install": build_install}
 
 
@@ -171,6 +192,10 @@ def binaries() -> dict[str, pathlib.Path]:
     found["istio-charts"] = tool_dir("istio", istio, gover) / "charts"
     found["istio-crds"] = tool_dir("istio", istio, gover) / "crd-all.gen.yaml"
     found["kwok-stages"] = tool_dir("kwok", tools["kwok"], gover) / "stages"
+    for name, entry in tools.items():
+        if entry["kind"] == "chart":  # <name>-charts (a Helm repository folder) and <name>-crds (a folder)
+            found[name + "-charts"] = tool_dir(name, entry, gover) / "charts"
+            found[name + "-crds"] = tool_dir(name, entry, gover) / "crds"
     return found
 
 
@@ -185,7 +210,7 @@ def build_all(only: set[str] | None = None) -> None:
         if only is not None and name not in only:
             continue
         target = tool_dir(name, entry, gover)
-        if not entry["packages"]:
+        if not entry["packages"] and entry["kind"] != "chart":
             print(f"tools: {name}: from KUBEBUILDER_ASSETS={env_dir}")
             continue
         if (target / ".complete").is_file():
@@ -198,14 +223,17 @@ def build_all(only: set[str] | None = None) -> None:
             partial = target.with_name(target.name + ".partial")
             shutil.rmtree(partial, ignore_errors=True)
             (partial / "bin").mkdir(parents=True)
-            BUILDERS[entry["kind"]](entry, work, partial / "bin")
+            helm = tool_dir("helm", effective_tools(lock)["helm"], gover) / "bin/helm"
+            if entry["kind"] == "chart":
+                build_chart(entry, work, partial, helm)
+            else:
+                BUILDERS[entry["kind"]](entry, work, partial / "bin")
             if entry.get("stages"):  # kwok's own stage configurations, from the same module version
                 src = module_dir(entry["module"], entry["version"], work)
                 (partial / "stages").mkdir()
                 for rel in entry["stages"]:
                     shutil.copyfile(src / rel, partial / "stages" / pathlib.Path(rel).name)
             if name == "istio":
-                helm = tool_dir("helm", effective_tools(lock)["helm"], gover) / "bin/helm"
                 package_charts(entry, work, partial, helm)
             (partial / "lock-entry.json").write_text(json.dumps({"go": gover, name: entry}, indent=2))
             (partial / ".complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
@@ -215,15 +243,20 @@ def build_all(only: set[str] | None = None) -> None:
             if stale != target and stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
         print(f"tools: {name} {entry['version']}: built in {time.monotonic() - t0:.0f} s", flush=True)
-    link_farm()
+    link_farm(only)
     print(f"tools: all present ({time.monotonic() - started:.0f} s); on PATH through {FARM / 'bin'}")
 
 
-def link_farm() -> None:
-    """.build/tools/bin/<binary> (and istio-charts, istio-crds) -> the cache: one stable PATH entry."""
+def link_farm(only: set[str] | None = None) -> None:
+    """.build/tools/bin/<binary> (and istio-charts, istio-crds, <chart tool>-charts and -crds) -> the cache: one
+    stable PATH entry. With ``only``, just the links of those tools: the others' links are left as they are."""
     (FARM / "bin").mkdir(parents=True, exist_ok=True)
+    gover = go_version()
+    mine = [tool_dir(n, e, gover) for n, e in effective_tools(load_lock()).items() if only is None or n in only]
     for name, path in binaries().items():
         if not path.exists():  # a tool left out with --only
+            continue
+        if not any(folder in path.parents for folder in mine):
             continue
         link = FARM / "bin" / name if path.suffix == "" and path.parent.name == "bin" else FARM / name
         if link.is_symlink() or link.exists():

@@ -203,13 +203,19 @@ def main():
             result["diff"] = dict(before={"version": (current or {}).get("version"), "values": current_values or {}},
                                   after={"version": p["version"], "values": p["values"]})
         if module.check_mode:
-            argv = ["template", "--include-crds", "--repo", p["repo"], "-f", "-"]
-            if p["version"]:
-                argv += ["--version", p["version"]]
-            argv += ["--", p["name"], p["chart"]]
-            rendered = run(argv, data=json.dumps(p["values"]))[1]
-            errors.run(module, lambda: dict(result, **what_it_would_do(module, conn, rendered)),
-                       what="comparing chart %s with the cluster failed" % p["chart"])
+            def would_do():
+                # the cluster's Kubernetes version: without it helm template assumes v1.20.0, and a chart's
+                # kubeVersion constraint (cert-manager's ">= 1.22.0-0") refuses to render
+                server = RestClient(conn.client, timeout=p["request_timeout"]).request("GET", "/version") or {}
+                argv = ["template", "--include-crds", "--repo", p["repo"], "-f", "-"]
+                if server.get("gitVersion"):
+                    argv += ["--kube-version", server["gitVersion"]]
+                if p["version"]:
+                    argv += ["--version", p["version"]]
+                argv += ["--", p["name"], p["chart"]]
+                rendered = run(argv, data=json.dumps(p["values"]))[1]
+                return dict(result, **what_it_would_do(module, conn, rendered))
+            errors.run(module, would_do, what="comparing chart %s with the cluster failed" % p["chart"])
         else:
             argv = ["upgrade", "--install", "--repo", p["repo"], "-f", "-"]
             if p["version"]:

@@ -49,8 +49,8 @@ DEFAULTS = {
 TARGETS = ("render", "cluster")
 # render mode: one folder per stage, numbered in the order the stages must be applied (namespaces and CRDs first)
 RENDER_FOLDERS = dict((stage, "%02d-%s" % (order, stage)) for order, stage in (
-    (10, "istio"), (10, "istio-helm"), (20, "secrets"), (30, "injection"), (40, "mtls"), (50, "gateways"),
-    (60, "egress"), (70, "traffic"), (75, "authz"), (80, "network-policies"), (90, "addons"),
+    (10, "istio"), (10, "istio-helm"), (20, "secrets"), (30, "injection"), (40, "mtls"), (45, "certs"),
+    (50, "gateways"), (60, "egress"), (70, "traffic"), (75, "authz"), (80, "network-policies"), (90, "addons"),
     (95, "sample")))
 LINT_LEVELS = ("Info", "Warning", "Error")
 POLL_RANGE = (1, 60)

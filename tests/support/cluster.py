@@ -534,6 +534,27 @@ class Cluster:
             self.baseline = self.snapshot()
         return self
 
+    def install_cert_manager_crds(self):
+        """The CRDs of the pinned cert-manager (its module's deploy/crds, packaged by tools/build.py), applied
+        server-side as ``kubectl apply --server-side -f`` of that folder does (field manager ``cert-manager``).
+        They are not part of the baseline: reset() deletes them after the test."""
+        folder = self.tools["cert-manager-crds"]
+        names = []
+        for path in sorted(folder.glob("*.yaml")):
+            names.append(yaml.safe_load(path.read_text())["metadata"]["name"])
+        # a previous test's reset deletes them without waiting: let those be gone before applying again
+        self.wait_for(lambda: not any(self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n)
+                                      for n in names), "an earlier test's cert-manager CRDs to be deleted")
+        self.kubectl("apply", "--server-side", "--field-manager=cert-manager", "-f", str(folder))
+
+        def established():
+            crds = [self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n) for n in names]
+            return all(crd and any(cond["type"] == "Established" and cond["status"] == "True"
+                                   for cond in (crd.get("status") or {}).get("conditions") or []) for crd in crds)
+        self.wait_for(established, "the cert-manager CRDs to be Established")
+        self.resources(refresh=True)
+        return names
+
     def remove_istio_crds(self):
         """Delete the Istio CRDs (reset() puts them back), for an install that must create and own them."""
         names = [c["metadata"]["name"] for c in self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition")
