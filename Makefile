@@ -16,6 +16,8 @@ export PYTHONPATH := $(COLLROOT)
 
 # The parts that start or talk to the test cluster run in a loopback-only network namespace.
 NETNS := tools/netns-run
+# pytest-xdist workers, each with a cluster of its own in a network namespace of its own (tests/conftest.py)
+TEST_WORKERS ?= 2
 
 $(BIN)/.installed: requirements/dev.txt requirements/test.txt requirements/runtime.txt requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +67,7 @@ test-minimum: $(MINVENV)/.installed $(COLLROOT)/ansible_collections/aksmesh/isti
 		tests/integration/harness/test_arm_sdk.py
 
 integration: setup tools
-	$(NETNS) $(BIN)/pytest -q tests/integration
+	$(NETNS) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile tests/integration
 
 lint: setup
 	$(BIN)/ansible-lint --profile production
@@ -77,7 +79,7 @@ molecule: setup tools
 	$(NETNS) $(BIN)/molecule test --all
 
 test: setup tools
-	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 $(BIN)/pytest -q -p no:cacheprovider --durations=25 tests
+	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25 tests
 	$(MAKE) --no-print-directory unit-minimum
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
