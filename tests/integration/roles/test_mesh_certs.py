@@ -155,6 +155,7 @@ def test_the_pinned_chart_installs_with_the_real_helm(cert_manager_chart_repo, k
     gone = run_playbook(certs_play(kubeconfig, mesh_certs_state="absent", **install), tmp_path, timeout=900)
     assert gone.rc == 0, gone.stdout[-3000:]
     assert kube_api.get("apps/v1", "Deployment", "cert-manager", "cert-manager") is None
+    assert kube_api.get("v1", "Namespace", None, "cert-manager") is None  # the install made it: cleanup removes it
 
 
 SITE_MESH = {
