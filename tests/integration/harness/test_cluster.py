@@ -39,13 +39,20 @@ def test_real_versions_and_aks_like_nodes(kube_api, kubectl_env):
     assert version["serverVersion"]["gitVersion"] == "v1.35.4"
     assert version["clientVersion"]["gitVersion"] == "v1.35.4"
     nodes = kube_api.get("v1", "Node")
-    assert len(nodes) == 3
+    assert sorted(n["metadata"]["name"] for n in nodes) == cluster_mod.NODE_NAMES
     for node in nodes:
         labels = node["metadata"]["labels"]
         assert labels["kubernetes.azure.com/agentpool"] == "nodepool1" and labels["kubernetes.io/os"] == "linux"
         assert labels["node.kubernetes.io/instance-type"] == "Standard_D4s_v5"
         assert node["status"]["allocatable"]["cpu"] == "3860m"
         assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "True"
+
+
+def test_a_node_a_test_creates_goes_with_it(kube_api):
+    """Tests apply upstream inputs that hold Nodes: reset() deletes them, so no later test counts them."""
+    kube_api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "from-a-test"}})
+    kube_api.reset(kube_api.baseline)
+    assert sorted(n["metadata"]["name"] for n in kube_api.get("v1", "Node")) == cluster_mod.NODE_NAMES
 
 
 def test_deployments_roll_out_on_fake_nodes_with_local_pod_ips(kube_api, kubectl_env):
