@@ -14,6 +14,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.support import ansible_runner, shared_data  # noqa: E402
 from tests.support import cluster as cluster_mod  # noqa: E402
+from tests.support import dataplane as dataplane_mod  # noqa: E402
 from tests.support.armapi import SUBSCRIPTION, TENANT, ArmServer  # noqa: E402
 
 ansible_runner.ensure_collection_link()
@@ -70,6 +71,34 @@ def kube_api(kube_cluster):
     kube_cluster.clear_log()
     yield kube_cluster
     kube_cluster.reset(kube_cluster.baseline)
+
+
+@pytest.fixture
+def dataplane(kube_api):
+    """The real data plane for one test (tests/support/dataplane.py): Envoy proxies bootstrapped by the pinned
+    pilot-agent for the pods of kwok's nodes, application stand-ins, kube-proxy. After the test every proxy
+    and stand-in stops (kube-proxy stays for the session); a failed test's report holds their logs. Where it
+    cannot run (not root, no iptables) the test skips with the reason."""
+    reason = dataplane_mod.unavailable(kube_api.tools)
+    if reason:
+        pytest.skip(reason)
+    plane = kube_api.dataplane().start()
+    yield plane
+    plane.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that ran the data plane gets each proxy's and stand-in's log in its report."""
+    outcome = yield
+    report = outcome.get_result()
+    plane = item.funcargs.get("dataplane") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and plane is not None:
+        for pod, logs in plane.logs().items():
+            for name, text in logs.items():
+                report.sections.append((f"data plane {pod} {name}", text[-6000:]))
+        for key, error in plane.failed.items():
+            report.sections.append((f"data plane {key} failed to start", error))
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import faultproxy, istiod
+from . import dataplane, faultproxy, istiod, netns
 from .processes import die_with_parent
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -113,12 +113,16 @@ def local_net_routed() -> bool:
 
 
 def has_external_route() -> bool:
-    """True when this network namespace has an interface other than loopback (the network rule is broken)."""
+    """True when this network namespace has an interface other than loopback and the data plane's own links
+    (veths to pod namespaces, the Service-range dummy): the network rule would be broken."""
     try:  # /proc/net/dev is per network namespace (/sys/class/net is not, unless sysfs is remounted)
         lines = pathlib.Path("/proc/net/dev").read_text().splitlines()[2:]
     except OSError:
         return False
-    return any(line.split(":")[0].strip() != "lo" for line in lines)
+    names = [line.split(":")[0].strip() for line in lines]
+    if all(name == "lo" for name in names):
+        return False
+    return bool(netns.local_only_links())
 
 
 class Cluster:
@@ -138,6 +142,8 @@ class Cluster:
         self.proxy = None
         self._initial_latency = latency
         self.api_port = free_port()
+        self._kube_proxy = None
+        self._dataplane = None
 
     # ---- PKI ----------------------------------------------------------------------------
     def _pki(self):
@@ -263,8 +269,34 @@ class Cluster:
         self.wait_nodes_ready()
         return self
 
+    # ---- the data plane (tests that need traffic) ----------------------------------------------------
+    def dataplane(self):
+        """The data-plane runner of this cluster (tests/support/dataplane.py), created on first use."""
+        if self._dataplane is None:
+            self._dataplane = dataplane.DataPlane(self, NODE_IP, NODE_NAMES, POD_CIDR, SERVICE_CIDR)
+        return self._dataplane
+
+    def start_kube_proxy(self):
+        """The pinned kube-proxy (iptables mode) in this namespace, once: ClusterIPs and load balancer
+        addresses then reach their endpoints as on a node."""
+        if self._kube_proxy is not None and self._kube_proxy.poll() is None:
+            return
+        self._kube_proxy = self._spawn("kube-proxy", [
+            self.tools["kube-proxy"], f"--kubeconfig={self.workdir / 'admin.kubeconfig'}",
+            f"--hostname-override={NODE_NAMES[0]}", "--proxy-mode=iptables", f"--cluster-cidr={POD_CIDR}",
+            "--conntrack-max-per-core=0", f"--metrics-bind-address=127.0.0.1:{free_port()}",
+            f"--healthz-bind-address=127.0.0.1:{free_port()}", "--iptables-min-sync-period=0s", "--v=1"])
+
+        def synced():
+            rules = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True,
+                                   check=False).stdout
+            return "KUBE-SERVICES" in rules and "default/kubernetes" in rules
+        self.wait_for(synced, "kube-proxy to write the Service rules", timeout=60)
+
     def stop(self):
         self._stop.set()
+        if self._dataplane is not None:
+            self._dataplane.stop()
         for _name, proc in self.procs:  # SIGTERM all at once: each may take a while to shut down
             if proc.poll() is None:
                 proc.terminate()

@@ -38,6 +38,10 @@ def pod_env(pod, container, kubeconfig):
             if getter:
                 env[item["name"]] = getter(pod)
     env["KUBECONFIG"] = kubeconfig
+    # the test data plane is upstream Envoy, without Istio's istio.metadata_exchange and istio.alpn filters:
+    # istiod must not send them (a harness setting only; docs/testing.md says what it leaves untested)
+    env["PILOT_ENABLE_METADATA_EXCHANGE"] = "false"
+    env["PILOT_ENABLE_ALPN_FILTER"] = "false"
     env["GOMAXPROCS"] = "1"
     env["INSTANCE_IP"] = pod["status"]["podIP"]
     return env

@@ -1,0 +1,110 @@
+"""The harness's data plane itself: application stand-ins in pod namespaces, kube-proxy's Service addresses, and
+real Envoy proxies bootstrapped by the pinned pilot-agent from the real istiod (certificates over SDS, config over
+xDS), with traffic through them. The collection's policies are tested on this in tests/integration/traffic."""
+
+import json
+
+import pytest
+
+from tests.support import cluster as cluster_mod
+from tests.support.ansible_runner import role_play, run_playbook
+from tests.support.cluster import ISTIO_VERSION, NODE_IP
+from tests.support.dataplane import connect_refused, http_request
+
+
+def app(namespace, name, version="v1", replicas=1, port=8080, annotations=None):
+    labels = {"app": name, "version": version}
+    return [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"{name}-{version}",
+                                                                          "namespace": namespace},
+             "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": {
+                 "metadata": {"labels": labels, "annotations": annotations or {}},
+                 "spec": {"containers": [{"name": name, "image": f"example.test/{name}:{version}",
+                                          "ports": [{"containerPort": port}]}]}}}},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+             "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": port}]}}]
+
+
+def create_all(kube_api, objs):
+    for obj in objs:
+        kube_api.create(obj)
+
+
+def test_stand_ins_answer_on_pod_and_cluster_ips(kube_api, dataplane):
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "plain"}})
+    create_all(kube_api, app("plain", "web", replicas=2))
+    runtimes = dataplane.wait_ready("plain")
+    assert len(runtimes) == 2 and all(r.proxy is None for r in runtimes)
+    svc = kube_api.get("v1", "Service", "plain", "web")
+    seen = set()
+
+    def both():  # kube-proxy spreads a ClusterIP's connections over both endpoints, once both are in its rules
+        status, _headers, body = http_request(svc["spec"]["clusterIP"], 80, "/hello", source=NODE_IP)
+        assert status == 200
+        seen.add(json.loads(body)["pod"])
+        return seen == {r.name for r in runtimes}
+    kube_api.wait_for(both, "answers from both pods through the ClusterIP", timeout=30, interval=0.05)
+    one = runtimes[0]
+    status, _, body = http_request(one.ip, 8080, "/status/418", source=NODE_IP)
+    assert status == 418 and json.loads(body)["path"] == "/status/418"
+    assert any(r["path"] == "/status/418" for r in one.requests_seen())
+    assert one.ip not in [r.ip for r in runtimes[1:]]
+
+
+def test_a_pod_that_goes_takes_its_namespace_and_processes(kube_api, dataplane):
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}})
+    create_all(kube_api, app("gone", "web"))
+    runtime = dataplane.wait_ready("gone")[0]
+    assert http_request(runtime.ip, 8080, "/", source=NODE_IP)[0] == 200
+    kube_api.delete("apps/v1", "Deployment", "gone", "web-v1")
+    kube_api.wait_for(lambda: not dataplane.runtimes("gone"), "the pod's runtime to stop")
+    assert all(p.poll() is not None for p in runtime.procs)
+    assert not cluster_mod.has_external_route()  # veths that are left would be links to nowhere
+
+
+@pytest.fixture
+def istio(kube_api, kubeconfig, tmp_path):
+    """The control plane as site.yml installs it with the istioctl method (the real istioctl), with its
+    ingress gateway in istio-ingress."""
+    run = run_playbook(role_play(kubeconfig, [{"role": "aksmesh.istio.istio_install", "vars": {
+        "istio_install_tag": ISTIO_VERSION}}], name="istio"), tmp_path)
+    assert run.rc == 0, run.stdout[-3000:]
+    return run
+
+
+def test_real_envoy_gateway_and_sidecars_carry_mtls_traffic(kube_api, istio, dataplane):
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace",
+                     "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}}})
+    create_all(kube_api, app("shop", "web"))
+    gateway = dataplane.wait_proxy_ready(dataplane.pod("istio-ingress", "istio-ingressgateway"))
+    web = dataplane.wait_ready("shop")[0]
+    assert web.proxy is not None and web.proxy["name"] == "istio-proxy"
+    kube_api.create({"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+                     "metadata": {"name": "web", "namespace": "istio-ingress"},
+                     "spec": {"selector": {"istio": "ingressgateway"}, "servers": [{
+                         "port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["web.example.com"]}]}})
+    kube_api.create({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                     "metadata": {"name": "web", "namespace": "shop"},
+                     "spec": {"hosts": ["web.example.com"], "gateways": ["istio-ingress/web"],
+                              "http": [{"route": [{"destination": {"host": "web.shop.svc.cluster.local",
+                                                                   "port": {"number": 80}}}]}]}})
+    svc = kube_api.wait_for(lambda: (kube_api.get("v1", "Service", "istio-ingress", "istio-ingressgateway")
+                                     .get("status", {}).get("loadBalancer", {}).get("ingress") or [None])[0],
+                            "the ingress address")
+    dataplane.wait_proxy_ready(gateway, listeners=["0.0.0.0_8080"])
+
+    def through_gateway():
+        status, _, body = http_request(svc["ip"], 80, "/through", headers={"Host": "web.example.com"},
+                                       source=NODE_IP)
+        return (status, body) if status == 200 else None
+    status, body = kube_api.wait_for(through_gateway, "a 200 through the gateway", timeout=60)
+    seen = json.loads(body)
+    assert seen["pod"] == web.name and seen["path"] == "/through"
+    # the sidecar terminated the gateway's mTLS and names the gateway's identity
+    xfcc = seen["headers"].get("x-forwarded-client-cert", "")
+    assert "spiffe://cluster.local/ns/istio-ingress/sa/istio-ingressgateway-service-account" in xfcc, xfcc
+    assert any(r["path"] == "/through" for r in web.requests_seen())
+    # no rejected configuration on either proxy
+    for runtime in (gateway, web):
+        _, stats = runtime.admin("/stats?filter=update_rejected")
+        assert all(line.endswith(": 0") for line in stats.splitlines() if line), stats
+    assert not connect_refused(svc["ip"], 80, source=NODE_IP)
