@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, destination_rule_export, obj, require)
 
@@ -38,7 +40,10 @@ def _match(canary, where):
     cookie = canary["cookie"]
     require(cookie, ["name"], OPTION, where + " canary.cookie")
     value = cookie.get("value")
-    regex = cookie.get("regex") or "^(.*?;)?(%s=%s)(;.*)?$" % (cookie["name"], value if value is not None else ".*")
+    # a Cookie header separates cookies with "; " (RFC 6265 5.4): the space is optional in the match, or every
+    # cookie after the first is missed (a browser with another cookie never reaches the canary)
+    regex = cookie.get("regex") or "^(.*?; ?)?(%s=%s)(;.*)?$" % (
+        re.escape(str(cookie["name"])), re.escape(str(value)) if value is not None else ".*")
     return [{"headers": {"cookie": {"regex": regex}}}]
 
 

@@ -195,7 +195,7 @@ def test_egress_gateway_pattern():
     ({"canary": {"header": {"name": "x-canary", "exact": "yes"}, "subset": "v2"}},
      lambda vs, dr: vs["http"][0]["match"] == [{"headers": {"x-canary": {"exact": "yes"}}}]),
     ({"canary": {"cookie": {"name": "canary", "value": "on"}, "subset": "v2"}},
-     lambda vs, dr: "canary=on" in vs["http"][0]["match"][0]["headers"]["cookie"]["regex"]),
+     lambda vs, dr: vs["http"][0]["match"][0]["headers"]["cookie"]["regex"] == "^(.*?; ?)?(canary=on)(;.*)?$"),
     ({"mirror": {"subset": "v2", "percentage": 10}},
      lambda vs, dr: vs["http"][0]["mirrorPercentage"] == {"value": 10.0}),
     ({"retries": {"attempts": 3, "per_try_timeout": "2s", "retry_on": "5xx"}},
@@ -219,6 +219,19 @@ def test_traffic_patterns(svc, check):
     vs, dr = traffic.service_manifests(dict(base, **svc))
     assert vs["spec"]["exportTo"] == ["."] and dr["spec"]["exportTo"] == ["."]
     assert check(vs["spec"], dr["spec"])
+
+
+@pytest.mark.parametrize("header, matched", [
+    ("canary=on", True), ("a=b; canary=on", True), ("a=b;canary=on", True), ("canary=on; a=b", True),
+    ("canary=off", False), ("xcanary=on", False), ("a=b; canary=onx", False), ("", False)])
+def test_cookie_canary_matches_the_cookie_wherever_a_browser_puts_it(header, matched):
+    """Browsers separate cookies with "; " (RFC 6265): found by the cookie canary traffic test, where a request
+    with another cookie first never reached the canary."""
+    import re
+    vs, _dr = traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"],
+                                         "canary": {"cookie": {"name": "canary", "value": "on"}, "subset": "v2"}})
+    regex = vs["spec"]["http"][0]["match"][0]["headers"]["cookie"]["regex"]
+    assert bool(re.fullmatch(regex, header)) is matched
 
 
 def test_traffic_rejects_bad_weights_and_unknown_subsets():
