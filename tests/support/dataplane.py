@@ -116,6 +116,7 @@ class PodRuntime:
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True)
         self.net = netns.PodNetwork(self.ip, self.plane.node_ip)
+        self._sysctls()
         if self.proxy:
             env = self._env(self.proxy)
             image = self.root / "var/lib/istio/envoy"  # what the proxy image holds besides the binaries
@@ -125,6 +126,14 @@ class PodRuntime:
             self._run_init(env)
             self._start_proxy(env)
         self._start_apps()
+
+    def _sysctls(self):
+        """The pod's namespaced ``net.*`` sysctls, set in its network namespace as the kubelet sets them (the Helm
+        gateway chart's ``net.ipv4.ip_unprivileged_port_start: 0`` lets uid 1337 listen on port 80)."""
+        wanted = [s for s in (self.pod["spec"].get("securityContext") or {}).get("sysctls") or []
+                  if s["name"].startswith("net.")]
+        if wanted:
+            self.net.run_in(lambda: [netns.sysctl(s["name"], s["value"]) for s in wanted])
 
     def _env(self, container):
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "TMPDIR")}

@@ -1,0 +1,145 @@
+"""What the collection's policies do to real traffic: requests through the ingress gateway and from a sidecar'd
+client, carried by real Envoy proxies that the real istiod configures from the objects the collection's roles
+applied. Each test asserts what a proxy or an application saw; each runs for the istioctl and the Helm method."""
+
+import json
+
+from tests.integration.traffic.conftest import SHOP, status_counts, versions, workload
+from tests.support.cluster import NODE_IP
+from tests.support.dataplane import connect_refused, http_request
+
+TRAFFIC = "aksmesh.istio.mesh_traffic"
+
+
+def traffic(mesh, *services):
+    return mesh.apply_roles([{"role": TRAFFIC, "vars": {"mesh_traffic_services": list(services)}}])
+
+
+def test_ingress_gateway_reaches_the_application_with_its_identity(shop):
+    answers = shop.through_gateway("/hello", count=10)
+    assert status_counts(answers) == {200: 10}, answers
+    seen = [json.loads(body) for _s, _h, body in answers]
+    assert {s["path"] for s in seen} == {"/hello"} and {s["version"] for s in seen} <= {"v1", "v2"}
+    # the sidecar terminated the gateway's mTLS: the gateway's SPIFFE identity arrives at the application
+    account = {"istioctl": "istio-ingressgateway-service-account", "helm": "istio-ingress"}[shop.method]
+    xfcc = seen[0]["headers"]["x-forwarded-client-cert"]
+    assert f"URI=spiffe://cluster.local/ns/istio-ingress/sa/{account}" in xfcc, xfcc
+    served = [r for pod in shop.pods("web-") for r in pod.requests_seen() if r["path"] == "/hello"]
+    assert len(served) == 10
+
+
+def test_strict_mtls_refuses_plaintext_and_names_the_caller(shop):
+    web = shop.pods("web-v1")[0]
+    # the harness is outside the mesh: a plaintext request to the pod is refused by its sidecar
+    before = len(web.requests_seen())
+    try:
+        status = http_request(web.ip, 8080, "/plain", source=NODE_IP, timeout=5)[0]
+    except OSError:
+        status = None
+    assert status is None, f"plaintext got an HTTP answer {status} under STRICT mTLS"
+    assert connect_refused(web.ip, 8080, source=NODE_IP)
+    assert [r for r in web.requests_seen()[before:] if r["path"] == "/plain"] == []
+    # from the client's sidecar it is mTLS, with the client's identity
+    answers = shop.from_client("web", "/in-mesh", count=4)
+    assert status_counts(answers) == {200: 4}
+    xfcc = json.loads(answers[0][2])["headers"]["x-forwarded-client-cert"]
+    assert "URI=spiffe://cluster.local/ns/shop/sa/client" in xfcc, xfcc
+
+
+def test_weighted_canary_splits_as_asked(shop):
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"], "canary": {"weights": {"v1": 90,
+                                                                                                     "v2": 10}}})
+    shop.eventually(lambda: versions(shop.from_client("web", count=20)).get("v1", 0) >= 15, "the canary route")
+    answers = shop.from_client("web", "/split", count=300)
+    counts = versions(answers)
+    assert status_counts(answers) == {200: 300}
+    assert 0.05 <= counts.get("v2", 0) / 300 <= 0.15, counts  # 10 % ± 5 points
+
+
+def test_header_and_cookie_canaries_route_only_the_matched_requests(shop):
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"],
+                   "canary": {"header": {"name": "x-canary", "exact": "yes"}, "subset": "v2"}})
+    shop.eventually(lambda: versions(shop.from_client("web", headers={"x-canary": "yes"}, count=5)) == {"v2": 5},
+                    "the header canary")
+    assert versions(shop.from_client("web", count=20)) == {"v1": 20}
+    assert versions(shop.from_client("web", headers={"x-canary": "yes"}, count=20)) == {"v2": 20}
+    assert versions(shop.from_client("web", headers={"x-canary": "no"}, count=10)) == {"v1": 10}
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"],
+                   "canary": {"cookie": {"name": "canary", "value": "on"}, "subset": "v2"}})
+    shop.eventually(lambda: versions(shop.from_client("web", headers={"Cookie": "a=b; canary=on"}, count=5))
+                    == {"v2": 5}, "the cookie canary")
+    assert versions(shop.from_client("web", headers={"Cookie": "canary=off"}, count=20)) == {"v1": 20}
+    # the canary is the mesh's route (gateways: mesh): the ingress gateway follows its own VirtualService, which
+    # sends to the whole Service, cookie or not
+    assert set(versions(shop.through_gateway(headers={"Cookie": "canary=on"}, count=20))) == {"v1", "v2"}
+
+
+def test_retries_are_seen_by_the_backend(shop):
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1"], "canary": {"weights": {"v1": 100}},
+                   "retries": {"attempts": 3, "per_try_timeout": "2s", "retry_on": "5xx"}})
+    shop.eventually(lambda: versions(shop.from_client("web", count=5)) == {"v1": 5}, "the v1-only route")
+    web = shop.pods("web-v1")[0]
+    before = len(web.requests_seen())
+    answers = shop.from_client("web", "/status/503", count=1)
+    assert answers[0][0] == 503
+    tries = [r for r in web.requests_seen()[before:] if r["path"] == "/status/503"]
+    assert len(tries) == 4, tries  # the first try and three retries
+    assert all(r["headers"].get("x-envoy-attempt-count") for r in tries)
+    assert [int(r["headers"]["x-envoy-attempt-count"]) for r in tries] == [1, 2, 3, 4]
+
+
+def test_mirroring_copies_requests_to_the_mirror(shop):
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"], "canary": {"weights": {"v1": 100}},
+                   "mirror": {"subset": "v2", "percentage": 100}})
+    shop.eventually(lambda: versions(shop.from_client("web", count=5)) == {"v1": 5}, "the v1-only route")
+    v2 = shop.pods("web-v2")[0]
+    before = len(v2.requests_seen())
+    answers = shop.from_client("web", "/mirrored", count=10)
+    assert versions(answers) == {"v1": 10}  # every answer from v1 ...
+    copies = shop.eventually(lambda: [r for r in v2.requests_seen()[before:] if r["path"] == "/mirrored"]
+                             if len([r for r in v2.requests_seen()[before:] if r["path"] == "/mirrored"]) == 10
+                             else None, "the ten mirrored copies at v2")
+    assert {r["method"] for r in copies} == {"GET"}  # ... and a copy of each at v2
+
+
+def test_fault_injection_aborts_and_delays(shop):
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1"], "canary": {"weights": {"v1": 100}},
+                   "fault": {"abort": {"http_status": 418, "percentage": 100}}})
+    shop.eventually(lambda: status_counts(shop.from_client("web", count=3)) == {418: 3}, "the abort fault")
+    web = shop.pods("web-v1")[0]
+    before = len(web.requests_seen())
+    answers = shop.from_client("web", "/faulted", count=10)
+    assert status_counts(answers) == {418: 10}
+    assert [r for r in web.requests_seen()[before:] if r["path"] == "/faulted"] == []  # never reached the app
+    assert "fault filter abort" in answers[0][2]
+
+
+def test_outlier_detection_ejects_the_failing_backend(shop):
+    shop.cluster.create(workload("web", "bad", annotations={"aksmesh.test/echo-status": "503"},
+                                 service_account="web"))
+    bad = shop.plane.wait_proxy_ready(shop.plane.pod(SHOP, "web-bad", timeout=60))
+    shop.cluster.wait_for(bad.apps_listening, "the failing backend to listen")
+    shop.eventually(lambda: status_counts(shop.from_client("web", count=30)).get(503), "the failing backend in the "
+                    "Service's endpoints")
+    traffic(shop, {"name": "web", "namespace": SHOP, "circuit_breaker": {
+        "consecutive_5xx_errors": 1, "interval": "1s", "base_ejection_time": "60s", "max_ejection_percent": 100}})
+    # after the failing pod answered 503 once, it is ejected: the next requests all succeed
+    answers = shop.eventually(lambda: (lambda a: a if status_counts(a) == {200: 30} else None)(
+        shop.from_client("web", "/after", count=30)), "the failing backend to be ejected", timeout=30)
+    assert status_counts(answers) == {200: 30}
+    assert {json.loads(body)["version"] for _s, _h, body in answers} <= {"v1", "v2"}
+
+
+def test_default_deny_answers_403_while_allowed_callers_and_the_gateway_get_through(shop):
+    shop.site("authz", mesh_authz_default_deny_namespaces=[SHOP])
+    shop.eventually(lambda: status_counts(shop.from_client("web", count=3)) == {403: 3}, "the default deny")
+    answers = shop.from_client("web", "/denied", count=5)
+    assert status_counts(answers) == {403: 5} and "RBAC: access denied" in answers[0][2]
+    # the ingress gateway is let in to the namespace its routes point to
+    assert status_counts(shop.through_gateway("/via-gateway", count=5)) == {200: 5}
+    shop.site("authz", mesh_authz_default_deny_namespaces=[SHOP], mesh_authz_policies=[
+        {"name": "web-from-client", "namespace": SHOP, "selector": {"app": "web"},
+         "rules": [{"from": {"principals": [f"{SHOP}/client"]}, "to": {"methods": ["GET"], "paths": ["/api/*"]}}]}])
+    shop.eventually(lambda: status_counts(shop.from_client("web", "/api/x", count=3)) == {200: 3}, "the allow rule")
+    assert status_counts(shop.from_client("web", "/other", count=3)) == {403: 3}  # only what the rule allows
+    assert status_counts(shop.from_client("web", "/api/x", method="POST", count=2)) == {403: 2}
