@@ -19,6 +19,7 @@ import os
 import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 
 # inventory variable (without the aksmesh_ prefix) -> (type, default); documented in roles/settings/meta
 DEFAULTS = {
@@ -54,7 +55,6 @@ RENDER_FOLDERS = dict((stage, "%02d-%s" % (order, stage)) for order, stage in (
     (95, "sample")))
 LINT_LEVELS = ("Info", "Warning", "Error")
 POLL_RANGE = (1, 60)
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+$")
 ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
 
@@ -136,8 +136,9 @@ def _check_choices(s):
     if isinstance(kubeconfig, str) and not kubeconfig.strip():
         _fail("kubeconfig", "is empty: remove the variable to use the default kubeconfig, or give a path")
     for name in ("istio_namespace", "ingress_namespace", "egress_namespace"):
-        if s[name] is not None and not DNS1123_LABEL.match(s[name]):
-            _fail(name, "%r is not a namespace name (lower case letters, digits and '-', at most 63)" % s[name])
+        why = names.problem("Namespace", s[name]) if s[name] is not None else None
+        if why:
+            _fail(name, "%r is not a namespace name: it %s" % (s[name], why))
     if s["ingress_ip"] is not None:
         try:
             ipaddress.IPv4Address(s["ingress_ip"])
@@ -166,8 +167,10 @@ def _check_combinations(s):
         if s["target"] == "cluster" and s["resource_group"] is None:
             _fail("resource_group", "is missing: the AKS add-on is enabled through Azure; set aksmesh_resource_group "
                                     "and aksmesh_cluster_name, or use aksmesh_target: render")
-    elif revision is not None and revision != "default" and not DNS1123_LABEL.match(revision):
-        _fail("revision", "%r is not a revision name (lower case letters, digits and '-', such as 1-30-0)" % revision)
+    elif revision is not None and revision != "default" and names.problem("Namespace", revision):
+        # a revision becomes a label value and a suffix of object names: a DNS-1123 label
+        _fail("revision", "%r is not a revision name such as 1-30-0: it %s" % (
+            revision, names.problem("Namespace", revision)))
     if s["cni"] and method == "aks_addon":
         _fail("cni", "is true, but the AKS add-on manages its own traffic redirection: its Istio CNI is the "
                      "serviceMeshProfile setting istio.components.proxyRedirectionMechanism (CNIChaining, "
@@ -212,6 +215,8 @@ def derive(raw, host="", cwd=""):
         "azure": {"resource_group": s["resource_group"] or "", "cluster_name": s["cluster_name"] or "",
                   "enabled": azure},
         "connection": {"kubeconfig": s["kubeconfig"], "context": s["kube_context"]},
+        # Kubernetes' own namespaces: no stage takes one as its own, and cleanup never deletes one
+        "system_namespaces": list(names.SYSTEM_NAMESPACES),
         "stages": {
             "credentials": azure and s["kubeconfig"] is None,
             "preflight": azure and s["preflight"],

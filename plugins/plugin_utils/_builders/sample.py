@@ -27,6 +27,7 @@ import copy
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, gateway_routes, labels, name_of, obj)
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.names import SYSTEM_NAMESPACES
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import gateways
 
 try:
@@ -43,8 +44,6 @@ FILES = {
     "gateway": "networking/bookinfo-gateway.yaml",
     "destination_rules": "networking/destination-rule-all.yaml",
 }
-# namespaces the sample must never take: cleanup deletes the sample's namespace
-RESERVED = ("default", "kube-system", "kube-public", "kube-node-lease")
 HTTP_SERVER_PORT = {"number": 80, "name": "http", "protocol": "HTTP"}
 
 
@@ -71,10 +70,10 @@ def check_namespace(namespace, istio_namespace, workloads):
     """The sample's namespace is its own: cleanup deletes it, so it may not be one the mesh or Kubernetes needs."""
     name_of("namespace", "the sample's namespace", "Namespace", namespace)
     mesh = sorted(set([istio_namespace] + [w["namespace"] for w in workloads or []]) - {""})
-    if namespace in RESERVED or namespace in mesh:
+    if namespace in SYSTEM_NAMESPACES or namespace in mesh:
         raise MeshConfigError("namespace", "%s is %s; cleanup deletes the sample's namespace, so give it one of its "
                                            "own (the default is bookinfo)" % (
-                                               namespace, "a Kubernetes namespace" if namespace in RESERVED else
+                                               namespace, "a Kubernetes namespace" if namespace in SYSTEM_NAMESPACES else
                                                "a namespace of the mesh (%s)" % ", ".join(mesh)))
 
 

@@ -5,6 +5,8 @@ import pathlib
 import pytest
 import yaml
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import sample
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import DEFAULTS, SettingsError, derive
 
 ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
@@ -62,7 +64,12 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"install_method": "aks_addon", "revision": "asm-1-28", "ingress_ip": "20.1.2.3"},
      r"aksmesh_ingress_ip: is set, but the AKS add-on reverts IP customizations .* use aksmesh_install_method"),
     ({"revision": "1.30; touch /tmp/x"}, r"aksmesh_revision: .* is not a revision name"),
-    ({"istio_namespace": "Istio_System"}, r"aksmesh_istio_namespace: 'Istio_System' is not a namespace name"),
+    ({"istio_namespace": "Istio_System"}, r"aksmesh_istio_namespace: 'Istio_System' is not a namespace name: it is "
+                                          r"not a DNS-1123 label"),
+    # the API server's rule (module_utils/_k8s/names.py): no trailing newline, which a '$' pattern let through
+    ({"istio_namespace": "istio-system\n"}, r"aksmesh_istio_namespace: 'istio-system\\n' is not a namespace name"),
+    ({"ingress_namespace": "i" * 64}, r"aksmesh_ingress_namespace: .* it is 64 characters long"),
+    ({"revision": "1-30-0\n"}, r"aksmesh_revision: '1-30-0\\n' is not a revision name"),
     ({"ingress_ip": "1.2.3"}, r"aksmesh_ingress_ip: '1.2.3' is not an IPv4 address"),
     ({"ingress_ip_resource_group": "rg"}, r"aksmesh_ingress_ip_resource_group: is set without aksmesh_ingress_ip"),
     ({"istio_version": "latest"}, r"aksmesh_istio_version: 'latest' is not an Istio release"),
@@ -115,6 +122,12 @@ def test_role_defaults_agree_with_their_argument_specs(role):
         else:
             assert options[name].get("default") == value, "%s: default %r, argument spec %r" % (
                 name, value, options[name].get("default"))
+
+
+def test_kubernetes_own_namespaces_are_published_from_one_place():
+    assert derive({})["system_namespaces"] == ["default", "kube-system", "kube-public", "kube-node-lease"]
+    with pytest.raises(MeshConfigError, match="kube-public is a Kubernetes namespace"):
+        sample.check_namespace("kube-public", "istio-system", [])
 
 
 def test_poll_interval_default_and_ini_strings():
