@@ -37,7 +37,6 @@ try:
 except ImportError:
     HAS_YAML = False
 
-STAGE = "sample"
 # manifest key -> its path below samples/bookinfo of the Istio release
 FILES = {
     "bookinfo": "platform/kube/bookinfo.yaml",
@@ -79,7 +78,7 @@ def check_namespace(namespace, istio_namespace, workloads):
 
 def _namespace(namespace, revision):
     extra = dict((k, v) for k, v in injection.desired_labels({"name": namespace}, revision).items() if v is not None)
-    return obj("v1", "Namespace", namespace, None, STAGE, extra_labels=extra)
+    return obj("v1", "Namespace", namespace, None, extra_labels=extra)
 
 
 def _application(docs, namespace):
@@ -88,7 +87,7 @@ def _application(docs, namespace):
         doc = copy.deepcopy(doc)
         meta = doc.setdefault("metadata", {})
         meta["namespace"] = namespace
-        meta["labels"] = dict(meta.get("labels") or {}, **labels(STAGE))
+        meta["labels"] = dict(meta.get("labels") or {}, **labels())
         out.append(doc)
     return out
 
@@ -117,7 +116,7 @@ def _gateway(docs, gateway_name, workloads, ingress_selector):
     if not servers:
         raise MeshConfigError("manifests", "gateway (%s): its Gateway has no servers" % FILES["gateway"])
     ns = gateway_namespace(gateway_name, workloads, ingress_selector)
-    gw = obj("networking.istio.io/v1", "Gateway", gateway_name, ns, STAGE,
+    gw = obj("networking.istio.io/v1", "Gateway", gateway_name, ns,
              {"selector": dict(ingress_selector), "servers": servers})
     return [gw], {gateway_name: ns}, upstream["metadata"]["name"]
 
@@ -131,7 +130,7 @@ def _virtual_services(docs, namespace, gateway_name, upstream_gateway, placed):
         for key in ("http", "tls", "tcp"):
             if spec.get(key):
                 item[key] = spec[key]
-        out.append(gateways.virtual_service(item, placed, stage=STAGE))
+        out.append(gateways.virtual_service(item, placed))
     return out
 
 
@@ -141,7 +140,7 @@ def _destination_rules(docs, namespace, routes):
         spec = dr.get("spec") or {}
         out.append(gateways.destination_rule({
             "name": dr["metadata"]["name"], "namespace": namespace, "host": spec.get("host"),
-            "subsets": spec.get("subsets"), "traffic_policy": spec.get("trafficPolicy")}, routes, stage=STAGE))
+            "subsets": spec.get("subsets"), "traffic_policy": spec.get("trafficPolicy")}, routes))
     return out
 
 
@@ -154,8 +153,8 @@ def sample_manifests(manifests, namespace, revision, gateway_name, gateway_workl
     name_of("gateway_name", "the sample's Gateway", "Gateway", gateway_name)
     if state == "absent":
         ns = gateway_namespace(gateway_name, gateway_workloads, ingress_selector)
-        return [obj("v1", "Namespace", namespace, None, STAGE),
-                obj("networking.istio.io/v1", "Gateway", gateway_name, ns, STAGE)]
+        return [obj("v1", "Namespace", namespace, None),
+                obj("networking.istio.io/v1", "Gateway", gateway_name, ns)]
     missing = sorted(set(FILES) - set(manifests or {}))
     if missing:
         raise MeshConfigError("manifests", "missing %s: give the text of %s" % (
