@@ -16,7 +16,7 @@ def flux_helm_release(release, version, source_namespace):
     out = {
         "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
         "metadata": {"name": release["name"], "namespace": release["namespace"],
-                     "labels": labels("istio-helm")},
+                     "labels": labels()},
         "spec": {"interval": "10m", "releaseName": release["name"], "targetNamespace": release["namespace"],
                  "install": {"createNamespace": True},
                  "chart": {"spec": {"chart": release["chart"], "version": version,

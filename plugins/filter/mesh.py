@@ -17,8 +17,16 @@ from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
     addons, authz, certs, egress, gateways, helm_releases, istio_operator, mtls, network_policies, sample, secrets,
     traffic)
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._stage_filter import StageFilter
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._stages import CONTROL_PLANE
 
 NAMES = {"type": "list", "elements": "str", "required": True}
+
+
+def mesh_namespaces(names, control_plane):
+    """The mesh's own namespaces carry the control plane stage's label whichever stage creates them (the secrets
+    stage makes the addons namespace before the install); others (control_plane false) the applying stage's."""
+    return namespaces(names, CONTROL_PLANE if control_plane else None)
+
 
 # filter name, builder, the option the filter's input fills, the role whose argument spec holds the options
 STAGES = [
@@ -41,8 +49,8 @@ STAGES = [
     StageFilter("helm_releases", helm_releases.releases, "namespace", "istio_helm"),
     StageFilter("injection_namespaces", injection.labelled_namespaces, "namespaces", "mesh_injection"),
     # helpers no role owns: their options are specified here
-    StageFilter("mesh_namespaces", namespaces, "names", spec={
-        "names": NAMES, "stage": {"type": "str", "default": "namespaces"}}),
+    StageFilter("mesh_namespaces", mesh_namespaces, "names", spec={
+        "names": NAMES, "control_plane": {"type": "bool", "default": True}}),
     StageFilter("object_references", references, "names", spec={
         "names": NAMES, "api_version": {"type": "str", "required": True}, "kind": {"type": "str", "required": True}}),
 ]

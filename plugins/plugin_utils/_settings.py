@@ -19,6 +19,8 @@ import os
 import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 
 # inventory variable (without the aksmesh_ prefix) -> (type, default); documented in roles/settings/meta
 DEFAULTS = {
@@ -47,37 +49,41 @@ DEFAULTS = {
     "cni": ("bool", False),
 }
 TARGETS = ("render", "cluster")
-# render mode: one folder per stage, numbered in the order the stages must be applied (namespaces and CRDs first)
-RENDER_FOLDERS = dict((stage, "%02d-%s" % (order, stage)) for order, stage in (
-    (10, "istio"), (10, "istio-helm"), (20, "secrets"), (30, "injection"), (40, "mtls"), (45, "certs"),
-    (50, "gateways"), (60, "egress"), (70, "traffic"), (75, "authz"), (80, "network-policies"), (90, "addons"),
-    (95, "sample")))
 LINT_LEVELS = ("Info", "Warning", "Error")
 POLL_RANGE = (1, 60)
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+$")
 ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
 
 
-def _skipped(s, azure, render, method):
-    """{stage: why it does not run} for the stages the settings turn off, for the run's summary."""
+def _needs(s, azure, render):
+    """{condition of the stage registry: (holds, why a stage that needs it does not run, or "")}."""
+    # (render mode talks to no Azure: nothing to say)
+    no_azure = "" if render else "no Azure names (aksmesh_resource_group, aksmesh_cluster_name)"
+    return {
+        "azure": (azure, no_azure),
+        "cluster": (not render, ""),
+        "kubeconfig_fetched": (s["kubeconfig"] is None, "aksmesh_kubeconfig is given"),
+    }
+
+
+def _host_stages(s, azure, render, method):
+    """settings_mesh.stages: every stage of the registry in run order, with whether it runs for this host and why not
+    (for the run's summary; "" when there is nothing to say, as for a stage that is off by default)."""
+    needs = _needs(s, azure, render)
     out = {}
-    if not azure and not render:  # (render mode talks to no Azure: nothing to say)
-        why = "no Azure names (aksmesh_resource_group, aksmesh_cluster_name)"
-        out.update(credentials=why, preflight=why, static_ip=why)
-    elif azure:
-        if s["kubeconfig"] is not None:
-            out["credentials"] = "aksmesh_kubeconfig is given"
-        if not s["preflight"]:
-            out["preflight"] = "aksmesh_preflight is false"
-        if method == "aks_addon":
-            out["static_ip"] = "the AKS add-on's gateways get their IPs from AKS"
-        elif not s["static_ip"]:
-            out["static_ip"] = "aksmesh_static_ip is false"
-    if not s["secrets"]:
-        out["secrets"] = "aksmesh_secrets is false"
-    if not s["addons"]:
-        out["addons"] = "aksmesh_addons is false"
+    for stage in stages.STAGES:
+        why = None
+        for need in stage.needs:
+            holds, reason = needs[need]
+            if not holds:
+                why = reason
+                break
+        if why is None and stage.methods and method not in stage.methods:
+            why = stage.method_note
+        if why is None and stage.switch and not s[stage.switch]:
+            why = "aksmesh_%s is false" % stage.switch if DEFAULTS[stage.switch][1] else ""
+        out[stage.name] = {"enabled": why is None, "skipped": why or "", "folder": stages.folder(stage),
+                           "prune_kinds": stages.prune_kinds(stage)}
     return out
 
 
@@ -136,8 +142,9 @@ def _check_choices(s):
     if isinstance(kubeconfig, str) and not kubeconfig.strip():
         _fail("kubeconfig", "is empty: remove the variable to use the default kubeconfig, or give a path")
     for name in ("istio_namespace", "ingress_namespace", "egress_namespace"):
-        if s[name] is not None and not DNS1123_LABEL.match(s[name]):
-            _fail(name, "%r is not a namespace name (lower case letters, digits and '-', at most 63)" % s[name])
+        why = names.problem("Namespace", s[name]) if s[name] is not None else None
+        if why:
+            _fail(name, "%r is not a namespace name: it %s" % (s[name], why))
     if s["ingress_ip"] is not None:
         try:
             ipaddress.IPv4Address(s["ingress_ip"])
@@ -166,8 +173,10 @@ def _check_combinations(s):
         if s["target"] == "cluster" and s["resource_group"] is None:
             _fail("resource_group", "is missing: the AKS add-on is enabled through Azure; set aksmesh_resource_group "
                                     "and aksmesh_cluster_name, or use aksmesh_target: render")
-    elif revision is not None and revision != "default" and not DNS1123_LABEL.match(revision):
-        _fail("revision", "%r is not a revision name (lower case letters, digits and '-', such as 1-30-0)" % revision)
+    elif revision is not None and revision != "default" and names.problem("Namespace", revision):
+        # a revision becomes a label value and a suffix of object names: a DNS-1123 label
+        _fail("revision", "%r is not a revision name such as 1-30-0: it %s" % (
+            revision, names.problem("Namespace", revision)))
     if s["cni"] and method == "aks_addon":
         _fail("cni", "is true, but the AKS add-on manages its own traffic redirection: its Istio CNI is the "
                      "serviceMeshProfile setting istio.components.proxyRedirectionMechanism (CNIChaining, "
@@ -203,7 +212,6 @@ def derive(raw, host="", cwd=""):
         "target": s["target"],
         "render": render,
         "render_dir": render_dir,
-        "render_folders": dict(RENDER_FOLDERS),
         "istio_version": s["istio_version"],
         "revision": revision,
         "ingress": ingress,
@@ -212,16 +220,11 @@ def derive(raw, host="", cwd=""):
         "azure": {"resource_group": s["resource_group"] or "", "cluster_name": s["cluster_name"] or "",
                   "enabled": azure},
         "connection": {"kubeconfig": s["kubeconfig"], "context": s["kube_context"]},
-        "stages": {
-            "credentials": azure and s["kubeconfig"] is None,
-            "preflight": azure and s["preflight"],
-            "static_ip": azure and s["static_ip"] and method != "aks_addon",
-            "istioctl_download": not render and method == "istioctl" and s["istioctl_download"],
-            "secrets": s["secrets"],
-            "addons": s["addons"],
-            "sample": s["sample"],
-        },
-        "skipped": _skipped(s, azure, render, method),
+        # Kubernetes' own namespaces: no stage takes one as its own, and cleanup never deletes one
+        "system_namespaces": list(names.SYSTEM_NAMESPACES),
+        # the stage registry (plugins/plugin_utils/_stages.py) for this host: {name: enabled, skipped (why not),
+        # folder (render mode), prune_kinds}, in the order site.yml runs them
+        "stages": _host_stages(s, azure, render, method),
         "lint_fail_level": s["lint_fail_level"],
         # seconds between the progress lines of the long waits (Ansible async poll): install, charts, add-on, rollouts
         "poll_interval": s["poll_interval"],

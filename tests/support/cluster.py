@@ -601,8 +601,9 @@ class Cluster:
     # kinds the control plane itself writes and rewrites. Node is not one of them: the harness's nodes are in
     # the baseline, and a Node a test applies (upstream analyzer inputs hold two) must go with that test, or
     # a later test on the same worker counts it (test order differs between machines under --dist loadfile).
-    _VOLATILE = {"Event", "Lease", "Endpoints", "EndpointSlice", "ControllerRevision", "ComponentStatus", "CertificateSigningRequest", "APIService", "FlowSchema",
-                 "PriorityLevelConfiguration", "ServiceCIDR", "IPAddress", "PodMetrics", "NodeMetrics"}
+    _VOLATILE = {"Event", "Lease", "Endpoints", "EndpointSlice", "ControllerRevision", "ComponentStatus",
+                 "CertificateSigningRequest", "APIService", "FlowSchema", "PriorityLevelConfiguration", "ServiceCIDR",
+                 "IPAddress", "PodMetrics", "NodeMetrics"}
 
     def _listable(self):
         seen = set()

@@ -180,7 +180,7 @@ def _static_gateway_configurations(gateways):
             spec["publicIpPrefixId"] = gw["public_ip_prefix_id"]
         out[(namespace, gw["gateway_configuration_name"])] = obj(
             "egressgateway.kubernetes.azure.com/v1alpha1", "StaticGatewayConfiguration",
-            gw["gateway_configuration_name"], namespace, "istio", spec)
+            gw["gateway_configuration_name"], namespace, spec)
     return [out[k] for k in sorted(out)]
 
 

@@ -49,5 +49,5 @@ def labelled_namespaces(namespaces, revision):
         if entry.get("state", "present") == "absent":
             continue
         labels = dict((k, v) for k, v in desired_labels(entry, revision).items() if v is not None)
-        out.append(obj("v1", "Namespace", entry["name"], None, "injection", extra_labels=labels))
+        out.append(obj("v1", "Namespace", entry["name"], None, extra_labels=labels))
     return out

@@ -43,15 +43,18 @@ class MeshConfigError(ValueError):
         return self.render()
 
 
-def labels(stage, extra=None):
+def labels(extra=None, stage=None):
+    """The collection's labels, then ``extra``. The stage label's value is left empty (None) for the stage that
+    applies the object to fill in (``stamp``): a builder does not know which stage it serves."""
     out = {MANAGED_BY: MANAGER, STAGE: stage}
     out.update(extra or {})
     return out
 
 
-def obj(api_version, kind, name, namespace, stage, spec=None, extra_labels=None, **top):
+def obj(api_version, kind, name, namespace, spec=None, extra_labels=None, **top):
+    """An object with the collection's labels, its stage label left to the stage that applies it (``stamp``)."""
     out = {"apiVersion": api_version, "kind": kind,
-           "metadata": {"name": name, "labels": labels(stage, extra_labels)}}
+           "metadata": {"name": name, "labels": labels(extra_labels)}}
     if namespace:
         out["metadata"]["namespace"] = namespace
     if spec is not None:
@@ -60,8 +63,18 @@ def obj(api_version, kind, name, namespace, stage, spec=None, extra_labels=None,
     return out
 
 
-def selector_for(stage):
-    return "%s=%s,%s=%s" % (MANAGED_BY, MANAGER, STAGE, stage)
+def stamp(objects, stage):
+    """``objects`` with ``stage`` as the value of every stage label a builder left empty (copies of those objects;
+    the label keeps its place, so rendered files do not change); a stage label that has a value stays as it is."""
+    out = []
+    for item in objects or []:
+        meta = item.get("metadata") if isinstance(item, dict) else None
+        found = (meta or {}).get("labels") if isinstance(meta, dict) else None
+        if isinstance(found, dict) and STAGE in found and found[STAGE] is None:
+            item = dict(item, metadata=dict(meta, labels=dict(found)))
+            item["metadata"]["labels"][STAGE] = stage
+        out.append(item)
+    return out
 
 
 def require(item, keys, option, where):
@@ -88,13 +101,15 @@ def unique_names(option, items, key=lambda item: item.get("name")):
         raise MeshConfigError(option, "lists %s twice: give each entry its own name" % ", ".join(twice))
 
 
-def namespaces(names, stage):
-    """Namespace objects for ``names`` (duplicates and empty names dropped), labelled for ``stage``."""
+def namespaces(names, stage=None):
+    """Namespace objects for ``names`` (duplicates and empty names dropped), labelled for ``stage`` (None: for the
+    stage that applies them, see ``stamp``)."""
     out, seen = [], set()
     for name in names or []:
         if name and name not in seen:
             seen.add(name)
-            out.append(obj("v1", "Namespace", name, None, stage))
+            meta = {"name": name, "labels": labels(stage=stage)}
+            out.append({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
     return out
 
 

@@ -21,6 +21,8 @@ from ansible.module_utils.six.moves.urllib.parse import quote
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+# the namespaces Kubernetes makes and needs itself: the collection never takes one as its own (cleanup would delete it)
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 # kinds whose names the API server holds to a stricter rule than a DNS-1123 subdomain
 LABEL_KINDS = {"Namespace": ("DNS-1123 label", DNS1123_LABEL, 63),

@@ -115,7 +115,7 @@ def telemetry(root_namespace, tracing_provider, tracing_sampling):
         if not 0 <= sampling <= 100:
             raise MeshConfigError("tracing_sampling", "%s: give a percentage from 0 to 100" % sampling)
         spec["tracing"] = [{"providers": [{"name": tracing_provider}], "randomSamplingPercentage": sampling}]
-    return [obj("telemetry.istio.io/v1", "Telemetry", "mesh-default", root_namespace, "addons", spec)]
+    return [obj("telemetry.istio.io/v1", "Telemetry", "mesh-default", root_namespace, spec)]
 
 
 def _objects(manifest):
@@ -142,7 +142,7 @@ def addon_manifests(manifests, namespace, grafana_secret, kiali_secret, kiali_au
             meta = doc.setdefault("metadata", {})
             if doc["kind"] not in CLUSTER_SCOPED:
                 meta["namespace"] = namespace
-            meta["labels"] = dict(meta.get("labels") or {}, **labels("addons", {"aksmesh.io/addon": addon}))
+            meta["labels"] = dict(meta.get("labels") or {}, **labels({"aksmesh.io/addon": addon}))
             if doc["kind"] == "Deployment" and addon == "grafana" and grafana_secret:
                 wire_grafana(doc, grafana_secret)
             if doc["kind"] == "ConfigMap" and meta.get("name") == "kiali":

@@ -113,7 +113,7 @@ def _rule(rule, trust_domain, where):
 
 
 def _policy(name, namespace, spec, dry_run):
-    out = obj(API_VERSION, KIND, name, namespace, "authz", spec)
+    out = obj(API_VERSION, KIND, name, namespace, spec)
     if dry_run:
         out["metadata"]["annotations"] = {DRY_RUN: "true"}
     return out

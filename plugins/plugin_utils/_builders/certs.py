@@ -25,7 +25,6 @@ from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.gateways i
 
 API = "cert-manager.io/v1"
 GROUP = "cert-manager.io"
-STAGE = "certs"
 KINDS = ("ClusterIssuer", "Issuer")
 TYPES = ("acme_http01", "acme_azure_dns", "ca")
 SECRET_MODES = ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL")
@@ -166,7 +165,7 @@ def certs_manifests(issuers, issuer, gateways, workloads, ingress_selector, exis
         spec = dict(certificate_spec or {})
         spec.update({"secretName": secret, "dnsNames": hosts,
                      "issuerRef": {"name": issuer, "kind": chosen["kind"], "group": GROUP}})
-        certificates.append(obj(API, "Certificate", secret, ns, STAGE, spec))
+        certificates.append(obj(API, "Certificate", secret, ns, spec))
     if missing:
         raise MeshConfigError("existing_secrets", "no Certificate of this run makes the Gateway TLS Secret(s) %s and "
                                                   "the list does not name them, so the gateway would serve no "
@@ -177,11 +176,11 @@ def certs_manifests(issuers, issuer, gateways, workloads, ingress_selector, exis
         entry = known[name]
         spec = issuer_spec(entry, "issuer %s" % name)
         if entry["kind"] == "ClusterIssuer":
-            objects.append(obj(API, "ClusterIssuer", name, None, STAGE, spec))
+            objects.append(obj(API, "ClusterIssuer", name, None, spec))
             continue
         namespaces = [entry["namespace"]] if entry.get("namespace") else sorted(needs.get(name, ()))
         if not namespaces:
             raise MeshConfigError("issuers", "issuer %s: an Issuer lives in one namespace and no Certificate of this "
                                              "run uses it: give its namespace, or name it in O(issuer)" % name)
-        objects.extend(obj(API, "Issuer", name, ns, STAGE, spec) for ns in namespaces)
+        objects.extend(obj(API, "Issuer", name, ns, spec) for ns in namespaces)
     return objects + certificates

@@ -31,7 +31,7 @@ def slug(host):
 
 
 def service_entry(host, ns, ports, resolution):
-    return obj("networking.istio.io/v1", "ServiceEntry", slug(host["host"]), ns, "egress",
+    return obj("networking.istio.io/v1", "ServiceEntry", slug(host["host"]), ns,
                {"hosts": [host["host"]], "ports": ports, "resolution": resolution, "location": "MESH_EXTERNAL",
                 "exportTo": ["."]})
 
@@ -76,11 +76,11 @@ def egress_manifests(hosts, namespaces, gateway_namespace, gateway_selector, gat
                   "hosts": [host["host"]]}
         if proto == "TLS":
             server["tls"] = {"mode": "PASSTHROUGH"}
-        out.append(obj("networking.istio.io/v1", "Gateway", "egress-" + name, gateway_namespace, "egress",
+        out.append(obj("networking.istio.io/v1", "Gateway", "egress-" + name, gateway_namespace,
                        {"selector": gateway_selector, "servers": [server]}))
         gw_ref = "%s/egress-%s" % (gateway_namespace, name)
         for ns in clients:
-            out.append(obj("networking.istio.io/v1", "DestinationRule", "egressgateway-" + name, ns, "egress",
+            out.append(obj("networking.istio.io/v1", "DestinationRule", "egressgateway-" + name, ns,
                            {"host": gw_host, "exportTo": ["."], "subsets": [{"name": name}]}))
             to_gw = {"destination": {"host": gw_host, "subset": name, "port": {"number": gw_port}}}
             to_ext = {"destination": {"host": host["host"], "port": {"number": port}}, "weight": 100}
@@ -94,5 +94,5 @@ def egress_manifests(hosts, namespaces, gateway_namespace, gateway_selector, gat
                 spec["http"] = [
                     {"match": [{"gateways": ["mesh"], "port": port}], "route": [to_gw]},
                     {"match": [{"gateways": [gw_ref], "port": gw_port}], "route": [to_ext]}]
-            out.append(obj("networking.istio.io/v1", "VirtualService", "egress-" + name, ns, "egress", spec))
+            out.append(obj("networking.istio.io/v1", "VirtualService", "egress-" + name, ns, spec))
     return out

@@ -73,7 +73,7 @@ def place_gateways(gateways, workloads, ingress_selector):
             raise MeshConfigError("gateways", "%s: namespace %s is not where its workload runs (%s); drop namespace "
                                               "or set it to %s" % (where, gw["namespace"], ns, ns))
         placed[gw["name"]] = ns
-        out.append(obj("networking.istio.io/v1", "Gateway", gw["name"], ns, gw.get("stage", "gateways"),
+        out.append(obj("networking.istio.io/v1", "Gateway", gw["name"], ns,
                        {"selector": selector, "servers": gateway_servers(gw)}))
     return out, placed
 
@@ -109,7 +109,7 @@ def export_to(item, namespace, gateway_refs):
     return given
 
 
-def virtual_service(vs, placed, stage="gateways"):
+def virtual_service(vs, placed):
     require(vs, ["name", "namespace", "hosts"], "virtual_services", "virtual service %s" % vs.get("name"))
     ns = name_of("virtual_services", "virtual service %s" % vs["name"], "Namespace", vs["namespace"])
     name_of("virtual_services", "virtual service %s" % vs["name"], "VirtualService", vs["name"])
@@ -123,10 +123,10 @@ def virtual_service(vs, placed, stage="gateways"):
             spec[key] = vs[key]
     if not any(key in spec for key in ("http", "tls", "tcp")):
         raise MeshConfigError("virtual_services", "%s/%s: give http, tls or tcp routes" % (ns, vs["name"]))
-    return obj("networking.istio.io/v1", "VirtualService", vs["name"], ns, stage, spec)
+    return obj("networking.istio.io/v1", "VirtualService", vs["name"], ns, spec)
 
 
-def destination_rule(dr, routes=None, stage="gateways"):
+def destination_rule(dr, routes=None):
     require(dr, ["name", "namespace", "host"], "destination_rules", "destination rule %s" % dr.get("name"))
     name_of("destination_rules", "destination rule %s" % dr["name"], "Namespace", dr["namespace"])
     name_of("destination_rules", "destination rule %s" % dr["name"], "DestinationRule", dr["name"])
@@ -137,7 +137,7 @@ def destination_rule(dr, routes=None, stage="gateways"):
         spec["subsets"] = dr["subsets"]
     if dr.get("traffic_policy"):
         spec["trafficPolicy"] = dr["traffic_policy"]
-    return obj("networking.istio.io/v1", "DestinationRule", dr["name"], dr["namespace"], stage, spec)
+    return obj("networking.istio.io/v1", "DestinationRule", dr["name"], dr["namespace"], spec)
 
 
 def gateway_manifests(gateways, virtual_services, destination_rules, workloads, ingress_selector):

@@ -76,7 +76,7 @@ def addon_shared_config(mesh, revisions):
     if not HAS_YAML:
         raise MeshConfigError("mesh", "PyYAML is needed to write the add-on's mesh configuration")
     text = yaml.safe_dump(mesh_settings(tracing=None, **mesh), default_flow_style=False, sort_keys=True)
-    return [obj("v1", "ConfigMap", "istio-shared-configmap-%s" % revision, "aks-istio-system", "istio",
+    return [obj("v1", "ConfigMap", "istio-shared-configmap-%s" % revision, "aks-istio-system",
                 data={"mesh": text}) for revision in revisions]
 
 

@@ -27,7 +27,7 @@ def peer_authentications(mode, root_namespace, istio_namespace, gateway_namespac
     root = root_namespace
 
     def pa(namespace, pa_mode, name="default"):
-        return obj("security.istio.io/v1", "PeerAuthentication", name, namespace, "mtls",
+        return obj("security.istio.io/v1", "PeerAuthentication", name, namespace,
                    {"mtls": {"mode": pa_mode}})
     out = [pa(root, mode)]
     for ns in gateway_namespaces or []:

@@ -34,7 +34,7 @@ def _istiod(istio_ns):
 
 
 def _pol(name, ns, spec):
-    return obj("networking.k8s.io/v1", "NetworkPolicy", name, ns, "network-policies", spec)
+    return obj("networking.k8s.io/v1", "NetworkPolicy", name, ns, spec)
 
 
 def _allow(gw, prometheus_ns):

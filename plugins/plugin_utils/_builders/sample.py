@@ -27,6 +27,7 @@ import copy
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, gateway_routes, labels, name_of, obj)
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.names import SYSTEM_NAMESPACES
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import gateways
 
 try:
@@ -36,15 +37,12 @@ try:
 except ImportError:
     HAS_YAML = False
 
-STAGE = "sample"
 # manifest key -> its path below samples/bookinfo of the Istio release
 FILES = {
     "bookinfo": "platform/kube/bookinfo.yaml",
     "gateway": "networking/bookinfo-gateway.yaml",
     "destination_rules": "networking/destination-rule-all.yaml",
 }
-# namespaces the sample must never take: cleanup deletes the sample's namespace
-RESERVED = ("default", "kube-system", "kube-public", "kube-node-lease")
 HTTP_SERVER_PORT = {"number": 80, "name": "http", "protocol": "HTTP"}
 
 
@@ -71,16 +69,16 @@ def check_namespace(namespace, istio_namespace, workloads):
     """The sample's namespace is its own: cleanup deletes it, so it may not be one the mesh or Kubernetes needs."""
     name_of("namespace", "the sample's namespace", "Namespace", namespace)
     mesh = sorted(set([istio_namespace] + [w["namespace"] for w in workloads or []]) - {""})
-    if namespace in RESERVED or namespace in mesh:
+    if namespace in SYSTEM_NAMESPACES or namespace in mesh:
         raise MeshConfigError("namespace", "%s is %s; cleanup deletes the sample's namespace, so give it one of its "
                                            "own (the default is bookinfo)" % (
-                                               namespace, "a Kubernetes namespace" if namespace in RESERVED else
+                                               namespace, "a Kubernetes namespace" if namespace in SYSTEM_NAMESPACES else
                                                "a namespace of the mesh (%s)" % ", ".join(mesh)))
 
 
 def _namespace(namespace, revision):
     extra = dict((k, v) for k, v in injection.desired_labels({"name": namespace}, revision).items() if v is not None)
-    return obj("v1", "Namespace", namespace, None, STAGE, extra_labels=extra)
+    return obj("v1", "Namespace", namespace, None, extra_labels=extra)
 
 
 def _application(docs, namespace):
@@ -89,7 +87,7 @@ def _application(docs, namespace):
         doc = copy.deepcopy(doc)
         meta = doc.setdefault("metadata", {})
         meta["namespace"] = namespace
-        meta["labels"] = dict(meta.get("labels") or {}, **labels(STAGE))
+        meta["labels"] = dict(meta.get("labels") or {}, **labels())
         out.append(doc)
     return out
 
@@ -118,7 +116,7 @@ def _gateway(docs, gateway_name, workloads, ingress_selector):
     if not servers:
         raise MeshConfigError("manifests", "gateway (%s): its Gateway has no servers" % FILES["gateway"])
     ns = gateway_namespace(gateway_name, workloads, ingress_selector)
-    gw = obj("networking.istio.io/v1", "Gateway", gateway_name, ns, STAGE,
+    gw = obj("networking.istio.io/v1", "Gateway", gateway_name, ns,
              {"selector": dict(ingress_selector), "servers": servers})
     return [gw], {gateway_name: ns}, upstream["metadata"]["name"]
 
@@ -132,7 +130,7 @@ def _virtual_services(docs, namespace, gateway_name, upstream_gateway, placed):
         for key in ("http", "tls", "tcp"):
             if spec.get(key):
                 item[key] = spec[key]
-        out.append(gateways.virtual_service(item, placed, stage=STAGE))
+        out.append(gateways.virtual_service(item, placed))
     return out
 
 
@@ -142,7 +140,7 @@ def _destination_rules(docs, namespace, routes):
         spec = dr.get("spec") or {}
         out.append(gateways.destination_rule({
             "name": dr["metadata"]["name"], "namespace": namespace, "host": spec.get("host"),
-            "subsets": spec.get("subsets"), "traffic_policy": spec.get("trafficPolicy")}, routes, stage=STAGE))
+            "subsets": spec.get("subsets"), "traffic_policy": spec.get("trafficPolicy")}, routes))
     return out
 
 
@@ -155,8 +153,8 @@ def sample_manifests(manifests, namespace, revision, gateway_name, gateway_workl
     name_of("gateway_name", "the sample's Gateway", "Gateway", gateway_name)
     if state == "absent":
         ns = gateway_namespace(gateway_name, gateway_workloads, ingress_selector)
-        return [obj("v1", "Namespace", namespace, None, STAGE),
-                obj("networking.istio.io/v1", "Gateway", gateway_name, ns, STAGE)]
+        return [obj("v1", "Namespace", namespace, None),
+                obj("networking.istio.io/v1", "Gateway", gateway_name, ns)]
     missing = sorted(set(FILES) - set(manifests or {}))
     if missing:
         raise MeshConfigError("manifests", "missing %s: give the text of %s" % (

@@ -99,7 +99,7 @@ def provider_class(app, secret_name, namespace, vault):
     spec = {"provider": "azure", "parameters": parameters, "secretObjects": [{
         "secretName": secret_name, "type": "Opaque", "labels": {"app": app},
         "data": [{"objectName": name, "key": key} for key, name in names]}]}
-    return obj(SPC_API, "SecretProviderClass", secret_name, namespace, "secrets", spec, extra_labels={"app": app})
+    return obj(SPC_API, "SecretProviderClass", secret_name, namespace, spec, extra_labels={"app": app})
 
 
 def placeholder_secret(app, secret_name, namespace, username):
@@ -108,7 +108,7 @@ def placeholder_secret(app, secret_name, namespace, username):
             "signing-key": "32 random characters, Kiali's login-token signing key"}
     string_data = {"username": username or PLACEHOLDER % ("the %s user name" % app.capitalize())}
     string_data.update((key, PLACEHOLDER % what[key]) for key in KEYS[app][1:])
-    secret = obj("v1", "Secret", secret_name, namespace, "secrets", type="Opaque", stringData=string_data,
+    secret = obj("v1", "Secret", secret_name, namespace, type="Opaque", stringData=string_data,
                  extra_labels={"app": app})
     secret["metadata"]["annotations"] = dict(PLACEHOLDER_ANNOTATIONS)
     return secret
@@ -129,8 +129,8 @@ def credential_secrets(namespace, state, grafana_secret_name, grafana_username, 
             raise MeshConfigError("%s_secret_name" % app, "is empty: name the %s credential Secret" % app)
         if state == "absent":
             if vault:
-                out.append(obj(SPC_API, "SecretProviderClass", secret_name, namespace, "secrets"))
-            out.append(obj("v1", "Secret", secret_name, namespace, "secrets"))
+                out.append(obj(SPC_API, "SecretProviderClass", secret_name, namespace))
+            out.append(obj("v1", "Secret", secret_name, namespace))
         elif vault:
             out.append(provider_class(app, secret_name, namespace, vault))
         elif placeholders:
@@ -145,6 +145,6 @@ def credential_secrets(namespace, state, grafana_secret_name, grafana_username, 
             data = {"username": b64(username), "passphrase": b64(passphrase)}
             if app == "kiali":
                 data["signing-key"] = b64(signing_key(passphrase))
-            out.append(obj("v1", "Secret", secret_name, namespace, "secrets", type="Opaque", data=data,
+            out.append(obj("v1", "Secret", secret_name, namespace, type="Opaque", data=data,
                            extra_labels={"app": app}))
     return out

@@ -150,7 +150,7 @@ def service_manifests(svc, gateway_routes=None):
             routes.append(dict(common, match=_match(canary, where),
                                route=[{"destination": _dest(host, known(canary["subset"]), port)}]))
         routes.append(dict(common, route=[{"destination": _dest(host, default_subset, port)}]))
-    vs = obj("networking.istio.io/v1", "VirtualService", svc["name"], svc["namespace"], "traffic",
+    vs = obj("networking.istio.io/v1", "VirtualService", svc["name"], svc["namespace"],
              {"hosts": [host], "exportTo": ["."], "http": routes})
     policy = {}
     lb = load_balancer(svc.get("load_balancer"), where)
@@ -167,7 +167,7 @@ def service_manifests(svc, gateway_routes=None):
         dr_spec["trafficPolicy"] = policy
     out = [vs]
     if subsets or policy:
-        out.append(obj("networking.istio.io/v1", "DestinationRule", svc["name"], svc["namespace"], "traffic",
+        out.append(obj("networking.istio.io/v1", "DestinationRule", svc["name"], svc["namespace"],
                        dr_spec))
     return out
 

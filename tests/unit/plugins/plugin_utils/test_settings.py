@@ -5,6 +5,9 @@ import pathlib
 import pytest
 import yaml
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import sample
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import DEFAULTS, SettingsError, derive
 
 ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
@@ -13,29 +16,32 @@ ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
 def test_render_default_and_cluster_target():
     s = derive({}, host="aks-weu", cwd="/srv")
     assert s["target"] == "render" and s["render"] and s["render_dir"] == "/srv/rendered/aks-weu"
-    assert s["method"] == "istioctl" and s["stages"]["credentials"] is False
+    assert s["method"] == "istioctl" and s["stages"]["credentials"]["enabled"] is False
     assert [g["name"] for g in s["gateways"]] == ["ingress", "egress"]
     c = derive({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "install_method": "helm"})
     assert c["render_dir"] == "" and not c["render"]
     assert c["azure"] == {"resource_group": "rg", "cluster_name": "aks", "enabled": True}
-    assert c["stages"]["credentials"] and c["stages"]["static_ip"] and not c["stages"]["istioctl_download"]
+    assert c["stages"]["credentials"]["enabled"] and c["stages"]["static_ip"]["enabled"]
+    assert not c["stages"]["istioctl"]["enabled"] and c["stages"]["istio-helm"]["enabled"]
+    assert not c["stages"]["istio"]["enabled"]
     assert c["ingress"]["selector"] == {"istio": "ingress"} and c["ingress"]["ports"] == [80, 443]
     kc = derive({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "kubeconfig": "/k"})
-    assert not kc["stages"]["credentials"] and kc["connection"] == {"kubeconfig": "/k", "context": None}
+    assert not kc["stages"]["credentials"]["enabled"] and kc["connection"] == {"kubeconfig": "/k", "context": None}
 
 
 def test_addon_settings():
     s = derive({"target": "cluster", "install_method": "aks_addon", "revision": "asm-1-28",
                 "resource_group": "rg", "cluster_name": "aks"})
     assert s["istio_namespace"] == "aks-istio-system" and s["injection_labels"] == {"istio.io/rev": "asm-1-28"}
-    assert s["egress"] == {} and not s["stages"]["static_ip"]
+    assert s["egress"] == {} and not s["stages"]["static_ip"]["enabled"] and s["stages"]["istio"]["enabled"]
 
 
 def test_the_sample_is_opt_in_and_renders_last():
     off, on = derive({}), derive({"sample": True})
-    assert off["stages"]["sample"] is False and on["stages"]["sample"] is True
-    assert "sample" not in off["skipped"]  # off by default is not a stage turned off: the summary stays quiet
-    assert on["render_folders"]["sample"] == "95-sample" and max(on["render_folders"].values()) == "95-sample"
+    assert off["stages"]["sample"]["enabled"] is False and on["stages"]["sample"]["enabled"] is True
+    assert off["stages"]["sample"]["skipped"] == ""  # off by default is not a stage turned off: the summary is quiet
+    folders = [stage["folder"] for stage in on["stages"].values() if stage["folder"]]
+    assert on["stages"]["sample"]["folder"] == "95-sample" and max(folders) == "95-sample"
     with pytest.raises(SettingsError, match="aksmesh_sample: expected true or false"):
         derive({"sample": "yes"})
 
@@ -62,7 +68,12 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"install_method": "aks_addon", "revision": "asm-1-28", "ingress_ip": "20.1.2.3"},
      r"aksmesh_ingress_ip: is set, but the AKS add-on reverts IP customizations .* use aksmesh_install_method"),
     ({"revision": "1.30; touch /tmp/x"}, r"aksmesh_revision: .* is not a revision name"),
-    ({"istio_namespace": "Istio_System"}, r"aksmesh_istio_namespace: 'Istio_System' is not a namespace name"),
+    ({"istio_namespace": "Istio_System"}, r"aksmesh_istio_namespace: 'Istio_System' is not a namespace name: it is "
+                                          r"not a DNS-1123 label"),
+    # the API server's rule (module_utils/_k8s/names.py): no trailing newline, which a '$' pattern let through
+    ({"istio_namespace": "istio-system\n"}, r"aksmesh_istio_namespace: 'istio-system\\n' is not a namespace name"),
+    ({"ingress_namespace": "i" * 64}, r"aksmesh_ingress_namespace: .* it is 64 characters long"),
+    ({"revision": "1-30-0\n"}, r"aksmesh_revision: '1-30-0\\n' is not a revision name"),
     ({"ingress_ip": "1.2.3"}, r"aksmesh_ingress_ip: '1.2.3' is not an IPv4 address"),
     ({"ingress_ip_resource_group": "rg"}, r"aksmesh_ingress_ip_resource_group: is set without aksmesh_ingress_ip"),
     ({"istio_version": "latest"}, r"aksmesh_istio_version: 'latest' is not an Istio release"),
@@ -117,19 +128,42 @@ def test_role_defaults_agree_with_their_argument_specs(role):
                 name, value, options[name].get("default"))
 
 
+def test_kubernetes_own_namespaces_are_published_from_one_place():
+    assert derive({})["system_namespaces"] == ["default", "kube-system", "kube-public", "kube-node-lease"]
+    with pytest.raises(MeshConfigError, match="kube-public is a Kubernetes namespace"):
+        sample.check_namespace("kube-public", "istio-system", [])
+
+
 def test_poll_interval_default_and_ini_strings():
     assert derive({})["poll_interval"] == 10
     assert derive({"poll_interval": "3"})["poll_interval"] == 3  # INI [group:vars] hands strings
     assert derive({"poll_interval": 60})["poll_interval"] == 60
 
 
+def skipped(raw):
+    return dict((name, stage["skipped"]) for name, stage in derive(raw)["stages"].items() if stage["skipped"])
+
+
 def test_the_summary_learns_why_a_stage_does_not_run():
-    assert derive({})["skipped"] == {}  # render mode: no Azure stage to speak of
-    assert derive({"addons": False, "secrets": False})["skipped"] == {
+    assert skipped({}) == {}  # render mode: no Azure stage to speak of
+    assert skipped({"addons": False, "secrets": False}) == {
         "addons": "aksmesh_addons is false", "secrets": "aksmesh_secrets is false"}
-    plain = derive({"target": "cluster", "kubeconfig": "/k"})["skipped"]
+    plain = skipped({"target": "cluster", "kubeconfig": "/k"})
     assert plain["preflight"].startswith("no Azure names")
-    addon = derive({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "install_method": "aks_addon",
-                    "revision": "asm-1-28", "preflight": False, "kubeconfig": "/k"})["skipped"]
+    addon = skipped({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "install_method": "aks_addon",
+                     "revision": "asm-1-28", "preflight": False, "kubeconfig": "/k"})
     assert addon == {"credentials": "aksmesh_kubeconfig is given", "preflight": "aksmesh_preflight is false",
                      "static_ip": "the AKS add-on's gateways get their IPs from AKS"}
+    # a switch that is on by default, turned off, is said; one off by default (aksmesh_sample) is not
+    assert skipped({"target": "cluster", "kubeconfig": "/k", "istioctl_download": False})["istioctl"] == (
+        "aksmesh_istioctl_download is false")
+    assert skipped({"target": "cluster", "kubeconfig": "/k", "istioctl_download": False, "install_method": "helm"}
+                   ).get("istioctl") is None  # not the method's stage: nothing to say
+
+
+def test_the_stages_are_published_in_run_order_from_the_registry():
+    s = derive({"target": "cluster", "kubeconfig": "/k"})
+    assert list(s["stages"]) == [stage.name for stage in stages.STAGES]
+    assert s["stages"]["network-policies"] == {
+        "enabled": True, "skipped": "", "folder": "80-network-policies",
+        "prune_kinds": [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy"}]}

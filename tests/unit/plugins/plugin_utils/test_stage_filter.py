@@ -112,7 +112,7 @@ def test_tagged_values_come_out_plain():
     class TaggedDict(dict):
         pass
 
-    (ns,) = FILTERS["mesh_namespaces"]([Tagged("shop")], stage=Tagged("istio"))
+    (ns,) = FILTERS["mesh_namespaces"]([Tagged("shop")])
     assert not isinstance(ns["metadata"]["name"], Tagged)
     assert not isinstance(ns["metadata"]["labels"]["aksmesh.io/stage"], Tagged)
     (secret, _kiali) = FILTERS["secrets_manifests"](Tagged("istio-system"), grafana_username=Tagged("u"),
@@ -124,7 +124,10 @@ def test_tagged_values_come_out_plain():
 
 def test_helpers_without_a_role():
     assert [n["metadata"]["name"] for n in FILTERS["mesh_namespaces"](["a", "", "b", "a"])] == ["a", "b"]
-    assert FILTERS["mesh_namespaces"](["a"])[0]["metadata"]["labels"]["aksmesh.io/stage"] == "namespaces"
+    # the mesh's own namespaces carry the control plane stage's label; a stage's own are left to the stage
+    assert FILTERS["mesh_namespaces"](["a"])[0]["metadata"]["labels"]["aksmesh.io/stage"] == "istio"
+    assert FILTERS["mesh_namespaces"](["a"], control_plane=False)[0]["metadata"]["labels"] == {
+        "app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": None}
     assert FILTERS["object_references"](["x.io"], api_version="v1", kind="CRD") == [
         {"apiVersion": "v1", "kind": "CRD", "metadata": {"name": "x.io"}}]
     assert fails("object_references", ["x.io"], api_version="v1") == "missing required arguments: kind"

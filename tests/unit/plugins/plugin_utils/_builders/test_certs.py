@@ -39,7 +39,7 @@ def test_http01_cluster_issuer_and_one_certificate_per_secret_in_the_gateway_nam
         "solvers": [{"http01": {"ingress": {"class": "istio"}}}]}}
     assert cert["spec"] == {"secretName": "shop-tls", "dnsNames": ["shop.example.com", "www.example.com"],
                             "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer", "group": "cert-manager.io"}}
-    assert cert["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": "certs"}
+    assert cert["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": None}
 
 
 def test_azure_dns_with_workload_identity():

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The stage registry: every stage of the collection, in the order site.yml runs them, in one table.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+A stage's ``name`` is its one spelling: the ``aksmesh.io/stage`` label of its objects (what prune and cleanup select
+on), its render folder (``<number>-<name>``, numbered in the order a cluster must apply them: namespaces and CRDs
+first) and its key in ``settings_mesh.stages``. The rest is what the playbooks, the settings and ``mesh_apply`` need
+to know about it: the roles that run it, the install methods it belongs to, its site.yml tags, the kinds it prunes,
+the cleanup.yml part that removes it (``aksmesh_cleanup_<part>``) and the ``aksmesh_<switch>`` that turns it off.
+
+Nothing else names a stage: the settings publish this table (``settings_mesh.stages``, with whether each stage runs
+for the host and why not), ``mesh_apply`` finds the stage of the role that includes it here and stamps its label on
+the objects the builders leave unstamped. ``tests/unit/plugins/plugin_utils/test_stages.py`` keeps stage literals out
+of the builders and the roles. Adding a stage: a row here, its role, its builder.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+# Kinds a stage prunes: (apiVersion, kind)
+GATEWAY = ("networking.istio.io/v1", "Gateway")
+VIRTUAL_SERVICE = ("networking.istio.io/v1", "VirtualService")
+DESTINATION_RULE = ("networking.istio.io/v1", "DestinationRule")
+SERVICE_ENTRY = ("networking.istio.io/v1", "ServiceEntry")
+
+# needs: what a stage needs beyond its switch, checked by the settings (plugins/plugin_utils/_settings.py):
+#   azure       a cluster target with Azure names (aksmesh_resource_group, aksmesh_cluster_name)
+#   cluster     a cluster target (render mode does without)
+#   kubeconfig_fetched  no aksmesh_kubeconfig: the kubeconfig comes from Azure
+Stage = namedtuple("Stage", [
+    "name",      # label, render folder suffix, key in settings_mesh.stages
+    "number",    # render folder number (apply order); None: the stage renders nothing
+    "roles",     # the roles that run it (mesh_apply finds a role's stage here)
+    "methods",   # the install methods it runs for; () for all
+    "method_note",  # why it does not run for the other methods (the run's summary); "" says nothing
+    "tags",      # site.yml tags
+    "prune",     # kinds it prunes within its label: ((apiVersion, kind), ...)
+    "cleanup",   # the cleanup.yml part that removes it (aksmesh_cleanup_<part>), or None
+    "switch",    # the aksmesh_<switch> boolean that turns it off, or None
+    "needs",     # conditions (above) it needs to run
+])
+
+
+def _stage(name, number=None, roles=(), methods=(), method_note="", tags=(), prune=(), cleanup=None, switch=None,
+           needs=()):
+    return Stage(name, number, tuple(roles), tuple(methods), method_note, tuple(tags), tuple(prune), cleanup, switch,
+                 tuple(needs))
+
+
+STAGES = (
+    _stage("credentials", roles=["aks_credentials"], tags=["credentials"], needs=["azure", "kubeconfig_fetched"]),
+    _stage("preflight", roles=["aks_preflight"], tags=["preflight"], switch="preflight", needs=["azure"]),
+    _stage("static_ip", roles=["aks_static_ip"], tags=["static_ip"], methods=["istioctl", "helm"],
+           method_note="the AKS add-on's gateways get their IPs from AKS", cleanup="static_ip", switch="static_ip",
+           needs=["azure"]),
+    _stage("istioctl", roles=["istioctl"], tags=["istioctl"], methods=["istioctl"], switch="istioctl_download",
+           needs=["cluster"]),
+    _stage("secrets", 20, roles=["mesh_secrets"], tags=["secrets"], cleanup="secrets", switch="secrets"),
+    # the control plane: istioctl's objects or the add-on's mesh config; the mesh's own namespaces carry its label
+    # whichever stage creates them (CONTROL_PLANE)
+    _stage("istio", 10, roles=["istio_install", "aks_mesh_addon"], methods=["istioctl", "aks_addon"],
+           tags=["install"], prune=[("v1", "ConfigMap")], cleanup="control_plane"),
+    # the control plane as Helm releases (Flux HelmReleases in render mode)
+    _stage("istio-helm", 10, roles=["istio_helm"], methods=["helm"], tags=["install"], cleanup="control_plane"),
+    _stage("injection", 30, roles=["mesh_injection"], tags=["injection"], cleanup="injection"),
+    _stage("mtls", 40, roles=["mesh_mtls"], tags=["mesh", "mtls"], prune=[("security.istio.io/v1", "PeerAuthentication")],
+           cleanup="mesh_config"),
+    _stage("certs", 45, roles=["mesh_certs"], tags=["mesh", "certs"], cleanup="mesh_config", prune=[
+        ("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"),
+        ("cert-manager.io/v1", "ClusterIssuer")]),
+    _stage("gateways", 50, roles=["mesh_gateways"], tags=["mesh", "gateways"], cleanup="mesh_config",
+           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE]),
+    _stage("egress", 60, roles=["mesh_egress"], tags=["mesh", "egress"], cleanup="mesh_config",
+           prune=[SERVICE_ENTRY, GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE]),
+    _stage("traffic", 70, roles=["mesh_traffic"], tags=["mesh", "traffic"], cleanup="mesh_config",
+           prune=[VIRTUAL_SERVICE, DESTINATION_RULE]),
+    _stage("authz", 75, roles=["mesh_authz"], tags=["mesh", "authz"], cleanup="mesh_config",
+           prune=[("security.istio.io/v1", "AuthorizationPolicy")]),
+    _stage("network-policies", 80, roles=["mesh_network_policies"], tags=["mesh", "network_policies"],
+           cleanup="mesh_config", prune=[("networking.k8s.io/v1", "NetworkPolicy")]),
+    _stage("addons", 90, roles=["mesh_addons"], tags=["addons"], cleanup="addons", switch="addons"),
+    _stage("sample", 95, roles=["mesh_sample"], tags=["sample"], cleanup="sample", switch="sample",
+           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE]),
+)
+BY_NAME = dict((stage.name, stage) for stage in STAGES)
+BY_ROLE = dict((role, stage) for stage in STAGES for role in stage.roles)
+# the stage whose label the mesh's own namespaces (Istio, gateways, addons) carry, whichever stage creates them
+CONTROL_PLANE = "istio"
+
+
+class StageError(ValueError):
+    """A name that is no stage of the registry."""
+
+
+def get(name):
+    """The stage called ``name``; StageError naming it and the stages there are."""
+    try:
+        return BY_NAME[name]
+    except (KeyError, TypeError):
+        raise StageError("%r is not a stage of aksmesh.istio: the stages are %s" % (name, ", ".join(BY_NAME)))
+
+
+def of_role(role):
+    """The stage ``role`` runs (a short or fully qualified role name), or None."""
+    return BY_ROLE.get(str(role or "").rsplit(".", 1)[-1])
+
+
+def folder(stage):
+    """The render folder of ``stage`` (``10-istio``), or "" when it renders nothing."""
+    return "%02d-%s" % (stage.number, stage.name) if stage.number is not None else ""
+
+
+def prune_kinds(stage):
+    """The kinds ``stage`` prunes, as ``aksmesh.istio.apply``'s ``prune.kinds`` takes them."""
+    return [{"apiVersion": api_version, "kind": kind} for api_version, kind in stage.prune]

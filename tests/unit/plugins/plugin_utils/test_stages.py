@@ -1,0 +1,233 @@
+"""The stage registry (plugins/plugin_utils/_stages.py) is the one place a stage is named.
+
+The table agrees with what the playbooks do (roles, tags, cleanup parts, switches); no builder, role or playbook
+writes a stage as a label, a render folder or a prune stage: those come from the registry through mesh_apply
+(role_stage, stage_labels) and settings_mesh.stages.
+"""
+
+import ast
+import pathlib
+import re
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.aksmesh.istio.plugins.filter.stages import FilterModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import STAGE, obj, stamp
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import DEFAULTS
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
+FILTERS = FilterModule().filters()
+NAMES = [stage.name for stage in stages.STAGES]
+
+
+def yaml_tasks(items):
+    """Every task of a task list, blocks opened."""
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        yield item
+        for key in ("block", "rescue", "always"):
+            yield from yaml_tasks(item.get(key))
+
+
+def play_tasks(path):
+    return [task for play in yaml.safe_load(path.read_text()) for task in yaml_tasks(play.get("tasks"))]
+
+
+# --- the table --------------------------------------------------------------------------------------------------
+
+
+def test_one_name_per_stage_and_one_stage_per_role():
+    assert len(set(NAMES)) == len(NAMES)
+    roles = [role for stage in stages.STAGES for role in stage.roles]
+    assert len(set(roles)) == len(roles)
+    for role in roles:
+        assert (REPO / "roles" / role / "tasks" / "main.yml").is_file(), role
+
+
+@pytest.mark.parametrize("stage", stages.STAGES, ids=NAMES)
+def test_a_stage_name_is_a_label_value_and_a_folder_name(stage):
+    assert names.problem("Namespace", stage.name.replace("_", "-")) is None  # a DNS-1123 label, '_' aside
+    assert re.match(r"^[a-z0-9_-]+$", stage.name)
+    assert stages.folder(stage) == ("" if stage.number is None else "%02d-%s" % (stage.number, stage.name))
+    for api_version, kind in stage.prune:
+        assert "/" in api_version or api_version == "v1", (api_version, kind)
+    assert set(stage.methods) <= {"istioctl", "helm", "aks_addon"}
+    assert set(stage.needs) <= {"azure", "cluster", "kubeconfig_fetched"}
+
+
+@pytest.mark.parametrize("stage", [s for s in stages.STAGES if s.switch], ids=lambda s: s.name)
+def test_a_switch_is_a_boolean_setting(stage):
+    assert DEFAULTS[stage.switch][0] == "bool"
+
+
+def test_site_imports_each_stage_role_with_the_stage_tags():
+    imported = {}
+    for task in play_tasks(REPO / "playbooks" / "site.yml"):
+        role = (task.get("ansible.builtin.import_role") or {}).get("name", "")
+        if role and not (task.get("ansible.builtin.import_role") or {}).get("tasks_from"):
+            imported[role.rsplit(".", 1)[-1]] = task.get("tags") or []
+    for stage in stages.STAGES:
+        for role in stage.roles:
+            if role == "aks_credentials":  # imported, and its kubeconfig handed on, under the Azure block
+                assert imported[role] == list(stage.tags)
+                continue
+            assert imported.get(role) == list(stage.tags), (stage.name, role)
+
+
+def test_each_cleanup_part_is_a_cleanup_switch():
+    text = (REPO / "playbooks" / "cleanup.yml").read_text()
+    for stage in stages.STAGES:
+        if stage.cleanup:
+            assert "aksmesh_cleanup_%s" % stage.cleanup in text, stage.name
+
+
+def test_the_readme_names_every_tag():
+    text = (REPO / "README.md").read_text()
+    start = text.index("Tags select stages:")
+    listed = text[start:text.index("\n\n", start)]
+    for tag in sorted(set(tag for stage in stages.STAGES for tag in stage.tags)):
+        assert "`%s`" % tag in listed, tag
+
+
+def test_the_mesh_namespaces_label_is_a_stage():
+    assert stages.get(stages.CONTROL_PLANE).number is not None
+
+
+def test_unknown_stages_and_roles():
+    with pytest.raises(stages.StageError, match=r"'network_policies' is not a stage of aksmesh.istio: the stages are"):
+        stages.get("network_policies")
+    assert stages.of_role("aksmesh.istio.mesh_network_policies").name == "network-policies"
+    assert stages.of_role("mesh_apply") is None and stages.of_role(None) is None
+
+
+# --- the filters: the stage of a role, its label on the objects -------------------------------------------------
+
+
+def test_role_stage_takes_a_role_or_the_parent_role_names():
+    assert FILTERS["role_stage"]("aks_mesh_addon") == "istio"
+    assert FILTERS["role_stage"](["aksmesh.istio.istio_helm", "aksmesh.istio.other"]) == "istio-helm"
+    assert FILTERS["role_stage"]([]) == "" and FILTERS["role_stage"]("my_role") == ""
+
+
+def test_stage_labels_fill_only_the_empty_stage_label_in_place():
+    built = obj("v1", "ConfigMap", "a", "ns", extra_labels={"app": "x"})
+    upstream = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "labels": {
+        "app.kubernetes.io/managed-by": "Helm", "x": "y", STAGE: None, "aksmesh.io/addon": "kiali"}}}
+    owned = obj("v1", "Namespace", "istio-system", None)
+    owned["metadata"]["labels"][STAGE] = "istio"
+    plain = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
+    out = FILTERS["stage_labels"]([built, upstream, owned, plain], "traffic")
+    assert list(out[0]["metadata"]["labels"].items()) == [
+        ("app.kubernetes.io/managed-by", "aksmesh"), (STAGE, "traffic"), ("app", "x")]
+    assert list(out[1]["metadata"]["labels"]) == list(upstream["metadata"]["labels"])  # the label keeps its place
+    assert out[1]["metadata"]["labels"][STAGE] == "traffic"
+    assert out[2]["metadata"]["labels"][STAGE] == "istio" and out[3] == plain
+    assert built["metadata"]["labels"][STAGE] is None and upstream["metadata"]["labels"][STAGE] is None  # copies
+    assert stamp([], "traffic") == []
+
+
+def test_stage_labels_refuse_a_stage_the_registry_does_not_know():
+    with pytest.raises(AnsibleFilterError, match=r"stage_labels: 'my-stage' is not a stage of aksmesh.istio"):
+        FILTERS["stage_labels"]([], "my-stage")
+    with pytest.raises(AnsibleFilterError, match="expected a list of objects"):
+        FILTERS["stage_labels"]({}, "traffic")
+
+
+# --- no stage literal outside the registry ----------------------------------------------------------------------
+
+PYTHON = sorted(p for p in (REPO / "plugins").rglob("*.py") if p.name != "_stages.py")
+YAML = sorted([p for d in ("tasks", "defaults", "vars", "handlers") for p in (REPO / "roles").glob("*/%s/*.yml" % d)]
+              + list((REPO / "playbooks").rglob("*.yml")) + list((REPO / "playbooks").rglob("*.j2"))
+              + list((REPO / "molecule").rglob("*.yml")))
+FOLDER = re.compile(r"\b\d\d-(%s)\b" % "|".join(re.escape(n) for n in NAMES))
+
+
+def stage_literals_in_python(tree):
+    """(line, what) of each place a Python file writes a stage into an object: an ``obj()`` stage argument,
+    ``labels()``/``namespaces()`` given a string, ``stage="..."``, a stage label or selector, a render folder."""
+    found = []
+    # a module's documentation may show a rendered folder (kube_inject's injector example): not code
+    docs = set(id(node.value) for node in tree.body if isinstance(node, ast.Assign) and any(
+        getattr(target, "id", "") in ("DOCUMENTATION", "EXAMPLES", "RETURN") for target in node.targets))
+    for node in ast.walk(tree):
+        if id(node) in docs:
+            continue
+        if isinstance(node, ast.Call):
+            called = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            # obj(api_version, kind, name, namespace, spec, ...): a string (or a stage variable) where the spec goes
+            stage_arg = node.args[4] if called == "obj" and len(node.args) > 4 else None
+            if (isinstance(stage_arg, ast.Constant) and isinstance(stage_arg.value, str)) or getattr(
+                    stage_arg, "id", "").lower() == "stage":
+                found.append((node.lineno, "obj() takes no stage: mesh_apply stamps it"))
+            if called in ("labels", "namespaces", "stamp") and any(
+                    isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
+                found.append((node.lineno, "%s() given a stage literal" % called))
+            for kw in node.keywords:
+                if kw.arg == "stage" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                    found.append((node.lineno, "stage=%r" % kw.value.value))
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                is_stage_key = (isinstance(key, ast.Constant) and key.value == STAGE) or getattr(key, "id", "") == "STAGE"
+                if is_stage_key and isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    found.append((node.lineno, "stage label %r" % value.value))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if re.search(re.escape(STAGE) + r"=[a-z]", node.value) or FOLDER.search(node.value):
+                found.append((node.lineno, "stage label or folder in %r" % node.value))
+    return found
+
+
+@pytest.mark.parametrize("path", PYTHON, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_stage_literal_in_the_python(path):
+    found = stage_literals_in_python(ast.parse(path.read_text()))
+    assert not found, "%s: %s; the stage registry (plugins/plugin_utils/_stages.py) names stages" % (
+        path.relative_to(REPO), found)
+
+
+YAML_RULES = [
+    (re.compile(r"^\s*mesh_apply_stage:\s*(?!\"?\{\{)\S", re.M), "mesh_apply_stage literal: mesh_apply takes the "
+                                                                 "stage of the including role"),
+    (re.compile(r"^[ \t]*mesh_apply_prune_kinds:[ \t]*(?![ \t]|\[\][ \t]*$|\"?\{\{)", re.M),
+     "prune kinds: the stage's, from the registry (only [] turns pruning off)"),
+    (re.compile(r"\bstage\s*=\s*['\"]"), "stage='...' given to a filter"),
+    (re.compile(r"^\s*stage:\s*(?!\"?\{\{)\S", re.M), "render stage folder literal"),
+    (re.compile(re.escape(STAGE) + r"\s*[=:]\s*['\"]?[a-z]"), "stage label or selector literal"),
+    (FOLDER, "render folder literal"),
+]
+
+
+@pytest.mark.parametrize("path", YAML, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_stage_literal_in_roles_playbooks_and_molecule(path):
+    text = path.read_text()
+    found = ["line %d: %s (%r)" % (text[:m.start()].count("\n") + 1, why, m.group(0).strip())
+             for rule, why in YAML_RULES for m in rule.finditer(text)]
+    assert not found, "%s: %s" % (path.relative_to(REPO), found)
+
+
+def test_the_stage_keys_the_yaml_reads_are_stages():
+    """settings_mesh.stages.<name> / ['<name>'] in a role, playbook or template names a stage of the registry."""
+    key = re.compile(r"settings_mesh\.stages(?:\.([a-z_]+)|\[['\"]([a-z_-]+)['\"]\])")
+    seen = set()
+    for path in YAML:
+        for m in key.finditer(path.read_text()):
+            name = m.group(1) or m.group(2)
+            if name in ("items", "values", "keys"):
+                continue
+            assert name in stages.BY_NAME, "%s: settings_mesh.stages %s is no stage" % (path.relative_to(REPO), name)
+            seen.add(name)
+    assert seen  # the scan finds the playbooks' reads
+
+
+def test_the_scans_catch_what_they_look_for():
+    caught = stage_literals_in_python(ast.parse(
+        'obj("v1", "ConfigMap", "a", None, "mtls")\nlabels("addons")\nnamespaces(["a"], stage="istio")\n'
+        'x = {STAGE: "certs"}\ny = "app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage=authz"\nz = "75-authz"\n'))
+    assert [line for line, _why in caught] == [1, 2, 3, 4, 5, 6]
+    yaml_text = ("    mesh_apply_stage: traffic\n    mesh_apply_prune_kinds:\n      - {kind: X}\n"
+                 "    x: \"{{ n | aksmesh.istio.mesh_namespaces(stage='istio') }}\"\n    stage: 10-istio\n"
+                 "    selector: aksmesh.io/stage=sample\n")
+    assert [why for rule, why in YAML_RULES for _m in rule.finditer(yaml_text)] == [why for _rule, why in YAML_RULES]
