@@ -38,7 +38,7 @@ def injected(pod):
     return "istio-proxy" in names and "sidecar.istio.io/status" in (pod["metadata"].get("annotations") or {})
 
 
-def test_bookinfo_behind_the_istioctl_gateway(kube_api, kubeconfig, bookinfo, tmp_path):
+def test_bookinfo_behind_the_istioctl_gateway(kube_api, kubeconfig, bookinfo, tmp_path, dataplane):
     # the control plane as site.yml installs it: the real istioctl; istiod then serves injection
     install = run_playbook(role_play(kubeconfig, [{"role": "aksmesh.istio.istio_install", "vars": {
         "istio_install_tag": ISTIO_VERSION}}], name="istio"), tmp_path)
@@ -54,19 +54,30 @@ def test_bookinfo_behind_the_istioctl_gateway(kube_api, kubeconfig, bookinfo, tm
     assert kube_api.writes() == []  # check mode: a server dry run, nothing written, nothing requested
     assert not check.task("Request the product page through the ingress gateway")[0]["result"].get("status")
 
-    # the harness's load balancer address is a local address nothing serves HTTP on (kwok runs no container, so
-    # no Envoy listens): the check reports that outcome by name, after the sample is applied and rolled out
-    first = run_playbook(sample_play(kubeconfig, bookinfo, mesh_sample_check_timeout=0), tmp_path)
-    assert first.rc != 0
+    # the real data plane: the gateway's Envoy and the six sidecars, configured by the real istiod, and the
+    # productpage stand-in behind them: the role's own check gets its 200 through the load balancer address
+    first = run_playbook(sample_play(kubeconfig, bookinfo, mesh_sample_check_timeout=120), tmp_path)
+    assert first.rc == 0, first.stdout[-3000:]
     url = f"http://{address}:80/productpage"
-    failure = first.task("Fail when the ingress does not reach the sample")[0]["result"]["msg"]
+    status = first.task("Report the sample's status code")[0]["result"]["ansible_facts"]["mesh_sample_status"]
+    assert status == 200
+    assert first.task("Show where to open the sample")[0]["result"]["msg"] == f"sample: {url} answered 200"
+    page = [r for r in dataplane.pod("bookinfo", "productpage-v1").requests_seen() if r["path"] == "/productpage"]
+    assert page and "spiffe://cluster.local/ns/istio-ingress/sa/istio-ingressgateway-service-account" in page[-1][
+        "headers"]["x-forwarded-client-cert"]  # it came through the gateway, over mTLS
+
+    # without a proxy on the gateway address (the data plane stopped) the check names that outcome
+    dataplane.stop()
+    down = run_playbook(sample_play(kubeconfig, bookinfo, mesh_sample_check_timeout=0), tmp_path)
+    assert down.rc != 0
+    failure = down.task("Fail when the ingress does not reach the sample")[0]["result"]["msg"]
     assert failure.startswith(f"mesh_sample: GET {url} got no HTTP answer after 0 s (Request failed: <urlopen "
                               "error [Errno 111] Connection refused>)"), failure
     assert "Skip this check with mesh_sample_check_ingress: false" in failure
     assert "The sample itself is applied and rolled out" in failure
-    status = first.task("Report the sample's status code")[0]["result"]["ansible_facts"]["mesh_sample_status"]
+    status = down.task("Report the sample's status code")[0]["result"]["ansible_facts"]["mesh_sample_status"]
     assert status == -1
-    shown = first.task("Show where to open the sample")[0]["result"]["msg"]
+    shown = down.task("Show where to open the sample")[0]["result"]["msg"]
     assert shown == f"sample: {url} answered -1"
 
     ns = core.read_namespace("bookinfo").metadata.labels
