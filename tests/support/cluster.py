@@ -293,6 +293,41 @@ class Cluster:
             return "KUBE-SERVICES" in rules and "default/kubernetes" in rules
         self.wait_for(synced, "kube-proxy to write the Service rules", timeout=60)
 
+    def dns_hosts_file(self):
+        """The hosts file CoreDNS serves (the external stand-ins' names), or None before it runs."""
+        return getattr(self, "dns_hosts", None)
+
+    def start_coredns(self):
+        """The pinned CoreDNS (AKS's cluster DNS), once, on the address /etc/resolv.conf names, made local in this
+        namespace (pods reach it through their default route): ``cluster.local`` from the API server and the
+        names of the tests' external stand-ins (``dns_hosts``); nothing is forwarded. Returns its address, or
+        None when the resolver is a loopback address, which a pod's namespace cannot reach."""
+        if getattr(self, "_coredns", None) is not None and self._coredns.poll() is None:
+            return self.dns_address
+        server = dataplane.resolver_address()
+        if server is None:
+            return None
+        folder = self.workdir / "coredns"
+        folder.mkdir(exist_ok=True)
+        self.dns_hosts = folder / "hosts"
+        self.dns_hosts.touch()
+        corefile = folder / "Corefile"
+        corefile.write_text(
+            f".:53 {{\n  bind {server}\n  errors\n  hosts {self.dns_hosts} {{\n    reload 1s\n    fallthrough\n  }}\n"
+            f"  kubernetes cluster.local in-addr.arpa ip6.arpa {{\n    kubeconfig {self.workdir / 'admin.kubeconfig'}\n"
+            "    pods insecure\n    fallthrough in-addr.arpa ip6.arpa\n  }\n}\n")
+        netns.add_local_address(server)
+        self.dns_address = server
+        self._coredns = self._spawn("coredns", [self.tools["coredns"], "-conf", corefile])
+
+        def answers():
+            try:
+                return socket.gethostbyname("kubernetes.default.svc.cluster.local.") == "10.0.0.1"
+            except OSError:
+                return False
+        self.wait_for(answers, "CoreDNS to answer for cluster.local", timeout=60)
+        return server
+
     def stop(self):
         self._stop.set()
         if self._dataplane is not None:

@@ -68,11 +68,57 @@ def unavailable(tools) -> str | None:
     for binary in ("iptables", "iptables-restore", "nsenter"):
         if not shutil.which(binary, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin"):
             return f"{binary} is missing: install Debian's iptables package (make tools does, as root)"
-    missing = [n for n in ("envoy", "pilot-agent", "kube-proxy", "envoy_bootstrap_tmpl.json")
+    missing = [n for n in ("envoy", "pilot-agent", "kube-proxy", "coredns", "envoy_bootstrap_tmpl.json")
                if not tools.get(n) or not tools[n].exists()]
     if missing:
         return f"pinned tools missing ({', '.join(missing)}): run make tools"
     return None
+
+
+def resolver_address() -> str | None:
+    """The first nameserver of /etc/resolv.conf (every process here, Envoy's c-ares too, asks it), unless it is a
+    loopback address: a pod's own loopback would not lead to the worker's CoreDNS."""
+    try:
+        lines = pathlib.Path("/etc/resolv.conf").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "nameserver":
+            address = parts[1]
+            return None if address.startswith("127.") or ":" in address else address
+    return None
+
+
+EXTERNAL_NET = "198.19.64."  # addresses of the external stand-ins (local in the worker's namespace)
+
+
+class External:
+    """An "external" service of the tests: an application stand-in in the worker's namespace, outside the mesh,
+    on an address of its own that CoreDNS gives for ``host`` (a ServiceEntry with DNS resolution finds it)."""
+
+    def __init__(self, plane, host, address, port):
+        self.host, self.address, self.port = host, address, port
+        folder = plane.workdir / f"external_{host}"
+        folder.mkdir()
+        self.log = folder / "requests.jsonl"
+        netns.add_local_address(address)
+        with open(folder / "app.log", "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.support.echo_app", "--ports", str(port), "--pod", host, "--namespace",
+                 "external", "--log", str(self.log), "--bind", address], cwd=REPO, stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO)}, preexec_fn=die_with_parent)
+
+    def requests_seen(self):
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def quantity(value) -> float:
@@ -392,6 +438,8 @@ class DataPlane:
         self.workdir = None  # made by start(): see _stage()
         self.bin = None
         self.pods: dict[str, PodRuntime] = {}
+        self.externals: list[External] = []
+        self.dns = None  # CoreDNS's address, when it runs
         self.failed: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread = None
@@ -438,6 +486,7 @@ class DataPlane:
     def start(self):
         netns.prepare_worker(self.node_ip, self.service_cidr)
         self.cluster.start_kube_proxy()
+        self.dns = self.cluster.start_coredns()
         self._stage()
         self.failed.clear()
         self._stop.clear()
@@ -473,6 +522,10 @@ class DataPlane:
         with self._lock:
             for key in list(self.pods):
                 self.pods.pop(key).stop()
+        while self.externals:
+            self.externals.pop().stop()
+        if self.cluster.dns_hosts_file() is not None:
+            self.cluster.dns_hosts_file().write_text("")
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -524,6 +577,28 @@ class DataPlane:
                                    manager="aksmesh-test-dataplane")
 
     # ---- for tests --------------------------------------------------------------------------------
+    def external(self, host, port=80):
+        """Start an external stand-in for ``host`` (see External) and wait until CoreDNS answers its name."""
+        if self.dns is None:
+            raise DataPlaneError("no cluster DNS here: /etc/resolv.conf names a loopback resolver, which a pod "
+                                 "cannot reach, so names of external hosts cannot be resolved by the proxies")
+        address = f"{EXTERNAL_NET}{10 + len(self.externals)}"
+        ext = External(self, host, address, port)
+        self.externals.append(ext)
+        with open(self.cluster.dns_hosts_file(), "a", encoding="utf-8") as fh:
+            fh.write(f"{address} {host}\n")
+
+        def ready():
+            try:
+                if socket.gethostbyname(host + ".") != address:
+                    return False
+                socket.create_connection((address, port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        self.cluster.wait_for(ready, f"CoreDNS and the stand-in to answer for {host}", timeout=30)
+        return ext
+
     def pod(self, namespace, name_or_prefix, timeout=60.0):
         """The runtime of a pod (by name, or the first whose name starts with the prefix), once started."""
         deadline = time.monotonic() + timeout

@@ -39,7 +39,8 @@ def make_handler(opts, log_lock):
             length = int(self.headers.get("content-length") or 0)
             body_in = self.rfile.read(length) if length else b""
             seen = {"pod": opts.pod, "namespace": opts.namespace, "version": opts.version,
-                    "port": self.server.server_address[1], "method": self.command, "path": self.path,
+                    "port": self.server.server_address[1], "peer": self.client_address[0],
+                    "method": self.command, "path": self.path,
                     "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body_in.decode(
                         errors="replace"), "time": time.time()}
             with log_lock, open(opts.log, "a", encoding="utf-8") as fh:

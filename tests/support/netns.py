@@ -61,6 +61,12 @@ def local_only_links() -> list[str]:
     return bad
 
 
+def add_local_address(address: str) -> None:
+    """``address``/32 on this namespace's loopback (idempotent)."""
+    if f" {address}/" not in ip("-4", "addr", "show", "dev", "lo"):
+        ip("addr", "add", f"{address}/32", "dev", "lo")
+
+
 def prepare_worker(node_ip: str, service_cidr: str) -> None:
     """Once per worker namespace: forwarding, the node address on loopback (the source of the harness's own
     connections and of kube-proxy's masquerade), and a route for the Service range on loopback: a socket
@@ -68,8 +74,7 @@ def prepare_worker(node_ip: str, service_cidr: str) -> None:
     ARP) only for an address the worker routes; what no rule rewrites goes nowhere."""
     sysctl("net.ipv4.ip_forward", 1)
     sysctl("net.ipv4.conf.all.rp_filter", 0)
-    if node_ip not in ip("-4", "addr", "show", "dev", "lo"):
-        ip("addr", "add", f"{node_ip}/32", "dev", "lo")
+    add_local_address(node_ip)
     if service_cidr not in ip("-4", "route", "show", service_cidr):
         ip("route", "add", service_cidr, "dev", "lo")
 

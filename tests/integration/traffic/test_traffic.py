@@ -143,3 +143,30 @@ def test_default_deny_answers_403_while_allowed_callers_and_the_gateway_get_thro
     shop.eventually(lambda: status_counts(shop.from_client("web", "/api/x", count=3)) == {200: 3}, "the allow rule")
     assert status_counts(shop.from_client("web", "/other", count=3)) == {403: 3}  # only what the rule allows
     assert status_counts(shop.from_client("web", "/api/x", method="POST", count=2)) == {403: 2}
+
+
+def test_registry_only_blocks_unknown_hosts_and_egress_goes_where_the_collection_says(shop):
+    direct = shop.plane.external("api.direct.test")
+    via = shop.plane.external("api.via-gateway.test")
+    client = shop.client()
+    # REGISTRY_ONLY: a host no ServiceEntry names gets 502 from the client's own sidecar, and nothing arrives
+    answers = shop.from_client("api.direct.test", "/blocked", address=direct.address, count=3)
+    assert status_counts(answers) == {502: 3}, answers
+    assert direct.requests_seen() == []
+    shop.site("egress", mesh_egress_namespaces=[SHOP], mesh_egress_hosts=[
+        {"host": "api.direct.test", "protocol": "HTTP", "port": 80, "via_egress_gateway": False},
+        {"host": "api.via-gateway.test", "protocol": "HTTP", "port": 80}])
+    # a ServiceEntry opens a host: straight from the client's sidecar (the host sees the client pod's address)
+    shop.eventually(lambda: status_counts(shop.from_client("api.direct.test", "/open", address=direct.address))
+                    == {200: 1}, "the ServiceEntry to open api.direct.test")
+    opened = [r for r in direct.requests_seen() if r["path"] == "/open"]
+    assert opened and {r["peer"] for r in opened} == {client.ip}
+    # through the egress gateway: the host sees the egress gateway's address, never the client's
+    shop.eventually(lambda: status_counts(shop.from_client("api.via-gateway.test", "/via", address=via.address))
+                    == {200: 1}, "the route through the egress gateway")
+    egress = {r.ip for r in shop.plane.runtimes("istio-egress")}
+    seen = [r for r in via.requests_seen() if r["path"] == "/via"]
+    assert seen and {r["peer"] for r in seen} <= egress, (seen, egress)
+    # still closed: a host no ServiceEntry names, on the same address
+    assert status_counts(shop.from_client("other.test", "/still-blocked", address=direct.address)) == {502: 1}
+    assert not [r for r in direct.requests_seen() if r["path"] == "/still-blocked"]
