@@ -33,7 +33,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import dataplane, faultproxy, istiod, netns
+from . import dataplane, faultproxy, istiod, kwok_stages, netns
 from .processes import die_with_parent
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -257,7 +257,8 @@ class Cluster:
             self.tools["kwok"], f"--kubeconfig={admin_kubeconfig}", "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             f"--cidr={POD_CIDR}", f"--node-ip={NODE_IP}", "--node-lease-duration-seconds=40",
-            *[f"--config={stage}" for stage in sorted(self.tools["kwok-stages"].glob("*.yaml"))], "--v=WARN"])
+            *[f"--config={stage}" for stage in kwok_stages.write(self.tools["kwok-stages"], self.workdir / "stages")],
+            "--v=WARN"])
         self.proxy = faultproxy.FaultProxy(self.workdir, self.direct_url, self.ca, ADMIN_TOKEN).start()
         self.proxy.latency = self._initial_latency
         self.url = self.proxy.url
@@ -266,6 +267,7 @@ class Cluster:
         self._lb_thread = threading.Thread(target=self._lb_loop, name="loopback-cloud-provider", daemon=True)
         self._lb_thread.start()
         self.istiod = istiod.IstiodRunner(self, self.tools["pilot-discovery"], admin_kubeconfig).start()
+        self.prober = dataplane.ReadinessProber(self).start()
         self.wait_nodes_ready()
         return self
 
@@ -275,6 +277,11 @@ class Cluster:
         if self._dataplane is None:
             self._dataplane = dataplane.DataPlane(self, NODE_IP, NODE_NAMES, POD_CIDR, SERVICE_CIDR)
         return self._dataplane
+
+    def active_dataplane(self):
+        """The data plane while it runs, else None."""
+        plane = self._dataplane
+        return plane if plane is not None and plane.active else None
 
     def start_kube_proxy(self):
         """The pinned kube-proxy (iptables mode) in this namespace, once: ClusterIPs and load balancer
@@ -330,6 +337,8 @@ class Cluster:
 
     def stop(self):
         self._stop.set()
+        if getattr(self, "prober", None):
+            self.prober.stop()
         if self._dataplane is not None:
             self._dataplane.stop()
         for _name, proc in self.procs:  # SIGTERM all at once: each may take a while to shut down

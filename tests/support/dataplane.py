@@ -48,6 +48,7 @@ from .processes import die_with_parent
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PROXY_UID = 1337
+TERMINATION_GRACE = 6.0  # seconds a deleted pod's processes keep running (capped terminationGracePeriodSeconds)
 TELEMETRY_NAME = "aksmesh-test-no-metrics"
 APP_ANNOTATION = "aksmesh.test/app"  # "none": no stand-in for this pod's containers
 STATUS_ANNOTATION = "aksmesh.test/echo-status"  # every answer of the stand-in has this status
@@ -156,6 +157,8 @@ class PodRuntime:
         self.net = None
         self.proxy = proxy_container(pod)
         self.app_ports: list[int] = []
+        self.ready_reported = False
+        self.deadline = None  # set when the pod is gone and this runtime drains
 
     # ---- start ------------------------------------------------------------------------------------
     def start(self):
@@ -355,6 +358,19 @@ class PodRuntime:
                 conn.close()
         return self.net.run_in(get)
 
+    def probe_ready(self):
+        """The kubelet's readiness probe: the proxy's own ``readinessProbe`` (httpGet, /healthz/ready on 15021 as
+        injected) answers 200, and every application stand-in port accepts connections."""
+        if self.proxy:
+            probe = (self.proxy.get("readinessProbe") or {}).get("httpGet") or {"path": "/healthz/ready",
+                                                                               "port": 15021}
+            try:
+                if self.admin(probe.get("path", "/"), port=int(probe["port"]))[0] != 200:
+                    return False
+            except (OSError, http.client.HTTPException, ValueError):
+                return False
+        return self.apps_listening()
+
     def apps_listening(self):
         """True when every application stand-in port accepts connections (inside the pod)."""
         def probe():
@@ -382,6 +398,17 @@ class PodRuntime:
         picked = [line for line in lines if re.search(r"\b(warn|error|critical)\b|rejected", line)
                   and "Envoy proxy is NOT ready" not in line]
         return "\n".join(picked[-limit:])[-6000:]
+
+    def terminate(self, grace):
+        """The pod is gone from the API (kwok deletes at once): as a kubelet would, SIGTERM the proxy (pilot-agent
+        drains Envoy's listeners for its terminationDrainDuration) and keep the application serving until the
+        grace period ends, while the endpoint leaves kube-proxy's rules and the other proxies' EDS."""
+        self.deadline = time.monotonic() + grace
+        if self.procs and self.proxy and self.procs[0].poll() is None:
+            try:
+                os.killpg(self.procs[0].pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
     def stop(self):
         for proc in self.procs:
@@ -425,6 +452,65 @@ def wanted(pod, node_names):
     return any(c.get("ports") for c in spec.get("containers", []))
 
 
+def has_proxy_container(pod):
+    spec = pod["spec"]
+    return any(c["name"] == "istio-proxy" for c in spec.get("containers", []) + spec.get("initContainers", []))
+
+
+def is_ready(pod):
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+class ReadinessProber:
+    """The kubelet's readiness reports for pods with an ``istio-proxy`` container, which kwok leaves not Ready
+    (tests/support/kwok_stages.py): while the cluster's data plane runs, the data plane reports them from the real
+    proxy's probe; otherwise (no proxy runs) they are reported Ready at once, as kwok does for other pods."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="readiness-prober", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+
+    def _loop(self):
+        while not self._stop.wait(0.2):
+            try:
+                self.reconcile()
+            except Exception:  # noqa: BLE001 - keep reporting while the API server is busy
+                continue
+
+    def reconcile(self):
+        plane = self.cluster.active_dataplane()
+        status, out = self.cluster.api("GET", "/api/v1/pods", query={"fieldSelector": "status.phase%3DRunning"})
+        if status != 200:
+            return
+        for pod in out["items"]:
+            if pod["metadata"].get("deletionTimestamp") or is_ready(pod) or not has_proxy_container(pod):
+                continue
+            if plane is not None and plane.handles(pod):
+                continue
+            set_ready(self.cluster, pod, True)
+
+
+def set_ready(cluster, pod, ready):
+    """The pod's Ready and ContainersReady conditions, as the kubelet reports its readiness probe: the
+    EndpointSlice controller (and so kube-proxy and istiod) send traffic only to a ready pod."""
+    meta = pod["metadata"]
+    value = "True" if ready else "False"
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    body = {"status": {"conditions": [{"type": t, "status": value, "lastTransitionTime": now}
+                                      for t in ("Ready", "ContainersReady")]}}
+    cluster.api("PATCH", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/status", body,
+                content_type="application/strategic-merge-patch+json")
+
+
 class DataPlane:
     """``DataPlane(cluster).start()`` runs proxies for the pods until ``stop()``."""
 
@@ -438,6 +524,7 @@ class DataPlane:
         self.workdir = None  # made by start(): see _stage()
         self.bin = None
         self.pods: dict[str, PodRuntime] = {}
+        self.terminating: list[PodRuntime] = []
         self.externals: list[External] = []
         self.dns = None  # CoreDNS's address, when it runs
         self.failed: dict[str, str] = {}
@@ -470,9 +557,11 @@ class DataPlane:
         return svc["spec"]["clusterIP"]
 
     def adjust_proxy_env(self, env):
-        """The harness's only changes to a proxy's environment (see the module docstring)."""
+        """The harness's only changes to a proxy's environment (see the module docstring). The discovery address
+        is PROXY_CONFIG's, else CA_ADDR's (the istioctl gateways carry CA_ADDR and take the discovery address
+        from the revision's mesh config), else Istio's default."""
         config = json.loads(env.get("PROXY_CONFIG") or "{}")
-        address = config.get("discoveryAddress") or "istiod.istio-system.svc:15012"
+        address = config.get("discoveryAddress") or env.get("CA_ADDR") or "istiod.istio-system.svc:15012"
         host, _, port = address.rpartition(":")
         config["discoveryAddress"] = f"{self.resolve(host)}:{port}"
         config["binaryPath"] = self.binary("envoy")
@@ -522,6 +611,8 @@ class DataPlane:
         with self._lock:
             for key in list(self.pods):
                 self.pods.pop(key).stop()
+            while self.terminating:
+                self.terminating.pop().stop()
         while self.externals:
             self.externals.pop().stop()
         if self.cluster.dns_hosts_file() is not None:
@@ -547,10 +638,21 @@ class DataPlane:
                 for p in out["items"] if wanted(p, self.node_names)}
         with self._lock:
             for key in [k for k in self.pods if k not in want]:
-                self.pods.pop(key).stop()
+                runtime = self.pods.pop(key)
+                runtime.terminate(min(float(runtime.pod["spec"].get("terminationGracePeriodSeconds", 30)),
+                                      TERMINATION_GRACE))
+                self.terminating.append(runtime)
+            for runtime in [r for r in self.terminating if time.monotonic() > r.deadline]:
+                self.terminating.remove(runtime)
+                runtime.stop()
             for key, pod in want.items():
                 if key in self.pods or key in self.failed or self._stop.is_set():
                     continue
+                for old in [r for r in self.terminating if r.ip == pod["status"]["podIP"]]:
+                    self.terminating.remove(old)  # kwok handed its address to a new pod: its grace ends now
+                    old.stop()
+                if not has_proxy_container(pod):  # kwok marked it Ready at once (it holds proxied pods back)
+                    self._set_ready(pod, False)
                 runtime = PodRuntime(self, pod)
                 try:
                     runtime.start()
@@ -559,6 +661,22 @@ class DataPlane:
                     self.failed[key] = str(exc)
                     continue
                 self.pods[key] = runtime
+            for runtime in self.pods.values():
+                if not runtime.ready_reported and runtime.probe_ready():
+                    self._set_ready(runtime.pod, True)
+                    runtime.ready_reported = True
+
+    def _set_ready(self, pod, ready):
+        set_ready(self.cluster, pod, ready)
+
+    @property
+    def active(self):
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    def handles(self, pod):
+        """True for a pod this data plane runs (or will run): its readiness is the proxy's to report."""
+        key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}/{pod['metadata']['uid']}"
+        return wanted(pod, self.node_names) and key not in self.failed
 
     def _ensure_telemetry(self):
         """Prometheus metrics off in each istiod's root namespace (upstream Envoy lacks istio.stats)."""

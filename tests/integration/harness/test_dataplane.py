@@ -57,8 +57,11 @@ def test_a_pod_that_goes_takes_its_namespace_and_processes(kube_api, dataplane):
     assert http_request(runtime.ip, 8080, "/", source=NODE_IP)[0] == 200
     kube_api.delete("apps/v1", "Deployment", "gone", "web-v1")
     kube_api.wait_for(lambda: not dataplane.runtimes("gone"), "the pod's runtime to stop")
-    assert all(p.poll() is not None for p in runtime.procs)
-    assert not cluster_mod.has_external_route()  # veths that are left would be links to nowhere
+    # as a kubelet would, its processes get a grace period (the proxy drains), then end with its namespace
+    kube_api.wait_for(lambda: all(p.poll() is not None for p in runtime.procs), "the pod's processes to end",
+                      timeout=30)
+    kube_api.wait_for(lambda: not cluster_mod.has_external_route() and runtime.net._holder.poll() is not None,
+                      "the pod's network namespace to go", timeout=30)
 
 
 @pytest.fixture
