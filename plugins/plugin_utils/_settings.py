@@ -20,6 +20,7 @@ import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 
 # inventory variable (without the aksmesh_ prefix) -> (type, default); documented in roles/settings/meta
@@ -225,6 +226,10 @@ def derive(raw, host="", cwd=""):
         # the stage registry (plugins/plugin_utils/_stages.py) for this host: {name: enabled, skipped (why not),
         # folder (render mode), prune_kinds}, in the order site.yml runs them
         "stages": _host_stages(s, azure, render, method),
+        # the install method table (plugins/plugin_utils/_methods.py): this host's method (the role the
+        # istio_control_plane role dispatches to, what upgrade.yml and cleanup.yml may do with it) and every method
+        "control_plane": _methods.published(method),
+        "methods": _methods.table(),
         "lint_fail_level": s["lint_fail_level"],
         # seconds between the progress lines of the long waits (Ansible async poll): install, charts, add-on, rollouts
         "poll_interval": s["poll_interval"],
