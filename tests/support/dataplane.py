@@ -362,8 +362,8 @@ class PodRuntime:
         """The kubelet's readiness probe: the proxy's own ``readinessProbe`` (httpGet, /healthz/ready on 15021 as
         injected) answers 200, and every application stand-in port accepts connections."""
         if self.proxy:
-            probe = (self.proxy.get("readinessProbe") or {}).get("httpGet") or {"path": "/healthz/ready",
-                                                                               "port": 15021}
+            default = {"path": "/healthz/ready", "port": 15021}
+            probe = (self.proxy.get("readinessProbe") or {}).get("httpGet") or default
             try:
                 if self.admin(probe.get("path", "/"), port=int(probe["port"]))[0] != 200:
                     return False
@@ -562,7 +562,7 @@ class DataPlane:
         from the revision's mesh config), else Istio's default."""
         config = json.loads(env.get("PROXY_CONFIG") or "{}")
         address = config.get("discoveryAddress") or env.get("CA_ADDR") or "istiod.istio-system.svc:15012"
-        host, _, port = address.rpartition(":")
+        host, port = address.rsplit(":", 1)
         config["discoveryAddress"] = f"{self.resolve(host)}:{port}"
         config["binaryPath"] = self.binary("envoy")
         env["PROXY_CONFIG"] = json.dumps(config)
@@ -744,17 +744,17 @@ class DataPlane:
         last = "not started"
         while time.monotonic() < deadline:
             try:
-                status, _ = runtime.admin("/healthz/ready", port=15020)
+                status = runtime.admin("/healthz/ready", port=15020)[0]
                 if status == 200:
-                    _, stats = runtime.admin("/stats?filter=update_rejected")
+                    stats = runtime.admin("/stats?filter=update_rejected")[1]
                     rejected = {k: int(v) for k, v in (line.split(": ") for line in stats.splitlines()
                                                        if ": " in line) if v.strip().isdigit()}
-                    bad = {k: v for k, v in rejected.items() if v and k.split(".")[0] in ("cluster_manager",
-                                                                                            "listener_manager")}
+                    managers = ("cluster_manager", "listener_manager")
+                    bad = {k: v for k, v in rejected.items() if v and k.split(".")[0] in managers}
                     if bad:
                         raise DataPlaneError(f"Envoy of {runtime.namespace}/{runtime.name} rejected config: {bad}"
                                              f"\n{runtime.problems()}")
-                    _, names = runtime.admin("/listeners")
+                    names = runtime.admin("/listeners")[1]
                     missing = [want for want in listeners if want not in names]
                     if not missing:
                         return runtime
@@ -773,7 +773,7 @@ class DataPlane:
 
         def pods():
             return [p for p in self.cluster.get("v1", "Pod", namespace) if wanted(p, self.node_names)]
-        self.cluster.wait_for(lambda: pods(), f"pods in {namespace}", timeout)
+        self.cluster.wait_for(pods, f"pods in {namespace}", timeout)
         for pod in pods():
             runtime = self.pod(namespace, pod["metadata"]["name"], max(deadline - time.monotonic(), 1))
             if runtime.proxy:

@@ -14,8 +14,8 @@ from tests.support.dataplane import connect_refused, http_request
 
 def app(namespace, name, version="v1", replicas=1, port=8080, annotations=None):
     labels = {"app": name, "version": version}
-    return [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"{name}-{version}",
-                                                                          "namespace": namespace},
+    meta = {"name": f"{name}-{version}", "namespace": namespace}
+    return [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
              "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": {
                  "metadata": {"labels": labels, "annotations": annotations or {}},
                  "spec": {"containers": [{"name": name, "image": f"example.test/{name}:{version}",
@@ -44,7 +44,7 @@ def test_stand_ins_answer_on_pod_and_cluster_ips(kube_api, dataplane):
         return seen == {r.name for r in runtimes}
     kube_api.wait_for(both, "answers from both pods through the ClusterIP", timeout=30, interval=0.05)
     one = runtimes[0]
-    status, _, body = http_request(one.ip, 8080, "/status/418", source=NODE_IP)
+    status, _headers, body = http_request(one.ip, 8080, "/status/418", source=NODE_IP)
     assert status == 418 and json.loads(body)["path"] == "/status/418"
     assert any(r["path"] == "/status/418" for r in one.requests_seen())
     assert one.ip not in [r.ip for r in runtimes[1:]]
@@ -96,8 +96,8 @@ def test_real_envoy_gateway_and_sidecars_carry_mtls_traffic(kube_api, istio, dat
     dataplane.wait_proxy_ready(gateway, listeners=["0.0.0.0_8080"])
 
     def through_gateway():
-        status, _, body = http_request(svc["ip"], 80, "/through", headers={"Host": "web.example.com"},
-                                       source=NODE_IP)
+        status, _headers, body = http_request(svc["ip"], 80, "/through", headers={"Host": "web.example.com"},
+                                              source=NODE_IP)
         return (status, body) if status == 200 else None
     status, body = kube_api.wait_for(through_gateway, "a 200 through the gateway", timeout=60)
     seen = json.loads(body)
@@ -108,6 +108,6 @@ def test_real_envoy_gateway_and_sidecars_carry_mtls_traffic(kube_api, istio, dat
     assert any(r["path"] == "/through" for r in web.requests_seen())
     # no rejected configuration on either proxy
     for runtime in (gateway, web):
-        _, stats = runtime.admin("/stats?filter=update_rejected")
+        stats = runtime.admin("/stats?filter=update_rejected")[1]
         assert all(line.endswith(": 0") for line in stats.splitlines() if line), stats
     assert not connect_refused(svc["ip"], 80, source=NODE_IP)

@@ -44,8 +44,8 @@ def workload(name, version, port=8080, annotations=None, replicas=1, service_acc
                             "ports": [{"containerPort": port}] if port else []}]}
     if service_account:
         spec["serviceAccountName"] = service_account
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"{name}-{version}",
-                                                                         "namespace": SHOP},
+    meta = {"name": f"{name}-{version}", "namespace": SHOP}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": {
                 "metadata": {"labels": labels, "annotations": annotations or {}}, "spec": spec}}}
 
@@ -93,7 +93,7 @@ class Mesh:
 
         def send():
             out = []
-            for _ in range(count):
+            for _attempt in range(count):
                 try:
                     out.append(dataplane_mod.http_request(target, port, path, method=method, headers=head))
                 except OSError as exc:
@@ -103,7 +103,7 @@ class Mesh:
 
     def through_gateway(self, path="/", headers=None, host=HOST, count=1):
         out = []
-        for _ in range(count):
+        for _attempt in range(count):
             try:
                 out.append(dataplane_mod.http_request(self.ingress_ip, 80, path, headers=dict(
                     {"Host": host}, **(headers or {})), source=NODE_IP))
@@ -191,8 +191,8 @@ def mesh(request, kube_cluster, tmp_path_factory, istio_chart_repo):
                                     "the ingress address")
         for runtime in plane.wait_ready(namespace, timeout=120) + plane.wait_ready(SHOP, timeout=120):
             assert runtime.proxy is not None, f"{runtime.namespace}/{runtime.name} has no sidecar"
-        target = next(p["targetPort"] for p in kube_cluster.get("v1", "Service", namespace, name)["spec"]["ports"]
-                      if p["port"] == 80)  # 8080 from istioctl; 80 from the Helm chart (unprivileged port sysctl)
+        ports = kube_cluster.get("v1", "Service", namespace, name)["spec"]["ports"]
+        target = [p["targetPort"] for p in ports if p["port"] == 80][0]  # 8080 (istioctl), 80 (Helm chart)
         for runtime in plane.runtimes(namespace):  # every gateway replica serves the Gateway's port
             plane.wait_proxy_ready(runtime, listeners=[f"0.0.0.0_{target}"])
         mesh = Mesh(kube_cluster, plane, method, kubeconfig, tmp, kube_cluster.snapshot(), svc["ip"], inventory)

@@ -123,9 +123,12 @@ def test_outlier_detection_ejects_the_failing_backend(shop):
                     "Service's endpoints")
     traffic(shop, {"name": "web", "namespace": SHOP, "circuit_breaker": {
         "consecutive_5xx_errors": 1, "interval": "1s", "base_ejection_time": "60s", "max_ejection_percent": 100}})
+
     # after the failing pod answered 503 once, it is ejected: the next requests all succeed
-    answers = shop.eventually(lambda: (lambda a: a if status_counts(a) == {200: 30} else None)(
-        shop.from_client("web", "/after", count=30)), "the failing backend to be ejected", timeout=30)
+    def all_succeed():
+        answers = shop.from_client("web", "/after", count=30)
+        return answers if status_counts(answers) == {200: 30} else None
+    answers = shop.eventually(all_succeed, "the failing backend to be ejected", timeout=30)
     assert status_counts(answers) == {200: 30}
     assert {json.loads(body)["version"] for _s, _h, body in answers} <= {"v1", "v2"}
 
