@@ -28,8 +28,9 @@ import yaml
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, stamp
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
 _ROLE_OPTIONS = {}
@@ -130,6 +131,12 @@ class StageFilter(object):
     def __call__(self, value, **kwargs):
         options = self.validate(value, kwargs)
         try:
-            return self.build(**options)
+            built = self.build(**options)
         except MeshConfigError as exc:
             raise AnsibleFilterError(exc.render(self.variable))
+        # a filter is public: its objects carry the label of its role's stage (from the registry), as they did
+        # before builders left it to the stage that applies them; a play that applies them itself needs it
+        stage = stages.of_role(self.role) if self.role else None
+        if stage is not None and isinstance(built, list):
+            return stamp(built, stage.name)
+        return built

@@ -191,3 +191,11 @@ def test_wildcard_egress_hosts_are_dns_names():
     out = egress([{"host": "*.blob.core.windows.net"}], namespaces=["shop"], gateway_namespace="istio-egress",
                  gateway_selector={"istio": "egressgateway"}, gateway_service="istio-egressgateway")
     assert out[0]["spec"]["hosts"] == ["*.blob.core.windows.net"]
+
+
+def test_a_public_filter_labels_its_objects_with_its_roles_stage():
+    """Plays that apply a filter's objects themselves (molecule/default does) get the stage label, as before the
+    builders left it to the applying stage; mesh_apply keeps a label that has a value."""
+    objs = FILTERS["mtls_manifests"]("STRICT", root_namespace="istio-system", istio_namespace="istio-system",
+                                     gateway_namespaces=["istio-ingress"])
+    assert objs and {o["metadata"]["labels"]["aksmesh.io/stage"] for o in objs} == {"mtls"}

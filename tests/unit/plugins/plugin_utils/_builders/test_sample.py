@@ -92,7 +92,7 @@ def test_placed_for_each_install_method(method, revision, gateway_ns, selector, 
     assert {k: v for k, v in ns_labels.items() if k.startswith("istio")} == injection
     for o in objs:
         assert o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "aksmesh"
-        assert o["metadata"]["labels"]["aksmesh.io/stage"] is None  # the sample stage's: mesh_apply stamps it
+        assert o["metadata"]["labels"]["aksmesh.io/stage"] == "sample"  # the filter stamps its stage
         if o["kind"] not in ("Namespace", "Gateway"):
             assert o["metadata"]["namespace"] == "bookinfo", o["metadata"]["name"]
     gw = one(objs, "Gateway")
