@@ -36,6 +36,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -786,22 +787,42 @@ class DataPlane:
         return {f"{r.namespace}/{r.name}": r.logs() for r in self.runtimes()}
 
 
-def http_request(host, port, path="/", method="GET", headers=None, body=None, timeout=10.0, source=None,
-                 tls_context=None, server_hostname=None):
+def http_request(host, port, path="/", method="GET", headers=None, body=None, timeout=10.0, source=None):
     """One HTTP request: (status, headers dict, body text); connection failures raise OSError."""
-    if tls_context is not None:
-        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls_context,
-                                           source_address=(source, 0) if source else None)
-        if server_hostname:
-            conn._tunnel_host = None  # noqa: SLF001 - plain connection; SNI set below
-            conn.host = host
-    else:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout,
-                                          source_address=(source, 0) if source else None)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout, source_address=(source, 0) if source else None)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read().decode(errors="replace")
+    finally:
+        conn.close()
+
+
+class _SNIConnection(http.client.HTTPSConnection):
+    """HTTPS to an address with another name for SNI and certificate verification (a load balancer IP serving
+    a host name), as ``curl --resolve`` does."""
+
+    def __init__(self, address, port, server_name, **kwargs):
+        super().__init__(address, port, **kwargs)
+        self.server_name = server_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout, self.source_address)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.server_name)
+
+
+def https_request(address, port, server_name, path="/", cafile=None, headers=None, timeout=10.0, source=None):
+    """One HTTPS request to ``address`` for ``server_name``, verified against ``cafile``: (status, headers, body,
+    the peer certificate's subjectAltName)."""
+    context = ssl.create_default_context(cafile=cafile)
+    conn = _SNIConnection(address, port, server_name, timeout=timeout, context=context,
+                          source_address=(source, 0) if source else None)
+    try:
+        conn.request("GET", path, headers=dict({"Host": server_name}, **(headers or {})))
+        resp = conn.getresponse()
+        san = conn.sock.getpeercert().get("subjectAltName", ())
+        return (resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read().decode(errors="replace"),
+                san)
     finally:
         conn.close()
 
@@ -819,4 +840,4 @@ def connect_refused(host, port, timeout=3.0, source=None):
 
 
 __all__ = ["DataPlane", "DataPlaneError", "PodRuntime", "connect_refused", "die_with_parent", "http_request",
-           "unavailable"]
+           "https_request", "unavailable"]
