@@ -45,7 +45,7 @@ import time
 
 from . import netns
 from .istiod import FIELD_REFS
-from .processes import die_with_parent
+from .processes import Reconciler, die_with_parent
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PROXY_UID = 1337
@@ -463,29 +463,17 @@ def is_ready(pod):
                for c in (pod.get("status") or {}).get("conditions") or [])
 
 
-class ReadinessProber:
+class ReadinessProber(Reconciler):
     """The kubelet's readiness reports for pods with an ``istio-proxy`` container, which kwok leaves not Ready
     (tests/support/kwok_stages.py): while the cluster's data plane runs, the data plane reports them from the real
     proxy's probe; otherwise (no proxy runs) they are reported Ready at once, as kwok does for other pods."""
 
+    interval = 0.2
+    name = "readiness-prober"
+
     def __init__(self, cluster):
+        super().__init__()
         self.cluster = cluster
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="readiness-prober", daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-
-    def _loop(self):
-        while not self._stop.wait(0.2):
-            try:
-                self.reconcile()
-            except Exception:  # noqa: BLE001 - keep reporting while the API server is busy
-                continue
 
     def reconcile(self):
         plane = self.cluster.active_dataplane()
@@ -512,10 +500,14 @@ def set_ready(cluster, pod, ready):
                 content_type="application/strategic-merge-patch+json")
 
 
-class DataPlane:
+class DataPlane(Reconciler):
     """``DataPlane(cluster).start()`` runs proxies for the pods until ``stop()``."""
 
+    interval = 0.3
+    name = "dataplane"
+
     def __init__(self, cluster, node_ip, node_names, pod_cidr, service_cidr):
+        super().__init__()
         self.cluster = cluster
         self.tools = cluster.tools
         self.node_ip = node_ip
@@ -529,8 +521,6 @@ class DataPlane:
         self.externals: list[External] = []
         self.dns = None  # CoreDNS's address, when it runs
         self.failed: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread = None
         self._lock = threading.Lock()
 
     # ---- cluster access ---------------------------------------------------------------------------
@@ -579,10 +569,7 @@ class DataPlane:
         self.dns = self.cluster.start_coredns()
         self._stage()
         self.failed.clear()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="dataplane", daemon=True)
-        self._thread.start()
-        return self
+        return super().start()
 
     def _stage(self):
         """Proxies run as uid 1337, which cannot read the tools cache or pytest's folders (both private to
@@ -606,7 +593,7 @@ class DataPlane:
         return str(self.bin / name)
 
     def stop(self):
-        self._stop.set()
+        super().stop()
         if self._thread:
             self._thread.join(timeout=30)
         with self._lock:
@@ -621,14 +608,6 @@ class DataPlane:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
-
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                self.reconcile()
-            except Exception:  # noqa: BLE001 - keep following pods while the API server is busy
-                pass
-            self._stop.wait(0.3)
 
     def reconcile(self):
         self._ensure_telemetry()
@@ -672,7 +651,7 @@ class DataPlane:
 
     @property
     def active(self):
-        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+        return self.running
 
     def handles(self, pod):
         """True for a pod this data plane runs (or will run): its readiness is the proxy's to report."""

@@ -15,9 +15,8 @@ import os
 import pathlib
 import signal
 import subprocess
-import threading
 
-from .processes import die_with_parent
+from .processes import Reconciler, die_with_parent
 
 PORTS = {"--httpAddr": 8080, "--httpsAddr": 15017, "--grpcAddr": 15010, "--secureGRPCAddr": 15012,
          "--monitoringAddr": 15014}
@@ -63,21 +62,18 @@ def pod_args(container, ip, kubeconfig):
     return args + [f"--kubeconfig={kubeconfig}"]
 
 
-class IstiodRunner:
+class IstiodRunner(Reconciler):
+    name = "istiod-runner"
+
     def __init__(self, cluster, binary, kubeconfig):
+        super().__init__()
         self.cluster = cluster
         self.binary = str(binary)
         self.kubeconfig = str(kubeconfig)
         self.procs: dict[str, subprocess.Popen] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="istiod-runner", daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
 
     def stop(self):
-        self._stop.set()
+        super().stop()
         for key in list(self.procs):
             self._end(key)
 
@@ -90,13 +86,6 @@ class IstiodRunner:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-    def _loop(self):
-        while not self._stop.wait(0.5):
-            try:
-                self.reconcile()
-            except Exception:  # noqa: BLE001 - the runner must outlive a failed list while the cluster restarts
-                continue
 
     def reconcile(self):
         status, out = self.cluster.api("GET", "/api/v1/pods", query={"labelSelector": "app%3Distiod"})
