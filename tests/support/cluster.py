@@ -144,6 +144,7 @@ class Cluster:
         self.api_port = free_port()
         self._kube_proxy = None
         self._dataplane = None
+        self._local_addresses = set()
 
     # ---- PKI ----------------------------------------------------------------------------
     def _pki(self):
@@ -568,6 +569,8 @@ class Cluster:
             if svc["spec"].get("type") != "LoadBalancer" or svc["metadata"].get("deletionTimestamp"):
                 continue
             address = self._lb_address(svc)
+            if address:
+                self._make_local(address)
             want = [{"ip": address, "ipMode": "VIP"}] if address else []
             have = (svc.get("status") or {}).get("loadBalancer", {}).get("ingress") or []
             if [i.get("ip") for i in have] == [i["ip"] for i in want]:
@@ -576,6 +579,19 @@ class Cluster:
             self.api("PATCH", f"/api/v1/namespaces/{meta['namespace']}/services/{meta['name']}/status",
                      {"status": {"loadBalancer": {"ingress": want or None}}},
                      content_type="application/merge-patch+json")
+
+    def _make_local(self, address):
+        """A load balancer address outside LOCAL_NET (a static IP the ARM emulator or the inventory names) is made
+        a local address of this namespace, as the pool's are: connections to it reach kube-proxy's rules (with the
+        data plane) or are refused; none can leave the machine."""
+        try:
+            if ipaddress.ip_address(address) in LOCAL_NET or address in self._local_addresses:
+                return
+        except ValueError:
+            return
+        subprocess.run(["ip", "route", "replace", "local", f"{address}/32", "dev", "lo"], capture_output=True,
+                       check=False)
+        self._local_addresses.add(address)
 
     def _lb_loop(self):
         while not self._stop.wait(0.3):

@@ -3,6 +3,9 @@
     python -m tests.support.serve start DIR   # daemonize; writes DIR/kubeconfig, DIR/endpoints.json, DIR/pid
     python -m tests.support.serve stop DIR
 
+With ``AKSMESH_DATAPLANE=1`` the cluster also runs its data plane (tests/support/dataplane.py: real Envoy
+proxies for the pods, kube-proxy, CoreDNS); ``endpoints.json`` says whether it runs or why not.
+
 The cluster is tests/support/cluster.py (the same start-up code as the pytest fixture and the benchmarks); run
 this inside tools/netns-run (make molecule does).
 """
@@ -29,6 +32,12 @@ def _serve(directory):
     arm.add_cluster("rg-demo", "aks-demo", kubeconfig=kube.kubeconfig(), kubernetes_version="1.35.4")
     endpoints = {"kube": kube.url, "kube_ca": kube.ca_path, "arm": arm.url, "arm_ca": arm.ca_path,
                  "subscription_id": SUBSCRIPTION, "tenant": TENANT, "client_id": "app-id", "secret": "app-secret"}
+    if os.environ.get("AKSMESH_DATAPLANE") == "1":
+        from tests.support import dataplane
+        reason = dataplane.unavailable(kube.tools)
+        if reason is None:
+            kube.dataplane().start()
+        endpoints["dataplane"] = reason or "running"
     (directory / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
     (directory / "pid").write_text(str(os.getpid()))
 
