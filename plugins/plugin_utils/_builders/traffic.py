@@ -108,6 +108,28 @@ def _fault(fault, where):
     return out
 
 
+# what a route carries besides its match and destinations: at the service, every route of it; in a header or
+# cookie canary, its matched route only (Istio's "fault for user jason" task)
+ROUTE_POLICY = ("retries", "timeout", "mirror", "fault")
+
+
+def _route_policy(spec, host, known, where):
+    out = {}
+    if spec.get("retries"):
+        r = spec["retries"]
+        out["retries"] = dict((k2, r[k1]) for k1, k2 in (("attempts", "attempts"), ("per_try_timeout", "perTryTimeout"),
+                                                         ("retry_on", "retryOn")) if r.get(k1) is not None)
+    if spec.get("timeout"):
+        out["timeout"] = spec["timeout"]
+    if spec.get("mirror"):
+        m = spec["mirror"]
+        out["mirror"] = _dest(m.get("host") or host, known(m.get("subset")), m.get("port"))
+        out["mirrorPercentage"] = {"value": float(m.get("percentage", 100))}
+    if spec.get("fault"):
+        out["fault"] = _fault(spec["fault"], where)
+    return out
+
+
 def service_manifests(svc, gateway_routes=None):
     require(svc, ["name", "namespace"], OPTION, "service %s" % svc.get("name"))
     where = "service %s/%s" % (svc["namespace"], svc["name"])
@@ -122,22 +144,13 @@ def service_manifests(svc, gateway_routes=None):
         return subset
 
     default_subset = known(svc.get("default_subset") or (subsets[0] if subsets else None))
-    common = {}
-    if svc.get("retries"):
-        r = svc["retries"]
-        common["retries"] = dict((k2, r[k1]) for k1, k2 in (("attempts", "attempts"), ("per_try_timeout",
-                                                                                       "perTryTimeout"),
-                                                            ("retry_on", "retryOn")) if r.get(k1) is not None)
-    if svc.get("timeout"):
-        common["timeout"] = svc["timeout"]
-    if svc.get("mirror"):
-        m = svc["mirror"]
-        common["mirror"] = _dest(m.get("host") or host, known(m.get("subset")), m.get("port"))
-        common["mirrorPercentage"] = {"value": float(m.get("percentage", 100))}
-    if svc.get("fault"):
-        common["fault"] = _fault(svc["fault"], where)
+    common = _route_policy(svc, host, known, where)
     routes = []
     if canary.get("weights"):
+        attached = sorted(k for k in ROUTE_POLICY if canary.get(k))
+        if attached:
+            raise MeshConfigError(OPTION, "%s: canary.%s needs a header or cookie match (a weighted canary is one "
+                                          "route: give it at the service instead)" % (where, attached[0]))
         weights = canary["weights"]
         if sum(int(w) for w in weights.values()) != 100:
             raise MeshConfigError(OPTION, "%s: canary weights %s must add up to 100" % (where, weights))
@@ -147,7 +160,8 @@ def service_manifests(svc, gateway_routes=None):
     else:
         if canary:
             require(canary, ["subset"], OPTION, where + " canary")
-            routes.append(dict(common, match=_match(canary, where),
+            matched = dict(common, **_route_policy(canary, host, known, where + " canary"))
+            routes.append(dict(matched, match=_match(canary, where),
                                route=[{"destination": _dest(host, known(canary["subset"]), port)}]))
         routes.append(dict(common, route=[{"destination": _dest(host, default_subset, port)}]))
     vs = obj("networking.istio.io/v1", "VirtualService", svc["name"], svc["namespace"],

@@ -133,6 +133,22 @@ def test_fault_injection_aborts_and_delays(shop):
     assert len([r for r in web.requests_seen() if r["path"] == "/delayed"]) == 3  # then delivered
 
 
+def test_a_fault_on_the_canary_route_hits_only_the_matched_requests(shop):
+    """Istio's fault injection task: an abort for one user's requests only; everyone else is untouched."""
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"],
+                   "canary": {"header": {"name": "end-user", "exact": "jason"}, "subset": "v2",
+                              "fault": {"abort": {"http_status": 418, "percentage": 100}}}})
+    jason = {"end-user": "jason"}
+    shop.eventually(lambda: status_counts(shop.from_client("web", headers=jason, count=3)) == {418: 3},
+                    "the fault on the matched route")
+    v2 = shop.pods("web-v2")[0]
+    before = len(v2.requests_seen())
+    assert status_counts(shop.from_client("web", "/jason", headers=jason, count=10)) == {418: 10}
+    assert [r for r in v2.requests_seen()[before:] if r["path"] == "/jason"] == []  # aborted before v2
+    others = shop.from_client("web", "/others", headers={"end-user": "alice"}, count=10)
+    assert status_counts(others) == {200: 10} and versions(others) == {"v1": 10}  # the default route, no fault
+
+
 def test_outlier_detection_ejects_the_failing_backend(shop):
     shop.cluster.create(workload("web", "bad", annotations={"aksmesh.test/echo-status": "503"},
                                  service_account="web"))

@@ -234,6 +234,21 @@ def test_cookie_canary_matches_the_cookie_wherever_a_browser_puts_it(header, mat
     assert bool(re.fullmatch(regex, header)) is matched
 
 
+def test_a_canary_route_carries_its_own_fault_the_default_route_none():
+    """Istio's fault injection task: the delay or abort for the matched users only."""
+    vs, _dr = traffic.service_manifests({"name": "ratings", "namespace": "shop", "subsets": ["v1"],
+                                         "canary": {"header": {"name": "end-user", "exact": "jason"}, "subset": "v1",
+                                                    "fault": {"abort": {"http_status": 500}}, "timeout": "2s"}})
+    matched, default = vs["spec"]["http"]
+    assert matched["match"] == [{"headers": {"end-user": {"exact": "jason"}}}]
+    assert matched["fault"] == {"abort": {"httpStatus": 500, "percentage": {"value": 100.0}}}
+    assert matched["timeout"] == "2s"
+    assert "fault" not in default and "timeout" not in default and "match" not in default
+    with pytest.raises(MeshConfigError, match="canary.fault needs a header or cookie match"):
+        traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"], "canary": {
+            "weights": {"v1": 90, "v2": 10}, "fault": {"abort": {"http_status": 500}}}})
+
+
 def test_traffic_rejects_bad_weights_and_unknown_subsets():
     with pytest.raises(MeshConfigError, match="^services: service s/r: canary weights .* must add up to 100"):
         traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"],
