@@ -222,18 +222,11 @@ progress:
   elements: str
 """
 
-import copy
-
-from ansible_collections.aksmesh.istio.plugins.module_utils._azure import istio_addon, models
-from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
-    aks_argument_spec, cluster_label, get_cluster, report)
-from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube import cluster_items
-from ansible_collections.aksmesh.istio.plugins.module_utils._azure.connection import connect
-from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
-    describe, rest, run_lro, run_module)
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import istio_addon
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import aks_argument_spec
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_mesh_addon import AddonModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import run_module
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import planned
 
 
 def argument_spec():
@@ -256,131 +249,6 @@ def argument_spec():
         check_self_managed=dict(type="bool", default=True),
         timeout=dict(type="int", default=1800),
     )
-
-
-def gateway_services(profile):
-    out = []
-    for gw in ((profile.get("istio") or {}).get("components") or {}).get("ingressGateways") or []:
-        if gw.get("enabled"):
-            key = "aks_addon" if gw.get("mode") == "External" else "aks_addon_internal"
-            service, namespace = SERVICES[key]
-            out.append(dict(namespace=namespace, service=service, mode=gw.get("mode")))
-    return out
-
-
-class AddonModule(object):
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.label = cluster_label(self.p["resource_group"], self.p["name"])
-        self.conn = connect(module, "azure-mgmt-containerservice")
-        self.cs = self.conn.sdk_client("azure-mgmt-containerservice")
-
-    def offers(self, cluster):
-        try:
-            profiles = [rest(x) for x in self.cs.managed_clusters.list_mesh_revision_profiles(cluster["location"])]
-            available = istio_addon.available_revisions(profiles, cluster["kubernetes_version"])
-            upgrades = []
-            if cluster["service_mesh_revisions"]:
-                profile = rest(self.cs.managed_clusters.get_mesh_upgrade_profile(
-                    self.p["resource_group"], self.p["name"], "istio"))
-                upgrades = list((profile.get("properties") or {}).get("upgrades") or [])
-            return available, upgrades
-        except Exception as exc:
-            raise describe(exc, "mesh revisions of %s" % self.label)
-
-    def self_managed(self):
-        deployments = cluster_items(self.module, self.cs, "/apis/apps/v1/deployments",
-                                    "cannot look for a self-managed Istio in %s" % self.label,
-                                    "give a Kubernetes connection, or set check_self_managed: false",
-                                    labelSelector="app=istiod")
-        return istio_addon.self_managed(deployments)
-
-    def run(self):
-        p = self.p
-        mc = get_cluster(self.cs, p["resource_group"], p["name"])
-        cluster = report(mc)
-        body = rest(mc)
-        current_profile = (body.get("properties") or {}).get("serviceMeshProfile") or {"mode": "Disabled"}
-        current = istio_addon.current_revisions(current_profile)
-        available, upgrades = self.offers(cluster)
-        result = dict(changed=False, action="report", revisions_before=current, revisions=current,
-                      available_revisions=available, available_upgrades=upgrades,
-                      service_mesh_profile=current_profile, ingress_gateway_services=gateway_services(current_profile))
-        if p["report_only"]:
-            return result
-        if p["state"] == "absent":
-            wanted = []
-        elif p["revisions"]:
-            wanted = p["revisions"]
-        else:
-            wanted = current or available[-1:]
-            if not wanted:
-                self.module.fail_json(msg="no add-on revision is available for %s (Kubernetes %s in %s)"
-                                          % (self.label, cluster["kubernetes_version"], cluster["location"]))
-        action, error = istio_addon.plan(current, wanted, available, upgrades)
-        ca = egress = None
-        if not error and p["certificate_authority"] and wanted:
-            ca, error = istio_addon.plugin_ca(p["certificate_authority"])
-        if not error and p["egress_gateways"] is not None and wanted:
-            egress, error = istio_addon.egress_gateways(p["egress_gateways"])
-        if error:
-            self.module.fail_json(msg="%s: %s" % (self.label, error), **result)
-        gateways = dict((k, p[k]) for k, _mode in istio_addon.GATEWAY_MODES)
-        desired = istio_addon.desired_profile(current_profile, wanted, gateways, ca=ca, egress=egress)
-        if istio_addon.comparable(desired) == istio_addon.comparable(current_profile):
-            result["action"] = "unchanged"
-            return result
-        if action == "unchanged":
-            action = "configure"
-        update, lost = self.update_model(body, desired)
-        if lost:
-            self.module.fail_json(msg="%s: %s" % (self.label, models.unsupported(
-                "azure-mgmt-containerservice", "these service mesh profile fields", lost,
-                istio_addon.EGRESS_SDK_MINIMUM)), **result)
-        missing = istio_addon.prerequisites(body, ca, egress)
-        if missing:
-            self.module.fail_json(msg="%s: %s" % (self.label, "; ".join(missing)), **result)
-        if cluster["provisioning_state"] not in ("Succeeded", "Failed"):
-            self.module.fail_json(msg="%s is %s; wait for the running operation to finish and re-run"
-                                      % (self.label, cluster["provisioning_state"]), **result)
-        if action == "enable" and p["check_self_managed"]:
-            found = self.self_managed()
-            if found:
-                self.module.fail_json(
-                    msg="%s runs a self-managed Istio control plane (%s); the AKS add-on cannot run next to it. "
-                        "Fix: uninstall it first (cleanup.yml, or istioctl uninstall --purge), or keep "
-                        "install_method istioctl/helm" % (self.label, ", ".join(found)), **result)
-        result.update(changed=True, action=action, revisions=wanted, service_mesh_profile=desired,
-                      ingress_gateway_services=gateway_services(desired))
-        if self.module._diff:
-            result["diff"] = dict(before=current_profile, after=desired)
-        if self.module.check_mode:
-            # for the next tasks of the check-mode run: the add-on would bring these namespaces and the Istio kinds
-            plan = planned.Planned(istio_addon.planned_namespaces(current_profile, desired))
-            if not current:
-                plan.add_groups(planned.ISTIO_GROUPS)
-            result["planned"] = plan.result()
-            return result
-        what = "updating the service mesh profile of %s (%s)" % (self.label, action)
-        model, result["progress"] = run_lro(
-            lambda: self.cs.managed_clusters.begin_create_or_update(p["resource_group"], p["name"], update,
-                                                                    polling_interval=p["poll_interval"]),
-            p["timeout"], what)
-        after = ((rest(model) or {}).get("properties") or {}).get("serviceMeshProfile") or desired
-        result.update(service_mesh_profile=after, revisions=istio_addon.current_revisions(after),
-                      ingress_gateway_services=gateway_services(after))
-        return result
-
-    @staticmethod
-    def update_model(body, desired):
-        """(the ManagedCluster to PUT: the cluster as read with the desired mesh profile, the paths of the
-        profile that the installed SDK's model cannot carry)."""
-        from azure.mgmt.containerservice.models import ManagedCluster
-        wanted = copy.deepcopy(body)
-        wanted.setdefault("properties", {})["serviceMeshProfile"] = desired
-        update = models.build(ManagedCluster, wanted)
-        return update, models.dropped(update, {"properties": {"serviceMeshProfile": desired}})
 
 
 def main():

@@ -248,19 +248,9 @@ failures:
   sample: []
 """
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import UnknownKind
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC, Planned
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact, secret_values
-
-try:
-    import yaml
-except ImportError:
-    yaml = None
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import batch
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC
 
 
 def argument_spec():
@@ -288,112 +278,10 @@ def argument_spec():
     return spec
 
 
-def load(module):
-    p = module.params
-    names.require(module, [("Namespace", p["namespace"], "namespace")] + [
-        ("Namespace", ns, "prune.namespaces[%d]" % i) for i, ns in enumerate((p["prune"] or {}).get("namespaces")
-                                                                             or [])])
-    pairs = []
-    if p["definitions"] is not None:
-        pairs += manifests.expand([p["definitions"]])
-    pairs += manifests.expand(manifests.load_paths(p["src"]))
-    invalid = [] if p["continue_on_error"] else None
-    objs = manifests.normalize(pairs, invalid)
-    if not objs and not invalid:
-        module.fail_json(msg="nothing to apply: give definitions or src with at least one object")
-    for spec in (p["prune"] or {}).get("kinds") or []:
-        if not spec.get("apiVersion") or not spec.get("kind"):
-            module.fail_json(msg="prune.kinds entries need apiVersion and kind, got %s" % spec)
-    return objs, invalid or []
-
-
-def render_diff(results):
-    out = []
-    for entry in results:
-        if "diff" not in entry:
-            continue
-        diff = entry.pop("diff")
-        header = "%s %s%s" % (entry["kind"], entry["namespace"] + "/" if entry.get("namespace") else "",
-                              entry["name"])
-        out.append({"before_header": header, "after_header": header,
-                    "before": yaml.safe_dump(redact(diff["before"]), default_flow_style=False) if diff["before"]
-                    else "",
-                    "after": yaml.safe_dump(redact(diff["after"]), default_flow_style=False) if diff["after"]
-                    else ""})
-    return out
-
-
-def unknown_prune_kinds(engine, objs, kinds):
-    """prune.kinds entries the API server does not serve and no CRD of the batch defines (checked before the
-    first write, so a typo cannot leave a batch applied and its prune undone)."""
-    defined = set()
-    for obj in objs:
-        if obj["kind"] == "CustomResourceDefinition":
-            spec = obj.get("spec") or {}
-            defined.add((spec.get("group"), (spec.get("names") or {}).get("kind")))
-    out = []
-    for spec in kinds:
-        try:
-            engine.discovery.resolve(spec["apiVersion"], spec["kind"])
-        except UnknownKind as exc:
-            planned = engine.check_mode and engine.planned.has_kind(spec["apiVersion"], spec["kind"])
-            if (spec["apiVersion"].rpartition("/")[0], spec["kind"]) not in defined and not planned:
-                out.append(str(exc))
-    return out
-
-
-def apply_batch(module, engine, rest, objs):
-    p = module.params
-    if p["state"] == "present" and p["prune"]:
-        unknown = unknown_prune_kinds(engine, objs, p["prune"]["kinds"])
-        if unknown:
-            module.fail_json(msg="prune.kinds: %s; nothing changed" % "; ".join(unknown))
-    if p["state"] == "present":
-        engine.apply_all(objs)
-        if p["prune"] and not engine.failures:
-            namespaces = p["prune"].get("namespaces") or sorted(set(
-                r["namespace"] for r in engine.results if r.get("namespace")))
-            engine.prune(p["prune"]["kinds"], p["prune"]["label_selector"], namespaces)
-    else:
-        engine.delete_all(objs)
-    results = engine.results
-    diff = render_diff(results) if module._diff else None
-    counts = {}
-    for entry in results:
-        counts[entry["action"]] = counts.get(entry["action"], 0) + 1
-    changed = any(e["action"] in ("created", "configured", "deleted", "pruned") for e in results)
-    out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures)
-    if module.check_mode:
-        out["planned"] = engine.planned.result()
-    if diff is not None:
-        out["diff"] = diff
-    if engine.failures:
-        module.fail_json(msg="%d of %d objects failed: %s" % (len(engine.failures), len(objs),
-                                                              " | ".join(engine.failures)), **out)
-    return out
-
-
 def main():
     module = KubeModule(argument_spec=argument_spec(), supports_check_mode=True,
                         required_one_of=[("definitions", "src")])  # the alias "definition" counts as definitions
-    p = module.params
-    try:
-        objs, invalid = load(module)
-    except manifests.ManifestError as exc:
-        module.fail_json(msg=str(exc))
-    # Secret values given in definitions never reach the output, not even the echoed arguments
-    module.no_log_values.update(secret_values(objs))
-    api = connect(module)
-    rest = RestClient(api, timeout=p["request_timeout"], retries=p["api_retries"])
-    engine = ApplyEngine(rest, field_manager=p["field_manager"], force_conflicts=p["force_conflicts"],
-                         check_mode=module.check_mode, diff=module._diff, default_namespace=p["namespace"],
-                         continue_on_error=p["continue_on_error"], wait=p["wait"], wait_timeout=p["wait_timeout"],
-                         by_kind=p["apply_order"] == "kinds", parallel=max(1, p["parallel"]),
-                         planned=Planned.from_params(p))
-    for obj, message in invalid:  # continue_on_error: named as failed, the rest applied
-        engine.reject(obj, message)
-    errors.run(module, lambda: apply_batch(module, engine, rest, objs),
-               partial=lambda: dict(results=engine.results, requests=rest.counts))
+    batch.run(module)
 
 
 if __name__ == "__main__":

@@ -93,91 +93,8 @@ namespaces:
   sample: [{"name": "shop", "labels": {"istio-injection": "enabled"}, "action": "labelled"}]
 """
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection as inj
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient
-
-
-CONFLICT_RETRIES = 3
-
-
-def label(module, rest, results):
-    """Label (create) each namespace as asked; ``results`` grows as it goes."""
-    diffs = []
-    for entry in module.params["namespaces"]:
-        result, diff = label_one(module, rest, entry)
-        results.append(result)
-        if diff:
-            diffs.append(diff)
-    changed = any(r["action"] in ("created", "labelled", "unlabelled") for r in results)
-    out = dict(changed=changed, namespaces=results)
-    if module.check_mode:  # for the next tasks of the check-mode run: these namespaces would exist
-        out["planned"] = {"namespaces": sorted(r["name"] for r in results if r["action"] == "created"), "kinds": []}
-    if module._diff:
-        out["diff"] = diffs
-    return out
-
-
-FIELD_MANAGER = "aksmesh"  # the collection's writes carry its name in managedFields
-
-
-def label_one(module, rest, entry):
-    """(result, diff) for one namespace. Writes survive races: a create that meets AlreadyExists (someone made it
-    meanwhile) labels the namespace that exists, and a label patch carries the resourceVersion it was computed
-    from, so a patch that arrives late can never overwrite a newer change (409: read again, bounded)."""
-    name = entry["name"]
-    path = "/api/v1/namespaces/%s" % k8s_names.segment("Namespace", name)
-    want = inj.desired_labels(entry, module.params["revision"])
-    keep = dict((k, v) for k, v in want.items() if v is not None)
-    # what this run found first: after a write whose answer was lost (or a race), the namespace is read again and
-    # may already be as wanted; the run still reports the change it made from this state
-    found = None
-    for attempt in range(CONFLICT_RETRIES):
-        live = rest.request("GET", path, ok_missing=True)
-        if attempt == 0:
-            found = {"missing": live is None}
-        if live is None:
-            if entry["state"] == "absent":
-                return {"name": name, "labels": {}, "action": "absent"}, None
-            if not module.params["create"]:
-                module.fail_json(msg="namespace %s does not exist; create it or set create=true" % name)
-            if not module.check_mode:
-                try:
-                    rest.request("POST", "/api/v1/namespaces", {"fieldManager": FIELD_MANAGER}, {
-                        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": keep}})
-                except K8sApiError as exc:
-                    if exc.status == 409 and exc.reason == "AlreadyExists":
-                        continue  # created by someone else meanwhile: label the one that exists
-                    raise
-            return ({"name": name, "labels": keep, "action": "created"},
-                    {"before_header": name, "after_header": name, "before": {}, "after": keep})
-        meta = live.get("metadata") or {}
-        current = meta.get("labels") or {}
-        patch = inj.label_patch(current, want)
-        before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION) if k in current)
-        if attempt == 0:
-            found.update(before=before, patch=patch)
-        if patch is None and attempt and (found["missing"] or found["patch"] is not None):
-            action = "created" if found["missing"] else (
-                "labelled" if entry["state"] == "present" else "unlabelled")
-            return ({"name": name, "labels": before, "action": action},
-                    {"before_header": name, "after_header": name, "before": found.get("before", {}), "after": before})
-        if patch is None:
-            return {"name": name, "labels": before, "action": "unchanged"}, None
-        if not module.check_mode:
-            patch["metadata"]["resourceVersion"] = meta.get("resourceVersion")  # a precondition, not a change
-            try:
-                rest.request("PATCH", path, {"fieldManager": FIELD_MANAGER}, patch, "application/merge-patch+json")
-            except K8sApiError as exc:
-                if exc.status == 409:  # changed since it was read: read it again
-                    continue
-                raise
-        return ({"name": name, "labels": keep, "action": "labelled" if entry["state"] == "present" else "unlabelled"},
-                {"before_header": name, "after_header": name, "before": before, "after": keep})
-    module.fail_json(msg="namespace %s kept changing while it was labelled (%d conflicts): re-run" % (
-        name, CONFLICT_RETRIES))
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import namespace_labels
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule
 
 
 def main():
@@ -192,17 +109,7 @@ def main():
         revision=dict(type="str"),
     )
     module = KubeModule(argument_spec=spec, supports_check_mode=True)
-    entries = module.params["namespaces"]
-    k8s_names.require(module, [("Namespace", n["name"], "namespaces[%d].name" % i) for i, n in enumerate(entries)]
-                      + [("Namespace", n["revision"], "namespaces[%d].revision" % i) for i, n in enumerate(entries)]
-                      + [("Namespace", module.params["revision"], "revision")])
-    listed = [n["name"] for n in entries]
-    if len(set(listed)) != len(listed):
-        module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in listed
-                                                                                   if listed.count(n) > 1)))
-    rest = RestClient(connect(module), timeout=module.params["request_timeout"])
-    results = []
-    errors.run(module, lambda: label(module, rest, results), partial=lambda: dict(namespaces=results))
+    namespace_labels.run(module)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The injection module's run: each namespace labelled (or created) with its sidecar injection labels
+(``injection``), safely against concurrent writers, with the module's result, diff and check-mode plan.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection as inj
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient
+
+CONFLICT_RETRIES = 3
+FIELD_MANAGER = "aksmesh"  # the collection's writes carry its name in managedFields
+CHANGES = ("created", "labelled", "unlabelled")
+_AGAIN = object()  # a write met a concurrent change: read the namespace again
+
+
+def run(module):
+    """The injection module: check the namespaces given, then label (create) each."""
+    check_params(module)
+    rest = RestClient(connect(module), timeout=module.params["request_timeout"])
+    results = []
+    errors.run(module, lambda: label(module, rest, results), partial=lambda: dict(namespaces=results))
+
+
+def check_params(module):
+    """Fail on a namespace or revision name the API server would refuse, or a namespace listed twice."""
+    entries = module.params["namespaces"]
+    k8s_names.require(module, [("Namespace", n["name"], "namespaces[%d].name" % i) for i, n in enumerate(entries)]
+                      + [("Namespace", n["revision"], "namespaces[%d].revision" % i) for i, n in enumerate(entries)]
+                      + [("Namespace", module.params["revision"], "revision")])
+    listed = [n["name"] for n in entries]
+    if len(set(listed)) != len(listed):
+        module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in listed
+                                                                                   if listed.count(n) > 1)))
+
+
+def label(module, rest, results):
+    """Label (create) each namespace as asked; ``results`` grows as it goes."""
+    diffs = []
+    for entry in module.params["namespaces"]:
+        result, diff = label_one(module, rest, entry)
+        results.append(result)
+        if diff:
+            diffs.append(diff)
+    changed = any(r["action"] in CHANGES for r in results)
+    out = dict(changed=changed, namespaces=results)
+    if module.check_mode:  # for the next tasks of the check-mode run: these namespaces would exist
+        out["planned"] = {"namespaces": sorted(r["name"] for r in results if r["action"] == "created"), "kinds": []}
+    if module._diff:
+        out["diff"] = diffs
+    return out
+
+
+def label_one(module, rest, entry):
+    """(result, diff) for one namespace. Writes survive races: a create that meets AlreadyExists (someone made it
+    meanwhile) labels the namespace that exists, and a label patch carries the resourceVersion it was computed
+    from, so a patch that arrives late can never overwrite a newer change (409: read again, bounded)."""
+    name = entry["name"]
+    path = "/api/v1/namespaces/%s" % k8s_names.segment("Namespace", name)
+    want = inj.desired_labels(entry, module.params["revision"])
+    keep = dict((k, v) for k, v in want.items() if v is not None)
+    # what this run found first: after a write whose answer was lost (or a race), the namespace is read again and
+    # may already be as wanted; the run still reports the change it made from this state
+    found = {}
+    for attempt in range(CONFLICT_RETRIES):
+        live = rest.request("GET", path, ok_missing=True)
+        if attempt == 0:
+            found["missing"] = live is None
+        if live is None:
+            outcome = create(module, rest, entry, keep)
+        else:
+            outcome = relabel(module, rest, entry, (path, live, want, keep), attempt, found)
+        if outcome is not _AGAIN:
+            return outcome
+    module.fail_json(msg="namespace %s kept changing while it was labelled (%d conflicts): re-run" % (
+        name, CONFLICT_RETRIES))
+
+
+def _diff(name, before, after):
+    return {"before_header": name, "after_header": name, "before": before, "after": after}
+
+
+def _action(entry):
+    return "labelled" if entry["state"] == "present" else "unlabelled"
+
+
+def create(module, rest, entry, keep):
+    """(result, diff) for a namespace that is not there: created with its labels (nothing to do when it should
+    be unlabelled), or ``_AGAIN`` when someone else created it meanwhile."""
+    name = entry["name"]
+    if entry["state"] == "absent":
+        return {"name": name, "labels": {}, "action": "absent"}, None
+    if not module.params["create"]:
+        module.fail_json(msg="namespace %s does not exist; create it or set create=true" % name)
+    if not module.check_mode:
+        try:
+            rest.request("POST", "/api/v1/namespaces", {"fieldManager": FIELD_MANAGER}, {
+                "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": keep}})
+        except K8sApiError as exc:
+            if exc.status == 409 and exc.reason == "AlreadyExists":
+                return _AGAIN  # created by someone else meanwhile: label the one that exists
+            raise
+    return {"name": name, "labels": keep, "action": "created"}, _diff(name, {}, keep)
+
+
+def relabel(module, rest, entry, target, attempt, found):
+    """(result, diff) for a namespace that exists (``target``: its path, the live object, the labels wanted and
+    those to keep): patched when its labels differ, or ``_AGAIN`` when it changed since it was read."""
+    path, live, want, keep = target
+    name = entry["name"]
+    meta = live.get("metadata") or {}
+    current = meta.get("labels") or {}
+    patch = inj.label_patch(current, want)
+    before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION) if k in current)
+    if attempt == 0:
+        found.update(before=before, patch=patch)
+    if patch is None:
+        return settled(entry, before, found) if attempt else ({"name": name, "labels": before,
+                                                               "action": "unchanged"}, None)
+    if not module.check_mode:
+        patch["metadata"]["resourceVersion"] = meta.get("resourceVersion")  # a precondition, not a change
+        try:
+            rest.request("PATCH", path, {"fieldManager": FIELD_MANAGER}, patch, "application/merge-patch+json")
+        except K8sApiError as exc:
+            if exc.status == 409:  # changed since it was read: read it again
+                return _AGAIN
+            raise
+    return {"name": name, "labels": keep, "action": _action(entry)}, _diff(name, before, keep)
+
+
+def settled(entry, before, found):
+    """(result, diff) for a namespace read again that is now as wanted: the change this run made from what it
+    found first (a write whose answer was lost), or unchanged when it found it as wanted."""
+    name = entry["name"]
+    if not (found["missing"] or found["patch"] is not None):
+        return {"name": name, "labels": before, "action": "unchanged"}, None
+    action = "created" if found["missing"] else _action(entry)
+    return {"name": name, "labels": before, "action": action}, _diff(name, found.get("before", {}), before)

@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The apply module's batch: its objects loaded and checked, applied (and pruned) or deleted in one engine run,
+and the module's result with counts, requests, failures, check mode's plan and the diff.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import UnknownKind
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import Planned
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact, secret_values
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
+
+try:
+    import yaml
+except ImportError:
+    yaml = None
+
+CHANGES = ("created", "configured", "deleted", "pruned")
+
+
+def run(module):
+    """The apply module: load the batch, then apply or delete it on the module's connection."""
+    p = module.params
+    try:
+        objs, invalid = load(module)
+    except manifests.ManifestError as exc:
+        module.fail_json(msg=str(exc))
+    # Secret values given in definitions never reach the output, not even the echoed arguments
+    module.no_log_values.update(secret_values(objs))
+    rest = RestClient(connect(module), timeout=p["request_timeout"], retries=p["api_retries"])
+    engine = new_engine(module, rest)
+    for obj, message in invalid:  # continue_on_error: named as failed, the rest applied
+        engine.reject(obj, message)
+    errors.run(module, lambda: apply_batch(module, engine, rest, objs),
+               partial=lambda: dict(results=engine.results, requests=rest.counts))
+
+
+def new_engine(module, rest):
+    """The apply engine the module's parameters describe."""
+    p = module.params
+    return ApplyEngine(rest, field_manager=p["field_manager"], force_conflicts=p["force_conflicts"],
+                       check_mode=module.check_mode, diff=module._diff, default_namespace=p["namespace"],
+                       continue_on_error=p["continue_on_error"], wait=p["wait"], wait_timeout=p["wait_timeout"],
+                       by_kind=p["apply_order"] == "kinds", parallel=max(1, p["parallel"]),
+                       planned=Planned.from_params(p))
+
+
+def _prune(p):
+    return p["prune"] or {}
+
+
+def load(module):
+    """The batch's objects and, with continue_on_error, the invalid ones as (object, message) pairs; fails on
+    a bad namespace name, an empty batch or a prune kind without apiVersion and kind."""
+    p = module.params
+    names.require(module, [("Namespace", p["namespace"], "namespace")] + [
+        ("Namespace", ns, "prune.namespaces[%d]" % i) for i, ns in enumerate(_prune(p).get("namespaces") or [])])
+    pairs = []
+    if p["definitions"] is not None:
+        pairs += manifests.expand([p["definitions"]])
+    pairs += manifests.expand(manifests.load_paths(p["src"]))
+    invalid = [] if p["continue_on_error"] else None
+    objs = manifests.normalize(pairs, invalid)
+    if not objs and not invalid:
+        module.fail_json(msg="nothing to apply: give definitions or src with at least one object")
+    for spec in _prune(p).get("kinds") or []:
+        if not spec.get("apiVersion") or not spec.get("kind"):
+            module.fail_json(msg="prune.kinds entries need apiVersion and kind, got %s" % spec)
+    return objs, invalid or []
+
+
+def _dump(obj):
+    return yaml.safe_dump(redact(obj), default_flow_style=False) if obj else ""
+
+
+def render_diff(results):
+    """Ansible's diff entries of the results that carry one (taken out of them), Secret values masked."""
+    out = []
+    for entry in results:
+        if "diff" not in entry:
+            continue
+        diff = entry.pop("diff")
+        header = "%s %s%s" % (entry["kind"], entry["namespace"] + "/" if entry.get("namespace") else "",
+                              entry["name"])
+        out.append({"before_header": header, "after_header": header,
+                    "before": _dump(diff["before"]), "after": _dump(diff["after"])})
+    return out
+
+
+def crd_kinds(objs):
+    """(group, kind) of each CustomResourceDefinition in the batch."""
+    defined = set()
+    for obj in objs:
+        if obj["kind"] == "CustomResourceDefinition":
+            spec = obj.get("spec") or {}
+            defined.add((spec.get("group"), (spec.get("names") or {}).get("kind")))
+    return defined
+
+
+def unknown_prune_kinds(engine, objs, kinds):
+    """prune.kinds entries the API server does not serve and no CRD of the batch defines (checked before the
+    first write, so a typo cannot leave a batch applied and its prune undone)."""
+    defined = crd_kinds(objs)
+    out = []
+    for spec in kinds:
+        try:
+            engine.discovery.resolve(spec["apiVersion"], spec["kind"])
+        except UnknownKind as exc:
+            if not _known_later(engine, defined, spec):
+                out.append(str(exc))
+    return out
+
+
+def _known_later(engine, defined, spec):
+    """Whether a kind the server does not serve yet comes from a CRD of the batch or of an earlier planned task."""
+    planned = engine.check_mode and engine.planned.has_kind(spec["apiVersion"], spec["kind"])
+    return (spec["apiVersion"].rpartition("/")[0], spec["kind"]) in defined or planned
+
+
+def apply_batch(module, engine, rest, objs):
+    """Apply (and prune) or delete the batch; the module's result, or a failure naming every failed object."""
+    p = module.params
+    if p["state"] == "present":
+        apply_and_prune(module, engine, objs)
+    else:
+        engine.delete_all(objs)
+    out = summary(module, engine, rest)
+    if engine.failures:
+        module.fail_json(msg="%d of %d objects failed: %s" % (len(engine.failures), len(objs),
+                                                              " | ".join(engine.failures)), **out)
+    return out
+
+
+def apply_and_prune(module, engine, objs):
+    """Apply the batch, then prune what it no longer holds (when nothing failed); unknown prune kinds fail the
+    module before the first write."""
+    prune = module.params["prune"]
+    if prune:
+        unknown = unknown_prune_kinds(engine, objs, prune["kinds"])
+        if unknown:
+            module.fail_json(msg="prune.kinds: %s; nothing changed" % "; ".join(unknown))
+    engine.apply_all(objs)
+    if prune and not engine.failures:
+        namespaces = prune.get("namespaces") or sorted(set(
+            r["namespace"] for r in engine.results if r.get("namespace")))
+        engine.prune(prune["kinds"], prune["label_selector"], namespaces)
+
+
+def summary(module, engine, rest):
+    """The module's result from the engine's: changed, results, counts per action, requests, failures, and in
+    check mode the plan, with --diff the diff."""
+    results = engine.results
+    diff = render_diff(results) if module._diff else None
+    counts = {}
+    for entry in results:
+        counts[entry["action"]] = counts.get(entry["action"], 0) + 1
+    changed = any(e["action"] in CHANGES for e in results)
+    out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures)
+    if module.check_mode:
+        out["planned"] = engine.planned.result()
+    if diff is not None:
+        out["diff"] = diff
+    return out

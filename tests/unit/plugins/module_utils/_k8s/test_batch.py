@@ -1,0 +1,130 @@
+"""Unit tests for _k8s.batch: the apply module's batch loaded, applied, pruned or deleted, and its result, over
+the fake API server of test_apply (no cluster)."""
+
+import pytest
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import apply as ap
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import batch
+from tests.unit.plugins.module_utils._k8s.test_apply import FakeApi, cm
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, diff=False, **params):
+        self.params = dict({"namespace": None, "definitions": None, "src": [], "continue_on_error": False,
+                            "prune": None, "state": "present"}, **params)
+        self.check_mode = check_mode
+        self._diff = diff
+
+    def fail_json(self, **kwargs):
+        raise Failed(kwargs)
+
+
+class CountingApi(FakeApi):
+    """The fake API server with the request counts RestClient keeps."""
+
+    @property
+    def counts(self):
+        out = {}
+        for method, _path, _query in self.sent:
+            out[method] = out.get(method, 0) + 1
+        return out
+
+
+def test_load_expands_definitions_and_files(tmp_path):
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: shop}\n")
+    objs, invalid = batch.load(FakeModule(definitions=[cm("a")], src=[str(tmp_path)]))
+    assert [o["metadata"]["name"] for o in objs] == ["a", "b"] and invalid == []
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"definitions": []}, "nothing to apply: give definitions or src with at least one object"),
+    ({"definitions": [cm("a")], "prune": {"kinds": [{"kind": "ConfigMap"}]}},
+     "prune.kinds entries need apiVersion and kind, got {'kind': 'ConfigMap'}"),
+])
+def test_load_fails_on_an_empty_batch_or_a_prune_kind_without_api_version(params, message):
+    with pytest.raises(Failed) as failed:
+        batch.load(FakeModule(**params))
+    assert failed.value.args[0]["msg"] == message
+
+
+def test_load_fails_on_a_bad_namespace_name():
+    with pytest.raises(Failed) as failed:
+        batch.load(FakeModule(definitions=[cm("a")], prune={"kinds": [], "namespaces": ["ok", "Not_OK"]}))
+    assert "prune.namespaces[1]" in failed.value.args[0]["msg"]
+
+
+def test_apply_batch_reports_changes_counts_requests_and_the_diff():
+    api = CountingApi([cm("same")])
+    engine = ap.ApplyEngine(api, diff=True)
+    engine.apply_all([cm("same")])
+    api.sent[:] = []
+    out = batch.apply_batch(FakeModule(diff=True), engine, api, [cm("new")])
+    assert out["changed"] is True and out["failures"] == [] and "planned" not in out
+    assert out["counts"] == {"unchanged": 1, "created": 1}  # the engine's results so far
+    assert out["requests"] == api.counts
+    assert [d["before_header"] for d in out["diff"]] == ["ConfigMap shop/new"]
+    assert out["diff"][0]["before"] == "" and "name: new" in out["diff"][0]["after"]
+    assert all("diff" not in r for r in out["results"])
+
+
+def test_check_mode_returns_the_plan_and_nothing_changes_without_a_change():
+    api = CountingApi()
+    module = FakeModule(check_mode=True)
+    out = batch.apply_batch(module, ap.ApplyEngine(api, check_mode=True), api, [cm("a")])
+    assert out["changed"] is True and out["planned"] == {"namespaces": [], "kinds": []} and "diff" not in out
+    api = CountingApi([cm("a")])
+    out = batch.apply_batch(FakeModule(state="absent"), ap.ApplyEngine(api), api, [cm("gone")])
+    assert out["changed"] is False and out["counts"] == {"unchanged": 1}
+
+
+def test_unknown_prune_kinds_fail_before_the_first_write():
+    api = CountingApi()
+    module = FakeModule(prune={"kinds": [{"apiVersion": "v1", "kind": "ConfigMap"},
+                                         {"apiVersion": "example.com/v1", "kind": "Widget"}],
+                               "label_selector": "a=b", "namespaces": None})
+    with pytest.raises(Failed) as failed:
+        batch.apply_batch(module, ap.ApplyEngine(api), api, [cm("a")])
+    assert failed.value.args[0]["msg"].startswith("prune.kinds: ") and \
+        failed.value.args[0]["msg"].endswith("; nothing changed")
+    assert api.writes() == []
+
+
+def test_a_kind_a_crd_of_the_batch_or_an_earlier_task_defines_is_not_unknown():
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "w"},
+           "spec": {"group": "example.com", "names": {"kind": "Widget"}}}
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget"}
+    engine = ap.ApplyEngine(CountingApi())
+    assert batch.crd_kinds([crd, cm("a")]) == {("example.com", "Widget")}
+    assert batch.unknown_prune_kinds(engine, [crd], [widget]) == []
+    assert len(batch.unknown_prune_kinds(engine, [], [widget])) == 1
+    engine = ap.ApplyEngine(CountingApi(), check_mode=True)
+    engine.planned.add_crd(crd)
+    assert batch.unknown_prune_kinds(engine, [], [widget]) == []
+
+
+def test_prune_deletes_what_the_batch_no_longer_holds_in_its_namespaces():
+    old = cm("old")
+    old["metadata"]["labels"] = {"a": "b"}
+    api = CountingApi()
+    engine = ap.ApplyEngine(api)
+    engine.apply_all([old])
+    new = cm("new")
+    new["metadata"]["labels"] = {"a": "b"}
+    module = FakeModule(prune={"kinds": [{"apiVersion": "v1", "kind": "ConfigMap"}], "label_selector": "a=b",
+                               "namespaces": None})
+    out = batch.apply_batch(module, ap.ApplyEngine(api), api, [new])
+    assert [(r["name"], r["action"]) for r in out["results"]] == [("new", "created"), ("old", "pruned")]
+
+
+def test_failures_fail_the_module_with_the_result():
+    api = CountingApi()
+    engine = ap.ApplyEngine(api, continue_on_error=True)
+    engine.reject(cm("bad"), "bad object")
+    with pytest.raises(Failed) as failed:
+        batch.apply_batch(FakeModule(), engine, api, [cm("a")])
+    assert failed.value.args[0]["msg"] == "1 of 1 objects failed: %s" % engine.failures[0]
+    assert failed.value.args[0]["failures"] == engine.failures and failed.value.args[0]["changed"] is True
