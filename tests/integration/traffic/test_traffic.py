@@ -235,6 +235,7 @@ def test_gateway_tls_terminates_with_the_named_secret_and_redirects_http(shop, t
         status, _headers, body, san = shop.eventually(https, "HTTPS through the gateway")
         assert status == 200 and json.loads(body)["path"] == "/secure"
         assert ("DNS", HOST) in san  # the Secret's certificate, verified against the test's CA
+
         # plain HTTP on the same gateway now redirects to HTTPS (https_redirect defaults to true)
         def redirected():
             answer = http_request(shop.ingress_ip, 80, "/plain", headers={"Host": HOST}, source=NODE_IP)
