@@ -88,10 +88,7 @@ def own_network_namespace() -> None:
     of its own, set up as tools/netns-run sets up the one it runs in: only loopback, with LOCAL_NET routed on it.
     Each worker's cluster then has the pod, node and load balancer addresses to itself (two clusters in one
     namespace would hand out the same pod IPs, and two istiods would listen on the same address)."""
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(0x40000000) != 0:  # CLONE_NEWNET
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) for the pytest-xdist worker failed")
+    netns.unshare_net("unshare(CLONE_NEWNET) for the pytest-xdist worker failed")
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     subprocess.run(["ip", "route", "add", "local", str(LOCAL_NET), "dev", "lo"], check=True)
 
@@ -113,8 +110,8 @@ def local_net_routed() -> bool:
 
 
 def has_external_route() -> bool:
-    """True when this network namespace has an interface other than loopback and the data plane's own links
-    (veths to pod namespaces, the Service-range dummy): the network rule would be broken."""
+    """True when this network namespace has an interface other than loopback and the data plane's own veths to
+    pod namespaces: the network rule would be broken."""
     try:  # /proc/net/dev is per network namespace (/sys/class/net is not, unless sysfs is remounted)
         lines = pathlib.Path("/proc/net/dev").read_text().splitlines()[2:]
     except OSError:
@@ -122,7 +119,7 @@ def has_external_route() -> bool:
     names = [line.split(":")[0].strip() for line in lines]
     if all(name == "lo" for name in names):
         return False
-    return bool(netns.local_only_links())
+    return bool(netns.foreign_links())
 
 
 class Cluster:
@@ -143,7 +140,11 @@ class Cluster:
         self._initial_latency = latency
         self.api_port = free_port()
         self._kube_proxy = None
+        self._coredns = None
+        self.dns_address = None  # CoreDNS's, once it runs
+        self.dns_hosts = None  # the hosts file CoreDNS serves (the external stand-ins' names)
         self._dataplane = None
+        self.prober = None
         self._local_addresses = set()
 
     # ---- PKI ----------------------------------------------------------------------------
@@ -276,7 +277,7 @@ class Cluster:
     def dataplane(self):
         """The data-plane runner of this cluster (tests/support/dataplane.py), created on first use."""
         if self._dataplane is None:
-            self._dataplane = dataplane.DataPlane(self, NODE_IP, NODE_NAMES, POD_CIDR, SERVICE_CIDR)
+            self._dataplane = dataplane.DataPlane(self, NODE_IP, NODE_NAMES, SERVICE_CIDR)
         return self._dataplane
 
     def active_dataplane(self):
@@ -301,16 +302,12 @@ class Cluster:
             return "KUBE-SERVICES" in rules and "default/kubernetes" in rules
         self.wait_for(synced, "kube-proxy to write the Service rules", timeout=60)
 
-    def dns_hosts_file(self):
-        """The hosts file CoreDNS serves (the external stand-ins' names), or None before it runs."""
-        return getattr(self, "dns_hosts", None)
-
     def start_coredns(self):
         """The pinned CoreDNS (AKS's cluster DNS), once, on the address /etc/resolv.conf names, made local in this
         namespace (pods reach it through their default route): ``cluster.local`` from the API server and the
         names of the tests' external stand-ins (``dns_hosts``); nothing is forwarded. Returns its address, or
         None when the resolver is a loopback address, which a pod's namespace cannot reach."""
-        if getattr(self, "_coredns", None) is not None and self._coredns.poll() is None:
+        if self._coredns is not None and self._coredns.poll() is None:
             return self.dns_address
         server = dataplane.resolver_address()
         if server is None:
@@ -338,7 +335,7 @@ class Cluster:
 
     def stop(self):
         self._stop.set()
-        if getattr(self, "prober", None):
+        if self.prober is not None:
             self.prober.stop()
         if self._dataplane is not None:
             self._dataplane.stop()

@@ -506,13 +506,12 @@ class DataPlane(Reconciler):
     interval = 0.3
     name = "dataplane"
 
-    def __init__(self, cluster, node_ip, node_names, pod_cidr, service_cidr):
+    def __init__(self, cluster, node_ip, node_names, service_cidr):
         super().__init__()
         self.cluster = cluster
         self.tools = cluster.tools
         self.node_ip = node_ip
         self.node_names = set(node_names)
-        self.pod_cidr = pod_cidr
         self.service_cidr = service_cidr
         self.workdir = None  # made by start(): see _stage()
         self.bin = None
@@ -603,8 +602,8 @@ class DataPlane(Reconciler):
                 self.terminating.pop().stop()
         while self.externals:
             self.externals.pop().stop()
-        if self.cluster.dns_hosts_file() is not None:
-            self.cluster.dns_hosts_file().write_text("")
+        if self.cluster.dns_hosts is not None:
+            self.cluster.dns_hosts.write_text("")
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -683,7 +682,7 @@ class DataPlane(Reconciler):
         address = f"{EXTERNAL_NET}{10 + len(self.externals)}"
         ext = External(self, host, address, port)
         self.externals.append(ext)
-        with open(self.cluster.dns_hosts_file(), "a", encoding="utf-8") as fh:
+        with open(self.cluster.dns_hosts, "a", encoding="utf-8") as fh:
             fh.write(f"{address} {host}\n")
 
         def ready():
@@ -818,5 +817,5 @@ def connect_refused(host, port, timeout=3.0, source=None):
         return True
 
 
-__all__ = ["DataPlane", "DataPlaneError", "PodRuntime", "connect_refused", "die_with_parent", "http_request",
+__all__ = ["DataPlane", "DataPlaneError", "PodRuntime", "connect_refused", "http_request",
            "https_request", "unavailable"]

@@ -25,9 +25,14 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 LINK_PREFIX = "akm"  # host ends of pod veths ("akm<pid>x<n>")
 
 
-def _unshare_net_and_die_with_parent():
+def unshare_net(what="unshare(CLONE_NEWNET)"):
+    """Move the calling thread (a process before it starts threads) into a new network namespace."""
     if _LIBC.unshare(CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+        raise OSError(ctypes.get_errno(), what)
+
+
+def _unshare_net_and_die_with_parent():
+    unshare_net()
     die_with_parent()
 
 
@@ -45,7 +50,7 @@ def sysctl(key, value):
     pathlib.Path("/proc/sys", *key.split(".")).write_text(str(value))
 
 
-def local_only_links() -> list[str]:
+def foreign_links() -> list[str]:
     """Links of this namespace that are neither loopback nor the data plane's own (a veth whose peer lives in a
     pod namespace): any other one could reach another machine."""
     out = subprocess.run(["ip", "-d", "-j", "link", "show"], capture_output=True, text=True, check=False).stdout
