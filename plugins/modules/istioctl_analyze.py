@@ -46,9 +46,45 @@ options:
     type: str
   all_namespaces:
     description:
-      - Analyze every namespace (C(-A)).
-      - Defaults to true unless O(namespace) is given.
+      - Analyze every namespace (C(-A)) and report every finding.
+      - Defaults to true unless O(namespace), O(namespaces) or O(mesh_namespaces) is given.
     type: bool
+  namespaces:
+    description:
+      - Report only the findings about objects in these namespaces (and about cluster-scoped objects).
+      - istioctl's C(-n) takes one namespace, so the module analyzes every namespace (C(-A)) once and keeps these
+        namespaces' findings; an analysis needs the other namespaces' objects anyway (a VirtualService's gateway,
+        a DestinationRule's host).
+      - Ignored with O(all_namespaces=true).
+    type: list
+    elements: str
+    default: []
+  mesh_namespaces:
+    description:
+      - Report the findings in the namespaces of the mesh too (added to O(namespaces)), read from the cluster
+        - the namespaces labelled C(app.kubernetes.io/managed-by=aksmesh) (those the collection created) and
+        those enrolled in sidecar injection (labelled C(istio-injection) or C(istio.io/rev)).
+      - Needs the cluster (O(use_kube)). Ignored with O(all_namespaces=true).
+    type: bool
+    default: false
+  absent_hosts:
+    description:
+      - What a route to a host that no Service answers yet (C(IST0101 Referenced host not found)) does.
+      - C(fail) - like any finding at or above O(fail_level).
+      - C(report) - it is returned in RV(messages) and fails nothing, for a mesh whose routes are applied before
+        the applications they route to.
+    type: str
+    choices: [fail, report]
+    default: fail
+  istio_namespace:
+    description:
+      - The Istio namespace (C(--istioNamespace)), where istioctl reads the mesh config and finds istiod;
+        default istioctl's (C(istio-system)). The AKS add-on's is C(aks-istio-system).
+    type: str
+  revision:
+    description: The control-plane revision to analyze for (C(--revision)), for example the AKS add-on's
+      C(asm-1-28); default istioctl's (C(default)).
+    type: str
   suppress:
     description: Messages to suppress, as C(CODE=Kind name.namespace) (istioctl's C(-S) syntax; C(*) matches all).
     type: list
@@ -83,6 +119,13 @@ EXAMPLES = r"""
       - "IST0102=Namespace *"
   register: analysis
 
+- name: Analyze the namespaces of the mesh on the AKS add-on (its Istio namespace and revision)
+  aksmesh.istio.istioctl_analyze:
+    mesh_namespaces: true
+    istio_namespace: aks-istio-system
+    revision: asm-1-28
+    fail_level: Warning
+
 - name: Analyze rendered files offline, failing on warnings too
   aksmesh.istio.istioctl_analyze:
     src: [out/demo-aks/]
@@ -106,60 +149,51 @@ command:
   returned: always
   type: list
   elements: str
+namespaces:
+  description: The namespaces whose findings were kept (O(namespaces), O(mesh_namespaces)); null when every
+    namespace's were.
+  returned: always
+  type: list
+  elements: str
+  sample: [istio-egress, istio-ingress, istio-system, shop]
 rc:
   description: istioctl's exit code (0 with C(-o json), whatever it found).
   returned: always
   type: int
 """
 
-import json
-import re
-
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import analyze as analysis
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import tool_kubeconfig
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, rest, tool_kubeconfig
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, resolve
 
-
-LEVELS = ("Info", "Warning", "Error")
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\S+\t")  # istioctl's log lines: "<RFC 3339 time>\t<level>\t..."
-
-
-def rank(level):
-    return LEVELS.index(level) if level in LEVELS else 0
-
-
-def uses_kube(p):
-    return p["use_kube"] if p["use_kube"] is not None else not p["src"]
-
-
-def build_command(binary, p, kube_args=()):
-    """istioctl analyze's command line; ``kube_args`` hand it the cluster (see _k8s.tool_kubeconfig)."""
-    use_kube = uses_kube(p)
-    # istioctl prints only what reaches --output-threshold: ask for down to fail_level too, filter ourselves
-    printed = LEVELS[min(rank(p["fail_level"]), rank(p["output_threshold"]))]
-    cmd = [binary, "analyze", "-o", "json", "--use-kube=%s" % ("true" if use_kube else "false"),
-           "--failure-threshold", p["fail_level"], "--output-threshold", printed, "--timeout", p["timeout"]]
-    all_namespaces = p["all_namespaces"] if p["all_namespaces"] is not None else not p["namespace"]
-    if all_namespaces:
-        cmd.append("-A")
-    elif p["namespace"]:
-        cmd += ["-n", p["namespace"]]
-    for rule in p["suppress"]:
-        cmd += ["-S", rule]
-    if use_kube:
-        cmd += list(kube_args)
-    return cmd + list(p["src"])
+LEVELS = list(analysis.LEVELS)
 
 
 def analyze(module, binary, conn):
     """(rc, stdout, stderr, command) of istioctl analyze, on ``conn`` (None: offline)."""
     if conn is None:
-        cmd = build_command(binary, module.params)
+        cmd = analysis.build_command(binary, module.params)
         return cli.run(module, cmd, ok_codes=(0, istioctl.ANALYZE_FOUND)) + (cmd,)
     with tool_kubeconfig.tool_connection(conn) as (args, environ):
-        cmd = build_command(binary, module.params, args)
+        cmd = analysis.build_command(binary, module.params, args)
         return cli.run(module, cmd, ok_codes=(0, istioctl.ANALYZE_FOUND), environ=environ) + (cmd,)
+
+
+def reported_namespaces(module, conn):
+    """The namespaces whose findings count (None: every namespace), by the namespaces and mesh_namespaces options."""
+    p = module.params
+    if p["all_namespaces"] or not (p["namespaces"] or p["mesh_namespaces"]):
+        return None
+    out = set(p["namespaces"])
+    if p["mesh_namespaces"]:
+        client = rest.RestClient(conn.client, timeout=p["request_timeout"])
+        try:
+            out |= analysis.mesh_namespaces(rest.list_items(client, "/api/v1/namespaces"))
+        except rest.K8sApiError as exc:
+            module.fail_json(msg=errors.describe(exc, "cannot list the namespaces to find the mesh's (mesh_namespaces)"))
+    return out
 
 
 def main():
@@ -167,49 +201,47 @@ def main():
     spec.update(
         src=dict(type="list", elements="path", default=[]), use_kube=dict(type="bool"),
         recursive=dict(type="bool", default=True), namespace=dict(type="str"),
-        all_namespaces=dict(type="bool"), suppress=dict(type="list", elements="str", default=[]),
-        fail_level=dict(type="str", choices=["Info", "Warning", "Error"], default="Error"),
-        output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
+        all_namespaces=dict(type="bool"), namespaces=dict(type="list", elements="str", default=[]),
+        mesh_namespaces=dict(type="bool", default=False), istio_namespace=dict(type="str"),
+        absent_hosts=dict(type="str", choices=["fail", "report"], default="fail"),
+        revision=dict(type="str"), suppress=dict(type="list", elements="str", default=[]),
+        fail_level=dict(type="str", choices=LEVELS, default="Error"),
+        output_threshold=dict(type="str", choices=LEVELS, default="Info"),
         timeout=dict(type="str", default="30s"), istioctl_path=dict(type="path"))
-    module = KubeModule(argument_spec=spec, supports_check_mode=True)
-    if not module.params["recursive"]:
+    module = KubeModule(argument_spec=spec, supports_check_mode=True,
+                        mutually_exclusive=[("namespace", "namespaces"), ("namespace", "mesh_namespaces")])
+    p = module.params
+    if not p["recursive"]:
         module.fail_json(msg="recursive=false: istioctl analyze always reads directories recursively; list the "
                              "files to analyze in src instead")
-    binary = istioctl.find(module, module.params["istioctl_path"])
+    if p["mesh_namespaces"] and not analysis.uses_kube(p):
+        module.fail_json(msg="mesh_namespaces=true finds the mesh's namespaces on the cluster: set use_kube=true, "
+                             "or list the namespaces in namespaces")
+    binary = istioctl.find(module, p["istioctl_path"])
     conn = None
-    if uses_kube(module.params):
+    if analysis.uses_kube(p):
         conn = resolve(module)  # the connection the module's options name, handed to istioctl as it is
         tool_kubeconfig.require(module, conn, "istioctl")
+    namespaces = reported_namespaces(module, conn)
     try:
         rc, out, err, cmd = analyze(module, binary, conn)
     except cli.CommandError as exc:
-        cmd = exc.command
         module.fail_json(msg="istioctl analyze failed (exit code %s, not a finding): %s" % (
-            exc.rc, (exc.stderr or exc.stdout).strip()), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, command=cmd)
-    # istioctl logs to stdout before the JSON array (e.g. "<time> warn file error processing F: ... - skipping")
-    logged = [line for line in out.splitlines() if LOG_LINE.match(line)]
-    body = "\n".join(line for line in out.splitlines() if line not in logged)
+            exc.rc, (exc.stderr or exc.stdout).strip()), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
+            command=exc.command)
     try:
-        messages = json.loads(body) if body.strip() else []
-    except ValueError:
-        module.fail_json(msg="istioctl analyze -o json printed something that is not JSON", rc=rc, stdout=out,
-                         stderr=err, command=cmd)
-    unparsed = [line.split("error processing ", 1)[1] for line in logged if "error processing " in line]
+        messages, unparsed = analysis.parse(out)
+    except analysis.OutputError as exc:
+        module.fail_json(msg=str(exc), rc=rc, stdout=out, stderr=err, command=cmd)
     if unparsed:  # istioctl skips files it cannot read and says so only in its log
         module.fail_json(msg="istioctl analyze could not parse: %s" % "; ".join(unparsed), rc=rc, stdout=out,
                          stderr=err, command=cmd, messages=messages)
-    p = module.params
-    failing = [m for m in messages if rank(m.get("level", "Info")) >= rank(p["fail_level"])]
-    messages = [m for m in messages if rank(m.get("level", "Info")) >= rank(p["output_threshold"])]
-    counts = {"Error": 0, "Warning": 0, "Info": 0}
-    for msg in messages:
-        counts[msg.get("level", "Info")] = counts.get(msg.get("level", "Info"), 0) + 1
-    result = dict(changed=False, messages=messages, counts=counts, command=cmd, rc=rc)
-    if failing or rc == istioctl.ANALYZE_FOUND:
-        module.fail_json(msg="istioctl analyze found %d message(s) at or above %s: %s" % (
-            len(failing), p["fail_level"],
-            "; ".join("%s %s (%s)" % (m.get("code"), m.get("message"), m.get("origin", "")) for m in failing[:5])),
-            **result)
+    reported, failing, counts = analysis.findings(analysis.concerning(messages, namespaces), p)
+    result = dict(changed=False, messages=reported, counts=counts, command=cmd, rc=rc,
+                  namespaces=sorted(namespaces) if namespaces is not None else None)
+    # istioctl's 79 counts every namespace it saw: with a namespace filter, only the findings left decide
+    if failing or (rc == istioctl.ANALYZE_FOUND and namespaces is None):
+        module.fail_json(msg=analysis.failure_message(failing, p["fail_level"]), **result)
     module.exit_json(**result)
 
 

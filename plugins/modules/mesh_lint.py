@@ -55,6 +55,15 @@ options:
       or a missing mesh-wide policy (AKM0006).
     type: bool
     default: false
+  mesh_namespaces:
+    description:
+      - Live cluster only. Report only the findings in the namespaces of the mesh (and about cluster-scoped
+        objects) - those labelled C(app.kubernetes.io/managed-by=aksmesh) (created by the collection) and those
+        enrolled in sidecar injection (C(istio-injection), C(istio.io/rev)) - as
+        M(aksmesh.istio.istioctl_analyze) does with the same option. Every object is still read, so references
+        across namespaces are checked.
+    type: bool
+    default: false
   suppress:
     description: Messages to drop, as C(CODE) or C(CODE=Kind namespace/name) with globs.
     type: list
@@ -107,6 +116,7 @@ checked:
   type: int
 """
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import analyze as analysis
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
@@ -155,6 +165,9 @@ def lint(module):
     ctx = {"root_namespace": p["root_namespace"], "workloads": p["gateway_workloads"], "partial": p["partial"],
            "require_mesh_policy": not p["partial"]}
     messages = mesh_lint.lint(objs, ctx, p["suppress"], p["output_threshold"])
+    if p["mesh_namespaces"]:
+        mesh = analysis.mesh_namespaces(obj for obj in objs if obj.get("kind") == "Namespace")
+        messages = analysis.concerning(messages, mesh)
     counts = mesh_lint.counts(messages)
     result = dict(changed=False, messages=messages, counts=counts, checked=len(objs))
     if p["fail_level"] != "never" and any(mesh_lint.LEVELS[m["level"]] >= mesh_lint.LEVELS[p["fail_level"]]
@@ -173,11 +186,14 @@ def main():
         gateway_workloads=dict(type="list", elements="dict", default=[
             {"selector": {"istio": "ingressgateway"}, "namespace": "istio-ingress"},
             {"selector": {"istio": "egressgateway"}, "namespace": "istio-egress"}]),
-        partial=dict(type="bool", default=False), suppress=dict(type="list", elements="str", default=[]),
+        partial=dict(type="bool", default=False), mesh_namespaces=dict(type="bool", default=False), suppress=dict(type="list", elements="str", default=[]),
         output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
         fail_level=dict(type="str", choices=["Info", "Warning", "Error", "never"], default="Error"))
     module = KubeModule(argument_spec=spec, supports_check_mode=True)
     names.require(module, [("Namespace", module.params["root_namespace"], "root_namespace")])
+    if module.params["mesh_namespaces"] and (module.params["src"] or module.params["definitions"] is not None):
+        module.fail_json(msg="mesh_namespaces=true keeps the findings in the namespaces of the mesh on the live "
+                             "cluster: it does not apply to src or definitions; remove one of them")
     errors.run(module, lambda: lint(module), what="reading the cluster failed")
 
 

@@ -46,11 +46,15 @@ DEFAULTS = {
     "addons": ("bool", True),
     "sample": ("bool", False),
     "lint_fail_level": ("str", "Error"),
+    "analyze": ("bool", True),
+    "analyze_all_namespaces": ("bool", False),
+    "analyze_absent_hosts": ("str", "report"),
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
 }
 TARGETS = ("render", "cluster")
 LINT_LEVELS = ("Info", "Warning", "Error")
+ABSENT_HOSTS = ("report", "fail")
 POLL_RANGE = (1, 60)
 ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+$")
 ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
@@ -132,6 +136,9 @@ def _check_choices(s):
         _fail("install_method", "%r: use one of %s" % (s["install_method"], ", ".join(METHODS)))
     if s["lint_fail_level"] not in LINT_LEVELS:
         _fail("lint_fail_level", "%r: use one of %s" % (s["lint_fail_level"], ", ".join(LINT_LEVELS)))
+    if s["analyze_absent_hosts"] not in ABSENT_HOSTS:
+        _fail("analyze_absent_hosts", "%r: use report (a route to a host not deployed yet is listed, fails nothing) "
+                                      "or fail" % s["analyze_absent_hosts"])
     if not POLL_RANGE[0] <= s["poll_interval"] <= POLL_RANGE[1]:
         _fail("poll_interval", "%d: use %d to %d seconds between progress lines of a long wait" % (
             s["poll_interval"], POLL_RANGE[0], POLL_RANGE[1]))
@@ -231,6 +238,9 @@ def derive(raw, host="", cwd=""):
         "control_plane": _methods.published(method),
         "methods": _methods.table(),
         "lint_fail_level": s["lint_fail_level"],
+        # the analysis after the last stage (the analyze stage): istioctl analyze and mesh_lint of the live mesh,
+        # findings in the mesh's namespaces (or all), failing at lint_fail_level
+        "analyze": {"all_namespaces": s["analyze_all_namespaces"], "absent_hosts": s["analyze_absent_hosts"]},
         # seconds between the progress lines of the long waits (Ansible async poll): install, charts, add-on, rollouts
         "poll_interval": s["poll_interval"],
         # the Istio CNI node agent instead of privileged istio-init containers (istioctl and helm): in the

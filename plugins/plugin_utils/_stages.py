@@ -54,13 +54,16 @@ def _stage(name, number=None, roles=(), methods=(), method_note="", tags=(), pru
 
 
 STAGES = (
-    _stage("credentials", roles=["aks_credentials"], tags=["credentials"], needs=["azure", "kubeconfig_fetched"]),
+    # every selection of stages needs the cluster's kubeconfig: tagged always too
+    _stage("credentials", roles=["aks_credentials"], tags=["credentials", "always"],
+           needs=["azure", "kubeconfig_fetched"]),
     _stage("preflight", roles=["aks_preflight"], tags=["preflight"], switch="preflight", needs=["azure"]),
     _stage("static_ip", roles=["aks_static_ip"], tags=["static_ip"], methods=["istioctl", "helm"],
            method_note="the AKS add-on's gateways get their IPs from AKS", cleanup="static_ip", switch="static_ip",
            needs=["azure"]),
-    _stage("istioctl", roles=["istioctl"], tags=["istioctl"], methods=["istioctl"], switch="istioctl_download",
-           needs=["cluster"]),
+    # istioctl installs (istioctl method), injects by hand and analyzes the live mesh (every method)
+    # (tagged always too: the analysis after any selection of stages needs it; present, it costs one version check)
+    _stage("istioctl", roles=["istioctl"], tags=["istioctl", "always"], switch="istioctl_download", needs=["cluster"]),
     _stage("secrets", 20, roles=["mesh_secrets"], tags=["secrets"], cleanup="secrets", switch="secrets"),
     # the control plane: istioctl's objects or the add-on's mesh config; the mesh's own namespaces carry its label
     # whichever stage creates them (CONTROL_PLANE)
@@ -87,6 +90,8 @@ STAGES = (
     _stage("addons", 90, roles=["mesh_addons"], tags=["addons"], cleanup="addons", switch="addons"),
     _stage("sample", 95, roles=["mesh_sample"], tags=["sample"], cleanup="sample", switch="sample",
            prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE]),
+    # after the last stage: istioctl analyze and mesh_lint of the live mesh (cluster), mesh_lint of the folder (render)
+    _stage("analyze", roles=["mesh_analyze"], tags=["analyze", "always"], switch="analyze"),
 )
 BY_NAME = dict((stage.name, stage) for stage in STAGES)
 BY_ROLE = dict((role, stage) for stage in STAGES for role in stage.roles)

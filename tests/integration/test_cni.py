@@ -127,7 +127,7 @@ def test_helm_installs_the_cni_chart_on_every_node_then_nothing_and_cleanup_remo
 def install_play(kubeconfig, **role_vars):
     return role_play(kubeconfig, [{"role": "aksmesh.istio.istio_install", "vars": dict({
         "istio_install_tag": ISTIO_VERSION, "istio_install_ingress_enabled": False,
-        "istio_install_egress_enabled": False, "istio_install_hpa_min": 1, "istio_install_analyze": False},
+        "istio_install_egress_enabled": False, "istio_install_hpa_min": 1},
         **role_vars)}], name="istio", aksmesh_cni=True)
 
 

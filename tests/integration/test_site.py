@@ -22,6 +22,8 @@ def inventory(tmp_path, hosts, group_vars=None):
 
 
 MESH = {
+    # istioctl from PATH (the pinned build): the analyze stage needs it on every install method
+    "aksmesh_istioctl_download": False,
     "mesh_gateways_gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"]}],
     "mesh_gateways_virtual_services": [{"name": "productpage", "namespace": "shop", "hosts": ["shop.example.com"],
                                         "gateways": ["shop-gw"], "http": [{"route": [{"destination": {
@@ -169,7 +171,7 @@ def test_the_summary_names_each_finding_and_why_a_stage_was_skipped(tmp_path):
     assert run.rc == 0, run.stdout[-3000:]
     summary = run.task("Summary")[0]["result"]["msg"]
     assert "skipped addons: aksmesh_addons is false" in summary
-    lint = run.task("Lint the rendered mesh configuration")[0]["result"]
+    lint = run.task("Lint the mesh configuration (the render folder, or the live mesh)")[0]["result"]
     for m in lint["messages"]:  # each finding on a line of its own: level, code, object, message
         assert "mesh lint %s %s %s: %s" % (m["level"], m["code"], m["origin"], m["message"]) in summary
     assert lint["messages"] and "mesh lint: %s" % lint["counts"] in summary
@@ -220,6 +222,25 @@ def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_
     second = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert second.rc == 0, second.stdout[-4000:]
     assert second.changed == [], [r["task"] for r in second.changed]
+    # every run ends with the real istioctl analyze and the mesh lint of the live mesh, in the mesh's namespaces
+    analysis = second.task("Analyze the live mesh with istioctl")[0]["result"]
+    assert {"shop", "istio-system", "istio-ingress", "istio-egress"} <= set(analysis["namespaces"]), analysis
+    assert "legacy" in analysis["namespaces"]  # not enrolled, but the collection created it (injection by hand)
+    summary = second.task("Summary")[0]["result"]["msg"]
+    assert any(line.startswith("istioctl analyze: ") for line in summary), summary
+    assert any(line.startswith("mesh lint: ") for line in summary), summary
+    # two VirtualServices for host reviews (the mesh_traffic README's mirror and canary entries): the run fails
+    # at the analysis, naming the finding and both objects; --tags traffic runs the analysis too
+    twice = MESH["mesh_traffic_services"] + [{"name": "reviews-mirror", "host": "reviews", "namespace": "shop",
+                                              "subsets": ["v1", "v2"], "mirror": {"subset": "v2", "percentage": 20}}]
+    clash = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env, tags="traffic",
+                         extra_vars={"mesh_traffic_services": twice})
+    assert clash.rc != 0, clash.stdout[-3000:]
+    failed = clash.task("Analyze the live mesh with istioctl")
+    assert failed, [line for line in clash.stdout.splitlines() if "ERROR" in line or "fatal" in line]
+    failed = failed[0]["result"]
+    assert "IST0109" in failed.get("msg", ""), failed
+    assert "VirtualService shop/reviews" in failed["msg"], failed["msg"]
 
 
 def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
@@ -261,6 +282,9 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     deploy_shop(kubeconfig)
     second = run_playbook(SITE, tmp_path, inventory=inv)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+    # the Helm method is analyzed after the last stage like the others
+    analysis = second.task("Analyze the live mesh with istioctl")[0]["result"]
+    assert not analysis.get("failed") and {"shop", "istio-system"} <= set(analysis["namespaces"]), analysis
     # a revision the cluster does not run would be a second istiod release: refused before any chart changes
     kube_api.clear_log()
     other = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_revision": "1-31-0"})
@@ -392,8 +416,15 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
         "mesh_egress_gateway_selector": {"istio": "egress1"}}},
         dict(MESH, aksmesh_target="cluster"))
     core = client.CoreV1Api(admin)
-    for ns in ("aks-istio-system", "aks-istio-ingress"):  # what the add-on creates in the cluster
+    for ns in ("aks-istio-system", "aks-istio-ingress", "aks-istio-egress"):  # what the add-on creates in the cluster
         core.create_namespace({"metadata": {"name": ns}})
+    # and its egress gateway's workload and Service (the analysis after the last stage looks for them)
+    labels = {"istio": "egress1"}
+    client.AppsV1Api(admin).create_namespaced_deployment("aks-istio-egress", {
+        "metadata": {"name": "egress1"}, "spec": {"selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels}, "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2"}]}}}})
+    core.create_namespaced_service("aks-istio-egress", {"metadata": {"name": "egress1"}, "spec": {
+        "selector": labels, "ports": [{"name": "tls", "port": 443}]}})
     first = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert first.rc == 0, first.stdout[-4000:]
     assert "ASYNC OK on aks" in first.output_of("Manage the AKS Istio add-on"), first.stdout[-4000:]
@@ -427,6 +458,12 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     assert allow.spec.pod_selector.match_labels == {"istio": "aks-istio-ingressgateway-external"}
     second = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+    # the add-on is analyzed with its Istio namespace and revision
+    analysis = second.task("Analyze the live mesh with istioctl")[0]["result"]
+    assert not analysis.get("failed"), analysis
+    assert analysis["command"][analysis["command"].index("--istioNamespace") + 1] == "aks-istio-system"
+    assert analysis["command"][analysis["command"].index("--revision") + 1] == "asm-1-28"
+    assert "shop" in analysis["namespaces"], analysis
 
 
 def test_aks_addon_canary_moves_namespaces_to_the_new_revision(arm, azure_env, kube_api, tmp_path):

@@ -83,6 +83,34 @@ def test_istioctl_analyze_live_and_offline(kube_api, kubeconfig, tmp_path):
     assert broken.failed and "could not parse" in broken["msg"] and "broken.yaml" in broken["msg"], broken.result
 
 
+def test_analysis_of_the_mesh_namespaces_only(kube_api, kubeconfig):
+    """mesh_namespaces: one istioctl run over every namespace, the findings of the namespaces the collection created
+    or enrolled in injection kept, another team's namespace left out (and reported with all_namespaces)."""
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {
+        "istio-injection": "enabled"}}})
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "legacy"}})
+    kube_api.create(VS)
+    kube_api.create(dict(VS, metadata={"name": "old", "namespace": "legacy"}))
+    mesh = run_module("istioctl_analyze", {"kubeconfig": kubeconfig, "mesh_namespaces": True})
+    assert mesh.failed and "-A" in mesh["command"] and "shop" in mesh["namespaces"], mesh.result
+    assert "legacy" not in mesh["namespaces"]
+    origins = {m["origin"] for m in mesh["messages"] if m["code"] == "IST0101"}
+    assert origins == {"VirtualService shop/web"}, mesh["messages"]
+    assert "VirtualService shop/web" in mesh["msg"] and "legacy" not in mesh["msg"]
+    everything = run_module("istioctl_analyze", {"kubeconfig": kubeconfig, "all_namespaces": True,
+                                                 "mesh_namespaces": True})
+    assert {m["origin"] for m in everything["messages"] if m["code"] == "IST0101"} == {
+        "VirtualService shop/web", "VirtualService legacy/old"}, everything.result
+    assert everything["namespaces"] is None
+    # the mesh lint keeps the same namespaces: legacy's Gateway reference is not reported
+    lint = run_module("mesh_lint", {"kubeconfig": kubeconfig, "mesh_namespaces": True, "fail_level": "never"})
+    assert not lint.failed, lint.result
+    assert not [m for m in lint["messages"] if "legacy/" in m.get("origin", "")], lint["messages"]
+    assert [m for m in lint["messages"] if m.get("origin") == "VirtualService shop/web"], lint["messages"]
+    wrong = run_module("mesh_lint", {"definitions": [VS], "mesh_namespaces": True})
+    assert wrong.failed and "mesh_namespaces=true" in wrong["msg"]
+
+
 def test_missing_istioctl_is_explained(tmp_path):
     res = run_module("istioctl_analyze", {"src": [str(tmp_path)], "use_kube": False,
                                           "istioctl_path": str(tmp_path / "istioctl")})

@@ -159,6 +159,7 @@ def test_the_pinned_chart_installs_with_the_real_helm(cert_manager_chart_repo, k
 
 
 SITE_MESH = {
+    "aksmesh_istioctl_download": False,  # istioctl from PATH (the pinned build)
     "mesh_gateways_gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"], "https_redirect": False,
                                 "https": {"credential_name": "shop-example-com-tls"}}],
     "mesh_gateways_virtual_services": [{"name": "productpage", "namespace": "shop", "hosts": ["shop.example.com"],

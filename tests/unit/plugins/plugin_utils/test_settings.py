@@ -22,7 +22,8 @@ def test_render_default_and_cluster_target():
     assert c["render_dir"] == "" and not c["render"]
     assert c["azure"] == {"resource_group": "rg", "cluster_name": "aks", "enabled": True}
     assert c["stages"]["credentials"]["enabled"] and c["stages"]["static_ip"]["enabled"]
-    assert not c["stages"]["istioctl"]["enabled"] and c["stages"]["istio-helm"]["enabled"]
+    # istioctl on every method: the analyze stage needs it
+    assert c["stages"]["istioctl"]["enabled"] and c["stages"]["istio-helm"]["enabled"]
     assert not c["stages"]["istio"]["enabled"]
     assert c["ingress"]["selector"] == {"istio": "ingress"} and c["ingress"]["ports"] == [80, 443]
     kc = derive({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "kubeconfig": "/k"})
@@ -56,6 +57,8 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
 @pytest.mark.parametrize("raw,match", [
     ({"target": "prod"}, r"aksmesh_target: 'prod': use render"),
     ({"install_method": "kubectl"}, r"aksmesh_install_method: 'kubectl': use one of istioctl, helm, aks_addon"),
+    ({"analyze_absent_hosts": "ignore"}, r"aksmesh_analyze_absent_hosts: 'ignore': use report .* or fail"),
+    ({"analyze": "yes"}, r"aksmesh_analyze: expected true or false"),
     ({"target": "cluster", "render_dir": "/tmp/x"}, r"aksmesh_render_dir: is set but aksmesh_target is cluster"),
     ({"resource_group": "rg"}, r"aksmesh_cluster_name: is missing"),
     ({"cluster_name": "aks"}, r"aksmesh_resource_group: is missing"),
@@ -158,7 +161,9 @@ def test_the_summary_learns_why_a_stage_does_not_run():
     assert skipped({"target": "cluster", "kubeconfig": "/k", "istioctl_download": False})["istioctl"] == (
         "aksmesh_istioctl_download is false")
     assert skipped({"target": "cluster", "kubeconfig": "/k", "istioctl_download": False, "install_method": "helm"}
-                   ).get("istioctl") is None  # not the method's stage: nothing to say
+                   )["istioctl"] == "aksmesh_istioctl_download is false"  # every method analyzes with it
+    assert skipped({"target": "cluster", "kubeconfig": "/k", "analyze": False})["analyze"] == (
+        "aksmesh_analyze is false")
 
 
 def test_the_stages_are_published_in_run_order_from_the_registry():
