@@ -68,6 +68,11 @@ options:
   force_conflicts:
     description:
       - Take over fields another field manager owns instead of failing with a conflict.
+      - Either way the fields someone else changed since the last apply are reported (RV(drift)) - with C(false)
+        a conflict fails the object naming each field, its live and desired values and the manager that holds it
+        (nothing of the object is changed), with C(true) they are taken back and reported as overwritten.
+      - In check mode a conflict is not a failure - the object is reported as C(drifted) with its fields (a drift
+        report writes nothing).
     type: bool
     default: false
   wait:
@@ -213,7 +218,15 @@ results:
     action:
       description: What happened (or would happen in check mode).
       type: str
-      choices: [created, configured, unchanged, deleted, pruned, failed]
+      choices: [created, configured, unchanged, deleted, pruned, drifted, failed]
+    drift:
+      description:
+        - The fields whose live value differs from the definition, each with C(path), C(desired), C(live) and
+          C(managers) (the other field managers, with their operation, that hold the field now; empty when the
+          field was removed). A Secret's values are masked.
+      type: list
+      elements: dict
+      returned: when action is configured (taken back) or drifted (check mode, held by another manager)
     error:
       description: Why the object failed.
       type: str
@@ -230,6 +243,20 @@ results:
   sample: [{"apiVersion": "v1", "kind": "Namespace", "namespace": null, "name": "shop", "action": "created",
             "result": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "uid": "0b6c..."},
                        "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}}]
+drift:
+  description:
+    - Every drifted field of the batch, one entry per field - the object (C(apiVersion), C(kind), C(namespace),
+      C(name), C(action)) and the field (C(path), C(desired), C(live), C(managers)); see RV(results[].drift).
+    - With O(force_conflicts=true) these fields were taken back (action C(configured)); in check mode, action
+      C(drifted) marks the ones another manager holds (the real run fails without O(force_conflicts)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "namespace": "shop",
+            "name": "reviews", "action": "drifted", "path": ".spec.http",
+            "desired": [{"route": [{"destination": {"host": "reviews", "subset": "v1"}, "weight": 90}]}],
+            "live": [{"route": [{"destination": {"host": "reviews", "subset": "v1"}, "weight": 50}]}],
+            "managers": ["kubectl-patch (Update)"]}]
 counts:
   description: Number of objects per action.
   returned: always

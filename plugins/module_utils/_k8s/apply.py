@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import copy
 import itertools
+import json
 import time
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import Discovery, UnknownKind
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import Planned
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MASK as REDACTED, redact
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -68,12 +69,29 @@ def describe(obj):
     return "%s %s%s" % (obj.get("kind"), where, meta.get("name"))
 
 
-def explain(obj, exc):
+SHOWN = 300  # characters of a drifted value in a message
+
+
+def _shown(value):
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= SHOWN else text[:SHOWN] + "..."
+
+
+def drift_text(drifted):
+    """'.spec.http: live [...] (set by kubectl-patch (Update)), desired [...]' for each drifted field."""
+    return "; ".join("%s: live %s (%s), desired %s" % (
+        d["path"], _shown(d["live"]), ("set by " + ", ".join(d["managers"])) if d["managers"] else "removed",
+        _shown(d["desired"])) for d in drifted)
+
+
+def explain(obj, exc, drifted=None):
     """An error message naming the object, the API's reason and, where we know it, the fix."""
     if exc.status == 409 and exc.manager_conflict:
         owners = "; ".join("%s (%s)" % (c.get("field"), c.get("message")) for c in exc.causes)
-        return ("%s: fields are managed by another field manager: %s. Set force_conflicts=true to take them "
-                "over, or leave those fields out of the definition" % (describe(obj), owners))
+        return ("%s: fields are managed by another field manager: %s.%s Nothing of it was changed. Set "
+                "force_conflicts=true (aksmesh_reconcile: force in the inventory) to take them back, or leave "
+                "those fields out of the definition" % (
+                    describe(obj), owners, (" Drifted: %s." % drift_text(drifted)) if drifted else ""))
     if exc.status == 404 and "namespaces" in exc.message:
         return "%s: %s; create the namespace first (add a Namespace to the batch)" % (describe(obj), exc.message)
     return "%s: %s" % (describe(obj), exc)
@@ -107,6 +125,7 @@ class ApplyEngine(object):
         self._live = {}  # (api_version, kind, ns, name) -> live object or None
         self._answers = {}  # (api_version, kind, ns, name) -> the API server's answer to the apply (or dry run)
         self._read = set()  # resources (api_version, kind) whose objects are prefetched
+        self._drift = {}  # (api_version, kind, ns, name) -> fields whose live value differs (ownership.drift)
         self._batch = []
         # check mode: the namespaces and kinds this dry run (and the earlier tasks of the run) would create
         self.planned = planned or Planned()
@@ -178,6 +197,10 @@ class ApplyEngine(object):
                  "name": meta["name"], "action": action}
         if self.diff and action not in ("unchanged",):
             entry["diff"] = {"before": before or {}, "after": after or {}}
+        drifted = self._drift.get(manifests.identity(obj)) if action in ("configured", "drifted") else None
+        if drifted:
+            # what someone else changed since the last apply: taken back (configured), or would be (check mode)
+            entry["drift"] = drifted
         if action in ("created", "configured", "unchanged"):
             key = manifests.identity(obj)
             # the object as the server answered the apply (its dry run in check mode), or as read when unchanged;
@@ -239,6 +262,8 @@ class ApplyEngine(object):
             return Plan.done("unchanged")  # created when absent, never updated (a placeholder Secret)
         if self._in_place(obj, res, live):
             return Plan.done("unchanged")
+        if live is not None:
+            self._drift[manifests.identity(obj)] = redact_drift(obj, ownership.drift(obj, live, self.manager))
         if self.check_mode:
             self.planned.add_missing([(obj, live)])
         return Plan.to_apply(res, live)
@@ -267,8 +292,17 @@ class ApplyEngine(object):
             query["force"] = "true"
         if self.check_mode:
             query["dryRun"] = "All"
-        out = self.rest.request("PATCH", res.path(meta["name"], meta.get("namespace")), query, obj,
-                                APPLY_CONTENT_TYPE)
+        try:
+            out = self.rest.request("PATCH", res.path(meta["name"], meta.get("namespace")), query, obj,
+                                    APPLY_CONTENT_TYPE)
+        except K8sApiError as exc:
+            if not (exc.status == 409 and exc.manager_conflict):
+                raise
+            if self.check_mode:
+                # a drift report: another manager holds fields this apply would write; the real run fails
+                # (or takes them back with force_conflicts)
+                return Plan.done("drifted", ownership.prune_like(live, obj) if live else None, obj)
+            raise ObjectError(obj, explain(obj, exc, self._drift.get(manifests.identity(obj))))
         if live is None:
             action = "created"
         elif self.check_mode:
@@ -421,11 +455,20 @@ class ApplyEngine(object):
 
 
 def _outcome(obj, future, call=None):
-    """The Plan a finished future (or ``call``) returned for ``obj``; a failed one for the K8sApiError it raised."""
+    """The Plan a finished future (or ``call``) returned for ``obj``; a failed one for the error it raised."""
     try:
         return future.result() if future is not None else call()
+    except ObjectError as exc:
+        return Plan.failed(exc.message)
     except K8sApiError as exc:
         return Plan.failed(explain(obj, exc))
+
+
+def redact_drift(obj, drifted):
+    """A Secret's drifted values are never shown: the paths and managers are."""
+    if obj.get("kind") != "Secret":
+        return drifted
+    return [dict(d, desired=REDACTED, live=REDACTED if d["live"] is not None else None) for d in drifted]
 
 
 def applied_view(obj):

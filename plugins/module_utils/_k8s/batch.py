@@ -24,7 +24,9 @@ try:
 except ImportError:
     yaml = None
 
-CHANGES = ("created", "configured", "deleted", "pruned")
+# drifted: check mode, another field manager holds fields the apply would write (the real run fails, or takes them
+# back with force_conflicts): a change a read-only run reports
+CHANGES = ("created", "configured", "deleted", "pruned", "drifted")
 
 
 def run(module):
@@ -155,6 +157,13 @@ def apply_and_prune(module, engine, objs):
         engine.prune(prune["kinds"], prune["label_selector"], namespaces)
 
 
+def drift_report(results):
+    """Every drifted field of the batch, one entry per field: the object, the path, desired and live values and the
+    other field managers that hold it (a Secret's values masked)."""
+    return [dict(field, apiVersion=r["apiVersion"], kind=r["kind"], namespace=r.get("namespace"), name=r["name"],
+                 action=r["action"]) for r in results for field in r.get("drift") or []]
+
+
 def summary(module, engine, rest):
     """The module's result from the engine's: changed, results, counts per action, requests, failures, and in
     check mode the plan, with --diff the diff."""
@@ -164,7 +173,8 @@ def summary(module, engine, rest):
     for entry in results:
         counts[entry["action"]] = counts.get(entry["action"], 0) + 1
     changed = any(e["action"] in CHANGES for e in results)
-    out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures)
+    out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures,
+               drift=drift_report(results))
     if module.check_mode:
         out["planned"] = engine.planned.result()
     if diff is not None:

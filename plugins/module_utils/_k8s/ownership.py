@@ -16,9 +16,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import json
 import re
 from fractions import Fraction
+
+from ansible.module_utils.common.text.converters import to_bytes
 
 DOT = (".", "")
 UNOWNED_META = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
@@ -232,3 +235,84 @@ def prune_like(live, desired):
     if isinstance(desired, dict) and isinstance(live, dict):
         return dict((k, prune_like(live[k], v)) for k, v in desired.items() if k in live)
     return live
+
+
+def _merged_tree(live):
+    """Every manager's FieldsV1 trees merged: how the live object's lists are keyed, whoever owns them."""
+    def merge(into, tree):
+        for name, sub in (tree or {}).items():
+            merge(into.setdefault(name, {}), sub)
+        return into
+    out = {}
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if not entry.get("subresource"):
+            merge(out, entry.get("fieldsV1"))
+    return out
+
+
+def path_text(path):
+    """A field path as the API server names it in conflicts: .spec.http, .spec.ports[port=80,protocol="TCP"]."""
+    out = ""
+    for kind, raw in path:
+        if kind == "f":
+            out += "." + raw
+        elif kind == "k":
+            out += "[%s]" % ",".join("%s=%s" % (k, json.dumps(v)) for k, v in sorted(json.loads(raw).items()))
+        elif kind == "v":
+            out += "[=%s]" % raw
+    return out or "."
+
+
+def managers_of(live, path):
+    """The field managers (name, operation) whose recorded fields hold ``path`` (or an atomic field around it)."""
+    out = []
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("subresource"):
+            continue
+        owned = tree_paths(entry.get("fieldsV1"))
+        if any(path[:i] in owned or path[:i] + (DOT,) in owned for i in range(1, len(path) + 1)):
+            out.append("%s (%s)" % (entry.get("manager"), entry.get("operation")))
+    return out
+
+
+def _same_value(path, value_d, found_l, value_l):
+    if not found_l:
+        # a zero value of an omitempty field is recorded but not stored (see compare)
+        return value_d is None or value_d in ({}, [], "") or value_d is False or (
+            value_d == 0 and not isinstance(value_d, bool))
+    if _holds_quantity(path) and quantity(value_d) is not None and quantity(value_d) == quantity(value_l):
+        return True
+    # keys the server added inside a field (its defaults) are no drift
+    return _canon(value_d) == _canon(value_l) or _subset(value_d, value_l)
+
+
+def _as_stored(obj):
+    """A Secret's stringData as the API server stores it (base64 in data): stringData is never read back."""
+    if obj.get("kind") != "Secret" or not obj.get("stringData"):
+        return obj
+    data = dict(obj.get("data") or {})
+    for key, value in obj["stringData"].items():
+        data[key] = base64.b64encode(to_bytes(value)).decode("ascii")
+    out = dict(obj, data=data)
+    out.pop("stringData")
+    return out
+
+
+def drift(desired, live, manager):
+    """The fields of ``desired`` whose live value differs: [{path, desired, live, managers}], ``managers`` being the
+    other field managers that hold the field now ([] when nobody does: it was removed). Empty when ``live`` is
+    None (nothing drifted: the object is missing) or holds every desired value."""
+    if live is None:
+        return []
+    desired = _as_stored(desired)
+    out = []
+    for path in sorted(desired_paths(desired, _merged_tree(live)), key=path_text):
+        if path and path[-1] == DOT:
+            continue
+        found_d, value_d = value_at(desired, path)
+        found_l, value_l = value_at(live, path)
+        if not found_d or _same_value(path, value_d, found_l, value_l):
+            continue
+        out.append({"path": path_text(path), "desired": value_d, "live": value_l if found_l else None,
+                    "managers": [m for m in managers_of(live, path) if not m.startswith(manager + " (")]})
+    return out

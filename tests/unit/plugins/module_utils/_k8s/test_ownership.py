@@ -63,3 +63,29 @@ def test_what_a_real_api_server_records_is_in_place():
     assert own.unchanged(desired, live, "aksmesh")
     live["spec"]["selector"]["matchLabels"]["app"] = "other"
     assert not own.unchanged(desired, live, "aksmesh")
+
+
+def test_drift_names_the_field_the_values_and_who_holds_it_now():
+    import copy
+    live = copy.deepcopy(LIVE)
+    live["spec"]["selector"] = {"app": "api"}
+    live["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"].pop("f:selector")
+    live["metadata"]["managedFields"].append({"manager": "kubectl-patch", "operation": "Update", "fieldsV1": {
+        "f:spec": {"f:selector": {"f:app": {}}}}})
+    assert own.drift(DESIRED, live, "aksmesh") == [{
+        "path": ".spec.selector.app", "desired": "web", "live": "api", "managers": ["kubectl-patch (Update)"]}]
+    # a keyed list item's field, removed by someone: no manager holds it
+    gone = copy.deepcopy(LIVE)
+    del gone["spec"]["ports"][0]["name"]
+    (found,) = own.drift(DESIRED, gone, "aksmesh")
+    assert found["path"] == '.spec.ports[port=80,protocol="TCP"].name' and found["live"] is None
+    assert found["managers"] == []  # ours is not reported: only the others
+    # nothing drifted: in place (server defaults and extra fields are no drift), or missing altogether
+    assert own.drift(DESIRED, LIVE, "aksmesh") == [] and own.drift(DESIRED, None, "aksmesh") == []
+
+
+def test_a_field_path_reads_as_the_api_server_writes_it():
+    assert own.path_text((("f", "spec"), ("f", "http"))) == ".spec.http"
+    assert own.path_text((("f", "spec"), ("f", "ports"), ("k", '{"port":80,"protocol":"TCP"}'), ("f", "name"))) == \
+        '.spec.ports[port=80,protocol="TCP"].name'
+    assert own.path_text((("f", "spec"), ("f", "hosts"), ("v", '"a"'))) == '.spec.hosts[="a"]'
