@@ -49,12 +49,14 @@ DEFAULTS = {
     "analyze": ("bool", True),
     "analyze_all_namespaces": ("bool", False),
     "analyze_absent_hosts": ("str", "report"),
+    "reconcile": ("str", "report"),
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
 }
 TARGETS = ("render", "cluster")
 LINT_LEVELS = ("Info", "Warning", "Error")
 ABSENT_HOSTS = ("report", "fail")
+RECONCILE = ("report", "force")
 POLL_RANGE = (1, 60)
 ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+$")
 ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
@@ -136,6 +138,9 @@ def _check_choices(s):
         _fail("install_method", "%r: use one of %s" % (s["install_method"], ", ".join(METHODS)))
     if s["lint_fail_level"] not in LINT_LEVELS:
         _fail("lint_fail_level", "%r: use one of %s" % (s["lint_fail_level"], ", ".join(LINT_LEVELS)))
+    if s["reconcile"] not in RECONCILE:
+        _fail("reconcile", "%r: use report (a field someone else changed fails the run, naming it; a check run "
+                           "reports it) or force (take the fields back, reporting what was overwritten)" % s["reconcile"])
     if s["analyze_absent_hosts"] not in ABSENT_HOSTS:
         _fail("analyze_absent_hosts", "%r: use report (a route to a host not deployed yet is listed, fails nothing) "
                                       "or fail" % s["analyze_absent_hosts"])
@@ -240,6 +245,8 @@ def derive(raw, host="", cwd=""):
         "lint_fail_level": s["lint_fail_level"],
         # the analysis after the last stage (the analyze stage): istioctl analyze and mesh_lint of the live mesh,
         # findings in the mesh's namespaces (or all), failing at lint_fail_level
+        # drift: fields another manager changed since the last apply; force takes them back (apply force_conflicts)
+        "reconcile": {"mode": s["reconcile"], "force": s["reconcile"] == "force"},
         "analyze": {"all_namespaces": s["analyze_all_namespaces"], "absent_hosts": s["analyze_absent_hosts"]},
         # seconds between the progress lines of the long waits (Ansible async poll): install, charts, add-on, rollouts
         "poll_interval": s["poll_interval"],

@@ -59,6 +59,7 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"install_method": "kubectl"}, r"aksmesh_install_method: 'kubectl': use one of istioctl, helm, aks_addon"),
     ({"analyze_absent_hosts": "ignore"}, r"aksmesh_analyze_absent_hosts: 'ignore': use report .* or fail"),
     ({"analyze": "yes"}, r"aksmesh_analyze: expected true or false"),
+    ({"reconcile": "overwrite"}, r"aksmesh_reconcile: 'overwrite': use report .* or force"),
     ({"target": "cluster", "render_dir": "/tmp/x"}, r"aksmesh_render_dir: is set but aksmesh_target is cluster"),
     ({"resource_group": "rg"}, r"aksmesh_cluster_name: is missing"),
     ({"cluster_name": "aks"}, r"aksmesh_resource_group: is missing"),
