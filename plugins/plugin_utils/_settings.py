@@ -58,8 +58,9 @@ LINT_LEVELS = ("Info", "Warning", "Error")
 ABSENT_HOSTS = ("report", "fail")
 RECONCILE = ("report", "force")
 POLL_RANGE = (1, 60)
-ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+$")
-ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
+# \Z as in module_utils/_k8s/names.py, not $: "$" also matches before a trailing newline ("asm-1-28\n")
+ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+\Z")
+ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?\Z")
 
 
 def _needs(s, azure, render):

@@ -22,7 +22,7 @@ PROTOCOLS = {"TLS": 443, "HTTPS": 443, "HTTP": 80}
 
 
 # what a ServiceEntry's hosts accept for an external service: a DNS name, the leftmost label optionally "*"
-EXTERNAL_HOST = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+EXTERNAL_HOST = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z",
                            re.IGNORECASE)
 
 

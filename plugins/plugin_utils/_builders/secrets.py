@@ -30,7 +30,7 @@ PLACEHOLDER_ANNOTATIONS = {
     # Flux applies the object only when it does not exist: it never overwrites the Secret you created
     "kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent",
 }
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 # app -> the Secret's keys, in order; the Key Vault secret each one is read from, by default
 KEYS = {"grafana": ("username", "passphrase"), "kiali": ("username", "passphrase", "signing-key")}
 KEY_VAULT_OBJECTS = {

@@ -78,6 +78,11 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"istio_namespace": "istio-system\n"}, r"aksmesh_istio_namespace: 'istio-system\\n' is not a namespace name"),
     ({"ingress_namespace": "i" * 64}, r"aksmesh_ingress_namespace: .* it is 64 characters long"),
     ({"revision": "1-30-0\n"}, r"aksmesh_revision: '1-30-0\\n' is not a revision name"),
+    ({"ingress_namespace": "shop\n"}, r"aksmesh_ingress_namespace: 'shop\\n' is not a namespace name: it is not a "
+                                      r"DNS-1123 label"),
+    ({"egress_namespace": "shop\n"}, r"aksmesh_egress_namespace: 'shop\\n' is not a namespace name"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28\n"}, r"aksmesh_revision: 'asm-1-28\\n': the AKS add-on"),
+    ({"istio_version": "1.30.0\n"}, r"aksmesh_istio_version: '1.30.0\\n' is not an Istio release"),
     ({"ingress_ip": "1.2.3"}, r"aksmesh_ingress_ip: '1.2.3' is not an IPv4 address"),
     ({"ingress_ip_resource_group": "rg"}, r"aksmesh_ingress_ip_resource_group: is set without aksmesh_ingress_ip"),
     ({"istio_version": "latest"}, r"aksmesh_istio_version: 'latest' is not an Istio release"),

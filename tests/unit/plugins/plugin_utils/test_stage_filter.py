@@ -160,6 +160,10 @@ def test_namespace_and_revision_options_are_checked_as_labels_under_the_role_var
     args["gateway_namespaces"] = ["ok", "Bad"]
     msg = fails("mtls_manifests", "STRICT", **args)
     assert msg.startswith("mesh_mtls_gateway_namespaces[1] 'Bad' is not a DNS-1123 label")
+    # names.py's rule: "$" would have let a trailing newline through
+    args["gateway_namespaces"] = ["shop\n"]
+    msg = fails("mtls_manifests", "STRICT", **args)
+    assert msg.startswith("mesh_mtls_gateway_namespaces[0] 'shop\\n' is not a DNS-1123 label"), msg
 
 
 GW = {"workloads": [{"namespace": "istio-ingress", "selector": {"istio": "ingressgateway"}}],
@@ -179,7 +183,8 @@ def test_gateway_names_and_references_are_checked(gateways, virtual_services, ne
     assert needle in msg, msg
 
 
-@pytest.mark.parametrize("host", ["http://api.stripe.com/", "api.stripe.com:443", "api.stripe.com/v1", "a..b", ""])
+@pytest.mark.parametrize("host", ["http://api.stripe.com/", "api.stripe.com:443", "api.stripe.com/v1", "a..b", "",
+                                  "api.stripe.com\n"])
 def test_egress_hosts_must_be_dns_names(host):
     msg = fails("egress_manifests", [{"host": host}], namespaces=["shop"], gateway_namespace="istio-egress",
                 gateway_selector={"istio": "egressgateway"}, gateway_service="istio-egressgateway")

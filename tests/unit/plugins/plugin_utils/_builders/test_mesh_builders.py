@@ -98,6 +98,7 @@ def test_a_key_vault_gives_secret_provider_classes_that_sync_the_same_secrets():
     (dict(VAULT, name="kv_1"), "name 'kv_1' is not a Key Vault name"),
     (dict(VAULT, tenant_id="contoso"), "tenant_id 'contoso' is not a GUID: give the Microsoft Entra tenant"),
     (dict(VAULT, client_id=""), "client_id '' is not a GUID: give the client ID of the identity"),
+    (dict(VAULT, tenant_id=VAULT["tenant_id"] + "\n"), "tenant_id '%s\\n' is not a GUID" % VAULT["tenant_id"]),
     (dict(VAULT, identity="pod"), "identity 'pod': use managed"),
     (dict(VAULT, vault="x"), "unknown key(s) vault; the keys are name, tenant_id"),
     (dict(VAULT, objects={"grafana_password": "x"}), "objects: unknown key(s) grafana_password"),
