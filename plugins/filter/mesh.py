@@ -53,6 +53,8 @@ STAGES = [
         "names": NAMES, "control_plane": {"type": "bool", "default": True}}),
     StageFilter("object_references", references, "names", spec={
         "names": NAMES, "api_version": {"type": "str", "required": True}, "kind": {"type": "str", "required": True}}),
+    StageFilter("istiod_release", helm_releases.istiod_release, "revision", spec={
+        "revision": {"type": "str", "required": True}}),
 ]
 
 

@@ -36,6 +36,13 @@ def _merge(base, extra):
     return out
 
 
+def istiod_release(revision):
+    """The istiod chart's release of a control-plane revision: ``istiod``, ``istiod-<revision>`` for a canary
+    (``""`` and ``default`` are the default revision). The one place the name is made: the releases below, the
+    ``istiod_release`` filter (the Helm upgrade's removal of the old revision)."""
+    return "istiod" + ("-" + revision if revision and revision != "default" else "")
+
+
 def _gateway_values(selector, service, revision, replicas, anti_affinity):
     values = {"nodeSelector": dict(LINUX), "service": service,
               "autoscaling": {"enabled": True, "minReplicas": replicas[0], "maxReplicas": replicas[1]}}
@@ -87,7 +94,7 @@ def releases(namespace, revision, revision_tags, hpa_min, hpa_max, anti_affinity
         out.append({"name": cni_release, "chart": "cni", "namespace": cni_ns, "values": {},
                     "depends_on": list(before_control)})
         before_control.append({"name": cni_release, "namespace": cni_ns})
-    control = {"name": "istiod" + ("-" + revision if revision else ""), "chart": "istiod", "namespace": namespace,
+    control = {"name": istiod_release(revision), "chart": "istiod", "namespace": namespace,
                "values": _merge(istiod, istiod_values), "depends_on": before_control}
     after_control = [{"name": control["name"], "namespace": namespace}]
     out.append(control)

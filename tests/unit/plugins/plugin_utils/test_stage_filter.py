@@ -131,6 +131,10 @@ def test_helpers_without_a_role():
     assert FILTERS["object_references"](["x.io"], api_version="v1", kind="CRD") == [
         {"apiVersion": "v1", "kind": "CRD", "metadata": {"name": "x.io"}}]
     assert fails("object_references", ["x.io"], api_version="v1") == "missing required arguments: kind"
+    # the istiod release name is made in one place, the helm_releases builder, for the releases and for this filter
+    assert [FILTERS["istiod_release"](r) for r in ("", "default", "1-30-0")] == ["istiod", "istiod", "istiod-1-30-0"]
+    assert fails("istiod_release", "1.30") == "revision '1.30' is not a DNS-1123 label (lower-case letters, digits " \
+        "and '-', starting and ending with a letter or digit)"
 
 
 def test_a_builder_option_without_a_spec_is_a_development_error():
