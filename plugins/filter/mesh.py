@@ -45,7 +45,7 @@ STAGES = [
     StageFilter("sample_manifests", sample.sample_manifests, "manifests", "mesh_sample",
                 spec={"manifests": {"type": "dict", "required": True}}),
     StageFilter("istio_operator", istio_operator.build, "namespace", "istio_install"),
-    StageFilter("addon_mesh_config", istio_operator.addon_shared_config, "mesh", "aks_mesh_addon"),
+    StageFilter("aks_addon_mesh_config", istio_operator.addon_shared_config, "mesh", "aks_mesh_addon"),
     StageFilter("helm_releases", helm_releases.releases, "namespace", "istio_helm"),
     StageFilter("injection_namespaces", injection.labelled_namespaces, "namespaces", "mesh_injection"),
     # helpers no role owns: their options are specified here

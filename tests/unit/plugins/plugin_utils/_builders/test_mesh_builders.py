@@ -419,12 +419,12 @@ def test_tracing_telemetry_and_kiali_signing_key():
 
 def test_addon_shared_mesh_config_and_no_egress_gateway():
     import yaml
-    cms = build("addon_mesh_config", revisions=["asm-1-27", "asm-1-28"])
+    cms = build("aks_addon_mesh_config", revisions=["asm-1-27", "asm-1-28"])
     assert [c["metadata"]["name"] for c in cms] == ["istio-shared-configmap-asm-1-27", "istio-shared-configmap-asm-1-28"]
     assert {c["metadata"]["namespace"] for c in cms} == {"aks-istio-system"}
     assert yaml.safe_load(cms[0]["data"]["mesh"])["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
     with pytest.raises(MeshConfigError, match="^revisions: is empty: the shared mesh ConfigMap is per add-on revision"):
-        build("addon_mesh_config", revisions=[])
+        build("aks_addon_mesh_config", revisions=[])
     with pytest.raises(MeshConfigError, match="^hosts: the install method runs no egress gateway this collection "
                                               "manages.*set gateway_namespace, gateway_selector and gateway_service"):
         build("egress_manifests", EGRESS, gateway_namespace="", namespaces=["shop"], hosts=[{"host": "a.example"}])
