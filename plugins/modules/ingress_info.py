@@ -27,9 +27,9 @@ extends_documentation_fragment:
 options:
   install_method:
     description:
-      - Which Service to read. C(istioctl) reads C(istio-ingressgateway) in C(istio-ingress), C(helm) reads
-        C(istio-ingress) in C(istio-ingress), C(aks_addon) reads C(aks-istio-ingressgateway-external) and
-        C(aks_addon_internal) reads C(aks-istio-ingressgateway-internal), both in C(aks-istio-ingress).
+      - Which Service to read, the default-layout ingress gateway Service of the install method as the topology
+        table (C(plugins/module_utils/_istio/topology.py)) places it; C(aks_addon) the add-on's external gateway,
+        C(aks_addon_internal) its internal one.
     type: str
     choices: [istioctl, helm, aks_addon, aks_addon_internal]
     default: istioctl

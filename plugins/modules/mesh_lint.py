@@ -20,7 +20,8 @@ description:
     AKM0003 VirtualService bound to another namespace's gateway but hidden from it; AKM0004 ServiceEntry not
     C(exportTo: [\".\"]); AKM0005 Gateway outside its workload's namespace; AKM0006 no mesh-wide STRICT
     PeerAuthentication; AKM0007 outbound traffic policy not REGISTRY_ONLY; AKM0008 VirtualServices with the
-    same host on one gateway (like upstream IST0109); AKM0009 referenced Gateway missing (like IST0101); AKM0011 ALLOW
+    same host on one gateway (like upstream IST0109); AKM0009 referenced Gateway missing (like IST0101); AKM0010
+    gateway-bound VirtualService routing to a subset whose DestinationRule the gateway cannot see; AKM0011 ALLOW
     AuthorizationPolicy source in a namespace without sidecars; AKM0012 default deny that nothing is allowed
     through. See docs/mesh_lint.md."
   - Read only.
@@ -44,12 +45,13 @@ options:
     type: str
     default: istio-system
   gateway_workloads:
-    description: Gateway workloads not among the checked objects, each C({selector, namespace}), to place
-      Gateways by.
+    description:
+      - Gateway workloads not among the checked objects, each C({selector, namespace}), to place Gateways by.
+      - Default the ingress and egress gateways of the C(istioctl) install method's default layout (the topology
+        table, C(plugins/module_utils/_istio/topology.py)); P(aksmesh.istio.mesh_analyze#role) passes
+        C(settings_mesh.gateways), the workloads of the host's install method.
     type: list
     elements: dict
-    default: [{selector: {istio: ingressgateway}, namespace: istio-ingress},
-              {selector: {istio: egressgateway}, namespace: istio-egress}]
   partial:
     description: The objects are part of a mesh; do not report references to Gateways outside them (AKM0009)
       or a missing mesh-wide policy (AKM0006).
@@ -117,7 +119,7 @@ checked:
 """
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import analyze as analysis
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint, topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
@@ -162,7 +164,8 @@ def lint(module):
             objs = live_objects(module, p["root_namespace"])
     except manifests.ManifestError as exc:
         module.fail_json(msg=str(exc))
-    ctx = {"root_namespace": p["root_namespace"], "workloads": p["gateway_workloads"], "partial": p["partial"],
+    workloads = p["gateway_workloads"] if p["gateway_workloads"] is not None else topology.gateway_workloads("istioctl")
+    ctx = {"root_namespace": p["root_namespace"], "workloads": workloads, "partial": p["partial"],
            "require_mesh_policy": not p["partial"]}
     messages = mesh_lint.lint(objs, ctx, p["suppress"], p["output_threshold"])
     if p["mesh_namespaces"]:
@@ -183,9 +186,7 @@ def main():
     spec.update(
         src=dict(type="list", elements="path", default=[]), definitions=dict(type="raw"),
         root_namespace=dict(type="str", default="istio-system"),
-        gateway_workloads=dict(type="list", elements="dict", default=[
-            {"selector": {"istio": "ingressgateway"}, "namespace": "istio-ingress"},
-            {"selector": {"istio": "egressgateway"}, "namespace": "istio-egress"}]),
+        gateway_workloads=dict(type="list", elements="dict"),
         partial=dict(type="bool", default=False), mesh_namespaces=dict(type="bool", default=False), suppress=dict(type="list", elements="str", default=[]),
         output_threshold=dict(type="str", choices=["Info", "Warning", "Error"], default="Info"),
         fail_level=dict(type="str", choices=["Info", "Warning", "Error", "never"], default="Error"))

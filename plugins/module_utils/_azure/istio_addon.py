@@ -15,7 +15,8 @@ import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import obj
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import ADDON_NAMESPACE
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import (
+    ADDON_INGRESS_NAMESPACE, ADDON_NAMESPACE)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support import minor_of
 
 GATEWAY_MODES = (("external_ingress_gateway", "External"), ("internal_ingress_gateway", "Internal"))
@@ -184,9 +185,6 @@ def _static_gateway_configurations(gateways):
     return [out[k] for k in sorted(out)]
 
 
-INGRESS_NAMESPACE = "aks-istio-ingress"
-
-
 def planned_namespaces(current, desired):
     """Check mode: the namespaces the add-on would create in the cluster for ``desired`` that ``current`` (the
     profile it runs) has not created: its own, its ingress gateways' and its egress gateways'."""
@@ -196,7 +194,7 @@ def planned_namespaces(current, desired):
         components = (profile.get("istio") or {}).get("components") or {}
         out = set([ADDON_NAMESPACE])
         if any(g.get("enabled") for g in components.get("ingressGateways") or []):
-            out.add(INGRESS_NAMESPACE)
+            out.add(ADDON_INGRESS_NAMESPACE)
         out.update(g.get("namespace") or EGRESS_NAMESPACE for g in components.get("egressGateways") or []
                    if g.get("enabled"))
         return out

@@ -29,6 +29,9 @@ __metaclass__ = type
 import copy
 
 METHODS = ("istioctl", "helm", "aks_addon")
+# where the managed AKS add-on runs istiod (also the root namespace) and its ingress gateways
+ADDON_NAMESPACE = "aks-istio-system"
+ADDON_INGRESS_NAMESPACE = "aks-istio-ingress"
 STATUS_PORT = 15021  # gateway health probes (kubelet and the Azure load balancer)
 METRICS_PORTS = (15020, 15090)  # merged metrics (pilot-agent) and Envoy's own, scraped by Prometheus
 
@@ -50,15 +53,14 @@ _GATEWAYS = {
     },
     "aks_addon": {
         # Envoy ports of the managed gateways are not documented: admit both layouts
-        "ingress": {"service": "aks-istio-ingressgateway-external", "namespace": "aks-istio-ingress",
+        "ingress": {"service": "aks-istio-ingressgateway-external", "namespace": ADDON_INGRESS_NAMESPACE,
                     "selector": {"istio": "aks-istio-ingressgateway-external"}, "ports": [80, 443, 8080, 8443],
                     "service_account": "aks-istio-ingressgateway-external"},
-        "ingress_internal": {"service": "aks-istio-ingressgateway-internal", "namespace": "aks-istio-ingress",
+        "ingress_internal": {"service": "aks-istio-ingressgateway-internal", "namespace": ADDON_INGRESS_NAMESPACE,
                              "selector": {"istio": "aks-istio-ingressgateway-internal"},
                              "ports": [80, 443, 8080, 8443], "service_account": "aks-istio-ingressgateway-internal"},
     },
 }
-ADDON_NAMESPACE = "aks-istio-system"
 
 
 class TopologyError(ValueError):
@@ -83,9 +85,10 @@ def topology(method, istio_namespace="", ingress_namespace="", egress_namespace=
         for name, value in (("aksmesh_istio_namespace", istio_namespace),
                             ("aksmesh_ingress_namespace", ingress_namespace),
                             ("aksmesh_egress_namespace", egress_namespace)):
-            if value and value not in (ADDON_NAMESPACE, "aks-istio-ingress"):
+            if value and value not in (ADDON_NAMESPACE, ADDON_INGRESS_NAMESPACE):
                 raise TopologyError("%s %r: the AKS add-on places its control plane and gateways itself "
-                                    "(aks-istio-system, aks-istio-ingress); remove the setting" % (name, value))
+                                    "(%s, %s); remove the setting" % (name, value, ADDON_NAMESPACE,
+                                                                      ADDON_INGRESS_NAMESPACE))
         istio_ns = ADDON_NAMESPACE
         injection = {"istio.io/rev": revision} if revision else {}
     else:
@@ -114,6 +117,19 @@ def topology(method, istio_namespace="", ingress_namespace="", egress_namespace=
         "status_port": STATUS_PORT,
         "metrics_ports": list(METRICS_PORTS),
     }
+
+
+def gateway(method, name):
+    """The default-layout row of the gateway ``name`` (``ingress``, ``ingress_internal``, ``egress``) of ``method``:
+    ``service``, ``namespace``, ``selector``, ``ports``, ``service_account`` (a copy). What a builder of the
+    method's own objects (the IstioOperator's gateway components) names and selects its gateways by."""
+    return copy.deepcopy(_GATEWAYS[method][name])
+
+
+def gateway_workloads(method):
+    """[{selector, namespace}] of the default-layout gateways of ``method``, ingress first: what a check of
+    Gateway placement (mesh_lint) assumes when it is told no gateway workloads."""
+    return [{"selector": dict(gw["selector"]), "namespace": gw["namespace"]} for gw in _GATEWAYS[method].values()]
 
 
 def ingress_service(method, internal=False):

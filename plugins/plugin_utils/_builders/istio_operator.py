@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj
 
@@ -107,7 +108,9 @@ def build(namespace, profile, revision, hub, tag, hpa_min, hpa_max, anti_affinit
     service, service_annotations = static_ip_service({
         "ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group, "dns_label": ingress_dns_label,
         "pip_name": ingress_pip_name, "load_balancer_ip": ingress_load_balancer_ip})
-    ing_k8s = _k8s(replicas, anti_affinity, {"istio": "ingressgateway"})
+    # the gateway components' names and pod labels: the istioctl row of the topology table
+    ingress, egress = topology.gateway("istioctl", "ingress"), topology.gateway("istioctl", "egress")
+    ing_k8s = _k8s(replicas, anti_affinity, ingress["selector"])
     if service:
         ing_k8s["service"] = service
     if service_annotations:
@@ -119,11 +122,11 @@ def build(namespace, profile, revision, hub, tag, hpa_min, hpa_max, anti_affinit
         "values": {"global": {"istioNamespace": namespace, "defaultNodeSelector": dict(LINUX)}},
         "components": {
             "pilot": {"enabled": True, "k8s": _k8s(replicas, anti_affinity, {"app": "istiod"})},
-            "ingressGateways": [{"name": "istio-ingressgateway", "enabled": ingress_enabled,
+            "ingressGateways": [{"name": ingress["service"], "enabled": ingress_enabled,
                                  "namespace": ingress_namespace, "k8s": ing_k8s}],
-            "egressGateways": [{"name": "istio-egressgateway", "enabled": egress_enabled,
+            "egressGateways": [{"name": egress["service"], "enabled": egress_enabled,
                                 "namespace": egress_namespace,
-                                "k8s": _k8s(replicas, anti_affinity, {"istio": "egressgateway"})}],
+                                "k8s": _k8s(replicas, anti_affinity, egress["selector"])}],
         },
     }
     if cni_ns:

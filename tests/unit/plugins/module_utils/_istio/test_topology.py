@@ -2,9 +2,11 @@
 
 import pytest
 
+from ansible_collections.aksmesh.istio.plugins.filter.mesh import FilterModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import (
-    TopologyError, helm_gateway_selector, ingress_service, topology)
+    TopologyError, gateway, gateway_workloads, helm_gateway_selector, ingress_service, topology)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
+from ansible_collections.aksmesh.istio.plugins.modules import mesh_lint
 
 
 def test_istioctl_and_helm_defaults():
@@ -37,3 +39,42 @@ def test_ingress_info_reads_the_same_table():
     assert SERVICES["aks_addon_internal"] == ("aks-istio-ingressgateway-internal", "aks-istio-ingress")
     assert helm_gateway_selector("istio-ingress") == {"istio": "ingress"}
     assert helm_gateway_selector("edge") == {"istio": "edge"}
+
+
+def test_the_istio_operator_names_and_selects_its_gateways_by_the_istioctl_row():
+    """The IstioOperator's gateway components are where the istioctl row comes true: their names are the Services,
+    their pods carry the selectors (the anti-affinity terms select them)."""
+    stage = FilterModule().filters()["istio_operator"].__self__
+    operator = stage.build(**dict(stage.defaults(), namespace="istio-system", revision="", tracing={},
+                                  ingress_namespace="istio-ingress", ingress_ip="", ingress_ip_resource_group="",
+                                  egress_namespace="istio-egress", cni_enabled=False, cni_namespace="istio-system"))
+    components = operator["spec"]["components"]
+    for kind, row in (("ingressGateways", gateway("istioctl", "ingress")),
+                      ("egressGateways", gateway("istioctl", "egress"))):
+        (component,) = components[kind]
+        assert component["name"] == row["service"]
+        term = component["k8s"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
+        assert term["podAffinityTerm"]["labelSelector"]["matchLabels"] == row["selector"]
+    copy = gateway("istioctl", "ingress")
+    copy["selector"]["istio"] = "changed"
+    assert gateway("istioctl", "ingress")["selector"] == {"istio": "ingressgateway"}  # a copy, the table unchanged
+
+
+class LintModule:
+    def __init__(self, **params):
+        self.params = dict({"src": [], "definitions": None, "root_namespace": "istio-system", "gateway_workloads": None,
+                            "partial": True, "mesh_namespaces": False, "suppress": [], "output_threshold": "Info",
+                            "fail_level": "never"},
+                           **params)
+
+
+def test_mesh_lint_places_gateways_by_the_istioctl_row_when_told_no_workloads():
+    assert gateway_workloads("istioctl") == [{"selector": {"istio": "ingressgateway"}, "namespace": "istio-ingress"},
+                                             {"selector": {"istio": "egressgateway"}, "namespace": "istio-egress"}]
+    gw = {"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+          "metadata": {"name": "shop-gw", "namespace": "shop"},
+          "spec": {"selector": {"istio": "ingressgateway"}, "servers": []}}
+    codes = [m["code"] for m in mesh_lint.lint(LintModule(definitions=[gw]))["messages"]]
+    assert codes == ["AKM0005"]
+    helm = [{"selector": w["selector"], "namespace": w["namespace"]} for w in topology("helm")["gateways"].values()]
+    assert mesh_lint.lint(LintModule(definitions=[gw], gateway_workloads=helm))["messages"] == []
