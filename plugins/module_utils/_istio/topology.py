@@ -67,6 +67,17 @@ class TopologyError(ValueError):
     """The settings ask for a layout the install method cannot have; the message names the setting and the fix."""
 
 
+def owned_namespaces(istio_namespace, gateway_namespaces):
+    """The namespaces the collection owns for a control plane: the Istio namespace (istiod, and the CNI node agent
+    and the addons beside it), then the gateway namespaces, each once. The install creates them, cleanup deletes
+    them, and no stage may take one as its own (cleanup of that stage would delete it)."""
+    out = []
+    for namespace in [istio_namespace] + list(gateway_namespaces or []):
+        if namespace and namespace not in out:
+            out.append(namespace)
+    return out
+
+
 def helm_gateway_selector(release):
     """The ``istio`` pod label the upstream gateway chart gives a release (its name without ``istio-``)."""
     return {"istio": release[len("istio-"):] if release.startswith("istio-") else release}
@@ -113,6 +124,7 @@ def topology(method, istio_namespace="", ingress_namespace="", egress_namespace=
         "addons_namespace": "istio-system" if method == "aks_addon" else istio_ns,
         "gateways": gateways,
         "gateway_namespaces": namespaces,
+        "owned_namespaces": owned_namespaces(istio_ns, namespaces),
         "injection_labels": injection,
         "status_port": STATUS_PORT,
         "metrics_ports": list(METRICS_PORTS),

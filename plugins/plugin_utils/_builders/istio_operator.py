@@ -141,13 +141,3 @@ def build(namespace, profile, revision, hub, tag, hpa_min, hpa_max, anti_affinit
         spec["tag"] = tag
     return {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator",
             "metadata": {"name": "aksmesh", "namespace": namespace}, "spec": spec}
-
-
-def gateway_namespaces(operator):
-    comps = (operator.get("spec") or {}).get("components") or {}
-    out = []
-    for kind in ("ingressGateways", "egressGateways"):
-        for gw in comps.get(kind) or []:
-            if gw.get("enabled") and gw.get("namespace") and gw["namespace"] not in out:
-                out.append(gw["namespace"])
-    return out

@@ -27,6 +27,7 @@ import copy
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, gateway_routes, labels, name_of, obj)
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import owned_namespaces
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.names import SYSTEM_NAMESPACES
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import gateways
 
@@ -68,7 +69,7 @@ def _of_kind(key, docs, kind):
 def check_namespace(namespace, istio_namespace, workloads):
     """The sample's namespace is its own: cleanup deletes it, so it may not be one the mesh or Kubernetes needs."""
     name_of("namespace", "the sample's namespace", "Namespace", namespace)
-    mesh = sorted(set([istio_namespace] + [w["namespace"] for w in workloads or []]) - {""})
+    mesh = sorted(owned_namespaces(istio_namespace, [w["namespace"] for w in workloads or []]))
     if namespace in SYSTEM_NAMESPACES or namespace in mesh:
         raise MeshConfigError("namespace", "%s is %s; cleanup deletes the sample's namespace, so give it one of its "
                                            "own (the default is bookinfo)" % (

@@ -143,6 +143,28 @@ def test_kubernetes_own_namespaces_are_published_from_one_place():
         sample.check_namespace("kube-public", "istio-system", [])
 
 
+def test_the_namespaces_the_collection_owns_are_published_from_the_topology_table():
+    assert derive({})["owned_namespaces"] == ["istio-system", "istio-ingress", "istio-egress"]
+    assert derive({"install_method": "helm", "istio_namespace": "mesh", "ingress_namespace": "mesh",
+                   "egress_namespace": "out"})["owned_namespaces"] == ["mesh", "out"]
+    assert derive({"install_method": "aks_addon", "revision": "asm-1-28"})["owned_namespaces"] == [
+        "aks-istio-system", "aks-istio-ingress"]
+    with pytest.raises(MeshConfigError, match=r"istio-egress is a namespace of the mesh \(istio-egress, "
+                                              r"istio-ingress, istio-system\)"):
+        sample.check_namespace("istio-egress", "istio-system", derive({})["gateways"])
+    # nothing else spells the list out: the playbooks, roles and molecule take settings_mesh.owned_namespaces,
+    # settings_mesh.system_namespaces (module_utils/_k8s/names.py) or the topology's owned_namespaces()
+    restated = []
+    for base in ("roles", "playbooks", "molecule"):
+        for path in (ROLES.parent / base).rglob("*.yml"):
+            text = path.read_text()
+            for needle in ("[settings_mesh.istio_namespace] + settings_mesh.gateway_namespaces",
+                           "settings_mesh.gateway_namespaces + [settings_mesh.istio_namespace]", "kube-node-lease"):
+                if needle in text:
+                    restated.append("%s: %s" % (path.relative_to(ROLES.parent), needle))
+    assert restated == []
+
+
 def test_poll_interval_default_and_ini_strings():
     assert derive({})["poll_interval"] == 10
     assert derive({"poll_interval": "3"})["poll_interval"] == 3  # INI [group:vars] hands strings
