@@ -44,34 +44,46 @@ def releases(tmp_path):
 
 
 def istioctl_play(releases, install_dir, **extra):
+    """The istioctl role from the loopback release server; run it with cache_env(): a download cache per test."""
     return [{"name": "istioctl", "hosts": "localhost", "gather_facts": False, "roles": [
         {"role": "aksmesh.istio.istioctl", "vars": dict({"istioctl_version": VERSION, "istioctl_base_url": releases.url,
                                                          "istioctl_install_dir": str(install_dir)}, **extra)}]}]
 
 
+def cache_env(tmp_path):
+    return {"AKSMESH_DOWNLOAD_CACHE": str(tmp_path / "cache")}
+
+
 def test_download_verify_install_then_skip(releases, tmp_path):
     install_dir = tmp_path / "bin"
-    first = run_playbook(istioctl_play(releases, install_dir), tmp_path)
+    first = run_playbook(istioctl_play(releases, install_dir), tmp_path, env=cache_env(tmp_path))
     assert first.rc == 0, first.stdout[-3000:]
     binary = install_dir / "istioctl"
     assert binary.exists() and os.access(binary, os.X_OK)
     assert [e.path for e in releases.requests()] == [f"/{VERSION}/{ARCHIVE}.sha256", f"/{VERSION}/{ARCHIVE}"]
     releases.clear_log()
-    second = run_playbook(istioctl_play(releases, install_dir), tmp_path)
+    second = run_playbook(istioctl_play(releases, install_dir), tmp_path, env=cache_env(tmp_path))
     assert second.rc == 0 and second.changed == [] and releases.requests() == []
+    # another install folder (another user's, a reinstall): the archive comes from the cache, only its checksum
+    # file is read
+    third = run_playbook(istioctl_play(releases, tmp_path / "bin2"), tmp_path, env=cache_env(tmp_path))
+    assert third.rc == 0 and os.access(tmp_path / "bin2" / "istioctl", os.X_OK)
+    assert [e.path for e in releases.requests()] == [f"/{VERSION}/{ARCHIVE}.sha256"]
 
 
 def test_wrong_checksum_fails_and_installs_nothing(releases, tmp_path):
     install_dir = tmp_path / "bin"
-    bad = run_playbook(istioctl_play(releases, install_dir, istioctl_checksum="0" * 64), tmp_path)
+    bad = run_playbook(istioctl_play(releases, install_dir, istioctl_checksum="0" * 64), tmp_path,
+                       env=cache_env(tmp_path))
     assert bad.rc != 0 and "checksum" in bad.stdout.lower()
     assert not (install_dir / "istioctl").exists()
     assert not list(pathlib.Path("/tmp").glob("aksmesh-istioctl-*"))
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]  # no partial download left
 
 
 def test_check_mode_installs_nothing(releases, tmp_path):
     install_dir = tmp_path / "bin"
-    run = run_playbook(istioctl_play(releases, install_dir), tmp_path, check=True)
+    run = run_playbook(istioctl_play(releases, install_dir), tmp_path, check=True, env=cache_env(tmp_path))
     assert run.rc == 0, run.stdout[-2000:]
     assert not (install_dir / "istioctl").exists() and releases.requests() == []
 

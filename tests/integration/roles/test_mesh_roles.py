@@ -157,22 +157,27 @@ def test_secrets_stay_out_of_output_and_rotation_touches_one_secret(mesh_cluster
     assert base64.b64decode(grafana["data"]["passphrase"]).decode() == "new-g-pass"
 
 
-def test_addon_downloads_are_verified_and_a_failure_leaves_nothing_behind(mesh_cluster, tmp_path):
-    """The addon manifests are downloaded (here from a file:// mirror: the tests stay offline) and verified by
-    sha256: a release without pinned checksums stops before any download, naming the variable that gives them; a
-    file that does not match names the file and the fix, applies nothing and removes the download folder."""
+def test_addon_downloads_are_verified_cached_and_a_failure_leaves_nothing_behind(mesh_cluster, tmp_path):
+    """The addon manifests are downloaded (here from a file:// mirror: the tests stay offline) into the download
+    cache and verified by sha256: a release without pinned checksums stops before any download, naming the variable
+    that gives them; a file that does not match names the file and the fix, applies nothing and leaves no partial
+    file; a second run reads the cache and reports no change."""
     kube_api, kc = mesh_cluster
     source = pathlib.Path(addons_dir(tmp_path))
     addons = ("prometheus", "grafana", "kiali", "jaeger")
     sums = {name: "sha256:" + hashlib.sha256((source / f"{name}.yaml").read_bytes()).hexdigest() for name in addons}
-    tmp = tmp_path / "tmp"
+    tmp, cache = tmp_path / "tmp", tmp_path / "cache"
     tmp.mkdir()
 
     def run(**variables):
         variables = dict({"mesh_addons_base_url": source.as_uri(), "mesh_addons_istio_version": "1.99.0",
                           "mesh_addons_wait": False}, **variables)
         return run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_addons", "vars": variables}]), tmp_path,
-                            env={"TMPDIR": str(tmp)})
+                            env={"TMPDIR": str(tmp), "AKSMESH_DOWNLOAD_CACHE": str(cache)})
+
+    def cached():
+        """The files in the cache: sha256/<hex>/<name> only (no partial download)."""
+        return sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file())
 
     kube_api.clear_log()
     unknown = run()
@@ -180,19 +185,28 @@ def test_addon_downloads_are_verified_and_a_failure_leaves_nothing_behind(mesh_c
     assert ("mesh_addons_checksums: no sha256 for the prometheus, grafana, kiali, jaeger manifest(s) of Istio "
             "1.99.0 (the collection pins Istio 1.28.0 to ") in unknown.stdout
     assert "mesh_addons_verify_checksums" in unknown.stdout
-    assert not unknown.task("Download the upstream addon manifests for this Istio version and verify their sha256")
+    assert not unknown.task("Download the upstream addon manifests for this Istio version (once, cached by their "
+                            "sha256) and read them")
+    assert not cache.exists()
     bad = run(mesh_addons_checksums=dict(sums, grafana="sha256:" + "0" * 64))
     assert bad.rc != 0
-    assert f"mesh_addons: grafana.yaml of Istio 1.99.0 from {source.as_uri()}: The checksum for" in bad.stdout
+    assert (f"mesh_addons: grafana.yaml of Istio 1.99.0 from {source.as_uri()}: sha256 checksum mismatch: "
+            f"expected {'0' * 64}, the file has {sums['grafana'][7:]}") in bad.stdout
     assert "Fix: a checksum mismatch means the file is not the one Istio released" in bad.stdout
-    assert str(tmp) in bad.stdout  # the download folder was there ...
-    assert list(tmp.iterdir()) == [] and kube_api.writes() == []  # ... and is gone; nothing was applied
+    # the three that verified are cached; grafana is not, and no partial download is left; nothing was applied
+    assert cached() == sorted(f"sha256/{sums[name][7:]}/{name}.yaml" for name in addons if name != "grafana")
+    assert list(tmp.iterdir()) == [] and kube_api.writes() == []
     gone = run(mesh_addons_checksums=sums, mesh_addons_base_url=(tmp_path / "no-mirror").as_uri())
     assert gone.rc != 0 and "Fix: check mesh_addons_base_url (a mirror for air-gapped sites)" in gone.stdout
+    assert "mesh_addons: grafana.yaml of Istio 1.99.0" in gone.stdout  # the others came from the cache
     assert list(tmp.iterdir()) == [] and kube_api.writes() == []
     good = run(mesh_addons_checksums=sums)
     assert good.rc == 0, good.stdout[-3000:]
     assert get(kube_api, "apps", "deployments", "istio-system", "grafana")
+    assert cached() == sorted(f"sha256/{sums[name][7:]}/{name}.yaml" for name in addons)
+    # a no-op run: the manifests come from the cache (the mirror is gone), nothing changes
+    again = run(mesh_addons_checksums=sums, mesh_addons_base_url=(tmp_path / "no-mirror").as_uri())
+    assert again.rc == 0 and again.changed == [], [r["task"] for r in again.changed]
     assert list(tmp.iterdir()) == []
 
 

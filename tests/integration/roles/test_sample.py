@@ -197,7 +197,7 @@ def test_downloads_are_verified_and_a_failure_applies_nothing(bookinfo, tmp_path
                               "vars": {"aksmesh_render_dir": str(out)},
                               "roles": [{"role": "aksmesh.istio.settings"}, {"role": "aksmesh.istio.mesh_sample",
                                         "vars": dict({"mesh_sample_base_url": mirror.as_uri()}, **variables)}]}],
-                            tmp_path)
+                            tmp_path, env={"AKSMESH_DOWNLOAD_CACHE": str(tmp_path / "cache")})
     unpinned = run()
     assert unpinned.rc != 0
     assert ("mesh_sample_checksums: no sha256 for the bookinfo, gateway, destination_rules file(s) of Istio 1.30.0's "
@@ -205,9 +205,12 @@ def test_downloads_are_verified_and_a_failure_applies_nothing(bookinfo, tmp_path
     assert f"the sha256sum of {mirror.as_uri()}/platform/kube/bookinfo.yaml" in unpinned.stdout
     bad = run(mesh_sample_checksums=dict(sums, gateway="sha256:" + "0" * 64))
     assert bad.rc != 0
-    assert f"mesh_sample: networking/bookinfo-gateway.yaml of Istio 1.30.0 from {mirror.as_uri()}: The checksum" \
-        in bad.stdout and "Nothing was applied." in bad.stdout
+    assert f"mesh_sample: networking/bookinfo-gateway.yaml of Istio 1.30.0 from {mirror.as_uri()}: sha256 checksum " \
+        "mismatch" in bad.stdout and "Nothing was applied." in bad.stdout
     assert not out.exists()
     good = run(mesh_sample_checksums=sums)
     assert good.rc == 0, good.stdout[-3000:]
     assert (out / "95-sample" / "deployment-bookinfo-productpage-v1.yaml").exists()
+    shutil.rmtree(mirror)  # a second run reads the download cache: nothing is downloaded, nothing changes
+    again = run(mesh_sample_checksums=sums)
+    assert again.rc == 0 and again.changed == [], [r["task"] for r in again.changed]

@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Downloads kept in a per-user cache by their sha256: the one way the roles fetch release files (the addon
+manifests, the Bookinfo sample, the istioctl release archive).
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+A file is stored as ``<cache>/sha256/<hex>/<name from the URL>``: its address is its content, so a file whose
+sha256 is known (pinned, given, or read from a checksum file) is fetched once and then read from the cache, and a
+file is never served for a checksum it does not have (it is hashed again when read). A download goes to a private
+temporary file in the cache folder and is renamed into place only after it verified: a failed or interrupted
+download leaves nothing behind, and hosts or forks filling the same cache at once never see a partial file (they
+write the same bytes to the same name). A file without a checksum is downloaded every time (nothing says the
+cached copy is the one the URL serves now) and stored by the sha256 it turned out to have.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import os
+import re
+import tempfile
+
+from ansible.module_utils.six.moves.urllib.parse import unquote, urlparse
+
+DEFAULT_CACHE = "~/.cache/aksmesh/downloads"
+CACHE_ENV = "AKSMESH_DOWNLOAD_CACHE"
+HEX = re.compile(r"^[0-9a-f]{64}\Z")
+UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+CHUNK = 1 << 16
+
+
+class Failure(Exception):
+    """One file could not be fetched, verified or read; the message says why."""
+
+
+class DownloadError(Exception):
+    """Some files failed: ``failures`` is [{name, source, msg}], one per file, in the order asked."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        super(DownloadError, self).__init__("; ".join("%s (%s): %s" % (f["name"], f["source"], f["msg"])
+                                                      for f in failures))
+
+
+def cache_root(option, environ=None):
+    """The cache folder: the option, else ``$AKSMESH_DOWNLOAD_CACHE``, else ``~/.cache/aksmesh/downloads``."""
+    environ = os.environ if environ is None else environ
+    return os.path.abspath(os.path.expanduser(option or environ.get(CACHE_ENV) or DEFAULT_CACHE))
+
+
+def file_name(url, fallback):
+    """A safe file name for the cache: the last segment of the URL's path, else ``fallback``."""
+    name = UNSAFE.sub("_", unquote(urlparse(url).path.rstrip("/").rsplit("/", 1)[-1])).strip(".")
+    return name or UNSAFE.sub("_", fallback) or "file"
+
+
+def expected_sha256(checksum, fetch_text, url):
+    """The sha256 hex a ``checksum`` names: ``sha256:<hex>`` or ``<hex>``, or ``sha256:<URL>`` of a checksum file
+    (``sha256sum`` output: the line naming the file, or its only line); None without a checksum."""
+    if not checksum:
+        return None
+    value = checksum[len("sha256:"):] if checksum.startswith("sha256:") else checksum
+    if "://" not in value:
+        if not HEX.match(value.lower()):
+            raise Failure("checksum %r is not a sha256 (64 hex digits, optionally after 'sha256:')" % checksum)
+        return value.lower()
+    lines = [line.split() for line in fetch_text(value).splitlines() if line.strip()]
+    name = file_name(url, "")
+    found = [line[0] for line in lines if len(line) == 1 or line[-1].lstrip("*").lstrip("./") == name]
+    if len(lines) == 1 and not found:
+        found = [lines[0][0]]
+    if len(found) != 1 or not HEX.match(found[0].lower()):
+        raise Failure("the checksum file %s names no sha256 for %s" % (value, name))
+    return found[0].lower()
+
+
+def makedirs(folder):
+    """``folder`` (mode 0700), also when another host or fork makes it at the same moment."""
+    try:
+        os.makedirs(folder, 0o700)
+    except OSError:
+        if not os.path.isdir(folder):
+            raise
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Cache(object):
+    """The files of one cache folder. ``fetch(url)`` returns a readable binary stream (closed after use) or
+    raises; its exception's text becomes the failure message."""
+
+    def __init__(self, root, fetch):
+        self.root = root
+        self.fetch = fetch
+
+    def path(self, sha256, name):
+        return os.path.join(self.root, "sha256", sha256, name)
+
+    def _fetch_text(self, url):
+        try:
+            stream = self.fetch(url)
+            try:
+                return stream.read().decode("utf-8", "replace")
+            finally:
+                stream.close()
+        except Failure:
+            raise
+        except Exception as exc:  # the fetcher's errors (HTTP, URL, socket, file) name what went wrong
+            raise Failure("cannot download %s: %s" % (url, exc))
+
+    def _download(self, url):
+        """(temporary path, sha256) of the file at ``url``, in the cache folder."""
+        makedirs(self.root)
+        fd, tmp = tempfile.mkstemp(prefix=".download-", dir=self.root)  # 0600
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as out:
+                stream = self.fetch(url)
+                try:
+                    for block in iter(lambda: stream.read(CHUNK), b""):
+                        digest.update(block)
+                        out.write(block)
+                finally:
+                    stream.close()
+        except BaseException as exc:
+            os.unlink(tmp)
+            if isinstance(exc, Exception):
+                raise Failure("cannot download %s: %s" % (url, exc))
+            raise
+        return tmp, digest.hexdigest()
+
+    def _store(self, tmp, sha256, name):
+        """Rename a verified download into place; False when the cache held the file already."""
+        final = self.path(sha256, name)
+        had = os.path.exists(final)
+        makedirs(os.path.dirname(final))
+        os.rename(tmp, final)
+        return not had
+
+    def get(self, name, url, checksum=None):
+        """{name, path, sha256, source, cached, stored} of the file at ``url``: from the cache when its sha256 is
+        known and the cache holds a file with that sha256, else downloaded, verified and stored."""
+        expected = expected_sha256(checksum, self._fetch_text, url)
+        target = file_name(url, name)
+        if expected:
+            path = self.path(expected, target)
+            if os.path.isfile(path):
+                if sha256_of(path) == expected:
+                    return dict(name=name, path=path, sha256=expected, source=url, cached=True, stored=False)
+                try:
+                    os.unlink(path)  # damaged: fetch it again
+                except OSError:
+                    pass
+        tmp, actual = self._download(url)
+        if expected and actual != expected:
+            os.unlink(tmp)
+            raise Failure("sha256 checksum mismatch: expected %s, the file has %s" % (expected, actual))
+        try:
+            stored = self._store(tmp, actual, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return dict(name=name, path=self.path(actual, target), sha256=actual, source=url, cached=False,
+                    stored=stored)
+
+
+def local(name, src, checksum=None):
+    """{name, path, sha256, source, cached, stored} of a local file (a copy the user keeps), verified when a
+    checksum is given."""
+    if not os.path.isfile(src):
+        raise Failure("%s is not a file" % src)
+    try:
+        actual = sha256_of(src)
+    except (IOError, OSError) as exc:
+        raise Failure("%s cannot be read (%s)" % (src, exc.strerror or exc))
+    if checksum and "://" in checksum:
+        raise Failure("a local file is checked against a sha256, not a checksum file (%s)" % checksum)
+    expected = expected_sha256(checksum, None, src)
+    if expected and actual != expected:
+        raise Failure("sha256 checksum mismatch: expected %s, the file has %s" % (expected, actual))
+    return dict(name=name, path=src, sha256=actual, source=src, cached=False, stored=False)
+
+
+def text_of(entry):
+    try:
+        with open(entry["path"], "rb") as fh:
+            return fh.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Failure("is not UTF-8 text (byte %d)" % exc.start)
+    except (IOError, OSError) as exc:
+        raise Failure("%s cannot be read (%s)" % (entry["path"], exc.strerror or exc))
+
+
+def entries(files, checksums, base_url=None, src_dir=None):
+    """[{name, url or src, checksum}] for ``files`` ({name: path below ``base_url``, or ``src_dir`` when given});
+    ``checksums`` may hold more files than asked for (a table of pinned ones)."""
+    out = []
+    for name, path in (files or {}).items():
+        path = str(path).lstrip("/")
+        item = {"name": name, "checksum": (checksums or {}).get(name)}
+        if src_dir:
+            item["src"] = os.path.join(src_dir, path)
+        else:
+            item["url"] = base_url.rstrip("/") + "/" + path
+        out.append(item)
+    return out
+
+
+def fetch_all(files, cache, content=False):
+    """({name: entry}, {name: text} when ``content``) for ``files`` ([{name, url or src, checksum}]), in their
+    order; DownloadError naming every file that failed (the others are still fetched and cached)."""
+    entries, texts, failures = {}, {}, []
+    names = [f.get("name") for f in files]
+    for index, item in enumerate(files):
+        name, url, src = item.get("name"), item.get("url"), item.get("src")
+        source = url or src or ""
+        try:
+            if not name:
+                raise Failure("entry %d has no name" % index)
+            if names.count(name) > 1:
+                raise Failure("the name %s is given %d times" % (name, names.count(name)))
+            if bool(url) == bool(src):
+                raise Failure("give either url or src")
+            entry = cache.get(name, url, item.get("checksum")) if url else local(name, src, item.get("checksum"))
+            if content:
+                texts[name] = text_of(entry)
+            entries[name] = entry
+        except Failure as exc:
+            failures.append(dict(name=name, source=source, msg=str(exc)))
+        except (IOError, OSError) as exc:
+            failures.append(dict(name=name, source=source, msg="cache %s: %s" % (cache.root, exc.strerror or exc)))
+    if failures:
+        raise DownloadError(failures)
+    return entries, texts
