@@ -117,3 +117,22 @@ def test_the_builder_raises_in_its_own_option_names():
     with pytest.raises(MeshConfigError) as err:
         build([SHOP])
     assert err.value.option == "existing_secrets" and "O(issuer)" in err.value.message
+
+
+@pytest.mark.parametrize("method", ["istioctl", "helm", "aks_addon"])
+def test_certificates_go_where_the_gateways_are_placed(method):
+    """The certs stage and the gateways stage each place the Gateways again (place_gateways: pure, about 10 us for
+    a gateway), from their own role variables; for the same gateways they agree."""
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import gateways
+    topo = topology(method, revision="asm-1-28" if method == "aks_addon" else "")
+    workloads = list(topo["gateways"].values())
+    selector = topo["gateways"]["ingress"]["selector"]
+    gws = [SHOP, {"name": "api-gw", "hosts": ["api.example.com"], "https": {"credential_name": "api-tls"},
+                  "selector": workloads[-1]["selector"]}]
+    certificates = [o for o in build(gws, issuers=[HTTP01], issuer="letsencrypt", workloads=workloads,
+                                     ingress_selector=selector) if o["kind"] == "Certificate"]
+    placed = {g["metadata"]["name"]: g["metadata"]["namespace"]
+              for g in gateways.gateway_manifests(gws, [], [], workloads, selector)}
+    assert {c["metadata"]["name"]: c["metadata"]["namespace"] for c in certificates} == {
+        "shop-tls": placed["shop-gw"], "api-tls": placed["api-gw"]}
+    assert gateways.place_gateways(gws, workloads, selector)[1] == placed
