@@ -1,3 +1,5 @@
+import pathlib
+
 import pytest
 import yaml
 
@@ -121,3 +123,17 @@ def test_a_rule_for_the_sidecars_is_not_gateway_traffic():
           "spec": {"host": "istio-egressgateway.istio-egress.svc.cluster.local", "exportTo": ["."],
                    "subsets": [{"name": "api"}]}}
     assert "AKM0010" not in codes(ml.lint([vs, dr], {"partial": True, "require_mesh_policy": False}))
+
+
+def test_every_code_is_documented_where_the_codes_are_listed():
+    """The codes are defined once (CODES); the module's description, docs/modules.md and docs/mesh_lint.md list
+    every one of them, with its level and name where they say them."""
+    from ansible_collections.aksmesh.istio.plugins.modules import mesh_lint as module
+    repo = pathlib.Path(__file__).resolve().parents[5]
+    description = " ".join(yaml.safe_load(module.DOCUMENTATION)["description"])
+    modules_md = (repo / "docs" / "modules.md").read_text()
+    mesh_lint_md = (repo / "docs" / "mesh_lint.md").read_text()
+    for code, (level, name) in ml.CODES.items():
+        assert code in description, code
+        assert "| [%s](mesh_lint.md#%s) | %s | %s |" % (code, code.lower(), level, name) in modules_md, code
+        assert "## %s\n**%s** (%s)" % (code.lower(), name, level) in mesh_lint_md, code
