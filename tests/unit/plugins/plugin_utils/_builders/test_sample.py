@@ -122,6 +122,15 @@ def test_the_real_upstream_files_keep_every_object():
     expected = [(d["kind"], d["metadata"]["name"]) for d in app + rules] + [
         ("Gateway", "bookinfo-gateway"), ("Namespace", "bookinfo"), ("VirtualService", "bookinfo")]
     assert sorted((o["kind"], o["metadata"]["name"]) for o in objs) == sorted(expected)
+    # every subset selects pods of the application (upstream's ratings v2, v2-mysql, v2-mysql-vm do not: IST0173)
+    pods = [d["spec"]["template"]["metadata"]["labels"] for d in app if d["kind"] == "Deployment"]
+    subsets = dict((o["metadata"]["name"], [s["name"] for s in o["spec"].get("subsets") or []])
+                   for o in objs if o["kind"] == "DestinationRule")
+    assert subsets["ratings"] == ["v1"] and subsets["reviews"] == ["v1", "v2", "v3"], subsets
+    for rule in (o for o in objs if o["kind"] == "DestinationRule"):
+        for subset in rule["spec"].get("subsets") or []:
+            assert any(p.get("app") == rule["spec"]["host"] and all(p.get(k) == v for k, v in subset["labels"].items())
+                       for p in pods), (rule["metadata"]["name"], subset)
 
 
 def test_absent_needs_no_file_and_names_the_namespace_and_the_gateway():
