@@ -20,6 +20,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.action
   - aksmesh.istio.k8s_auth
   - aksmesh.istio.k8s_auth.tool
 attributes:
@@ -115,8 +116,9 @@ manifest_changes:
   elements: dict
 planned:
   description:
-    - Check mode. The namespace and CRD kinds the release would create (C(namespaces), C(kinds)); give it to the
-      next tasks of the check-mode run as their O(aksmesh.istio.apply#module:planned).
+    - Check mode. The namespace and CRD kinds the release would create (C(namespaces), C(kinds)); the action
+      plugin adds them to the run's plan, the host fact C(settings_planned), which the next tasks of the
+      check-mode run read (O(aksmesh.istio.apply#module:planned)).
   returned: in check mode, when the release would be installed or upgraded
   type: dict
 stdout:

@@ -21,6 +21,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.action
   - aksmesh.istio.attributes.read_only
   - aksmesh.istio.k8s_auth
   - aksmesh.istio.planned
