@@ -64,6 +64,10 @@ class PlannedActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = True
 
+    def takes_planned(self, module_name):
+        """Whether ``module_name`` has a ``planned`` option."""
+        return self.TAKES_PLANNED
+
     def module_call(self, task_vars):
         """(module name, arguments) to run, or a finished result (a dict) to return without running a module.
         Default: the task's module with the task's arguments."""
@@ -93,7 +97,7 @@ class PlannedActionModule(ActionBase):
         check_mode = bool(self._task.check_mode)
         plan = run_plan(task_vars)
         args = dict(module_args)
-        if check_mode and self.TAKES_PLANNED and args.get("planned") is None:
+        if check_mode and self.takes_planned(module_name) and args.get("planned") is None:
             args["planned"] = plan
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         result = self._execute_module(module_name=module_name, module_args=args, task_vars=task_vars,

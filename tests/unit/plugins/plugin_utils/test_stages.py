@@ -237,3 +237,13 @@ def test_the_scans_catch_what_they_look_for():
                  "    x: \"{{ n | aksmesh.istio.mesh_namespaces(stage='istio') }}\"\n    stage: 10-istio\n"
                  "    selector: aksmesh.io/stage=sample\n")
     assert [why for rule, why in YAML_RULES for _m in rule.finditer(yaml_text)] == [why for _rule, why in YAML_RULES]
+
+
+def test_the_stages_that_apply_objects_and_their_prune_selector():
+    assert stages.applying("mtls") is stages.get("mtls")
+    with pytest.raises(stages.StageError, match=r"^'preflight' is not a stage of aksmesh.istio that applies objects: "
+                                                r"the stages that do are secrets, istio, istio-helm, injection, "):
+        stages.applying("preflight")
+    with pytest.raises(stages.StageError, match="^None is not a stage"):
+        stages.applying(None)
+    assert stages.prune_selector(stages.get("authz")) == "app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage=authz"
