@@ -15,9 +15,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import stamp
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import PlannedActionModule
 
@@ -44,6 +48,27 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def validated(task_args):
+    """The task's arguments checked against ARGUMENT_SPEC, defaults filled in; AnsibleActionFail naming what is
+    wrong. The objects are checked apart: the validator copies what it checks, and a stage can hold thousands of
+    values."""
+    args = dict(task_args)
+    objects = args.pop("definitions", None)
+    spec = dict((option, about) for option, about in ARGUMENT_SPEC.items() if option != "definitions")
+    checked = ArgumentSpecValidator(spec).validate(args)
+    if checked.error_messages:
+        unsupported = isinstance(checked.errors.errors[0], UnsupportedError)
+        raise AnsibleActionFail("%s%s" % ("Unsupported parameters: " if unsupported else "", checked.errors.msg))
+    if objects is None:
+        raise AnsibleActionFail("missing required arguments: definitions")
+    if not isinstance(objects, list):
+        raise AnsibleActionFail("definitions: expected a list of objects, got %s" % type(objects).__name__)
+    others = sorted(set(type(item).__name__ for item in objects if not isinstance(item, Mapping)))
+    if others:
+        raise AnsibleActionFail("definitions: expected a list of objects (mappings), got %s in it" % ", ".join(others))
+    return dict(checked.validated_parameters, definitions=objects)
+
+
 def applying_stage(name, role):
     """The stage called ``name``, or when ``name`` is empty the stage ``role`` runs; AnsibleActionFail naming the
     stages that apply objects."""
@@ -68,7 +93,7 @@ class ActionModule(PlannedActionModule):
         return module_name == APPLY
 
     def module_call(self, task_vars):
-        args = self.validate_argument_spec(ARGUMENT_SPEC)[1]
+        args = validated(self._task.args)
         role = task_vars.get("ansible_role_name") or task_vars.get("role_name") or ""
         stage = applying_stage(args["name"], str(role))
         present = args["state"] == "present"

@@ -251,7 +251,8 @@ failures:
 """
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import batch
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC
 
 

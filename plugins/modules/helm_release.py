@@ -134,7 +134,8 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import tool_kubeconfig
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, resolve
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, resolve
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 

@@ -179,7 +179,8 @@ stderr:
 """
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import install
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 
 
 def main():

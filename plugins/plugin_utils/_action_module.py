@@ -2,7 +2,8 @@
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The controller side of the modules that take or return a check-mode ``planned`` state (``apply``,
-``istio_install``, ``helm_release``, ``injection``, ``aks_mesh_addon``, ``ingress_info``).
+``istio_install``, ``helm_release``, ``injection``, ``aks_mesh_addon``, ``ingress_info``), and of the ``stage``
+action, which runs ``apply``.
 
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 
@@ -25,9 +26,6 @@ from collections.abc import Mapping, MutableMapping
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
-
-display = Display()
 
 # The host fact that holds the check-mode plan of the run (set to {} by roles/settings/tasks/main.yml).
 FACT = "settings_planned"
@@ -99,16 +97,11 @@ class PlannedActionModule(ActionBase):
         args = dict(module_args)
         if check_mode and self.takes_planned(module_name) and args.get("planned") is None:
             args["planned"] = plan
-        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+        background = bool(self._task.async_val)
         result = self._execute_module(module_name=module_name, module_args=args, task_vars=task_vars,
-                                      wrap_async=wrap_async)
-        if not (check_mode and self.RETURNS_PLANNED):
-            return result
-        if wrap_async:
-            display.warning("%s: in check mode with async the plan of what it would create is not handed on to the "
-                            "next tasks; run it without async in check mode (a dry run waits for nothing)"
-                            % module_name)
-        elif isinstance(result.get("planned"), Mapping):
+                                      wrap_async=background and not self._connection.has_native_async)
+        # in the background the result is the job's start: what async_status reads later never comes back here
+        if check_mode and self.RETURNS_PLANNED and not background and isinstance(result.get("planned"), Mapping):
             merged = merge(plan, result["planned"])
             result["ansible_facts"] = dict(result.get("ansible_facts") or {}, **{FACT: merged})
             # the later items of a loop run with the same task variables: they start from this plan too

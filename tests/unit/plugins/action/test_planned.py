@@ -120,19 +120,15 @@ def test_the_items_of_a_loop_add_up():
     assert result["ansible_facts"][FACT] == {"namespaces": ["istio-ingress", "istio-system"], "kinds": []}
 
 
-def test_async_runs_the_module_in_the_background_and_keeps_no_plan(monkeypatch):
-    warnings = []
-    monkeypatch.setattr(base.display, "warning", warnings.append)
-    started = {"ansible_job_id": "j1", "started": 1, "finished": 0}
-    plugin = build(plugin_class("aks_mesh_addon"), "aksmesh.istio.aks_mesh_addon", {}, async_val=1800,
-                   returns=started)
-    assert plugin.run(task_vars=facts(EARLIER))["ansible_job_id"] == "j1"
-    assert plugin.calls[0]["wrap_async"] is True and warnings == []
-    plugin = build(plugin_class("aks_mesh_addon"), "aksmesh.istio.aks_mesh_addon", {}, async_val=1800,
-                   check_mode=True, returns=started)
-    result = plugin.run(task_vars=facts(EARLIER))
-    assert "ansible_facts" not in result and plugin.calls[0]["wrap_async"] is True
-    assert len(warnings) == 1 and "run it without async in check mode" in warnings[0]
+def test_async_runs_the_module_in_the_background_and_keeps_no_plan():
+    started = {"ansible_job_id": "j1", "started": 1, "finished": 0, "planned": {"namespaces": ["x"]}}
+    for check_mode in (False, True):
+        plugin = build(plugin_class("aks_mesh_addon"), "aksmesh.istio.aks_mesh_addon", {}, async_val=1800,
+                       check_mode=check_mode, returns=started)
+        task_vars = facts(EARLIER)
+        result = plugin.run(task_vars=task_vars)
+        assert result["ansible_job_id"] == "j1" and plugin.calls[0]["wrap_async"] is True
+        assert "ansible_facts" not in result and task_vars == facts(EARLIER)
 
 
 # --- the fact: one name, emptied by the settings role ------------------------------------------------------------

@@ -9,7 +9,7 @@ import yaml
 
 from ansible_collections.aksmesh.istio.plugins.action import stage as stage_action
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import STAGE, obj
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.modules import stage as stage_docs
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import FACT
@@ -212,3 +212,13 @@ def test_async_runs_apply_in_the_background():
     result, calls = run({"definitions": [POLICY], "wait": True}, async_val=1800,
                         returns={"ansible_job_id": "j1", "started": 1, "finished": 0})
     assert calls[0]["wrap_async"] is True and result["ansible_job_id"] == "j1"
+
+
+@pytest.mark.parametrize("definitions, msg", [
+    (None, "missing required arguments: definitions"),
+    ({"kind": "Namespace"}, "definitions: expected a list of objects, got dict"),
+    ([POLICY, "kind: Namespace", 3], "definitions: expected a list of objects (mappings), got int, str in it"),
+])
+def test_the_objects_are_a_list_of_mappings(definitions, msg):
+    result, calls = run({"definitions": definitions} if definitions is not None else {})
+    assert result["failed"] and result["msg"] == msg and calls == []
