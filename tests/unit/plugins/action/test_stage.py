@@ -18,8 +18,13 @@ from tests.unit.plugins.action.support import build
 REPO = pathlib.Path(__file__).resolve().parents[4]
 APPLYING = [s for s in stages.STAGES if stages.folder(s)]
 POLICY = obj("security.istio.io/v1", "PeerAuthentication", "default", "istio-system", {"mtls": {"mode": "STRICT"}})
-OWNED = obj("v1", "Namespace", "istio-system", None)
-OWNED["metadata"]["labels"][STAGE] = stages.CONTROL_PLANE
+
+
+def owned_namespace():
+    """A namespace of the mesh: its stage label already has a value (the control plane stage's)."""
+    namespace = obj("v1", "Namespace", "istio-system", None)
+    namespace["metadata"]["labels"][STAGE] = stages.CONTROL_PLANE
+    return namespace
 
 
 def run(args, role="aksmesh.istio.mesh_mtls", check_mode=False, async_val=0, returns=None, task_vars=None):
@@ -109,8 +114,8 @@ def test_invalid_arguments_fail_before_any_module_runs():
 
 
 def test_the_stage_label_fills_only_empty_labels_and_the_objects_given_stay_as_they_were():
-    given = [copy.deepcopy(POLICY), copy.deepcopy(OWNED), {"apiVersion": "v1", "kind": "Secret",
-                                                           "metadata": {"name": "s", "namespace": "n"}}]
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "n"}}
+    given = [copy.deepcopy(POLICY), owned_namespace(), secret]
     before = copy.deepcopy(given)
     _result, calls = run({"definitions": given})
     sent = calls[0]["args"]["definitions"]
