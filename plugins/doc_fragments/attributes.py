@@ -18,3 +18,16 @@ attributes:
     support: none
     description: Changes nothing.
 """
+
+    # A module whose action plugin keeps the run's check-mode plan (plugins/plugin_utils/_action_module.py).
+    ACTION = r"""
+attributes:
+  action:
+    support: full
+    description: An action plugin on the controller runs the module; in check mode it hands on what the earlier tasks
+      of the run would have created (the host fact C(settings_planned)) and what this one would.
+  async:
+    support: full
+    description: Runs with the C(async) keyword (progress lines with C(poll)); in check mode, run it without, as the
+      plan of an async task cannot be kept.
+"""

@@ -8,18 +8,21 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The check-mode hand-over between tasks (module_utils/_k8s/planned.py).
+    # The check-mode hand-over between tasks (module_utils/_k8s/planned.py, plugin_utils/_action_module.py).
     DOCUMENTATION = r"""
 options:
   planned:
     description:
-      - Check mode only (ignored otherwise). What the earlier tasks of this check-mode run would have created;
-        pass the RV(planned) that the previous M(aksmesh.istio.apply), M(aksmesh.istio.istio_install),
-        M(aksmesh.istio.helm_release), M(aksmesh.istio.injection) or M(aksmesh.istio.aks_mesh_addon) task
-        returned. A dry run persists nothing, so on a fresh cluster the API server does not know those namespaces
-        and kinds yet; objects that go into a planned namespace, or are of a planned kind, are reported as
-        C(created) ("would create") instead of failing with C(namespaces "..." not found).
-      - The module returns this mapping with what it would create itself added, for the next task.
+      - Check mode only (ignored otherwise). What the earlier tasks of this check-mode run would have created. A dry
+        run persists nothing, so on a fresh cluster the API server does not know those namespaces and kinds yet;
+        objects that go into a planned namespace, or are of a planned kind, are reported as C(created) ("would
+        create") instead of failing with C(namespaces "..." not found).
+      - Default in check mode, the run's plan, which the action plugins of M(aksmesh.istio.apply),
+        M(aksmesh.istio.istio_install), M(aksmesh.istio.helm_release), M(aksmesh.istio.injection) and
+        M(aksmesh.istio.aks_mesh_addon) keep in the host fact C(settings_planned) (the settings role starts it empty);
+        give this option only to replace it.
+      - The module returns this mapping with what it would create itself added, and the action plugin adds it to
+        the run's plan for the next tasks.
     type: dict
     suboptions:
       namespaces:

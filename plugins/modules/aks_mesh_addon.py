@@ -28,6 +28,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.action
   - aksmesh.istio.aks_cluster
   - aksmesh.istio.azure_auth
   - aksmesh.istio.k8s_auth
@@ -165,8 +166,9 @@ EXAMPLES = r"""
 RETURN = r"""
 planned:
   description:
-    - Check mode. The namespaces and Istio kinds enabling or changing the add-on would bring to the cluster; give
-      it to the next tasks of the check-mode run as their O(aksmesh.istio.apply#module:planned).
+    - Check mode. The namespaces and Istio kinds enabling or changing the add-on would bring to the cluster; the
+      action plugin adds them to the run's plan, the host fact C(settings_planned), which the next tasks of the
+      check-mode run read (O(aksmesh.istio.apply#module:planned)).
   returned: in check mode, when the add-on would change
   type: dict
   contains:

@@ -27,6 +27,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.action
   - aksmesh.istio.k8s_auth
   - aksmesh.istio.planned
 attributes:
@@ -194,7 +195,8 @@ RETURN = r"""
 planned:
   description:
     - Check mode. O(planned) with the namespaces and CRD kinds this batch would create added (C(namespaces),
-      C(kinds)); give it to the next task of the check-mode run.
+      C(kinds)); the action plugin keeps it as the run's plan, the host fact C(settings_planned), for the next
+      tasks of the check-mode run.
   returned: in check mode
   type: dict
 results:
@@ -276,7 +278,8 @@ failures:
 """
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import batch
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC
 
 

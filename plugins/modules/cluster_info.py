@@ -140,7 +140,8 @@ workloads:
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inventory as inv
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient, list_items
 
 

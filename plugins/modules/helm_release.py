@@ -20,6 +20,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.action
   - aksmesh.istio.k8s_auth
   - aksmesh.istio.k8s_auth.tool
 attributes:
@@ -115,8 +116,9 @@ manifest_changes:
   elements: dict
 planned:
   description:
-    - Check mode. The namespace and CRD kinds the release would create (C(namespaces), C(kinds)); give it to the
-      next tasks of the check-mode run as their O(aksmesh.istio.apply#module:planned).
+    - Check mode. The namespace and CRD kinds the release would create (C(namespaces), C(kinds)); the action
+      plugin adds them to the run's plan, the host fact C(settings_planned), which the next tasks of the
+      check-mode run read (O(aksmesh.istio.apply#module:planned)).
   returned: in check mode, when the release would be installed or upgraded
   type: dict
 stdout:
@@ -132,7 +134,8 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import tool_kubeconfig
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, resolve
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, resolve
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 

@@ -21,6 +21,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.action
   - aksmesh.istio.attributes.read_only
   - aksmesh.istio.k8s_auth
   - aksmesh.istio.planned
@@ -131,7 +132,8 @@ import time
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES, ingress_facts
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC, Planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 

@@ -20,6 +20,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.action
   - aksmesh.istio.k8s_auth
 attributes:
   check_mode:
@@ -72,8 +73,9 @@ EXAMPLES = r"""
 RETURN = r"""
 planned:
   description:
-    - Check mode. The namespaces this run would create; give it to the next tasks of the check-mode run as their
-      O(aksmesh.istio.apply#module:planned).
+    - Check mode. The namespaces this run would create; the action plugin adds them to the run's plan, the host
+      fact C(settings_planned), which the next tasks of the check-mode run read
+      (O(aksmesh.istio.apply#module:planned)).
   returned: in check mode
   type: dict
   contains:
@@ -94,7 +96,8 @@ namespaces:
 """
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import namespace_labels
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 
 
 def main():

@@ -166,7 +166,8 @@ from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import analyze as analysis
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, rest, tool_kubeconfig
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, resolve
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, resolve
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 
 LEVELS = list(analysis.LEVELS)
 

@@ -128,7 +128,8 @@ from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import kube_inject as ki
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, resolve
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, resolve
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 

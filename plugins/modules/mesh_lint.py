@@ -121,7 +121,8 @@ checked:
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import analyze as analysis
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint, topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC, KubeModule, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 LIVE_KINDS = (("apps", "v1", "deployments"), ("apps", "v1", "statefulsets"), ("apps", "v1", "daemonsets"),

@@ -7,14 +7,16 @@ This file is private to the aksmesh.istio collection: its contents may change at
 
 A stage's ``name`` is its one spelling: the ``aksmesh.io/stage`` label of its objects (what prune and cleanup select
 on), its render folder (``<number>-<name>``, numbered in the order a cluster must apply them: namespaces and CRDs
-first) and its key in ``settings_mesh.stages``. The rest is what the playbooks, the settings and ``mesh_apply`` need
-to know about it: the roles that run it, the install methods it belongs to, its site.yml tags, the kinds it prunes,
-the cleanup.yml part that removes it (``aksmesh_cleanup_<part>``) and the ``aksmesh_<switch>`` that turns it off.
+first) and its key in ``settings_mesh.stages``. The rest is what the playbooks, the settings and the
+``aksmesh.istio.stage`` action need to know about it: the roles that run it, the install methods it belongs to, its
+site.yml tags, the kinds it prunes, the cleanup.yml part that removes it (``aksmesh_cleanup_<part>``) and the
+``aksmesh_<switch>`` that turns it off.
 
 Nothing else names a stage: the settings publish this table (``settings_mesh.stages``, with whether each stage runs
-for the host and why not), ``mesh_apply`` finds the stage of the role that includes it here and stamps its label on
-the objects the builders leave unstamped. ``tests/unit/plugins/plugin_utils/test_stages.py`` keeps stage literals out
-of the builders and the roles. Adding a stage: a row here, its role, its builder.
+for the host and why not), the ``aksmesh.istio.stage`` action (``plugins/action/stage.py``) finds the stage of the
+role its task is in here, stamps its label on the objects the builders leave unstamped, prunes its kinds and renders
+to its folder. ``tests/unit/plugins/plugin_utils/test_stages.py`` keeps stage literals out of the builders and the
+roles. Adding a stage: a row here, its role, its builder.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,6 +24,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from collections import namedtuple
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MANAGED_BY, MANAGER, STAGE
 
 # Kinds a stage prunes: (apiVersion, kind)
 GATEWAY = ("networking.istio.io/v1", "Gateway")
@@ -36,7 +40,7 @@ SERVICE_ENTRY = ("networking.istio.io/v1", "ServiceEntry")
 Stage = namedtuple("Stage", [
     "name",      # label, render folder suffix, key in settings_mesh.stages
     "number",    # render folder number (apply order); None: the stage renders nothing
-    "roles",     # the roles that run it (mesh_apply finds a role's stage here)
+    "roles",     # the roles that run it (aksmesh.istio.stage finds a role's stage here)
     "methods",   # the install methods it runs for; () for all
     "method_note",  # why it does not run for the other methods (the run's summary); "" says nothing
     "tags",      # site.yml tags
@@ -111,6 +115,20 @@ def get(name):
         raise StageError("%r is not a stage of aksmesh.istio: the stages are %s" % (name, ", ".join(BY_NAME)))
 
 
+def applying_names():
+    """The names of the stages that apply objects (those with a render folder), in the registry's order."""
+    return [stage.name for stage in STAGES if stage.number is not None]
+
+
+def applying(name):
+    """The stage called ``name`` when it applies objects; StageError naming the stages that do."""
+    stage = BY_NAME.get(name) if isinstance(name, str) else None
+    if stage is None or stage.number is None:
+        raise StageError("%r is not a stage of aksmesh.istio that applies objects: the stages that do are %s"
+                         % (name, ", ".join(applying_names())))
+    return stage
+
+
 def of_role(role):
     """The stage ``role`` runs (a short or fully qualified role name), or None."""
     return BY_ROLE.get(str(role or "").rsplit(".", 1)[-1])
@@ -124,3 +142,9 @@ def folder(stage):
 def prune_kinds(stage):
     """The kinds ``stage`` prunes, as ``aksmesh.istio.apply``'s ``prune.kinds`` takes them."""
     return [{"apiVersion": api_version, "kind": kind} for api_version, kind in stage.prune]
+
+
+def prune_selector(stage):
+    """The label selector of the objects ``stage`` applied (``aksmesh.istio.apply``'s ``prune.label_selector``):
+    the collection's and the stage's label."""
+    return "%s=%s,%s=%s" % (MANAGED_BY, MANAGER, STAGE, stage.name)

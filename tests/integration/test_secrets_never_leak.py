@@ -87,7 +87,7 @@ def test_the_secrets_stage_fails_with_a_readable_error_and_no_passphrase(kube_ap
                        tmp_path, verbosity=3, diff=True)
     assert run.rc != 0
     (failed,) = [r for r in run.results if r["status"] == "failed"]
-    assert failed["task"].endswith("Apply the objects of stage secrets")
+    assert failed["task"].endswith("Apply the Grafana and Kiali credential Secrets")
     assert expected in (failed["result"].get("msg") or ""), failed["result"]
     assert expected in run.stdout
     out = everything(run)

@@ -24,7 +24,7 @@ def aks_argument_spec(kube=False, **options):
     spec = dict(AKS_NAME_ARG_SPEC)
     spec.update(AZURE_AUTH_ARG_SPEC)
     if kube:
-        from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import K8S_AUTH_ARG_SPEC
+        from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
         spec.update(K8S_AUTH_ARG_SPEC)
     spec.update(options)
     return spec

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kubernetes connection options (as kubernetes.core names them) and the API client they build.
+"""The API client the Kubernetes connection options (``options``, as kubernetes.core names them) build.
 
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 """
@@ -14,7 +14,7 @@ import os
 import re
 import traceback
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MaskingModule
 
 K8S_IMP_ERR = None
@@ -30,27 +30,6 @@ except ImportError:
     HAS_K8S = False
     K8S_IMP_ERR = traceback.format_exc()
 
-K8S_AUTH_ARG_SPEC = dict(
-    kubeconfig=dict(type="raw", no_log=False, fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
-    context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
-    host=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_HOST"])),
-    api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_API_KEY"])),
-    ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
-    client_cert=dict(type="path", aliases=["cert_file"], fallback=(env_fallback, ["K8S_AUTH_CERT_FILE"])),
-    client_key=dict(type="path", aliases=["key_file"], no_log=False,
-                    fallback=(env_fallback, ["K8S_AUTH_KEY_FILE"])),
-    validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
-    proxy=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_PROXY"])),
-    no_proxy=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_NO_PROXY"])),
-    proxy_headers=dict(type="dict", options=dict(
-        proxy_basic_auth=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH"])),
-        basic_auth=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_PROXY_HEADERS_BASIC_AUTH"])),
-        user_agent=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_PROXY_HEADERS_USER_AGENT"])))),
-    impersonate_user=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_IMPERSONATE_USER"])),
-    impersonate_groups=dict(type="list", elements="str", fallback=(env_fallback, ["K8S_AUTH_IMPERSONATE_GROUPS"])),
-    persist_config=dict(type="bool", fallback=(env_fallback, ["K8S_AUTH_PERSIST_CONFIG"])),
-    request_timeout=dict(type="int", default=30),
-)
 
 # the options that change what a kubeconfig says (a kubeconfig file handed to a tool as it is would lose them)
 OVERRIDING_OPTIONS = ("host", "api_key", "ca_cert", "client_cert", "client_key", "validate_certs", "proxy",

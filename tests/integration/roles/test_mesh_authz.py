@@ -64,12 +64,12 @@ def test_converges_then_changes_nothing_and_check_mode_writes_nothing(authz_clus
     kube_api.clear_log()
     checked = run_playbook(role_play(kc, roles()), tmp_path, check=True, diff=True)
     assert checked.rc == 0, checked.stdout[-3000:]
-    assert checked.task("Apply the objects of stage authz")[0]["result"]["counts"] == {"created": 6}
+    assert checked.task("Apply the AuthorizationPolicies")[0]["result"]["counts"] == {"created": 6}
     assert kube_api.writes() == [] and policies(kube_api) == {}
 
     first = run_playbook(role_play(kc, roles()), tmp_path)
     assert first.rc == 0, first.stdout[-3000:]
-    assert first.task("Apply the objects of stage authz")[0]["result"]["counts"] == {"created": 6}
+    assert first.task("Apply the AuthorizationPolicies")[0]["result"]["counts"] == {"created": 6}
     live = policies(kube_api)
     assert sorted(live) == NAMES
     assert live["shop/default-deny"]["spec"] == {} and not dry(live["shop/default-deny"])
@@ -90,7 +90,7 @@ def test_converges_then_changes_nothing_and_check_mode_writes_nothing(authz_clus
                    mesh_authz_policies=AUTHZ["mesh_authz_policies"][:2])
     third = run_playbook(role_play(kc, roles(changed)), tmp_path)
     assert third.rc == 0, third.stdout[-3000:]
-    assert third.task("Apply the objects of stage authz")[0]["result"]["counts"] == {
+    assert third.task("Apply the AuthorizationPolicies")[0]["result"]["counts"] == {
         "configured": 1, "unchanged": 4, "pruned": 1}
     live = policies(kube_api)
     assert "shop/no-admin-from-outside" not in live and not dry(live["payments/default-deny"])
@@ -109,14 +109,14 @@ def test_check_mode_with_a_namespace_the_injection_stage_would_create(
     injection = {"role": "aksmesh.istio.mesh_injection", "vars": {"mesh_injection_namespaces": [{"name": "payments"}]}}
     run = run_playbook(role_play(kc, [injection] + roles()), tmp_path, check=True)
     assert run.rc == 0, run.stdout[-3000:]
-    assert run.task("Apply the objects of stage authz")[0]["result"]["counts"] == {"created": 6}
+    assert run.task("Apply the AuthorizationPolicies")[0]["result"]["counts"] == {"created": 6}
     assert kube_api.writes() == [] and policies(kube_api) == {}
 
 
 def test_nothing_asked_applies_nothing(authz_cluster, tmp_path):
     kube_api, kc = authz_cluster
     run = run_playbook(role_play(kc, roles({})), tmp_path)
-    assert run.rc == 0 and not run.task("Apply the objects of stage authz")[0]["result"].get("changed")
+    assert run.rc == 0 and not run.task("Apply the AuthorizationPolicies")[0]["result"].get("changed")
     assert policies(kube_api) == {}
 
 

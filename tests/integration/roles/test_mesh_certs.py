@@ -48,12 +48,12 @@ def test_issuers_and_certificates_are_accepted_by_the_real_crds(cert_manager_crd
     kube_api.clear_log()
     check = run_playbook(certs_play(kubeconfig, **CERTS), tmp_path, check=True, diff=True)
     assert check.rc == 0, check.stdout[-3000:]
-    assert [r["result"]["counts"] for r in check.task("Apply the objects of stage certs")] == [{"created": 5}]
+    assert [r["result"]["counts"] for r in check.task("Apply the Issuers and Certificates")] == [{"created": 5}]
     assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]
 
     first = run_playbook(certs_play(kubeconfig, **CERTS), tmp_path)
     assert first.rc == 0, first.stdout[-3000:]
-    assert first.task("Apply the objects of stage certs")[0]["result"]["counts"] == {"created": 5}
+    assert first.task("Apply the Issuers and Certificates")[0]["result"]["counts"] == {"created": 5}
     assert names(kube_api, "ClusterIssuer") == ["azure-dns", "letsencrypt"]
     assert names(kube_api, "Issuer", "istio-ingress") == ["private-ca"]
     # one Certificate per Gateway TLS Secret in the gateway's namespace; none for the Secret the user provides
@@ -91,7 +91,7 @@ def test_the_real_crds_refuse_what_their_schema_refuses(cert_manager_crds, ingre
     bad = {**CERTS, "mesh_certs_certificate_spec": {"privateKey": {"algorithm": "DSA"}}}
     run = run_playbook(certs_play(kubeconfig, **bad), tmp_path)
     assert run.rc != 0
-    msg = str(run.task("Apply the objects of stage certs")[0]["result"])
+    msg = str(run.task("Apply the Issuers and Certificates")[0]["result"])
     assert "spec.privateKey.algorithm" in msg and "DSA" in msg, msg[-2000:]
 
 
@@ -134,7 +134,7 @@ def test_the_pinned_chart_installs_with_the_real_helm(cert_manager_chart_repo, k
     check = run_playbook(certs_play(kubeconfig, **CERTS, **install), tmp_path, check=True, diff=True,
                          timeout=900)
     assert check.rc == 0, check.stdout[-3000:]
-    assert check.task("Apply the objects of stage certs")[0]["result"]["counts"] == {"created": 5}
+    assert check.task("Apply the Issuers and Certificates")[0]["result"]["counts"] == {"created": 5}
     assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]
 
     first = run_playbook(certs_play(kubeconfig, **install), tmp_path, timeout=900)

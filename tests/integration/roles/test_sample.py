@@ -155,7 +155,7 @@ def test_site_with_the_sample_on_a_fresh_cluster_check_then_apply(kube_api, kube
         MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False, aksmesh_sample=True,
         mesh_sample_source_dir=str(bookinfo), mesh_sample_check_ingress=False))
     check = check_then_apply(kube_api, tmp_path, inv)
-    announced = check.task("Apply the objects of stage sample")[0]["result"]["results"]
+    announced = check.task("Apply the sample")[0]["result"]["results"]
     assert {(e["kind"], e.get("namespace"), e["name"]) for e in announced if e["action"] == "created"} >= {
         ("Namespace", None, "bookinfo"), ("Gateway", "istio-ingress", "bookinfo-gateway"),
         ("Deployment", "bookinfo", "productpage-v1")}

@@ -204,7 +204,7 @@ def test_wildcard_egress_hosts_are_dns_names():
 
 def test_a_public_filter_labels_its_objects_with_its_roles_stage():
     """Plays that apply a filter's objects themselves (molecule/default does) get the stage label, as before the
-    builders left it to the applying stage; mesh_apply keeps a label that has a value."""
+    builders left it to the applying stage; aksmesh.istio.stage keeps a label that has a value."""
     objs = FILTERS["mtls_manifests"]("STRICT", root_namespace="istio-system", istio_namespace="istio-system",
                                      gateway_namespaces=["istio-ingress"])
     assert objs and {o["metadata"]["labels"]["aksmesh.io/stage"] for o in objs} == {"mtls"}

@@ -1,8 +1,8 @@
 """The stage registry (plugins/plugin_utils/_stages.py) is the one place a stage is named.
 
 The table agrees with what the playbooks do (roles, tags, cleanup parts, switches); no builder, role or playbook
-writes a stage as a label, a render folder or a prune stage: those come from the registry through mesh_apply
-(role_stage, stage_labels) and settings_mesh.stages.
+writes a stage as a label, a render folder or a prune stage: those come from the registry through the
+aksmesh.istio.stage action (the stage of the task's role), role_stage, stage_labels and settings_mesh.stages.
 """
 
 import ast
@@ -169,7 +169,7 @@ def stage_literals_in_python(tree):
             stage_arg = node.args[4] if called == "obj" and len(node.args) > 4 else None
             if (isinstance(stage_arg, ast.Constant) and isinstance(stage_arg.value, str)) or getattr(
                     stage_arg, "id", "").lower() == "stage":
-                found.append((node.lineno, "obj() takes no stage: mesh_apply stamps it"))
+                found.append((node.lineno, "obj() takes no stage: aksmesh.istio.stage stamps it"))
             if called in ("labels", "namespaces", "stamp") and any(
                     isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
                 found.append((node.lineno, "%s() given a stage literal" % called))
@@ -195,10 +195,6 @@ def test_no_stage_literal_in_the_python(path):
 
 
 YAML_RULES = [
-    (re.compile(r"^\s*mesh_apply_stage:\s*(?!\"?\{\{)\S", re.M), "mesh_apply_stage literal: mesh_apply takes the "
-                                                                 "stage of the including role"),
-    (re.compile(r"^[ \t]*mesh_apply_prune_kinds:[ \t]*(?![ \t]|\[\][ \t]*$|\"?\{\{)", re.M),
-     "prune kinds: the stage's, from the registry (only [] turns pruning off)"),
     (re.compile(r"\bstage\s*=\s*['\"]"), "stage='...' given to a filter"),
     (re.compile(r"^\s*stage:\s*(?!\"?\{\{)\S", re.M), "render stage folder literal"),
     (re.compile(re.escape(STAGE) + r"\s*[=:]\s*['\"]?[a-z]"), "stage label or selector literal"),
@@ -233,7 +229,52 @@ def test_the_scans_catch_what_they_look_for():
         'obj("v1", "ConfigMap", "a", None, "mtls")\nlabels("addons")\nnamespaces(["a"], stage="istio")\n'
         'x = {STAGE: "certs"}\ny = "app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage=authz"\nz = "75-authz"\n'))
     assert [line for line, _why in caught] == [1, 2, 3, 4, 5, 6]
-    yaml_text = ("    mesh_apply_stage: traffic\n    mesh_apply_prune_kinds:\n      - {kind: X}\n"
-                 "    x: \"{{ n | aksmesh.istio.mesh_namespaces(stage='istio') }}\"\n    stage: 10-istio\n"
+    yaml_text = ("    x: \"{{ n | aksmesh.istio.mesh_namespaces(stage='istio') }}\"\n    stage: 10-istio\n"
                  "    selector: aksmesh.io/stage=sample\n")
     assert [why for rule, why in YAML_RULES for _m in rule.finditer(yaml_text)] == [why for _rule, why in YAML_RULES]
+
+
+def test_the_stages_that_apply_objects_and_their_prune_selector():
+    assert stages.applying("mtls") is stages.get("mtls")
+    with pytest.raises(stages.StageError, match=r"^'preflight' is not a stage of aksmesh.istio that applies objects: "
+                                                r"the stages that do are secrets, istio, istio-helm, injection, "):
+        stages.applying("preflight")
+    with pytest.raises(stages.StageError, match="^None is not a stage"):
+        stages.applying(None)
+    assert stages.prune_selector(stages.get("authz")) == "app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage=authz"
+
+
+# --- one place applies a stage: the aksmesh.istio.stage action ---------------------------------------------------
+
+TASK_FILES = sorted(p for p in YAML if p.suffix == ".yml" and ("/tasks/" in p.as_posix() or "playbooks" in p.parts))
+
+
+def task_files_tasks():
+    for path in TASK_FILES:
+        data = yaml.safe_load(path.read_text()) or []
+        plays = [p for p in data if isinstance(p, dict) and "hosts" in p]
+        items = [t for play in plays for key in ("pre_tasks", "tasks", "post_tasks") for t in play.get(key) or []]
+        if not plays:  # a task file
+            items = data
+        for task in yaml_tasks(items):
+            yield path, task
+
+
+def test_stage_tasks_take_their_stage_from_the_role_and_nothing_else_renders():
+    """Each role's stage task takes the stage of its role (no name literal); no role or playbook calls render
+    itself, and none includes a role to apply a stage."""
+    seen = set()
+    for path, task in task_files_tasks():
+        where = "%s: %s" % (path.relative_to(REPO), task.get("name"))
+        assert "aksmesh.istio.render" not in task, where
+        include = task.get("ansible.builtin.include_role") or task.get("ansible.builtin.import_role") or {}
+        assert not str(include.get("name", "")).endswith("mesh_apply"), where
+        args = task.get("aksmesh.istio.stage")
+        if args is None:
+            continue
+        assert "name" not in args or "{{" in str(args["name"]), where
+        role = path.relative_to(REPO).parts[1] if path.parts[len(REPO.parts)] == "roles" else None
+        assert role and stages.of_role(role) and stages.folder(stages.of_role(role)), where
+        seen.add(role)
+    # every role of a stage that applies objects applies them with aksmesh.istio.stage
+    assert seen == set(r for s in stages.STAGES if stages.folder(s) for r in s.roles)

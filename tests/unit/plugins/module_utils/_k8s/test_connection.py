@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import connection as kc
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 
 KUBECONFIG = {
     "apiVersion": "v1", "kind": "Config", "current-context": "one",
@@ -16,7 +17,7 @@ KUBECONFIG = {
 
 
 def params(**kw):
-    base = {k: None for k in kc.K8S_AUTH_ARG_SPEC}
+    base = {k: None for k in K8S_AUTH_ARG_SPEC}
     base.update(kw)
     return base
 
@@ -54,10 +55,10 @@ def test_missing_files_and_contexts_are_reported(monkeypatch, tmp_path):
 
 
 def test_env_fallbacks_match_kubernetes_core():
-    names = {k: v.get("fallback", (None, [None]))[1][0] for k, v in kc.K8S_AUTH_ARG_SPEC.items()}
+    names = {k: v.get("fallback", (None, [None]))[1][0] for k, v in K8S_AUTH_ARG_SPEC.items()}
     assert names["kubeconfig"] == "K8S_AUTH_KUBECONFIG" and names["api_key"] == "K8S_AUTH_API_KEY"
     assert names["validate_certs"] == "K8S_AUTH_VERIFY_SSL" and names["ca_cert"] == "K8S_AUTH_SSL_CA_CERT"
-    assert kc.K8S_AUTH_ARG_SPEC["api_key"]["no_log"] is True
+    assert K8S_AUTH_ARG_SPEC["api_key"]["no_log"] is True
 
 
 SPARE_USER = {"name": "spare", "user": {
@@ -152,12 +153,12 @@ def test_impersonation_sends_one_header_per_group(monkeypatch):
 
 
 def test_new_options_have_the_kubernetes_core_environment_variables():
-    names = {k: v.get("fallback", (None, [None]))[1][0] for k, v in kc.K8S_AUTH_ARG_SPEC.items()}
+    names = {k: v.get("fallback", (None, [None]))[1][0] for k, v in K8S_AUTH_ARG_SPEC.items()}
     assert (names["proxy"], names["no_proxy"], names["persist_config"]) == (
         "K8S_AUTH_PROXY", "K8S_AUTH_NO_PROXY", "K8S_AUTH_PERSIST_CONFIG")
     assert (names["impersonate_user"], names["impersonate_groups"]) == (
         "K8S_AUTH_IMPERSONATE_USER", "K8S_AUTH_IMPERSONATE_GROUPS")
-    assert kc.K8S_AUTH_ARG_SPEC["proxy_headers"]["options"]["proxy_basic_auth"]["no_log"] is True
+    assert K8S_AUTH_ARG_SPEC["proxy_headers"]["options"]["proxy_basic_auth"]["no_log"] is True
 
 
 def test_options_still_win_after_the_kubeconfig_token_refresh(tmp_path):

@@ -36,7 +36,7 @@ def test_nothing_asked_builds_nothing():
 
 def test_default_deny_is_an_empty_spec_labelled_for_the_stage():
     [deny] = build(default_deny_namespaces=["shop"])
-    # the stage label's value is the applying stage's to fill in (mesh_apply, from the stage registry)
+    # the stage label's value is the applying stage's to fill in (aksmesh.istio.stage, from the registry)
     assert deny == {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
                     "metadata": {"name": "default-deny", "namespace": "shop", "labels": {
                         "app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": None}},

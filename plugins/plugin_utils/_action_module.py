@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller side of the modules that take or return a check-mode ``planned`` state (``apply``,
+``istio_install``, ``helm_release``, ``injection``, ``aks_mesh_addon``, ``ingress_info``), and of the ``stage``
+action, which runs ``apply``.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+A dry run persists nothing, so on a fresh cluster the namespaces and CRDs an earlier task would create are not there
+when the next task dry-runs its objects (``module_utils/_k8s/planned.py``). The run's plan is one host fact,
+``ansible_facts[FACT]`` (namespaces and kinds): in check mode the action plugin of each of those modules hands it to
+the module (when the task does not pass ``planned`` itself and the module takes it), and adds what the module
+returns as ``planned`` to it, so the next task sees it. Outside check mode it does nothing but run the module. The
+settings role empties the fact at the start of each play (a fact cache must not carry an earlier run's plan).
+
+Async: with ``async``, the module runs in the background and the task's result is what ``async_status`` reads, so
+the plan cannot be kept. A dry run waits for nothing: the roles run these tasks without ``async`` in check mode.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections.abc import Mapping, MutableMapping
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+# The host fact that holds the check-mode plan of the run (set to {} by roles/settings/tasks/main.yml).
+FACT = "settings_planned"
+
+
+def _strings(value):
+    return [str(item) for item in value or () if item] if isinstance(value, (list, tuple)) else []
+
+
+def merge(*plans):
+    """One plan of several (mappings with ``namespaces`` and ``kinds`` lists; anything else counts as empty): each
+    list unique and sorted."""
+    out = {"namespaces": set(), "kinds": set()}
+    for plan in plans:
+        if isinstance(plan, Mapping):
+            for key, found in out.items():
+                found.update(_strings(plan.get(key)))
+    return dict((key, sorted(found)) for key, found in out.items())
+
+
+def run_plan(task_vars):
+    """The plan of the run so far: the host fact, as the earlier tasks left it."""
+    facts = (task_vars or {}).get("ansible_facts")
+    return merge(facts.get(FACT) if isinstance(facts, Mapping) else None)
+
+
+class PlannedActionModule(ActionBase):
+    """Runs the module of the task's name (``module_call`` may choose another one, and its arguments) and keeps the
+    check-mode plan: the run's plan in (``TAKES_PLANNED``), the module's ``planned`` mapping added to it."""
+
+    TAKES_PLANNED = False  # the module has a ``planned`` option (the doc fragment aksmesh.istio.planned)
+    RETURNS_PLANNED = True  # in check mode the module returns what it would create as a ``planned`` mapping
+
+    _supports_check_mode = True
+    _supports_async = True
+
+    def takes_planned(self, module_name):
+        """Whether ``module_name`` has a ``planned`` option."""
+        return self.TAKES_PLANNED
+
+    def module_call(self, task_vars):
+        """(module name, arguments) to run, or a finished result (a dict) to return without running a module.
+        Default: the task's module with the task's arguments."""
+        return self._task.action, dict(self._task.args)
+
+    def run(self, tmp=None, task_vars=None):
+        # ansible-core before 2.17 sets both in ActionBase.__init__, over the class's
+        self._supports_check_mode = True
+        self._supports_async = True
+        task_vars = task_vars or {}
+        result = super(PlannedActionModule, self).run(tmp, task_vars)
+        del tmp  # no longer has any effect
+        try:
+            call = self.module_call(task_vars)
+        except AnsibleActionFail as exc:
+            result.update(exc.result)
+            return result
+        if isinstance(call, dict):
+            result.update(call)
+            return result
+        module_name, module_args = call
+        result.update(self.run_module(module_name, module_args, task_vars))
+        return result
+
+    def run_module(self, module_name, module_args, task_vars):
+        """Run ``module_name`` with the run's plan (check mode) and keep the plan it returns."""
+        check_mode = bool(self._task.check_mode)
+        plan = run_plan(task_vars)
+        args = dict(module_args)
+        if check_mode and self.takes_planned(module_name) and args.get("planned") is None:
+            args["planned"] = plan
+        background = bool(self._task.async_val)
+        result = self._execute_module(module_name=module_name, module_args=args, task_vars=task_vars,
+                                      wrap_async=background and not self._connection.has_native_async)
+        # in the background the result is the job's start: what async_status reads later never comes back here
+        if check_mode and self.RETURNS_PLANNED and not background and isinstance(result.get("planned"), Mapping):
+            merged = merge(plan, result["planned"])
+            result["ansible_facts"] = dict(result.get("ansible_facts") or {}, **{FACT: merged})
+            # the later items of a loop run with the same task variables: they start from this plan too
+            facts = task_vars.get("ansible_facts")
+            if isinstance(facts, MutableMapping):
+                facts[FACT] = merged
+        return result
