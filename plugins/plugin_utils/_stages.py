@@ -65,9 +65,9 @@ STAGES = (
     _stage("static_ip", roles=["aks_static_ip"], tags=["static_ip"], methods=["istioctl", "helm"],
            method_note="the AKS add-on's gateways get their IPs from AKS", cleanup="static_ip", switch="static_ip",
            needs=["azure"]),
-    # istioctl installs (istioctl method), injects by hand and analyzes the live mesh (every method)
-    # (tagged always too: the analysis after any selection of stages needs it; present, it costs one version check)
-    _stage("istioctl", roles=["istioctl"], tags=["istioctl", "always"], switch="istioctl_download", needs=["cluster"]),
+    # istioctl installs (istioctl method), injects by hand and analyzes the live mesh (every method): it runs with
+    # every stage that changes the mesh (tags below); present, it costs one version check
+    _stage("istioctl", roles=["istioctl"], tags=["istioctl"], switch="istioctl_download", needs=["cluster"]),
     _stage("secrets", 20, roles=["mesh_secrets"], tags=["secrets"], cleanup="secrets", switch="secrets"),
     # the control plane: istioctl's objects or the add-on's mesh config; the mesh's own namespaces carry its label
     # whichever stage creates them (CONTROL_PLANE)
@@ -94,9 +94,24 @@ STAGES = (
     _stage("addons", 90, roles=["mesh_addons"], tags=["addons"], cleanup="addons", switch="addons"),
     _stage("sample", 95, roles=["mesh_sample"], tags=["sample"], cleanup="sample", switch="sample",
            prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE]),
-    # after the last stage: istioctl analyze and mesh_lint of the live mesh (cluster), mesh_lint of the folder (render)
-    _stage("analyze", roles=["mesh_analyze"], tags=["analyze", "always"], switch="analyze"),
+    # after the last stage: istioctl analyze and mesh_lint of the live mesh (cluster), mesh_lint of the folder (render);
+    # it runs with every stage that changes the mesh (tags below)
+    _stage("analyze", roles=["mesh_analyze"], tags=["analyze"], switch="analyze"),
 )
+
+
+def _with_mesh_tags(rows):
+    """The analysis, and the istioctl it needs, run whenever a stage that changes the mesh runs (``--tags traffic``
+    analyzes too; ``--tags preflight`` does not): their tags add those stages' tags, in run order."""
+    mesh = []
+    for row in rows:
+        if row.number is not None:
+            mesh.extend(tag for tag in row.tags if tag not in mesh)
+    return tuple(row._replace(tags=row.tags + tuple(t for t in mesh if t not in row.tags))
+                 if row.name in ("istioctl", "analyze") else row for row in rows)
+
+
+STAGES = _with_mesh_tags(STAGES)
 BY_NAME = dict((stage.name, stage) for stage in STAGES)
 BY_ROLE = dict((role, stage) for stage in STAGES for role in stage.roles)
 # the stage whose label the mesh's own namespaces (Istio, gateways, addons) carry, whichever stage creates them
