@@ -23,7 +23,8 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import stamp
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import PlannedActionModule
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import (
+    REPORT_FACT, PlannedActionModule, keep_fact, run_report)
 
 APPLY = "aksmesh.istio.apply"
 RENDER = "aksmesh.istio.render"
@@ -43,7 +44,7 @@ ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=False),
     wait_timeout=dict(type="int", default=300),
     field_manager=dict(type="str", default="aksmesh"),
-    force_conflicts=dict(type="bool", default=False),
+    force_conflicts=dict(type="bool"),
     render_dir=dict(type="path", default=""),
 )
 
@@ -87,15 +88,56 @@ def applying_stage(name, role):
         raise AnsibleActionFail("name: %s" % exc)
 
 
+def reconcile_force(task_vars, templar):
+    """force_conflicts when the task does not say: settings_mesh.reconcile.force (aksmesh_reconcile: force)."""
+    settings = task_vars.get("settings_mesh")
+    if settings is None:
+        return False
+    settings = templar.template(settings)
+    return bool(((settings or {}).get("reconcile") or {}).get("force")) if isinstance(settings, Mapping) else False
+
+
+def report_entries(stage_name, result, check_mode):
+    """What a stage adds to the run's report: every drifted field, and in check mode the objects it would create
+    (missing from the cluster) or prune (carrying the collection's labels, no longer written)."""
+    out = {"drift": [dict(entry, stage=stage_name) for entry in result.get("drift") or []
+                     if isinstance(entry, Mapping)], "missing": [], "extra": []}
+    if check_mode:
+        for entry in result.get("results") or []:
+            if not isinstance(entry, Mapping):
+                continue
+            where = {"stage": stage_name, "apiVersion": entry.get("apiVersion"), "kind": entry.get("kind"),
+                     "namespace": entry.get("namespace"), "name": entry.get("name")}
+            if entry.get("action") == "created":
+                out["missing"].append(where)
+            elif entry.get("action") == "pruned":
+                out["extra"].append(where)
+    return out
+
+
 class ActionModule(PlannedActionModule):
+
+    _stage = None
 
     def takes_planned(self, module_name):
         return module_name == APPLY
 
+    def run_module(self, module_name, module_args, task_vars):
+        result = super(ActionModule, self).run_module(module_name, module_args, task_vars)
+        if module_name != APPLY or self._task.async_val:
+            return result
+        found = report_entries(self._stage.name, result, bool(self._task.check_mode))
+        if any(found.values()):
+            report = run_report(task_vars)
+            for key, entries in found.items():
+                report[key].extend(entries)
+            keep_fact(result, task_vars, REPORT_FACT, report)
+        return result
+
     def module_call(self, task_vars):
         args = validated(self._task.args)
         role = task_vars.get("ansible_role_name") or task_vars.get("role_name") or ""
-        stage = applying_stage(args["name"], str(role))
+        stage = self._stage = applying_stage(args["name"], str(role))
         present = args["state"] == "present"
         objects = stamp(args["definitions"], stage.name)
         if args["render_dir"]:
@@ -105,8 +147,10 @@ class ActionModule(PlannedActionModule):
         if not objects:
             return dict(changed=False, skipped=True, skip_reason="stage %s: no objects to apply" % stage.name)
         module_args = dict((option, args[option]) for option in CONNECTION_SPEC if args.get(option) is not None)
+        force = args["force_conflicts"]
         module_args.update(definitions=objects, state=args["state"], field_manager=args["field_manager"],
-                           force_conflicts=args["force_conflicts"], wait=args["wait"],
+                           force_conflicts=reconcile_force(task_vars, self._templar) if force is None else force,
+                           wait=args["wait"],
                            wait_timeout=args["wait_timeout"])
         kinds = stages.prune_kinds(stage)
         if present and args["prune"] and kinds:

@@ -94,10 +94,12 @@ options:
     type: str
     default: aksmesh
   force_conflicts:
-    description: Take over fields another field manager owns instead of failing with a conflict; see
-      O(aksmesh.istio.apply#module:force_conflicts).
+    description:
+      - Take back fields another field manager changed (drift) instead of failing with a conflict that names each
+        field, its values and the manager; see O(aksmesh.istio.apply#module:force_conflicts).
+      - Default C(settings_mesh.reconcile.force) when the settings role ran (C(aksmesh_reconcile=force)), else
+        false.
     type: bool
-    default: false
   render_dir:
     description:
       - Empty, apply to the cluster. Set, render mode - write the objects to C(<render_dir>/<stage folder>/) instead,
@@ -161,6 +163,16 @@ failures:
   returned: when applied
   type: list
   elements: str
+drift:
+  description:
+    - The fields someone else changed since the collection applied them, one entry per field (object, C(path),
+      C(desired), C(live), C(managers)), see RV(aksmesh.istio.apply#module:drift).
+    - Added, with the stage's name, to the host fact C(settings_report) (C(drift); in check mode also C(missing),
+      the objects the stage would create, and C(extra), those it would prune), which the end of C(site.yml) writes
+      to the run's drift report.
+  returned: when applied
+  type: list
+  elements: dict
 planned:
   description: Check mode. What the earlier tasks of the run and this stage would create (C(namespaces),
     C(kinds)); also kept in the host fact C(settings_planned) for the next tasks.

@@ -29,6 +29,26 @@ from ansible.plugins.action import ActionBase
 
 # The host fact that holds the check-mode plan of the run (set to {} by roles/settings/tasks/main.yml).
 FACT = "settings_planned"
+# The host fact that holds the run's drift report (set to {} by roles/settings/tasks/main.yml; plugins/action/stage.py
+# adds each stage's): drifted fields, and in check mode the objects a stage would create (missing) or prune (extra).
+REPORT_FACT = "settings_report"
+REPORT_KEYS = ("drift", "missing", "extra")
+
+
+def run_report(task_vars):
+    """The run's report so far: {drift, missing, extra: lists}, as the earlier tasks left it."""
+    facts = (task_vars or {}).get("ansible_facts")
+    found = facts.get(REPORT_FACT) if isinstance(facts, Mapping) else None
+    found = found if isinstance(found, Mapping) else {}
+    return dict((key, list(found.get(key) or [])) for key in REPORT_KEYS)
+
+
+def keep_fact(result, task_vars, name, value):
+    """Return ``value`` as the host fact ``name`` with the task's result, and let later items of a loop see it."""
+    result["ansible_facts"] = dict(result.get("ansible_facts") or {}, **{name: value})
+    facts = task_vars.get("ansible_facts")
+    if isinstance(facts, MutableMapping):
+        facts[name] = value
 
 
 def _strings(value):
@@ -102,10 +122,6 @@ class PlannedActionModule(ActionBase):
                                       wrap_async=background and not self._connection.has_native_async)
         # in the background the result is the job's start: what async_status reads later never comes back here
         if check_mode and self.RETURNS_PLANNED and not background and isinstance(result.get("planned"), Mapping):
-            merged = merge(plan, result["planned"])
-            result["ansible_facts"] = dict(result.get("ansible_facts") or {}, **{FACT: merged})
             # the later items of a loop run with the same task variables: they start from this plan too
-            facts = task_vars.get("ansible_facts")
-            if isinstance(facts, MutableMapping):
-                facts[FACT] = merged
+            keep_fact(result, task_vars, FACT, merge(plan, result["planned"]))
         return result

@@ -50,6 +50,8 @@ DEFAULTS = {
     "analyze_all_namespaces": ("bool", False),
     "analyze_absent_hosts": ("str", "report"),
     "reconcile": ("str", "report"),
+    "verify": ("bool", False),
+    "report_dir": ("str", None),
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
 }
@@ -167,6 +169,9 @@ def _check_choices(s):
 
 
 def _check_combinations(s):
+    if s["verify"] and s["target"] != "cluster":
+        _fail("verify", "is true but aksmesh_target is render: verify.yml checks a cluster; set aksmesh_target: "
+                        "cluster, or run site.yml to render")
     if s["target"] == "cluster" and s["render_dir"] is not None:
         _fail("render_dir", "is set but aksmesh_target is cluster: a host either renders files or changes a "
                             "cluster; remove aksmesh_render_dir or set aksmesh_target: render")
@@ -248,6 +253,10 @@ def derive(raw, host="", cwd=""):
         # findings in the mesh's namespaces (or all), failing at lint_fail_level
         # drift: fields another manager changed since the last apply; force takes them back (apply force_conflicts)
         "reconcile": {"mode": s["reconcile"], "force": s["reconcile"] == "force"},
+        # verify.yml (check mode): the live analysis runs too, and drift fails the host; the report (drift, missing
+        # and extra objects, findings) goes to <report_dir>/<host>.json on every cluster run
+        "verify": s["verify"],
+        "report_dir": "" if render else (s["report_dir"] or os.path.join(cwd or os.getcwd(), "reports")),
         "analyze": {"all_namespaces": s["analyze_all_namespaces"], "absent_hosts": s["analyze_absent_hosts"]},
         # seconds between the progress lines of the long waits (Ansible async poll): install, charts, add-on, rollouts
         "poll_interval": s["poll_interval"],

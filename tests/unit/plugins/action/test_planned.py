@@ -137,7 +137,7 @@ def test_async_runs_the_module_in_the_background_and_keeps_no_plan():
 def test_the_settings_role_starts_the_plan_empty_and_cacheable_in_every_run():
     tasks = yaml.safe_load((REPO / "roles" / "settings" / "tasks" / "main.yml").read_text())
     first = tasks[0]
-    assert first["ansible.builtin.set_fact"] == {FACT: {}, "cacheable": True}
+    assert first["ansible.builtin.set_fact"] == {base.FACT: {}, base.REPORT_FACT: {}, "cacheable": True}
     assert first["tags"] == ["always"]
 
 

@@ -12,7 +12,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common i
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.modules import stage as stage_docs
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import FACT
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import FACT, REPORT_FACT
 from tests.unit.plugins.action.support import build
 
 REPO = pathlib.Path(__file__).resolve().parents[4]
@@ -227,3 +227,65 @@ def test_async_runs_apply_in_the_background():
 def test_the_objects_are_a_list_of_mappings(definitions, msg):
     result, calls = run({"definitions": definitions} if definitions is not None else {})
     assert result["failed"] and result["msg"] == msg and calls == []
+
+
+# --- drift: force from the settings, the run's report ---------------------------------------------------------
+
+
+class Identity:
+    @staticmethod
+    def template(value):
+        return value
+
+
+def run_with_settings(args, settings=None, check_mode=False, returns=None, facts=None):
+    plugin = build(stage_action.ActionModule, "aksmesh.istio.stage", args, check_mode=check_mode,
+                   returns=returns or {"changed": False})
+    plugin._templar = Identity()
+    variables = {"ansible_facts": dict(facts or {}), "ansible_role_name": "aksmesh.istio.mesh_traffic"}
+    if settings is not None:
+        variables["settings_mesh"] = settings
+    return plugin.run(task_vars=variables), plugin.calls
+
+
+@pytest.mark.parametrize("settings, given, force", [
+    (None, None, False),
+    ({"reconcile": {"mode": "report", "force": False}}, None, False),
+    ({"reconcile": {"mode": "force", "force": True}}, None, True),
+    ({"reconcile": {"mode": "force", "force": True}}, False, False),  # the task's own word wins
+    ({"reconcile": {"mode": "report", "force": False}}, True, True),
+])
+def test_force_conflicts_follows_aksmesh_reconcile_unless_the_task_says(settings, given, force):
+    args = {"definitions": [POLICY]}
+    if given is not None:
+        args["force_conflicts"] = given
+    _result, calls = run_with_settings(args, settings)
+    assert calls[0]["args"]["force_conflicts"] is force
+
+
+DRIFTED = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "namespace": "shop", "name": "reviews",
+           "action": "drifted", "path": ".spec.http", "desired": [1], "live": [2],
+           "managers": ["kubectl-patch (Update)"]}
+
+
+def test_each_stage_adds_its_drift_and_in_check_mode_what_is_missing_or_extra_to_the_run_report():
+    earlier = {REPORT_FACT: {"drift": [dict(DRIFTED, stage="mtls")], "missing": [], "extra": []}}
+    answer = {"changed": True, "drift": [DRIFTED], "results": [
+        {"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": "shop", "action": "created"},
+        {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "namespace": "shop", "name": "old",
+         "action": "pruned"},
+        dict(DRIFTED, action="drifted")]}
+    result, _calls = run_with_settings({"definitions": [POLICY]}, check_mode=True, returns=answer, facts=earlier)
+    report = result["ansible_facts"][REPORT_FACT]
+    assert [d["stage"] for d in report["drift"]] == ["mtls", "traffic"]
+    assert report["drift"][1]["managers"] == ["kubectl-patch (Update)"]
+    assert report["missing"] == [{"stage": "traffic", "apiVersion": "v1", "kind": "Namespace", "namespace": None,
+                                  "name": "shop"}]
+    assert [(e["kind"], e["name"]) for e in report["extra"]] == [("VirtualService", "old")]
+    # outside check mode created and pruned objects are changes made, not findings: only the drift is kept
+    result, _calls = run_with_settings({"definitions": [POLICY]}, returns=answer)
+    assert result["ansible_facts"][REPORT_FACT] == {"drift": [dict(DRIFTED, stage="traffic")], "missing": [],
+                                                     "extra": []}
+    # nothing to report: no fact
+    result, _calls = run_with_settings({"definitions": [POLICY]}, returns={"changed": False, "drift": []})
+    assert REPORT_FACT not in (result.get("ansible_facts") or {})
