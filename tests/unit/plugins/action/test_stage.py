@@ -284,8 +284,8 @@ def test_each_stage_adds_its_drift_and_in_check_mode_what_is_missing_or_extra_to
     assert [(e["kind"], e["name"]) for e in report["extra"]] == [("VirtualService", "old")]
     # outside check mode created and pruned objects are changes made, not findings: only the drift is kept
     result, _calls = run_with_settings({"definitions": [POLICY]}, returns=answer)
-    assert result["ansible_facts"][REPORT_FACT] == {"drift": [dict(DRIFTED, stage="traffic")], "missing": [],
-                                                     "extra": []}
+    expected = {"drift": [dict(DRIFTED, stage="traffic")], "missing": [], "extra": []}
+    assert result["ansible_facts"][REPORT_FACT] == expected
     # nothing to report: no fact
     result, _calls = run_with_settings({"definitions": [POLICY]}, returns={"changed": False, "drift": []})
     assert REPORT_FACT not in (result.get("ansible_facts") or {})
