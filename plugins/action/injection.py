@@ -2,7 +2,8 @@
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """aksmesh.istio.injection on the controller, around its module: in check mode it adds the namespaces it would create
-to the run's plan (plugins/plugin_utils/_action_module.py)."""
+to the run's plan, it takes force_conflicts from aksmesh_reconcile when the task does not say, and it adds the labels
+that drifted to the run's report (plugins/plugin_utils/_action_module.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,4 +13,5 @@ from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module impor
 
 
 class ActionModule(PlannedActionModule):
-    pass
+    TAKES_FORCE = True
+    REPORTS = True

@@ -24,7 +24,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common i
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import (
-    REPORT_FACT, PlannedActionModule, keep_fact, run_report)
+    PlannedActionModule, reconcile_force)
 
 APPLY = "aksmesh.istio.apply"
 RENDER = "aksmesh.istio.render"
@@ -88,51 +88,20 @@ def applying_stage(name, role):
         raise AnsibleActionFail("name: %s" % exc)
 
 
-def reconcile_force(task_vars, templar):
-    """force_conflicts when the task does not say: settings_mesh.reconcile.force (aksmesh_reconcile: force)."""
-    settings = task_vars.get("settings_mesh")
-    if settings is None:
-        return False
-    settings = templar.template(settings)
-    return bool(((settings or {}).get("reconcile") or {}).get("force")) if isinstance(settings, Mapping) else False
-
-
-def report_entries(stage_name, result, check_mode):
-    """What a stage adds to the run's report: every drifted field, and in check mode the objects it would create
-    (missing from the cluster) or prune (carrying the collection's labels, no longer written)."""
-    out = {"drift": [dict(entry, stage=stage_name) for entry in result.get("drift") or []
-                     if isinstance(entry, Mapping)], "missing": [], "extra": []}
-    if check_mode:
-        for entry in result.get("results") or []:
-            if not isinstance(entry, Mapping):
-                continue
-            where = {"stage": stage_name, "apiVersion": entry.get("apiVersion"), "kind": entry.get("kind"),
-                     "namespace": entry.get("namespace"), "name": entry.get("name")}
-            if entry.get("action") == "created":
-                out["missing"].append(where)
-            elif entry.get("action") == "pruned":
-                out["extra"].append(where)
-    return out
-
-
 class ActionModule(PlannedActionModule):
 
+    REPORTS = True
     _stage = None
 
     def takes_planned(self, module_name):
         return module_name == APPLY
 
-    def run_module(self, module_name, module_args, task_vars):
-        result = super(ActionModule, self).run_module(module_name, module_args, task_vars)
-        if module_name != APPLY or self._task.async_val:
-            return result
-        found = report_entries(self._stage.name, result, bool(self._task.check_mode))
-        if any(found.values()):
-            report = run_report(task_vars)
-            for key, entries in found.items():
-                report[key].extend(entries)
-            keep_fact(result, task_vars, REPORT_FACT, report)
-        return result
+    def report_stage(self, task_vars):
+        return self._stage.name
+
+    def keep_report(self, result, task_vars, check_mode):
+        if self._stage is not None and "results" in result:  # apply's (render reports nothing)
+            super(ActionModule, self).keep_report(result, task_vars, check_mode)
 
     def module_call(self, task_vars):
         args = validated(self._task.args)

@@ -54,6 +54,16 @@ options:
     description: Create namespaces that do not exist (only for O(namespaces[].state=present)).
     type: bool
     default: true
+  force_conflicts:
+    description:
+      - Set back an injection label another field manager changed since (drift, from the namespace's
+        C(managedFields); for example C(kubectl label --overwrite)) instead of failing with a message that names
+        the label, its live and desired values and the manager.
+      - In check mode a changed label is reported as action C(drifted) (RV(drift)), not as a failure.
+      - The action plugin takes it from C(settings_mesh.reconcile.force) (C(aksmesh_reconcile)) when the task does
+        not give it.
+    type: bool
+    default: false
   revision:
     description:
       - Revision for the entries of O(namespaces) that name none, for example the managed AKS add-on's
@@ -87,6 +97,15 @@ planned:
       description: Always empty (this module creates no kinds).
       type: list
       elements: str
+drift:
+  description:
+    - The injection labels another field manager changed since the collection set them, one entry per label
+      (C(apiVersion), C(kind), C(namespace), C(name), C(action), C(path), C(desired), C(live), C(managers)), as
+      RV(aksmesh.istio.apply#module:drift) - set back (C(labelled)) with O(force_conflicts), reported (C(drifted))
+      in check mode.
+  returned: always
+  type: list
+  elements: dict
 namespaces:
   description: Per namespace, the injection labels after the run and what happened.
   returned: always
@@ -109,6 +128,7 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
         )),
         create=dict(type="bool", default=True),
+        force_conflicts=dict(type="bool", default=False),
         revision=dict(type="str"),
     )
     module = KubeModule(argument_spec=spec, supports_check_mode=True)

@@ -26,6 +26,7 @@ from collections.abc import Mapping, MutableMapping
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 
 # The host fact that holds the check-mode plan of the run (set to {} by roles/settings/tasks/main.yml).
 FACT = "settings_planned"
@@ -72,12 +73,41 @@ def run_plan(task_vars):
     return merge(facts.get(FACT) if isinstance(facts, Mapping) else None)
 
 
+def reconcile_force(task_vars, templar):
+    """force_conflicts when the task does not say: settings_mesh.reconcile.force (aksmesh_reconcile: force)."""
+    settings = task_vars.get("settings_mesh")
+    if settings is None:
+        return False
+    settings = templar.template(settings)
+    return bool(((settings or {}).get("reconcile") or {}).get("force")) if isinstance(settings, Mapping) else False
+
+
+def report_entries(stage_name, result, check_mode):
+    """What a module's result adds to the run's report: every drifted field, and in check mode the objects it would
+    create (missing from the cluster) or prune (carrying the collection's labels, no longer written)."""
+    out = {"drift": [dict(entry, stage=stage_name) for entry in result.get("drift") or []
+                     if isinstance(entry, Mapping)], "missing": [], "extra": []}
+    if check_mode:
+        for entry in result.get("results") or []:
+            if not isinstance(entry, Mapping):
+                continue
+            where = {"stage": stage_name, "apiVersion": entry.get("apiVersion"), "kind": entry.get("kind"),
+                     "namespace": entry.get("namespace"), "name": entry.get("name")}
+            if entry.get("action") == "created":
+                out["missing"].append(where)
+            elif entry.get("action") == "pruned":
+                out["extra"].append(where)
+    return out
+
+
 class PlannedActionModule(ActionBase):
     """Runs the module of the task's name (``module_call`` may choose another one, and its arguments) and keeps the
     check-mode plan: the run's plan in (``TAKES_PLANNED``), the module's ``planned`` mapping added to it."""
 
     TAKES_PLANNED = False  # the module has a ``planned`` option (the doc fragment aksmesh.istio.planned)
     RETURNS_PLANNED = True  # in check mode the module returns what it would create as a ``planned`` mapping
+    TAKES_FORCE = False  # the module has a ``force_conflicts`` option: aksmesh_reconcile fills it when not given
+    REPORTS = False  # the module returns ``drift`` (and ``results``): kept in the run's report (REPORT_FACT)
 
     _supports_check_mode = True
     _supports_async = True
@@ -110,11 +140,27 @@ class PlannedActionModule(ActionBase):
         result.update(self.run_module(module_name, module_args, task_vars))
         return result
 
+    def report_stage(self, task_vars):
+        """The stage name the run's report files this task's findings under: the stage of the task's role."""
+        role = task_vars.get("ansible_role_name") or task_vars.get("role_name") or ""
+        stage = stages.of_role(str(role))
+        return stage.name if stage is not None else str(role) or "playbook"
+
+    def keep_report(self, result, task_vars, check_mode):
+        found = report_entries(self.report_stage(task_vars), result, check_mode)
+        if any(found.values()):
+            report = run_report(task_vars)
+            for key, entries in found.items():
+                report[key].extend(entries)
+            keep_fact(result, task_vars, REPORT_FACT, report)
+
     def run_module(self, module_name, module_args, task_vars):
         """Run ``module_name`` with the run's plan (check mode) and keep the plan it returns."""
         check_mode = bool(self._task.check_mode)
         plan = run_plan(task_vars)
         args = dict(module_args)
+        if self.TAKES_FORCE and args.get("force_conflicts") is None:
+            args["force_conflicts"] = reconcile_force(task_vars, self._templar)
         if check_mode and self.takes_planned(module_name) and args.get("planned") is None:
             args["planned"] = plan
         background = bool(self._task.async_val)
@@ -124,4 +170,6 @@ class PlannedActionModule(ActionBase):
         if check_mode and self.RETURNS_PLANNED and not background and isinstance(result.get("planned"), Mapping):
             # the later items of a loop run with the same task variables: they start from this plan too
             keep_fact(result, task_vars, FACT, merge(plan, result["planned"]))
+        if self.REPORTS and not background:
+            self.keep_report(result, task_vars, check_mode)
         return result

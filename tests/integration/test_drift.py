@@ -23,7 +23,8 @@ def weights(kube_api):
 
 
 def edit_by_hand(kube_api):
-    """What an operator does with kubectl: three kinds, three stages."""
+    """What an operator does with kubectl: four kinds, four stages."""
+    kube_api.kubectl("label", "namespace", "shop", "istio-injection=disabled", "--overwrite")
     vs = kube_api.get("networking.istio.io/v1", "VirtualService", "shop", "reviews")
     http = vs["spec"]["http"]
     for dest, weight in zip(http[-1]["route"], (50, 50)):
@@ -62,10 +63,13 @@ def test_drift_is_reported_refused_then_taken_back(kube_api, kubeconfig, tmp_pat
     pa = drift[("PeerAuthentication", ".spec.mtls.mode")]
     assert (pa["desired"], pa["live"], pa["stage"]) == ("STRICT", "PERMISSIVE", "mtls")
     assert pa["managers"] == ["kubectl-patch (Update)"]
+    label = drift[("Namespace", ".metadata.labels.istio-injection")]
+    assert (label["desired"], label["live"], label["stage"]) == ("enabled", "disabled", "injection")
+    assert label["managers"] == ["kubectl-label (Update)"] and label["name"] == "shop"
     ap = drift[("AuthorizationPolicy", ".spec.rules")]
     assert ap["live"][0]["to"][0]["operation"]["methods"] == ["GET", "DELETE"] and ap["stage"] == "authz"
     assert sorted(report["summary"]["drifted_objects"]) == [
-        "AuthorizationPolicy shop/api-from-web", "PeerAuthentication istio-system/default",
+        "AuthorizationPolicy shop/api-from-web", "Namespace shop", "PeerAuthentication istio-system/default",
         "VirtualService shop/reviews"]
     failure = found.task("Fail the cluster that drifted (verify.yml)")[0]["result"]["msg"]
     assert "VirtualService shop/reviews" in failure and "aksmesh_reconcile: force" in failure, failure
@@ -74,10 +78,12 @@ def test_drift_is_reported_refused_then_taken_back(kube_api, kubeconfig, tmp_pat
     assert fleet == ["aks: " + report["summary"]["line"] + " (the run failed on it)"], fleet
     assert "AKM0006" in found.stdout
 
-    # site.yml with the default (report): fails at the first drifted object, naming it, and changes none of them
+    # site.yml with the default (report): fails at the first drifted object (the injection stage's namespace label),
+    # naming it, and changes none of them
     refused = run_playbook(SITE, tmp_path, inventory=inv)
     assert refused.rc != 0
-    assert "aksmesh_reconcile: force" in refused.stdout and "kubectl-patch" in refused.stdout
+    assert "aksmesh_reconcile: force" in refused.stdout and "kubectl-label" in refused.stdout
+    assert kube_api.get("v1", "Namespace", None, "shop")["metadata"]["labels"]["istio-injection"] == "disabled"
     assert weights(kube_api) == [50, 50]
     assert kube_api.get("security.istio.io/v1", "PeerAuthentication", "istio-system",
                         "default")["spec"]["mtls"]["mode"] == "PERMISSIVE"
@@ -89,9 +95,11 @@ def test_drift_is_reported_refused_then_taken_back(kube_api, kubeconfig, tmp_pat
     assert kube_api.get("security.istio.io/v1", "PeerAuthentication", "istio-system",
                         "default")["spec"]["mtls"]["mode"] == "STRICT"
     taken = json.loads((tmp_path / "reports" / "aks.json").read_text())
-    assert sorted(d["kind"] for d in taken["drift"]) == ["AuthorizationPolicy", "PeerAuthentication",
+    assert sorted(d["kind"] for d in taken["drift"]) == ["AuthorizationPolicy", "Namespace", "PeerAuthentication",
                                                          "VirtualService"], taken
-    assert all(d["action"] == "configured" and d["managers"] == ["kubectl-patch (Update)"] for d in taken["drift"])
+    assert all(d["action"] in ("configured", "labelled") and d["managers"][0].startswith("kubectl-")
+               for d in taken["drift"])
+    assert kube_api.get("v1", "Namespace", None, "shop")["metadata"]["labels"]["istio-injection"] == "enabled"
     again = run_playbook(SITE, tmp_path, inventory=inv)
     assert again.rc == 0 and again.changed == [], [r["task"] for r in again.changed]
     assert json.loads((tmp_path / "reports" / "aks.json").read_text())["summary"]["clean"]

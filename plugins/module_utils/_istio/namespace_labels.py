@@ -12,14 +12,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection as inj
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient
 
 CONFLICT_RETRIES = 3
 FIELD_MANAGER = "aksmesh"  # the collection's writes carry its name in managedFields
-CHANGES = ("created", "labelled", "unlabelled")
+CHANGES = ("created", "labelled", "unlabelled", "drifted")
 _AGAIN = object()  # a write met a concurrent change: read the namespace again
 
 
@@ -52,7 +52,9 @@ def label(module, rest, results):
         if diff:
             diffs.append(diff)
     changed = any(r["action"] in CHANGES for r in results)
-    out = dict(changed=changed, namespaces=results)
+    drift = [dict(field, apiVersion="v1", kind="Namespace", namespace=None, name=r["name"], action=r["action"])
+             for r in results for field in r.get("drift") or []]
+    out = dict(changed=changed, namespaces=results, drift=drift)
     if module.check_mode:  # for the next tasks of the check-mode run: these namespaces would exist
         out["planned"] = {"namespaces": sorted(r["name"] for r in results if r["action"] == "created"), "kinds": []}
     if module._diff:
@@ -112,6 +114,32 @@ def create(module, rest, entry, keep):
     return {"name": name, "labels": keep, "action": "created"}, _diff(name, {}, keep)
 
 
+def label_drift(live, want):
+    """The injection labels this run sets that another field manager changed since: [{path, desired, live,
+    managers}] (a label we would remove, or one nobody holds, is no drift: a first run finds the user's labels)."""
+    current = ((live.get("metadata") or {}).get("labels")) or {}
+    out = []
+    for key, desired in sorted(want.items()):
+        if desired is None or current.get(key) is None or current.get(key) == desired:
+            continue
+        path = (("f", "metadata"), ("f", "labels"), ("f", key))
+        managers = [m for m in ownership.managers_of(live, path) if not m.startswith(FIELD_MANAGER + " (")]
+        if managers:
+            out.append({"path": ownership.path_text(path), "desired": desired, "live": current[key],
+                        "managers": managers})
+    return out
+
+
+def refuse_drift(module, name, drifted):
+    module.fail_json(msg="namespace %s: injection labels changed by another field manager: %s. Nothing of it was "
+                         "changed. Set force_conflicts=true (aksmesh_reconcile: force in the inventory) to set them "
+                         "back, or change the namespace's entry to what it should be" % (
+                             name, "; ".join("%s: live %r (set by %s), desired %r" % (
+                                 d["path"], d["live"], ", ".join(d["managers"]), d["desired"]) for d in drifted)),
+                     drift=[dict(d, apiVersion="v1", kind="Namespace", namespace=None, name=name, action="failed")
+                            for d in drifted])
+
+
 def relabel(module, rest, entry, target, attempt, found):
     """(result, diff) for a namespace that exists (``target``: its path, the live object, the labels wanted and
     those to keep): patched when its labels differ, or ``_AGAIN`` when it changed since it was read."""
@@ -126,6 +154,13 @@ def relabel(module, rest, entry, target, attempt, found):
     if patch is None:
         return settled(entry, before, found) if attempt else ({"name": name, "labels": before,
                                                                "action": "unchanged"}, None)
+    drifted = label_drift(live, want)
+    if drifted and module.check_mode and not module.params["force_conflicts"]:
+        # a drift report: the real run fails here (or sets them back with force_conflicts)
+        return ({"name": name, "labels": before, "action": "drifted", "drift": drifted},
+                _diff(name, before, keep))
+    if drifted and not module.params["force_conflicts"]:
+        refuse_drift(module, name, drifted)
     if not module.check_mode:
         patch["metadata"]["resourceVersion"] = meta.get("resourceVersion")  # a precondition, not a change
         try:
@@ -134,7 +169,10 @@ def relabel(module, rest, entry, target, attempt, found):
             if exc.status == 409:  # changed since it was read: read it again
                 return _AGAIN
             raise
-    return {"name": name, "labels": keep, "action": _action(entry)}, _diff(name, before, keep)
+    result = {"name": name, "labels": keep, "action": _action(entry)}
+    if drifted:
+        result["drift"] = drifted  # set back (force_conflicts)
+    return result, _diff(name, before, keep)
 
 
 def settled(entry, before, found):

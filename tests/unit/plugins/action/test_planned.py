@@ -151,3 +151,38 @@ def test_the_yaml_reads_the_plan_only_from_the_fact():
                 found.append("%s: %s" % (path.relative_to(REPO), m.group(0)))
     assert found == []
     assert "ansible_facts.%s." % FACT in (REPO / "roles" / "mesh_injection" / "tasks" / "manual.yml").read_text()
+
+
+# --- drift: aksmesh_reconcile and the run's report ---------------------------------------------------------------
+
+
+class Identity:
+    @staticmethod
+    def template(value):
+        return value
+
+
+def test_injection_takes_force_from_aksmesh_reconcile_and_files_its_drift_under_its_stage():
+    drifted = {"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": "shop", "action": "labelled",
+               "path": ".metadata.labels.istio-injection", "desired": "enabled", "live": "disabled",
+               "managers": ["kubectl-label (Update)"]}
+    for settings, given, force in ((None, None, False), ({"reconcile": {"force": True}}, None, True),
+                                   ({"reconcile": {"force": True}}, False, False)):
+        args = {"namespaces": [{"name": "shop"}]}
+        if given is not None:
+            args["force_conflicts"] = given
+        plugin = build(plugin_class("injection"), "aksmesh.istio.injection", args,
+                       returns={"changed": True, "drift": [drifted]})
+        plugin._templar = Identity()
+        task_vars = {"ansible_facts": {}, "ansible_role_name": "aksmesh.istio.mesh_injection"}
+        if settings is not None:
+            task_vars["settings_mesh"] = settings
+        result = plugin.run(task_vars=task_vars)
+        assert plugin.calls[0]["args"]["force_conflicts"] is force
+        assert result["ansible_facts"][base.REPORT_FACT] == {
+            "drift": [dict(drifted, stage="injection")], "missing": [], "extra": []}
+    # modules without the option get none
+    plugin = build(plugin_class("helm_release"), "aksmesh.istio.helm_release", {"name": "x"})
+    plugin._templar = Identity()
+    plugin.run(task_vars={"ansible_facts": {}, "settings_mesh": {"reconcile": {"force": True}}})
+    assert "force_conflicts" not in plugin.calls[0]["args"]

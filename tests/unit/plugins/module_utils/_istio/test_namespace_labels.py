@@ -16,7 +16,8 @@ class Failed(Exception):
 
 class FakeModule:
     def __init__(self, namespaces=None, check_mode=False, diff=False, **params):
-        self.params = dict({"namespaces": namespaces or [entry()], "create": True, "revision": None}, **params)
+        self.params = dict({"namespaces": namespaces or [entry()], "create": True, "revision": None,
+                            "force_conflicts": False}, **params)
         self.check_mode, self._diff = check_mode, diff
 
     def fail_json(self, **kwargs):
@@ -132,7 +133,8 @@ def test_label_reports_changed_the_plan_and_the_diffs():
         "created", "unchanged"]
     assert out["planned"] == {"namespaces": ["shop"], "kinds": []} and len(out["diff"]) == 1
     out = nl.label(FakeModule(), ScriptedApi([ns(ENABLED)]), [])
-    assert out == {"changed": False, "namespaces": [{"name": "shop", "labels": ENABLED, "action": "unchanged"}]}
+    assert out == {"changed": False, "namespaces": [{"name": "shop", "labels": ENABLED, "action": "unchanged"}],
+                   "drift": []}
 
 
 def test_check_params_names_a_bad_name_or_a_namespace_listed_twice():
@@ -143,3 +145,50 @@ def test_check_params_names_a_bad_name_or_a_namespace_listed_twice():
     with pytest.raises(Failed) as failed:
         nl.check_params(FakeModule(namespaces=[entry("Shop")]))
     assert "namespaces[0].name" in failed.value.args[0]["msg"]
+
+
+def managed(labels, manager):
+    """A namespace whose injection labels ``manager`` changed last (kubectl label --overwrite)."""
+    out = ns(labels)
+    out["metadata"]["managedFields"] = [
+        {"manager": "aksmesh", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {}}}},
+        {"manager": manager, "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {
+            "f:istio-injection": {}}}}}]
+    return out
+
+
+def test_a_label_another_manager_changed_fails_names_it_and_writes_nothing():
+    api = ScriptedApi([managed({"istio-injection": "disabled"}, "kubectl-label")])
+    with pytest.raises(Failed) as failed:
+        nl.label_one(FakeModule(), api, entry())
+    msg = failed.value.args[0]["msg"]
+    assert "namespace shop" in msg and ".metadata.labels.istio-injection" in msg and "kubectl-label" in msg, msg
+    assert "'disabled'" in msg and "'enabled'" in msg and "aksmesh_reconcile: force" in msg
+    assert [m for m, _p, _b in api.sent] == ["GET"]
+    (field,) = failed.value.args[0]["drift"]
+    assert field["managers"] == ["kubectl-label (Update)"] and field["name"] == "shop"
+
+
+def test_check_mode_reports_the_drift_and_force_sets_it_back():
+    api = ScriptedApi([managed({"istio-injection": "disabled"}, "kubectl-label")])
+    result, _diff = nl.label_one(FakeModule(check_mode=True), api, entry())
+    assert result["action"] == "drifted" and result["drift"] == [{
+        "path": ".metadata.labels.istio-injection", "desired": "enabled", "live": "disabled",
+        "managers": ["kubectl-label (Update)"]}]
+    api = ScriptedApi([managed({"istio-injection": "disabled"}, "kubectl-label")])
+    result, _diff = nl.label_one(FakeModule(force_conflicts=True), api, entry())
+    assert result["action"] == "labelled" and result["drift"][0]["live"] == "disabled"
+    assert [m for m, _p, _b in api.sent] == ["GET", "PATCH"]
+
+
+def test_labels_the_collection_set_itself_or_a_first_run_finds_are_no_drift():
+    # its own earlier value (a revision move), and a label nobody holds
+    own = ns({"istio-injection": "disabled"})
+    own["metadata"]["managedFields"] = [{"manager": "aksmesh", "operation": "Update", "fieldsV1": {
+        "f:metadata": {"f:labels": {"f:istio-injection": {}}}}}]
+    assert nl.label_drift(own, {"istio-injection": "enabled"}) == []
+    assert nl.label_drift(ns({"istio-injection": "disabled"}), {"istio-injection": "enabled"}) == []
+    # a label the run removes (moving to a revision) is no drift either
+    assert nl.label_drift(managed({"istio-injection": "enabled"}, "kubectl-label"),
+                          {"istio-injection": None, "istio.io/rev": "1-30-0"}) == []
+
