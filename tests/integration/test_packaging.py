@@ -36,6 +36,7 @@ JUNK = [
     "context/Containerfile",
     "out/report.txt",
     "rendered/demo-aks/00-namespaces/namespace-istio-system.yaml",
+    "reports/aks-weu.json",
     "site.retry",
     "aksmesh-istio-0.0.9.tar.gz",
     "istioctl-1.30.0-linux-amd64.tar.gz",

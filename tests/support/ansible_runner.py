@@ -132,7 +132,8 @@ def run_playbook(playbook, workdir, extra_vars=None, check=False, diff=False, ve
     cmd = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), str(playbook),
            "-i", str(inventory or "localhost,"), "-c", "local"]
     # a progress line every second: a long task ends up to one poll interval after its work (default 10 s)
-    extra_vars = dict({"aksmesh_poll_interval": 1}, **(extra_vars or {}))
+    # and each cluster run's report in the test's folder, not in the checkout the playbook runs from
+    extra_vars = dict({"aksmesh_poll_interval": 1, "aksmesh_report_dir": str(workdir / "reports")}, **(extra_vars or {}))
     if extra_vars:
         vars_file = workdir / f"vars-{log.stem}.yml"
         vars_file.write_text(yaml.safe_dump(extra_vars))

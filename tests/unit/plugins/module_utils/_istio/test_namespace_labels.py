@@ -191,4 +191,3 @@ def test_labels_the_collection_set_itself_or_a_first_run_finds_are_no_drift():
     # a label the run removes (moving to a revision) is no drift either
     assert nl.label_drift(managed({"istio-injection": "enabled"}, "kubectl-label"),
                           {"istio-injection": None, "istio.io/rev": "1-30-0"}) == []
-
