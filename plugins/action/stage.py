@@ -23,8 +23,7 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import stamp
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import (
-    PlannedActionModule, reconcile_force)
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import PlannedActionModule, task_role
 
 APPLY = "aksmesh.istio.apply"
 RENDER = "aksmesh.istio.render"
@@ -96,6 +95,9 @@ class ActionModule(PlannedActionModule):
     def takes_planned(self, module_name):
         return module_name == APPLY
 
+    def takes_force(self, module_name):
+        return module_name == APPLY  # not given: aksmesh_reconcile decides (PlannedActionModule.run_module)
+
     def report_stage(self, task_vars):
         return self._stage.name
 
@@ -105,8 +107,7 @@ class ActionModule(PlannedActionModule):
 
     def module_call(self, task_vars):
         args = validated(self._task.args)
-        role = task_vars.get("ansible_role_name") or task_vars.get("role_name") or ""
-        stage = self._stage = applying_stage(args["name"], str(role))
+        stage = self._stage = applying_stage(args["name"], task_role(task_vars))
         present = args["state"] == "present"
         objects = stamp(args["definitions"], stage.name)
         if args["render_dir"]:
@@ -116,10 +117,8 @@ class ActionModule(PlannedActionModule):
         if not objects:
             return dict(changed=False, skipped=True, skip_reason="stage %s: no objects to apply" % stage.name)
         module_args = dict((option, args[option]) for option in CONNECTION_SPEC if args.get(option) is not None)
-        force = args["force_conflicts"]
         module_args.update(definitions=objects, state=args["state"], field_manager=args["field_manager"],
-                           force_conflicts=reconcile_force(task_vars, self._templar) if force is None else force,
-                           wait=args["wait"],
+                           force_conflicts=args["force_conflicts"], wait=args["wait"],
                            wait_timeout=args["wait_timeout"])
         kinds = stages.prune_kinds(stage)
         if present and args["prune"] and kinds:

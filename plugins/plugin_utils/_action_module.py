@@ -73,6 +73,11 @@ def run_plan(task_vars):
     return merge(facts.get(FACT) if isinstance(facts, Mapping) else None)
 
 
+def task_role(task_vars):
+    """The role the task runs in (as Ansible names it), or ""."""
+    return str(task_vars.get("ansible_role_name") or task_vars.get("role_name") or "")
+
+
 def reconcile_force(task_vars, templar):
     """force_conflicts when the task does not say: settings_mesh.reconcile.force (aksmesh_reconcile: force)."""
     settings = task_vars.get("settings_mesh")
@@ -116,6 +121,10 @@ class PlannedActionModule(ActionBase):
         """Whether ``module_name`` has a ``planned`` option."""
         return self.TAKES_PLANNED
 
+    def takes_force(self, module_name):
+        """Whether ``module_name`` has a ``force_conflicts`` option."""
+        return self.TAKES_FORCE
+
     def module_call(self, task_vars):
         """(module name, arguments) to run, or a finished result (a dict) to return without running a module.
         Default: the task's module with the task's arguments."""
@@ -142,9 +151,9 @@ class PlannedActionModule(ActionBase):
 
     def report_stage(self, task_vars):
         """The stage name the run's report files this task's findings under: the stage of the task's role."""
-        role = task_vars.get("ansible_role_name") or task_vars.get("role_name") or ""
-        stage = stages.of_role(str(role))
-        return stage.name if stage is not None else str(role) or "playbook"
+        role = task_role(task_vars)
+        stage = stages.of_role(role)
+        return stage.name if stage is not None else role or "playbook"
 
     def keep_report(self, result, task_vars, check_mode):
         found = report_entries(self.report_stage(task_vars), result, check_mode)
@@ -159,7 +168,7 @@ class PlannedActionModule(ActionBase):
         check_mode = bool(self._task.check_mode)
         plan = run_plan(task_vars)
         args = dict(module_args)
-        if self.TAKES_FORCE and args.get("force_conflicts") is None:
+        if self.takes_force(module_name) and args.get("force_conflicts") is None:
             args["force_conflicts"] = reconcile_force(task_vars, self._templar)
         if check_mode and self.takes_planned(module_name) and args.get("planned") is None:
             args["planned"] = plan
