@@ -12,7 +12,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(COLLROOT)
 
-.PHONY: setup tools demo test lint sanity unit unit-minimum test-minimum integration molecule bench clean
+.PHONY: setup tools docs demo test lint sanity unit unit-minimum test-minimum integration molecule bench clean
 
 # The parts that start or talk to the test cluster run in a loopback-only network namespace.
 NETNS := tools/netns-run
@@ -53,6 +53,10 @@ tools:
 demo: setup
 	$(PYTHON) tools/build.py --only helm,istio
 	PATH=$(CURDIR)/.build/tools/bin:$$PATH $(BIN)/ansible-playbook -i inventory/demo site.yml
+
+# docs/stages.md from the stage registry (a unit test fails when it is stale)
+docs: setup
+	$(BIN)/python tools/stages_doc.py
 
 unit: setup
 	$(BIN)/pytest -q tests/unit

@@ -10,7 +10,7 @@ __metaclass__ = type
 import json
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import SettingsError, derive
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import DEFAULTS, SettingsError, derive
 
 
 def _plain(value):
@@ -29,6 +29,15 @@ def settings(inventory, host="", cwd=""):
     return out
 
 
+def setting_variables(names):
+    """The names among ``names`` (variable names) that are aksmesh_* settings, in the settings' order."""
+    if not isinstance(names, (list, tuple)):
+        raise AnsibleFilterError("aksmesh.istio.setting_variables: expected a list of variable names, got %s"
+                                 % type(names).__name__)
+    given = set(str(name) for name in names)
+    return ["aksmesh_" + name for name in DEFAULTS if "aksmesh_" + name in given]
+
+
 class FilterModule(object):
     def filters(self):
-        return {"settings": settings}
+        return {"settings": settings, "setting_variables": setting_variables}

@@ -92,8 +92,7 @@ def _host_stages(s, azure, render, method):
             why = stage.method_note
         if why is None and stage.switch and not s[stage.switch]:
             why = "aksmesh_%s is false" % stage.switch if DEFAULTS[stage.switch][1] else ""
-        out[stage.name] = {"enabled": why is None, "skipped": why or "", "folder": stages.folder(stage),
-                           "prune_kinds": stages.prune_kinds(stage)}
+        out[stage.name] = dict(stages.published(stage), enabled=why is None, skipped=why or "")
     return out
 
 
@@ -241,8 +240,9 @@ def derive(raw, host="", cwd=""):
         "connection": {"kubeconfig": s["kubeconfig"], "context": s["kube_context"]},
         # Kubernetes' own namespaces: no stage takes one as its own, and cleanup never deletes one
         "system_namespaces": list(names.SYSTEM_NAMESPACES),
-        # the stage registry (plugins/plugin_utils/_stages.py) for this host: {name: enabled, skipped (why not),
-        # folder (render mode), prune_kinds}, in the order site.yml runs them
+        # the stage registry (plugins/plugin_utils/_stages.py) for this host, in the order site.yml runs them:
+        # {name: enabled, skipped (why not), role, tags, folder (render mode), prune_kinds, preflight_tags, cleanup
+        # part, cleanup_default, cleanup_tags}: site.yml and cleanup.yml loop over it
         "stages": _host_stages(s, azure, render, method),
         # the install method table (plugins/plugin_utils/_methods.py): this host's method (the role the
         # istio_control_plane role dispatches to, what upgrade.yml and cleanup.yml may do with it) and every method

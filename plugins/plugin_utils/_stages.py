@@ -48,13 +48,17 @@ Stage = namedtuple("Stage", [
     "cleanup",   # the cleanup.yml part that removes it (aksmesh_cleanup_<part>), or None
     "switch",    # the aksmesh_<switch> boolean that turns it off, or None
     "needs",     # conditions (above) it needs to run
+    "entry",     # the role site.yml and cleanup.yml include for it (main, absent, preflight): its first role, or the
+                 # install method dispatcher for the control plane
+    "preflight",  # None, or the stages whose tags also run its role's preflight entry point, before any stage runs
+    "cleanup_default",  # whether cleanup.yml removes it when aksmesh_cleanup_<part> is not set
 ])
 
 
 def _stage(name, number=None, roles=(), methods=(), method_note="", tags=(), prune=(), cleanup=None, switch=None,
-           needs=()):
+           needs=(), entry=None, preflight=None, cleanup_default=True):
     return Stage(name, number, tuple(roles), tuple(methods), method_note, tuple(tags), tuple(prune), cleanup, switch,
-                 tuple(needs))
+                 tuple(needs), entry or roles[0], None if preflight is None else tuple(preflight), cleanup_default)
 
 
 STAGES = (
@@ -64,23 +68,26 @@ STAGES = (
     _stage("preflight", roles=["aks_preflight"], tags=["preflight"], switch="preflight", needs=["azure"]),
     _stage("static_ip", roles=["aks_static_ip"], tags=["static_ip"], methods=["istioctl", "helm"],
            method_note="the AKS add-on's gateways get their IPs from AKS", cleanup="static_ip", switch="static_ip",
-           needs=["azure"]),
+           needs=["azure"], cleanup_default=False),  # an IP outlives the cluster unless cleanup is asked to remove it
     # istioctl installs (istioctl method), injects by hand and analyzes the live mesh (every method): it runs with
     # every stage that changes the mesh (tags below); present, it costs one version check
     _stage("istioctl", roles=["istioctl"], tags=["istioctl"], switch="istioctl_download", needs=["cluster"]),
     _stage("secrets", 20, roles=["mesh_secrets"], tags=["secrets"], cleanup="secrets", switch="secrets"),
     # the control plane: istioctl's objects or the add-on's mesh config; the mesh's own namespaces carry its label
     # whichever stage creates them (CONTROL_PLANE)
+    # (site.yml and cleanup.yml reach the method's role through the dispatcher, istio_control_plane)
     _stage("istio", 10, roles=["istio_install", "aks_mesh_addon"], methods=["istioctl", "aks_addon"],
-           tags=["install"], prune=[("v1", "ConfigMap")], cleanup="control_plane"),
+           tags=["install"], prune=[("v1", "ConfigMap")], cleanup="control_plane", entry="istio_control_plane"),
     # the control plane as Helm releases (Flux HelmReleases in render mode)
-    _stage("istio-helm", 10, roles=["istio_helm"], methods=["helm"], tags=["install"], cleanup="control_plane"),
+    _stage("istio-helm", 10, roles=["istio_helm"], methods=["helm"], tags=["install"], cleanup="control_plane",
+           entry="istio_control_plane"),
     _stage("injection", 30, roles=["mesh_injection"], tags=["injection"], cleanup="injection"),
     _stage("mtls", 40, roles=["mesh_mtls"], tags=["mesh", "mtls"], prune=[("security.istio.io/v1", "PeerAuthentication")],
            cleanup="mesh_config"),
-    _stage("certs", 45, roles=["mesh_certs"], tags=["mesh", "certs"], cleanup="mesh_config", prune=[
-        ("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"),
-        ("cert-manager.io/v1", "ClusterIssuer")]),
+    # its pre-flight (the gateways' TLS Secrets exist) runs before any stage, with the gateways stage too
+    _stage("certs", 45, roles=["mesh_certs"], tags=["mesh", "certs"], cleanup="mesh_config", preflight=["gateways"],
+           prune=[("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"),
+                  ("cert-manager.io/v1", "ClusterIssuer")]),
     _stage("gateways", 50, roles=["mesh_gateways"], tags=["mesh", "gateways"], cleanup="mesh_config",
            prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE]),
     _stage("egress", 60, roles=["mesh_egress"], tags=["mesh", "egress"], cleanup="mesh_config",
@@ -163,3 +170,28 @@ def prune_selector(stage):
     """The label selector of the objects ``stage`` applied (``aksmesh.istio.apply``'s ``prune.label_selector``):
     the collection's and the stage's label."""
     return "%s=%s,%s=%s" % (MANAGED_BY, MANAGER, STAGE, stage.name)
+
+
+def preflight_tags(stage):
+    """The tags of ``stage``'s pre-flight (its role's ``preflight`` entry point, which site.yml runs before any stage):
+    its own tags and those of the stages it checks for; [] when it has none."""
+    if stage.preflight is None:
+        return []
+    out = list(stage.tags)
+    for name in stage.preflight:
+        out.extend(tag for tag in get(name).tags if tag not in out)
+    return out
+
+
+def cleanup_tags(stage):
+    """The tags that select ``stage`` in cleanup.yml: its site.yml tags and its cleanup part (``control_plane``)."""
+    return list(stage.tags) + ([stage.cleanup] if stage.cleanup and stage.cleanup not in stage.tags else [])
+
+
+def published(stage):
+    """What the playbooks need of ``stage`` to run it (settings_mesh.stages, with the host's enabled and skipped):
+    site.yml includes ``role`` with ``tags``, ``preflight_tags`` selects its pre-flight, cleanup.yml includes its
+    ``absent`` entry point with ``cleanup_tags`` when ``aksmesh_cleanup_<cleanup>`` (default ``cleanup_default``)."""
+    return {"name": stage.name, "role": stage.entry, "tags": list(stage.tags), "folder": folder(stage),
+            "prune_kinds": prune_kinds(stage), "preflight_tags": preflight_tags(stage), "cleanup": stage.cleanup or "",
+            "cleanup_default": stage.cleanup_default, "cleanup_tags": cleanup_tags(stage)}

@@ -1,6 +1,7 @@
 """The settings boundary: the aksmesh_* inventory validated once, derived into one fact."""
 
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -113,9 +114,10 @@ def test_role_argument_spec_documents_the_same_defaults():
     for key, (kind, default) in DEFAULTS.items():
         assert options["aksmesh_" + key]["type"] == kind, key
         assert options["aksmesh_" + key].get("default") == default, key
+    # the role reads the settings the inventory sets through the table (aksmesh.istio.setting_variables)
     tasks = (ROLES / "settings" / "tasks" / "main.yml").read_text()
-    for key in DEFAULTS:
-        assert "aksmesh_%s | default(none)" % key in tasks, key
+    assert "query('ansible.builtin.varnames', '^aksmesh_') | aksmesh.istio.setting_variables" in tasks
+    assert not re.search(r"aksmesh_(?!\*)\w+ \| default", tasks.replace("aksmesh_kubeconfig | default('')", ""))
 
 
 @pytest.mark.parametrize("role", sorted(p.name for p in ROLES.iterdir() if (p / "defaults" / "main.yml").exists()))
@@ -198,5 +200,11 @@ def test_the_stages_are_published_in_run_order_from_the_registry():
     s = derive({"target": "cluster", "kubeconfig": "/k"})
     assert list(s["stages"]) == [stage.name for stage in stages.STAGES]
     assert s["stages"]["network-policies"] == {
+        "name": "network-policies", "role": "mesh_network_policies", "tags": ["mesh", "network_policies"],
         "enabled": True, "skipped": "", "folder": "80-network-policies",
-        "prune_kinds": [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy"}]}
+        "prune_kinds": [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy"}], "preflight_tags": [],
+        "cleanup": "mesh_config", "cleanup_default": True, "cleanup_tags": ["mesh", "network_policies", "mesh_config"]}
+    assert s["stages"]["certs"]["preflight_tags"] == ["mesh", "certs", "gateways"]
+    assert s["stages"]["istio"]["role"] == s["stages"]["istio-helm"]["role"] == "istio_control_plane"
+    assert s["stages"]["istio"]["cleanup_tags"] == ["install", "control_plane"]
+    assert s["stages"]["static_ip"]["cleanup_default"] is False

@@ -66,38 +66,62 @@ def test_a_switch_is_a_boolean_setting(stage):
     assert DEFAULTS[stage.switch][0] == "bool"
 
 
-def test_site_imports_each_stage_role_with_the_stage_tags():
-    imported = {}
-    for task in play_tasks(REPO / "playbooks" / "site.yml"):
-        role = (task.get("ansible.builtin.import_role") or {}).get("name", "")
-        if role and not (task.get("ansible.builtin.import_role") or {}).get("tasks_from"):
-            imported[role.rsplit(".", 1)[-1]] = task.get("tags") or []
-    # the control plane's roles run through the dispatcher (the install method table), imported with their tags
-    method_roles = set(method.role for method in _methods.METHODS)
-    for stage in stages.STAGES:
-        for role in stage.roles:
-            if role in method_roles:
-                assert imported.get("istio_control_plane") == list(stage.tags), (stage.name, role)
-                continue
-            if role == "aks_credentials":  # imported, and its kubeconfig handed on, under the Azure block
-                assert imported[role] == list(stage.tags)
-                continue
-            assert imported.get(role) == list(stage.tags), (stage.name, role)
+def role_tasks(path):
+    """(module, name, tasks_from) of each import_role/include_role task of a playbook."""
+    out = []
+    for task in play_tasks(path):
+        for module in ("ansible.builtin.import_role", "ansible.builtin.include_role"):
+            if module in task:
+                out.append((module, task[module]["name"], task[module].get("tasks_from", "main")))
+    return out
 
 
-def test_each_cleanup_part_is_a_cleanup_switch():
+STAGE_ROLES = set(role for stage in stages.STAGES for role in stage.roles + (stage.entry,))
+
+
+@pytest.mark.parametrize("playbook", ["site.yml", "cleanup.yml", "upgrade.yml", "verify.yml"])
+def test_the_playbooks_name_no_stage_role_they_loop_over_the_registry(playbook):
+    """site.yml and cleanup.yml include the roles of settings_mesh.stages in a loop: a new stage is a row of the
+    registry, not a task of theirs (what they name besides: the settings, the report, the kubeconfig's removal)."""
+    named = [(m, name.rsplit(".", 1)[-1], t) for m, name, t in role_tasks(REPO / "playbooks" / playbook)]
+    stage_tasks = [(m, name, t) for m, name, t in named if name in STAGE_ROLES]
+    allowed = {("ansible.builtin.include_role", "mesh_analyze", "report"),
+               ("ansible.builtin.include_role", "aks_credentials", "remove")}
+    assert set(stage_tasks) <= allowed, stage_tasks
+    if playbook in ("site.yml", "cleanup.yml"):
+        loops = [task for task in play_tasks(REPO / "playbooks" / playbook)
+                 if (task.get("ansible.builtin.include_role") or {}).get("name") == "aksmesh.istio.{{ aksmesh_stage.role }}"]
+        assert loops and all("settings_mesh.stages" in task["loop"] for task in loops)
+
+
+@pytest.mark.parametrize("stage", stages.STAGES, ids=NAMES)
+def test_each_stage_role_has_the_entry_points_the_playbooks_include(stage):
+    tasks = REPO / "roles" / stage.entry / "tasks"
+    assert (tasks / "main.yml").is_file()
+    assert (tasks / "absent.yml").is_file() == bool(stage.cleanup), stage.name
+    if stage.preflight is not None:
+        assert (tasks / "preflight.yml").is_file()
+        assert set(stages.preflight_tags(stage)) >= set(stage.tags)
+    specs = yaml.safe_load((REPO / "roles" / stage.entry / "meta" / "argument_specs.yml").read_text())
+    assert "absent" in specs["argument_specs"] or not stage.cleanup, stage.name
+
+
+def test_each_cleanup_part_is_named_in_cleanup_yml():
     text = (REPO / "playbooks" / "cleanup.yml").read_text()
     for stage in stages.STAGES:
         if stage.cleanup:
-            assert "aksmesh_cleanup_%s" % stage.cleanup in text, stage.name
+            assert stage.cleanup in text, stage.name
+            assert stage.cleanup in stages.cleanup_tags(stage)
 
 
-def test_the_readme_names_every_tag():
-    text = (REPO / "README.md").read_text()
-    start = text.index("Tags select stages:")
-    listed = text[start:text.index("\n\n", start)]
-    for tag in sorted(set(tag for stage in stages.STAGES for tag in stage.tags)):
-        assert "`%s`" % tag in listed, tag
+def test_docs_stages_md_is_the_registry():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("stages_doc", REPO / "tools" / "stages_doc.py")
+    doc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(doc)
+    assert (REPO / "docs" / "stages.md").read_text() == doc.table(), "docs/stages.md is stale: run make docs"
+    readme = (REPO / "README.md").read_text()
+    assert "docs/stages.md" in readme
 
 
 def test_the_mesh_namespaces_label_is_a_stage():
