@@ -224,11 +224,14 @@ results:
     drift:
       description:
         - The fields whose live value differs from the definition, each with C(path), C(desired), C(live) and
-          C(managers) (the other field managers, with their operation, that hold the field now; empty when the
-          field was removed). A Secret's values are masked.
+          C(managers) (the field managers, with their operation, that hold the field now; empty when the field was
+          removed). A Secret's values are masked.
+        - A field that O(field_manager) alone holds (its C(Apply) entry) is a pending change - the definition
+          changed since its last apply, nobody else changed the field - and no drift, so RV(drift) leaves it out.
       type: list
       elements: dict
-      returned: when action is configured (taken back) or drifted (check mode, held by another manager)
+      returned: when action is configured (a pending change, or drift taken back) or drifted (check mode, held by
+        another manager)
     error:
       description: Why the object failed.
       type: str
@@ -247,8 +250,10 @@ results:
                        "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}}]
 drift:
   description:
-    - Every drifted field of the batch, one entry per field - the object (C(apiVersion), C(kind), C(namespace),
-      C(name), C(action)) and the field (C(path), C(desired), C(live), C(managers)); see RV(results[].drift).
+    - Every drifted field of the batch (another field manager changed or removed it), one entry per field - the
+      object (C(apiVersion), C(kind), C(namespace), C(name), C(action)) and the field (C(path), C(desired), C(live),
+      C(managers), the other field managers that hold it); see RV(results[].drift). Pending changes of the
+      definitions (fields only O(field_manager) holds) are not drift and not listed.
     - With O(force_conflicts=true) these fields were taken back (action C(configured)); in check mode, action
       C(drifted) marks the ones another manager holds (the real run fails without O(force_conflicts)).
   returned: always

@@ -123,7 +123,7 @@ def label_drift(live, want):
         if desired is None or current.get(key) is None or current.get(key) == desired:
             continue
         path = (("f", "metadata"), ("f", "labels"), ("f", key))
-        managers = [m for m in ownership.managers_of(live, path) if not m.startswith(FIELD_MANAGER + " (")]
+        managers = ownership.others(ownership.managers_of(live, path), FIELD_MANAGER)
         if managers:
             out.append({"path": ownership.path_text(path), "desired": desired, "live": current[key],
                         "managers": managers})
@@ -134,8 +134,7 @@ def refuse_drift(module, name, drifted):
     module.fail_json(msg="namespace %s: injection labels changed by another field manager: %s. Nothing of it was "
                          "changed. Set force_conflicts=true (aksmesh_reconcile: force in the inventory) to set them "
                          "back, or change the namespace's entry to what it should be" % (
-                             name, "; ".join("%s: live %r (set by %s), desired %r" % (
-                                 d["path"], d["live"], ", ".join(d["managers"]), d["desired"]) for d in drifted)),
+                             name, ownership.drift_text(drifted, FIELD_MANAGER)),
                      drift=[dict(d, apiVersion="v1", kind="Namespace", namespace=None, name=name, action="failed")
                             for d in drifted])
 

@@ -18,7 +18,6 @@ __metaclass__ = type
 
 import copy
 import itertools
-import json
 import time
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
@@ -69,29 +68,15 @@ def describe(obj):
     return "%s %s%s" % (obj.get("kind"), where, meta.get("name"))
 
 
-SHOWN = 300  # characters of a drifted value in a message
-
-
-def _shown(value):
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= SHOWN else text[:SHOWN] + "..."
-
-
-def drift_text(drifted):
-    """'.spec.http: live [...] (set by kubectl-patch (Update)), desired [...]' for each drifted field."""
-    return "; ".join("%s: live %s (%s), desired %s" % (
-        d["path"], _shown(d["live"]), ("set by " + ", ".join(d["managers"])) if d["managers"] else "removed",
-        _shown(d["desired"])) for d in drifted)
-
-
-def explain(obj, exc, drifted=None):
-    """An error message naming the object, the API's reason and, where we know it, the fix."""
+def explain(obj, exc, drifted=""):
+    """An error message naming the object, the API's reason and, where we know it, the fix (``drifted``: the fields
+    another manager changed, as ``ownership.drift_text`` tells them)."""
     if exc.status == 409 and exc.manager_conflict:
         owners = "; ".join("%s (%s)" % (c.get("field"), c.get("message")) for c in exc.causes)
         return ("%s: fields are managed by another field manager: %s.%s Nothing of it was changed. Set "
                 "force_conflicts=true (aksmesh_reconcile: force in the inventory) to take them back, or leave "
                 "those fields out of the definition" % (
-                    describe(obj), owners, (" Drifted: %s." % drift_text(drifted)) if drifted else ""))
+                    describe(obj), owners, (" Drifted: %s." % drifted) if drifted else ""))
     if exc.status == 404 and "namespaces" in exc.message:
         return "%s: %s; create the namespace first (add a Namespace to the batch)" % (describe(obj), exc.message)
     return "%s: %s" % (describe(obj), exc)
@@ -199,7 +184,8 @@ class ApplyEngine(object):
             entry["diff"] = {"before": before or {}, "after": after or {}}
         drifted = self._drift.get(manifests.identity(obj)) if action in ("configured", "drifted") else None
         if drifted:
-            # what someone else changed since the last apply: taken back (configured), or would be (check mode)
+            # what someone else changed since the last apply: taken back (configured), or would be (check mode); the
+            # fields this manager alone holds are the definition's pending changes (ownership.pending)
             entry["drift"] = drifted
         if action in ("created", "configured", "unchanged"):
             key = manifests.identity(obj)
@@ -302,7 +288,8 @@ class ApplyEngine(object):
                 # a drift report: another manager holds fields this apply would write; the real run fails
                 # (or takes them back with force_conflicts)
                 return Plan.done("drifted", ownership.prune_like(live, obj) if live else None, obj)
-            raise ObjectError(obj, explain(obj, exc, self._drift.get(manifests.identity(obj))))
+            raise ObjectError(obj, explain(obj, exc, ownership.drift_text(
+                self._drift.get(manifests.identity(obj)) or [], self.manager)))
         if live is None:
             action = "created"
         elif self.check_mode:

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import UnknownKind
@@ -157,11 +157,13 @@ def apply_and_prune(module, engine, objs):
         engine.prune(prune["kinds"], prune["label_selector"], namespaces)
 
 
-def drift_report(results):
+def drift_report(results, manager):
     """Every drifted field of the batch, one entry per field: the object, the path, desired and live values and the
-    other field managers that hold it (a Secret's values masked)."""
+    other field managers that hold it (a Secret's values masked). Drift is what another field manager changed (or
+    removed): a field ``manager`` alone holds is a pending change of the definition (ownership.pending), left out."""
     return [dict(field, apiVersion=r["apiVersion"], kind=r["kind"], namespace=r.get("namespace"), name=r["name"],
-                 action=r["action"]) for r in results for field in r.get("drift") or []]
+                 action=r["action"], managers=ownership.others(field["managers"], manager))
+            for r in results for field in r.get("drift") or [] if not ownership.pending(field, manager)]
 
 
 def summary(module, engine, rest):
@@ -174,7 +176,7 @@ def summary(module, engine, rest):
         counts[entry["action"]] = counts.get(entry["action"], 0) + 1
     changed = any(e["action"] in CHANGES for e in results)
     out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures,
-               drift=drift_report(results))
+               drift=drift_report(results, engine.manager))
     if module.check_mode:
         out["planned"] = engine.planned.result()
     if diff is not None:

@@ -264,13 +264,14 @@ def path_text(path):
 
 
 def managers_of(live, path):
-    """The field managers (name, operation) whose recorded fields hold ``path`` (or an atomic field around it)."""
+    """The field managers (name, operation) whose recorded fields hold ``path`` (or an atomic field around it; a
+    manager that owns only a list item's or a map's existence, its ".", does not hold its fields)."""
     out = []
     for entry in (live.get("metadata") or {}).get("managedFields") or []:
         if entry.get("subresource"):
             continue
         owned = tree_paths(entry.get("fieldsV1"))
-        if any(path[:i] in owned or path[:i] + (DOT,) in owned for i in range(1, len(path) + 1)):
+        if path + (DOT,) in owned or any(path[:i] in owned for i in range(1, len(path) + 1)):
             out.append("%s (%s)" % (entry.get("manager"), entry.get("operation")))
     return out
 
@@ -298,10 +299,22 @@ def _as_stored(obj):
     return out
 
 
+def others(managers, manager):
+    """``managers`` (named as ``managers_of`` names them: "name (operation)") without ``manager``'s own entries."""
+    return [m for m in managers if not m.startswith(manager + " (")]
+
+
+def pending(entry, manager):
+    """True when a ``drift`` entry's live value is held by ``manager`` alone: the definition changed since its last
+    apply (a pending change of the inventory), nobody else changed the field - no drift."""
+    return bool(entry.get("managers")) and not others(entry["managers"], manager)
+
+
 def drift(desired, live, manager):
     """The fields of ``desired`` whose live value differs: [{path, desired, live, managers}], ``managers`` being the
-    other field managers that hold the field now ([] when nobody does: it was removed). Empty when ``live`` is
-    None (nothing drifted: the object is missing) or holds every desired value."""
+    field managers that hold the field now, ``manager`` too ("aksmesh (Apply)": the definition changed since its last
+    apply, see ``pending``); [] when nobody does (it was removed). Empty when ``live`` is None (nothing drifted: the
+    object is missing) or holds every desired value."""
     if live is None:
         return []
     desired = _as_stored(desired)
@@ -314,5 +327,23 @@ def drift(desired, live, manager):
         if not found_d or _same_value(path, value_d, found_l, value_l):
             continue
         out.append({"path": path_text(path), "desired": value_d, "live": value_l if found_l else None,
-                    "managers": [m for m in managers_of(live, path) if not m.startswith(manager + " (")]})
+                    "managers": managers_of(live, path)})
     return out
+
+
+SHOWN = 300  # characters of a drifted value in a message
+
+
+def _shown(value):
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= SHOWN else text[:SHOWN] + "..."
+
+
+def drift_text(drifted, manager):
+    """'.spec.http: live [...] (set by kubectl-patch (Update)), desired [...]' for each field of ``drifted`` (``drift``
+    entries) another field manager holds, or nobody ('removed'); ``manager`` is not named, and the fields it holds
+    alone (pending changes, not drift) are left out."""
+    return "; ".join("%s: live %s (%s), desired %s" % (
+        d["path"], _shown(d["live"]),
+        ("set by " + ", ".join(others(d["managers"], manager))) if d["managers"] else "removed",
+        _shown(d["desired"])) for d in drifted if not pending(d, manager))

@@ -168,6 +168,41 @@ def test_api_errors_of_concurrent_applies_are_reported_per_object():
     assert "force_conflicts=true" in engine.failures[0] and ".data.k (conflict with kubectl)" in engine.failures[0]
 
 
+def edited(obj, key, value, manager="kubectl-edit"):
+    """``obj`` as applied by the collection, then its ``data[key]`` changed by ``manager`` (kubectl edit)."""
+    live = applied(obj)
+    live["data"][key] = value
+    live["metadata"]["managedFields"][0]["fieldsV1"]["f:data"].pop("f:" + key)
+    live["metadata"]["managedFields"].append({"manager": manager, "operation": "Update", "fieldsV1": {
+        "f:data": {"f:" + key: {}}}})
+    return live
+
+
+def test_drift_names_who_holds_each_field_and_a_conflict_only_the_other_managers():
+    # since the last apply: kubectl changed j, the inventory changed k (a pending change, held by the collection)
+    live = edited(cm("a", k="before", j="x"), "j", "y")
+    conflict = K8sApiError(409, "Conflict", "Apply failed with 1 conflict",
+                           [{"reason": "FieldManagerConflict", "field": ".data.j", "message": "conflict with kubectl"}])
+    engine = ap.ApplyEngine(FakeApi([live], fail={("PATCH", "/api/v1/namespaces/shop/configmaps/a"): conflict}))
+    engine.apply_all([cm("a", k="after", j="x")])
+    (msg,) = engine.failures
+    assert msg.endswith('Drifted: .data.j: live "y" (set by kubectl-edit (Update)), desired "x". Nothing of it was '
+                        'changed. Set force_conflicts=true (aksmesh_reconcile: force in the inventory) to take them '
+                        'back, or leave those fields out of the definition'), msg
+    assert ".data.k" not in msg and "aksmesh (" not in msg
+    engine = ap.ApplyEngine(FakeApi([live]), force_conflicts=True)
+    engine.apply_all([cm("a", k="after", j="x")])
+    assert actions(engine) == [("ConfigMap", "a", "configured")]
+    assert engine.results[0]["drift"] == [
+        {"path": ".data.j", "desired": "x", "live": "y", "managers": ["kubectl-edit (Update)"]},
+        {"path": ".data.k", "desired": "after", "live": "before", "managers": ["aksmesh (Apply)"]}]
+    # only the pending change: no drift to tell of in a conflict
+    assert ap.explain(cm("a"), conflict, "").endswith(".data.j (conflict with kubectl). Nothing of it was changed. "
+                                                      "Set force_conflicts=true (aksmesh_reconcile: force in the "
+                                                      "inventory) to take them back, or leave those fields out of "
+                                                      "the definition")
+
+
 def test_delete_reports_deleted_and_already_gone():
     api = FakeApi([cm("a")])
     engine = ap.ApplyEngine(api)

@@ -5,7 +5,7 @@ import pytest
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import apply as ap
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import batch
-from tests.unit.plugins.module_utils._k8s.test_apply import FakeApi, cm
+from tests.unit.plugins.module_utils._k8s.test_apply import FakeApi, cm, edited
 
 
 class Failed(Exception):
@@ -79,6 +79,23 @@ def test_check_mode_returns_the_plan_and_nothing_changes_without_a_change():
     api = CountingApi([cm("a")])
     out = batch.apply_batch(FakeModule(state="absent"), ap.ApplyEngine(api), api, [cm("gone")])
     assert out["changed"] is False and out["counts"] == {"unchanged": 1}
+
+
+def test_the_drift_report_leaves_out_the_pending_changes_of_the_definitions():
+    # kubectl changed j (drift); the inventory changed k, which the collection alone holds (a pending change)
+    api = CountingApi([edited(cm("a", k="before", j="x"), "j", "y")])
+    out = batch.apply_batch(FakeModule(), ap.ApplyEngine(api, force_conflicts=True), api,
+                            [cm("a", k="after", j="x")])
+    assert [d["path"] for d in out["results"][0]["drift"]] == [".data.j", ".data.k"]
+    assert out["drift"] == [{"apiVersion": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "a",
+                             "action": "configured", "path": ".data.j", "desired": "x", "live": "y",
+                             "managers": ["kubectl-edit (Update)"]}]
+    # a field held by another manager as well: drift, and the report names the other manager only
+    field = {"path": ".data.k", "desired": "after", "live": "before", "managers": ["aksmesh (Apply)", "flux (Apply)"]}
+    results = [{"apiVersion": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "a", "action": "drifted",
+                "drift": [field, dict(field, path=".data.m", managers=["aksmesh (Apply)"])]}]
+    assert [(d["path"], d["managers"]) for d in batch.drift_report(results, "aksmesh")] == [
+        (".data.k", ["flux (Apply)"])]
 
 
 def test_unknown_prune_kinds_fail_before_the_first_write():

@@ -74,14 +74,49 @@ def test_drift_names_the_field_the_values_and_who_holds_it_now():
         "f:spec": {"f:selector": {"f:app": {}}}}})
     assert own.drift(DESIRED, live, "aksmesh") == [{
         "path": ".spec.selector.app", "desired": "web", "live": "api", "managers": ["kubectl-patch (Update)"]}]
-    # a keyed list item's field, removed by someone: no manager holds it
+    # a keyed list item's field, removed by someone: no manager holds it (the server dropped ours; owning the
+    # item's existence, its ".", is no hold on its fields)
     gone = copy.deepcopy(LIVE)
     del gone["spec"]["ports"][0]["name"]
+    del gone["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:ports"]['k:{"port":80,"protocol":"TCP"}'][
+        "f:name"]
     (found,) = own.drift(DESIRED, gone, "aksmesh")
     assert found["path"] == '.spec.ports[port=80,protocol="TCP"].name' and found["live"] is None
-    assert found["managers"] == []  # ours is not reported: only the others
+    assert found["managers"] == [] and not own.pending(found, "aksmesh")
     # nothing drifted: in place (server defaults and extra fields are no drift), or missing altogether
     assert own.drift(DESIRED, LIVE, "aksmesh") == [] and own.drift(DESIRED, None, "aksmesh") == []
+
+
+def test_a_field_the_collection_alone_holds_is_a_pending_change_not_drift():
+    """The inventory changed a field the collection applied earlier: its own manager holds the live value."""
+    import copy
+    changed = copy.deepcopy(DESIRED)
+    changed["spec"]["selector"] = {"app": "api"}
+    (found,) = own.drift(changed, LIVE, "aksmesh")
+    assert found == {"path": ".spec.selector.app", "desired": "api", "live": "web", "managers": ["aksmesh (Apply)"]}
+    assert own.pending(found, "aksmesh") and not own.pending(found, "other")
+    assert own.drift_text([found], "aksmesh") == ""  # no drift to tell of
+    # held by another manager as well (both applied "web"): the other one is named, the collection is not
+    shared = copy.deepcopy(LIVE)
+    shared["metadata"]["managedFields"].append({"manager": "gitops", "operation": "Apply", "fieldsV1": {
+        "f:spec": {"f:selector": {"f:app": {}}}}})
+    (found,) = own.drift(changed, shared, "aksmesh")
+    assert found["managers"] == ["aksmesh (Apply)", "gitops (Apply)"] and not own.pending(found, "aksmesh")
+    assert own.drift_text([found], "aksmesh") == '.spec.selector.app: live "web" (set by gitops (Apply)), desired "api"'
+    assert own.others(found["managers"], "aksmesh") == ["gitops (Apply)"]
+    assert own.others(["aksmesh-restart (Apply)"], "aksmesh") == ["aksmesh-restart (Apply)"]
+
+
+def test_drift_text_tells_each_drifted_field_in_json_and_cuts_long_values():
+    drifted = [{"path": ".data.k", "desired": "v", "live": None, "managers": []},
+               {"path": ".spec.http", "desired": ["x" * 400], "live": [{"a": 1}],
+                "managers": ["kubectl-patch (Update)"]},
+               {"path": ".spec.hosts", "desired": ["a"], "live": ["b"], "managers": ["aksmesh (Apply)"]}]
+    text = own.drift_text(drifted, "aksmesh")
+    first, second = text.split("; ")
+    assert first == '.data.k: live null (removed), desired "v"'
+    assert second.startswith('.spec.http: live [{"a": 1}] (set by kubectl-patch (Update)), desired ["xxx')
+    assert second.endswith("...") and len(second) < 400 and ".spec.hosts" not in text
 
 
 def test_a_field_path_reads_as_the_api_server_writes_it():
