@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The stage registry's filters: the stage a role runs (role_stage), and its label on built objects (stage_labels).
+"""The stage registry's filters: the stage a role runs (role_stage), its label on built objects (stage_labels), and
+what site.yml and cleanup.yml loop over (stage_loop).
 
 See plugins/plugin_utils/_stages.py: the registry is the one place a stage is named.
 """
@@ -35,6 +36,13 @@ def stage_labels(objects, stage):
     return stamp(objects, name)
 
 
+def stage_loop(entry):
+    try:
+        return stages.loop(entry)
+    except stages.StageError as exc:
+        raise AnsibleFilterError("stage_loop: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"role_stage": role_stage, "stage_labels": stage_labels}
+        return {"role_stage": role_stage, "stage_labels": stage_labels, "stage_loop": stage_loop}

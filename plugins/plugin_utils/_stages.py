@@ -195,3 +195,25 @@ def published(stage):
     return {"name": stage.name, "role": stage.entry, "tags": list(stage.tags), "folder": folder(stage),
             "prune_kinds": prune_kinds(stage), "preflight_tags": preflight_tags(stage), "cleanup": stage.cleanup or "",
             "cleanup_default": stage.cleanup_default, "cleanup_tags": cleanup_tags(stage)}
+
+
+# the entry points of a stage's role the playbooks include: site.yml main (every stage, in order) and preflight
+# (before any stage), cleanup.yml absent (the stages with a cleanup part, in reverse order)
+ENTRY_POINTS = {
+    "main": (lambda stage: True, lambda stage: list(stage.tags), False),
+    "preflight": (lambda stage: stage.preflight is not None, preflight_tags, False),
+    "absent": (lambda stage: bool(stage.cleanup), cleanup_tags, True),
+}
+
+
+def loop(entry):
+    """What a playbook loops over to include ``entry`` of each stage's role: ``[{name, tags}]`` in the order they
+    run. The same list for every host: Ansible runs an include once for the hosts that share it, in the order it
+    first met it, so a fleet whose hosts run different stages keeps the order (each host skips what it does not
+    run)."""
+    if entry not in ENTRY_POINTS:
+        raise StageError("%r is not an entry point the playbooks include: use one of %s"
+                         % (entry, ", ".join(ENTRY_POINTS)))
+    wanted, tags, reverse = ENTRY_POINTS[entry]
+    rows = [{"name": stage.name, "tags": tags(stage)} for stage in STAGES if wanted(stage)]
+    return rows[::-1] if reverse else rows

@@ -90,8 +90,26 @@ def test_the_playbooks_name_no_stage_role_they_loop_over_the_registry(playbook):
     assert set(stage_tasks) <= allowed, stage_tasks
     if playbook in ("site.yml", "cleanup.yml"):
         loops = [task for task in play_tasks(REPO / "playbooks" / playbook)
-                 if (task.get("ansible.builtin.include_role") or {}).get("name") == "aksmesh.istio.{{ aksmesh_stage.role }}"]
-        assert loops and all("settings_mesh.stages" in task["loop"] for task in loops)
+                 if (task.get("ansible.builtin.include_tasks") or {}).get("file") == "tasks/stage.yml"]
+        assert loops and all("| aksmesh.istio.stage_loop" in task["loop"] and task["tags"] == ["always"]
+                             and task["ansible.builtin.include_tasks"]["apply"] == {"tags": "{{ aksmesh_stage.tags }}"}
+                             for task in loops)
+        entries = sorted(task["vars"]["aksmesh_stage_entry"] for task in loops)
+        assert entries == (["main", "preflight"] if playbook == "site.yml" else ["absent"])
+
+
+def test_the_stage_loops_are_the_same_for_every_host_in_run_order():
+    main = stages.loop("main")
+    assert [row["name"] for row in main] == NAMES and main[-1]["tags"] == list(stages.get("analyze").tags)
+    assert stages.loop("preflight") == [{"name": "certs", "tags": ["mesh", "certs", "gateways"]}]
+    absent = stages.loop("absent")
+    assert [row["name"] for row in absent] == [n for n in reversed(NAMES) if stages.get(n).cleanup]
+    assert absent[-1] == {"name": "static_ip", "tags": ["static_ip"]}
+    assert {"name": "istio", "tags": ["install", "control_plane"]} in absent
+    with pytest.raises(AnsibleFilterError, match=r"stage_loop: 'install' is not an entry point the playbooks "
+                                                  r"include: use one of main, preflight, absent"):
+        FILTERS["stage_loop"]("install")
+    assert FILTERS["stage_loop"]("main") == main
 
 
 @pytest.mark.parametrize("stage", stages.STAGES, ids=NAMES)
