@@ -66,6 +66,19 @@ def label_as_installed(objs, operator, version, revision=None, installed_compone
     return objs
 
 
+# the component istioctl install labels the objects of each of its charts with (istio's pkg/install component
+# names): what an object of ``manifest generate`` output was rendered for, when its chart does not label it itself
+CHART_COMPONENTS = {"base": "Base", "istiod": "Pilot", "istiod-remote": "Pilot", "istio-ingress": "IngressGateways",
+                    "istio-egress": "EgressGateways", "istio-cni": "Cni", "cni": "Cni", "ztunnel": "Ztunnel"}
+
+
+def chart_component(obj):
+    """The install component of a generated object from its ``helm.sh/chart`` label (``istiod-1.0.0``: Pilot), or
+    None when it carries none."""
+    chart = (((obj.get("metadata") or {}).get("labels")) or {}).get("helm.sh/chart") or ""
+    return CHART_COMPONENTS.get(chart.rsplit("-", 1)[0]) if "-" in chart else None
+
+
 WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 
 

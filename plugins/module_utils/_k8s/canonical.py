@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Objects written as the API server stores them, where a server-side apply compares values.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+A server-side apply by one field manager conflicts with another's on every field whose applied value differs from
+the stored one. Two normalisations of the API server make a value that means the same differ: it writes quantities
+in their canonical form (``2000m`` is stored as ``2``, ``1024Mi`` as ``1Gi``), and it defaults ``apiVersion: v1`` into
+an object field selector (``fieldRef``), which it treats as one atomic value. An object written in the stored form
+applies without such conflicts, whoever applied it before (``istioctl install``, a GitOps tool, the collection).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import re
+from decimal import ROUND_CEILING, Decimal
+
+_BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_SUFFIX = dict((exponent, suffix) for suffix, exponent in _DECIMAL.items())
+_QUANTITY = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?\Z")
+_NANO = Decimal(10) ** 9
+
+
+def quantity(value):
+    """The canonical form of a Kubernetes quantity, as the API server stores it (apimachinery's
+    ``Quantity.String``): the largest binary suffix that keeps a whole number for a binary quantity of at least
+    1Ki, else the decimal suffix (or exponent) of a multiple of three that keeps the number whole, at most nano
+    precision (rounded up). A value that is no quantity is returned as it is: the API server will say why."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return value
+    found = _QUANTITY.match(str(value))
+    if not found:
+        return value
+    number, suffix = Decimal(found.group(1)), found.group(2) or ""
+    if suffix in _BINARY:
+        amount, style = number * (2 ** _BINARY[suffix]), "binary"
+    elif suffix[:1] in ("e", "E"):
+        amount, style = number.scaleb(int(suffix[1:])), "exponent"
+    else:
+        amount, style = number.scaleb(_DECIMAL[suffix]), "decimal"
+    nanos = int((amount * _NANO).to_integral_value(rounding=ROUND_CEILING))
+    if nanos == 0:
+        return "0"
+    if style == "binary":
+        if abs(amount) < 1024 or nanos % _NANO:
+            style = "decimal"  # as the API server: no binary suffix below 1Ki or for a fraction of a byte
+        else:
+            whole, exponent = int(amount), 0
+            while exponent < 60 and whole % 1024 == 0:
+                whole, exponent = whole // 1024, exponent + 10
+            return "%d%s" % (whole, dict((bits, suffix) for suffix, bits in _BINARY.items()).get(exponent, ""))
+    mantissa, exponent = nanos, -9
+    while mantissa % 1000 == 0 and exponent < 18:
+        mantissa, exponent = mantissa // 1000, exponent + 3
+    if style == "exponent":
+        return "%de%d" % (mantissa, exponent) if exponent else "%d" % mantissa
+    return "%d%s" % (mantissa, _SUFFIX[exponent])
+
+
+def _walk(node):
+    if isinstance(node, list):
+        for item in node:
+            _walk(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "fieldRef" and isinstance(value, dict) and "apiVersion" not in value:
+            value["apiVersion"] = "v1"
+        if key == "resources" and isinstance(value, dict):
+            for part in ("limits", "requests"):
+                if isinstance(value.get(part), dict):
+                    value[part] = dict((name, quantity(amount)) for name, amount in value[part].items())
+        _walk(value)
+
+
+def as_stored(objs):
+    """Copies of ``objs`` with their container resources in canonical quantities and ``apiVersion: v1`` in every
+    field selector that lacks one (see the module documentation)."""
+    out = copy.deepcopy(list(objs))
+    _walk(out)
+    return out
