@@ -72,6 +72,18 @@ options:
     description: The field manager istioctl applies with, whose fields are compared.
     type: str
     default: istio-operator
+  force_conflicts:
+    description:
+      - When another field manager changed fields of the control plane's objects since istioctl installed them (a
+        gateway Service annotation edited with kubectl, say), C(false) fails naming each field, its live and desired
+        values and the manager, and runs no install; C(true) runs C(istioctl install), which takes them back, and
+        reports them as overwritten (RV(drift)). Webhook configurations are istiod's to patch at run time and never
+        count.
+      - In check mode drift is reported, never a failure.
+      - The P(aksmesh.istio.istio_install#role) role leaves it unset, and the action plugin fills it from
+        C(aksmesh_reconcile) (C(force) is V(true)).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -91,6 +103,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+drift:
+  description:
+    - The fields of the control plane's objects another field manager changed (or removed) since istioctl applied
+      them, one entry per field - the object (C(apiVersion), C(kind), C(namespace), C(name), C(action)) and the field
+      (C(path), C(desired), C(live), C(managers), the other field managers that hold it). Action C(drifted) in check
+      mode or when it failed the task, C(configured) when C(istioctl install) took them back
+      (O(force_conflicts=true)).
+  returned: state is present
+  type: list
+  elements: dict
+  sample: [{"apiVersion": "v1", "kind": "Service", "namespace": "istio-ingress", "name": "istio-ingressgateway",
+            "action": "drifted",
+            "path": ".metadata.annotations.service.beta.kubernetes.io/azure-load-balancer-ipv4",
+            "desired": "51.124.1.2", "live": "51.124.9.9", "managers": ["kubectl-annotate (Update)"]}]
 planned:
   description:
     - Check mode. The namespaces and CRD kinds the install would create; the action plugin adds them to the run's
@@ -190,7 +216,8 @@ def main():
                 readiness_timeout=dict(type="str", default="300s"), verify=dict(type="bool", default=False),
                 state=dict(type="str", choices=["present", "absent"], default="present"),
                 purge=dict(type="bool", default=False), istioctl_path=dict(type="path"),
-                field_manager=dict(type="str", default="istio-operator"))
+                field_manager=dict(type="str", default="istio-operator"),
+                force_conflicts=dict(type="bool", default=False))
     module = KubeModule(argument_spec=spec, supports_check_mode=True,
                         required_if=[("state", "present", ("operator",))])
     install.run(module)

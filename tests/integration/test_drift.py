@@ -1,7 +1,8 @@
 """Keep it there: what the collection applied, edited by hand (kubectl), on the real control plane and istiod.
 
 Per kind the collection writes through a stage (a VirtualService's canary weights, the mesh-wide PeerAuthentication
-mode, an AuthorizationPolicy rule): a check run (verify.yml) names field, desired and live values and the field
+mode, an AuthorizationPolicy rule, an injection label) and the control plane istioctl installed (the ingress gateway
+Service's IP annotation): a check run (verify.yml) names field, desired and live values and the field
 manager; the default (aksmesh_reconcile: report) fails at the object with that and the fix and changes nothing;
 force takes the fields back and says what it overwrote; a converged cluster reports nothing. And a fleet: of two
 clusters, only the one that drifted is named."""
@@ -22,8 +23,17 @@ def weights(kube_api):
     return [d["weight"] for d in vs["spec"]["http"][-1]["route"]]
 
 
+IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+
+
+def ingress_ip(kube_api):
+    return kube_api.get("v1", "Service", "istio-ingress", "istio-ingressgateway")["metadata"]["annotations"][IPV4]
+
+
 def edit_by_hand(kube_api):
-    """What an operator does with kubectl: four kinds, four stages."""
+    """What an operator does with kubectl: five kinds, five stages (the control plane's with istioctl install)."""
+    kube_api.kubectl("annotate", "service", "istio-ingressgateway", "-n", "istio-ingress", IPV4 + "=51.124.9.9",
+                     "--overwrite")
     kube_api.kubectl("label", "namespace", "shop", "istio-injection=disabled", "--overwrite")
     vs = kube_api.get("networking.istio.io/v1", "VirtualService", "shop", "reviews")
     http = vs["spec"]["http"]
@@ -38,7 +48,7 @@ def edit_by_hand(kube_api):
 
 
 def test_drift_is_reported_refused_then_taken_back(kube_api, kubeconfig, tmp_path):
-    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig,
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "aksmesh_ingress_ip": "51.124.1.2",
                                        "aksmesh_report_dir": str(tmp_path / "reports")}}, CLUSTER)
     first = run_playbook(SITE, tmp_path, inventory=inv)
     assert first.rc == 0, first.stdout[-4000:]
@@ -66,11 +76,14 @@ def test_drift_is_reported_refused_then_taken_back(kube_api, kubeconfig, tmp_pat
     label = drift[("Namespace", ".metadata.labels.istio-injection")]
     assert (label["desired"], label["live"], label["stage"]) == ("enabled", "disabled", "injection")
     assert label["managers"] == ["kubectl-label (Update)"] and label["name"] == "shop"
+    svc = drift[("Service", ".metadata.annotations." + IPV4)]
+    assert (svc["desired"], svc["live"], svc["stage"]) == ("51.124.1.2", "51.124.9.9", "istio")
+    assert svc["managers"] == ["kubectl-annotate (Update)"] and svc["namespace"] == "istio-ingress"
     ap = drift[("AuthorizationPolicy", ".spec.rules")]
     assert ap["live"][0]["to"][0]["operation"]["methods"] == ["GET", "DELETE"] and ap["stage"] == "authz"
     assert sorted(report["summary"]["drifted_objects"]) == [
         "AuthorizationPolicy shop/api-from-web", "Namespace shop", "PeerAuthentication istio-system/default",
-        "VirtualService shop/reviews"]
+        "Service istio-ingress/istio-ingressgateway", "VirtualService shop/reviews"]
     failure = found.task("Fail the cluster that drifted (verify.yml)")[0]["result"]["msg"]
     assert "VirtualService shop/reviews" in failure and "aksmesh_reconcile: force" in failure, failure
     fleet = found.task("Drift of each cluster of the run, one line per cluster")[0]["result"]["msg"]
@@ -78,11 +91,14 @@ def test_drift_is_reported_refused_then_taken_back(kube_api, kubeconfig, tmp_pat
     assert fleet == ["aks: " + report["summary"]["line"] + " (the run failed on it)"], fleet
     assert "AKM0006" in found.stdout
 
-    # site.yml with the default (report): fails at the first drifted object (the injection stage's namespace label),
-    # naming it, and changes none of them
+    # site.yml with the default (report): fails at the first drifted stage (the control plane: istioctl install is
+    # not run), naming the object, field, values and manager, and changes none of them
     refused = run_playbook(SITE, tmp_path, inventory=inv)
     assert refused.rc != 0
-    assert "aksmesh_reconcile: force" in refused.stdout and "kubectl-label" in refused.stdout
+    failed = refused.task("Install or update Istio")[0]["result"]
+    assert "aksmesh_reconcile: force" in failed["msg"] and "kubectl-annotate" in failed["msg"], failed["msg"]
+    assert "Service istio-ingress/istio-ingressgateway" in failed["msg"] and '"51.124.9.9"' in failed["msg"]
+    assert ingress_ip(kube_api) == "51.124.9.9"
     assert kube_api.get("v1", "Namespace", None, "shop")["metadata"]["labels"]["istio-injection"] == "disabled"
     assert weights(kube_api) == [50, 50]
     assert kube_api.get("security.istio.io/v1", "PeerAuthentication", "istio-system",
@@ -91,12 +107,12 @@ def test_drift_is_reported_refused_then_taken_back(kube_api, kubeconfig, tmp_pat
     # force: every field taken back, the report says what was overwritten and from whom; then nothing to do
     forced = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_reconcile": "force"})
     assert forced.rc == 0, forced.stdout[-4000:]
-    assert weights(kube_api) == [80, 20]
+    assert weights(kube_api) == [80, 20] and ingress_ip(kube_api) == "51.124.1.2"
     assert kube_api.get("security.istio.io/v1", "PeerAuthentication", "istio-system",
                         "default")["spec"]["mtls"]["mode"] == "STRICT"
     taken = json.loads((tmp_path / "reports" / "aks.json").read_text())
     assert sorted(d["kind"] for d in taken["drift"]) == ["AuthorizationPolicy", "Namespace", "PeerAuthentication",
-                                                         "VirtualService"], taken
+                                                         "Service", "VirtualService"], taken
     assert all(d["action"] in ("configured", "labelled") and d["managers"][0].startswith("kubectl-")
                for d in taken["drift"])
     assert kube_api.get("v1", "Namespace", None, "shop")["metadata"]["labels"]["istio-injection"] == "enabled"

@@ -22,7 +22,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioc
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import planned, tool_kubeconfig
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine, redact_drift
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import resolve
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
 
@@ -122,6 +122,12 @@ def present(module, binary, conn, rest, workdir, result):
     differ = report(module, result, compare(engine, objs, operator, result.get("version"), p["revision"]))
     if not differ:
         return False
+    result["drift"] = control_plane_drift(differ, p["field_manager"], module.check_mode or not p["force_conflicts"])
+    if result["drift"] and not module.check_mode and not p["force_conflicts"]:
+        module.fail_json(msg="the control plane's objects were changed by another field manager since istioctl "
+                             "installed them: %s. Nothing was changed. Set aksmesh_reconcile: force (force_conflicts="
+                             "true) to have istioctl install put them back, or change the inventory to what they "
+                             "should be" % drift_message(result["drift"], p["field_manager"]), **result)
     result["manifest_changes"] += tag_changes(engine, operator, p["revision"])
     if module.check_mode:
         result["planned"] = check_plan(rest, objs, differ).result()
@@ -132,6 +138,37 @@ def present(module, binary, conn, rest, workdir, result):
         cmd.append("--verify")
     run_or_fail(module, conn, "install", cmd, result, attempts=INSTALL_ATTEMPTS)
     return True
+
+
+def control_plane_drift(differ, manager, refused):
+    """The fields of the differing objects (``differ``: (object, live) pairs) another field manager holds with a
+    value other than ``manager``'s (istioctl install's): one entry per field, as the apply module reports drift (a
+    field only ``manager`` holds is a pending change of the inventory, not drift). Webhook configurations are istiod's
+    to patch at run time (see same_webhook). ``refused``: the entries say drifted, else configured (taken back)."""
+    out = []
+    for obj, live in differ:
+        if not live or obj["kind"] in istioctl.WEBHOOK_KINDS:
+            continue
+        meta = obj["metadata"]
+        for field in redact_drift(obj, ownership.drift(obj, live, manager)):
+            # held by another manager: what a server-side apply would call a conflict (a field nobody holds is
+            # either removed by hand or new in the inventory: managedFields cannot tell, and istioctl writes it)
+            if ownership.others(field["managers"], manager):
+                out.append(dict(field, apiVersion=obj["apiVersion"], kind=obj["kind"],
+                                namespace=meta.get("namespace"), name=meta["name"],
+                                action="drifted" if refused else "configured",
+                                managers=ownership.others(field["managers"], manager)))
+    return out
+
+
+def drift_message(drifted, manager):
+    """'Service istio-ingress/istio-ingressgateway: <the fields>' for each object of ``drifted``."""
+    by_object = {}
+    for entry in drifted:
+        where = "%s %s" % (entry["kind"], "/".join(p for p in (entry["namespace"], entry["name"]) if p))
+        by_object.setdefault(where, []).append(entry)
+    return "; ".join("%s: %s" % (where, ownership.drift_text(entries, manager))
+                     for where, entries in by_object.items())
 
 
 def generate(module, binary, path, result):

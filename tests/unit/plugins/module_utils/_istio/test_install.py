@@ -165,3 +165,46 @@ def test_run_or_fail_fails_on_a_lasting_or_other_error(tool):
         install.run_or_fail(FakeModule(), FakeConnection(), "uninstall", ["istioctl"], {})
     assert failed.value.args[0]["msg"] == "istioctl uninstall failed with exit code 2: bad flag"
     assert failed.value.args[0]["stdout"] == "out" and failed.value.args[0]["retries"] == 0
+
+
+def managed(manager, operation, fields):
+    return {"manager": manager, "operation": operation, "fieldsType": "FieldsV1", "fieldsV1": fields}
+
+
+IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+
+
+def gateway_service(ip, *entries):
+    meta = {"name": "istio-ingressgateway", "namespace": "istio-ingress", "annotations": {IPV4: ip},
+            "labels": {"istio": "ingressgateway"}}
+    if entries:
+        meta["managedFields"] = list(entries)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {"type": "LoadBalancer"}}
+
+
+def test_control_plane_drift_names_what_another_manager_holds_only():
+    desired = gateway_service("51.124.1.2")
+    annotation = {"f:metadata": {"f:annotations": {"f:" + IPV4: {}}}}
+    istioctl = managed("istio-operator", "Apply", {"f:metadata": {"f:labels": {"f:istio": {}}},
+                                                    "f:spec": {"f:type": {}}})
+    edited = gateway_service("51.124.9.9", istioctl, managed("kubectl-annotate", "Update", annotation))
+    (entry,) = install.control_plane_drift([(desired, edited)], "istio-operator", refused=True)
+    assert entry == {"apiVersion": "v1", "kind": "Service", "namespace": "istio-ingress",
+                     "name": "istio-ingressgateway", "action": "drifted", "path": ".metadata.annotations." + IPV4,
+                     "desired": "51.124.1.2", "live": "51.124.9.9", "managers": ["kubectl-annotate (Update)"]}
+    assert install.drift_message([entry], "istio-operator") == (
+        'Service istio-ingress/istio-ingressgateway: .metadata.annotations.%s: live "51.124.9.9" (set by '
+        'kubectl-annotate (Update)), desired "51.124.1.2"' % IPV4)
+    taken = install.control_plane_drift([(desired, edited)], "istio-operator", refused=False)
+    assert [e["action"] for e in taken] == ["configured"]
+    # the inventory changed the IP: istioctl's own field (a pending change), or one nobody holds (new): no drift
+    own = gateway_service("51.124.9.9", managed("istio-operator", "Apply", annotation))
+    assert install.control_plane_drift([(desired, own)], "istio-operator", refused=True) == []
+    assert install.control_plane_drift([(desired, gateway_service("51.124.9.9", istioctl))], "istio-operator",
+                                       refused=True) == []
+    # a missing object, and istiod's webhook configurations, never drift
+    webhook = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+               "metadata": {"name": "istio-validator-istio-system"}, "webhooks": [{"failurePolicy": "Ignore"}]}
+    live_hook = dict(webhook, webhooks=[{"failurePolicy": "Fail"}], metadata=dict(
+        webhook["metadata"], managedFields=[managed("pilot-discovery", "Update", {"f:webhooks": {}})]))
+    assert install.control_plane_drift([(desired, None), (webhook, live_hook)], "istio-operator", True) == []
