@@ -18,6 +18,7 @@ import ipaddress
 import os
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
@@ -55,6 +56,22 @@ DEFAULTS = {
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
 }
+# the other aksmesh_* inventory variables (without the prefix) -> type: the playbooks read them, the settings check
+# their types (documented in roles/settings/meta too). The passphrases (SECRETS) never reach a message or settings_mesh.
+OTHER_VARIABLES = {
+    # the credentials of the secrets stage (site.yml's play vars hand them to mesh_secrets)
+    "grafana_username": "str",
+    "grafana_passphrase": "str",
+    "kiali_username": "str",
+    "kiali_passphrase": "str",
+}
+# cleanup.yml: aksmesh_cleanup_<part> false keeps a part: the stage registry's parts, then the Istio CRDs and the
+# namespaces the collection owns (removed with the control plane)
+OTHER_VARIABLES.update(("cleanup_" + part, "bool") for part in stages.cleanup_parts() + ["crds", "namespaces"])
+# upgrade.yml (the istio_upgrade role)
+OTHER_VARIABLES.update([("upgrade_to_revision", "str"), ("upgrade_from_revision", "str"), ("upgrade_version", "str"),
+                        ("upgrade_restart", "bool"), ("upgrade_remove_old", "bool")])
+SECRETS = ("grafana_passphrase", "kiali_passphrase")
 TARGETS = ("render", "cluster")
 LINT_LEVELS = ("Info", "Warning", "Error")
 ABSENT_HOSTS = ("report", "fail")
@@ -105,8 +122,8 @@ def _fail(name, msg):
 
 
 def _typed(raw):
-    """The inventory with defaults applied and types checked; None means "not set"."""
-    unknown = sorted(set(raw) - set(DEFAULTS))
+    """The settings with defaults applied and types checked (None means "not set"); the other variables' types."""
+    unknown = sorted(set(raw) - set(DEFAULTS) - set(OTHER_VARIABLES))
     if unknown:
         raise SettingsError("unknown settings %s: the settings role takes %s" % (
             ", ".join("aksmesh_" + k for k in unknown), ", ".join("aksmesh_" + k for k in sorted(DEFAULTS))))
@@ -130,7 +147,29 @@ def _typed(raw):
             if not value.strip():
                 _fail(name, "is empty: remove the variable to use the default, or give a value")
         out[name] = value
+    _check_others(raw)
     return out
+
+
+def _check_others(raw):
+    """The types of the other inventory variables the playbooks read (OTHER_VARIABLES); a passphrase's value, or
+    type, is never part of a message."""
+    for name, kind in OTHER_VARIABLES.items():
+        if name not in raw:
+            continue
+        value = raw[name]
+        if name in SECRETS:
+            if not isinstance(value, str):
+                _fail(name, "is not a string: quote it, or vault it (ansible-vault encrypt_string)")
+        elif kind == "str":
+            if value is not None and not isinstance(value, str):
+                _fail(name, "expected a string, got %s: quote it" % type(value).__name__)
+        elif kind == "bool":
+            # what the playbooks make of it (the bool filter, a bool argument): also 'false' from -e name=false
+            try:
+                boolean(value, strict=True)
+            except TypeError:
+                _fail(name, "expected true or false, got %r" % (value,))
 
 
 def _check_choices(s):

@@ -1,15 +1,19 @@
 """The settings boundary: the aksmesh_* inventory validated once, derived into one fact."""
 
+import json
 import pathlib
 import re
 
 import pytest
 import yaml
 
+from ansible.errors import AnsibleFilterError
+from ansible_collections.aksmesh.istio.plugins.filter.settings import FilterModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import sample
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import DEFAULTS, SettingsError, derive
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import (
+    DEFAULTS, OTHER_VARIABLES, SECRETS, SettingsError, derive)
 
 ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
 
@@ -94,6 +98,12 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"resource_group": ["rg"]}, r"aksmesh_resource_group: expected a string, got list"),
     ({"lint_fail_level": "error"}, r"aksmesh_lint_fail_level: 'error': use one of Info, Warning, Error"),
     ({"tagret": "render"}, r"unknown settings aksmesh_tagret"),
+    ({"cleanup_crds": "maybe"}, r"aksmesh_cleanup_crds: expected true or false, got 'maybe'"),
+    ({"cleanup_static_ip": None}, r"aksmesh_cleanup_static_ip: expected true or false, got None"),
+    ({"upgrade_remove_old": 2}, r"aksmesh_upgrade_remove_old: expected true or false, got 2"),
+    ({"upgrade_to_revision": 1.3}, r"aksmesh_upgrade_to_revision: expected a string, got float: quote it"),
+    ({"upgrade_version": ["1.30.1"]}, r"aksmesh_upgrade_version: expected a string, got list"),
+    ({"kiali_username": 7}, r"aksmesh_kiali_username: expected a string, got int"),
     ({"poll_interval": 0}, r"aksmesh_poll_interval: 0: use 1 to 60 seconds"),
     ({"poll_interval": 61}, r"aksmesh_poll_interval: 61: use 1 to 60 seconds"),
     ({"poll_interval": "10s"}, r"aksmesh_poll_interval: expected a whole number of seconds, got '10s'"),
@@ -110,11 +120,17 @@ def test_bad_settings_get_named_errors(raw, match):
 def test_role_argument_spec_documents_the_same_defaults():
     spec = yaml.safe_load((ROLES / "settings" / "meta" / "argument_specs.yml").read_text())
     options = spec["argument_specs"]["main"]["options"]
-    assert sorted(options) == sorted("aksmesh_" + k for k in DEFAULTS)
+    assert sorted(options) == sorted("aksmesh_" + k for k in list(DEFAULTS) + list(OTHER_VARIABLES))
     for key, (kind, default) in DEFAULTS.items():
         assert options["aksmesh_" + key]["type"] == kind, key
         assert options["aksmesh_" + key].get("default") == default, key
-    # the role reads the settings the inventory sets through the table (aksmesh.istio.setting_variables)
+    # the other variables: their types; their defaults are the playbooks' (described, not declared)
+    for key, kind in OTHER_VARIABLES.items():
+        assert options["aksmesh_" + key]["type"] == kind, key
+        assert "default" not in options["aksmesh_" + key], key
+    assert sorted(k for k, o in options.items() if o.get("no_log")) == sorted(
+        "aksmesh_" + k for k in ("kubeconfig",) + SECRETS)
+    # the role reads the variables the inventory sets through the table (aksmesh.istio.setting_variables)
     tasks = (ROLES / "settings" / "tasks" / "main.yml").read_text()
     assert "query('ansible.builtin.varnames', '^aksmesh_') | aksmesh.istio.setting_variables" in tasks
     assert not re.search(r"aksmesh_(?!\*)\w+ \| default", tasks.replace("aksmesh_kubeconfig | default('')", ""))
@@ -208,3 +224,55 @@ def test_the_stages_are_published_in_run_order_from_the_registry():
     assert s["stages"]["istio"]["role"] == s["stages"]["istio-helm"]["role"] == "istio_control_plane"
     assert s["stages"]["istio"]["cleanup_tags"] == ["install", "control_plane"]
     assert s["stages"]["static_ip"]["cleanup_default"] is False
+
+
+def test_the_other_variables_take_what_the_playbooks_take():
+    # cleanup.yml's bool filter and istio_upgrade's bool argument take 'false' from -e aksmesh_cleanup_sample=false
+    derive({"cleanup_sample": "false", "cleanup_crds": True, "upgrade_restart": "yes", "upgrade_remove_old": False})
+    # an empty revision is istio_upgrade's to refuse, saying what to set
+    derive({"upgrade_to_revision": "", "upgrade_version": "1.30.1", "grafana_username": "admin"})
+
+
+@pytest.mark.parametrize("value", [123456789, ["s3cret-value"], {"s3cret": "value"}, True, None])
+def test_a_passphrase_of_the_wrong_type_is_named_never_told(value):
+    for name in SECRETS:
+        with pytest.raises(SettingsError) as exc:
+            derive({name: value})
+        assert str(exc.value) == "aksmesh_%s: is not a string: quote it, or vault it (ansible-vault encrypt_string)" % (
+            name)
+
+
+def test_the_passphrases_are_checked_never_published():
+    s = derive({"grafana_passphrase": "s3cret-grafana", "kiali_passphrase": "s3cret-kiali", "grafana_username": "g"})
+    assert "s3cret" not in json.dumps(s) and '"g"' not in json.dumps(s)
+    settings = FilterModule().filters()["settings"]
+    assert "s3cret" not in json.dumps(settings({"kiali_passphrase": "s3cret-kiali"}, "h", "/srv"))
+    with pytest.raises(AnsibleFilterError) as exc:
+        settings({"kiali_passphrase": 12345678}, "h", "/srv")
+    assert "12345678" not in str(exc.value) and "aksmesh_kiali_passphrase: is not a string" in str(exc.value)
+
+
+class Vaulted(object):
+    """What a vaulted value is before ansible-core 2.19 (AnsibleVaultEncryptedUnicode): no str, its text str()."""
+
+    vault = object()
+    data = "s3cret"
+
+    def __str__(self):
+        return self.data
+
+
+def test_the_settings_filter_takes_the_other_variables():
+    filters = FilterModule().filters()
+    assert filters["settings"]({"grafana_passphrase": Vaulted()}, "h", "/srv")
+    # the variables it checks: the settings, then the others, in the table's order
+    assert filters["setting_variables"](
+        ["aksmesh_upgrade_restart", "aksmesh_stage", "aksmesh_target", "other"]) == [
+        "aksmesh_target", "aksmesh_upgrade_restart"]
+
+
+def test_the_other_variables_are_those_the_playbooks_read():
+    assert [k for k in OTHER_VARIABLES if k.startswith("cleanup_")] == [
+        "cleanup_" + part for part in stages.cleanup_parts() + ["crds", "namespaces"]]
+    upgrade = (ROLES.parent / "playbooks" / "upgrade.yml").read_text()
+    assert [k for k in OTHER_VARIABLES if k.startswith("upgrade_")] == re.findall(r"aksmesh_(upgrade_\w+) \|", upgrade)
