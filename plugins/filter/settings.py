@@ -33,12 +33,13 @@ def _names(names, filter_name):
     return [str(name) for name in names]
 
 
-def settings(inventory, host="", cwd=""):
+def settings(inventory, host="", cwd="", variables=None):
     if not isinstance(inventory, dict):
         raise AnsibleFilterError("aksmesh.istio.settings: expected a dictionary of aksmesh_* settings, got %s"
                                  % type(inventory).__name__)
+    names = None if variables is None else _names(variables, "settings")
     try:
-        out = derive(_plain(inventory), host=str(host or ""), cwd=str(cwd or ""))
+        out = derive(_plain(inventory), host=str(host or ""), cwd=str(cwd or ""), variables=names)
     except SettingsError as exc:
         raise AnsibleFilterError("aksmesh.istio.settings: %s" % exc)
     return out

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import ipaddress
 import os
 import re
@@ -55,6 +56,7 @@ DEFAULTS = {
     "report_dir": ("str", None),
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
+    "unknown_variables": ("str", "fail"),
 }
 # the other aksmesh_* inventory variables (without the prefix) -> type: the playbooks read them, the settings check
 # their types (documented in roles/settings/meta too). The passphrases (SECRETS) never reach a message or settings_mesh.
@@ -72,6 +74,10 @@ OTHER_VARIABLES.update(("cleanup_" + part, "bool") for part in stages.cleanup_pa
 OTHER_VARIABLES.update([("upgrade_to_revision", "str"), ("upgrade_from_revision", "str"), ("upgrade_version", "str"),
                         ("upgrade_restart", "bool"), ("upgrade_remove_old", "bool")])
 SECRETS = ("grafana_passphrase", "kiali_passphrase")
+# aksmesh_* names the playbooks set themselves (loop and task variables, the report site.yml hands to AWX with
+# set_stats, which an AWX workflow passes on to its next job as an extra variable): never reported as unknown
+RUN_VARIABLES = ("stage", "stage_entry", "stage_runs", "drift", "report")
+UNKNOWN_VARIABLES = ("fail", "warn")
 TARGETS = ("render", "cluster")
 LINT_LEVELS = ("Info", "Warning", "Error")
 ABSENT_HOSTS = ("report", "fail")
@@ -123,10 +129,6 @@ def _fail(name, msg):
 
 def _typed(raw):
     """The settings with defaults applied and types checked (None means "not set"); the other variables' types."""
-    unknown = sorted(set(raw) - set(DEFAULTS) - set(OTHER_VARIABLES))
-    if unknown:
-        raise SettingsError("unknown settings %s: the settings role takes %s" % (
-            ", ".join("aksmesh_" + k for k in unknown), ", ".join("aksmesh_" + k for k in sorted(DEFAULTS))))
     out = {}
     for name, (kind, default) in DEFAULTS.items():
         value = raw.get(name)
@@ -170,6 +172,42 @@ def _check_others(raw):
                 boolean(value, strict=True)
             except TypeError:
                 _fail(name, "expected true or false, got %r" % (value,))
+
+
+def unknown_variables(names):
+    """[(name, the closest known name or "")] for each aksmesh_* name of ``names`` the collection does not know, in
+    name order. The names the playbooks set themselves (RUN_VARIABLES) are known."""
+    known = list(DEFAULTS) + list(OTHER_VARIABLES)
+    ignored = set(known) | set(RUN_VARIABLES)
+    out = []
+    for name in sorted(set(str(name) for name in names)):
+        if name.startswith("aksmesh_") and name[len("aksmesh_"):] not in ignored:
+            # without the prefix every name shares
+            close = difflib.get_close_matches(name[len("aksmesh_"):], known, n=1)
+            out.append((name, "aksmesh_" + close[0] if close else ""))
+    return out
+
+
+def unknown_text(unknown):
+    """What to tell about the unknown variables (``unknown_variables``): each one, then the fix."""
+    each = ", ".join(name + (" (did you mean %s?)" % close if close else "") for name, close in unknown)
+    one = len(unknown) == 1
+    return ("%s: unknown variable%s - rename or remove %s: the collection reads no such variable (every variable: "
+            "ansible-doc -t role aksmesh.istio.settings)" % (each, "" if one else "s", "it" if one else "them"))
+
+
+def _check_unknown(s, raw, variables):
+    """The unknown aksmesh_* variables (each with the closest known name): the run fails naming them, or, with
+    aksmesh_unknown_variables: warn, goes on (settings_mesh.unknown_variables, which the settings role prints)."""
+    mode = s["unknown_variables"]
+    if mode not in UNKNOWN_VARIABLES:
+        _fail("unknown_variables", "%r: use fail (an aksmesh_* variable the collection does not know, a misspelt "
+                                   "setting, fails the run) or warn" % (mode,))
+    unknown = unknown_variables(["aksmesh_" + name for name in raw] + list(variables or ()))
+    if unknown and mode == "fail":
+        raise SettingsError(unknown_text(unknown) + "; aksmesh_unknown_variables: warn only warns")
+    return {"mode": mode, "names": [name for name, close in unknown],
+            "message": unknown_text(unknown) if unknown else ""}
 
 
 def _check_choices(s):
@@ -244,9 +282,12 @@ def _check_combinations(s):
         _fail("ingress_ip_resource_group", "is set without aksmesh_ingress_ip: name the address too")
 
 
-def derive(raw, host="", cwd=""):
-    """The normalised settings fact from the ``aksmesh_*`` inventory (keys without the prefix)."""
-    s = _typed(raw or {})
+def derive(raw, host="", cwd="", variables=None):
+    """The normalised settings fact from the ``aksmesh_*`` inventory (keys without the prefix); ``variables``, the
+    names of every ``aksmesh_*`` variable of the host, are checked for names the collection does not know."""
+    raw = raw or {}
+    s = _typed(raw)
+    unknown = _check_unknown(s, raw, variables)
     _check_choices(s)
     _check_combinations(s)
     method = s["install_method"]
@@ -302,6 +343,9 @@ def derive(raw, host="", cwd=""):
         # the Istio CNI node agent instead of privileged istio-init containers (istioctl and helm): in the
         # Istio namespace, where upstream installs it (AKS allows system-node-critical pods outside kube-system)
         "cni": {"enabled": s["cni"], "namespace": topo["istio_namespace"]},
+        # the aksmesh_* variables the collection does not know, with aksmesh_unknown_variables: warn (fail stops
+        # the run): mode, names and the message the settings role prints
+        "unknown_variables": unknown,
         # tracing: OpenTelemetry to the Jaeger addon's collector (the add-on's mesh config is managed by AKS)
         "tracing": {"provider": "" if method == "aks_addon" else "otel-tracing",
                     "service": "jaeger-collector.%s.svc.cluster.local" % topo["addons_namespace"], "port": 4317},
