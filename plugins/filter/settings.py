@@ -10,32 +10,46 @@ __metaclass__ = type
 import json
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import DEFAULTS, SettingsError, derive
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import (
+    DEFAULTS, OTHER_VARIABLES, SettingsError, derive)
+
+
+def _vaulted(value):
+    # a vaulted string before ansible-core 2.19 (AnsibleVaultEncryptedUnicode) is no str: its text
+    if hasattr(value, "vault") and hasattr(value, "data"):
+        return str(value)
+    raise TypeError("%s is not a value an inventory holds" % type(value).__name__)
 
 
 def _plain(value):
     # plain types: Ansible hands over tagged str/dict subclasses
-    return json.loads(json.dumps(value))
+    return json.loads(json.dumps(value, default=_vaulted))
 
 
-def settings(inventory, host="", cwd=""):
+def _names(names, filter_name):
+    if not isinstance(names, (list, tuple)):
+        raise AnsibleFilterError("aksmesh.istio.%s: expected a list of variable names, got %s"
+                                 % (filter_name, type(names).__name__))
+    return [str(name) for name in names]
+
+
+def settings(inventory, host="", cwd="", variables=None):
     if not isinstance(inventory, dict):
         raise AnsibleFilterError("aksmesh.istio.settings: expected a dictionary of aksmesh_* settings, got %s"
                                  % type(inventory).__name__)
+    names = None if variables is None else _names(variables, "settings")
     try:
-        out = derive(_plain(inventory), host=str(host or ""), cwd=str(cwd or ""))
+        out = derive(_plain(inventory), host=str(host or ""), cwd=str(cwd or ""), variables=names)
     except SettingsError as exc:
         raise AnsibleFilterError("aksmesh.istio.settings: %s" % exc)
     return out
 
 
 def setting_variables(names):
-    """The names among ``names`` (variable names) that are aksmesh_* settings, in the settings' order."""
-    if not isinstance(names, (list, tuple)):
-        raise AnsibleFilterError("aksmesh.istio.setting_variables: expected a list of variable names, got %s"
-                                 % type(names).__name__)
-    given = set(str(name) for name in names)
-    return ["aksmesh_" + name for name in DEFAULTS if "aksmesh_" + name in given]
+    """The names among ``names`` (variable names) that the settings filter takes: the aksmesh_* settings, then the
+    other inventory variables whose types it checks, in the table's order."""
+    given = set(_names(names, "setting_variables"))
+    return ["aksmesh_" + name for name in list(DEFAULTS) + list(OTHER_VARIABLES) if "aksmesh_" + name in given]
 
 
 class FilterModule(object):

@@ -14,10 +14,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import ipaddress
 import os
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
@@ -54,7 +56,28 @@ DEFAULTS = {
     "report_dir": ("str", None),
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
+    "unknown_variables": ("str", "fail"),
 }
+# the other aksmesh_* inventory variables (without the prefix) -> type: the playbooks read them, the settings check
+# their types (documented in roles/settings/meta too). The passphrases (SECRETS) never reach a message or settings_mesh.
+OTHER_VARIABLES = {
+    # the credentials of the secrets stage (site.yml's play vars hand them to mesh_secrets)
+    "grafana_username": "str",
+    "grafana_passphrase": "str",
+    "kiali_username": "str",
+    "kiali_passphrase": "str",
+}
+# cleanup.yml: aksmesh_cleanup_<part> false keeps a part: the stage registry's parts, then the Istio CRDs and the
+# namespaces the collection owns (removed with the control plane)
+OTHER_VARIABLES.update(("cleanup_" + part, "bool") for part in stages.cleanup_parts() + ["crds", "namespaces"])
+# upgrade.yml (the istio_upgrade role)
+OTHER_VARIABLES.update([("upgrade_to_revision", "str"), ("upgrade_from_revision", "str"), ("upgrade_version", "str"),
+                        ("upgrade_restart", "bool"), ("upgrade_remove_old", "bool")])
+SECRETS = ("grafana_passphrase", "kiali_passphrase")
+# aksmesh_* names the playbooks set themselves (loop and task variables, the report site.yml hands to AWX with
+# set_stats, which an AWX workflow passes on to its next job as an extra variable): never reported as unknown
+RUN_VARIABLES = ("stage", "stage_entry", "stage_runs", "drift", "report")
+UNKNOWN_VARIABLES = ("fail", "warn")
 TARGETS = ("render", "cluster")
 LINT_LEVELS = ("Info", "Warning", "Error")
 ABSENT_HOSTS = ("report", "fail")
@@ -105,11 +128,7 @@ def _fail(name, msg):
 
 
 def _typed(raw):
-    """The inventory with defaults applied and types checked; None means "not set"."""
-    unknown = sorted(set(raw) - set(DEFAULTS))
-    if unknown:
-        raise SettingsError("unknown settings %s: the settings role takes %s" % (
-            ", ".join("aksmesh_" + k for k in unknown), ", ".join("aksmesh_" + k for k in sorted(DEFAULTS))))
+    """The settings with defaults applied and types checked (None means "not set"); the other variables' types."""
     out = {}
     for name, (kind, default) in DEFAULTS.items():
         value = raw.get(name)
@@ -130,7 +149,65 @@ def _typed(raw):
             if not value.strip():
                 _fail(name, "is empty: remove the variable to use the default, or give a value")
         out[name] = value
+    _check_others(raw)
     return out
+
+
+def _check_others(raw):
+    """The types of the other inventory variables the playbooks read (OTHER_VARIABLES); a passphrase's value, or
+    type, is never part of a message."""
+    for name, kind in OTHER_VARIABLES.items():
+        if name not in raw:
+            continue
+        value = raw[name]
+        if name in SECRETS:
+            if not isinstance(value, str):
+                _fail(name, "is not a string: quote it, or vault it (ansible-vault encrypt_string)")
+        elif kind == "str":
+            if value is not None and not isinstance(value, str):
+                _fail(name, "expected a string, got %s: quote it" % type(value).__name__)
+        elif kind == "bool":
+            # what the playbooks make of it (the bool filter, a bool argument): also 'false' from -e name=false
+            try:
+                boolean(value, strict=True)
+            except TypeError:
+                _fail(name, "expected true or false, got %r" % (value,))
+
+
+def unknown_variables(names):
+    """[(name, the closest known name or "")] for each aksmesh_* name of ``names`` the collection does not know, in
+    name order. The names the playbooks set themselves (RUN_VARIABLES) are known."""
+    known = list(DEFAULTS) + list(OTHER_VARIABLES)
+    ignored = set(known) | set(RUN_VARIABLES)
+    out = []
+    for name in sorted(set(str(name) for name in names)):
+        if name.startswith("aksmesh_") and name[len("aksmesh_"):] not in ignored:
+            # without the prefix every name shares
+            close = difflib.get_close_matches(name[len("aksmesh_"):], known, n=1)
+            out.append((name, "aksmesh_" + close[0] if close else ""))
+    return out
+
+
+def unknown_text(unknown):
+    """What to tell about the unknown variables (``unknown_variables``): each one, then the fix."""
+    each = ", ".join(name + (" (did you mean %s?)" % close if close else "") for name, close in unknown)
+    one = len(unknown) == 1
+    return ("%s: unknown variable%s - rename or remove %s: the collection reads no such variable (every variable: "
+            "ansible-doc -t role aksmesh.istio.settings)" % (each, "" if one else "s", "it" if one else "them"))
+
+
+def _check_unknown(s, raw, variables):
+    """The unknown aksmesh_* variables (each with the closest known name): the run fails naming them, or, with
+    aksmesh_unknown_variables: warn, goes on (settings_mesh.unknown_variables, which the settings role prints)."""
+    mode = s["unknown_variables"]
+    if mode not in UNKNOWN_VARIABLES:
+        _fail("unknown_variables", "%r: use fail (an aksmesh_* variable the collection does not know, a misspelt "
+                                   "setting, fails the run) or warn" % (mode,))
+    unknown = unknown_variables(["aksmesh_" + name for name in raw] + list(variables or ()))
+    if unknown and mode == "fail":
+        raise SettingsError(unknown_text(unknown) + "; aksmesh_unknown_variables: warn only warns")
+    return {"mode": mode, "names": [name for name, close in unknown],
+            "message": unknown_text(unknown) if unknown else ""}
 
 
 def _check_choices(s):
@@ -205,9 +282,12 @@ def _check_combinations(s):
         _fail("ingress_ip_resource_group", "is set without aksmesh_ingress_ip: name the address too")
 
 
-def derive(raw, host="", cwd=""):
-    """The normalised settings fact from the ``aksmesh_*`` inventory (keys without the prefix)."""
-    s = _typed(raw or {})
+def derive(raw, host="", cwd="", variables=None):
+    """The normalised settings fact from the ``aksmesh_*`` inventory (keys without the prefix); ``variables``, the
+    names of every ``aksmesh_*`` variable of the host, are checked for names the collection does not know."""
+    raw = raw or {}
+    s = _typed(raw)
+    unknown = _check_unknown(s, raw, variables)
     _check_choices(s)
     _check_combinations(s)
     method = s["install_method"]
@@ -263,6 +343,9 @@ def derive(raw, host="", cwd=""):
         # the Istio CNI node agent instead of privileged istio-init containers (istioctl and helm): in the
         # Istio namespace, where upstream installs it (AKS allows system-node-critical pods outside kube-system)
         "cni": {"enabled": s["cni"], "namespace": topo["istio_namespace"]},
+        # the aksmesh_* variables the collection does not know, with aksmesh_unknown_variables: warn (fail stops
+        # the run): mode, names and the message the settings role prints
+        "unknown_variables": unknown,
         # tracing: OpenTelemetry to the Jaeger addon's collector (the add-on's mesh config is managed by AKS)
         "tracing": {"provider": "" if method == "aks_addon" else "otel-tracing",
                     "service": "jaeger-collector.%s.svc.cluster.local" % topo["addons_namespace"], "port": 4317},

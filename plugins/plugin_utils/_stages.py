@@ -183,6 +183,15 @@ def preflight_tags(stage):
     return out
 
 
+def cleanup_parts():
+    """The cleanup.yml parts of the stages (``aksmesh_cleanup_<part>``), in the registry's order, each once."""
+    out = []
+    for stage in STAGES:
+        if stage.cleanup and stage.cleanup not in out:
+            out.append(stage.cleanup)
+    return out
+
+
 def cleanup_tags(stage):
     """The tags that select ``stage`` in cleanup.yml: its site.yml tags and its cleanup part (``control_plane``)."""
     return list(stage.tags) + ([stage.cleanup] if stage.cleanup and stage.cleanup not in stage.tags else [])

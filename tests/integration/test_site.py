@@ -209,6 +209,32 @@ def test_the_summary_names_each_finding_and_why_a_stage_was_skipped(tmp_path):
     assert lint["messages"] and "mesh lint: %s" % lint["counts"] in summary
 
 
+def test_a_misspelt_variable_fails_before_anything_is_rendered_or_only_warns(tmp_path):
+    """A typo used to be ignored (aksmesh_instal_method: helm rendered the istioctl method and exited 0): the settings
+    role fails naming it and the closest known name, before any folder is written; aksmesh_unknown_variables: warn
+    goes on without it, saying so, and the summary repeats it."""
+    out = tmp_path / "out"
+    inv = inventory(tmp_path, {"aks": {"aksmesh_render_dir": str(out), "aksmesh_instal_method": "helm"}}, MESH)
+    told = "aksmesh_instal_method (did you mean aksmesh_install_method?): unknown variable - rename or remove it"
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    assert run.rc != 0 and told in run.stdout and not out.exists(), run.stdout[-3000:]
+    warned = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_unknown_variables": "warn"})
+    assert warned.rc == 0, warned.stdout[-3000:]
+    assert (out / "10-istio").is_dir() and not (out / "10-istio-helm").exists()  # the variable was ignored
+    warning = warned.task("Unknown aksmesh_* variables, ignored (aksmesh_unknown_variables is warn)")[0]["result"]
+    assert warning["msg"].startswith(told)
+    summary = warned.task("Summary")[0]["result"]["msg"]
+    assert "ignored (aksmesh_unknown_variables: warn): " + warning["msg"] in summary
+
+
+def test_a_passphrase_that_is_no_string_is_named_never_shown(tmp_path):
+    inv = inventory(tmp_path, {"aks": {"aksmesh_render_dir": str(tmp_path / "out")}},
+                    dict(MESH, aksmesh_kiali_passphrase=80412345))
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    assert run.rc != 0 and "aksmesh_kiali_passphrase: is not a string" in run.stdout, run.stdout[-3000:]
+    assert "80412345" not in run.stdout + run.stderr + json.dumps(run.results) and not (tmp_path / "out").exists()
+
+
 def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_env, kube_api, tmp_path):
     kubeconfig = tmp_path / "kube" / "aks.yaml"
     hosts = {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",

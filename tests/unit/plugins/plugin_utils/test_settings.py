@@ -1,15 +1,19 @@
 """The settings boundary: the aksmesh_* inventory validated once, derived into one fact."""
 
+import json
 import pathlib
 import re
 
 import pytest
 import yaml
 
+from ansible.errors import AnsibleFilterError
+from ansible_collections.aksmesh.istio.plugins.filter.settings import FilterModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import sample
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import DEFAULTS, SettingsError, derive
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import (
+    DEFAULTS, OTHER_VARIABLES, RUN_VARIABLES, SECRETS, SettingsError, derive)
 
 ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
 
@@ -93,7 +97,14 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"addons": "yes"}, r"aksmesh_addons: expected true or false"),
     ({"resource_group": ["rg"]}, r"aksmesh_resource_group: expected a string, got list"),
     ({"lint_fail_level": "error"}, r"aksmesh_lint_fail_level: 'error': use one of Info, Warning, Error"),
-    ({"tagret": "render"}, r"unknown settings aksmesh_tagret"),
+    ({"tagret": "render"}, r"aksmesh_tagret \(did you mean aksmesh_target\?\): unknown variable - rename or remove it"),
+    ({"unknown_variables": "ignore"}, r"aksmesh_unknown_variables: 'ignore': use fail .* or warn"),
+    ({"cleanup_crds": "maybe"}, r"aksmesh_cleanup_crds: expected true or false, got 'maybe'"),
+    ({"cleanup_static_ip": None}, r"aksmesh_cleanup_static_ip: expected true or false, got None"),
+    ({"upgrade_remove_old": 2}, r"aksmesh_upgrade_remove_old: expected true or false, got 2"),
+    ({"upgrade_to_revision": 1.3}, r"aksmesh_upgrade_to_revision: expected a string, got float: quote it"),
+    ({"upgrade_version": ["1.30.1"]}, r"aksmesh_upgrade_version: expected a string, got list"),
+    ({"kiali_username": 7}, r"aksmesh_kiali_username: expected a string, got int"),
     ({"poll_interval": 0}, r"aksmesh_poll_interval: 0: use 1 to 60 seconds"),
     ({"poll_interval": 61}, r"aksmesh_poll_interval: 61: use 1 to 60 seconds"),
     ({"poll_interval": "10s"}, r"aksmesh_poll_interval: expected a whole number of seconds, got '10s'"),
@@ -110,13 +121,22 @@ def test_bad_settings_get_named_errors(raw, match):
 def test_role_argument_spec_documents_the_same_defaults():
     spec = yaml.safe_load((ROLES / "settings" / "meta" / "argument_specs.yml").read_text())
     options = spec["argument_specs"]["main"]["options"]
-    assert sorted(options) == sorted("aksmesh_" + k for k in DEFAULTS)
+    assert sorted(options) == sorted("aksmesh_" + k for k in list(DEFAULTS) + list(OTHER_VARIABLES))
     for key, (kind, default) in DEFAULTS.items():
         assert options["aksmesh_" + key]["type"] == kind, key
         assert options["aksmesh_" + key].get("default") == default, key
-    # the role reads the settings the inventory sets through the table (aksmesh.istio.setting_variables)
+    # the other variables: their types; their defaults are the playbooks' (described, not declared)
+    for key, kind in OTHER_VARIABLES.items():
+        assert options["aksmesh_" + key]["type"] == kind, key
+        assert "default" not in options["aksmesh_" + key], key
+    assert sorted(k for k, o in options.items() if o.get("no_log")) == sorted(
+        "aksmesh_" + k for k in ("kubeconfig",) + SECRETS)
+    # the role reads the variables the inventory sets through the table (aksmesh.istio.setting_variables), and hands
+    # the names of every aksmesh_* variable to the settings filter (the unknown ones)
     tasks = (ROLES / "settings" / "tasks" / "main.yml").read_text()
-    assert "query('ansible.builtin.varnames', '^aksmesh_') | aksmesh.istio.setting_variables" in tasks
+    assert "settings_every_name: \"{{ query('ansible.builtin.varnames', '^aksmesh_') }}\"" in tasks
+    assert "settings_every_name | aksmesh.istio.setting_variables" in tasks
+    assert re.search(r"aksmesh\.istio\.settings\(inventory_hostname, [^\n]*\n\s*settings_every_name\)", tasks)
     assert not re.search(r"aksmesh_(?!\*)\w+ \| default", tasks.replace("aksmesh_kubeconfig | default('')", ""))
 
 
@@ -208,3 +228,125 @@ def test_the_stages_are_published_in_run_order_from_the_registry():
     assert s["stages"]["istio"]["role"] == s["stages"]["istio-helm"]["role"] == "istio_control_plane"
     assert s["stages"]["istio"]["cleanup_tags"] == ["install", "control_plane"]
     assert s["stages"]["static_ip"]["cleanup_default"] is False
+
+
+def test_an_unknown_variable_fails_naming_the_closest_known_one():
+    with pytest.raises(SettingsError) as exc:
+        derive({"target": "render"}, variables=["aksmesh_target", "aksmesh_instal_method"])
+    assert str(exc.value) == (
+        "aksmesh_instal_method (did you mean aksmesh_install_method?): unknown variable - rename or remove it: the "
+        "collection reads no such variable (every variable: ansible-doc -t role aksmesh.istio.settings); "
+        "aksmesh_unknown_variables: warn only warns")
+
+
+def test_several_unknown_variables_are_named_in_one_message():
+    with pytest.raises(SettingsError) as exc:
+        derive({}, variables=["aksmesh_resource_grup", "aksmesh_cleanup_samples", "aksmesh_zzz", "aksmesh_sample"])
+    assert str(exc.value).startswith(
+        "aksmesh_cleanup_samples (did you mean aksmesh_cleanup_sample?), aksmesh_resource_grup (did you mean "
+        "aksmesh_resource_group?), aksmesh_zzz: unknown variables - rename or remove them: ")
+    # the typo is told before what it leads to (aksmesh_cluster_name without aksmesh_resource_group)
+    with pytest.raises(SettingsError, match=r"^aksmesh_resource_grup \(did you mean aksmesh_resource_group\?\)"):
+        derive({"cluster_name": "aks"}, variables=["aksmesh_cluster_name", "aksmesh_resource_grup"])
+
+
+def test_the_variables_the_playbooks_set_are_never_reported():
+    names = ["aksmesh_" + name for name in list(DEFAULTS) + list(OTHER_VARIABLES) + list(RUN_VARIABLES)]
+    assert derive({}, variables=names)["unknown_variables"] == {"mode": "fail", "names": [], "message": ""}
+    assert derive({})["unknown_variables"]["names"] == []
+    assert set(RUN_VARIABLES) == {"stage", "stage_entry", "stage_runs", "drift", "report"}
+
+
+def test_warn_tells_the_same_and_goes_on():
+    names = ["aksmesh_instal_method", "aksmesh_target"]
+    with pytest.raises(SettingsError) as exc:
+        derive({"target": "render"}, variables=names)
+    s = derive({"target": "render", "unknown_variables": "warn"}, variables=names + ["aksmesh_unknown_variables"])
+    assert s["method"] == "istioctl"  # the misspelt variable is ignored, as it was
+    assert s["unknown_variables"]["mode"] == "warn" and s["unknown_variables"]["names"] == ["aksmesh_instal_method"]
+    assert str(exc.value).startswith(s["unknown_variables"]["message"] + "; ")
+    # the settings role prints it, and site.yml's summary repeats it
+    tasks = (ROLES / "settings" / "tasks" / "main.yml").read_text()
+    assert "msg: \"{{ settings_mesh.unknown_variables.message }}\"" in tasks
+    summary = (ROLES.parent / "playbooks" / "templates" / "summary.j2").read_text()
+    assert "settings_mesh.unknown_variables.message" in summary
+
+
+def test_the_other_variables_take_what_the_playbooks_take():
+    # cleanup.yml's bool filter and istio_upgrade's bool argument take 'false' from -e aksmesh_cleanup_sample=false
+    derive({"cleanup_sample": "false", "cleanup_crds": True, "upgrade_restart": "yes", "upgrade_remove_old": False})
+    # an empty revision is istio_upgrade's to refuse, saying what to set
+    derive({"upgrade_to_revision": "", "upgrade_version": "1.30.1", "grafana_username": "admin"})
+
+
+@pytest.mark.parametrize("value", [123456789, ["s3cret-value"], {"s3cret": "value"}, True, None])
+def test_a_passphrase_of_the_wrong_type_is_named_never_told(value):
+    for name in SECRETS:
+        with pytest.raises(SettingsError) as exc:
+            derive({name: value})
+        assert str(exc.value) == "aksmesh_%s: is not a string: quote it, or vault it (ansible-vault encrypt_string)" % (
+            name)
+
+
+def test_the_passphrases_are_checked_never_published():
+    s = derive({"grafana_passphrase": "s3cret-grafana", "kiali_passphrase": "s3cret-kiali", "grafana_username": "g"})
+    assert "s3cret" not in json.dumps(s) and '"g"' not in json.dumps(s)
+    settings = FilterModule().filters()["settings"]
+    assert "s3cret" not in json.dumps(settings({"kiali_passphrase": "s3cret-kiali"}, "h", "/srv", []))
+    with pytest.raises(AnsibleFilterError) as exc:
+        settings({"kiali_passphrase": 12345678}, "h", "/srv", ["aksmesh_kiali_passphrase"])
+    assert "12345678" not in str(exc.value) and "aksmesh_kiali_passphrase: is not a string" in str(exc.value)
+
+
+class Vaulted(object):
+    """What a vaulted value is before ansible-core 2.19 (AnsibleVaultEncryptedUnicode): no str, its text str()."""
+
+    vault = object()
+    data = "s3cret"
+
+    def __str__(self):
+        return self.data
+
+
+def test_the_settings_filter_checks_every_aksmesh_name_it_is_given():
+    filters = FilterModule().filters()
+    with pytest.raises(AnsibleFilterError, match=r"^aksmesh\.istio\.settings: aksmesh_instal_method \(did you mean "
+                                                 r"aksmesh_install_method\?\): unknown variable"):
+        filters["settings"]({}, "h", "/srv", ["aksmesh_instal_method"])
+    with pytest.raises(AnsibleFilterError, match="expected a list of variable names, got str"):
+        filters["settings"]({}, "h", "/srv", "aksmesh_target")
+    assert filters["settings"]({"grafana_passphrase": Vaulted()}, "h", "/srv", ["aksmesh_grafana_passphrase"])
+    # the variables it checks: the settings, then the others, in the table's order; neither unknown nor run names
+    assert filters["setting_variables"](
+        ["aksmesh_upgrade_restart", "aksmesh_stage", "aksmesh_instal_method", "aksmesh_target", "other"]) == [
+        "aksmesh_target", "aksmesh_upgrade_restart"]
+
+
+def test_the_other_variables_are_those_the_playbooks_read():
+    assert [k for k in OTHER_VARIABLES if k.startswith("cleanup_")] == [
+        "cleanup_" + part for part in stages.cleanup_parts() + ["crds", "namespaces"]]
+    upgrade = (ROLES.parent / "playbooks" / "upgrade.yml").read_text()
+    assert [k for k in OTHER_VARIABLES if k.startswith("upgrade_")] == re.findall(r"aksmesh_(upgrade_\w+) \|", upgrade)
+    # every aksmesh_* name the playbooks and the roles read or set is known (a prefix, aksmesh_cleanup_, too)
+    known = set(DEFAULTS) | set(OTHER_VARIABLES) | set(RUN_VARIABLES)
+    unknown = set()
+    paths = list((ROLES.parent / "playbooks").rglob("*"))
+    for sub in ("tasks", "defaults", "templates", "vars"):
+        paths.extend(ROLES.glob("*/%s/*" % sub))
+    for path in paths:
+        if path.suffix in (".yml", ".j2"):
+            for name in re.findall(r"\baksmesh_(\w+)", path.read_text()):
+                if name not in known and not (name.endswith("_") and any(k.startswith(name) for k in known)):
+                    unknown.add("%s: aksmesh_%s" % (path.relative_to(ROLES.parent), name))
+    assert sorted(unknown) == []
+
+
+def test_the_inventories_of_the_repository_set_no_unknown_aksmesh_variable():
+    known = set(DEFAULTS) | set(OTHER_VARIABLES)
+    paths = list((ROLES.parent / "inventory").rglob("*.yml")) + list((ROLES.parent / "molecule").glob("*/molecule.yml"))
+    paths += list((ROLES.parent / "molecule").glob("*/converge.yml"))
+    found = set()
+    for path in paths:
+        found.update("%s: aksmesh_%s" % (path.relative_to(ROLES.parent), name)
+                     for name in re.findall(r"^\s*aksmesh_(\w+):", path.read_text(), re.M) if name not in known)
+    assert sorted(found) == []
