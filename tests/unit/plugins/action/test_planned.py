@@ -92,7 +92,8 @@ def test_a_module_without_the_option_gets_no_plan_and_its_plan_is_kept():
                    returns={"changed": True, "planned": {"namespaces": ["istio-system"],
                                                          "kinds": ["security.istio.io/*"]}})
     result = plugin.run(task_vars={"ansible_facts": {}})
-    assert plugin.calls[0]["args"] == {"operator": {}}
+    # no planned option; force_conflicts from aksmesh_reconcile (report: false, no settings here)
+    assert plugin.calls[0]["args"] == {"operator": {}, "force_conflicts": False}
     assert result["ansible_facts"] == {FACT: {"namespaces": ["istio-system"], "kinds": ["security.istio.io/*"]}}
 
 
