@@ -3,6 +3,7 @@
 differently, checked on any line."""
 
 import pathlib
+import re
 
 import jinja2
 import pytest
@@ -55,6 +56,18 @@ def test_every_condition_is_one_jinja_expression_inside_an_if_statement():
                 env.parse("{%% if %s %%} True {%% else %%} False {%% endif %%}" % condition)
             except jinja2.TemplateSyntaxError as exc:
                 found.append("%s: %s: %s: %s (%s)" % (path, task.get("name"), key, condition.strip(), exc))
+    assert found == []
+
+
+def test_no_task_runs_async_in_check_mode():
+    """ansible-core before 2.17 fails a task that has async in check mode ('check mode and async cannot be used on
+    same task'): every async of a role or playbook is 0 in a dry run."""
+    found = []
+    for path, task in every_task():
+        if "async" in task:
+            value = str(task["async"])
+            if not re.search(r"\bnot\b[^}]*\bansible_check_mode\b|\b0 if ansible_check_mode\b", value):
+                found.append("%s: %s: async %s" % (path, task.get("name"), value.strip()))
     assert found == []
 
 
