@@ -106,3 +106,10 @@ def test_the_core_matrix_covers_every_ansible_core_line_the_collection_claims():
     assert [(v.major, v.minor) for v in core_lines()] == [(2, minor) for minor in range(floor.minor, dev.minor)]
     assert floor == Version("%d.%d.0" % (floor.major, floor.minor)), "requires_ansible names a line: >=2.N.0"
 
+
+def test_the_readme_names_the_tested_ansible_core_lines():
+    readme = (ROOT / "README.md").read_text()
+    tested = readme[readme.index("## Tested with"):]
+    tested = tested[:tested.index("\n## ")]
+    for version in core_lines() + [pins("test.txt")["ansible-core"]]:
+        assert "%d.%d" % (version.major, version.minor) in tested, version
