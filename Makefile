@@ -12,7 +12,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(COLLROOT)
 
-.PHONY: setup tools docs demo test lint sanity unit unit-minimum test-minimum integration molecule bench clean
+.PHONY: setup tools docs demo test lint sanity unit unit-minimum test-minimum core-matrix integration molecule bench clean
 
 # The parts that start or talk to the test cluster run in a loopback-only network namespace.
 NETNS := tools/netns-run
@@ -35,6 +35,19 @@ MINVENV := .venv-minimum
 $(MINVENV)/.installed: requirements/test.txt requirements/runtime.txt requirements/minimum.txt
 	$(PYTHON) -m venv $(MINVENV)
 	$(MINVENV)/bin/pip install --quiet --disable-pip-version-check -c requirements/minimum.txt -r requirements/test.txt
+	touch $@
+
+# The older ansible-core lines meta/runtime.yml claims (requirements/core-lines.txt: 2.16, 2.17, 2.18), a venv each:
+# the test tools and runtime libraries of test.txt, then that line's ansible-core in place of test.txt's pin (pip
+# cannot override a requirement's pin with a constraint, so it is a second install; it also takes resolvelib back
+# below 1.1, as those lines require).
+CORE_LINES := $(shell sed -n 's/^ansible-core==\([0-9]*\.[0-9]*\)\..*/\1/p' requirements/core-lines.txt)
+.venv-core-%/.installed: requirements/test.txt requirements/runtime.txt requirements/core-lines.txt
+	$(PYTHON) -m venv .venv-core-$*
+	.venv-core-$*/bin/pip install --quiet --disable-pip-version-check -r requirements/test.txt
+	.venv-core-$*/bin/pip install --quiet --disable-pip-version-check \
+		"$$(grep -m1 '^ansible-core==$*\.' requirements/core-lines.txt)"
+	.venv-core-$*/bin/python -c 'import ansible.release as r, sys; sys.exit(not r.__version__.startswith("$*."))'
 	touch $@
 
 $(COLLROOT)/ansible_collections/aksmesh/istio:
@@ -70,6 +83,36 @@ test-minimum: $(MINVENV)/.installed $(COLLROOT)/ansible_collections/aksmesh/isti
 	$(NETNS) $(MINVENV)/bin/pytest -q -p no:cacheprovider tests/unit tests/integration/azure \
 		tests/integration/harness/test_arm_sdk.py
 
+# The older ansible-core lines (requirements/core-lines.txt), each in its venv: the unit tests, the demo render
+# compared with the dev venv's (diff -r: the same files, byte for byte), and a --tags mtls render that writes the mTLS
+# stage's folder only (the stages' include_tasks apply their tags on each line). Part of make test: about a minute
+# warm, and about 20 seconds more per venv the first time (docs/testing.md). The renders and logs stay in
+# CORE_MATRIX_DIR.
+CORE_MATRIX_DIR := $(CURDIR)/.build/core-matrix
+core-matrix: setup $(COLLROOT)/ansible_collections/aksmesh/istio $(CORE_LINES:%=.venv-core-%/.installed)
+	$(PYTHON) tools/build.py --only helm,istio
+	rm -rf $(CORE_MATRIX_DIR) && mkdir -p $(CORE_MATRIX_DIR)
+	@render() { \
+		line=$$1; dir=$(CORE_MATRIX_DIR)/$$2; shift 2; \
+		PATH=$$bin:$(CURDIR)/.build/tools/bin:$$PATH ansible-playbook -i inventory/demo site.yml "$$@" \
+			-e "{\"aksmesh_render_dir\": \"$$dir\"}" > $$dir.log 2>&1 \
+			|| { tail -n 40 $$dir.log; echo "ansible-core $$line: the render failed, see $$dir.log"; return 1; }; \
+	}; \
+	set -e; \
+	bin=$(abspath $(BIN)); render "$$($$bin/python -c 'import ansible.release as r; print(r.__version__)')" dev; \
+	for line in $(CORE_LINES); do \
+		bin=$(CURDIR)/.venv-core-$$line/bin; \
+		echo "ansible-core $$line ($$($$bin/python -c 'import ansible.release as r; print(r.__version__)')): unit tests"; \
+		PATH=$$bin:$$PATH $$bin/pytest -q -p no:cacheprovider tests/unit; \
+		echo "ansible-core $$line: the demo render, compared with the dev venv's; --tags mtls"; \
+		render $$line $$line; \
+		diff -r $(CORE_MATRIX_DIR)/dev $(CORE_MATRIX_DIR)/$$line \
+			|| { echo "ansible-core $$line: the render differs from the dev venv's"; exit 1; }; \
+		render $$line $$line-mtls --tags mtls; \
+		test "$$(ls $(CORE_MATRIX_DIR)/$$line-mtls)" = 40-mtls \
+			|| { echo "ansible-core $$line: --tags mtls wrote $$(ls $(CORE_MATRIX_DIR)/$$line-mtls)"; exit 1; }; \
+	done
+
 integration: setup tools
 	$(NETNS) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile tests/integration
 
@@ -85,6 +128,7 @@ molecule: setup tools
 test: setup tools
 	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25 tests
 	$(MAKE) --no-print-directory unit-minimum
+	$(MAKE) --no-print-directory core-matrix
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory molecule
@@ -93,4 +137,4 @@ bench: setup tools
 	$(NETNS) $(BIN)/python tests/bench/run.py
 
 clean:
-	rm -rf .build .venv .venv-sanity .venv-minimum .pytest_cache .ansible
+	rm -rf .build .venv .venv-sanity .venv-minimum .venv-core-* .pytest_cache .ansible

@@ -7,6 +7,7 @@ import pathlib
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -87,3 +88,28 @@ def test_each_library_co_installs_with_azure_azcollection_and_kubernetes_core(na
     for req in theirs:
         if canonicalize_name(req.name) == name:
             assert resolved[name] in req.specifier, "%s %s: %s" % (name, resolved[name], req)
+
+
+def core_lines():
+    """The ansible-core pins of requirements/core-lines.txt (make core-matrix), one per older line."""
+    return [Version(line.split("==", 1)[1]) for line in (REQS / "core-lines.txt").read_text().splitlines()
+            if line.startswith("ansible-core==")]
+
+
+def test_the_core_matrix_covers_every_ansible_core_line_the_collection_claims():
+    """requires_ansible's floor up to the dev venv's line: each line below the dev venv's has a venv of its own in
+    make core-matrix, pinned to one release of that line."""
+    claimed = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())["requires_ansible"]
+    floor = [Version(spec.version) for spec in SpecifierSet(claimed) if spec.operator == ">="][0]
+    dev = pins("test.txt")["ansible-core"]
+    assert (floor.major, dev.major) == (2, 2)
+    assert [(v.major, v.minor) for v in core_lines()] == [(2, minor) for minor in range(floor.minor, dev.minor)]
+    assert floor == Version("%d.%d.0" % (floor.major, floor.minor)), "requires_ansible names a line: >=2.N.0"
+
+
+def test_the_readme_names_the_tested_ansible_core_lines():
+    readme = (ROOT / "README.md").read_text()
+    tested = readme[readme.index("## Tested with"):]
+    tested = tested[:tested.index("\n## ")]
+    for version in core_lines() + [pins("test.txt")["ansible-core"]]:
+        assert "%d.%d" % (version.major, version.minor) in tested, version
