@@ -72,6 +72,16 @@ options:
     description: The field manager istioctl applies with, whose fields are compared.
     type: str
     default: istio-operator
+  compare_only:
+    description:
+      - With O(state=present), compare the rendered control plane with the cluster and report what C(istioctl install)
+        would change (RV(differs), RV(objects), RV(manifest_changes), the diff, RV(drift)) without running it, and
+        C(changed) false (in check mode, as always, C(changed) says whether it would change); drift fails as it
+        would for the install (see O(force_conflicts)).
+      - Quick and synchronous - the P(aksmesh.istio.istio_install#role) role runs it first and starts the install,
+        with its wait in the background, only when something differs, so a converged cluster costs no wait.
+    type: bool
+    default: false
   force_conflicts:
     description:
       - When another field manager changed fields of the control plane's objects since istioctl installed them (a
@@ -103,6 +113,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+differs:
+  description: Whether the control plane differs from the rendered one (the install ran, or would run).
+  returned: state is present
+  type: bool
+  sample: false
 drift:
   description:
     - The fields of the control plane's objects another field manager changed (or removed) since istioctl applied
@@ -217,7 +232,7 @@ def main():
                 state=dict(type="str", choices=["present", "absent"], default="present"),
                 purge=dict(type="bool", default=False), istioctl_path=dict(type="path"),
                 field_manager=dict(type="str", default="istio-operator"),
-                force_conflicts=dict(type="bool", default=False))
+                compare_only=dict(type="bool", default=False), force_conflicts=dict(type="bool", default=False))
     module = KubeModule(argument_spec=spec, supports_check_mode=True,
                         required_if=[("state", "present", ("operator",))])
     install.run(module)

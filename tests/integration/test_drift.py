@@ -95,7 +95,7 @@ def test_drift_is_reported_refused_then_taken_back(kube_api, kubeconfig, tmp_pat
     # not run), naming the object, field, values and manager, and changes none of them
     refused = run_playbook(SITE, tmp_path, inventory=inv)
     assert refused.rc != 0
-    failed = refused.task("Install or update Istio")[0]["result"]
+    failed = refused.task("Compare the control plane with the cluster")[0]["result"]
     assert "aksmesh_reconcile: force" in failed["msg"] and "kubectl-annotate" in failed["msg"], failed["msg"]
     assert "Service istio-ingress/istio-ingressgateway" in failed["msg"] and '"51.124.9.9"' in failed["msg"]
     assert ingress_ip(kube_api) == "51.124.9.9"

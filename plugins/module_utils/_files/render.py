@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Render mode: one YAML file per object, grouped by stage, for review and GitOps (Flux/Argo apply it).
+"""Render mode: one YAML file per object, grouped by stage, for review and GitOps (Flux/Argo apply it), the pods'
+values written as the API server stores them.
 
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 """
@@ -15,6 +16,7 @@ import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import atomic as atomic_file
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import text as text_file
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.canonical import as_stored
 
 try:
     import yaml
@@ -46,7 +48,8 @@ def render_text(obj, stage):
 def plan(objects, folder, stage, prune=True):
     """{path: (text, mode)} to write, [paths] to remove, [paths] unchanged."""
     wanted = {}
-    for obj in objects:
+    # as the API server stores them: a GitOps tool's re-apply then compares equal values (see _k8s/canonical.py)
+    for obj in as_stored(objects):
         secret = obj.get("kind") == "Secret"
         path = os.path.join(folder, file_name(obj))
         if path in wanted:

@@ -110,7 +110,9 @@ def converge(module, binary, conn, rest, result):
             else absent(module, binary, conn, rest, result)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return dict(result, changed=changed)
+    if module.params["compare_only"] and not module.check_mode:
+        return dict(result, changed=False, differs=changed)  # compared, nothing changed: the install decides
+    return dict(result, changed=changed, differs=changed)
 
 
 def present(module, binary, conn, rest, workdir, result):
@@ -132,6 +134,8 @@ def present(module, binary, conn, rest, workdir, result):
     if module.check_mode:
         result["planned"] = check_plan(rest, objs, differ).result()
         return True
+    if p["compare_only"]:
+        return True  # install would change it (differs); the role's next task installs
     result["namespaces_created"] = ensure_namespaces(module, rest, objs)
     cmd = [binary, "install", "-y", "-f", path, "--readiness-timeout", p["readiness_timeout"]] + flags(p)
     if p["verify"]:

@@ -6,9 +6,10 @@
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 
 A server-side apply by one field manager conflicts with another's on every field whose applied value differs from
-the stored one. Two normalisations of the API server make a value that means the same differ: it writes quantities
-in their canonical form (``2000m`` is stored as ``2``, ``1024Mi`` as ``1Gi``), and it defaults ``apiVersion: v1`` into
-an object field selector (``fieldRef``), which it treats as one atomic value. An object written in the stored form
+the stored one. Three normalisations of the API server make a value that means the same differ: it writes quantities
+in their canonical form (``2000m`` is stored as ``2``, ``1024Mi`` as ``1Gi``), it defaults ``apiVersion: v1`` into
+an object field selector (``fieldRef``), which it treats as one atomic value, and it leaves an environment
+variable's empty ``value`` out. An object written in the stored form
 applies without such conflicts, whoever applied it before (``istioctl install``, a GitOps tool, the collection).
 """
 
@@ -73,6 +74,10 @@ def _walk(node):
     for key, value in node.items():
         if key == "fieldRef" and isinstance(value, dict) and "apiVersion" not in value:
             value["apiVersion"] = "v1"
+        if key == "env" and isinstance(value, list):
+            for var in value:
+                if isinstance(var, dict) and var.get("value") == "":
+                    del var["value"]  # stored without it (an empty value is left out), so applied without it
         if key == "resources" and isinstance(value, dict):
             for part in ("limits", "requests"):
                 if isinstance(value.get(part), dict):
@@ -80,9 +85,18 @@ def _walk(node):
         _walk(value)
 
 
+# the kinds whose spec holds a pod (template): only there are the fields above what they seem (a CRD's schema may
+# have properties of the same names)
+POD_KINDS = ("Pod", "PodTemplate", "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController",
+             "Job", "CronJob")
+
+
 def as_stored(objs):
-    """Copies of ``objs`` with their container resources in canonical quantities and ``apiVersion: v1`` in every
-    field selector that lacks one (see the module documentation)."""
+    """Copies of ``objs`` with, in the pods of the kinds that hold one, container resources in canonical
+    quantities, ``apiVersion: v1`` in every field selector that lacks one and no empty environment variable values
+    (see the module documentation); other objects as they are."""
     out = copy.deepcopy(list(objs))
-    _walk(out)
+    for obj in out:
+        if isinstance(obj, dict) and obj.get("kind") in POD_KINDS:
+            _walk(obj.get("spec"))
     return out

@@ -30,8 +30,8 @@ def test_labels_as_install_writes_them_with_the_component_of_the_chart():
 
 
 def test_values_as_the_api_server_stores_them():
-    deployment = generated("istio-ingress-1.0.0", "IngressGateways", spec={"template": {"spec": {"containers": [
-        {"name": "istio-proxy", "resources": {"limits": {"cpu": "2000m", "memory": "1024Mi"}}}]}}})
+    deployment = generated("istio-ingress-1.0.0", "IngressGateways", kind="Deployment", spec={"template": {"spec": {
+        "containers": [{"name": "istio-proxy", "resources": {"limits": {"cpu": "2000m", "memory": "1024Mi"}}}]}}})
     out = AS_INSTALLED([deployment], OPERATOR, "1.30.0")
     assert out[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {"cpu": "2", "memory": "1Gi"}
     assert out[0]["metadata"]["labels"]["istio.io/rev"] == "default"

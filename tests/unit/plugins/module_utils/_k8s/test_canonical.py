@@ -24,7 +24,7 @@ def test_as_stored_normalises_resources_and_field_selectors_only():
                         "resources": {"limits": {"cpu": "2000m", "memory": "1024Mi"}, "requests": {"cpu": "100m"}},
                         "env": [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
                                 {"name": "OTHER", "valueFrom": {"fieldRef": {"apiVersion": "v2", "fieldPath": "x"}}},
-                                {"name": "PLAIN", "value": "2000m"}]}],
+                                {"name": "PLAIN", "value": "2000m"}, {"name": "PLATFORM", "value": ""}]}],
         "volumes": [{"name": "podinfo", "downwardAPI": {"items": [
             {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}]}}}}
     out = as_stored([deployment])[0]
@@ -32,10 +32,19 @@ def test_as_stored_normalises_resources_and_field_selectors_only():
     assert container["resources"] == {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "100m"}}
     assert [e.get("valueFrom") for e in container["env"]] == [
         {"fieldRef": {"fieldPath": "spec.nodeName", "apiVersion": "v1"}},
-        {"fieldRef": {"apiVersion": "v2", "fieldPath": "x"}}, None]
+        {"fieldRef": {"apiVersion": "v2", "fieldPath": "x"}}, None, None]
+    assert container["env"][3] == {"name": "PLATFORM"}  # the API server stores an empty value as none
     assert container["env"][2]["value"] == "2000m"  # a value that only looks like a quantity stays
     assert out["spec"]["template"]["spec"]["volumes"][0]["downwardAPI"]["items"][0]["fieldRef"] == {
         "fieldPath": "metadata.labels", "apiVersion": "v1"}
     # a copy: what was given is unchanged
     assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "2000m"
     assert as_stored([]) == []
+
+
+def test_only_the_pods_of_workloads_are_touched():
+    schema = {"kind": "CustomResourceDefinition", "spec": {"versions": [{"schema": {"openAPIV3Schema": {
+        "properties": {"fieldRef": {"type": "object"}, "resources": {"limits": {"cpu": "2000m"}}}}}}]}}
+    assert as_stored([schema]) == [schema]
+    pod = {"kind": "Pod", "spec": {"containers": [{"resources": {"limits": {"cpu": "2000m"}}}]}}
+    assert as_stored([pod])[0]["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "2"
