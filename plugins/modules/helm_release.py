@@ -77,6 +77,15 @@ options:
   helm_path:
     description: The helm binary; default, helm on PATH.
     type: path
+  compare_only:
+    description:
+      - With O(state=present), compare the release with the one asked for (RV(differs), RV(changes)) and change
+        nothing (C(changed) false; in check mode, as always, C(changed) says whether it would change).
+      - Quick and synchronous - the P(aksmesh.istio.istio_helm#role) role compares every release first and starts
+        C(helm upgrade --install), with its wait in the background, only for those that differ, so a converged
+        cluster costs no wait.
+    type: bool
+    default: false
 requirements:
   - helm 3 on the controller
 seealso:
@@ -96,6 +105,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+differs:
+  description: Whether the release differs from the one asked for (it was, or would be, installed or upgraded).
+  returned: when O(state=present)
+  type: bool
+  sample: false
 changes:
   description: Why the release was (or would be) installed, upgraded or removed.
   returned: always
@@ -166,7 +180,7 @@ def main():
         version=dict(type="str"), namespace=dict(type="str", required=True), values=dict(type="dict", default={}),
         create_namespace=dict(type="bool", default=True), wait=dict(type="bool", default=True),
         timeout=dict(type="str", default="5m0s"), state=dict(type="str", default="present", choices=["present", "absent"]),
-        helm_path=dict(type="path"))
+        helm_path=dict(type="path"), compare_only=dict(type="bool", default=False))
     module = KubeModule(argument_spec=spec, required_if=[("state", "present", ["chart"])], supports_check_mode=True)
     p = module.params
     problems = helm.argument_problems(p["name"], p["chart"] if p["state"] == "present" else None, p["namespace"])
@@ -199,7 +213,9 @@ def main():
                 result["stdout"] = run(["uninstall", "--", p["name"]])[1]
         module.exit_json(**result)
     changes = helm.changes(current, current_values, p["chart"], p["version"], p["values"])
-    result["changes"] = changes
+    result.update(changes=changes, differs=bool(changes))
+    if changes and p["compare_only"] and not module.check_mode:
+        module.exit_json(**result)  # compared, nothing changed: the next task installs
     if changes:
         result["changed"] = True
         if module._diff:
