@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write docs/stages.md, the stage table, from the stage registry (plugins/plugin_utils/_stages.py): `make docs`.
 
 tests/unit/plugins/plugin_utils/test_stages.py fails when the file differs from what this prints.

@@ -42,7 +42,7 @@ def conditions(task):
 
 def test_there_are_tasks_to_check():
     found = list(every_task())
-    assert len(found) > 100 and any(dict(conditions(t)) for _, t in found)
+    assert len(found) > 100 and any(dict(conditions(t)) for _path, t in found)
 
 
 def test_every_condition_is_one_jinja_expression_inside_an_if_statement():

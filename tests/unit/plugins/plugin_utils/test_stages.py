@@ -16,7 +16,6 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.filter.stages import FilterModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import STAGE, obj, stamp
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
-from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import DEFAULTS
 
@@ -106,8 +105,8 @@ def test_the_stage_loops_are_the_same_for_every_host_in_run_order():
     assert [row["name"] for row in absent] == [n for n in reversed(NAMES) if stages.get(n).cleanup]
     assert absent[-1] == {"name": "static_ip", "tags": ["static_ip"]}
     assert {"name": "istio", "tags": ["install", "control_plane"]} in absent
-    with pytest.raises(AnsibleFilterError, match=r"stage_loop: 'install' is not an entry point the playbooks "
-                                                  r"include: use one of main, preflight, absent"):
+    refused = r"stage_loop: 'install' is not an entry point the playbooks include: use one of main, preflight, absent"
+    with pytest.raises(AnsibleFilterError, match=refused):
         FILTERS["stage_loop"]("install")
     assert FILTERS["stage_loop"]("main") == main
 

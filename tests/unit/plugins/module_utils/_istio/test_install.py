@@ -185,8 +185,8 @@ def gateway_service(ip, *entries):
 def test_control_plane_drift_names_what_another_manager_holds_only():
     desired = gateway_service("51.124.1.2")
     annotation = {"f:metadata": {"f:annotations": {"f:" + IPV4: {}}}}
-    istioctl = managed("istio-operator", "Apply", {"f:metadata": {"f:labels": {"f:istio": {}}},
-                                                    "f:spec": {"f:type": {}}})
+    owned = {"f:metadata": {"f:labels": {"f:istio": {}}}, "f:spec": {"f:type": {}}}
+    istioctl = managed("istio-operator", "Apply", owned)
     edited = gateway_service("51.124.9.9", istioctl, managed("kubectl-annotate", "Update", annotation))
     (entry,) = install.control_plane_drift([(desired, edited)], "istio-operator", refused=True)
     assert entry == {"apiVersion": "v1", "kind": "Service", "namespace": "istio-ingress",
