@@ -87,8 +87,8 @@ options:
       - When another field manager changed fields of the control plane's objects since istioctl installed them (a
         gateway Service annotation edited with kubectl, say), C(false) fails naming each field, its live and desired
         values and the manager, and runs no install; C(true) runs C(istioctl install), which takes them back, and
-        reports them as overwritten (RV(drift)). Webhook configurations are istiod's to patch at run time and never
-        count.
+        reports them as overwritten (RV(drift)). Only objects istioctl applied before count; webhook configurations
+        (istiod patches them at run time) and CRDs (every revision and installer labels them) never do.
       - In check mode drift is reported, never a failure.
       - The P(aksmesh.istio.istio_install#role) role leaves it unset, and the action plugin fills it from
         C(aksmesh_reconcile) (C(force) is V(true)).

@@ -144,15 +144,21 @@ def present(module, binary, conn, rest, workdir, result):
     return True
 
 
+# never drift: istiod patches its webhook configurations at run time, and the CRDs are shared by every revision and
+# installer (the Helm base chart and each istioctl version label them as theirs)
+SHARED_KINDS = istioctl.WEBHOOK_KINDS + ("CustomResourceDefinition",)
+
+
 def control_plane_drift(differ, manager, refused):
-    """The fields of the differing objects (``differ``: (object, live) pairs) another field manager holds with a
-    value other than ``manager``'s (istioctl install's): one entry per field, as the apply module reports drift (a
-    field only ``manager`` holds is a pending change of the inventory, not drift). Webhook configurations are istiod's
-    to patch at run time (see same_webhook). ``refused``: the entries say drifted, else configured (taken back)."""
+    """The fields of the differing objects (``differ``: (object, live) pairs) that ``manager`` (istioctl install)
+    applied before and another field manager now holds with another value: one entry per field, as the apply module
+    reports drift (a field only ``manager`` holds is a pending change of the inventory, not drift; an object
+    ``manager`` never applied is adopted, not drifted). Webhook configurations and CRDs never count (SHARED_KINDS).
+    ``refused``: the entries say drifted, else configured."""
     out = []
     for obj, live in differ:
-        if not live or obj["kind"] in istioctl.WEBHOOK_KINDS:
-            continue
+        if not live or obj["kind"] in SHARED_KINDS or not installed_by(live, manager):
+            continue  # missing, shared, or not installed by istioctl yet (install adopts it)
         meta = obj["metadata"]
         for field in redact_drift(obj, ownership.drift(obj, live, manager)):
             # held by another manager: what a server-side apply would call a conflict (a field nobody holds is
@@ -163,6 +169,12 @@ def control_plane_drift(differ, manager, refused):
                                 action="drifted" if refused else "configured",
                                 managers=ownership.others(field["managers"], manager)))
     return out
+
+
+def installed_by(live, manager):
+    """Whether ``manager`` applied ``live`` before (has a managedFields entry): only then can a field drift."""
+    return any((entry or {}).get("manager") == manager
+               for entry in (live.get("metadata") or {}).get("managedFields") or [])
 
 
 def drift_message(drifted, manager):

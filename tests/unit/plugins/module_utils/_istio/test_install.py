@@ -202,9 +202,18 @@ def test_control_plane_drift_names_what_another_manager_holds_only():
     assert install.control_plane_drift([(desired, own)], "istio-operator", refused=True) == []
     assert install.control_plane_drift([(desired, gateway_service("51.124.9.9", istioctl))], "istio-operator",
                                        refused=True) == []
+    # an object istioctl never applied (another installer's CRDs) is adopted, not drifted
+    other = gateway_service("51.124.9.9", managed("kubectl-annotate", "Update", annotation))
+    assert install.control_plane_drift([(desired, other)], "istio-operator", refused=True) == []
     # a missing object, and istiod's webhook configurations, never drift
     webhook = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
                "metadata": {"name": "istio-validator-istio-system"}, "webhooks": [{"failurePolicy": "Ignore"}]}
     live_hook = dict(webhook, webhooks=[{"failurePolicy": "Fail"}], metadata=dict(
         webhook["metadata"], managedFields=[managed("pilot-discovery", "Update", {"f:webhooks": {}})]))
     assert install.control_plane_drift([(desired, None), (webhook, live_hook)], "istio-operator", True) == []
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "gateways.networking.istio.io", "labels": {"helm.sh/chart": "base-1.0.0"}}}
+    relabelled = dict(crd, metadata=dict(crd["metadata"], labels={"helm.sh/chart": "base-1.31.0"}, managedFields=[
+        managed("istio-operator", "Apply", {"f:metadata": {"f:labels": {}}}),
+        managed("helm", "Update", {"f:metadata": {"f:labels": {"f:helm.sh/chart": {}}}})]))
+    assert install.control_plane_drift([(crd, relabelled)], "istio-operator", True) == []
