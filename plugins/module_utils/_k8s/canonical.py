@@ -19,13 +19,14 @@ __metaclass__ = type
 
 import copy
 import re
-from decimal import ROUND_CEILING, Decimal
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.ownership import quantity as amount_of
 
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_SUFFIX = dict((exponent, suffix) for suffix, exponent in _DECIMAL.items())
+_SUFFIX = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+# the quantity grammar the API server takes (ownership.quantity, which values it, is laxer); the suffix tells the form
 _QUANTITY = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?\Z")
-_NANO = Decimal(10) ** 9
+_NANO = 10 ** 9
 
 
 def quantity(value):
@@ -38,14 +39,11 @@ def quantity(value):
     found = _QUANTITY.match(str(value))
     if not found:
         return value
-    number, suffix = Decimal(found.group(1)), found.group(2) or ""
-    if suffix in _BINARY:
-        amount, style = number * (2 ** _BINARY[suffix]), "binary"
-    elif suffix[:1] in ("e", "E"):
-        amount, style = number.scaleb(int(suffix[1:])), "exponent"
-    else:
-        amount, style = number.scaleb(_DECIMAL[suffix]), "decimal"
-    nanos = int((amount * _NANO).to_integral_value(rounding=ROUND_CEILING))
+    suffix = found.group(2) or ""
+    # (E alone is exa, a decimal suffix; e3 or E3 an exponent)
+    style = "binary" if suffix in _BINARY else "exponent" if suffix[:1] in ("e", "E") and suffix[1:] else "decimal"
+    amount = amount_of(value)  # exact (a Fraction)
+    nanos = -(-amount * _NANO // 1)  # rounded up
     if nanos == 0:
         return "0"
     if style == "binary":
@@ -55,8 +53,8 @@ def quantity(value):
             whole, exponent = int(amount), 0
             while exponent < 60 and whole % 1024 == 0:
                 whole, exponent = whole // 1024, exponent + 10
-            return "%d%s" % (whole, dict((bits, suffix) for suffix, bits in _BINARY.items()).get(exponent, ""))
-    mantissa, exponent = nanos, -9
+            return "%d%s" % (whole, dict((bits, name) for name, bits in _BINARY.items()).get(exponent, ""))
+    mantissa, exponent = int(nanos), -9
     while mantissa % 1000 == 0 and exponent < 18:
         mantissa, exponent = mantissa // 1000, exponent + 3
     if style == "exponent":

@@ -9,7 +9,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.canonical impor
     # the forms the API server writes back (apimachinery's Quantity.String)
     ("2000m", "2"), ("1024Mi", "1Gi"), ("2048Mi", "2Gi"), ("100m", "100m"), ("1.5", "1500m"), ("0.5", "500m"),
     ("1000", "1k"), ("1000M", "1G"), ("0.5Gi", "512Mi"), ("1536Mi", "1536Mi"), ("128Mi", "128Mi"), ("512", "512"),
-    ("4096", "4096"), ("1.5Ki", "1536"), ("500Ki", "500Ki"), ("1e3", "1e3"), ("1000e0", "1e3"), ("0", "0"),
+    ("4096", "4096"), ("1.5Ki", "1536"), ("500Ki", "500Ki"), ("1e3", "1e3"), ("1000e0", "1e3"), ("1E", "1E"), ("1000P", "1E"), ("0", "0"),
     ("0Mi", "0"), (2, "2"), (1000, "1k"), ("-2000m", "-2"),
     # no quantity: left for the API server to refuse
     ("two", "two"), ("1.2.3", "1.2.3"), (None, None), (True, True),
