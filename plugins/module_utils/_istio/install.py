@@ -157,24 +157,18 @@ def control_plane_drift(differ, manager, refused):
     ``refused``: the entries say drifted, else configured."""
     out = []
     for obj, live in differ:
-        if not live or obj["kind"] in SHARED_KINDS or not installed_by(live, manager):
+        if not live or obj["kind"] in SHARED_KINDS or ownership.apply_entry(live, manager) is None:
             continue  # missing, shared, or not installed by istioctl yet (install adopts it)
         meta = obj["metadata"]
         for field in redact_drift(obj, ownership.drift(obj, live, manager)):
             # held by another manager: what a server-side apply would call a conflict (a field nobody holds is
             # either removed by hand or new in the inventory: managedFields cannot tell, and istioctl writes it)
-            if ownership.others(field["managers"], manager):
+            held = ownership.others(field["managers"], manager)
+            if held:
                 out.append(dict(field, apiVersion=obj["apiVersion"], kind=obj["kind"],
                                 namespace=meta.get("namespace"), name=meta["name"],
-                                action="drifted" if refused else "configured",
-                                managers=ownership.others(field["managers"], manager)))
+                                action="drifted" if refused else "configured", managers=held))
     return out
-
-
-def installed_by(live, manager):
-    """Whether ``manager`` applied ``live`` before (has a managedFields entry): only then can a field drift."""
-    return any((entry or {}).get("manager") == manager
-               for entry in (live.get("metadata") or {}).get("managedFields") or [])
 
 
 def drift_message(drifted, manager):
