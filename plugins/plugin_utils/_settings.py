@@ -321,8 +321,8 @@ def derive(raw, host="", cwd="", variables=None):
         # Kubernetes' own namespaces: no stage takes one as its own, and cleanup never deletes one
         "system_namespaces": list(names.SYSTEM_NAMESPACES),
         # the stage registry (plugins/plugin_utils/_stages.py) for this host, in the order site.yml runs them:
-        # {name: enabled, skipped (why not), role, tags, folder (render mode), prune_kinds, preflight_tags, cleanup
-        # part, cleanup_default, cleanup_tags}: site.yml and cleanup.yml loop over it
+        # {name: enabled, skipped (why not), role, folder (render mode), prune_kinds, cleanup part,
+        # cleanup_default}: playbooks/tasks/stage.yml and cleanup.yml read it
         "stages": _host_stages(s, azure, render, method),
         # the install method table (plugins/plugin_utils/_methods.py): this host's method (the role the
         # istio_control_plane role dispatches to, what upgrade.yml and cleanup.yml may do with it) and every method

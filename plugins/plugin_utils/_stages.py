@@ -198,12 +198,12 @@ def cleanup_tags(stage):
 
 
 def published(stage):
-    """What the playbooks need of ``stage`` to run it (settings_mesh.stages, with the host's enabled and skipped):
-    site.yml includes ``role`` with ``tags``, ``preflight_tags`` selects its pre-flight, cleanup.yml includes its
-    ``absent`` entry point with ``cleanup_tags`` when ``aksmesh_cleanup_<cleanup>`` (default ``cleanup_default``)."""
-    return {"name": stage.name, "role": stage.entry, "tags": list(stage.tags), "folder": folder(stage),
-            "prune_kinds": prune_kinds(stage), "preflight_tags": preflight_tags(stage), "cleanup": stage.cleanup or "",
-            "cleanup_default": stage.cleanup_default, "cleanup_tags": cleanup_tags(stage)}
+    """What the playbooks need of ``stage`` for a host (settings_mesh.stages, with the host's enabled and skipped):
+    playbooks/tasks/stage.yml includes ``role``, and cleanup.yml removes it when ``aksmesh_cleanup_<cleanup>``
+    (default ``cleanup_default``). The tags the stage runs under come with the loop (``loop``), the same for every
+    host."""
+    return {"name": stage.name, "role": stage.entry, "folder": folder(stage), "prune_kinds": prune_kinds(stage),
+            "cleanup": stage.cleanup or "", "cleanup_default": stage.cleanup_default}
 
 
 # the entry points of a stage's role the playbooks include: site.yml main (every stage, in order) and preflight
