@@ -199,10 +199,7 @@ def unknown_text(unknown):
 def _check_unknown(s, raw, variables):
     """The unknown aksmesh_* variables (each with the closest known name): the run fails naming them, or, with
     aksmesh_unknown_variables: warn, goes on (settings_mesh.unknown_variables, which the settings role prints)."""
-    mode = s["unknown_variables"]
-    if mode not in UNKNOWN_VARIABLES:
-        _fail("unknown_variables", "%r: use fail (an aksmesh_* variable the collection does not know, a misspelt "
-                                   "setting, fails the run) or warn" % (mode,))
+    mode = s["unknown_variables"]  # one of UNKNOWN_VARIABLES (_check_choices)
     unknown = unknown_variables(["aksmesh_" + name for name in raw] + list(variables or ()))
     if unknown and mode == "fail":
         raise SettingsError(unknown_text(unknown) + "; aksmesh_unknown_variables: warn only warns")
@@ -220,6 +217,9 @@ def _check_choices(s):
     if s["reconcile"] not in RECONCILE:
         _fail("reconcile", "%r: use report (a field someone else changed fails the run, naming it; a check run "
                            "reports it) or force (take the fields back, reporting what was overwritten)" % s["reconcile"])
+    if s["unknown_variables"] not in UNKNOWN_VARIABLES:
+        _fail("unknown_variables", "%r: use fail (an aksmesh_* variable the collection does not know, a misspelt "
+                                   "setting, fails the run) or warn" % (s["unknown_variables"],))
     if s["analyze_absent_hosts"] not in ABSENT_HOSTS:
         _fail("analyze_absent_hosts", "%r: use report (a route to a host not deployed yet is listed, fails nothing) "
                                       "or fail" % s["analyze_absent_hosts"])
@@ -287,8 +287,8 @@ def derive(raw, host="", cwd="", variables=None):
     names of every ``aksmesh_*`` variable of the host, are checked for names the collection does not know."""
     raw = raw or {}
     s = _typed(raw)
-    unknown = _check_unknown(s, raw, variables)
     _check_choices(s)
+    unknown = _check_unknown(s, raw, variables)
     _check_combinations(s)
     method = s["install_method"]
     revision = "" if s["revision"] in (None, "default") else s["revision"]
