@@ -19,17 +19,20 @@ def addons_dir(tmp_path):
     real = shared_data.upstream("samples", "addons")
     if real:
         return str(real)
-    # without shared/: minimal stand-ins with the objects the role rewires
+    # without shared/: minimal stand-ins with the objects the role rewires, a Deployment per addon
     out = tmp_path / "addons"
     out.mkdir(exist_ok=True)
-    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "grafana"},
-           "spec": {"selector": {"matchLabels": {"app": "grafana"}}, "template": {
-               "metadata": {"labels": {"app": "grafana"}}, "spec": {"containers": [
-                   {"name": "grafana", "image": "grafana/grafana",
-                    "env": [{"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "true"}]}]}}}}
+
+    def deployment(name, env=()):
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+                "spec": {"selector": {"matchLabels": {"app": name}}, "template": {
+                    "metadata": {"labels": {"app": name}}, "spec": {"containers": [
+                        {"name": name, "image": name, "env": list(env)}]}}}}
+    grafana = deployment("grafana", [{"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "true"}])
     kiali = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kiali"},
              "data": {"config.yaml": "auth:\n  strategy: anonymous\n"}}
-    for name, docs in (("grafana", [dep]), ("kiali", [kiali]), ("prometheus", []), ("jaeger", [])):
+    for name, docs in (("grafana", [grafana]), ("kiali", [kiali, deployment("kiali")]),
+                       ("prometheus", [deployment("prometheus")]), ("jaeger", [deployment("jaeger")])):
         svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
                "spec": {"ports": [{"port": 80}], "selector": {"app": name}}}
         (out / f"{name}.yaml").write_text(yaml.safe_dump_all(docs + [svc]))
