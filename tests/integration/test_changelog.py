@@ -41,3 +41,15 @@ def test_changelog_yaml_lints_and_names_the_releases():
     version = str(yaml.safe_load((REPO / "galaxy.yml").read_text())["version"])
     if version in releases:  # galaxy.yml names a released version: its notes are in CHANGELOG.rst
         assert f"v{version}\n" in (REPO / "CHANGELOG.rst").read_text()
+
+
+def test_unreleased_changes_go_into_the_version_galaxy_yml_names():
+    """A tarball is named after galaxy.yml's version: while fragments wait for a release, that version is the next
+    one, never one the changelog has released (or a tarball named 0.1.0 would hold 0.2.0's changes)."""
+    fragments = [p.name for p in (REPO / "changelogs/fragments").iterdir() if p.suffix == ".yml"]
+    releases = yaml.safe_load((REPO / "changelogs/changelog.yaml").read_text())["releases"]
+    version = str(yaml.safe_load((REPO / "galaxy.yml").read_text())["version"])
+    if fragments:
+        assert version not in releases, (
+            "galaxy.yml says %s, which is released, but %d changelog fragments are not: set galaxy.yml's version "
+            "to the next release" % (version, len(fragments)))

@@ -27,6 +27,18 @@ def test_the_groups_hold_the_modules_that_take_their_options():
         assert "aksmesh.istio.k8s_auth" in doc, name
 
 
+def test_every_module_that_takes_the_connection_options_is_in_the_group_and_in_the_readme():
+    """A module documented with the Kubernetes connection options is a member of group/aksmesh.istio.k8s (or
+    module_defaults miss it), and the README's module table lists every module."""
+    groups = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())["action_groups"]
+    modules = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+    takes_k8s = [m for m in modules
+                 if "aksmesh.istio.k8s_auth" in (REPO / "plugins" / "modules" / f"{m}.py").read_text()]
+    assert [m for m in takes_k8s if m not in groups["k8s"]] == []
+    readme = (REPO / "README.md").read_text()
+    assert [m for m in modules if f"| `aksmesh.istio.{m}` |" not in readme] == []
+
+
 def test_one_module_defaults_entry_reaches_our_modules_and_kubernetes_core(kube_api, kubeconfig, tmp_path):
     assert kubernetes_core(), "kubernetes.core ships in the ansible package that requirements/dev.txt pins"
     play = [{"name": "groups", "hosts": "localhost", "gather_facts": False,
