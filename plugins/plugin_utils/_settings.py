@@ -95,6 +95,7 @@ def _needs(s, azure, render):
     return {
         "azure": (azure, no_azure),
         "cluster": (not render, ""),
+        "istioctl_used": (not render or s["install_method"] == "istioctl", ""),
         "kubeconfig_fetched": (s["kubeconfig"] is None, "aksmesh_kubeconfig is given"),
     }
 

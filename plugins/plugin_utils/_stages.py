@@ -36,6 +36,9 @@ SERVICE_ENTRY = ("networking.istio.io/v1", "ServiceEntry")
 # needs: what a stage needs beyond its switch, checked by the settings (plugins/plugin_utils/_settings.py):
 #   azure       a cluster target with Azure names (aksmesh_resource_group, aksmesh_cluster_name)
 #   cluster     a cluster target (render mode does without)
+#   istioctl_used  istioctl is run: on a cluster target (install, manual injection, the live analysis) whatever the
+#               method; in render mode for the istioctl method only (the control plane istioctl manifest generate
+#               makes, which must be the Istio version asked for)
 #   kubeconfig_fetched  no aksmesh_kubeconfig: the kubeconfig comes from Azure
 Stage = namedtuple("Stage", [
     "name",      # label, render folder suffix, key in settings_mesh.stages
@@ -71,16 +74,17 @@ STAGES = (
            needs=["azure"], cleanup_default=False),  # an IP outlives the cluster unless cleanup is asked to remove it
     # istioctl installs (istioctl method), injects by hand and analyzes the live mesh (every method): it runs with
     # every stage that changes the mesh (tags below); present, it costs one version check
-    _stage("istioctl", roles=["istioctl"], tags=["istioctl"], switch="istioctl_download", needs=["cluster"]),
+    _stage("istioctl", roles=["istioctl"], tags=["istioctl"], switch="istioctl_download", needs=["istioctl_used"]),
     _stage("secrets", 20, roles=["mesh_secrets"], tags=["secrets"], cleanup="secrets", switch="secrets"),
     # the control plane: istioctl's objects or the add-on's mesh config; the mesh's own namespaces carry its label
     # whichever stage creates them (CONTROL_PLANE)
     # (site.yml and cleanup.yml reach the method's role through the dispatcher, istio_control_plane)
     _stage("istio", 10, roles=["istio_install", "aks_mesh_addon"], methods=["istioctl", "aks_addon"],
-           tags=["install"], prune=[("v1", "ConfigMap")], cleanup="control_plane", entry="istio_control_plane"),
+           tags=["install"], prune=[("v1", "ConfigMap")], cleanup="control_plane", entry="istio_control_plane",
+           preflight=[]),  # the method role's checks (the render's istioctl version) before any stage
     # the control plane as Helm releases (Flux HelmReleases in render mode)
     _stage("istio-helm", 10, roles=["istio_helm"], methods=["helm"], tags=["install"], cleanup="control_plane",
-           entry="istio_control_plane"),
+           entry="istio_control_plane", preflight=[]),
     _stage("injection", 30, roles=["mesh_injection"], tags=["injection"], cleanup="injection"),
     _stage("mtls", 40, roles=["mesh_mtls"], tags=["mesh", "mtls"], prune=[("security.istio.io/v1", "PeerAuthentication")],
            cleanup="mesh_config"),

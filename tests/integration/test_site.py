@@ -22,8 +22,10 @@ def inventory(tmp_path, hosts, group_vars=None):
 
 
 MESH = {
-    # istioctl from PATH (the pinned build): the analyze stage needs it on every install method
+    # istioctl from PATH (the pinned build): the analyze stage needs it on every install method, and a render is the
+    # version of the istioctl that generates it
     "aksmesh_istioctl_download": False,
+    "aksmesh_istio_version": ISTIO_VERSION,
     "mesh_gateways_gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"]}],
     "mesh_gateways_virtual_services": [{"name": "productpage", "namespace": "shop", "hosts": ["shop.example.com"],
                                         "gateways": ["shop-gw"], "http": [{"route": [{"destination": {
@@ -226,6 +228,27 @@ def test_a_misspelt_variable_fails_before_anything_is_rendered_or_only_warns(tmp
     assert warning["msg"].startswith(told)
     summary = warned.task("Summary")[0]["result"]["msg"]
     assert "ignored (aksmesh_unknown_variables: warn): " + warning["msg"] in summary
+
+
+def test_a_render_is_the_istio_version_asked_for(tmp_path):
+    """Render mode used the istioctl on PATH unchecked (a 1.31 development build rendered under aksmesh_istio_version
+    1.30.0): an istioctl of another version is refused by name before any stage writes anything, and the summary of
+    a render says which version and images it holds."""
+    out = tmp_path / "out"
+    inv = inventory(tmp_path, {"aks": {"aksmesh_render_dir": str(out)}}, dict(MESH, aksmesh_istio_version="1.30.0"))
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    told = ("aksmesh_istio_version is 1.30.0, but the istioctl on PATH is istioctl %s, which would render Istio %s's "
+            "control plane under that name" % (ISTIO_VERSION, ISTIO_VERSION))
+    assert run.rc != 0 and told in run.stdout and not out.exists(), run.stdout[-3000:]
+    inv = inventory(tmp_path, {"aks": {"aksmesh_render_dir": str(out)}}, MESH)
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    assert run.rc == 0, run.stdout[-3000:]
+    docs = [doc for path in (out / "10-istio").glob("*.yaml") for doc in yaml.safe_load_all(path.read_text()) if doc]
+    images = sorted({c["image"] for doc in docs if doc["kind"] in ("Deployment", "DaemonSet")
+                     for c in doc["spec"]["template"]["spec"]["containers"]})
+    assert images and all(i.endswith(":" + ISTIO_VERSION) for i in images)
+    summary = run.task("Summary")[0]["result"]["msg"]
+    assert "istio: %s rendered by istioctl on PATH (images: %s)" % (ISTIO_VERSION, ", ".join(images)) in summary
 
 
 def test_a_passphrase_that_is_no_string_is_named_never_shown(tmp_path):

@@ -35,6 +35,17 @@ def test_render_default_and_cluster_target():
     assert not kc["stages"]["credentials"]["enabled"] and kc["connection"] == {"kubeconfig": "/k", "context": None}
 
 
+def test_a_render_of_the_istioctl_method_gets_the_pinned_istioctl():
+    """Render mode writes what istioctl manifest generate makes: the istioctl stage downloads the version asked for
+    (aksmesh_istioctl_download), for the istioctl method only; the other methods render without istioctl."""
+    assert derive({})["stages"]["istioctl"]["enabled"] is True
+    assert derive({"istioctl_download": False})["stages"]["istioctl"]["enabled"] is False
+    for method, extra in (("helm", {}), ("aks_addon", {"revision": "asm-1-28"})):
+        off = derive(dict(extra, install_method=method))["stages"]["istioctl"]
+        assert off == dict(off, enabled=False, skipped="")
+    assert [row["name"] for row in stages.loop("preflight")][:2] == ["istio", "istio-helm"]
+
+
 def test_addon_settings():
     s = derive({"target": "cluster", "install_method": "aks_addon", "revision": "asm-1-28",
                 "resource_group": "rg", "cluster_name": "aks"})
@@ -225,7 +236,7 @@ def test_the_stages_are_published_in_run_order_from_the_registry():
         "prune_kinds": [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy"}],
         "cleanup": "mesh_config", "cleanup_default": True}
     # the tags come with the loop, the same for every host (test_stages.py checks them)
-    assert stages.loop("preflight") == [{"name": "certs", "tags": ["mesh", "certs", "gateways"]}]
+    assert stages.loop("preflight")[-1] == {"name": "certs", "tags": ["mesh", "certs", "gateways"]}
     assert s["stages"]["istio"]["role"] == s["stages"]["istio-helm"]["role"] == "istio_control_plane"
     assert {"name": "istio", "tags": ["install", "control_plane"]} in stages.loop("absent")
     assert s["stages"]["static_ip"]["cleanup_default"] is False

@@ -57,7 +57,7 @@ def test_a_stage_name_is_a_label_value_and_a_folder_name(stage):
     for api_version, kind in stage.prune:
         assert "/" in api_version or api_version == "v1", (api_version, kind)
     assert set(stage.methods) <= {"istioctl", "helm", "aks_addon"}
-    assert set(stage.needs) <= {"azure", "cluster", "kubeconfig_fetched"}
+    assert set(stage.needs) <= {"azure", "cluster", "istioctl_used", "kubeconfig_fetched"}
 
 
 @pytest.mark.parametrize("stage", [s for s in stages.STAGES if s.switch], ids=lambda s: s.name)
@@ -100,7 +100,8 @@ def test_the_playbooks_name_no_stage_role_they_loop_over_the_registry(playbook):
 def test_the_stage_loops_are_the_same_for_every_host_in_run_order():
     main = stages.loop("main")
     assert [row["name"] for row in main] == NAMES and main[-1]["tags"] == list(stages.get("analyze").tags)
-    assert stages.loop("preflight") == [{"name": "certs", "tags": ["mesh", "certs", "gateways"]}]
+    assert stages.loop("preflight") == [{"name": "istio", "tags": ["install"]}, {"name": "istio-helm", "tags": ["install"]},
+                                        {"name": "certs", "tags": ["mesh", "certs", "gateways"]}]
     absent = stages.loop("absent")
     assert [row["name"] for row in absent] == [n for n in reversed(NAMES) if stages.get(n).cleanup]
     assert absent[-1] == {"name": "static_ip", "tags": ["static_ip"]}
@@ -116,10 +117,10 @@ def test_each_stage_role_has_the_entry_points_the_playbooks_include(stage):
     tasks = REPO / "roles" / stage.entry / "tasks"
     assert (tasks / "main.yml").is_file()
     assert (tasks / "absent.yml").is_file() == bool(stage.cleanup), stage.name
-    if stage.preflight is not None:
-        assert (tasks / "preflight.yml").is_file()
-        assert set(stages.preflight_tags(stage)) >= set(stage.tags)
     specs = yaml.safe_load((REPO / "roles" / stage.entry / "meta" / "argument_specs.yml").read_text())
+    if stage.preflight is not None:
+        assert (tasks / "preflight.yml").is_file() and "preflight" in specs["argument_specs"]
+        assert set(stages.preflight_tags(stage)) >= set(stage.tags)
     assert "absent" in specs["argument_specs"] or not stage.cleanup, stage.name
 
 
