@@ -207,7 +207,9 @@ def test_the_summary_names_each_finding_and_why_a_stage_was_skipped(tmp_path):
     lint = run.task("Lint the mesh configuration (the render folder, or the live mesh)")[0]["result"]
     for m in lint["messages"]:  # each finding on a line of its own: level, code, object, message
         assert "mesh lint %s %s %s: %s" % (m["level"], m["code"], m["origin"], m["message"]) in summary
-    assert lint["messages"] and "mesh lint: %s" % lint["counts"] in summary
+    counts = dict((level, "%d %s%s" % (n, level.lower(), "" if n == 1 or level == "Info" else "s"))
+                  for level, n in lint["counts"].items())
+    assert lint["messages"] and "mesh lint: %(Error)s, %(Warning)s, %(Info)s" % counts in summary, summary
 
 
 def test_a_misspelt_variable_fails_before_anything_is_rendered_or_only_warns(tmp_path):
