@@ -227,8 +227,8 @@ def main():
         timeout=dict(type="str", default="5m0s"),
         state=dict(type="str", default="present", choices=["present", "absent", "rendered"]),
         helm_path=dict(type="path"), compare_only=dict(type="bool", default=False), kube_version=dict(type="str"))
-    module = KubeModule(argument_spec=spec, required_if=[("state", "present", ["chart"]), ("state", "rendered", ["chart"])],
-                        supports_check_mode=True)
+    module = KubeModule(argument_spec=spec, supports_check_mode=True,
+                        required_if=[("state", "present", ["chart"]), ("state", "rendered", ["chart"])])
     p = module.params
     problems = helm.argument_problems(p["name"], p["chart"] if p["state"] != "absent" else None, p["namespace"])
     problems += [why for why in [cli.duration_problem("timeout", p["timeout"]),
