@@ -70,10 +70,19 @@ options:
     type: str
     default: 5m0s
   state:
-    description: Whether the release should exist.
+    description:
+      - Whether the release should exist.
+      - C(rendered) changes nothing and needs no cluster - the chart's objects as C(helm install) would leave
+        them (RV(objects)), for render mode; C(changed) is always false.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, rendered]
     default: present
+  kube_version:
+    description:
+      - With O(state=rendered), the Kubernetes version the chart renders for (its C(.Capabilities.KubeVersion) and
+        C(kubeVersion) constraint; cert-manager's chart refuses helm's own default, v1.20.0). In check mode the
+        cluster's own version is used.
+    type: str
   helm_path:
     description: The helm binary; default, helm on PATH.
     type: path
@@ -93,6 +102,16 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: The istiod chart's objects as helm install leaves them (no cluster)
+  aksmesh.istio.helm_release:
+    name: istiod
+    chart: istiod
+    version: 1.30.0
+    namespace: istio-system
+    kube_version: 1.34.0
+    state: rendered
+  register: istiod_objects
+
 - name: istiod from the Istio charts
   aksmesh.istio.helm_release:
     name: istiod
@@ -135,6 +154,15 @@ planned:
       check-mode run read (O(aksmesh.istio.apply#module:planned)).
   returned: in check mode, when the release would be installed or upgraded
   type: dict
+objects:
+  description:
+    - O(state=rendered). The objects C(helm template --include-crds --no-hooks) prints, as C(helm install) leaves
+      them - in the release's namespace when they name none, with the label C(app.kubernetes.io/managed-by=Helm)
+      and the annotations C(meta.helm.sh/release-name) and C(meta.helm.sh/release-namespace), so a later
+      C(helm upgrade) of the release adopts them. Hooks are left out (C(helm install) runs and deletes them).
+  returned: when O(state=rendered)
+  type: list
+  elements: dict
 stdout:
   description: helm's output when it ran.
   returned: when helm changed something
@@ -172,6 +200,23 @@ def what_it_would_do(module, conn, rendered):
     return dict(manifest_changes=planned.changes(differ), planned=plan.result())
 
 
+def rendered_objects(module, binary):
+    """state=rendered: the chart's objects (no hooks) as helm install leaves them; no cluster is asked anything."""
+    p = module.params
+    argv = [binary, "-n", p["namespace"]] + helm.template_argv(p["repo"], p["name"], p["chart"], p["version"],
+                                                               p["kube_version"], hooks=False)
+    try:
+        _rc, out, _err = cli.run(module, argv, data=json.dumps(p["values"]))
+    except cli.CommandError as exc:
+        module.fail_json(msg="helm template of chart %s (release %s in %s) failed (exit %s): %s" % (
+            p["chart"], p["name"], p["namespace"], exc.rc, exc.detail), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+    try:
+        objs = manifests.normalize(manifests.expand([out]))
+    except manifests.ManifestError as exc:
+        module.fail_json(msg="helm template printed an unusable manifest for chart %s: %s" % (p["chart"], exc))
+    return helm.as_installed(objs, p["name"], p["namespace"])
+
+
 def main():
     spec = dict(K8S_AUTH_ARG_SPEC)
     spec.update(
@@ -179,15 +224,20 @@ def main():
         repo=dict(type="str", default="https://istio-release.storage.googleapis.com/charts"),
         version=dict(type="str"), namespace=dict(type="str", required=True), values=dict(type="dict", default={}),
         create_namespace=dict(type="bool", default=True), wait=dict(type="bool", default=True),
-        timeout=dict(type="str", default="5m0s"), state=dict(type="str", default="present", choices=["present", "absent"]),
-        helm_path=dict(type="path"), compare_only=dict(type="bool", default=False))
-    module = KubeModule(argument_spec=spec, required_if=[("state", "present", ["chart"])], supports_check_mode=True)
+        timeout=dict(type="str", default="5m0s"),
+        state=dict(type="str", default="present", choices=["present", "absent", "rendered"]),
+        helm_path=dict(type="path"), compare_only=dict(type="bool", default=False), kube_version=dict(type="str"))
+    module = KubeModule(argument_spec=spec, supports_check_mode=True,
+                        required_if=[("state", "present", ["chart"]), ("state", "rendered", ["chart"])])
     p = module.params
-    problems = helm.argument_problems(p["name"], p["chart"] if p["state"] == "present" else None, p["namespace"])
-    problems += [why for why in [cli.duration_problem("timeout", p["timeout"])] if why]
+    problems = helm.argument_problems(p["name"], p["chart"] if p["state"] != "absent" else None, p["namespace"])
+    problems += [why for why in [cli.duration_problem("timeout", p["timeout"]),
+                                 helm.kube_version_problem(p["kube_version"])] if why]
     if problems:
         module.fail_json(msg="; ".join(problems) + "; nothing changed")
     binary = cli.find_tool(module, "helm", p["helm_path"], "install helm 3 (https://helm.sh/docs/intro/install/)")
+    if p["state"] == "rendered":
+        module.exit_json(changed=False, changes=[], release=None, objects=rendered_objects(module, binary))
     conn = resolve(module)  # one connection: helm's and the API client's (check mode)
     tool_kubeconfig.require(module, conn, "helm")
 
@@ -226,12 +276,7 @@ def main():
                 # the cluster's Kubernetes version: without it helm template assumes v1.20.0, and a chart's
                 # kubeVersion constraint (cert-manager's ">= 1.22.0-0") refuses to render
                 server = RestClient(conn.client, timeout=p["request_timeout"]).request("GET", "/version") or {}
-                argv = ["template", "--include-crds", "--repo", p["repo"], "-f", "-"]
-                if server.get("gitVersion"):
-                    argv += ["--kube-version", server["gitVersion"]]
-                if p["version"]:
-                    argv += ["--version", p["version"]]
-                argv += ["--", p["name"], p["chart"]]
+                argv = helm.template_argv(p["repo"], p["name"], p["chart"], p["version"], server.get("gitVersion"))
                 rendered = run(argv, data=json.dumps(p["values"]))[1]
                 return dict(result, **what_it_would_do(module, conn, rendered))
             errors.run(module, would_do, what="comparing chart %s with the cluster failed" % p["chart"])

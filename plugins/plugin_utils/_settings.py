@@ -20,6 +20,7 @@ import os
 import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import support
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
@@ -57,6 +58,8 @@ DEFAULTS = {
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
     "unknown_variables": ("str", "fail"),
+    "render_helm_as": ("str", "manifests"),
+    "render_kube_version": ("str", None),
 }
 # the other aksmesh_* inventory variables (without the prefix) -> type: the playbooks read them, the settings check
 # their types (documented in roles/settings/meta too). The passphrases (SECRETS) never reach a message or settings_mesh.
@@ -82,6 +85,9 @@ TARGETS = ("render", "cluster")
 LINT_LEVELS = ("Info", "Warning", "Error")
 ABSENT_HOSTS = ("report", "fail")
 RECONCILE = ("report", "force")
+# render mode: a Helm chart (the Helm method's Istio, cert-manager) as its objects, or as Flux HelmReleases
+RENDER_HELM_AS = ("manifests", "flux")
+KUBE_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+\Z")
 POLL_RANGE = (1, 60)
 # \Z as in module_utils/_k8s/names.py, not $: "$" also matches before a trailing newline ("asm-1-28\n")
 ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+\Z")
@@ -98,6 +104,15 @@ def _needs(s, azure, render):
         "istioctl_used": (not render or s["install_method"] == "istioctl", ""),
         "kubeconfig_fetched": (s["kubeconfig"] is None, "aksmesh_kubeconfig is given"),
     }
+
+
+def _render_kube_version(s):
+    """The Kubernetes version render mode gives helm template: aksmesh_render_kube_version, else the oldest the
+    Istio line supports (module_utils/_istio/support.py), so the objects suit every cluster it may run on."""
+    if s["render_kube_version"] is not None:
+        return s["render_kube_version"].lstrip("v")
+    low = support.supported_range(s["istio_version"])[0] or max(low for low, high in support.SUPPORT.values())
+    return "%d.%d.0" % low
 
 
 def _host_stages(s, azure, render, method):
@@ -221,6 +236,12 @@ def _check_choices(s):
     if s["unknown_variables"] not in UNKNOWN_VARIABLES:
         _fail("unknown_variables", "%r: use fail (an aksmesh_* variable the collection does not know, a misspelt "
                                    "setting, fails the run) or warn" % (s["unknown_variables"],))
+    if s["render_helm_as"] not in RENDER_HELM_AS:
+        _fail("render_helm_as", "%r: use manifests (the charts' objects, as helm install leaves them: any GitOps tool "
+                                "or kubectl applies them) or flux (Flux HelmRelease objects, for Flux's "
+                                "helm-controller)" % (s["render_helm_as"],))
+    if s["render_kube_version"] is not None and not KUBE_VERSION.match(s["render_kube_version"]):
+        _fail("render_kube_version", "%r is not a Kubernetes version such as 1.32.0" % (s["render_kube_version"],))
     if s["analyze_absent_hosts"] not in ABSENT_HOSTS:
         _fail("analyze_absent_hosts", "%r: use report (a route to a host not deployed yet is listed, fails nothing) "
                                       "or fail" % s["analyze_absent_hosts"])
@@ -311,6 +332,8 @@ def derive(raw, host="", cwd="", variables=None):
         "target": s["target"],
         "render": render,
         "render_dir": render_dir,
+        # how render mode writes a Helm chart (manifests or flux), and the Kubernetes version helm template renders for
+        "render_helm": {"as": s["render_helm_as"], "kube_version": _render_kube_version(s)},
         "istio_version": s["istio_version"],
         "revision": revision,
         "ingress": ingress,

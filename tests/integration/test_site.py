@@ -136,7 +136,7 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     out = tmp_path / "out"
     inv = inventory(tmp_path, {"aks-weu": {"aksmesh_render_dir": str(out / "aks-weu"), "mesh_injection_manual": [LEGACY]},
                                "aks-neu": {"aksmesh_render_dir": str(out / "aks-neu"),
-                                           "aksmesh_install_method": "helm"},
+                                           "aksmesh_install_method": "helm", "aksmesh_render_helm_as": "flux"},
                                "aks-sea": {"aksmesh_render_dir": str(out / "aks-sea"),
                                            "aksmesh_install_method": "aks_addon", "aksmesh_revision": "asm-1-28",
                                            "mesh_egress_hosts": [], "mesh_secrets_key_vault": KEY_VAULT_SECRETS,
@@ -194,6 +194,7 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert any(line.startswith("secrets: no secret value is rendered; the grafana and kiali Secrets in 20-secrets "
                                "hold placeholders") for line in summaries["aks-weu"])
     assert any("sync the credential Secrets from Key Vault mesh-kv" in line for line in summaries["aks-sea"])
+    assert any("for Flux only: the control plane is Flux HelmReleases" in line for line in summaries["aks-neu"])
     second = run_playbook(SITE, tmp_path, inventory=inv)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
     summary = second.task("Summary")[0]["result"]["msg"]
@@ -209,7 +210,9 @@ def test_the_summary_names_each_finding_and_why_a_stage_was_skipped(tmp_path):
     lint = run.task("Lint the mesh configuration (the render folder, or the live mesh)")[0]["result"]
     for m in lint["messages"]:  # each finding on a line of its own: level, code, object, message
         assert "mesh lint %s %s %s: %s" % (m["level"], m["code"], m["origin"], m["message"]) in summary
-    assert lint["messages"] and "mesh lint: %s" % lint["counts"] in summary
+    counts = dict((level, "%d %s%s" % (n, level.lower(), "" if n == 1 or level == "Info" else "s"))
+                  for level, n in lint["counts"].items())
+    assert lint["messages"] and "mesh lint: %(Error)s, %(Warning)s, %(Info)s" % counts in summary, summary
 
 
 def test_a_misspelt_variable_fails_before_anything_is_rendered_or_only_warns(tmp_path):
@@ -370,9 +373,9 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     # the Helm method is analyzed after the last stage like the others
     analysis = second.task("Analyze the live mesh with istioctl")[0]["result"]
     assert not analysis.get("failed") and {"shop", "istio-system"} <= set(analysis["namespaces"]), analysis
-    # a GitOps re-sync of the render: the Flux HelmReleases of 10-istio-helm need Flux's CRDs, which this cluster
-    # does not have (Flux's helm-controller would install the same charts); every other folder re-syncs quietly
-    assert_a_gitops_resync_conflicts_with_nothing(kube_api, tmp_path, host, MESH, skip=("10-istio-helm",))
+    # a GitOps re-sync of the render (aksmesh_render_helm_as: manifests, the default): the charts' objects as helm
+    # install left them, every folder, 10-istio-helm included, conflicts with nothing helm or the collection applied
+    assert_a_gitops_resync_conflicts_with_nothing(kube_api, tmp_path, host, MESH)
     # a revision the cluster does not run would be a second istiod release: refused before any chart changes
     kube_api.clear_log()
     other = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_revision": "1-31-0"})
@@ -459,6 +462,55 @@ def test_the_render_folder_applies_to_an_empty_cluster_as_it_is(kube_api, tmp_pa
     again = tmp_path / "again"
     for path in files:
         if "webhookconfiguration-" not in path.name:
+            target = again / path.relative_to(out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(path.read_text())
+    diff = kube_api.kubectl("diff", "--server-side", "--field-manager", "gitops", "-R", "-f", str(again),
+                            check=False, timeout=300)
+    assert diff.returncode == 0, diff.stdout[-3000:] + diff.stderr[-2000:]
+
+
+def test_the_helm_method_renders_manifests_that_plain_kubectl_applies(kube_api, istio_chart_repo, tmp_path):
+    """The Helm method's render as manifests (the default of aksmesh_render_helm_as): the charts' objects, no Flux
+    kind, which `kubectl apply --server-side -R -f` of each folder in turn applies to a cluster without Istio (the
+    base chart's CRDs first: they sort first in the first folder), as helm install leaves them (helm's ownership
+    label and annotations); a second apply changes nothing."""
+    out = tmp_path / "out" / "aks"
+    host = {"aksmesh_render_dir": str(out), "aksmesh_install_method": "helm", "aksmesh_istio_version": ISTIO_VERSION,
+            "istio_helm_repo": istio_chart_repo}
+    inv = inventory(tmp_path, {"aks": host}, dict(MESH, aksmesh_target="render"))
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    assert run.rc == 0, run.stdout[-3000:]
+    summary = run.task("Summary")[0]["result"]["msg"]
+    assert any("for any GitOps tool (Argo CD, Flux) or kubectl apply" in line for line in summary), summary
+    files = sorted(out.rglob("*.yaml"))
+    objs = dict((path, yaml.safe_load(path.read_text())) for path in files)
+    assert not [p for p, o in objs.items() if "fluxcd.io" in o["apiVersion"]]
+    helm_folder = sorted(p for p in out.iterdir() if p.is_dir())[0]
+    assert helm_folder.name == "10-istio-helm"
+    charts = sorted(p.name for p in helm_folder.iterdir())
+    assert charts[0].startswith("00-namespace-"), charts
+    assert "01-customresourcedefinition--cluster-gateways.networking.istio.io.yaml" in charts, charts
+    istiod = objs[helm_folder / "deployment-istio-system-istiod.yaml"]
+    assert istiod["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+    assert istiod["metadata"]["annotations"] == {"meta.helm.sh/release-name": "istiod",
+                                                 "meta.helm.sh/release-namespace": "istio-system"}
+    assert "helm.sh/hook" not in json.dumps(list(objs.values()))
+    kube_api.remove_istio_crds()
+    lines = 0
+    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
+        applied = kube_api.kubectl("apply", "--server-side", "--field-manager", "gitops", "-R", "-f", str(folder),
+                                   check=False, timeout=300)
+        assert applied.returncode == 0, (folder.name, applied.stderr[-3000:])
+        lines += len(applied.stdout.splitlines())
+    assert lines == len(files)  # one "serverside-applied" line per object
+    assert kube_api.get("apps/v1", "Deployment", "istio-system", "istiod")
+    assert kube_api.get("apps/v1", "Deployment", "istio-ingress", "istio-ingress")
+    assert kube_api.get("security.istio.io/v1", "PeerAuthentication", "istio-system", "default")
+    assert kube_api.get("networking.istio.io/v1", "Gateway", "istio-ingress", "shop-gw")
+    again = tmp_path / "again"
+    for path in files:
+        if "webhookconfiguration-" not in path.name:  # istiod's at run time (docs/gitops.md)
             target = again / path.relative_to(out)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(path.read_text())

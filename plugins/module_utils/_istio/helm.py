@@ -65,3 +65,57 @@ def argument_problems(name, chart, namespace):
     if names.problem("Namespace", namespace):
         out.append("namespace %r is not a namespace name (a DNS-1123 label)" % namespace)
     return out
+
+
+# what helm sets on every object of a release it installs (pkg/action: setMetadataVisitor), so that a later
+# `helm upgrade` takes the objects as its own; hooks get none (helm runs and deletes them: they are not rendered)
+MANAGED_BY = ("app.kubernetes.io/managed-by", "Helm")
+RELEASE_NAME = "meta.helm.sh/release-name"
+RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
+# the cluster-scoped kinds charts hold: helm puts every other object without a namespace into the release's
+CLUSTER_SCOPED = frozenset((
+    "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "APIService", "PriorityClass", "StorageClass",
+    "PersistentVolume", "IngressClass", "RuntimeClass", "CSIDriver", "ClusterIssuer", "GatewayClass",
+))
+
+
+def template_argv(repo, name, chart, version=None, kube_version=None, hooks=True):
+    """``helm template`` of ``chart`` (values on standard input), CRDs included: the check mode's comparison
+    renders with the hooks, render mode without them (``helm install`` runs a hook and deletes it)."""
+    argv = ["template", "--include-crds", "--repo", repo, "-f", "-"]
+    if not hooks:
+        argv.append("--no-hooks")
+    if kube_version:
+        argv += ["--kube-version", kube_version]
+    if version:
+        argv += ["--version", version]
+    return argv + ["--", name, chart]  # positionals after "--": never read as flags
+
+
+def as_installed(objs, name, namespace):
+    """Copies of the objects ``helm template`` printed as ``helm install`` of release ``name`` in ``namespace``
+    leaves them: in the release's namespace when they name none (and are namespaced), with helm's ownership label and
+    annotations, so a later ``helm upgrade`` of the same release adopts them and a GitOps re-sync meets the values
+    helm wrote."""
+    out = []
+    for obj in objs:
+        obj = json.loads(json.dumps(obj))
+        meta = obj.setdefault("metadata", {})
+        if obj.get("kind") not in CLUSTER_SCOPED and not meta.get("namespace"):
+            meta["namespace"] = namespace
+        meta["labels"] = dict(meta.get("labels") or {}, **{MANAGED_BY[0]: MANAGED_BY[1]})
+        meta["annotations"] = dict(meta.get("annotations") or {}, **{RELEASE_NAME: name, RELEASE_NAMESPACE: namespace})
+        out.append(obj)
+    return out
+
+
+KUBE_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.-]+)?\Z")
+
+
+def kube_version_problem(version):
+    """Why helm would refuse ``version`` as ``--kube-version`` (None when it takes it, or it is not given)."""
+    if version is None or KUBE_VERSION.match(version):
+        return None
+    return "kube_version %r is not a Kubernetes version such as 1.34.0" % (version,)

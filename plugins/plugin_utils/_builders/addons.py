@@ -176,5 +176,5 @@ def dashboards(enabled, namespace):
                     "port_forward": "kubectl -n %s port-forward svc/%s %d:%d" % (namespace, service, local, port),
                     "istioctl": "istioctl dashboard %s -n %s" % ("jaeger" if addon == "jaeger" else addon,
                                                                  namespace),
-                    "login": LOGIN.get(addon, "no login").replace("{ns}", namespace)})
+                    "login": LOGIN.get(addon, "").replace("{ns}", namespace)})
     return out

@@ -362,3 +362,18 @@ def test_the_inventories_of_the_repository_set_no_unknown_aksmesh_variable():
         found.update("%s: aksmesh_%s" % (path.relative_to(ROLES.parent), name)
                      for name in re.findall(r"^\s*aksmesh_(\w+):", path.read_text(), re.M) if name not in known)
     assert sorted(found) == []
+
+
+def test_render_helm_as_manifests_by_default_for_the_oldest_kubernetes_of_the_istio_line():
+    """Manifests by default (any GitOps tool, or kubectl, applies them); helm template renders for the oldest
+    Kubernetes the Istio line supports, unless aksmesh_render_kube_version says which."""
+    s = derive({"install_method": "helm", "istio_version": "1.30.0"})
+    assert s["render_helm"] == {"as": "manifests", "kube_version": "1.32.0"}
+    assert derive({"render_helm_as": "flux", "render_kube_version": "v1.34.2"})["render_helm"] == {
+        "as": "flux", "kube_version": "1.34.2"}
+    # an Istio line the support table does not know: the newest minimum of the table
+    assert derive({"istio_version": "1.99.0"})["render_helm"]["kube_version"] == "1.32.0"
+    with pytest.raises(SettingsError, match=r"aksmesh_render_helm_as: 'argo': use manifests .* or flux"):
+        derive({"render_helm_as": "argo"})
+    with pytest.raises(SettingsError, match="aksmesh_render_kube_version: 'latest' is not a Kubernetes version"):
+        derive({"render_kube_version": "latest"})
