@@ -318,7 +318,7 @@ def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_
     # the render of this inventory re-synced by a GitOps tool: istioctl install's labels and the API server's
     # normalised values are in the render, so nothing conflicts with what istioctl install applied
     assert_a_gitops_resync_conflicts_with_nothing(kube_api, tmp_path, hosts["aks"], group_vars)
-    # two VirtualServices for host reviews (the mesh_traffic README's mirror and canary entries): the run fails
+    # two VirtualServices for host reviews (two mesh_traffic entries for one host, a mirror and a canary): the run fails
     # at the analysis, naming the finding and both objects; --tags traffic runs the analysis too
     twice = MESH["mesh_traffic_services"] + [{"name": "reviews-mirror", "host": "reviews", "namespace": "shop",
                                               "subsets": ["v1", "v2"], "mirror": {"subset": "v2", "percentage": 20}}]

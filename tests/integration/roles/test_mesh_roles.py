@@ -239,17 +239,24 @@ def test_rule_violations_fail_with_the_fix(mesh_cluster, tmp_path):
 
 def test_removed_items_are_pruned_and_state_absent_removes(mesh_cluster, tmp_path):
     kube_api, kc = mesh_cluster
-    two = [{"name": "a", "namespace": "shop", "subsets": ["v1"]}, {"name": "b", "namespace": "shop",
-                                                                   "retries": {"attempts": 2}}]
+    # a: subsets and routing (a VirtualService and a DestinationRule); b: retries only (a VirtualService)
+    two = [{"name": "a", "namespace": "shop", "subsets": ["v1"], "default_subset": "v1"},
+           {"name": "b", "namespace": "shop", "retries": {"attempts": 2}}]
     run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_traffic", "vars": {"mesh_traffic_services": two}}]), tmp_path)
     assert get(kube_api, "networking.istio.io", "virtualservices", "shop", "b")
     one = run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_traffic",
                                   "vars": {"mesh_traffic_services": two[:1]}}]), tmp_path)
     assert one.rc == 0 and not get(kube_api, "networking.istio.io", "virtualservices", "shop", "b")
     assert get(kube_api, "networking.istio.io", "virtualservices", "shop", "a")
+    # a without routing intent: its VirtualService is pruned, its DestinationRule stays
+    subsets_only = [{"name": "a", "namespace": "shop", "subsets": ["v1"]}]
+    dr_only = run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_traffic",
+                                      "vars": {"mesh_traffic_services": subsets_only}}]), tmp_path)
+    assert dr_only.rc == 0 and not get(kube_api, "networking.istio.io", "virtualservices", "shop", "a")
+    assert get(kube_api, "networking.istio.io", "destinationrules", "shop", "a")
     gone = run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_traffic", "vars": {
-        "mesh_traffic_services": two[:1], "mesh_traffic_state": "absent"}}]), tmp_path)
-    assert gone.rc == 0 and not get(kube_api, "networking.istio.io", "virtualservices", "shop", "a")
+        "mesh_traffic_services": subsets_only, "mesh_traffic_state": "absent"}}]), tmp_path)
+    assert gone.rc == 0 and not get(kube_api, "networking.istio.io", "destinationrules", "shop", "a")
 
 
 @pytest.mark.parametrize("method,name,namespace", [

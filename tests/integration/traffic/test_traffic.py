@@ -149,6 +149,62 @@ def test_a_fault_on_the_canary_route_hits_only_the_matched_requests(shop):
     assert status_counts(others) == {200: 10} and versions(others) == {"v1": 10}  # the default route, no fault
 
 
+def test_a_header_matched_group_is_split_by_weights_everyone_else_on_v1(shop):
+    """A canary for a header group split 50/50 between v1 and v2 (a match with weights), everyone else on v1."""
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"],
+                   "canary": {"header": {"name": "x-beta", "exact": "yes"}, "weights": {"v1": 50, "v2": 50}}})
+    beta = {"x-beta": "yes"}
+    # the default route (v1 only) shows the VirtualService is in force: before it, the Service spreads over both
+    shop.eventually(lambda: versions(shop.from_client("web", count=20)) == {"v1": 20}, "the default route")
+    answers = shop.from_client("web", "/beta", headers=beta, count=200)
+    assert status_counts(answers) == {200: 200}
+    counts = versions(answers)
+    assert 0.35 <= counts.get("v2", 0) / 200 <= 0.65, counts  # 50 % ± 15 points (the sd of 200 draws is 3.5)
+    assert versions(shop.from_client("web", "/others", count=40)) == {"v1": 40}
+    assert versions(shop.from_client("web", "/not-beta", headers={"x-beta": "no"}, count=20)) == {"v1": 20}
+
+
+def test_ordered_routes_carry_their_own_header_manipulation(shop):
+    """routes: jason's requests to v2 with a request header added for the application; everyone else to v1,
+    whose answers get a response header; each route's headers reach only its own requests."""
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"], "routes": [
+        {"match": {"header": {"name": "end-user", "exact": "jason"}}, "subset": "v2",
+         "headers": {"request": {"set": {"x-route": "jason"}}}},
+        {"subset": "v1", "headers": {"response": {"set": {"x-served-by": "default-route"}}}}]})
+    jason = {"end-user": "jason"}
+    shop.eventually(lambda: versions(shop.from_client("web", headers=jason, count=5)) == {"v2": 5}, "jason's route")
+    answers = shop.from_client("web", "/jason", headers=jason, count=5)
+    assert versions(answers) == {"v2": 5}
+    assert {json.loads(body)["headers"].get("x-route") for _s, _h, body in answers} == {"jason"}
+    assert all("x-served-by" not in headers for _s, headers, _b in answers)
+    others = shop.from_client("web", "/others", headers={"end-user": "alice"}, count=10)
+    assert versions(others) == {"v1": 10}
+    assert {headers.get("x-served-by") for _s, headers, _b in others} == {"default-route"}
+    assert all("x-route" not in json.loads(body)["headers"] for _s, _h, body in others)
+
+
+def test_a_destination_rule_alone_pins_nothing_and_its_policy_applies(shop):
+    """Subsets and a policy without routing intent: the DestinationRule alone. A VirtualService the role applied
+    before is pruned, traffic reaches both versions again, and the rule's consistent hash keeps each user on one."""
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"], "default_subset": "v1"})
+    shop.eventually(lambda: versions(shop.from_client("web", count=20)) == {"v1": 20}, "the route pinned to v1")
+    traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"],
+                   "load_balancer": {"consistent_hash": {"header": "x-user"}}})
+    assert shop.cluster.get("networking.istio.io/v1", "VirtualService", SHOP, "web") is None
+    rule = shop.cluster.get("networking.istio.io/v1", "DestinationRule", SHOP, "web")
+    assert rule["spec"]["trafficPolicy"]["loadBalancer"] == {"consistentHash": {"httpHeaderName": "x-user"}}
+    assert [s["name"] for s in rule["spec"]["subsets"]] == ["v1", "v2"]
+
+    def per_user():
+        seen = {}
+        for user in range(20):
+            seen[user] = versions(shop.from_client("web", "/sticky", headers={"x-user": f"u{user}"}, count=5))
+        return seen if set().union(*seen.values()) == {"v1", "v2"} and all(len(v) == 1 for v in seen.values()) \
+            else None
+    seen = shop.eventually(per_user, "both versions reached, each user on one")
+    assert sum(sum(v.values()) for v in seen.values()) == 100, seen
+
+
 def test_outlier_detection_ejects_the_failing_backend(shop):
     shop.cluster.create(workload("web", "bad", annotations={"aksmesh.test/echo-status": "503"},
                                  service_account="web"))

@@ -203,9 +203,11 @@ def test_egress_gateway_pattern():
      lambda vs, dr: vs["http"][0]["retries"] == {"attempts": 3, "perTryTimeout": "2s", "retryOn": "5xx"}),
     ({"fault": {"delay": {"fixed": "5s", "percentage": 10}, "abort": {"http_status": 503}}},
      lambda vs, dr: vs["http"][0]["fault"]["abort"] == {"httpStatus": 503, "percentage": {"value": 100.0}}),
-    ({"load_balancer": "random"}, lambda vs, dr: dr["trafficPolicy"]["loadBalancer"] == {"simple": "RANDOM"}),
+    # a policy without routing: the DestinationRule alone, no VirtualService pinning the traffic to v1
+    ({"load_balancer": "random"},
+     lambda vs, dr: vs is None and dr["trafficPolicy"]["loadBalancer"] == {"simple": "RANDOM"}),
     ({"load_balancer": {"consistent_hash": {"source_ip": True}}},
-     lambda vs, dr: dr["trafficPolicy"]["loadBalancer"] == {"consistentHash": {"useSourceIp": True}}),
+     lambda vs, dr: vs is None and dr["trafficPolicy"]["loadBalancer"] == {"consistentHash": {"useSourceIp": True}}),
     ({"load_balancer": {"consistent_hash": {"cookie": {"name": "user", "ttl": "60s"}}}},
      lambda vs, dr: dr["trafficPolicy"]["loadBalancer"]["consistentHash"]["httpCookie"] == {"name": "user",
                                                                                             "ttl": "60s"}),
@@ -217,9 +219,9 @@ def test_egress_gateway_pattern():
 ])
 def test_traffic_patterns(svc, check):
     base = {"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"]}
-    vs, dr = traffic.service_manifests(dict(base, **svc))
-    assert vs["spec"]["exportTo"] == ["."] and dr["spec"]["exportTo"] == ["."]
-    assert check(vs["spec"], dr["spec"])
+    objs = dict((o["kind"], o["spec"]) for o in traffic.service_manifests(dict(base, **svc)))
+    assert [o["exportTo"] for o in objs.values()] in ([["."]], [["."], ["."]]) and "DestinationRule" in objs
+    assert check(objs.get("VirtualService"), objs["DestinationRule"])
 
 
 @pytest.mark.parametrize("header, matched", [
@@ -245,16 +247,17 @@ def test_a_canary_route_carries_its_own_fault_the_default_route_none():
     assert matched["fault"] == {"abort": {"httpStatus": 500, "percentage": {"value": 100.0}}}
     assert matched["timeout"] == "2s"
     assert "fault" not in default and "timeout" not in default and "match" not in default
-    with pytest.raises(MeshConfigError, match="canary.fault needs a header or cookie match"):
+    with pytest.raises(MeshConfigError, match=r"canary.fault \(service s/r\): needs a header or cookie match"):
         traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"], "canary": {
             "weights": {"v1": 90, "v2": 10}, "fault": {"abort": {"http_status": 500}}}})
 
 
 def test_traffic_rejects_bad_weights_and_unknown_subsets():
-    with pytest.raises(MeshConfigError, match="^services: service s/r: canary weights .* must add up to 100"):
+    with pytest.raises(MeshConfigError, match=r"^services\[0\].canary.weights \(service s/r\): .* add up to 70; "
+                                              "they must add up to 100"):
         traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1", "v2"],
                                    "canary": {"weights": {"v1": 50, "v2": 20}}})
-    with pytest.raises(MeshConfigError, match="^services: service s/r: subset v3"):
+    with pytest.raises(MeshConfigError, match=r"^services\[0\].canary.subset \(service s/r\): subset v3 is not in "):
         traffic.service_manifests({"name": "r", "namespace": "s", "subsets": ["v1"],
                                    "canary": {"header": {"name": "x", "exact": "1"}, "subset": "v3"}})
 
@@ -366,7 +369,8 @@ def test_destination_rules_are_exported_to_the_gateways_that_route_to_them():
                                               "the gateway namespace"):
         build("gateway_manifests", GATEWAYS, config, destination_rules=[
             dict(config["destination_rules"][0], export_to=["."])])
-    with pytest.raises(MeshConfigError, match="^services: service shop/reviews: export_to .* hides its subsets"):
+    with pytest.raises(MeshConfigError, match=r"^services\[0\] \(service shop/reviews\): export_to .* hides its "
+                                              "subsets"):
         traffic.traffic_manifests(gateway_routes=routes, services=[
             {"name": "reviews", "namespace": "shop", "subsets": ["v1"], "export_to": ["."]}])
 
