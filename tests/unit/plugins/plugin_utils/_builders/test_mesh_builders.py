@@ -335,6 +335,62 @@ def test_addon_wiring_and_dashboards():
     assert jaeger["port_forward"] == "kubectl -n istio-system port-forward svc/tracing 16686:80"
 
 
+def kiali_stand_ins():
+    """Kiali's ConfigMap as upstream ships it (istio-system, tracing off) and its Deployment."""
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kiali", "namespace": "istio-system"},
+          "data": {"config.yaml": yaml.safe_dump({
+              "auth": {"strategy": "anonymous"}, "deployment": {"namespace": "istio-system", "view_only_mode": False},
+              "external_services": {"custom_dashboards": {"enabled": True}, "istio": {"root_namespace": "istio-system"},
+                                    "prometheus": {"enabled": True}, "tracing": {"enabled": False}}})}}
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kiali", "namespace": "istio-system"},
+           "spec": {"template": {"spec": {"containers": [{"name": "kiali", "image": "quay.io/kiali/kiali"}]}}}}
+    return [cm, dep]
+
+
+@pytest.mark.parametrize("method,istio_namespace", [("istioctl", "mesh-system"), ("helm", ""),
+                                                    ("aks_addon", "")])
+def test_kiali_knows_the_namespaces_and_the_other_addons(method, istio_namespace):
+    topo = topology(method, istio_namespace, revision="asm-1-28" if method == "aks_addon" else "")
+    ns, root = topo["addons_namespace"], topo["root_namespace"]
+    upstream = {"kiali": kiali_stand_ins(), "grafana": [], "prometheus": [], "jaeger": []}
+    out = build("addon_manifests", ADDONS, manifests=upstream, namespace=ns, root_namespace=root,
+                grafana_secret="graf")
+    cm, dep = out[0], out[1]
+    text = cm["data"]["config.yaml"]
+    config = yaml.safe_load(text)
+    assert config["deployment"] == {"namespace": ns, "view_only_mode": False}
+    services = config["external_services"]
+    assert services["istio"] == {"root_namespace": root}
+    assert services["prometheus"] == {"enabled": True, "url": "http://prometheus.%s:9090" % ns}
+    assert services["custom_dashboards"] == {"enabled": True}  # upstream's other settings stay
+    tracing = services["tracing"]
+    assert (tracing["enabled"], tracing["provider"], tracing["use_grpc"], tracing["internal_url"]) == (
+        True, "jaeger", True, "http://tracing.%s:16685/jaeger" % ns)
+    grafana = services["grafana"]
+    assert (grafana["enabled"], grafana["internal_url"]) == (True, "http://grafana.%s:3000" % ns)
+    assert grafana["auth"] == {"type": "basic", "username": "secret:graf:username",
+                               "password": "secret:graf:passphrase"}
+    assert "Istio Workload Dashboard" in [d["name"] for d in grafana["dashboards"]]
+    # the credentials come from the Secret, mounted where Kiali reads them: the ConfigMap holds no value
+    spec = dep["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in spec["containers"][0]["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes[mounts["/kiali-override-secrets/grafana-password"]]["secret"] == {
+        "secretName": "graf", "items": [{"key": "passphrase", "path": "value.txt"}]}
+    assert volumes[mounts["/kiali-override-secrets/grafana-username"]]["secret"] == {
+        "secretName": "graf", "items": [{"key": "username", "path": "value.txt"}]}
+    assert CREDENTIALS["grafana_passphrase"] not in text
+
+
+def test_kiali_without_grafana_or_jaeger_turns_them_off():
+    out = build("addon_manifests", ADDONS, manifests={"kiali": kiali_stand_ins()})
+    services = yaml.safe_load(out[0]["data"]["config.yaml"])["external_services"]
+    assert services["grafana"] == {"enabled": False} and services["tracing"] == {"enabled": False}
+    assert services["prometheus"] == {"enabled": True}  # not installed here: upstream's setting stays
+    mounts = [m["mountPath"] for m in out[1]["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]]
+    assert mounts == ["/kiali-override-secrets/login-token-signing-key"]
+
+
 def test_ingress_facts_from_a_service():
     svc = {"metadata": {"name": "gw", "namespace": "ns"}, "spec": {"type": "LoadBalancer", "ports": [
         {"name": "http2", "port": 80, "nodePort": 30080}, {"name": "https", "port": 443}]},
