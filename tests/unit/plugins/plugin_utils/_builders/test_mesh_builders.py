@@ -473,14 +473,33 @@ def test_tracing_telemetry_and_kiali_signing_key():
                                                                               "path": "value.txt"}]}
 
 
+def test_the_add_on_sends_spans_to_jaeger_as_the_other_methods_do():
+    """The add-on's tracing provider: the settings give the same one as on istioctl and Helm, the shared mesh
+    ConfigMap declares it (extensionProviders), and the addons' Telemetry in aks-istio-system turns it on."""
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils import _settings
+    settings = _settings.derive({"install_method": "aks_addon", "revision": "asm-1-28"}, host="h", cwd="/tmp")
+    tracing = settings["tracing"]
+    assert tracing == _settings.derive({}, host="h", cwd="/tmp")["tracing"] == {
+        "provider": "otel-tracing", "service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317}
+    (cm,) = build("aks_addon_mesh_config", revisions=["asm-1-28"], tracing=tracing)
+    assert yaml.safe_load(cm["data"]["mesh"])["extensionProviders"] == [{"name": "otel-tracing", "opentelemetry": {
+        "service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317}}]
+    jaeger = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "jaeger"}, "spec": {}}
+    tel = build("addon_manifests", ADDONS, manifests={"jaeger": [jaeger]}, namespace=settings["addons_namespace"],
+                root_namespace=settings["root_namespace"], tracing_provider=tracing["provider"])[-1]
+    assert (tel["kind"], tel["metadata"]["namespace"]) == ("Telemetry", "aks-istio-system")
+    assert tel["spec"]["tracing"][0]["providers"] == [{"name": "otel-tracing"}]
+
+
 def test_addon_shared_mesh_config_and_no_egress_gateway():
     import yaml
-    cms = build("aks_addon_mesh_config", revisions=["asm-1-27", "asm-1-28"])
+    cms = build("aks_addon_mesh_config", revisions=["asm-1-27", "asm-1-28"], tracing={})
     assert [c["metadata"]["name"] for c in cms] == ["istio-shared-configmap-asm-1-27", "istio-shared-configmap-asm-1-28"]
     assert {c["metadata"]["namespace"] for c in cms} == {"aks-istio-system"}
     assert yaml.safe_load(cms[0]["data"]["mesh"])["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
+    assert "extensionProviders" not in yaml.safe_load(cms[0]["data"]["mesh"])
     with pytest.raises(MeshConfigError, match="^revisions: is empty: the shared mesh ConfigMap is per add-on revision"):
-        build("aks_addon_mesh_config", revisions=[])
+        build("aks_addon_mesh_config", revisions=[], tracing={})
     with pytest.raises(MeshConfigError, match="^hosts: the install method runs no egress gateway this collection "
                                               "manages.*set gateway_namespace, gateway_selector and gateway_service"):
         build("egress_manifests", EGRESS, gateway_namespace="", namespaces=["shop"], hosts=[{"host": "a.example"}])
