@@ -33,6 +33,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, labels, obj
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import ADDON_LABEL
 
 try:
     import yaml
@@ -218,7 +219,7 @@ def addon_manifests(manifests, namespace, grafana_secret, kiali_secret, kiali_au
             meta = doc.setdefault("metadata", {})
             if doc["kind"] not in CLUSTER_SCOPED:
                 meta["namespace"] = namespace
-            meta["labels"] = dict(meta.get("labels") or {}, **labels({"aksmesh.io/addon": addon}))
+            meta["labels"] = dict(meta.get("labels") or {}, **labels({ADDON_LABEL: addon}))
             if doc["kind"] == "Deployment" and addon == "grafana" and grafana_secret:
                 wire_grafana(doc, grafana_secret)
             if doc["kind"] == "ConfigMap" and meta.get("name") == "kiali":
