@@ -370,8 +370,9 @@ def derive(raw, host="", cwd="", variables=None):
         # the aksmesh_* variables the collection does not know, with aksmesh_unknown_variables: warn (fail stops
         # the run): mode, names and the message the settings role prints
         "unknown_variables": unknown,
-        # tracing: OpenTelemetry to the Jaeger addon's collector (the add-on's mesh config is managed by AKS)
-        "tracing": {"provider": "" if method == "aks_addon" else "otel-tracing",
+        # tracing: OpenTelemetry to the Jaeger addon's collector, on every method (the IstioOperator's or istiod
+        # chart's meshConfig, the add-on's shared mesh ConfigMap); the addons' mesh-wide Telemetry turns it on
+        "tracing": {"provider": "otel-tracing",
                     "service": "jaeger-collector.%s.svc.cluster.local" % topo["addons_namespace"], "port": 4317},
     })
     return out

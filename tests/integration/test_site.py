@@ -591,6 +591,9 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
     shared = client.CoreV1Api(api).read_namespaced_config_map("istio-shared-configmap-asm-1-28", "aks-istio-system")
     mesh = yaml.safe_load(shared.data["mesh"])
     assert mesh["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"} and mesh["accessLogFile"] == "/dev/stdout"
+    # and the tracing provider of the other methods: the addons' Telemetry turns it on, Jaeger gets the spans
+    assert mesh["extensionProviders"] == [{"name": "otel-tracing", "opentelemetry": {
+        "service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317}}]
     # the add-on injects only istio.io/rev=<its revision>; istio-injection=enabled would be skipped
     labels = client.CoreV1Api(api).read_namespace("shop").metadata.labels
     assert labels["istio.io/rev"] == "asm-1-28" and "istio-injection" not in labels

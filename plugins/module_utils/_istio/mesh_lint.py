@@ -7,7 +7,7 @@ This file is private to the aksmesh.istio collection: its contents may change at
 
 Codes (documented in docs/mesh_lint.md):
 
-- AKM0001 Warning  Deployment or its pod template lacks the ``app`` or ``version`` label
+- AKM0001 Warning  a user's Deployment or its pod template lacks the ``app`` or ``version`` label
 - AKM0002 Warning  VirtualService without ``exportTo: ["."]`` (not bound to another namespace's gateway)
 - AKM0003 Error    VirtualService bound to a gateway in another namespace is not exported there
 - AKM0004 Warning  ServiceEntry without ``exportTo: ["."]``
@@ -28,6 +28,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import route_destinations, service_fqdn
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import shipped_by
 
 DOCS = "https://github.com/aksmesh/istio/blob/main/docs/mesh_lint.md#"
 LEVELS = {"Info": 0, "Warning": 1, "Error": 2}
@@ -74,8 +75,10 @@ def _labels_ok(labels):
 
 
 def check_workload_labels(objs, ctx):
+    """AKM0001, on the user's workloads: not on those the collection or Istio ships (topology.shipped_by), which
+    the user cannot label."""
     for obj in objs:
-        if obj.get("kind") not in WORKLOAD_KINDS:
+        if obj.get("kind") not in WORKLOAD_KINDS or shipped_by(obj):
             continue
         meta_labels = _meta(obj).get("labels") or {}
         pod_labels = (((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}

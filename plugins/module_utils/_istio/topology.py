@@ -149,3 +149,32 @@ def ingress_service(method, internal=False):
     gws = _GATEWAYS[method]
     gw = gws["ingress_internal"] if internal and "ingress_internal" in gws else gws["ingress"]
     return gw["service"], gw["namespace"]
+
+
+# The workloads the collection and Istio ship, whatever the install method, as opposed to the user's: the label that
+# marks each, on the workload or its pod template (a value of None: any value). Istio's own (istiod, the gateways of
+# istioctl, Helm, the add-on or the user's own gateway releases, the CNI node agent, ztunnel) carry the ``istio``
+# label or Istio's chart labels; the collection's addons the label the mesh_addons role stamps (ADDON_LABEL). The one
+# place this is known: mesh_lint checks the app/version labels (AKM0001) on the other, the user's, workloads only.
+ADDON_LABEL = "aksmesh.io/addon"
+SHIPPED = (
+    ("the collection's addons (aksmesh.istio.mesh_addons)", ADDON_LABEL, None),
+    ("Istio (its charts' part-of label)", "app.kubernetes.io/part-of", "istio"),
+    ("Istio (an istioctl component)", "operator.istio.io/component", None),
+    ("Istio (istiod or a gateway: the istio label)", "istio", None),
+    ("Istio (istiod)", "app", "istiod"),
+    ("Istio (the CNI node agent)", "k8s-app", "istio-cni-node"),
+    ("Istio (ztunnel)", "app", "ztunnel"),
+)
+
+
+def shipped_by(workload):
+    """Who ships ``workload`` (a Deployment, StatefulSet or DaemonSet), from the SHIPPED table: the collection or
+    Istio; "" when it is the user's."""
+    meta = workload.get("metadata") or {}
+    template = ((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    for labels in (meta.get("labels") or {}, template.get("labels") or {}):
+        for who, key, value in SHIPPED:
+            if key in labels and (value is None or labels[key] == value):
+                return who
+    return ""

@@ -11,6 +11,14 @@ This file is private to the aksmesh.istio collection: its contents may change at
   (log in with a service-account token: ``kubectl create token``) and mount the session-signing key the credential
   Secret carries (``signing-key``, derived from the vaulted passphrase) where Kiali v2 reads its override secrets
   (``/kiali-override-secrets/login-token-signing-key/value.txt``), so no deployment shares the upstream key.
+- Kiali knows the other addons: upstream's ConfigMap names ``istio-system`` (``deployment.namespace``,
+  ``external_services.istio.root_namespace``) and leaves tracing off; we give it the addons' namespace and the
+  method's root namespace, and the in-cluster URLs of the Prometheus, Grafana and Jaeger installed with it (their
+  Services and ports as upstream's manifests define them; tracing and Grafana off when they are not installed).
+  Grafana's anonymous access is off, so Kiali logs in with the Grafana credential Secret: the ConfigMap only names
+  it (``secret:<name>:username``/``passphrase``, Kiali's notation), and the Secret's two keys are mounted as
+  Kiali's override files (``/kiali-override-secrets/grafana-username``/``grafana-password``), which Kiali reads
+  over the ConfigMap's values: no credential is in the ConfigMap or the render folder.
 - Secrets from Azure Key Vault (``secrets_store``): the credential Secrets are synced by the Secrets Store CSI driver
   from the ``SecretProviderClass`` of the same name, which happens only while a pod mounts it: Grafana and Kiali
   mount theirs (``/mnt/secrets-store``), so their Secrets exist before their containers read them.
@@ -25,6 +33,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, labels, obj
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import ADDON_LABEL
 
 try:
     import yaml
@@ -42,6 +51,18 @@ DASHBOARDS = {
 }
 LOGIN = {"grafana": "user and passphrase of the Secret grafana (your vaulted aksmesh_grafana_* values)",
          "kiali": "a service-account token: kubectl -n {ns} create token kiali"}
+# Jaeger's query API: gRPC on the Service's grpc-query port, under the base path of upstream's Jaeger config
+JAEGER_QUERY_GRPC_PORT = 16685
+JAEGER_BASE_PATH = "/jaeger"
+# the Istio dashboards Grafana provisions that Kiali links to, with the Grafana variables Kiali fills in
+GRAFANA_DASHBOARDS = (
+    ("Istio Service Dashboard", {"namespace": "var-namespace", "service": "var-service"}),
+    ("Istio Workload Dashboard", {"namespace": "var-namespace", "workload": "var-workload"}),
+    ("Istio Mesh Dashboard", {}),
+    ("Istio Control Plane Dashboard", {}),
+    ("Istio Performance Dashboard", {}),
+    ("Istio Wasm Extension Dashboard", {}),
+)
 CLUSTER_SCOPED = ("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace",
                   "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 
@@ -66,13 +87,62 @@ def wire_grafana(dep, secret):
     return False
 
 
-def wire_kiali(cm, strategy):
+def service_url(addon, namespace, port=None, path=""):
+    """The in-cluster URL of ``addon``'s Service in ``namespace`` (the Service and port of the DASHBOARDS table)."""
+    service, service_port, _local = DASHBOARDS[addon]
+    return "http://%s.%s:%d%s" % (service, namespace, port or service_port, path)
+
+
+def kiali_external_services(enabled, namespace, root_namespace, grafana_secret):
+    """Kiali's ``external_services`` for the addons installed with it (``enabled``) in ``namespace``: Prometheus,
+    Grafana (basic auth with the user and passphrase of the Grafana credential Secret, referenced as
+    ``secret:<name>:<key>``, never the values) and Jaeger (its query API over gRPC); the Istio root namespace."""
+    out = {"istio": {"root_namespace": root_namespace}}
+    if "prometheus" in enabled:
+        out["prometheus"] = {"url": service_url("prometheus", namespace)}
+    out["grafana"] = {"enabled": "grafana" in enabled}
+    if "grafana" in enabled:
+        out["grafana"].update(internal_url=service_url("grafana", namespace),
+                              external_url="http://localhost:%d" % DASHBOARDS["grafana"][2],
+                              dashboards=[{"name": name, "variables": dict(variables, datasource="var-datasource")}
+                                          for name, variables in GRAFANA_DASHBOARDS])
+        if grafana_secret:
+            out["grafana"]["auth"] = {"type": "basic", "username": "secret:%s:username" % grafana_secret,
+                                      "password": "secret:%s:passphrase" % grafana_secret}
+    out["tracing"] = {"enabled": "jaeger" in enabled}
+    if "jaeger" in enabled:
+        out["tracing"].update(
+            provider="jaeger", use_grpc=True, grpc_port=JAEGER_QUERY_GRPC_PORT,
+            internal_url=service_url("jaeger", namespace, JAEGER_QUERY_GRPC_PORT, JAEGER_BASE_PATH),
+            external_url="http://localhost:%d%s" % (DASHBOARDS["jaeger"][2], JAEGER_BASE_PATH))
+    return out
+
+
+def _merge(into, update):
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
+def wire_kiali(cm, strategy, namespace="", external_services=None):
+    """Kiali's ConfigMap: the login strategy, the namespace it runs in and its ``external_services``."""
     config = yaml.safe_load(cm["data"]["config.yaml"]) or {}
     config.setdefault("auth", {})["strategy"] = strategy
+    if namespace:
+        config.setdefault("deployment", {})["namespace"] = namespace
+    if external_services:
+        _merge(config.setdefault("external_services", {}), external_services)
     cm["data"]["config.yaml"] = yaml.safe_dump(config, default_flow_style=False, sort_keys=True)
 
 
-KIALI_SIGNING_KEY_DIR = "/kiali-override-secrets/login-token-signing-key"
+# Kiali reads each credential from the file <dir>/value.txt when it exists, over the ConfigMap's value
+KIALI_OVERRIDE_SECRETS = "/kiali-override-secrets"
+KIALI_SIGNING_KEY_DIR = KIALI_OVERRIDE_SECRETS + "/login-token-signing-key"
+# the Grafana credential Secret's key -> Kiali's override file for it
+KIALI_GRAFANA_CREDENTIALS = (("username", "grafana-username"), ("passphrase", "grafana-password"))
 
 
 def mount(dep, container_name, volume, mount_path):
@@ -87,6 +157,13 @@ def mount(dep, container_name, volume, mount_path):
         spec["volumes"] = [v for v in spec.get("volumes") or [] if v.get("name") != volume["name"]] + [volume]
         return True
     return False
+
+
+def wire_kiali_grafana_credentials(dep, secret):
+    """Mount the Grafana credential Secret's user and passphrase where Kiali reads its Grafana credentials."""
+    return all([mount(dep, "kiali", {"name": "aksmesh-" + name, "secret": {
+        "secretName": secret, "items": [{"key": key, "path": "value.txt"}]}}, KIALI_OVERRIDE_SECRETS + "/" + name)
+        for key, name in KIALI_GRAFANA_CREDENTIALS])
 
 
 def wire_kiali_signing_key(dep, secret):
@@ -142,13 +219,16 @@ def addon_manifests(manifests, namespace, grafana_secret, kiali_secret, kiali_au
             meta = doc.setdefault("metadata", {})
             if doc["kind"] not in CLUSTER_SCOPED:
                 meta["namespace"] = namespace
-            meta["labels"] = dict(meta.get("labels") or {}, **labels({"aksmesh.io/addon": addon}))
+            meta["labels"] = dict(meta.get("labels") or {}, **labels({ADDON_LABEL: addon}))
             if doc["kind"] == "Deployment" and addon == "grafana" and grafana_secret:
                 wire_grafana(doc, grafana_secret)
             if doc["kind"] == "ConfigMap" and meta.get("name") == "kiali":
-                wire_kiali(doc, kiali_auth_strategy)
+                wire_kiali(doc, kiali_auth_strategy, namespace, kiali_external_services(
+                    manifests, namespace, root_namespace, grafana_secret))
             if doc["kind"] == "Deployment" and addon == "kiali" and kiali_secret and kiali_auth_strategy == "token":
                 wire_kiali_signing_key(doc, kiali_secret)
+            if doc["kind"] == "Deployment" and addon == "kiali" and grafana_secret and "grafana" in manifests:
+                wire_kiali_grafana_credentials(doc, grafana_secret)
             secret = {"grafana": grafana_secret, "kiali": kiali_secret}.get(addon)
             if doc["kind"] == "Deployment" and secrets_store and secret:
                 mount_secrets_store(doc, addon, secret)

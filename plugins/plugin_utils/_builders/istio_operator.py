@@ -68,15 +68,17 @@ def mesh_settings(outbound_policy, access_log_file, access_log_encoding, prometh
     return mesh
 
 
-def addon_shared_config(mesh, revisions):
+def addon_shared_config(mesh, revisions, tracing):
     """The managed AKS add-on's mesh configuration, the documented way: the ConfigMap
     ``istio-shared-configmap-<revision>`` in ``aks-istio-system`` for each of ``revisions``, key ``mesh``; ``mesh``
-    holds outbound_policy, access_log_file, access_log_encoding, prometheus_merge and mesh_config."""
+    holds outbound_policy, access_log_file, access_log_encoding, prometheus_merge and mesh_config. ``tracing`` adds
+    the tracing provider (``extensionProviders``, which AKS allows in the shared ConfigMap) as on the other
+    methods; the addons' mesh-wide Telemetry in ``aks-istio-system`` turns it on."""
     if not revisions:
         raise MeshConfigError("revisions", "is empty: the shared mesh ConfigMap is per add-on revision")
     if not HAS_YAML:
         raise MeshConfigError("mesh", "PyYAML is needed to write the add-on's mesh configuration")
-    text = yaml.safe_dump(mesh_settings(tracing=None, **mesh), default_flow_style=False, sort_keys=True)
+    text = yaml.safe_dump(mesh_settings(tracing=tracing, **mesh), default_flow_style=False, sort_keys=True)
     return [obj("v1", "ConfigMap", "istio-shared-configmap-%s" % revision, "aks-istio-system",
                 data={"mesh": text}) for revision in revisions]
 

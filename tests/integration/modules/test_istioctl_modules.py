@@ -111,6 +111,33 @@ def test_analysis_of_the_mesh_namespaces_only(kube_api, kubeconfig):
     assert wrong.failed and "mesh_namespaces=true" in wrong["msg"]
 
 
+def deployment(name, namespace, labels):
+    meta = {"name": name, "namespace": namespace, "labels": labels}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+            "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
+                "containers": [{"name": name, "image": name}]}}}}
+
+
+def test_the_live_lint_checks_the_app_version_labels_of_the_users_workloads_not_istios(kube_api, kubeconfig):
+    """On a cluster target the mesh lint reads the live workloads: the user's in an enrolled namespace are checked
+    for app/version labels (AKM0001), istiod, a gateway and an addon beside them are not (no user can label
+    them)."""
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lint-shop", "labels": {
+        "istio.io/rev": "asm-1-28"}}})
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lint-istio", "labels": {
+        "app.kubernetes.io/managed-by": "aksmesh"}}})
+    kube_api.create(deployment("cart", "lint-shop", {"app": "cart"}))                       # the user's: no version
+    kube_api.create(deployment("web", "lint-shop", {"app": "web", "version": "v1"}))        # the user's, labelled
+    kube_api.create(deployment("istiod", "lint-istio", {"app": "istiod", "istio": "pilot"}))
+    kube_api.create(deployment("gw", "lint-istio", {"istio": "aks-istio-ingressgateway-external"}))
+    kube_api.create(deployment("grafana", "lint-istio", {"app.kubernetes.io/name": "grafana",
+                                                         "aksmesh.io/addon": "grafana"}))
+    lint = run_module("mesh_lint", {"kubeconfig": kubeconfig, "mesh_namespaces": True, "fail_level": "never"})
+    assert not lint.failed, lint.result
+    assert [m["origin"] for m in lint["messages"] if m["code"] == "AKM0001"] == ["Deployment lint-shop/cart"], \
+        lint["messages"]
+
+
 def test_missing_istioctl_is_explained(tmp_path):
     res = run_module("istioctl_analyze", {"src": [str(tmp_path)], "use_kube": False,
                                           "istioctl_path": str(tmp_path / "istioctl")})

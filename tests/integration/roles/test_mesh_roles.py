@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import pathlib
+import urllib.parse
 
 import pytest
 import yaml
@@ -15,11 +16,20 @@ SECRETS = {"mesh_secrets_grafana_username": "grafana-admin", "mesh_secrets_grafa
            "mesh_secrets_kiali_username": "kiali-admin", "mesh_secrets_kiali_passphrase": "k-s3cr3t-pass"}
 
 
+# the Services of Istio's addon manifests (samples/addons) and their ports, which the stand-ins reproduce
+ADDON_SERVICES = {"prometheus": {"prometheus": {"http": 9090}},
+                  "grafana": {"grafana": {"service": 3000}},
+                  "kiali": {"kiali": {"http": 20001, "http-metrics": 9090}},
+                  "jaeger": {"tracing": {"http-query": 80, "grpc-query": 16685},
+                             "jaeger-collector": {"grpc-otel": 4317, "http-otel": 4318}}}
+
+
 def addons_dir(tmp_path):
     real = shared_data.upstream("samples", "addons")
     if real:
         return str(real)
-    # without shared/: minimal stand-ins with the objects the role rewires, a Deployment per addon
+    # without shared/: minimal stand-ins with the objects the role rewires, a Deployment per addon, and the Services
+    # (names and ports) of the upstream files
     out = tmp_path / "addons"
     out.mkdir(exist_ok=True)
 
@@ -29,13 +39,18 @@ def addons_dir(tmp_path):
                     "metadata": {"labels": {"app": name}}, "spec": {"containers": [
                         {"name": name, "image": name, "env": list(env)}]}}}}
     grafana = deployment("grafana", [{"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "true"}])
+    # as upstream ships it: istio-system everywhere, tracing off, no Grafana credentials
+    config = {"auth": {"strategy": "anonymous"}, "deployment": {"namespace": "istio-system"},
+              "external_services": {"istio": {"root_namespace": "istio-system"}, "prometheus": {"enabled": True},
+                                    "tracing": {"enabled": False}}}
     kiali = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kiali"},
-             "data": {"config.yaml": "auth:\n  strategy: anonymous\n"}}
+             "data": {"config.yaml": yaml.safe_dump(config)}}
     for name, docs in (("grafana", [grafana]), ("kiali", [kiali, deployment("kiali")]),
                        ("prometheus", [deployment("prometheus")]), ("jaeger", [deployment("jaeger")])):
-        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-               "spec": {"ports": [{"port": 80}], "selector": {"app": name}}}
-        (out / f"{name}.yaml").write_text(yaml.safe_dump_all(docs + [svc]))
+        services = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": service}, "spec": {
+            "ports": [{"name": port_name, "port": port} for port_name, port in ports.items()],
+            "selector": {"app": name}}} for service, ports in ADDON_SERVICES[name].items()]
+        (out / f"{name}.yaml").write_text(yaml.safe_dump_all(docs + services))
     return str(out)
 
 
@@ -257,6 +272,69 @@ def test_removed_items_are_pruned_and_state_absent_removes(mesh_cluster, tmp_pat
     gone = run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_traffic", "vars": {
         "mesh_traffic_services": subsets_only, "mesh_traffic_state": "absent"}}]), tmp_path)
     assert gone.rc == 0 and not get(kube_api, "networking.istio.io", "destinationrules", "shop", "a")
+
+
+def service_port(kube_api, url):
+    """The port of the Service a Kiali URL names (http://<service>.<namespace>:<port>/...), or None."""
+    parts = urllib.parse.urlsplit(url)
+    service, namespace = parts.hostname.split(".", 1)
+    ports = get(kube_api, "", "services", namespace, service)["spec"]["ports"]
+    return namespace, next((p["port"] for p in ports if p["port"] == parts.port), None)
+
+
+@pytest.mark.parametrize("method,inventory,addons_ns,root_ns", [
+    ("istioctl", {"aksmesh_istio_namespace": "mesh-system"}, "mesh-system", "mesh-system"),
+    ("aks_addon", {"aksmesh_revision": "asm-1-28", "aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
+                   "aksmesh_preflight": False}, "istio-system", "aks-istio-system"),
+])
+def test_kiali_resolves_prometheus_jaeger_and_grafana(mesh_cluster, tmp_path, method, inventory, addons_ns, root_ns):
+    """Kiali's ConfigMap names Services that exist, with their ports, in the namespaces of the install method; it
+    logs in to Grafana (anonymous access off) with the Grafana Secret it mounts, and no passphrase is in the
+    ConfigMap, the render folder or the output."""
+    kube_api, kc = mesh_cluster
+    if method == "aks_addon":  # what the add-on creates: its root namespace, where the mesh-wide Telemetry goes
+        kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": root_ns}})
+    roles = [{"role": "aksmesh.istio.mesh_secrets", "vars": dict(SECRETS)},
+             {"role": "aksmesh.istio.mesh_addons", "vars": {"mesh_addons_source_dir": addons_dir(tmp_path),
+                                                            "mesh_addons_wait": False}}]
+    run = run_playbook(play(kc, roles, aksmesh_install_method=method, **inventory), tmp_path)
+    assert run.rc == 0, run.stdout[-3000:]
+    text = get(kube_api, "", "configmaps", addons_ns, "kiali")["data"]["config.yaml"]
+    config = yaml.safe_load(text)
+    assert config["deployment"]["namespace"] == addons_ns
+    services = config["external_services"]
+    assert services["istio"]["root_namespace"] == root_ns
+    assert services["tracing"]["enabled"] and services["grafana"]["enabled"]
+    for url, port in ((services["prometheus"]["url"], 9090), (services["grafana"]["internal_url"], 3000),
+                      (services["tracing"]["internal_url"], 16685)):
+        assert service_port(kube_api, url) == (addons_ns, port), url
+    # Grafana's credentials: the ConfigMap names the Secret (secret:<name>:<key>), Kiali's pod mounts it
+    auth = services["grafana"]["auth"]
+    assert (auth["type"], auth["username"], auth["password"]) == (
+        "basic", "secret:grafana:username", "secret:grafana:passphrase")
+    secret = get(kube_api, "", "secrets", addons_ns, "grafana")["data"]
+    assert base64.b64decode(secret["passphrase"]).decode() == SECRETS["mesh_secrets_grafana_passphrase"]
+    pod = get(kube_api, "apps", "deployments", addons_ns, "kiali")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounted = {m["mountPath"]: volumes[m["name"]].get("secret") for m in pod["containers"][0]["volumeMounts"]}
+    for key, path in (("passphrase", "grafana-password"), ("username", "grafana-username")):
+        assert mounted[f"/kiali-override-secrets/{path}"]["secretName"] == "grafana"
+        assert mounted[f"/kiali-override-secrets/{path}"]["items"] == [{"key": key, "path": "value.txt"}]
+        assert key in secret
+    # Jaeger gets the spans: the mesh-wide Telemetry in the method's root namespace
+    tel = get(kube_api, "telemetry.istio.io", "telemetries", root_ns, "mesh-default")["spec"]
+    assert tel["tracing"][0]["providers"] == [{"name": "otel-tracing"}]
+    assert service_port(kube_api, "http://jaeger-collector.%s:4317" % addons_ns) == (addons_ns, 4317)
+    # no passphrase in the ConfigMap, the output or the render folder
+    passphrase = SECRETS["mesh_secrets_grafana_passphrase"]
+    assert passphrase not in text and passphrase not in run.stdout
+    render_dir = tmp_path / "rendered"
+    rendered = run_playbook(play(kc, roles, aksmesh_install_method=method, aksmesh_target="render",
+                                 aksmesh_render_dir=str(render_dir), **inventory), tmp_path)
+    assert rendered.rc == 0, rendered.stdout[-3000:]
+    files = {p.name: p.read_text() for p in render_dir.rglob("*.yaml")}
+    assert "configmap-%s-kiali.yaml" % addons_ns in files
+    assert not [name for name, body in files.items() if passphrase in body]
 
 
 @pytest.mark.parametrize("method,name,namespace", [

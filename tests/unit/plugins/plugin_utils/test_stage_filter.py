@@ -49,7 +49,7 @@ def test_every_option_is_specified_documented_and_named_after_its_role(stage):
 def test_a_bad_choice_names_the_role_variable_and_the_choices():
     msg = fails("mtls_manifests", "LOOSE", **MTLS)
     assert msg == "value of mesh_mtls_mode must be one of: STRICT, PERMISSIVE, DISABLE, got: LOOSE"
-    msg = fails("aks_addon_mesh_config", {"outbound_policy": "OPEN"}, revisions=["asm-1-28"])
+    msg = fails("aks_addon_mesh_config", {"outbound_policy": "OPEN"}, revisions=["asm-1-28"], tracing={})
     assert "value of outbound_policy must be one of: REGISTRY_ONLY, ALLOW_ANY, got: OPEN found in aks_mesh_addon_mesh" \
         in msg
 
@@ -93,7 +93,7 @@ def test_builder_errors_name_the_role_variables():
 
 
 def test_spec_defaults_are_applied_and_left_untouched():
-    (cm,) = FILTERS["aks_addon_mesh_config"]({"outbound_policy": "ALLOW_ANY"}, revisions=["asm-1-28"])
+    (cm,) = FILTERS["aks_addon_mesh_config"]({"outbound_policy": "ALLOW_ANY"}, revisions=["asm-1-28"], tracing={})
     mesh = yaml.safe_load(cm["data"]["mesh"])
     assert mesh["outboundTrafficPolicy"] == {"mode": "ALLOW_ANY"} and mesh["accessLogFile"] == "/dev/stdout"
     objs = FILTERS["mtls_manifests"]("STRICT", **MTLS)  # exceptions: the spec's []

@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint as ml
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import topology
 from tests.support import shared_data
 
 GOOD = """
@@ -33,6 +34,13 @@ apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: api, namespace: shop}
 spec: {hosts: [api.example.com], exportTo: ["."]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, labels: {app: web, version: v1}}
+spec:
+  template:
+    metadata: {labels: {app: web, version: v1}}
 """
 
 
@@ -51,7 +59,7 @@ def test_a_clean_mesh_has_no_findings():
 def test_each_rule_fires():
     objs = docs(GOOD)
     objs[0]["spec"]["mtls"]["mode"] = "PERMISSIVE"           # AKM0006
-    del objs[1]["spec"]["template"]["metadata"]["labels"]["version"]  # AKM0001
+    del objs[5]["spec"]["template"]["metadata"]["labels"]["version"]  # AKM0001
     objs[2]["metadata"]["namespace"] = "shop"                 # AKM0005, and the VS reference breaks: AKM0009
     objs[3]["spec"]["exportTo"] = ["."]                        # AKM0003
     objs[4]["spec"].pop("exportTo")                            # AKM0004
@@ -62,6 +70,45 @@ def test_each_rule_fires():
     msg = next(m for m in found if m["code"] == "AKM0009")
     assert msg["level"] == "Error" and msg["origin"] == "VirtualService shop/shop"
     assert set(msg) >= {"code", "level", "message", "origin", "reference", "documentationUrl"}
+
+
+def unlabelled(name, namespace, labels=None, pod_labels=None):
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+            "spec": {"template": {"metadata": {"labels": pod_labels or {}}}}}
+
+
+def test_app_version_labels_are_checked_on_the_users_workloads_only():
+    """AKM0001 is for the user's workloads: istiod, the gateways of every install method, the CNI node agent,
+    ztunnel and the collection's addons lack app/version labels and no user can add them."""
+    shipped = [
+        unlabelled("istiod", "istio-system", {"app.kubernetes.io/part-of": "istio"}),  # istioctl and Helm charts
+        unlabelled("istio-ingressgateway", "istio-ingress", {"operator.istio.io/component": "IngressGateways"}),
+        unlabelled("istio-ingress", "istio-ingress", pod_labels={"app": "istio-ingress", "istio": "ingress"}),  # helm
+        unlabelled("istiod-asm-1-28", "aks-istio-system", pod_labels={"app": "istiod", "istio.io/rev": "asm-1-28"}),
+        unlabelled("aks-istio-ingressgateway-external", "aks-istio-ingress",
+                   pod_labels={"istio": "aks-istio-ingressgateway-external"}),
+        dict(unlabelled("istio-cni-node", "kube-system", {"k8s-app": "istio-cni-node"}), kind="DaemonSet"),
+        dict(unlabelled("ztunnel", "istio-system", pod_labels={"app": "ztunnel"}), kind="DaemonSet"),
+        unlabelled("grafana", "istio-system", {"aksmesh.io/addon": "grafana"}),
+    ]
+    users = [unlabelled("legacy", "shop", {"app": "legacy"}, {"app": "legacy"}),
+             unlabelled("istiod-mirror", "shop", {"app": "istiod-mirror"})]  # no label of Istio's: the user's
+    found = ml.lint(shipped + users, {"partial": True, "require_mesh_policy": False})
+    assert [(m["code"], m["origin"]) for m in found] == [
+        ("AKM0001", "Deployment shop/legacy"), ("AKM0001", "Deployment shop/istiod-mirror")]
+    assert all(topology.shipped_by(w) for w in shipped) and not any(topology.shipped_by(w) for w in users)
+
+
+@pytest.mark.shared
+def test_upstream_addons_as_the_collection_ships_them_raise_no_label_warning():
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import addons
+    upstream = dict((name, (shared_data.upstream("samples", "addons") / ("%s.yaml" % name)).read_text())
+                    for name in ("prometheus", "grafana", "kiali", "jaeger"))
+    objs = addons.addon_manifests(upstream, "istio-system", "grafana", "kiali", "token", "istio-system", "", 1.0,
+                                  False)
+    assert len([o for o in objs if o["kind"] == "Deployment"]) == 4
+    assert [m for m in ml.lint(objs, {"partial": True, "require_mesh_policy": False}) if m["code"] == "AKM0001"] == []
 
 
 def test_suppressions_and_levels():

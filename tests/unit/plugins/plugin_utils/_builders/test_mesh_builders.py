@@ -338,6 +338,62 @@ def test_addon_wiring_and_dashboards():
     assert jaeger["port_forward"] == "kubectl -n istio-system port-forward svc/tracing 16686:80"
 
 
+def kiali_stand_ins():
+    """Kiali's ConfigMap as upstream ships it (istio-system, tracing off) and its Deployment."""
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kiali", "namespace": "istio-system"},
+          "data": {"config.yaml": yaml.safe_dump({
+              "auth": {"strategy": "anonymous"}, "deployment": {"namespace": "istio-system", "view_only_mode": False},
+              "external_services": {"custom_dashboards": {"enabled": True}, "istio": {"root_namespace": "istio-system"},
+                                    "prometheus": {"enabled": True}, "tracing": {"enabled": False}}})}}
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kiali", "namespace": "istio-system"},
+           "spec": {"template": {"spec": {"containers": [{"name": "kiali", "image": "quay.io/kiali/kiali"}]}}}}
+    return [cm, dep]
+
+
+@pytest.mark.parametrize("method,istio_namespace", [("istioctl", "mesh-system"), ("helm", ""),
+                                                    ("aks_addon", "")])
+def test_kiali_knows_the_namespaces_and_the_other_addons(method, istio_namespace):
+    topo = topology(method, istio_namespace, revision="asm-1-28" if method == "aks_addon" else "")
+    ns, root = topo["addons_namespace"], topo["root_namespace"]
+    upstream = {"kiali": kiali_stand_ins(), "grafana": [], "prometheus": [], "jaeger": []}
+    out = build("addon_manifests", ADDONS, manifests=upstream, namespace=ns, root_namespace=root,
+                grafana_secret="graf")
+    cm, dep = out[0], out[1]
+    text = cm["data"]["config.yaml"]
+    config = yaml.safe_load(text)
+    assert config["deployment"] == {"namespace": ns, "view_only_mode": False}
+    services = config["external_services"]
+    assert services["istio"] == {"root_namespace": root}
+    assert services["prometheus"] == {"enabled": True, "url": "http://prometheus.%s:9090" % ns}
+    assert services["custom_dashboards"] == {"enabled": True}  # upstream's other settings stay
+    tracing = services["tracing"]
+    assert (tracing["enabled"], tracing["provider"], tracing["use_grpc"], tracing["internal_url"]) == (
+        True, "jaeger", True, "http://tracing.%s:16685/jaeger" % ns)
+    grafana = services["grafana"]
+    assert (grafana["enabled"], grafana["internal_url"]) == (True, "http://grafana.%s:3000" % ns)
+    assert grafana["auth"] == {"type": "basic", "username": "secret:graf:username",
+                               "password": "secret:graf:passphrase"}
+    assert "Istio Workload Dashboard" in [d["name"] for d in grafana["dashboards"]]
+    # the credentials come from the Secret, mounted where Kiali reads them: the ConfigMap holds no value
+    spec = dep["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in spec["containers"][0]["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes[mounts["/kiali-override-secrets/grafana-password"]]["secret"] == {
+        "secretName": "graf", "items": [{"key": "passphrase", "path": "value.txt"}]}
+    assert volumes[mounts["/kiali-override-secrets/grafana-username"]]["secret"] == {
+        "secretName": "graf", "items": [{"key": "username", "path": "value.txt"}]}
+    assert CREDENTIALS["grafana_passphrase"] not in text
+
+
+def test_kiali_without_grafana_or_jaeger_turns_them_off():
+    out = build("addon_manifests", ADDONS, manifests={"kiali": kiali_stand_ins()})
+    services = yaml.safe_load(out[0]["data"]["config.yaml"])["external_services"]
+    assert services["grafana"] == {"enabled": False} and services["tracing"] == {"enabled": False}
+    assert services["prometheus"] == {"enabled": True}  # not installed here: upstream's setting stays
+    mounts = [m["mountPath"] for m in out[1]["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]]
+    assert mounts == ["/kiali-override-secrets/login-token-signing-key"]
+
+
 def test_ingress_facts_from_a_service():
     svc = {"metadata": {"name": "gw", "namespace": "ns"}, "spec": {"type": "LoadBalancer", "ports": [
         {"name": "http2", "port": 80, "nodePort": 30080}, {"name": "https", "port": 443}]},
@@ -421,14 +477,33 @@ def test_tracing_telemetry_and_kiali_signing_key():
                                                                               "path": "value.txt"}]}
 
 
+def test_the_add_on_sends_spans_to_jaeger_as_the_other_methods_do():
+    """The add-on's tracing provider: the settings give the same one as on istioctl and Helm, the shared mesh
+    ConfigMap declares it (extensionProviders), and the addons' Telemetry in aks-istio-system turns it on."""
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils import _settings
+    settings = _settings.derive({"install_method": "aks_addon", "revision": "asm-1-28"}, host="h", cwd="/tmp")
+    tracing = settings["tracing"]
+    assert tracing == _settings.derive({}, host="h", cwd="/tmp")["tracing"] == {
+        "provider": "otel-tracing", "service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317}
+    (cm,) = build("aks_addon_mesh_config", revisions=["asm-1-28"], tracing=tracing)
+    assert yaml.safe_load(cm["data"]["mesh"])["extensionProviders"] == [{"name": "otel-tracing", "opentelemetry": {
+        "service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317}}]
+    jaeger = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "jaeger"}, "spec": {}}
+    tel = build("addon_manifests", ADDONS, manifests={"jaeger": [jaeger]}, namespace=settings["addons_namespace"],
+                root_namespace=settings["root_namespace"], tracing_provider=tracing["provider"])[-1]
+    assert (tel["kind"], tel["metadata"]["namespace"]) == ("Telemetry", "aks-istio-system")
+    assert tel["spec"]["tracing"][0]["providers"] == [{"name": "otel-tracing"}]
+
+
 def test_addon_shared_mesh_config_and_no_egress_gateway():
     import yaml
-    cms = build("aks_addon_mesh_config", revisions=["asm-1-27", "asm-1-28"])
+    cms = build("aks_addon_mesh_config", revisions=["asm-1-27", "asm-1-28"], tracing={})
     assert [c["metadata"]["name"] for c in cms] == ["istio-shared-configmap-asm-1-27", "istio-shared-configmap-asm-1-28"]
     assert {c["metadata"]["namespace"] for c in cms} == {"aks-istio-system"}
     assert yaml.safe_load(cms[0]["data"]["mesh"])["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
+    assert "extensionProviders" not in yaml.safe_load(cms[0]["data"]["mesh"])
     with pytest.raises(MeshConfigError, match="^revisions: is empty: the shared mesh ConfigMap is per add-on revision"):
-        build("aks_addon_mesh_config", revisions=[])
+        build("aks_addon_mesh_config", revisions=[], tracing={})
     with pytest.raises(MeshConfigError, match="^hosts: the install method runs no egress gateway this collection "
                                               "manages.*set gateway_namespace, gateway_selector and gateway_service"):
         build("egress_manifests", EGRESS, gateway_namespace="", namespaces=["shop"], hosts=[{"host": "a.example"}])
