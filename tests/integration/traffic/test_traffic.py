@@ -243,8 +243,8 @@ def test_tls_origination_at_the_egress_gateway_reaches_the_https_host(shop, tmp_
     egress = {r.ip for r in shop.plane.runtimes(egress_ns)}
     seen = [r for r in https.requests_seen() if r["path"] == "/originated"]
     # every request arrived over TLS for the host's name, from the egress gateway (never from the client pod)
-    assert seen and all(r["tls"]["sni"] == host for r in seen) and {r["peer"] for r in seen} <= egress, (seen,
-                                                                                                          egress)
+    assert seen and all(r["tls"]["sni"] == host for r in seen), seen
+    assert {r["peer"] for r in seen} <= egress, (seen, egress)
 
     # the application's own TLS to port 443 passes through the egress gateway untouched (no second TLS layer)
     cafile = tmp_path / "ca.pem"

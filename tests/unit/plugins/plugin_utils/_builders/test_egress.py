@@ -113,8 +113,8 @@ def test_tls_origination_at_the_sidecar():
         {"match": [{"port": 80}], "route": [{"destination": {"host": HOST, "port": {"number": 443},
                                                              "subset": "tls-origination-80"}}]},
         {"match": [{"port": 8080}], "route": [{"destination": {"host": HOST, "port": {"number": 8080}}}]}]}
-    plain = objects([{"host": HOST, "via_egress_gateway": False, "ports": [{"port": 80, "protocol": "HTTP"},
-                                                                            {"port": 443}]}])
+    plain = objects([{"host": HOST, "via_egress_gateway": False,
+                      "ports": [{"port": 80, "protocol": "HTTP"}, {"port": 443}]}])
     assert [o["kind"] for o in plain] == ["ServiceEntry", "ServiceEntry"]  # nothing to route: as before
 
 

@@ -426,6 +426,6 @@ def test_addon_shared_mesh_config_and_no_egress_gateway():
     with pytest.raises(MeshConfigError, match="^revisions: is empty: the shared mesh ConfigMap is per add-on revision"):
         build("aks_addon_mesh_config", revisions=[])
     with pytest.raises(MeshConfigError, match=r"^hosts\[0\]: routes a.example through the egress gateway, but "
-                                              "there is none.*aks_mesh_addon role's egress_gateways.*set gateway_namespace, "
-                                              "gateway_selector and gateway_service"):
+                                              "there is none.*aks_mesh_addon role's egress_gateways.*"
+                                              "set gateway_namespace, gateway_selector and gateway_service"):
         build("egress_manifests", EGRESS, gateway_namespace="", namespaces=["shop"], hosts=[{"host": "a.example"}])
