@@ -139,7 +139,7 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
                                            "aksmesh_install_method": "helm", "aksmesh_render_helm_as": "flux"},
                                "aks-sea": {"aksmesh_render_dir": str(out / "aks-sea"),
                                            "aksmesh_install_method": "aks_addon", "aksmesh_revision": "asm-1-28",
-                                           "mesh_egress_hosts": [], "mesh_secrets_key_vault": KEY_VAULT_SECRETS,
+                                           "mesh_secrets_key_vault": KEY_VAULT_SECRETS,
                                            "aks_mesh_addon_egress_gateways": [{
                                                "name": "egress1", "gateway_configuration_name": "egress1",
                                                "gateway_nodepool_name": "gwpool"}]}},
@@ -174,6 +174,13 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert "10-istio/configmap-aks-istio-system-istio-shared-configmap-asm-1-28.yaml" in sea
     # the add-on egress gateway's StaticGatewayConfiguration, rendered with the mesh config (one call per folder)
     assert "10-istio/staticgatewayconfiguration-aks-istio-egress-egress1.yaml" in sea, sorted(sea)
+    # egress goes through that add-on gateway, named and selected as AKS lays it out, with no mesh_egress_gateway_*
+    egress_gw = yaml.safe_load((out / "aks-sea/60-egress/gateway-aks-istio-egress-egress-api-stripe-com.yaml")
+                               .read_text())
+    assert egress_gw["spec"]["selector"] == {"istio": "egress1"}
+    egress_vs = yaml.safe_load((out / "aks-sea/60-egress/virtualservice-shop-egress-api-stripe-com.yaml").read_text())
+    to_gateway = egress_vs["spec"]["tls"][0]["route"][0]["destination"]
+    assert to_gateway["host"] == "egress1.aks-istio-egress.svc.cluster.local"
     assert "40-mtls/peerauthentication-aks-istio-system-default.yaml" in sea
     shop = yaml.safe_load((out / "aks-sea/30-injection/00-namespace--cluster-shop.yaml").read_text())
     assert shop["metadata"]["labels"]["istio.io/rev"] == "asm-1-28"
@@ -549,11 +556,9 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
         "aks_mesh_addon_certificate_authority": {
             "key_vault_id": KEY_VAULT, "root_cert_object_name": "root-cert", "cert_chain_object_name": "cert-chain",
             "cert_object_name": "ca-cert", "key_object_name": "ca-key"},
+        # egress goes through the add-on's gateway (mesh_egress derives its namespace, Service and pod labels)
         "aks_mesh_addon_egress_gateways": [{"name": "egress1", "gateway_configuration_name": "egress1",
-                                            "gateway_nodepool_name": "gwpool"}],
-        # egress through the add-on's gateway: its Service and pods are named and labelled after it
-        "mesh_egress_gateway_namespace": "aks-istio-egress", "mesh_egress_gateway_service": "egress1",
-        "mesh_egress_gateway_selector": {"istio": "egress1"}}
+                                            "gateway_nodepool_name": "gwpool"}]}
     inv = inventory(tmp_path, {"aks": host}, dict(MESH, aksmesh_target="cluster"))
     core = client.CoreV1Api(admin)
     for ns in ("aks-istio-system", "aks-istio-ingress", "aks-istio-egress"):  # what the add-on creates in the cluster

@@ -97,18 +97,29 @@ EXTERNAL_NET = "198.19.64."  # addresses of the external stand-ins (local in the
 
 class External:
     """An "external" service of the tests: an application stand-in in the worker's namespace, outside the mesh,
-    on an address of its own that CoreDNS gives for ``host`` (a ServiceEntry with DNS resolution finds it)."""
+    on an address of its own that CoreDNS gives for ``host`` (a ServiceEntry with DNS resolution finds it).
 
-    def __init__(self, plane, host, address, port):
+    With ``tls`` ({cert, key: PEM bytes, the certificate chain and its key; client_ca: PEM bytes, optional}) it
+    serves HTTPS: each request it logs has ``tls``, the server name the client asked for and the TLS version."""
+
+    def __init__(self, plane, host, address, port, tls=None):
         self.host, self.address, self.port = host, address, port
         folder = plane.workdir / f"external_{host}"
         folder.mkdir()
         self.log = folder / "requests.jsonl"
         netns.add_local_address(address)
+        serve_tls = []
+        if tls:
+            (folder / "tls.crt").write_bytes(tls["cert"])
+            (folder / "tls.key").write_bytes(tls["key"])
+            serve_tls = ["--tls-cert", str(folder / "tls.crt"), "--tls-key", str(folder / "tls.key")]
+            if tls.get("client_ca"):
+                (folder / "client-ca.crt").write_bytes(tls["client_ca"])
+                serve_tls += ["--tls-client-ca", str(folder / "client-ca.crt")]
         with open(folder / "app.log", "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.support.echo_app", "--ports", str(port), "--pod", host, "--namespace",
-                 "external", "--log", str(self.log), "--bind", address], cwd=REPO, stdout=out,
+                 "external", "--log", str(self.log), "--bind", address, *serve_tls], cwd=REPO, stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                 env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO)}, preexec_fn=die_with_parent)
 
@@ -674,13 +685,14 @@ class DataPlane(Reconciler):
                                    manager="aksmesh-test-dataplane")
 
     # ---- for tests --------------------------------------------------------------------------------
-    def external(self, host, port=80):
-        """Start an external stand-in for ``host`` (see External) and wait until CoreDNS answers its name."""
+    def external(self, host, port=80, tls=None):
+        """Start an external stand-in for ``host`` (see External; HTTPS with ``tls``) and wait until CoreDNS
+        answers its name."""
         if self.dns is None:
             raise DataPlaneError("no cluster DNS here: /etc/resolv.conf names a loopback resolver, which a pod "
                                  "cannot reach, so names of external hosts cannot be resolved by the proxies")
         address = f"{EXTERNAL_NET}{10 + len(self.externals)}"
-        ext = External(self, host, address, port)
+        ext = External(self, host, address, port, tls)
         self.externals.append(ext)
         with open(self.cluster.dns_hosts, "a", encoding="utf-8") as fh:
             fh.write(f"{address} {host}\n")
@@ -797,8 +809,9 @@ def https_request(address, port, server_name, path="/", cafile=None, headers=Non
                           source_address=(source, 0) if source else None)
     try:
         conn.request("GET", path, headers=dict({"Host": server_name}, **(headers or {})))
-        resp = conn.getresponse()
+        # read before the answer: a server that closes after it ("connection: close") takes the socket with it
         san = conn.sock.getpeercert().get("subjectAltName", ())
+        resp = conn.getresponse()
         return (resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read().decode(errors="replace"),
                 san)
     finally:

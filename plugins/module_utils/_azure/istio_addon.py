@@ -16,11 +16,11 @@ import re
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import obj
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import (
-    ADDON_INGRESS_NAMESPACE, ADDON_NAMESPACE)
+    ADDON_EGRESS_NAMESPACE, ADDON_INGRESS_NAMESPACE, ADDON_NAMESPACE, addon_egress_gateway)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.support import minor_of
 
 GATEWAY_MODES = (("external_ingress_gateway", "External"), ("internal_ingress_gateway", "Internal"))
-EGRESS_NAMESPACE = "aks-istio-egress"
+EGRESS_NAMESPACE = ADDON_EGRESS_NAMESPACE
 # the first azure-mgmt-containerservice whose models carry the egress gateways' name, namespace and
 # gatewayConfigurationName (API version 2025-09-01); older ones would leave them out of the update
 EGRESS_SDK_MINIMUM = "40.1.0"
@@ -164,10 +164,16 @@ def prerequisites(cluster, ca, egress):
 def addon_egress(gateways):
     """Role entries -> {gateways: the module's egress_gateways option, configurations: the
     StaticGatewayConfiguration objects (egressgateway.kubernetes.azure.com/v1alpha1) the enabled ones refer to,
-    from each entry's ``gateway_nodepool_name`` (and optional ``public_ip_prefix_id``)}."""
+    from each entry's ``gateway_nodepool_name`` (and optional ``public_ip_prefix_id``), egress: the gateway that
+    mesh_egress routes through (the first enabled one: {namespace, selector, service}, or {} when none is)}."""
     keys = ("name", "namespace", "gateway_configuration_name", "enabled")
+    enabled = [gw for gw in gateways if gw.get("enabled", True) is not False]
+    egress = {}
+    if enabled:
+        row = addon_egress_gateway(enabled[0]["name"], enabled[0].get("namespace") or "")
+        egress = dict((k, row[k]) for k in ("namespace", "selector", "service"))
     return {"gateways": [dict((k, gw[k]) for k in keys if k in gw) for gw in gateways],
-            "configurations": _static_gateway_configurations(gateways)}
+            "configurations": _static_gateway_configurations(gateways), "egress": egress}
 
 
 def _static_gateway_configurations(gateways):

@@ -26,22 +26,24 @@ class MeshConfigError(ValueError):
     """A setting describes something that cannot work.
 
     ``option`` is the name of the builder's option at fault (the builder's own name, as its keyword argument),
-    ``message`` what is wrong and the fix (when it starts with ``[``, a place inside the option such as
-    ``[0].canary.weights: ...``, it is printed right after the option's name); ``O(name)`` in the message refers to
-    another option. ``render`` prints the option names through ``name``: the stage filters give the role variable
-    each option comes from.
+    ``message`` what is wrong and the fix; ``O(name)`` in the message refers to another option. ``path`` is where
+    in the option's value the fault is (``[1].ports[0].tls_origination``), printed right after the option's name; a
+    message may also start with its place (``[0].canary.weights: ...``), which continues the option's name too.
+    ``render`` prints the option names through ``name``: the stage filters give the role variable each option
+    comes from.
     """
 
-    def __init__(self, option, message):
+    def __init__(self, option, message, path=""):
         super(MeshConfigError, self).__init__(option, message)
         self.option = option
         self.message = message
+        self.path = path
 
     def render(self, name=None):
         name = name or (lambda option: option)
         message = OPTION_REF.sub(lambda m: name(m.group(1)), self.message)
         # a message that starts with a place in the option ("[0].canary.weights: ...") continues its name
-        return "%s%s%s" % (name(self.option), "" if message.startswith("[") else ": ", message)
+        return "%s%s%s%s" % (name(self.option), self.path, "" if message.startswith("[") else ": ", message)
 
     def __str__(self):
         return self.render()

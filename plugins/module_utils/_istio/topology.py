@@ -17,7 +17,10 @@ Read from the upstream sources each method installs:
   gateways ``aks-istio-ingressgateway-external``/``-internal`` in ``aks-istio-ingress``, labelled
   ``istio: <gateway name>``, each running as the service account of its own name (the SPIFFE identity
   ``cluster.local/ns/aks-istio-ingress/sa/aks-istio-ingressgateway-external``); it injects only namespaces
-  labelled ``istio.io/rev=<add-on revision>``.
+  labelled ``istio.io/rev=<add-on revision>``. Its egress gateways (``aks_mesh_addon_egress_gateways``) run where
+  AKS documents them (istio-deploy-egress): in ``aks-istio-egress`` unless the entry names another namespace, as
+  a ClusterIP Service ``<name>`` (ports 80 and 443) and a Deployment ``<name>-<revision>`` whose pods are
+  labelled ``istio: <name>``, the label a Gateway selects them by.
 
 The service account is what an AuthorizationPolicy names the gateway by (its mTLS principal).
 """
@@ -32,6 +35,7 @@ METHODS = ("istioctl", "helm", "aks_addon")
 # where the managed AKS add-on runs istiod (also the root namespace) and its ingress gateways
 ADDON_NAMESPACE = "aks-istio-system"
 ADDON_INGRESS_NAMESPACE = "aks-istio-ingress"
+ADDON_EGRESS_NAMESPACE = "aks-istio-egress"  # where the add-on runs an egress gateway whose entry names no namespace
 STATUS_PORT = 15021  # gateway health probes (kubelet and the Azure load balancer)
 METRICS_PORTS = (15020, 15090)  # merged metrics (pilot-agent) and Envoy's own, scraped by Prometheus
 
@@ -129,6 +133,14 @@ def topology(method, istio_namespace="", ingress_namespace="", egress_namespace=
         "status_port": STATUS_PORT,
         "metrics_ports": list(METRICS_PORTS),
     }
+
+
+def addon_egress_gateway(name, namespace=""):
+    """The row of the AKS add-on's egress gateway ``name`` (one entry of ``aks_mesh_addon_egress_gateways``):
+    ``service``, ``namespace``, ``selector``, ``ports``, as the add-on lays it out (see above). Its service account
+    is not documented: the row has none."""
+    return {"service": name, "namespace": namespace or ADDON_EGRESS_NAMESPACE, "selector": {"istio": name},
+            "ports": [80, 443], "role": "egress", "name": "egress"}
 
 
 def gateway(method, name):

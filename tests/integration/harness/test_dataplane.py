@@ -2,14 +2,17 @@
 real Envoy proxies bootstrapped by the pinned pilot-agent from the real istiod (certificates over SDS, config over
 xDS), with traffic through them. The collection's policies are tested on this in tests/integration/traffic."""
 
+import http.client
 import json
+import ssl
 
 import pytest
+import trustme
 
 from tests.support import cluster as cluster_mod
 from tests.support.ansible_runner import role_play, run_playbook
 from tests.support.cluster import ISTIO_VERSION, NODE_IP
-from tests.support.dataplane import connect_refused, http_request
+from tests.support.dataplane import connect_refused, http_request, https_request
 
 
 def app(namespace, name, version="v1", replicas=1, port=8080, annotations=None):
@@ -48,6 +51,30 @@ def test_stand_ins_answer_on_pod_and_cluster_ips(kube_api, dataplane):
     assert status == 418 and json.loads(body)["path"] == "/status/418"
     assert any(r["path"] == "/status/418" for r in one.requests_seen())
     assert one.ip not in [r.ip for r in runtimes[1:]]
+
+
+def test_an_https_external_stand_in_logs_each_handshake(dataplane, tmp_path):
+    """The external HTTPS service the TLS origination tests reach: found by name through CoreDNS, it serves the
+    certificate it was given, logs the server name each client asked for, and takes no plain HTTP."""
+    ca = trustme.CA(organization_name="harness CA")
+    leaf = ca.issue_cert("secure.external.test")
+    ext = dataplane.external("secure.external.test", 443, tls={
+        "cert": b"".join(p.bytes() for p in leaf.cert_chain_pems), "key": leaf.private_key_pem.bytes()})
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    for path in ("/one", "/two"):
+        status, _headers, body, san = https_request(ext.address, 443, "secure.external.test", path,
+                                                    cafile=str(cafile), source=NODE_IP)
+        assert status == 200 and ("DNS", "secure.external.test") in san
+        assert json.loads(body)["tls"]["sni"] == "secure.external.test"
+    seen = ext.requests_seen()
+    assert [r["path"] for r in seen] == ["/one", "/two"]
+    assert all(r["tls"]["sni"] == "secure.external.test" and r["tls"]["version"].startswith("TLSv1.") for r in seen)
+    with pytest.raises(ssl.SSLCertVerificationError):  # a client that does not trust the CA refuses it
+        https_request(ext.address, 443, "secure.external.test", "/untrusted", source=NODE_IP)
+    with pytest.raises((OSError, http.client.HTTPException)):  # plain HTTP on the TLS port gets no answer
+        http_request(ext.address, 443, "/plain", source=NODE_IP, timeout=5)
+    assert [r["path"] for r in ext.requests_seen()] == ["/one", "/two"]
 
 
 def test_a_pod_that_goes_takes_its_namespace_and_processes(kube_api, dataplane):

@@ -266,6 +266,64 @@ def test_registry_only_blocks_unknown_hosts_and_egress_goes_where_the_collection
     assert not [r for r in direct.requests_seen() if r["path"] == "/still-blocked"]
 
 
+def test_tls_origination_at_the_egress_gateway_reaches_the_https_host(shop, tmp_path):
+    """Istio's "egress gateways with TLS origination" task: the application sends plain HTTP to the host's port 80;
+    the egress gateway opens TLS to its port 443 with the host's name as SNI, verifying the host's certificate
+    against the CA of the Secret the host's tls_origination names; the answer comes back to the client. Port 443
+    stays a passthrough: an application that speaks TLS itself reaches the host with its own handshake."""
+    host = "api.tls-origination.test"
+    ca = trustme.CA(organization_name="external test CA")
+    leaf = ca.issue_cert(host)
+    https = shop.plane.external(host, 443, tls={"cert": b"".join(p.bytes() for p in leaf.cert_chain_pems),
+                                                "key": leaf.private_key_pem.bytes()})
+    egress_ns = "istio-egress"
+
+    def ca_secret(authority):
+        return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": "api-tls-ca", "namespace": egress_ns},
+                "data": {"ca.crt": base64.b64encode(authority.cert_pem.bytes()).decode()}}
+    shop.cluster.create(ca_secret(ca))
+    shop.site("egress", mesh_egress_namespaces=[SHOP], mesh_egress_hosts=[
+        {"host": host, "ports": [{"port": 80, "protocol": "HTTP", "tls_origination": {"credential_name": "api-tls-ca"}},
+                                 {"port": 443, "protocol": "TLS"}]}])
+
+    def originated(path):
+        def probe():
+            answer = shop.from_client(host, path, address=https.address)[0]
+            return answer if answer[0] == 200 else None
+        return probe
+    status, _headers, body = shop.eventually(originated("/originated"), "TLS origination at the egress gateway")
+    answer = json.loads(body)
+    assert answer["path"] == "/originated" and answer["port"] == 443
+    assert answer["tls"]["sni"] == host and answer["tls"]["version"].startswith("TLSv1."), answer
+    egress = {r.ip for r in shop.plane.runtimes(egress_ns)}
+    seen = [r for r in https.requests_seen() if r["path"] == "/originated"]
+    # every request arrived over TLS for the host's name, from the egress gateway (never from the client pod)
+    assert seen and all(r["tls"]["sni"] == host for r in seen), seen
+    assert {r["peer"] for r in seen} <= egress, (seen, egress)
+
+    # the application's own TLS to port 443 passes through the egress gateway untouched (no second TLS layer)
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+
+    def own_tls():
+        try:
+            return shop.client().net.run_in(lambda: https_request(https.address, 443, host, "/own-tls",
+                                                                  cafile=str(cafile)))
+        except (OSError, ssl.SSLError):
+            return None
+    status, _headers, body, san = shop.eventually(own_tls, "the application's TLS through the egress gateway")
+    assert status == 200 and ("DNS", host) in san and json.loads(body)["tls"]["sni"] == host
+    passed = [r for r in https.requests_seen() if r["path"] == "/own-tls"]
+    assert passed and {r["peer"] for r in passed} <= egress, passed
+
+    # the gateway verifies the host: with another CA in the Secret, the handshake fails and nothing arrives
+    shop.cluster.apply(ca_secret(trustme.CA(organization_name="another CA")))
+    shop.eventually(lambda: shop.from_client(host, "/untrusted", address=https.address)[0][0] == 503,
+                    "the egress gateway to refuse the host's certificate")
+    assert not [r for r in https.requests_seen() if r["path"] == "/untrusted"]
+
+
 def test_gateway_tls_terminates_with_the_named_secret_and_redirects_http(shop, tmp_path):
     """HTTPS through the ingress gateway with the TLS Secret a Gateway server names (here made by the test from a
     CA of its own and listed in mesh_certs_existing_secrets; cert-manager cannot issue it here: its controller's

@@ -36,3 +36,6 @@ def test_the_aks_addon_filters_are_named_for_the_aks_addon():
                                            "gateway_nodepool_name": "gwpool"}])
     assert egress["gateways"] == [{"name": "egress1", "gateway_configuration_name": "egress1"}]
     assert [c["kind"] for c in egress["configurations"]] == ["StaticGatewayConfiguration"]
+    # what the mesh_egress role's defaults take when the install method runs no egress gateway of its own
+    assert egress["egress"] == {"namespace": "aks-istio-egress", "selector": {"istio": "egress1"},
+                                "service": "egress1"}

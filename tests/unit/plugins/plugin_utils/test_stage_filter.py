@@ -192,7 +192,7 @@ def test_gateway_names_and_references_are_checked(gateways, virtual_services, ne
 def test_egress_hosts_must_be_dns_names(host):
     msg = fails("egress_manifests", [{"host": host}], namespaces=["shop"], gateway_namespace="istio-egress",
                 gateway_selector={"istio": "egressgateway"}, gateway_service="istio-egressgateway")
-    assert msg.startswith("mesh_egress_hosts: entry 0"), msg
+    assert msg.startswith("mesh_egress_hosts[0].host: "), msg
 
 
 def test_wildcard_egress_hosts_are_dns_names():

@@ -95,6 +95,20 @@ def test_addon_egress_splits_module_entries_and_gateway_configurations():
     assert sgc["spec"] == {"gatewayNodepoolName": "gwpool"}
 
 
+def test_addon_egress_names_the_gateway_mesh_egress_routes_through():
+    """The first enabled add-on egress gateway, as AKS lays it out (istio-deploy-egress): Service <name> in its
+    namespace (aks-istio-egress unless the entry names another), pods labelled istio: <name>."""
+    assert istio_addon.addon_egress([{"name": "egress1", "gateway_configuration_name": "sgc"}])["egress"] == {
+        "namespace": "aks-istio-egress", "selector": {"istio": "egress1"}, "service": "egress1"}
+    later = istio_addon.addon_egress([
+        {"name": "old", "enabled": False},
+        {"name": "team-a", "namespace": "egress-a", "gateway_configuration_name": "sgc"},
+        {"name": "team-b", "gateway_configuration_name": "sgc"}])
+    assert later["egress"] == {"namespace": "egress-a", "selector": {"istio": "team-a"}, "service": "team-a"}
+    assert istio_addon.addon_egress([{"name": "old", "enabled": False}])["egress"] == {}
+    assert istio_addon.addon_egress([])["egress"] == {}
+
+
 def test_planned_namespaces_are_those_the_add_on_would_newly_create():
     off = {"mode": "Disabled"}
     on = {"mode": "Istio", "istio": {"revisions": ["asm-1-28"], "components": {

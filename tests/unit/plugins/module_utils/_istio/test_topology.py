@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.aksmesh.istio.plugins.filter.mesh import FilterModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import (
-    TopologyError, gateway, gateway_workloads, helm_gateway_selector, ingress_service, topology)
+    TopologyError, addon_egress_gateway, gateway, gateway_workloads, helm_gateway_selector, ingress_service, topology)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
 from ansible_collections.aksmesh.istio.plugins.modules import mesh_lint
 
@@ -31,6 +31,15 @@ def test_addon_places_everything_itself_and_injects_by_revision():
         topology("aks_addon", istio_namespace="istio-system")
     with pytest.raises(TopologyError, match="use one of"):
         topology("kubectl")
+
+
+def test_the_add_on_egress_gateways_are_laid_out_by_their_names():
+    """No fixed egress row for the add-on: each egress gateway AKS runs is a Service of its name, its pods
+    labelled istio: <name>, in aks-istio-egress unless its entry names a namespace."""
+    row = addon_egress_gateway("egress1")
+    assert (row["service"], row["namespace"], row["selector"]) == ("egress1", "aks-istio-egress", {"istio": "egress1"})
+    assert addon_egress_gateway("team-a", "egress-a")["namespace"] == "egress-a"
+    assert addon_egress_gateway("egress1")["ports"] == [80, 443] and row["role"] == "egress"
 
 
 def test_ingress_info_reads_the_same_table():

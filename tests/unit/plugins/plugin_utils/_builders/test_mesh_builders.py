@@ -184,7 +184,7 @@ def test_egress_gateway_pattern():
     direct = build("egress_manifests", EGRESS, namespaces=["shop"],
                    hosts=[{"host": "h.example.com", "via_egress_gateway": False}])
     assert [o["kind"] for o in direct] == ["ServiceEntry"]
-    with pytest.raises(MeshConfigError, match="^hosts: h: protocol FTP; use TLS, HTTPS or HTTP"):
+    with pytest.raises(MeshConfigError, match=r"^hosts\[0\]\.protocol: FTP; use TLS, HTTPS or HTTP"):
         build("egress_manifests", EGRESS, namespaces=["shop"], hosts=[{"host": "h", "protocol": "ftp"}])
     with pytest.raises(MeshConfigError, match="^namespaces: is empty"):
         build("egress_manifests", EGRESS, hosts=[{"host": "h"}])
@@ -504,6 +504,7 @@ def test_addon_shared_mesh_config_and_no_egress_gateway():
     assert "extensionProviders" not in yaml.safe_load(cms[0]["data"]["mesh"])
     with pytest.raises(MeshConfigError, match="^revisions: is empty: the shared mesh ConfigMap is per add-on revision"):
         build("aks_addon_mesh_config", revisions=[], tracing={})
-    with pytest.raises(MeshConfigError, match="^hosts: the install method runs no egress gateway this collection "
-                                              "manages.*set gateway_namespace, gateway_selector and gateway_service"):
+    with pytest.raises(MeshConfigError, match=r"^hosts\[0\]: routes a.example through the egress gateway, but "
+                                              "there is none.*aks_mesh_addon role's egress_gateways.*"
+                                              "set gateway_namespace, gateway_selector and gateway_service"):
         build("egress_manifests", EGRESS, gateway_namespace="", namespaces=["shop"], hosts=[{"host": "a.example"}])
