@@ -2,7 +2,8 @@
 
 import pytest
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import Discovery, DiscoveryFailed, Resource, UnknownKind
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import (
+    Discovery, DiscoveryFailed, Resource, UnknownKind)
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 
