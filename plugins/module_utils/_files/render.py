@@ -35,7 +35,7 @@ def stage_problem(stage):
     """Why ``stage`` cannot name a folder of its own inside the render folder, or None."""
     if not STAGE_NAME.match((stage or "").lower()):
         return ("stage %r is not a plain folder name: give lower-case letters, digits, dots and hyphens, starting "
-                "with a letter or digit (such as 20-mtls), so the files stay inside dest" % (stage,))
+                "with a letter or digit (one folder, no path), so the files stay inside dest" % (stage,))
     return None
 
 
