@@ -20,9 +20,9 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8s
 CONFLICT_RETRIES = 3
 FIELD_MANAGER = "aksmesh"  # the collection's writes carry its name in managedFields
 CHANGES = ("created", "labelled", "unlabelled", "drifted")
-_AGAIN = object()
+_AGAIN = object()  # a write met a concurrent change: read the namespace again
 # the cluster's own namespaces: never labelled for injection (default is the user's to choose)
-KUBE_SYSTEM = tuple(n for n in k8s_names.SYSTEM_NAMESPACES if n != "default")  # a write met a concurrent change: read the namespace again
+KUBE_SYSTEM = tuple(n for n in k8s_names.SYSTEM_NAMESPACES if n != "default")
 
 
 def run(module):
