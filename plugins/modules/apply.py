@@ -282,9 +282,10 @@ requests:
 unvalidated:
   description:
     - Before the first write the module resolves every kind of the batch and dry-runs every object that changes
-      (when more than one does), so a batch the API server would refuse in part is not begun. The objects it could
-      not dry-run then - their CustomResourceDefinition or their Namespace comes with the same batch - are
-      checked when applied, after the objects before them; listed here as C(Kind namespace/name (why)).
+      (when more than one does), so a batch the API server would refuse in part is not begun.
+    - The objects it could not dry-run then - their Namespace or their CustomResourceDefinition comes (or changes)
+      with the same batch - are checked when applied, after the objects before them; listed here as
+      C(Kind namespace/name (why)).
   returned: always
   type: list
   elements: str

@@ -274,6 +274,10 @@ class ApplyEngine(object):
                 plans[id(obj)] = plan
         created = set(o["metadata"]["name"] for o in self._batch if o["kind"] == "Namespace" and o["apiVersion"] == "v1"
                       and self._live.get(manifests.identity(o)) is None and id(o) in plans)
+        # kinds whose CRD the batch changes: their objects may use what the new schema adds
+        changing = set((crd["spec"].get("group"), (crd["spec"].get("names") or {}).get("kind"))
+                       for crd in self._batch if crd["kind"] == "CustomResourceDefinition"
+                       and isinstance(crd.get("spec"), dict) and id(crd) in plans and plans[id(crd)].pending)
         pending = []
         for obj in self._batch:
             plan = plans.get(id(obj))
@@ -282,6 +286,9 @@ class ApplyEngine(object):
             if plan.resource.namespaced and obj["metadata"].get("namespace") in created:
                 later.append((obj, "its Namespace comes with the batch"))
                 del plans[id(obj)]  # planned again when its namespace exists
+            elif (plan.resource.group, plan.resource.kind) in changing:
+                later.append((obj, "its CustomResourceDefinition changes with the batch"))
+                del plans[id(obj)]
             else:
                 pending.append((obj, plan))
         if len(pending) + len(later) > 1:
