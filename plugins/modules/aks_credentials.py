@@ -41,7 +41,11 @@ options:
     description: Where to write the kubeconfig. Required unless O(return_content=true).
     type: path
   mode:
-    description: File mode.
+    description:
+      - File mode of O(dest), as an octal string such as C('0600') (quoted - YAML reads an unquoted C(600) as a
+        decimal number, which is refused).
+      - The owner's alone (C(0600) or C(0400)); a mode that lets the group or others read or change the
+        credentials is refused.
     type: raw
     default: "0600"
   admin:
@@ -63,7 +67,9 @@ options:
     description:
       - Remove a temporary kubeconfig that an earlier check-mode run of this module returned as RV(path), and
         its folder; nothing is fetched from Azure. Only files this module made are accepted (a file called
-        C(kubeconfig) in a folder named C(aksmesh-check-*)). Removing an absent file changes nothing.
+        C(kubeconfig), alone in a private C(0700) folder of this user named C(aksmesh-check-) and the 8 random
+        characters of its creation); any other path, or such a folder holding other files, is refused and left
+        as it is. Removing an absent file changes nothing.
       - Runs in check mode too (the file is this module's own scratch, not a change to the system).
     type: path
 seealso:
@@ -140,7 +146,8 @@ kubeconfig:
 
 import hashlib
 import os
-import shutil
+import re
+import stat
 import tempfile
 import traceback
 
@@ -169,13 +176,36 @@ def facts(config):
 
 
 def parse_mode(module, mode):
+    """The file mode ``mode`` names; fails on one that is not a file mode, or that gives the credentials to
+    anyone but their owner."""
+    if isinstance(mode, bool):
+        module.fail_json(msg="mode %r is not an octal file mode: quote it, such as mode: '0600'" % (mode,))
+    if isinstance(mode, int) and mode > 0o777:
+        # YAML reads 600 as the decimal integer 600 (octal 1130: group-writable, sticky)
+        module.fail_json(msg="mode %d is a decimal YAML integer (octal %s), not the mode 0%d: quote it, such as "
+                             "mode: '0600'" % (mode, oct(mode), mode))
     try:
-        return int(str(mode), 8) if not isinstance(mode, int) else mode
+        value = int(str(mode), 8) if not isinstance(mode, int) else mode
     except ValueError:
-        module.fail_json(msg="mode %r is not an octal file mode such as 0600" % (mode,))
+        value = None
+    if value is None or not 0 <= value <= 0o777:
+        module.fail_json(msg="mode %r is not an octal file mode such as '0600'" % (mode,))
+    if value & 0o077:
+        module.fail_json(msg="mode %s lets other users read or change the cluster credentials: give a mode for the "
+                             "owner alone, such as '0600' (or '0400')" % _octal(value))
+    if not value & 0o400:
+        module.fail_json(msg="mode %s leaves the owner unable to read the kubeconfig: give '0600' (or '0400')"
+                             % _octal(value))
+    return value
+
+
+def _octal(value):
+    return "0%03o" % value
 
 
 CHECK_PREFIX = "aksmesh-check-"
+# mkdtemp's random part: 8 characters of its alphabet
+CHECK_FOLDER = re.compile(r"^%s[a-z0-9_]{8}\Z" % re.escape(CHECK_PREFIX))
 
 
 def temporary_copy(text):
@@ -186,13 +216,42 @@ def temporary_copy(text):
     return path
 
 
-def remove_temporary(module, path):
+def temporary_problem(path):
+    """Why ``path`` is not a temporary kubeconfig this module made (``temporary_copy``), or None: a regular file
+    named kubeconfig, alone in a folder of mkdtemp's name, both the user's own and private. A folder that holds
+    anything else is not this module's, whatever its name."""
     folder = os.path.dirname(os.path.abspath(path))
-    if os.path.basename(path) != "kubeconfig" or not os.path.basename(folder).startswith(CHECK_PREFIX):
-        module.fail_json(msg="remove: %s is not a temporary kubeconfig of this module (a file named kubeconfig in "
-                             "a folder named %s*): give the path a check-mode run returned" % (path, CHECK_PREFIX))
-    found = os.path.exists(path)
-    shutil.rmtree(folder, ignore_errors=True)
+    if os.path.basename(path) != "kubeconfig" or not CHECK_FOLDER.match(os.path.basename(folder)):
+        return "it is not a file named kubeconfig in a folder named %s<8 characters>" % CHECK_PREFIX
+    try:
+        about = os.lstat(folder)
+    except OSError:
+        return None  # gone already
+    if not stat.S_ISDIR(about.st_mode) or about.st_uid != os.getuid() or stat.S_IMODE(about.st_mode) != 0o700:
+        return "%s is not a private folder of this user (a 0700 directory, not a link)" % folder
+    others = sorted(set(os.listdir(folder)) - set(["kubeconfig"]))
+    if others:
+        return "%s holds other files (%s)" % (folder, ", ".join(others[:5]))
+    if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
+        return "it is not a regular file"
+    return None
+
+
+def remove_temporary(module, path):
+    """Remove the temporary kubeconfig at ``path`` and its folder, and nothing else."""
+    problem = temporary_problem(path)
+    if problem:
+        module.fail_json(msg="remove: %s is not a temporary kubeconfig of this module: %s. Give the path a "
+                             "check-mode run returned (RV path); nothing was removed" % (path, problem))
+    found = os.path.lexists(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        if found:
+            os.remove(path)
+        if os.path.isdir(folder):
+            os.rmdir(folder)  # empty now: fails rather than take a file that came meanwhile
+    except OSError as exc:
+        module.fail_json(msg="remove: cannot remove %s: %s" % (path, exc))
     module.exit_json(changed=False, removed=found)
 
 
@@ -208,8 +267,6 @@ def main():
     if not p["dest"] and not p["return_content"]:
         module.fail_json(msg="give dest (a file to write) or return_content: true")
     mode = parse_mode(module, p["mode"])
-    if mode & 0o077 and not p["return_content"]:
-        module.warn("mode %s lets other users read the cluster credentials in %s" % (oct(mode), p["dest"]))
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMP_ERR)
     conn = connect(module, "azure-mgmt-containerservice")

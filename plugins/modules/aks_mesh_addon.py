@@ -53,6 +53,7 @@ options:
     description:
       - Add-on revisions that should run, such as C(asm-1-26). One, or two during a canary upgrade.
       - Default with O(state=present), the newest available revision when the add-on is off, else the current ones.
+      - An empty list is refused (to turn the add-on off, set O(state=absent)).
     type: list
     elements: str
   external_ingress_gateway:
@@ -123,7 +124,8 @@ options:
     type: bool
     default: true
   timeout:
-    description: Seconds to wait for the managed cluster update.
+    description:
+      - Seconds to wait for the managed cluster update; at least C(1) (refused before anything is sent otherwise).
     type: int
     default: 1800
 requirements:

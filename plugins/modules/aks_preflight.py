@@ -184,6 +184,8 @@ summary:
 """
 
 
+import math
+
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import aks_sizing
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
     agent_pools, aks_argument_spec, cluster_label, cni_chaining, get_cluster, report)
@@ -209,6 +211,19 @@ def argument_spec():
         cni=dict(type="bool", default=False),
         cni_chaining_confirmed=dict(type="bool", default=False),
     )
+
+
+def check_numbers(p):
+    """What is wrong with the numbers given, or None: a memory floor that is not a positive finite number (nan
+    compared false with every VM size, so every pool passed), a negative replica count."""
+    memory = p["min_memory_gib"]
+    if not math.isfinite(memory) or memory <= 0:
+        return ("min_memory_gib must be positive (and a finite number), got %s: give the GiB every VM size must "
+                "exceed, such as 4" % memory)
+    negative = [k for k in ("istiod_replicas", "gateways", "gateway_replicas") if p[k] < 0]
+    if negative:
+        return "%s must not be negative, got %s" % (", ".join(negative), ", ".join(str(p[k]) for k in negative))
+    return None
 
 
 def kubernetes_range(istio_version, kube_version):
@@ -242,8 +257,9 @@ def summarize(label, cluster, pools, kube, capacity, errors, warnings):
 def main():
     module = KubeModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    if p["min_memory_gib"] <= 0 or min(p["istiod_replicas"], p["gateways"], p["gateway_replicas"]) < 0:
-        module.fail_json(msg="min_memory_gib must be positive and replica counts not negative")
+    problem = check_numbers(p)
+    if problem:
+        module.fail_json(msg=problem)
     if minor_of(p["istio_version"]) is None:
         module.fail_json(msg="istio_version %r is not a version such as 1.30.0" % p["istio_version"])
     conn = connect(module, "azure-mgmt-containerservice", "azure-mgmt-compute")

@@ -96,7 +96,12 @@ options:
     type: dict
     suboptions:
       label_selector:
-        description: Label selector the batch's objects carry, for example C(app.kubernetes.io/managed-by=aksmesh).
+        description:
+          - Label selector the batch's objects carry, for example
+            C(app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage=mtls).
+          - Only C(key=value) requirements, at least one, and among them every ownership label
+            (C(app.kubernetes.io/managed-by), C(aksmesh.io/stage)) that all objects of the batch carry - an empty
+            or broader selector would prune what other stages applied, and is refused before anything changes.
         type: str
         required: true
       kinds:
@@ -274,6 +279,17 @@ requests:
   returned: always
   type: dict
   sample: {"GET": 12, "PATCH": 4}
+unvalidated:
+  description:
+    - Before the first write the module resolves every kind of the batch and dry-runs every object that changes
+      (when more than one does), so a batch the API server would refuse in part is not begun.
+    - The objects it could not dry-run then - their Namespace or their CustomResourceDefinition comes (or changes)
+      with the same batch - are checked when applied, after the objects before them; listed here as
+      C(Kind namespace/name (why)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["Gateway shop/web (its Namespace comes with the batch)"]
 failures:
   description: Error messages, one per failed object, naming the object and the API's reason.
   returned: always

@@ -37,7 +37,10 @@ options:
     required: true
     suboptions:
       name:
-        description: Namespace name.
+        description:
+          - Namespace name.
+          - Not C(kube-system), C(kube-public) or C(kube-node-lease) with O(namespaces[].state=present) - the
+            cluster's own namespaces get no sidecars (their pods start before the mesh and run it); refused by name.
         type: str
         required: true
       revision:
@@ -51,7 +54,10 @@ options:
         choices: [present, absent]
         default: present
   create:
-    description: Create namespaces that do not exist (only for O(namespaces[].state=present)).
+    description:
+      - Create namespaces that do not exist (only for O(namespaces[].state=present)).
+      - With C(false), every namespace is read first, and one that does not exist fails the task naming all of
+        them before any namespace is labelled.
     type: bool
     default: true
   force_conflicts:

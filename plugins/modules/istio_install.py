@@ -42,7 +42,9 @@ options:
     description: Istio revision (C(--revision)), for canary control planes.
     type: str
   set:
-    description: Extra C(--set key=value) values.
+    description:
+      - Extra C(--set path=value) values, each as C(path=value) (such as C(values.global.hub=myregistry.example/istio));
+        an entry without C(=) or with an empty path is refused before istioctl runs.
     type: list
     elements: str
     default: []

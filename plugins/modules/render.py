@@ -37,7 +37,10 @@ options:
     type: path
     required: true
   stage:
-    description: Stage name, the sub-folder (for example C(mtls), C(gateways)).
+    description:
+      - Stage name, the sub-folder (for example C(mtls), C(gateways)).
+      - A plain folder name - lower-case letters, digits, dots and hyphens, starting with a letter or digit; a
+        path (C(..), C(a/b)) is refused, so nothing is written outside O(dest).
     type: str
     required: true
   prune:
@@ -89,8 +92,9 @@ def main():
     p = module.params
     if not render.HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
-    if not render.SAFE.sub("", p["stage"].lower()) == p["stage"].lower():
-        module.fail_json(msg="stage %r may only hold lower-case letters, digits, dots and hyphens" % p["stage"])
+    problem = render.stage_problem(p["stage"])
+    if problem:
+        module.fail_json(msg=problem)
     try:
         objs = normalize(expand([p["definitions"]]))
     except ManifestError as exc:

@@ -41,10 +41,31 @@ def mesh_profile(body):
     return (body.get("properties") or {}).get("serviceMeshProfile") or {"mode": "Disabled"}
 
 
+def check_params(module):
+    """Fail, before anything is sent to Azure, on options that cannot mean what they say: an empty revisions list
+    (it enabled the newest revision), a timeout that ends before the update could (the PUT was sent, then the
+    run reported it still InProgress after 0s)."""
+    p = module.params
+    if p["timeout"] is not None and p["timeout"] < 1:
+        module.fail_json(msg="timeout %s: give the seconds to wait for the managed cluster update, at least 1 (it "
+                             "takes minutes; the default is 1800); nothing was sent to Azure" % p["timeout"])
+    if p["revisions"] is not None and p["state"] == "present" and not p["report_only"]:
+        if not p["revisions"]:
+            module.fail_json(msg="revisions is empty: list the add-on revisions that should run (such as "
+                                 "[asm-1-26]), leave revisions unset for the current one (the newest when the "
+                                 "add-on is off), or set state: absent to disable the add-on; nothing was sent to "
+                                 "Azure")
+        blank = [i for i, r in enumerate(p["revisions"]) if not (r or "").strip()]
+        if blank:
+            module.fail_json(msg="revisions[%d] is empty: give a revision such as asm-1-26; nothing was sent to "
+                                 "Azure" % blank[0])
+
+
 class AddonModule(object):
     """One run of the aks_mesh_addon module on its managed cluster."""
 
     def __init__(self, module):
+        check_params(module)
         self.module = module
         self.p = module.params
         self.label = cluster_label(self.p["resource_group"], self.p["name"])
@@ -112,7 +133,7 @@ class AddonModule(object):
         """The revisions that should run: none for absent, the given ones, else the current or newest offered."""
         if self.p["state"] == "absent":
             return []
-        if self.p["revisions"]:
+        if self.p["revisions"] is not None:
             return self.p["revisions"]
         wanted = current or available[-1:]
         if not wanted:

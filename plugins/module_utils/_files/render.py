@@ -27,6 +27,16 @@ except ImportError:  # PyYAML comes with ansible-core; the module reports it if 
 # files we wrote carry this first line; pruning never touches anything else
 MARKER = "# rendered by aksmesh.istio; stage: %s\n"
 SAFE = re.compile(r"[^a-z0-9.-]+")
+# a stage's folder: one plain name inside dest (never '.', '..', nor a path)
+STAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*\Z")
+
+
+def stage_problem(stage):
+    """Why ``stage`` cannot name a folder of its own inside the render folder, or None."""
+    if not STAGE_NAME.match((stage or "").lower()):
+        return ("stage %r is not a plain folder name: give lower-case letters, digits, dots and hyphens, starting "
+                "with a letter or digit (one folder, no path), so the files stay inside dest" % (stage,))
+    return None
 
 
 # kinds other objects of a folder depend on sort first, so `kubectl apply -R -f` works in one pass

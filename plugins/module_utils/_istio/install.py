@@ -52,9 +52,20 @@ def check_params(module):
     why = cli.duration_problem("readiness_timeout", p["readiness_timeout"])
     if why:
         module.fail_json(msg=why + "; nothing changed")
-    why = operator_argument_problem(p["operator"])
+    why = operator_argument_problem(p["operator"]) or set_problem(p["set"])
     if why:
         module.fail_json(msg=why)
+
+
+def set_problem(values):
+    """Why an entry of ``set`` is not a ``path=value`` istioctl takes as intended, or None (without ``=``, the
+    install ran and the value was never set)."""
+    for i, item in enumerate(values or []):
+        key = item.partition("=")[0].strip() if isinstance(item, str) else ""
+        if not isinstance(item, str) or "=" not in item or not key or key.startswith("-"):
+            return ("set[%d] %r is not path=value: give each as a value path, '=' and the value, such as "
+                    "values.global.hub=myregistry.example/istio; nothing changed" % (i, item))
+    return None
 
 
 def operator_argument_problem(operator):

@@ -21,6 +21,8 @@ CONFLICT_RETRIES = 3
 FIELD_MANAGER = "aksmesh"  # the collection's writes carry its name in managedFields
 CHANGES = ("created", "labelled", "unlabelled", "drifted")
 _AGAIN = object()  # a write met a concurrent change: read the namespace again
+# the cluster's own namespaces: never labelled for injection (default is the user's to choose)
+KUBE_SYSTEM = tuple(n for n in k8s_names.SYSTEM_NAMESPACES if n != "default")
 
 
 def run(module):
@@ -37,6 +39,12 @@ def check_params(module):
     k8s_names.require(module, [("Namespace", n["name"], "namespaces[%d].name" % i) for i, n in enumerate(entries)]
                       + [("Namespace", n["revision"], "namespaces[%d].revision" % i) for i, n in enumerate(entries)]
                       + [("Namespace", module.params["revision"], "revision")])
+    system = ["namespaces[%d].name %s" % (i, n["name"]) for i, n in enumerate(entries)
+              if n["name"] in KUBE_SYSTEM and n["state"] == "present"]
+    if system:
+        module.fail_json(msg="%s: a namespace of the cluster itself gets no sidecar injection (its pods start before "
+                             "the mesh and run it); take it out of namespaces (mesh_injection_namespaces)"
+                             % ", ".join(system))
     listed = [n["name"] for n in entries]
     if len(set(listed)) != len(listed):
         module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in listed
@@ -44,10 +52,12 @@ def check_params(module):
 
 
 def label(module, rest, results):
-    """Label (create) each namespace as asked; ``results`` grows as it goes."""
+    """Label (create) each namespace as asked, once every one was read and found possible; ``results`` grows as
+    it goes."""
     diffs = []
+    found = preflight(module, rest)
     for entry in module.params["namespaces"]:
-        result, diff = label_one(module, rest, entry)
+        result, diff = label_one(module, rest, entry, found[entry["name"]])
         results.append(result)
         if diff:
             diffs.append(diff)
@@ -62,19 +72,51 @@ def label(module, rest, results):
     return out
 
 
-def label_one(module, rest, entry):
-    """(result, diff) for one namespace. Writes survive races: a create that meets AlreadyExists (someone made it
-    meanwhile) labels the namespace that exists, and a label patch carries the resourceVersion it was computed
-    from, so a patch that arrives late can never overwrite a newer change (409: read again, bounded)."""
+def _path(name):
+    return "/api/v1/namespaces/%s" % k8s_names.segment("Namespace", name)
+
+
+def preflight(module, rest):
+    """Every namespace read before the first write ({name: live or None}); fails naming all of them when one
+    does not exist and create=false, or when another field manager changed injection labels (the real run,
+    without force_conflicts): the module labels all the namespaces or none."""
+    p = module.params
+    found, missing, drifted = {}, [], []
+    for entry in p["namespaces"]:
+        live = found[entry["name"]] = rest.request("GET", _path(entry["name"]), ok_missing=True)
+        if live is None and entry["state"] == "present" and not p["create"]:
+            missing.append(entry["name"])
+        elif live is not None and not (module.check_mode or p["force_conflicts"]):
+            changed = label_drift(live, inj.desired_labels(entry, p["revision"]))
+            if changed and inj.label_patch((live.get("metadata") or {}).get("labels") or {},
+                                           inj.desired_labels(entry, p["revision"])) is not None:
+                drifted.append((entry["name"], changed))
+    if missing:
+        module.fail_json(msg="namespaces: %s %s not exist; nothing was labelled. Create %s first or set create=true"
+                             % (", ".join(missing), "does" if len(missing) == 1 else "do",
+                                "it" if len(missing) == 1 else "them"))
+    if drifted:
+        refuse_drift(module, *drifted[0])
+    return found
+
+
+_UNREAD = object()
+
+
+def label_one(module, rest, entry, first=_UNREAD):
+    """(result, diff) for one namespace (``first``: the namespace as ``preflight`` read it, if it did). Writes
+    survive races: a create that meets AlreadyExists (someone made it meanwhile) labels the namespace that exists,
+    and a label patch carries the resourceVersion it was computed from, so a patch that arrives late can never
+    overwrite a newer change (409: read again, bounded)."""
     name = entry["name"]
-    path = "/api/v1/namespaces/%s" % k8s_names.segment("Namespace", name)
+    path = _path(name)
     want = inj.desired_labels(entry, module.params["revision"])
     keep = dict((k, v) for k, v in want.items() if v is not None)
     # what this run found first: after a write whose answer was lost (or a race), the namespace is read again and
     # may already be as wanted; the run still reports the change it made from this state
     found = {}
     for attempt in range(CONFLICT_RETRIES):
-        live = rest.request("GET", path, ok_missing=True)
+        live = first if attempt == 0 and first is not _UNREAD else rest.request("GET", path, ok_missing=True)
         if attempt == 0:
             found["missing"] = live is None
         if live is None:

@@ -110,8 +110,12 @@ class ApplyEngine(object):
         self._live = {}  # (api_version, kind, ns, name) -> live object or None
         self._answers = {}  # (api_version, kind, ns, name) -> the API server's answer to the apply (or dry run)
         self._read = set()  # resources (api_version, kind) whose objects are prefetched
+        self._unread = {}  # resources whose prefetch failed -> the error, which fails each object of the kind
         self._drift = {}  # (api_version, kind, ns, name) -> fields whose live value differs (ownership.drift)
         self._batch = []
+        # objects that could not be dry-run before the first write (their CRD or namespace comes with the batch):
+        # checked when their turn comes, as "Kind ns/name (why)"
+        self.unvalidated = []
         # check mode: the namespaces and kinds this dry run (and the earlier tasks of the run) would create
         self.planned = planned or Planned()
 
@@ -154,11 +158,21 @@ class ApplyEngine(object):
         """Read every batch object of this resource with one request (GET for one, else one LIST)."""
         key = (res.api_version, res.kind)
         if key in self._read:
+            if key in self._unread:
+                # the read failed: applied blind, an object that exists would be reported as created
+                raise self._unread[key]
             return
         self._read.add(key)
         mine = [o for o in self._batch if (o["apiVersion"], o["kind"]) == key]
         for o in mine:
             self._place(o, res)
+        try:
+            self._read_kind(res, mine)
+        except K8sApiError as exc:
+            self._unread[key] = exc
+            raise
+
+    def _read_kind(self, res, mine):
         if len(mine) == 1:
             meta = mine[0]["metadata"]
             live = self.rest.request("GET", res.path(meta["name"], meta.get("namespace")), ok_missing=True)
@@ -196,12 +210,18 @@ class ApplyEngine(object):
 
     # ---- present ------------------------------------------------------------------------------
     def apply_all(self, objs):
-        """Apply in kind order; objects of the same rank go to the server concurrently."""
+        """Apply in kind order; objects of the same rank go to the server concurrently. Before the first write
+        every kind is resolved and every object that changes is dry-run (``validate``): a batch the server would
+        refuse in part is not begun."""
         self._batch = manifests.ordered(objs, by_kind=self.by_kind)
+        plans = self.validate()
+        if self.failures and not self.continue_on_error:
+            return self.results
         groups = [[o] for o in self._batch] if not self.by_kind or self.parallel < 2 else [
             list(g) for _rank, g in itertools.groupby(self._batch, key=manifests.rank)]
         for group in groups:
-            planned = [(obj, self._plan_or_failure(obj)) for obj in group]
+            planned = [(obj, plans[id(obj)] if id(obj) in plans else self._plan_or_failure(obj))
+                       for obj in group if id(obj) not in self._refused]
             todo = [(obj, plan) for obj, plan in planned if plan.pending]
             if len(todo) > 1:
                 with ThreadPoolExecutor(max_workers=min(self.parallel, len(todo))) as pool:
@@ -224,17 +244,99 @@ class ApplyEngine(object):
             self._wait_all()
         return self.results
 
-    def _plan_or_failure(self, obj):
+    def validate(self):
+        """Before the first write (not in check mode, where every write is a dry run): every kind of the batch
+        resolved, every object read, and every object that would change dry-run as one server-side apply
+        (schema, admission, conflicts). Failures are recorded (and their objects left out of the batch); the
+        result maps the checked objects (by id) to their Plan, the objects left to check when applied are not in
+        it: those whose CustomResourceDefinition or Namespace comes with the batch (``unvalidated``, named).
+        One object that changes needs no dry run: its own apply is all or nothing."""
+        self._refused = set()
+        if self.check_mode:
+            return {}
+        plans, later, refusals = {}, [], {}
+        for obj in self._batch:
+            try:
+                res = self.discovery.resolve(obj["apiVersion"], obj["kind"])
+            except UnknownKind as exc:
+                if self._crd_in_batch(obj) is None:
+                    refusals[id(obj)] = "%s: %s" % (describe(obj), exc)
+                else:
+                    later.append((obj, "its CustomResourceDefinition comes with the batch"))
+                continue
+            except K8sApiError as exc:
+                refusals[id(obj)] = explain(obj, exc)
+                continue
+            plan = self._plan_or_failure(obj, res)
+            if plan.error is not None:
+                refusals[id(obj)] = plan.error
+            else:
+                plans[id(obj)] = plan
+        created = set(o["metadata"]["name"] for o in self._batch if o["kind"] == "Namespace" and o["apiVersion"] == "v1"
+                      and self._live.get(manifests.identity(o)) is None and id(o) in plans)
+        # kinds whose CRD the batch changes: their objects may use what the new schema adds
+        changing = set((crd["spec"].get("group"), (crd["spec"].get("names") or {}).get("kind"))
+                       for crd in self._batch if crd["kind"] == "CustomResourceDefinition"
+                       and isinstance(crd.get("spec"), dict) and id(crd) in plans and plans[id(crd)].pending)
+        pending = []
+        for obj in self._batch:
+            plan = plans.get(id(obj))
+            if plan is None or not plan.pending:
+                continue
+            if plan.resource.namespaced and obj["metadata"].get("namespace") in created:
+                later.append((obj, "its Namespace comes with the batch"))
+                del plans[id(obj)]  # planned again when its namespace exists
+            elif (plan.resource.group, plan.resource.kind) in changing:
+                later.append((obj, "its CustomResourceDefinition changes with the batch"))
+                del plans[id(obj)]
+            else:
+                pending.append((obj, plan))
+        if len(pending) + len(later) > 1:
+            for obj, plan in pending:
+                error = self._dry_run(obj, plan)
+                if error is not None:
+                    refusals[id(obj)] = error
+                    del plans[id(obj)]
+        for obj in self._batch:  # in the batch's order
+            if id(obj) in refusals:
+                self._refuse(obj, refusals[id(obj)])
+        self.unvalidated = ["%s (%s)" % (describe(obj), why) for obj, why in later]
+        return plans
+
+    def _dry_run(self, obj, plan):
+        """The error message the server-side apply of ``obj`` would fail with, or None."""
+        meta = obj["metadata"]
+        query = {"fieldManager": self.manager, "fieldValidation": "Strict", "dryRun": "All"}
+        if self.force:
+            query["force"] = "true"
         try:
-            return self._plan(obj)
+            self.rest.request("PATCH", plan.resource.path(meta["name"], meta.get("namespace")), query, obj,
+                              APPLY_CONTENT_TYPE)
+        except K8sApiError as exc:
+            return explain(obj, exc, ownership.drift_text(self._drift.get(manifests.identity(obj)) or [],
+                                                          self.manager)) + "; nothing of the batch was written"
+        return None
+
+    @property
+    def refused(self):
+        """Whether ``validate`` refused objects of the batch (then, without continue_on_error, nothing was written)."""
+        return bool(self._refused)
+
+    def _refuse(self, obj, message):
+        self._refused.add(id(obj))
+        self._fail(obj, message)
+
+    def _plan_or_failure(self, obj, res=None):
+        try:
+            return self._plan(obj, res)
         except ObjectError as exc:
             return Plan.failed(exc.message)
         except K8sApiError as exc:
             return Plan.failed(explain(obj, exc))
 
-    def _plan(self, obj):
+    def _plan(self, obj, res=None):
         """A Plan: done when settled without writing, else pending (its resource and live object) to apply."""
-        res = self._resolve(obj)
+        res = res or self._resolve(obj)
         if res is None:
             self._place(obj, None)
             return Plan.done("created", None, obj)
@@ -301,6 +403,8 @@ class ApplyEngine(object):
             self._live[manifests.identity(obj)] = out
         self._answers[manifests.identity(obj)] = out
         return Plan.done(action, ownership.prune_like(live, obj) if live else None, ownership.prune_like(out, obj))
+
+    _refused = frozenset()
 
     def reject(self, obj, message):
         """Record ``obj`` as failed without sending it (refused before the batch, e.g. by its name)."""

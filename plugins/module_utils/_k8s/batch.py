@@ -11,6 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MANAGED_BY, STAGE
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import connect
@@ -77,7 +80,48 @@ def load(module):
     for spec in _prune(p).get("kinds") or []:
         if not spec.get("apiVersion") or not spec.get("kind"):
             module.fail_json(msg="prune.kinds entries need apiVersion and kind, got %s" % spec)
+    if p["prune"] and p["state"] == "present":
+        problem = selector_problem(p["prune"]["label_selector"], objs)
+        if problem:
+            module.fail_json(msg="prune.label_selector %s; nothing changed" % problem)
     return objs, invalid or []
+
+
+# one requirement of a label selector that selects by equality: key=value or key==value
+EQUALITY = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._/-]*)\s*==?\s*([A-Za-z0-9._-]*)\s*$")
+# the ownership labels a prune selector may not leave out when every object of the batch carries them: without the
+# stage's label, prune deletes what the collection's other stages applied
+OWNERSHIP = (MANAGED_BY, STAGE)
+
+
+def selector_problem(selector, objs):
+    """What is wrong with ``selector`` as the prune selector of ``objs``, or None. Prune deletes what the selector
+    selects and the batch lacks: the selector must name the batch's own labels, by equality, and among them every
+    ownership label (``app.kubernetes.io/managed-by``, ``aksmesh.io/stage``) the batch's objects all carry."""
+    text = (selector or "").strip()
+    if not text:
+        return ("is empty: prune would delete every object of prune.kinds this field_manager applied, other "
+                "batches' too. Set it to the labels the batch's objects carry, for example %s=aksmesh,%s=<stage>"
+                % (MANAGED_BY, STAGE))
+    wanted = {}
+    for requirement in text.split(","):
+        match = EQUALITY.match(requirement)
+        if not match:
+            return ("%r: the requirement %r is not key=value. Prune selects by the labels the batch's objects carry, "
+                    "each as key=value (a set-based, != or existence requirement selects more than the batch's own)"
+                    % (selector, requirement.strip()))
+        wanted[match.group(1)] = match.group(2)
+    shared = None
+    for obj in objs:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        mine = set((key, labels.get(key)) for key in OWNERSHIP if labels.get(key))
+        shared = mine if shared is None else shared & mine
+    missing = ["%s=%s" % (key, value) for key, value in sorted(shared or ()) if wanted.get(key) != value]
+    if missing:
+        return ("%r is broader than the batch's ownership labels: it lacks %s, which every object of the batch "
+                "carries, so prune would delete what other batches applied. Add %s to it"
+                % (selector, ", ".join(missing), ",".join(missing)))
+    return None
 
 
 def _dump(obj):
@@ -137,8 +181,10 @@ def apply_batch(module, engine, rest, objs):
         engine.delete_all(objs)
     out = summary(module, engine, rest)
     if engine.failures:
-        module.fail_json(msg="%d of %d objects failed: %s" % (len(engine.failures), len(objs),
-                                                              " | ".join(engine.failures)), **out)
+        untouched = "" if module.check_mode or p["continue_on_error"] or not engine.refused else (
+            " (checked before the first write: nothing was applied)")
+        module.fail_json(msg="%d of %d objects failed%s: %s" % (len(engine.failures), len(objs), untouched,
+                                                                " | ".join(engine.failures)), **out)
     return out
 
 
@@ -176,7 +222,7 @@ def summary(module, engine, rest):
         counts[entry["action"]] = counts.get(entry["action"], 0) + 1
     changed = any(e["action"] in CHANGES for e in results)
     out = dict(changed=changed, results=results, counts=counts, requests=rest.counts, failures=engine.failures,
-               drift=drift_report(results, engine.manager))
+               drift=drift_report(results, engine.manager), unvalidated=engine.unvalidated)
     if module.check_mode:
         out["planned"] = engine.planned.result()
     if diff is not None:

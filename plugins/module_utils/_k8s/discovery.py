@@ -48,6 +48,14 @@ class UnknownKind(Exception):
     """The API server does not serve this apiVersion/kind."""
 
 
+class DiscoveryFailed(K8sApiError):
+    """The API server could not say whether it serves a group version (an aggregated API that answers 503, a
+    403, ...): neither served nor not served, so no decision may rest on it."""
+
+    def __str__(self):
+        return self.message
+
+
 class Discovery(object):
     """Caches one resource list per group version for the life of one module call."""
 
@@ -62,10 +70,13 @@ class Discovery(object):
             try:
                 doc = self.rest.request("GET", path, ok_missing=True)
             except K8sApiError as exc:
-                if exc.status == 503:  # aggregated API unavailable: treat as not served
-                    doc = None
-                else:
-                    raise
+                # an aggregated API that is down (503) is not a kind that is not served: a delete would report the
+                # object gone and leave it, an apply would ask for a CRD that is there
+                raise DiscoveryFailed(exc.status, exc.reason, "discovery of %s failed (%s %s: %s): the API server "
+                                      "cannot tell whether it serves %s; fix the API service behind it (kubectl get "
+                                      "apiservices) and run again" % (api_version, exc.status, exc.reason,
+                                                                      exc.message, api_version),
+                                      exc.causes, exc.body, exc.host)
             table = {}
             for res in (doc or {}).get("resources", []):
                 if "/" in res["name"]:

@@ -38,11 +38,47 @@ class ManifestError(Exception):
     """A definition cannot be applied as given."""
 
 
+class DuplicateKey(Exception):
+    """A YAML mapping names a key twice: YAML loaders keep the last value and drop the other silently."""
+
+    def __init__(self, key, first, again):
+        super(DuplicateKey, self).__init__(key)
+        self.key, self.first, self.again = key, first, again
+
+
+if HAS_YAML:
+    class _UniqueKeyLoader(_LOADER):
+        """The safe loader, refusing a mapping that names a key twice (merge keys, ``<<``, may override)."""
+
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen = {}
+                for key_node, _value in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        first = seen.setdefault(key, key_node)
+                    except TypeError:
+                        continue  # an unhashable key: the constructor names it
+                    if first is not key_node:
+                        raise DuplicateKey(key, first.start_mark.line + 1, key_node.start_mark.line + 1)
+            return super(_UniqueKeyLoader, self).construct_mapping(node, deep)
+
+
 def load_text(text, origin="definitions"):
+    """The documents of a YAML text; ManifestError naming ``origin`` on invalid YAML, or on a key given twice in one
+    mapping (naming the document and the key)."""
+    docs = []
     try:
-        return [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc is not None]
+        for doc in yaml.load_all(text, Loader=_UniqueKeyLoader):
+            docs.append(doc)
+    except DuplicateKey as exc:
+        raise ManifestError("%s document %d has the key %r twice (lines %d and %d); YAML would keep only the last "
+                            "value: remove one" % (origin, len(docs) + 1, exc.key, exc.first, exc.again))
     except yaml.YAMLError as exc:
         raise ManifestError("%s is not valid YAML: %s" % (origin, exc))
+    return [doc for doc in docs if doc is not None]
 
 
 def load_paths(paths):

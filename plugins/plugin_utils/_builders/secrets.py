@@ -19,6 +19,7 @@ __metaclass__ = type
 import base64
 import hashlib
 import re
+from collections.abc import Mapping
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.istio_addon import KEY_VAULT_NAME, KEY_VAULT_OBJECT
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj
@@ -38,6 +39,8 @@ KEY_VAULT_OBJECTS = {
     "kiali_username": "kiali-username", "kiali_passphrase": "kiali-passphrase",
     "kiali_signing_key": "kiali-signing-key",
 }
+# values that are no user name or passphrase (a vaulted value is a string, or ansible's vault object, neither of these)
+NOT_TEXT = (bool, float, Mapping, list, tuple, set)
 KEY_VAULT_KEYS = ("name", "tenant_id", "client_id", "identity", "cloud_name", "objects")
 IDENTITIES = ("managed", "workload")
 
@@ -137,6 +140,11 @@ def credential_secrets(namespace, state, grafana_secret_name, grafana_username, 
             out.append(placeholder_secret(app, secret_name, namespace, username))
         else:
             for key, value in (("username", username), ("passphrase", passphrase)):
+                if isinstance(value, NOT_TEXT):
+                    # str() of it went into the Secret: a passphrase ['a'] became the text "['a']"
+                    raise MeshConfigError("%s_%s" % (app, key), "is a %s, not a string: give the %s as one string "
+                                                                "(quote it in YAML), from a vaulted variable"
+                                          % (type(value).__name__, "user name" if key == "username" else key))
                 if not value:
                     raise MeshConfigError("%s_%s" % (app, key), "is empty: set it from a vaulted variable (the %s "
                                                                 "credential Secret needs a user name and a "

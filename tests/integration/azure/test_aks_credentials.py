@@ -95,3 +95,14 @@ def test_remove_refuses_files_it_did_not_make(azure_env, tmp_path):
     refused = creds(azure_env, remove=str(victim))
     assert refused.failed and "is not a temporary kubeconfig of this module" in refused["msg"]
     assert victim.read_text() == "keep me"
+
+
+def test_remove_leaves_a_folder_named_like_its_own_that_holds_user_files(azure_env, tmp_path):
+    """remove deleted any folder named aksmesh-check-*, user files included."""
+    folder = tmp_path / "aksmesh-check-abcd1234"
+    folder.mkdir(mode=0o700)
+    (folder / "kubeconfig").write_text("mine")
+    (folder / "notes.txt").write_text("keep me")
+    refused = creds(azure_env, remove=str(folder / "kubeconfig"))
+    assert refused.failed and "holds other files (notes.txt)" in refused["msg"], refused.result
+    assert sorted(p.name for p in folder.iterdir()) == ["kubeconfig", "notes.txt"]

@@ -17,6 +17,9 @@ def cm(**meta):
     return dict(CM, metadata=dict(CM["metadata"], **meta))
 
 
+WIDGET = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "default"}}
+
+
 K8S = [
     # names that would change the URL they are put in, or that the API server refuses
     ("injection", {"namespaces": [{"name": "kube-system/configmaps/victim"}]},
@@ -87,6 +90,34 @@ K8S = [
      "prune.namespaces[0] 'default/configmaps' is not a DNS-1123 label"),
     ("apply", {"definitions": [dict(CM, metadata={"name": "cm"})], "namespace": "kube-system/secrets"},
      "namespace 'kube-system/secrets' is not a DNS-1123 label"),
+    # issue 23: a stage applies all of it or nothing - every kind resolved, every object dry-run, before the first
+    # write (a ConfigMap was patched, a Namespace created, then the later object failed)
+    ("apply", {"definitions": [cm(name="bad-inputs-first", labels={"run": "1"}), WIDGET]},
+     "nothing was applied): Widget default/w: the API server does not serve example.com/v1 Widget"),
+    ("apply", {"definitions": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bad-inputs-ns"}},
+                               dict(WIDGET, metadata={"name": "w", "namespace": "bad-inputs-ns"})]},
+     "does not serve example.com/v1 Widget"),
+    ("apply", {"definitions": [cm(name="bad-inputs-first"), {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "no-selector", "namespace": "default"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}}]},
+     "nothing was applied): Deployment default/no-selector: "),
+    # issue 23: prune deletes only what the stage owns; a YAML key given twice is named
+    ("apply", {"definitions": [CM], "prune": {"kinds": [{"apiVersion": "v1", "kind": "Secret"}],
+                                              "label_selector": ""}}, "prune.label_selector is empty"),
+    ("apply", {"definitions": [cm(labels={"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": "x"})],
+               "prune": {"kinds": [{"apiVersion": "v1", "kind": "Secret"}],
+                         "label_selector": "app.kubernetes.io/managed-by=aksmesh"}},
+     "is broader than the batch's ownership labels: it lacks aksmesh.io/stage=x"),
+    ("apply", {"definitions": [CM], "prune": {"kinds": [{"apiVersion": "v1", "kind": "Secret"}],
+                                              "label_selector": "a=b,c in (d)"}}, "the requirement 'c in (d)'"),
+    ("apply", {"definitions": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dup, namespace: default}\n"
+                              "data:\n  mode: STRICT\n  mode: DISABLE\n"},
+     "definitions document 1 has the key 'mode' twice (lines 5 and 6)"),
+    ("injection", {"namespaces": [{"name": "default"}, {"name": "bad-inputs-missing"}], "create": False},
+     "namespaces: bad-inputs-missing does not exist; nothing was labelled"),
+    ("injection", {"namespaces": [{"name": "kube-system"}]}, "namespaces[0].name kube-system: a namespace of the "
+                                                             "cluster itself gets no sidecar injection"),
+    ("istio_install", {"operator": IOP, "set": ["values.global.hub"]}, "set[0] 'values.global.hub' is not path=value"),
 ]
 
 
@@ -132,6 +163,16 @@ AZURE = [
     ("aks_public_ip", {"name": "pip/x", "resource_group": "rg"}, "name 'pip/x' is not a valid public IP name"),
     ("aks_public_ip", {"name": "pip", "cluster_name": "", "cluster_resource_group": "rg"},
      "cluster_name '' is empty"),
+    # issue 23: refused before anything is sent to Azure
+    ("aks_mesh_addon", {"resource_group": "rg", "name": "aks", "timeout": 0},
+     "timeout 0: give the seconds to wait for the managed cluster update, at least 1"),
+    ("aks_mesh_addon", {"resource_group": "rg", "name": "aks", "revisions": []}, "revisions is empty"),
+    ("aks_preflight", {"resource_group": "rg", "name": "aks", "min_memory_gib": "nan"},
+     "min_memory_gib must be positive (and a finite number), got nan"),
+    ("aks_credentials", {"resource_group": "rg", "name": "aks", "dest": "/nonexistent/kc", "mode": 600},
+     "mode 600 is a decimal YAML integer (octal 0o1130), not the mode 0600: quote it"),
+    ("aks_credentials", {"resource_group": "rg", "name": "aks", "dest": "/nonexistent/kc", "mode": "0666"},
+     "mode 0666 lets other users read or change the cluster credentials"),
 ]
 
 
@@ -193,3 +234,13 @@ def test_names_the_api_server_allows_still_apply(kube_api, kubeconfig):
     assert not first.failed and first["counts"] == {"created": 2}, first.result
     again = run_module("apply", {"kubeconfig": kubeconfig, "definitions": [role, cm(name="istio-ca-root-cert.v1")]})
     assert again["changed"] is False
+
+
+def test_render_writes_nothing_outside_dest(tmp_path):
+    """stage: '..' wrote the stage's files next to dest instead of inside it."""
+    dest = tmp_path / "out"
+    for stage in ("..", "../elsewhere", "a/b"):
+        res = run_module("render", {"dest": str(dest), "stage": stage, "definitions": [CM]})
+        assert res.failed and "is not a plain folder name" in res["msg"], res.result
+        assert "Traceback" not in res.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == []

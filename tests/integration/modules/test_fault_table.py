@@ -85,6 +85,23 @@ def read_ok(_api, res):
     assert res["changed"] is False
 
 
+def cm_kept(api, res):
+    assert configmap(api).data == {"mode": "STRICT"}
+    assert not res.result.get("changed"), res.result
+
+
+def nothing_written(api, res):
+    # read one by one: the row's fault still answers the LIST
+    with pytest.raises(client.exceptions.ApiException) as missing:
+        client.CoreV1Api(api).read_namespaced_config_map("mesh-two", "default")
+    assert missing.value.status == 404
+    assert configmap(api).data == {"mode": "STRICT"} and not res.result.get("changed"), res.result
+
+
+TWO = {"definitions": [CM, dict(CM, metadata={"name": "mesh-two", "namespace": "default"})], "request_timeout": 2,
+       "api_retries": 1}
+
+
 APPLY = {"definitions": [CM], "request_timeout": 2}
 PATCH_CM = r"/api/v1/namespaces/default/configmaps/mesh$"
 ROWS = [
@@ -108,6 +125,17 @@ ROWS = [
     Row("apply-absent-429", "apply", dict(APPLY, state="absent"),
         [(PATCH_CM, 429, dict(method="DELETE", headers={"Retry-After": "1"}))], "survived", cm_deleted,
         setup=create_cm),
+    # issue 23: a discovery answer of 503 is no 'kind not served' (absent reported the object gone and left it)
+    Row("apply-absent-discovery-503", "apply", dict(APPLY, state="absent", api_retries=1),
+        [(r"/api/v1$", 503, dict(method="GET", count=10))], "reported", cm_kept, setup=create_cm,
+        message="discovery of v1 failed (503"),
+    Row("apply-present-discovery-503", "apply", dict(APPLY, api_retries=1),
+        [(r"/api/v1$", 503, dict(method="GET", count=10))], "reported", nothing_created,
+        message="discovery of v1 failed (503"),
+    # issue 23: a failed LIST fails its whole kind (the rest of it was applied blind, existing objects 'created')
+    Row("apply-list-500-fails-the-kind", "apply", TWO,
+        [(r"/api/v1/namespaces/default/configmaps$", 500, dict(method="GET", count=10))], "reported",
+        nothing_written, setup=create_cm, message="ConfigMap default/mesh-two: 500"),
     Row("injection-429-on-create", "injection", {"namespaces": [{"name": "shop"}], "request_timeout": 2},
         [(r"/api/v1/namespaces$", 429, dict(method="POST", headers={"Retry-After": "1"}))], "survived",
         shop_labelled),

@@ -50,6 +50,9 @@ ROWS = [
     ("mesh_injection", {"mesh_injection_namespaces": [{"name": "kube-system/configmaps/victim"}]},
      "kube-system/configmaps/victim"),
     ("mesh_injection", {"mesh_injection_namespaces": "shop"}, "mesh_injection_namespaces"),
+    # issue 23: the cluster's own namespaces get no injection
+    ("mesh_injection", {"mesh_injection_namespaces": [{"name": "kube-system"}]},
+     "kube-system: a namespace of the cluster itself gets no sidecar injection"),
     ("mesh_injection", {"mesh_injection_namespaces": [{"name": "shop"}], "mesh_injection_revision": "1-30; id"},
      "1-30; id"),
     ("istio_install", {"istio_install_revision": "Canary"}, "istio_install_revision 'Canary' is not a DNS-1123"),

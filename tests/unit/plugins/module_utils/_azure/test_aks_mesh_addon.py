@@ -149,3 +149,18 @@ def test_the_update_reports_the_profile_the_cluster_answers(monkeypatch):
         "InProgress", "Succeeded"]
     assert result["revisions"] == ["asm-1-25", "asm-1-26"] and result["revisions_before"] == ["asm-1-25"]
     assert "planned" not in result and "diff" not in result
+
+
+@pytest.mark.parametrize("params,needle", [
+    ({"timeout": 0}, "timeout 0: give the seconds to wait for the managed cluster update, at least 1"),
+    ({"timeout": -5}, "timeout -5"),
+    ({"revisions": []}, "revisions is empty: list the add-on revisions that should run"),
+    ({"revisions": ["asm-1-26", " "]}, "revisions[1] is empty"),
+])
+def test_options_that_cannot_mean_what_they_say_are_refused_before_azure(params, needle):
+    """timeout: 0 sent the PUT, then reported 'still InProgress after 0s'; revisions: [] enabled the newest."""
+    with pytest.raises(Failed) as failed:
+        addon.check_params(FakeModule(**params))
+    assert failed.value.args[0]["msg"].startswith(needle) and "nothing was sent to Azure" in failed.value.args[0]["msg"]
+    addon.check_params(FakeModule(revisions=[], state="absent"))
+    addon.check_params(FakeModule(revisions=["asm-1-26"]))

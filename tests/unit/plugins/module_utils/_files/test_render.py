@@ -35,3 +35,14 @@ def test_plan_writes_new_keeps_same_and_prunes_only_this_stage(tmp_path):
 def test_two_objects_in_one_file_are_refused(tmp_path):
     with pytest.raises(ValueError, match="two objects render to"):
         render.plan([obj("ConfigMap", "a", "shop"), obj("ConfigMap", "A", "shop")], str(tmp_path), "mesh")
+
+
+@pytest.mark.parametrize("stage", ["..", ".", "../etc", "a/b", "", "-x", ".hidden", "mtls/..", "ü"])
+def test_a_stage_that_is_not_a_plain_name_is_refused(stage):
+    """stage: '..' wrote the files outside dest."""
+    assert "is not a plain folder name" in render.stage_problem(stage)
+
+
+@pytest.mark.parametrize("stage", ["mtls", "20-mtls", "v1.2", "Gateways"])
+def test_plain_stage_names_are_taken(stage):
+    assert render.stage_problem(stage) is None

@@ -217,3 +217,16 @@ def test_control_plane_drift_names_what_another_manager_holds_only():
         managed("istio-operator", "Apply", {"f:metadata": {"f:labels": {}}}),
         managed("helm", "Update", {"f:metadata": {"f:labels": {"f:helm.sh/chart": {}}}})]))
     assert install.control_plane_drift([(crd, relabelled)], "istio-operator", True) == []
+
+
+@pytest.mark.parametrize("values,needle", [
+    (["values.global.hub"], "set[0] 'values.global.hub' is not path=value"),
+    (["a=1", "=x"], "set[1] '=x' is not path=value"),
+    (["--dry-run=true"], "set[0] '--dry-run=true'"),
+])
+def test_a_set_entry_that_is_not_path_value_fails_before_istioctl_runs(values, needle):
+    """set: [values.global.hub] (no '=') installed without the value."""
+    with pytest.raises(Failed) as failed:
+        install.check_params(FakeModule(set=values))
+    assert failed.value.args[0]["msg"].startswith(needle) and failed.value.args[0]["msg"].endswith("; nothing changed")
+    install.check_params(FakeModule(set=["values.global.hub=r.example/istio", "meshConfig.accessLogFile="]))

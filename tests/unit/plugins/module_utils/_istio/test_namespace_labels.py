@@ -193,3 +193,43 @@ def test_labels_the_collection_set_itself_or_a_first_run_finds_are_no_drift():
     # a label the run removes (moving to a revision) is no drift either
     assert nl.label_drift(managed({"istio-injection": "enabled"}, "kubectl-label"),
                           {"istio-injection": None, "istio.io/rev": "1-30-0"}) == []
+
+
+def web(labels=None):
+    out = ns(labels)
+    out["metadata"]["name"] = "web"
+    return out
+
+
+def test_create_false_checks_every_namespace_before_the_first_label():
+    """create=false labelled the namespaces that exist, then failed on one that does not."""
+    module = FakeModule(namespaces=[entry(), entry("web"), entry("api")], create=False)
+    api = ScriptedApi([ns(), None, None])
+    with pytest.raises(Failed) as failed:
+        nl.label(module, api, [])
+    assert failed.value.args[0]["msg"] == ("namespaces: web, api do not exist; nothing was labelled. Create them "
+                                           "first or set create=true")
+    assert [m for m, _p, _b in api.sent] == ["GET", "GET", "GET"]
+
+
+def test_drift_on_a_later_namespace_fails_before_the_first_label():
+    module = FakeModule(namespaces=[entry(), entry("web")])
+    api = ScriptedApi([ns(), managed({"istio-injection": "disabled"}, "kubectl-label")])
+    with pytest.raises(Failed) as failed:
+        nl.label(module, api, [])
+    assert "kubectl-label" in failed.value.args[0]["msg"] and [m for m, _p, _b in api.sent] == ["GET", "GET"]
+
+
+def test_the_namespaces_read_first_are_not_read_again():
+    api = ScriptedApi([ns(), web(ENABLED)])
+    out = nl.label(FakeModule(namespaces=[entry(), entry("web")]), api, [])
+    assert [r["action"] for r in out["namespaces"]] == ["labelled", "unchanged"]
+    assert [m for m, _p, _b in api.sent] == ["GET", "GET", "PATCH"]
+
+
+@pytest.mark.parametrize("name", ["kube-system", "kube-public", "kube-node-lease"])
+def test_the_cluster_s_own_namespaces_are_refused_for_injection(name):
+    with pytest.raises(Failed) as failed:
+        nl.check_params(FakeModule(namespaces=[entry(), entry(name)]))
+    assert failed.value.args[0]["msg"].startswith("namespaces[1].name %s: a namespace of the cluster itself" % name)
+    nl.check_params(FakeModule(namespaces=[entry("default"), entry(name, state="absent")]))  # taking labels off: fine

@@ -43,6 +43,8 @@ class FakeApi:
         self.sent.append((method, path, dict(query or {})))
         if (method, path) in self.fail:
             raise self.fail[(method, path)]
+        if (method, path, "write") in self.fail and "dryRun" not in (query or {}):
+            raise self.fail[(method, path, "write")]  # the dry run passes, the write fails
         if path in RESOURCES:
             return {"resources": [{"name": n, "kind": k, "namespaced": ns} for n, k, ns in RESOURCES[path]]}
         if path.startswith("/apis/") and path.count("/") == 3:
@@ -111,9 +113,23 @@ def test_missing_objects_are_created_with_one_read_per_kind():
                                ("ConfigMap", "b", "created")]
     reads = [p for m, p, _q in api.sent if m == "GET" and p not in RESOURCES]
     assert reads == ["/api/v1/namespaces/shop", "/api/v1/namespaces/shop/configmaps"]  # a GET, then one LIST
-    patches = [q for m, _p, q in api.sent if m == "PATCH"]
-    assert all(q == {"fieldManager": "aksmesh", "fieldValidation": "Strict"} for q in patches)
+    patches = [(p, q) for m, p, q in api.sent if m == "PATCH"]
+    # the Namespace dry-run first; the ConfigMaps in it cannot be before it exists: named as checked late
+    assert patches == [("/api/v1/namespaces/shop", {"fieldManager": "aksmesh", "fieldValidation": "Strict",
+                                                    "dryRun": "All"})] + [
+        (path, {"fieldManager": "aksmesh", "fieldValidation": "Strict"}) for path in (
+            "/api/v1/namespaces/shop", "/api/v1/namespaces/shop/configmaps/a", "/api/v1/namespaces/shop/configmaps/b")]
+    assert engine.unvalidated == ["ConfigMap shop/a (its Namespace comes with the batch)",
+                                  "ConfigMap shop/b (its Namespace comes with the batch)"]
     assert engine.failures == []
+
+
+def test_one_object_that_changes_is_not_dry_run_first():
+    api = FakeApi([applied(cm("same"))])
+    engine = ap.ApplyEngine(api)
+    engine.apply_all([cm("same"), cm("new")])
+    assert actions(engine) == [("ConfigMap", "same", "unchanged"), ("ConfigMap", "new", "created")]
+    assert [q.get("dryRun") for m, _p, q in api.sent if m == "PATCH"] == [None]
 
 
 def test_objects_in_place_are_not_written_and_changed_ones_are_configured():
@@ -141,8 +157,47 @@ def test_an_unknown_kind_fails_its_object():
     engine = ap.ApplyEngine(api)
     gateway = {"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "a"}}
     engine.apply_all([gateway, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}])
-    assert actions(engine) == [("Namespace", "a", "created"), ("Gateway", "gw", "failed")]
+    # before the first write: the Namespace is not created ahead of a kind the server does not serve
+    assert actions(engine) == [("Gateway", "gw", "failed")] and api.writes() == []
     assert "install its CustomResourceDefinition first" in engine.failures[0]
+    engine = ap.ApplyEngine(FakeApi(), continue_on_error=True)
+    engine.apply_all([gateway, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}])
+    assert actions(engine) == [("Gateway", "gw", "failed"), ("Namespace", "a", "created")]
+
+
+def test_the_whole_batch_is_dry_run_before_the_first_write():
+    """A ConfigMap was patched, then a later object the schema refuses failed the run: half a stage applied."""
+    invalid = K8sApiError(422, "Invalid", 'Deployment.apps "web" is invalid: spec.selector: Required value')
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}}
+    api = FakeApi([applied(cm("a", k="before"))], fail={("PATCH", "/apis/apps/v1/namespaces/shop/deployments/web"):
+                                                        invalid})
+    engine = ap.ApplyEngine(api)
+    engine.apply_all([cm("a", k="after"), deployment])
+    assert actions(engine) == [("Deployment", "web", "failed")]
+    assert engine.failures == ['Deployment shop/web: 422 Invalid: Deployment.apps "web" is invalid: spec.selector: '
+                               'Required value; nothing of the batch was written']
+    assert api.writes() == [] and api.store[("ConfigMap", "shop", "a")]["data"] == {"k": "before"}
+
+
+def test_a_failed_read_fails_its_whole_kind_never_applies_blind():
+    """The first LIST of a kind failed, the rest of the kind was applied as if absent (existing ones 'created')."""
+    down = K8sApiError(500, "InternalError", "etcd timeout")
+    objs = [cm("a"), cm("b"), cm("c", namespace="other")]
+    api = FakeApi([applied(cm("b"))], fail={("GET", "/api/v1/configmaps"): down})
+    engine = ap.ApplyEngine(api, continue_on_error=True)
+    engine.apply_all(objs)
+    assert actions(engine) == [("ConfigMap", "a", "failed"), ("ConfigMap", "b", "failed"), ("ConfigMap", "c", "failed")]
+    assert all("500 InternalError: etcd timeout" in f for f in engine.failures) and api.writes() == []
+
+
+def test_a_failed_discovery_fails_absent_never_reports_the_object_gone():
+    unavailable = K8sApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+    api = FakeApi(objects=[applied(cm("a"))], fail={("GET", "/api/v1"): unavailable})
+    engine = ap.ApplyEngine(api)
+    engine.delete_all([cm("a")])
+    assert actions(engine) == [("ConfigMap", "a", "failed")]
+    assert "discovery of v1 failed (503 ServiceUnavailable" in engine.failures[0]
+    assert ("ConfigMap", "shop", "a") in api.store
 
 
 def test_a_failure_stops_later_ranks_unless_continue_on_error():
@@ -160,7 +215,7 @@ def test_a_failure_stops_later_ranks_unless_continue_on_error():
 def test_api_errors_of_concurrent_applies_are_reported_per_object():
     conflict = K8sApiError(409, "Conflict", "Apply failed with 1 conflict",
                            [{"reason": "FieldManagerConflict", "field": ".data.k", "message": "conflict with kubectl"}])
-    api = FakeApi(fail={("PATCH", "/api/v1/namespaces/shop/configmaps/b"): conflict})
+    api = FakeApi(fail={("PATCH", "/api/v1/namespaces/shop/configmaps/b", "write"): conflict})
     engine = ap.ApplyEngine(api, parallel=4)
     engine.apply_all([cm("a"), cm("b"), cm("c")])
     assert actions(engine) == [("ConfigMap", "a", "created"), ("ConfigMap", "b", "failed"),

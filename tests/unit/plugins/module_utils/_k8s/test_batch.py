@@ -145,3 +145,57 @@ def test_failures_fail_the_module_with_the_result():
         batch.apply_batch(FakeModule(), engine, api, [cm("a")])
     assert failed.value.args[0]["msg"] == "1 of 1 objects failed: %s" % engine.failures[0]
     assert failed.value.args[0]["failures"] == engine.failures and failed.value.args[0]["changed"] is True
+
+
+def labelled(name, **labels):
+    obj = cm(name)
+    obj["metadata"]["labels"] = labels
+    return obj
+
+
+STAGED = dict((("app.kubernetes.io/managed-by", "aksmesh"), ("aksmesh.io/stage", "mtls")))
+
+
+@pytest.mark.parametrize("selector,needle", [
+    ("", "prune.label_selector is empty: prune would delete every object of prune.kinds this field_manager applied"),
+    ("  ", "is empty"),
+    ("app.kubernetes.io/managed-by=aksmesh", "is broader than the batch's ownership labels: it lacks "
+                                             "aksmesh.io/stage=mtls"),
+    ("app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage", "the requirement 'aksmesh.io/stage' is not key=value"),
+    ("app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage!=x", "the requirement 'aksmesh.io/stage!=x'"),
+    ("aksmesh.io/stage in (mtls,gateways)", "is not key=value"),
+    ("app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage=gateways", "it lacks aksmesh.io/stage=mtls"),
+])
+def test_an_empty_broader_or_malformed_prune_selector_is_refused_before_anything(selector, needle):
+    """prune.label_selector: "" deleted every Secret the field manager applied, other stages' too."""
+    module = FakeModule(definitions=[labelled("a", **STAGED)], prune={
+        "kinds": [{"apiVersion": "v1", "kind": "Secret"}], "label_selector": selector, "namespaces": None})
+    with pytest.raises(Failed) as failed:
+        batch.load(module)
+    assert needle in failed.value.args[0]["msg"] and failed.value.args[0]["msg"].endswith("; nothing changed")
+
+
+@pytest.mark.parametrize("selector,objs", [
+    ("app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage=mtls", [labelled("a", **STAGED)]),
+    ("aksmesh.io/stage == mtls, app.kubernetes.io/managed-by=aksmesh,team=x", [labelled("a", team="x", **STAGED)]),
+    ("app=shop", [labelled("a", app="shop")]),  # a batch without ownership labels: its own label
+    # the objects share only managed-by: that one is required
+    ("app.kubernetes.io/managed-by=aksmesh", [labelled("a", **STAGED), labelled(
+        "b", **{"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": "other"})]),
+])
+def test_a_selector_naming_the_batch_s_own_labels_is_taken(selector, objs):
+    module = FakeModule(definitions=objs, prune={"kinds": [{"apiVersion": "v1", "kind": "Secret"}],
+                                                 "label_selector": selector, "namespaces": None})
+    assert [o["metadata"]["name"] for o in batch.load(module)[0]] == [o["metadata"]["name"] for o in objs]
+    assert batch.selector_problem(selector, objs) is None
+
+
+def test_a_batch_refused_before_its_first_write_says_nothing_was_applied():
+    api = CountingApi()
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "shop"}}
+    with pytest.raises(Failed) as failed:
+        batch.apply_batch(FakeModule(), ap.ApplyEngine(api), api, [cm("a"), widget])
+    msg = failed.value.args[0]["msg"]
+    assert msg.startswith("1 of 2 objects failed (checked before the first write: nothing was applied): Widget "
+                          "shop/w: the API server does not serve example.com/v1 Widget"), msg
+    assert api.writes() == [] and failed.value.args[0]["unvalidated"] == []

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import Discovery, Resource, UnknownKind
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import (
+    Discovery, DiscoveryFailed, Resource, UnknownKind)
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 
@@ -62,10 +63,16 @@ def test_an_unknown_kind_is_looked_up_again_once_then_named_with_the_fix():
     assert rest.sent == ["/apis/networking.istio.io/v1"] * 4
 
 
-def test_an_unavailable_aggregated_api_counts_as_not_served_other_errors_raise():
+def test_a_failed_discovery_fails_named_never_counts_as_not_served():
+    """A 503 of an aggregated API is no answer: read as 'not served', state=absent reported the object gone and left
+    it, state=present asked for a CRD that is installed."""
     disc = Discovery(FakeRest({"/apis/metrics.k8s.io/v1beta1": K8sApiError(503, "ServiceUnavailable", "down")}))
-    with pytest.raises(UnknownKind):
+    with pytest.raises(DiscoveryFailed) as err:
         disc.resolve("metrics.k8s.io/v1beta1", "NodeMetrics")
+    assert not isinstance(err.value, UnknownKind) and err.value.status == 503
+    assert str(err.value).startswith("discovery of metrics.k8s.io/v1beta1 failed (503 ServiceUnavailable: down)")
+    assert "CustomResourceDefinition" not in str(err.value)
     disc = Discovery(FakeRest({"/api/v1": K8sApiError(403, "Forbidden", "no")}))
-    with pytest.raises(K8sApiError):
+    with pytest.raises(K8sApiError) as err:
         disc.resolve("v1", "ConfigMap")
+    assert "discovery of v1 failed (403 Forbidden: no)" in str(err.value)

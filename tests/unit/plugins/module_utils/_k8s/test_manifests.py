@@ -48,3 +48,25 @@ def test_every_invalid_document_is_named_and_server_fields_dropped():
     assert obj == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
     with pytest.raises(m.ManifestError, match="not valid YAML"):
         m.expand(["a: [b"])
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("kind: ConfigMap\nmetadata: {name: a}\ndata:\n  mode: STRICT\n  mode: DISABLE\n",
+     "definitions document 1 has the key 'mode' twice (lines 4 and 5); YAML would keep only the last value"),
+    ("kind: ConfigMap\n---\nkind: Secret\nkind: ConfigMap\n", "definitions document 2 has the key 'kind' twice"),
+    ("a: 1\n---\n---\nb: 1\nb: 2\n", "document 3 has the key 'b' twice"),
+])
+def test_a_key_given_twice_is_refused_naming_the_document_and_the_key(text, needle):
+    """Duplicate keys in YAML definitions silently took the last value."""
+    with pytest.raises(m.ManifestError) as err:
+        m.expand([text])
+    assert needle in str(err.value)
+
+
+def test_merge_keys_may_override_and_files_name_themselves(tmp_path):
+    assert m.load_text("base: &b {x: 1, y: 2}\nover:\n  <<: *b\n  x: 3\n")[0]["over"] == {"x": 3, "y": 2}
+    path = tmp_path / "cm.yaml"
+    path.write_text("kind: ConfigMap\nkind: Secret\n")
+    with pytest.raises(m.ManifestError) as err:
+        m.load_paths([str(path)])
+    assert str(err.value).startswith("%s document 1 has the key 'kind' twice" % path)

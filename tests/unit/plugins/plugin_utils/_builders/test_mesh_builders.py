@@ -51,6 +51,17 @@ def test_secrets_base64_and_labels():
     assert not any("data" in o for o in gone)
 
 
+@pytest.mark.parametrize("override,needle", [
+    ({"grafana_passphrase": ["a"]}, "^grafana_passphrase: is a list, not a string: give the passphrase as one string"),
+    ({"kiali_passphrase": {"a": 1}}, "^kiali_passphrase: is a dict, not a string"),
+    ({"kiali_username": True}, "^kiali_username: is a bool, not a string: give the user name"),
+])
+def test_a_credential_that_is_not_a_string_is_refused_by_name(override, needle):
+    """A passphrase ['a'] was stored as the text "['a']"."""
+    with pytest.raises(MeshConfigError, match=needle.replace("(", r"\(")):
+        build("secrets_manifests", dict(CREDENTIALS, **override), namespace="istio-system")
+
+
 VAULT = {"name": "mesh-kv", "tenant_id": "11111111-2222-3333-4444-555555555555",
          "client_id": "66666666-7777-8888-9999-000000000000"}
 
