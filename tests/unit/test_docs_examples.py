@@ -20,6 +20,7 @@ from jinja2 import StrictUndefined, Undefined
 from jinja2.exceptions import UndefinedError
 from jinja2.nativetypes import NativeEnvironment
 
+from ansible_collections.aksmesh.istio.plugins.filter import aks_addon
 from ansible_collections.aksmesh.istio.plugins.filter.mesh import STAGES
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import derive
@@ -28,6 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md"] + sorted((REPO / "docs").glob("*.md")) + sorted((REPO / "roles").glob("*/README.md"))
 FENCE = re.compile(r"^( *)```ya?ml\n(.*?)^\1```", re.M | re.S)
 ENV = NativeEnvironment(undefined=StrictUndefined)
+# the collection's filters, as the roles' defaults and vars call them
+ENV.filters.update(("aksmesh.istio." + name, f) for module in (aks_addon,) for name, f in module.FilterModule(
+).filters().items())
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"  # a templated value the example does not define
 # gateway_routes first: the roles hand its mesh_gateways_routes to mesh_traffic and mesh_authz
 FILTERS = sorted((s for s in STAGES if s.role), key=lambda s: s.name != "gateway_routes")
@@ -43,9 +47,9 @@ _Loader.add_constructor("!vault", lambda loader, node: loader.construct_scalar(n
 # examples that show a finding of a builder, not of the example: (page, a line of the block) -> the finding
 KNOWN = {
     ("roles/mesh_egress/README.md", "mesh_egress_namespaces: [shop, payments]"):
-        "mesh_egress makes a VirtualService per client namespace for a host, each exported to the egress gateway's "
-        "namespace too: with two client namespaces both claim api.stripe.com there (AKM0008; istioctl analyze "
-        "IST0109 on a cluster). A finding for the egress builder, not for its README.",
+        "mesh_egress makes a VirtualService per client namespace for a host, each bound to the egress gateway too: "
+        "with two client namespaces both claim api.stripe.com there (AKM0008; istioctl analyze IST0109 on a "
+        "cluster). A finding for the egress builder, not for its README.",
 }
 
 
@@ -119,6 +123,13 @@ def role_defaults(role):
     return yaml.safe_load(path.read_text()) or {} if path.exists() else {}
 
 
+def role_vars(role, context):
+    """The role's vars/main.yml (derived values its defaults read) rendered against ``context``."""
+    path = REPO / "roles" / role / "vars" / "main.yml"
+    raw = yaml.safe_load(path.read_text()) or {} if path.exists() else {}
+    return dict((k, v) for k, v in ((k, resolve(v, context)) for k, v in raw.items()) if v is not None)
+
+
 def render(variables):
     """The objects the stage filters build from ``variables``, and the filters that ran."""
     raw = dict((k[len("aksmesh_"):], v) for k, v in variables.items()
@@ -139,6 +150,7 @@ def render(variables):
         if not any(v in given or v in unresolved for v in options.values()):
             continue
         defaults = role_defaults(stage.role)
+        context = dict(context, **role_vars(stage.role, context))
         spec = stage.argument_spec()
         args = {}
         for option, variable in options.items():
