@@ -92,8 +92,8 @@ def test_app_version_labels_are_checked_on_the_users_workloads_only():
         dict(unlabelled("ztunnel", "istio-system", pod_labels={"app": "ztunnel"}), kind="DaemonSet"),
         unlabelled("grafana", "istio-system", {"aksmesh.io/addon": "grafana"}),
         # cert-manager's chart (the cert_manager role's release): its app label, no version label
-        unlabelled("cert-manager-webhook", "cert-manager", {"app": "webhook", "app.kubernetes.io/instance": "cert-manager"},
-                   {"app": "webhook", "app.kubernetes.io/instance": "cert-manager"}),
+        unlabelled("cert-manager-webhook", "cert-manager", *[{"app": "webhook",
+                                                              "app.kubernetes.io/instance": "cert-manager"}] * 2),
     ]
     users = [unlabelled("legacy", "shop", {"app": "legacy"}, {"app": "legacy"}),
              unlabelled("istiod-mirror", "shop", {"app": "istiod-mirror"})]  # no label of Istio's: the user's
