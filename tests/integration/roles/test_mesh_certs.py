@@ -173,7 +173,9 @@ def test_the_pinned_chart_installs_with_the_real_helm(cert_manager_chart_repo, k
 
 
 SITE_MESH = {
-    "aksmesh_istioctl_download": False,  # istioctl from PATH (the pinned build)
+    # istioctl from PATH (the pinned build), and the Istio version it renders (a render is that istioctl's version)
+    "aksmesh_istioctl_download": False,
+    "aksmesh_istio_version": ISTIO_VERSION,
     "mesh_gateways_gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"], "https_redirect": False,
                                 "https": {"credential_name": "shop-example-com-tls"}}],
     "mesh_gateways_virtual_services": [{"name": "productpage", "namespace": "shop", "hosts": ["shop.example.com"],
@@ -229,7 +231,7 @@ def test_site_render_writes_cert_manager_before_the_certificates_and_kubectl_app
     CRDs and the objects of their kinds."""
     out = tmp_path / "out" / "aks"
     inv = site_inventory(tmp_path, {"aksmesh_render_dir": str(out)}, dict(
-        SITE_MESH, aksmesh_target="render", aksmesh_istio_version=ISTIO_VERSION, mesh_certs_issuers=[HTTP01],
+        SITE_MESH, aksmesh_target="render", mesh_certs_issuers=[HTTP01],
         mesh_certs_issuer="letsencrypt", cert_manager_install=True, cert_manager_chart_repo=cert_manager_chart_repo))
     run = run_playbook(SITE, tmp_path, inventory=inv, timeout=900)
     assert run.rc == 0, run.stdout[-3000:]
