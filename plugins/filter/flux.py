@@ -10,9 +10,10 @@ __metaclass__ = type
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import labels
 
 
-def flux_helm_release(release, version, source_namespace):
-    """{name, chart, namespace, values, depends_on} -> helm.toolkit.fluxcd.io/v2 HelmRelease (``dependsOn`` keeps
-    Flux to the install order: base, then istiod, then the gateways)."""
+def flux_helm_release(release, version, source_namespace, source_name="istio"):
+    """{name, chart, namespace, values, depends_on} -> helm.toolkit.fluxcd.io/v2 HelmRelease of a chart of the
+    HelmRepository ``source_namespace``/``source_name`` (``dependsOn`` keeps Flux to the install order: base, then
+    istiod, then the gateways)."""
     out = {
         "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
         "metadata": {"name": release["name"], "namespace": release["namespace"],
@@ -20,7 +21,7 @@ def flux_helm_release(release, version, source_namespace):
         "spec": {"interval": "10m", "releaseName": release["name"], "targetNamespace": release["namespace"],
                  "install": {"createNamespace": True},
                  "chart": {"spec": {"chart": release["chart"], "version": version,
-                                    "sourceRef": {"kind": "HelmRepository", "name": "istio",
+                                    "sourceRef": {"kind": "HelmRepository", "name": source_name,
                                                   "namespace": source_namespace}}},
                  "values": dict(release.get("values") or {})},
     }

@@ -88,6 +88,10 @@ STAGES = (
     _stage("injection", 30, roles=["mesh_injection"], tags=["injection"], cleanup="injection"),
     _stage("mtls", 40, roles=["mesh_mtls"], tags=["mesh", "mtls"], prune=[("security.istio.io/v1", "PeerAuthentication")],
            cleanup="mesh_config"),
+    # cert-manager's chart when asked for (cert_manager_install): a folder of its own before the certs stage's, whose
+    # Certificates need its CRDs (one kubectl apply of a folder cannot hold a CRD and its objects); --tags certs
+    # installs it too
+    _stage("cert-manager", 42, roles=["cert_manager"], tags=["mesh", "certs", "cert_manager"], cleanup="cert_manager"),
     # its pre-flight (the gateways' TLS Secrets exist) runs before any stage, with the gateways stage too
     _stage("certs", 45, roles=["mesh_certs"], tags=["mesh", "certs"], cleanup="mesh_config", preflight=["gateways"],
            prune=[("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"),

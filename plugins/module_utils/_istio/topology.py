@@ -166,8 +166,9 @@ def ingress_service(method, internal=False):
 # The workloads the collection and Istio ship, whatever the install method, as opposed to the user's: the label that
 # marks each, on the workload or its pod template (a value of None: any value). Istio's own (istiod, the gateways of
 # istioctl, Helm, the add-on or the user's own gateway releases, the CNI node agent, ztunnel) carry the ``istio``
-# label or Istio's chart labels; the collection's addons the label the mesh_addons role stamps (ADDON_LABEL). The one
-# place this is known: mesh_lint checks the app/version labels (AKM0001) on the other, the user's, workloads only.
+# label or Istio's chart labels; the collection's addons the label the mesh_addons role stamps (ADDON_LABEL);
+# cert-manager (the cert_manager role's release, named cert-manager) its chart's instance label. The one place this is
+# known: mesh_lint checks the app/version labels (AKM0001) on the other, the user's, workloads only.
 ADDON_LABEL = "aksmesh.io/addon"
 SHIPPED = (
     ("the collection's addons (aksmesh.istio.mesh_addons)", ADDON_LABEL, None),
@@ -177,6 +178,7 @@ SHIPPED = (
     ("Istio (istiod)", "app", "istiod"),
     ("Istio (the CNI node agent)", "k8s-app", "istio-cni-node"),
     ("Istio (ztunnel)", "app", "ztunnel"),
+    ("cert-manager (its chart, aksmesh.istio.cert_manager)", "app.kubernetes.io/instance", "cert-manager"),
 )
 
 

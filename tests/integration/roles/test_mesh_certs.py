@@ -1,4 +1,5 @@
-"""The mesh_certs role on the real API server with the real cert-manager CRDs (and, separately, the real chart).
+"""The mesh_certs role on the real API server with the real cert-manager CRDs (and, separately, the real chart that
+the cert_manager role, the stage before it, installs or renders).
 
 The Issuer, ClusterIssuer and Certificate tests install the pinned cert-manager's CRDs only (``cert_manager_crds``):
 the real schemas validate every object. The chart test installs the pinned chart with the real helm; its webhook
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from tests.support.ansible_runner import REPO, role_play, run_playbook
+from tests.support.cluster import ISTIO_VERSION
 
 API = "cert-manager.io/v1"
 SITE = REPO / "site.yml"
@@ -32,6 +34,15 @@ CERTS = {"mesh_certs_issuers": [HTTP01, AZURE_DNS, CA], "mesh_certs_issuer": "pr
 
 def certs_play(kubeconfig, **role_vars):
     return role_play(kubeconfig, [{"role": "aksmesh.istio.mesh_certs", "vars": role_vars}], name="certs")
+
+
+def cert_manager_play(kubeconfig, certs=None, play_vars=None, **role_vars):
+    """cert-manager's stage (the cert_manager role), then the certs stage when ``certs`` (its role's variables);
+    ``play_vars`` as an inventory sets them."""
+    roles = [{"role": "aksmesh.istio.cert_manager", "vars": role_vars}]
+    if certs is not None:
+        roles.append({"role": "aksmesh.istio.mesh_certs", "vars": certs})
+    return role_play(kubeconfig, roles, name="cert-manager", **(play_vars or {}))
 
 
 @pytest.fixture
@@ -126,18 +137,21 @@ def test_render_mode_writes_the_objects(tmp_path):
 
 def test_the_pinned_chart_installs_with_the_real_helm(cert_manager_chart_repo, kube_api, kubeconfig, tmp_path):
     """No Issuer or Certificate here: the chart's webhook (failurePolicy Fail) has no running pod on kwok."""
-    install = {"mesh_certs_install": True, "mesh_certs_chart_repo": cert_manager_chart_repo}
-    # check mode on a cluster without cert-manager: the chart's CRDs are planned, so the Issuers and Certificates
-    # are reported as would-create, and nothing is written
+    install = {"cert_manager_install": True, "cert_manager_chart_repo": cert_manager_chart_repo}
+    # check mode on a cluster without cert-manager: the chart's CRDs are planned, so the certs stage after it
+    # reports its Issuers and Certificates as would-create, and nothing is written. The install asked for with the
+    # mesh_certs_* names of an inventory from when mesh_certs installed cert-manager (deprecated, still read)
     kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-ingress"}})
     kube_api.clear_log()
-    check = run_playbook(certs_play(kubeconfig, **CERTS, **install), tmp_path, check=True, diff=True,
-                         timeout=900)
+    old_names = {"mesh_certs_install": True, "mesh_certs_chart_repo": cert_manager_chart_repo}
+    check = run_playbook(cert_manager_play(kubeconfig, certs=CERTS, play_vars=old_names), tmp_path, check=True,
+                         diff=True, timeout=900)
     assert check.rc == 0, check.stdout[-3000:]
+    assert check.task(INSTALL_TASK)[0]["result"]["changed"]
     assert check.task("Apply the Issuers and Certificates")[0]["result"]["counts"] == {"created": 5}
     assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]
 
-    first = run_playbook(certs_play(kubeconfig, **install), tmp_path, timeout=900)
+    first = run_playbook(cert_manager_play(kubeconfig, **install), tmp_path, timeout=900)
     assert first.rc == 0, first.stdout[-3000:]
     [release] = first.task(INSTALL_TASK)
     assert release["result"]["changed"]
@@ -149,17 +163,19 @@ def test_the_pinned_chart_installs_with_the_real_helm(cert_manager_chart_repo, k
     deployments = sorted(d["metadata"]["name"] for d in kube_api.get("apps/v1", "Deployment", "cert-manager"))
     assert deployments == ["cert-manager", "cert-manager-cainjector", "cert-manager-webhook"]
 
-    second = run_playbook(certs_play(kubeconfig, **install), tmp_path, timeout=900)
+    second = run_playbook(cert_manager_play(kubeconfig, **install), tmp_path, timeout=900)
     assert second.rc == 0 and second.changed == [], [c["task"] for c in second.changed]
 
-    gone = run_playbook(certs_play(kubeconfig, mesh_certs_state="absent", **install), tmp_path, timeout=900)
+    gone = run_playbook(cert_manager_play(kubeconfig, cert_manager_state="absent", **install), tmp_path, timeout=900)
     assert gone.rc == 0, gone.stdout[-3000:]
     assert kube_api.get("apps/v1", "Deployment", "cert-manager", "cert-manager") is None
     assert kube_api.get("v1", "Namespace", None, "cert-manager") is None  # the install made it: cleanup removes it
 
 
 SITE_MESH = {
-    "aksmesh_istioctl_download": False,  # istioctl from PATH (the pinned build)
+    # istioctl from PATH (the pinned build), and the Istio version it renders (a render is that istioctl's version)
+    "aksmesh_istioctl_download": False,
+    "aksmesh_istio_version": ISTIO_VERSION,
     "mesh_gateways_gateways": [{"name": "shop-gw", "hosts": ["shop.example.com"], "https_redirect": False,
                                 "https": {"credential_name": "shop-example-com-tls"}}],
     "mesh_gateways_virtual_services": [{"name": "productpage", "namespace": "shop", "hosts": ["shop.example.com"],
@@ -205,6 +221,62 @@ def test_site_render_mode_writes_the_certificates_that_the_real_crds_accept(cert
     assert applied.returncode == 0, applied.stderr[-3000:]
     cert = kube_api.get(API, "Certificate", "istio-ingress", "shop-example-com-tls")
     assert cert["spec"]["dnsNames"] == ["shop.example.com"]
+
+
+def test_site_render_writes_cert_manager_before_the_certificates_and_kubectl_applies_them_in_order(
+        cert_manager_chart_repo, kube_api, tmp_path):
+    """With the install asked for, render mode writes cert-manager's chart (helm template, CRDs included, as helm
+    install leaves them) to its own folder before 45-certs, and `kubectl apply --server-side -R -f` of each folder
+    in turn takes a cluster without cert-manager to the Certificates: a plain apply of one folder cannot hold the
+    CRDs and the objects of their kinds."""
+    out = tmp_path / "out" / "aks"
+    inv = site_inventory(tmp_path, {"aksmesh_render_dir": str(out)}, dict(
+        SITE_MESH, aksmesh_target="render", mesh_certs_issuers=[HTTP01],
+        mesh_certs_issuer="letsencrypt", cert_manager_install=True, cert_manager_chart_repo=cert_manager_chart_repo))
+    run = run_playbook(SITE, tmp_path, inventory=inv, timeout=900)
+    assert run.rc == 0, run.stdout[-3000:]
+    folders = sorted(p for p in out.iterdir() if p.is_dir())
+    names_ = [p.name for p in folders]
+    assert names_.index("42-cert-manager") == names_.index("45-certs") - 1, names_
+    chart = sorted(p.name for p in (out / "42-cert-manager").iterdir())
+    assert chart[0] == "00-namespace--cluster-cert-manager.yaml", chart
+    assert "01-customresourcedefinition--cluster-certificates.cert-manager.io.yaml" in chart, chart
+    objs = dict((p.name, yaml.safe_load(p.read_text())) for p in (out / "42-cert-manager").iterdir())
+    controller = objs["deployment-cert-manager-cert-manager.yaml"]
+    assert controller["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+    assert controller["metadata"]["annotations"] == {"meta.helm.sh/release-name": "cert-manager",
+                                                     "meta.helm.sh/release-namespace": "cert-manager"}
+    assert objs["00-namespace--cluster-cert-manager.yaml"]["metadata"]["labels"]["aksmesh.io/stage"] == "cert-manager"
+    assert not [o for o in objs.values() if "fluxcd.io" in o["apiVersion"] or "helm.sh/hook" in str(o)]
+    # no lint finding on cert-manager's own workloads (they are not the user's)
+    [lint] = run.task("Lint the mesh configuration (the render folder, or the live mesh)")
+    messages = lint["result"]["messages"]
+    assert not [m for m in messages if "cert-manager" in m.get("origin", "")], messages
+
+    kube_api.remove_istio_crds()
+    crds = [o["metadata"]["name"] for o in objs.values() if o["kind"] == "CustomResourceDefinition"]
+    # an earlier test's cert-manager CRDs are deleted without waiting: let them be gone first
+    kube_api.wait_for(lambda: not any(kube_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n)
+                                      for n in crds), "an earlier test's cert-manager CRDs to be deleted")
+    files = sorted(out.rglob("*.yaml"))
+    lines = 0
+    for folder in folders:
+        applied = kube_api.kubectl("apply", "--server-side", "--field-manager", "gitops", "-R", "-f", str(folder),
+                                   check=False, timeout=300)
+        assert applied.returncode == 0, (folder.name, applied.stderr[-3000:])
+        lines += len(applied.stdout.splitlines())
+        if folder.name == "42-cert-manager":
+            assert sorted(d["metadata"]["name"] for d in kube_api.get("apps/v1", "Deployment", "cert-manager")) == [
+                "cert-manager", "cert-manager-cainjector", "cert-manager-webhook"]
+            # kwok runs no webhook server (nor the cainjector that gives it its CA): its webhook configurations
+            # (failurePolicy Fail) would refuse every cert-manager object, as they do until cert-manager's pods are
+            # ready on a real cluster (docs/gitops.md). Stand in for a ready webhook by removing them.
+            for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+                kube_api.delete("admissionregistration.k8s.io/v1", kind, None, "cert-manager-webhook")
+    assert lines == len(files)  # one "serverside-applied" line per object
+    cert = kube_api.get(API, "Certificate", "istio-ingress", "shop-example-com-tls")
+    assert cert["spec"]["dnsNames"] == ["shop.example.com"]
+    assert kube_api.get(API, "ClusterIssuer", None, "letsencrypt")
 
 
 def test_the_summary_shows_ready_and_expiry_from_the_cluster(cert_manager_crds, ingress_ns, kube_api, kubeconfig,

@@ -80,7 +80,7 @@ def unlabelled(name, namespace, labels=None, pod_labels=None):
 
 def test_app_version_labels_are_checked_on_the_users_workloads_only():
     """AKM0001 is for the user's workloads: istiod, the gateways of every install method, the CNI node agent,
-    ztunnel and the collection's addons lack app/version labels and no user can add them."""
+    ztunnel, the collection's addons and cert-manager lack app/version labels and no user can add them."""
     shipped = [
         unlabelled("istiod", "istio-system", {"app.kubernetes.io/part-of": "istio"}),  # istioctl and Helm charts
         unlabelled("istio-ingressgateway", "istio-ingress", {"operator.istio.io/component": "IngressGateways"}),
@@ -91,6 +91,9 @@ def test_app_version_labels_are_checked_on_the_users_workloads_only():
         dict(unlabelled("istio-cni-node", "kube-system", {"k8s-app": "istio-cni-node"}), kind="DaemonSet"),
         dict(unlabelled("ztunnel", "istio-system", pod_labels={"app": "ztunnel"}), kind="DaemonSet"),
         unlabelled("grafana", "istio-system", {"aksmesh.io/addon": "grafana"}),
+        # cert-manager's chart (the cert_manager role's release): its app label, no version label
+        unlabelled("cert-manager-webhook", "cert-manager", *[{"app": "webhook",
+                                                              "app.kubernetes.io/instance": "cert-manager"}] * 2),
     ]
     users = [unlabelled("legacy", "shop", {"app": "legacy"}, {"app": "legacy"}),
              unlabelled("istiod-mirror", "shop", {"app": "istiod-mirror"})]  # no label of Istio's: the user's
