@@ -567,7 +567,7 @@ def test_a_missing_passphrase_fails_before_azure_or_the_cluster_changes(arm, aks
     assert run.rc != 0 and len(failed) == 1, run.stdout[-3000:]
     msg = failed[0]["result"]["msg"]
     assert msg.startswith("aksmesh_grafana_passphrase: is not set") and "Nothing was changed" in msg, msg
-    assert "mesh_secrets_" not in msg and "aksmesh_kiali_passphrase" not in msg, msg
+    assert "mesh_secrets_grafana_passphrase" not in msg and "aksmesh_kiali_passphrase" not in msg, msg
     assert arm.public_ips() == [] and arm.requests() == [], arm.requests()
     assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]
 
