@@ -150,8 +150,9 @@ class StageFilter(object):
             if entry.get("type", "str") != "str" or value is None or isinstance(value, str):
                 continue
             if entry.get("no_log") or isinstance(value, NOT_TEXT):
+                vaulted = ", from a vaulted variable" if entry.get("no_log") else ""
                 raise AnsibleFilterError("%s: is a %s, not a string: give one string (quote it in YAML)%s" % (
-                    self.variable(option), _type_name(value), ", from a vaulted variable" if entry.get("no_log") else ""))
+                    self.variable(option), _type_name(value), vaulted))
 
     def __call__(self, value, **kwargs):
         options = self.validate(value, kwargs)
