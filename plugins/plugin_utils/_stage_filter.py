@@ -23,6 +23,7 @@ import copy
 import inspect
 import json
 import os
+from collections.abc import Mapping
 
 import yaml
 
@@ -38,6 +39,16 @@ _ROLE_OPTIONS = {}
 # become namespace-like label values and object name suffixes); they are checked as the API server would, before
 # any builder puts them into an object, so the error names the role variable rather than a rendered object.
 LABEL_OPTIONS = ("namespace", "namespaces", "revision", "revision_tags")
+# values of a str option that no one means as one string
+NOT_TEXT = (Mapping, list, tuple, set)
+
+
+def _type_name(value):
+    """What a value is, in the words of YAML (a tagged str or dict subclass is a string or a mapping)."""
+    for kind, name in ((bool, "boolean"), (int, "number"), (float, "number"), (Mapping, "mapping"), (str, "string")):
+        if isinstance(value, kind):
+            return name
+    return "list" if isinstance(value, (list, tuple, set)) else type(value).__name__
 
 
 def plain(value):
@@ -108,6 +119,7 @@ class StageFilter(object):
                 self.input, self.name))
         given = dict(kwargs)
         given[self.input] = value
+        self.refuse_non_strings(given)
         # a copy of the spec: the validator hands out (and fills in) the spec's own default objects
         result = ArgumentSpecValidator(copy.deepcopy(self.argument_spec())).validate(
             dict((self.variable(k), v) for k, v in plain(given).items()))
@@ -127,6 +139,20 @@ class StageFilter(object):
         if problems:
             raise AnsibleFilterError("; ".join(problems))
         return dict((option, checked.get(self.variable(option))) for option in self.options)
+
+    def refuse_non_strings(self, given):
+        """The validator turns any value of a ``str`` option into text (a passphrase ['a'] became "['a']"): a list or a
+        mapping, never meant as one string, is refused by name, and for a secret (``no_log``) any value that is no
+        string, whose type is told and never its value."""
+        spec = self.argument_spec()
+        for option in sorted(given):
+            entry, value = spec.get(self.variable(option)) or {}, given[option]
+            if entry.get("type", "str") != "str" or value is None or isinstance(value, str):
+                continue
+            if entry.get("no_log") or isinstance(value, NOT_TEXT):
+                vaulted = ", from a vaulted variable" if entry.get("no_log") else ""
+                raise AnsibleFilterError("%s: is a %s, not a string: give one string (quote it in YAML)%s" % (
+                    self.variable(option), _type_name(value), vaulted))
 
     def __call__(self, value, **kwargs):
         options = self.validate(value, kwargs)

@@ -75,7 +75,11 @@ STAGES = (
     # istioctl installs (istioctl method), injects by hand and analyzes the live mesh (every method): it runs with
     # every stage that changes the mesh (tags below); present, it costs one version check
     _stage("istioctl", roles=["istioctl"], tags=["istioctl"], switch="istioctl_download", needs=["istioctl_used"]),
-    _stage("secrets", 20, roles=["mesh_secrets"], tags=["secrets"], cleanup="secrets", switch="secrets"),
+    # every stage that builds objects has a pre-flight (preflight=[] at least): its role's variables checked against
+    # its argument spec and its objects built, nothing applied, before the first stage changes Azure, the cluster or
+    # the render folder
+    _stage("secrets", 20, roles=["mesh_secrets"], tags=["secrets"], cleanup="secrets", switch="secrets",
+           preflight=[]),
     # the control plane: istioctl's objects or the add-on's mesh config; the mesh's own namespaces carry its label
     # whichever stage creates them (CONTROL_PLANE)
     # (site.yml and cleanup.yml reach the method's role through the dispatcher, istio_control_plane)
@@ -85,9 +89,9 @@ STAGES = (
     # the control plane as Helm releases (Flux HelmReleases in render mode)
     _stage("istio-helm", 10, roles=["istio_helm"], methods=["helm"], tags=["install"], cleanup="control_plane",
            entry="istio_control_plane", preflight=[]),
-    _stage("injection", 30, roles=["mesh_injection"], tags=["injection"], cleanup="injection"),
-    _stage("mtls", 40, roles=["mesh_mtls"], tags=["mesh", "mtls"], prune=[("security.istio.io/v1", "PeerAuthentication")],
-           cleanup="mesh_config"),
+    _stage("injection", 30, roles=["mesh_injection"], tags=["injection"], cleanup="injection", preflight=[]),
+    _stage("mtls", 40, roles=["mesh_mtls"], tags=["mesh", "mtls"],
+           prune=[("security.istio.io/v1", "PeerAuthentication")], cleanup="mesh_config", preflight=[]),
     # cert-manager's chart when asked for (cert_manager_install): a folder of its own before the certs stage's, whose
     # Certificates need its CRDs (one kubectl apply of a folder cannot hold a CRD and its objects); --tags certs
     # installs it too
@@ -97,18 +101,19 @@ STAGES = (
            prune=[("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"),
                   ("cert-manager.io/v1", "ClusterIssuer")]),
     _stage("gateways", 50, roles=["mesh_gateways"], tags=["mesh", "gateways"], cleanup="mesh_config",
-           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE]),
+           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE], preflight=[]),
     _stage("egress", 60, roles=["mesh_egress"], tags=["mesh", "egress"], cleanup="mesh_config",
-           prune=[SERVICE_ENTRY, GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE]),
+           prune=[SERVICE_ENTRY, GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE], preflight=[]),
     _stage("traffic", 70, roles=["mesh_traffic"], tags=["mesh", "traffic"], cleanup="mesh_config",
-           prune=[VIRTUAL_SERVICE, DESTINATION_RULE]),
+           prune=[VIRTUAL_SERVICE, DESTINATION_RULE], preflight=[]),
     _stage("authz", 75, roles=["mesh_authz"], tags=["mesh", "authz"], cleanup="mesh_config",
-           prune=[("security.istio.io/v1", "AuthorizationPolicy")]),
+           prune=[("security.istio.io/v1", "AuthorizationPolicy")], preflight=[]),
     _stage("network-policies", 80, roles=["mesh_network_policies"], tags=["mesh", "network_policies"],
-           cleanup="mesh_config", prune=[("networking.k8s.io/v1", "NetworkPolicy")]),
-    _stage("addons", 90, roles=["mesh_addons"], tags=["addons"], cleanup="addons", switch="addons"),
+           cleanup="mesh_config", prune=[("networking.k8s.io/v1", "NetworkPolicy")], preflight=[]),
+    _stage("addons", 90, roles=["mesh_addons"], tags=["addons"], cleanup="addons", switch="addons",
+           preflight=[]),
     _stage("sample", 95, roles=["mesh_sample"], tags=["sample"], cleanup="sample", switch="sample",
-           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE]),
+           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE], preflight=[]),
     # after the last stage: istioctl analyze and mesh_lint of the live mesh (cluster), mesh_lint of the folder (render);
     # it runs with every stage that changes the mesh (tags below)
     _stage("analyze", roles=["mesh_analyze"], tags=["analyze"], switch="analyze"),

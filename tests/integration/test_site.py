@@ -537,6 +537,40 @@ def test_a_render_dir_on_a_cluster_target_fails_before_anything_changes(arm, aks
     assert kube_api.requests() == [] and arm.requests() == [] and not (tmp_path / "out").exists()
 
 
+def test_a_role_variable_is_checked_before_any_stage_writes_the_render(tmp_path):
+    """Issue 23: a stage's variables were checked when it ran (bad canary weights: the Namespace, PeerAuthentication,
+    Gateway and egress files were written, then 'weights must add up to 100'). Every stage's pre-flight runs before
+    the first stage: the run fails naming mesh_traffic_services, and no render folder is written at all."""
+    out = tmp_path / "out"
+    bad = [{"name": "reviews", "namespace": "shop", "subsets": ["v1", "v2"],
+            "canary": {"weights": {"v1": 80, "v2": 30}}}]
+    inv = inventory(tmp_path, {"aks": {"aksmesh_render_dir": str(out)}}, dict(MESH, mesh_traffic_services=bad))
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    assert run.rc != 0 and "mesh_traffic_services[0].canary.weights" in run.stdout, run.stdout[-3000:]
+    assert "they must add up to 100" in run.stdout and not out.exists(), run.stdout[-3000:]
+    failed = [r["task"].split(" : ", 1)[-1] for r in run.results if r["status"] == "failed"]
+    assert failed == ["Build the traffic VirtualServices and DestinationRules, applying nothing"], failed
+
+
+def test_a_missing_passphrase_fails_before_azure_or_the_cluster_changes(arm, aks, azure_env, kube_api, tmp_path):
+    """Issue 26: a missing Grafana passphrase failed at the secrets stage, after the static public IP was created in
+    Azure, naming mesh_secrets_grafana_passphrase. The secrets pre-flight fails first, naming the variable the user
+    sets (aksmesh_grafana_passphrase), with no public IP in Azure and nothing written to the cluster."""
+    hosts = {"aks": {"aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks",
+                     "aks_credentials_dest": str(tmp_path / "kube" / "aks.yaml"), "aks_static_ip_dns_label": "shop"}}
+    group_vars = dict(MESH, aksmesh_target="cluster")
+    del group_vars["aksmesh_grafana_passphrase"]
+    kube_api.clear_log()
+    run = run_playbook(SITE, tmp_path, inventory=inventory(tmp_path, hosts, group_vars), env=azure_env)
+    failed = [r for r in run.results if r["status"] == "failed"]
+    assert run.rc != 0 and len(failed) == 1, run.stdout[-3000:]
+    msg = failed[0]["result"]["msg"]
+    assert msg.startswith("aksmesh_grafana_passphrase: is not set") and "Nothing was changed" in msg, msg
+    assert "mesh_secrets_grafana_passphrase" not in msg and "aksmesh_kiali_passphrase" not in msg, msg
+    assert arm.public_ips() == [] and arm.requests() == [], arm.requests()
+    assert kube_api.writes() == [], [(w.method, w.path) for w in kube_api.writes()]
+
+
 KEY_VAULT = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/mesh-ca"
 
 

@@ -124,9 +124,12 @@ def role_defaults(role):
 
 
 def role_vars(role, context):
-    """The role's vars/main.yml (derived values its defaults read) rendered against ``context``."""
-    path = REPO / "roles" / role / "vars" / "main.yml"
+    """The role's vars/main.yml values its defaults read, rendered against ``context`` (not the stage's objects
+    written there for main.yml and the pre-flight: the filters build those here)."""
+    path, defaults = REPO / "roles" / role / "vars" / "main.yml", REPO / "roles" / role / "defaults" / "main.yml"
+    read = defaults.read_text() if defaults.exists() else ""
     raw = yaml.safe_load(path.read_text()) or {} if path.exists() else {}
+    raw = dict((k, v) for k, v in raw.items() if re.search(r"\b%s\b" % re.escape(k), read))
     return dict((k, v) for k, v in ((k, resolve(v, context)) for k, v in raw.items()) if v is not None)
 
 

@@ -10,8 +10,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.names import SYSTEM_NAMESPACES
+
 INJECTION = "istio-injection"
 REVISION = "istio.io/rev"
+# the cluster's own namespaces: never labelled for injection (default is the user's to choose)
+KUBE_SYSTEM = tuple(n for n in SYSTEM_NAMESPACES if n != "default")
 
 
 def desired_labels(entry, default_revision=None):
@@ -40,12 +44,30 @@ def label_patch(current, desired):
     return {"metadata": {"labels": patch}} if patch else None
 
 
-def labelled_namespaces(namespaces, revision):
+def refused(entry, istio_namespace):
+    """Why the namespace ``entry`` {name, state} may not be labelled for injection, or "": the cluster's own
+    namespaces and the control plane's (``istio_namespace``) get no sidecars."""
+    if entry.get("state", "present") == "absent":
+        return ""
+    if entry.get("name") in KUBE_SYSTEM:
+        return "a namespace of the cluster itself gets no sidecar injection (its pods start before the mesh and run it)"
+    if istio_namespace and entry.get("name") == istio_namespace:
+        return ("the control plane's namespace gets no sidecar injection (istiod and the mesh's own workloads run "
+                "there without sidecars)")
+    return ""
+
+
+def labelled_namespaces(namespaces, revision, istio_namespace):
     """Namespace objects carrying the injection labels (render mode: what the injection module would set) for the
-    ``namespaces`` entries {name, revision, state}; ``revision`` applies to the entries that name none."""
-    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import obj
+    ``namespaces`` entries {name, revision, state}; ``revision`` applies to the entries that name none. The cluster's
+    own namespaces and the control plane's (``istio_namespace``) are refused."""
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj
     out = []
-    for entry in namespaces or []:
+    for i, entry in enumerate(namespaces or []):
+        why = refused(entry, istio_namespace)
+        if why:
+            raise MeshConfigError("namespaces", "%s: %s; take it out of O(namespaces)" % (entry["name"], why),
+                                  path="[%d].name" % i)
         if entry.get("state", "present") == "absent":
             continue
         labels = dict((k, v) for k, v in desired_labels(entry, revision).items() if v is not None)

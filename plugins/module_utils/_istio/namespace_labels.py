@@ -21,8 +21,7 @@ CONFLICT_RETRIES = 3
 FIELD_MANAGER = "aksmesh"  # the collection's writes carry its name in managedFields
 CHANGES = ("created", "labelled", "unlabelled", "drifted")
 _AGAIN = object()  # a write met a concurrent change: read the namespace again
-# the cluster's own namespaces: never labelled for injection (default is the user's to choose)
-KUBE_SYSTEM = tuple(n for n in k8s_names.SYSTEM_NAMESPACES if n != "default")
+KUBE_SYSTEM = inj.KUBE_SYSTEM  # the cluster's own namespaces: never labelled for injection
 
 
 def run(module):

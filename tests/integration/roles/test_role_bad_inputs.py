@@ -57,6 +57,12 @@ ROWS = [
     # issue 23: the cluster's own namespaces get no injection
     ("mesh_injection", {"mesh_injection_namespaces": [{"name": "kube-system"}]},
      "kube-system: a namespace of the cluster itself gets no sidecar injection"),
+    # issue 23 §2: nor does the control plane's
+    ("mesh_injection", {"mesh_injection_namespaces": [{"name": "shop"}, {"name": "istio-system"}]},
+     "mesh_injection_namespaces[1].name: istio-system: the control plane's namespace gets no sidecar injection"),
+    # issue 23 §2: an empty list of add-on revisions let Azure pick the newest one
+    ("aks_mesh_addon", {"aks_mesh_addon_resource_group": "rg", "aks_mesh_addon_cluster_name": "aks",
+                        "aks_mesh_addon_revisions": []}, "aks_mesh_addon_revisions: is empty"),
     ("mesh_injection", {"mesh_injection_namespaces": [{"name": "shop"}], "mesh_injection_revision": "1-30; id"},
      "1-30; id"),
     ("istio_install", {"istio_install_revision": "Canary"}, "istio_install_revision 'Canary' is not a DNS-1123"),
@@ -80,6 +86,10 @@ ROWS = [
     ("mesh_secrets", {"mesh_secrets_grafana_passphrase": "x", "mesh_secrets_kiali_passphrase": "x",
                       "mesh_secrets_grafana_username": "", "mesh_secrets_kiali_username": "admin"},
      "mesh_secrets_grafana_username: is empty"),
+    # issue 23 §2: the spec's type str made the text "['a']" of a list passphrase
+    ("mesh_secrets", {"mesh_secrets_grafana_passphrase": ["s3cret"], "mesh_secrets_kiali_passphrase": "x",
+                      "mesh_secrets_grafana_username": "admin", "mesh_secrets_kiali_username": "admin"},
+     "mesh_secrets_grafana_passphrase: is a list, not a string"),
 ]
 
 

@@ -92,6 +92,38 @@ def test_builder_errors_name_the_role_variables():
                  tracing_provider="").startswith("manifests: unknown addon loki")
 
 
+SECRETS = {"grafana_username": "g", "grafana_passphrase": "g-pass", "kiali_username": "k", "kiali_passphrase": "k-pass"}
+
+
+@pytest.mark.parametrize("value", [["s3cret"], {"s3cret": 1}, 80412345, True, 1.5])
+def test_a_passphrase_that_is_no_string_is_refused_by_name_never_told(value):
+    """The spec's type str turned a passphrase ['a'] into the text "['a']" (issue 23): a secret that is no string
+    is refused, naming the role variable and the type, never the value."""
+    msg = fails("secrets_manifests", "istio-system", **dict(SECRETS, kiali_passphrase=value))
+    assert msg.startswith("mesh_secrets_kiali_passphrase: is a ") and "not a string" in msg, msg
+    assert "s3cret" not in msg and "80412345" not in msg and "1.5" not in msg
+
+
+def test_a_list_or_mapping_for_a_string_option_is_refused_by_name():
+    assert fails("secrets_manifests", "istio-system", **dict(SECRETS, grafana_username=["admin"])) == (
+        "mesh_secrets_grafana_username: is a list, not a string: give one string (quote it in YAML)")
+    assert fails("mtls_manifests", "STRICT", **dict(MTLS, root_namespace={"a": 1})).startswith(
+        "mesh_mtls_root_namespace: is a mapping, not a string")
+    # a number for a plain string option is still what the spec makes of it
+    assert FILTERS["secrets_manifests"]("istio-system", **dict(SECRETS, grafana_username=1234))
+
+
+@pytest.mark.parametrize("name", ["kube-system", "kube-public", "kube-node-lease", "istio-system"])
+def test_injection_refuses_the_clusters_and_the_control_planes_namespaces(name):
+    msg = fails("injection_namespaces", [{"name": "shop"}, {"name": name}], revision="", istio_namespace="istio-system")
+    assert msg.startswith("mesh_injection_namespaces[1].name: %s: " % name), msg
+    assert msg.endswith("; take it out of mesh_injection_namespaces"), msg
+    assert ("control plane" in msg) == (name == "istio-system")
+    # removing the labels of such a namespace is allowed; the default namespace is the user's to choose
+    assert FILTERS["injection_namespaces"]([{"name": name, "state": "absent"}, {"name": "default"}], revision="",
+                                           istio_namespace="istio-system")[0]["metadata"]["name"] == "default"
+
+
 def test_spec_defaults_are_applied_and_left_untouched():
     (cm,) = FILTERS["aks_addon_mesh_config"]({"outbound_policy": "ALLOW_ANY"}, revisions=["asm-1-28"], tracing={})
     mesh = yaml.safe_load(cm["data"]["mesh"])
@@ -118,7 +150,7 @@ def test_tagged_values_come_out_plain():
     (secret, _kiali) = FILTERS["secrets_manifests"](Tagged("istio-system"), grafana_username=Tagged("u"),
                                                     grafana_passphrase="p", kiali_username="k", kiali_passphrase="p")
     assert yaml.safe_dump(secret)
-    objs = FILTERS["injection_namespaces"]([TaggedDict(name="shop")], revision="")
+    objs = FILTERS["injection_namespaces"]([TaggedDict(name="shop")], revision="", istio_namespace="istio-system")
     assert objs[0]["metadata"]["labels"]["istio-injection"] == "enabled"
 
 

@@ -100,8 +100,10 @@ def test_the_playbooks_name_no_stage_role_they_loop_over_the_registry(playbook):
 def test_the_stage_loops_are_the_same_for_every_host_in_run_order():
     main = stages.loop("main")
     assert [row["name"] for row in main] == NAMES and main[-1]["tags"] == list(stages.get("analyze").tags)
-    assert stages.loop("preflight") == [{"name": "istio", "tags": ["install"]}, {"name": "istio-helm", "tags": ["install"]},
-                                        {"name": "certs", "tags": ["mesh", "certs", "gateways"]}]
+    preflight = stages.loop("preflight")
+    assert [row["name"] for row in preflight] == stages.applying_names()
+    assert {"name": "certs", "tags": ["mesh", "certs", "gateways"]} in preflight
+    assert {"name": "traffic", "tags": ["mesh", "traffic"]} in preflight
     absent = stages.loop("absent")
     assert [row["name"] for row in absent] == [n for n in reversed(NAMES) if stages.get(n).cleanup]
     assert absent[-1] == {"name": "static_ip", "tags": ["static_ip"]}
@@ -122,6 +124,24 @@ def test_each_stage_role_has_the_entry_points_the_playbooks_include(stage):
         assert (tasks / "preflight.yml").is_file() and "preflight" in specs["argument_specs"]
         assert set(stages.preflight_tags(stage)) >= set(stage.tags)
     assert "absent" in specs["argument_specs"] or not stage.cleanup, stage.name
+
+
+@pytest.mark.parametrize("stage", [s for s in stages.STAGES if s.number is not None], ids=lambda s: s.name)
+def test_every_stage_that_builds_objects_has_a_preflight_that_checks_its_variables(stage):
+    """Issue 23/26: a stage's variables were checked when it ran, after earlier stages had changed the cluster (or
+    Azure, or the render folder). Every stage that builds objects has a pre-flight, run before any stage: its role's
+    ``preflight`` entry point takes the ``main`` entry point's options (the argument spec check Ansible runs first)
+    and builds the objects (a task of its own, or the method role's, through the control plane's dispatcher)."""
+    assert stage.preflight is not None, "%s: give it preflight=[] in plugins/plugin_utils/_stages.py" % stage.name
+    for role in stage.roles:
+        specs = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+        assert "preflight" in specs, role
+        main, preflight = specs["main"]["options"], specs["preflight"]["options"]
+        assert all(preflight.get(name) == spec for name, spec in main.items()), (
+            "%s: the preflight entry point takes main's options (options: *main_options)" % role)
+        tasks = list(yaml_tasks(yaml.safe_load((REPO / "roles" / role / "tasks" / "preflight.yml").read_text())))
+        modules = [key for task in tasks for key in task if key.startswith("aksmesh.istio.")]
+        assert tasks and modules == [], "%s: the pre-flight applies nothing (%s)" % (role, modules)
 
 
 def test_each_cleanup_part_is_named_in_cleanup_yml():
