@@ -119,9 +119,10 @@ def _type_problem(value, kind):
 def _choice_problem(value, choices):
     if not choices or value is None or value in choices:
         return ""
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    lower = dict((str(c).lower(), str(c)) for c in choices)  # 'dns' is close to DNS
+    close = difflib.get_close_matches(str(value).lower(), list(lower), n=1)
     return "%s is not one of %s%s" % (_shown(value), ", ".join(str(c) for c in choices),
-                                      "; did you mean %s?" % close[0] if close else "")
+                                      "; did you mean %s?" % lower[close[0]] if close else "")
 
 
 def _what(option):
