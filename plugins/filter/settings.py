@@ -57,8 +57,8 @@ def role_variables(variables, names):
     """Fails naming every problem inside the structured role variables among ``names`` that the host's
     ``variables`` set (a misspelt key, a wrong type, a bad choice), each with its path; else the names it checked."""
     if not hasattr(variables, "__getitem__"):
-        raise AnsibleFilterError("aksmesh.istio.role_variables: expected the host's variables (hostvars[inventory_hostname]),"
-                                 " got %s" % type(variables).__name__)
+        raise AnsibleFilterError("aksmesh.istio.role_variables: expected the host's variables "
+                                 "(hostvars[inventory_hostname]), got %s" % type(variables).__name__)
     problems = role_variable_problems(variables, _names(names, "role_variables"))
     if problems:
         raise AnsibleFilterError("; ".join(problems))
