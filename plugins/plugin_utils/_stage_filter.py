@@ -13,6 +13,10 @@ the arguments are checked with ansible-core's ``ArgumentSpecValidator`` under th
 spec's defaults are applied; an option whose spec gives no default (the role derives it from ``settings_mesh``) must
 be passed. The builders name their own options in their errors (``MeshConfigError``); the filter prints them as the
 role variables, so every message names what the user sets.
+
+The keys inside a structured option (a list of mappings or a mapping whose spec gives ``options``) are checked first,
+here, naming their path and the closest known key (``option_problems``); the settings role runs the same check on
+the role variables the inventory sets, before any stage (``role_variable_problems``, the ``role_variables`` filter).
 """
 
 from __future__ import absolute_import, division, print_function
