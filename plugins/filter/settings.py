@@ -12,6 +12,7 @@ import json
 from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import (
     DEFAULTS, OTHER_VARIABLES, SettingsError, derive)
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._stage_filter import role_variable_problems
 
 
 def _vaulted(value):
@@ -52,6 +53,18 @@ def setting_variables(names):
     return ["aksmesh_" + name for name in list(DEFAULTS) + list(OTHER_VARIABLES) if "aksmesh_" + name in given]
 
 
+def role_variables(variables, names):
+    """Fails naming every problem inside the structured role variables among ``names`` that the host's
+    ``variables`` set (a misspelt key, a wrong type, a bad choice), each with its path; else the names it checked."""
+    if not hasattr(variables, "__getitem__"):
+        raise AnsibleFilterError("aksmesh.istio.role_variables: expected the host's variables "
+                                 "(hostvars[inventory_hostname]), got %s" % type(variables).__name__)
+    problems = role_variable_problems(variables, _names(names, "role_variables"))
+    if problems:
+        raise AnsibleFilterError("; ".join(problems))
+    return sorted(set(_names(names, "role_variables")))
+
+
 class FilterModule(object):
     def filters(self):
-        return {"settings": settings, "setting_variables": setting_variables}
+        return {"settings": settings, "setting_variables": setting_variables, "role_variables": role_variables}

@@ -13,6 +13,10 @@ the arguments are checked with ansible-core's ``ArgumentSpecValidator`` under th
 spec's defaults are applied; an option whose spec gives no default (the role derives it from ``settings_mesh``) must
 be passed. The builders name their own options in their errors (``MeshConfigError``); the filter prints them as the
 role variables, so every message names what the user sets.
+
+The keys inside a structured option (a list of mappings or a mapping whose spec gives ``options``) are checked first,
+here, naming their path and the closest known key (``option_problems``); the settings role runs the same check on
+the role variables the inventory sets, before any stage (``role_variable_problems``, the ``role_variables`` filter).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,15 +24,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import difflib
+import glob
 import inspect
 import json
 import os
+import re
 from collections.abc import Mapping
 
 import yaml
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, stamp
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
@@ -56,13 +64,209 @@ def plain(value):
     return json.loads(json.dumps(value))
 
 
+def _entry_points(role):
+    with open(os.path.join(ROLES, role, "meta", "argument_specs.yml")) as f:
+        return yaml.safe_load(f)["argument_specs"]
+
+
 def role_options(role):
     """The options of a role's ``main`` entry point, read once."""
     if role not in _ROLE_OPTIONS:
-        path = os.path.join(ROLES, role, "meta", "argument_specs.yml")
-        with open(path) as f:
-            _ROLE_OPTIONS[role] = yaml.safe_load(f)["argument_specs"]["main"]["options"]
+        _ROLE_OPTIONS[role] = _entry_points(role)["main"]["options"]
     return _ROLE_OPTIONS[role]
+
+
+def every_role_option():
+    """{variable: its spec} for every option of every entry point of every role (``main``'s where several give it)."""
+    if None not in _ROLE_OPTIONS:
+        out = {}
+        for path in sorted(glob.glob(os.path.join(ROLES, "*", "meta", "argument_specs.yml"))):
+            entries = _entry_points(path.split(os.sep)[-3])
+            for name in sorted(entries, key=lambda e: e != "main"):
+                for variable, spec in (entries[name].get("options") or {}).items():
+                    out.setdefault(variable, spec)
+        _ROLE_OPTIONS[None] = out
+    return _ROLE_OPTIONS[None]
+
+
+# Structured options: the keys, types and choices inside a list of mappings or a mapping, as the argument spec's
+# ``options`` give them. ansible-core's own check of a role's variables refuses an unknown key too, but without its
+# place in the list nor the key meant, and its str type takes a list or a number, silently turned into text; this
+# check names the path (``mesh_traffic_services[2].retires``), the problem and the closest known key, takes no
+# conversion that loses anything, and never changes the value: the builders get what the user wrote.
+TYPES = {"str": (str,), "path": (str,), "list": (list,), "dict": (dict,), "bool": (bool,), "int": (int,),
+         "float": (int, float)}
+INT = re.compile(r"^[-+]?[0-9]+\Z")
+MARKUP = re.compile(r"\b[CIOPVM]\(([^)]*)\)")
+
+
+def structured(spec):
+    """Whether an option's spec describes the keys inside its value."""
+    return bool(spec.get("options")) and (spec.get("type") == "dict" or (
+        spec.get("type") == "list" and spec.get("elements") == "dict"))
+
+
+def _shown(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_problem(value, kind):
+    """Why ``value`` is not of the argument spec type ``kind`` ("" when it is): no lossy conversion."""
+    if kind in ("raw", None) or value is None:
+        return ""
+    if kind == "bool" and isinstance(value, (bool, int, str)) and (
+            value.lower() if isinstance(value, str) else value) in BOOLEANS:
+        return ""
+    if kind in ("int", "float") and isinstance(value, str) and (
+            INT.match(value.strip()) or (kind == "float" and re.match(r"^[-+]?[0-9]*\.?[0-9]+\Z", value.strip()))):
+        return ""
+    wanted = TYPES.get(kind, (object,))
+    if isinstance(value, wanted) and not (isinstance(value, bool) and bool not in wanted):
+        return ""
+    hint = ": quote it" if kind in ("str", "path") and not isinstance(value, (list, dict)) else ""
+    article = "an" if kind[0] in "aeiou" else "a"
+    return "expected %s %s, got %s %s%s" % (article, {"str": "string", "dict": "mapping", "bool": "boolean",
+                                                      "int": "integer", "float": "number"}.get(kind, kind),
+                                           type(value).__name__, _shown(value), hint)
+
+
+def _choice_problem(value, choices):
+    if not choices or value is None or value in choices:
+        return ""
+    lower = dict((str(c).lower(), str(c)) for c in choices)  # 'dns' is close to DNS
+    close = difflib.get_close_matches(str(value).lower(), list(lower), n=1)
+    return "%s is not one of %s%s" % (_shown(value), ", ".join(str(c) for c in choices),
+                                      "; did you mean %s?" % lower[close[0]] if close else "")
+
+
+def _what(option):
+    """`` (<the first sentence of its description>)``, without the markup, to say what a missing key is."""
+    text = option.get("description") or ""
+    text = " ".join(text) if isinstance(text, list) else text
+    text = MARKUP.sub(r"\1", text).split(". ")[0].rstrip(".")
+    return " (%s)" % (text[:1].lower() + text[1:100]) if text else ""
+
+
+def _check_value(value, spec, path, problems):
+    why = _type_problem(value, spec.get("type", "str"))
+    if why:
+        problems.append("%s: %s" % (path, why))
+        return
+    if spec.get("type") == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            here = "%s[%d]" % (path, i)
+            why = _type_problem(item, spec.get("elements"))
+            if why:
+                problems.append("%s: %s" % (here, why))
+            elif spec.get("choices") and _choice_problem(item, spec["choices"]):
+                problems.append("%s: %s" % (here, _choice_problem(item, spec["choices"])))
+            elif spec.get("elements") == "dict" and spec.get("options"):
+                _check_mapping(item, spec, here, problems)
+        return
+    if spec.get("choices") and _choice_problem(value, spec["choices"]):
+        problems.append("%s: %s" % (path, _choice_problem(value, spec["choices"])))
+    elif spec.get("type") == "dict" and spec.get("options") and isinstance(value, dict):
+        _check_mapping(value, spec, path, problems)
+
+
+def _check_mapping(value, spec, path, problems):
+    """The keys of the mapping ``value`` against ``spec["options"]`` and its combinations of keys."""
+    options = spec["options"]
+    known = list(options) + [alias for o in options.values() for alias in o.get("aliases") or []]
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            problems.append("%s.%s: unknown key; %s" % (path, key, "did you mean %s?" % close[0] if close else
+                                                       "use %s" % ", ".join(sorted(options))))
+    given = set(k for k, v in value.items() if v is not None)
+    for name, option in options.items():
+        present = name in given or any(a in given for a in option.get("aliases") or [])
+        if option.get("required") and not present:
+            problems.append("%s.%s: is missing%s" % (path, name, _what(option)))
+        elif present:
+            key = name if name in value else [a for a in option["aliases"] if a in value][0]
+            _check_value(value[key], option, "%s.%s" % (path, key), problems)
+    for group in spec.get("mutually_exclusive") or []:
+        both = [k for k in group if k in given]
+        if len(both) > 1:
+            problems.append("%s: give %s, not %s" % (path, " or ".join(group), " and ".join(both)))
+    for group in spec.get("required_one_of") or []:
+        if not any(k in given for k in group):
+            problems.append("%s: give one of %s" % (path, ", ".join(group)))
+    for group in spec.get("required_together") or []:
+        some = [k for k in group if k in given]
+        if some and len(some) != len(group):
+            problems.append("%s: give %s together (%s given)" % (path, ", ".join(group), ", ".join(some)))
+    for rule in spec.get("required_if") or []:
+        key, val, needs = rule[0], rule[1], rule[2]
+        any_of = len(rule) > 3 and rule[3]
+        if value.get(key) == val:
+            missing = [k for k in needs if k not in given]
+            if missing and (not any_of or len(missing) == len(needs)):
+                problems.append("%s: %s %s needs %s" % (path, key, val, (" or " if any_of else " and ").join(
+                    missing)))
+
+
+def option_problems(variable, value, spec):
+    """What is wrong inside the value of a structured option (``structured``), each naming its path from the
+    variable: ``mesh_traffic_services[2].retires: unknown key; did you mean retries?``. A value that is not the
+    list or mapping the option takes is left to the top-level check (ansible-core's, which names the variable)."""
+    problems = []
+    if structured(spec) and isinstance(value, list if spec["type"] == "list" else dict):
+        _check_value(value, spec, variable, problems)
+    return problems
+
+
+def _templated(value):
+    """Whether ``value`` holds a template not rendered yet (ansible-core before 2.19 hands over hostvars raw)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(_templated(k) or _templated(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_templated(v) for v in value)
+    return False
+
+
+def role_variable_problems(variables, names):
+    """The problems (``option_problems``) of the structured role variables among ``names`` that ``variables`` (the
+    host's variables) holds: what the inventory sets, checked once before any stage runs. A value that does not
+    render yet (it reads a fact of a later stage) is left to the role that reads it."""
+    options = every_role_option()
+    problems = []
+    for name in sorted(set(str(n) for n in names)):
+        if name not in options or not structured(options[name]):
+            continue
+        try:
+            value = plain(variables[name])
+        except Exception:  # pylint: disable=broad-except  # not defined for the host, or not renderable yet
+            continue
+        if not _templated(value):
+            problems += option_problems(name, value, options[name])
+    return problems
+
+
+def with_defaults(value, spec):
+    """``value`` (changed in place) with the ``default`` of every key its spec's ``options`` give one for and it
+    leaves out, at every level; a key without a default stays out (ansible-core's validator would set it to None)."""
+    if not structured(spec):
+        return value
+    for item in (value if isinstance(value, list) else [value]):
+        if not isinstance(item, dict):
+            continue
+        for key, option in spec["options"].items():
+            if key not in item and "default" in option:
+                item[key] = copy.deepcopy(option["default"])
+            elif item.get(key) is not None:
+                with_defaults(item[key], option)
+    return value
+
+
+def without_suboptions(spec):
+    """An option's spec without ``options``: ansible-core's validator would fill every key left out with None."""
+    return dict((k, v) for k, v in spec.items() if k not in ("options", "mutually_exclusive", "required_one_of",
+                                                             "required_together", "required_if"))
 
 
 class StageFilter(object):
@@ -120,12 +324,22 @@ class StageFilter(object):
         given = dict(kwargs)
         given[self.input] = value
         self.refuse_non_strings(given)
-        # a copy of the spec: the validator hands out (and fills in) the spec's own default objects
-        result = ArgumentSpecValidator(copy.deepcopy(self.argument_spec())).validate(
-            dict((self.variable(k), v) for k, v in plain(given).items()))
+        given = dict((self.variable(k), v) for k, v in plain(given).items())
+        spec = self.argument_spec()
+        problems = [p for variable in sorted(given) if variable in spec
+                    for p in option_problems(variable, given[variable], spec[variable])]
+        if problems:
+            raise AnsibleFilterError("; ".join(problems))
+        # a copy of the spec: the validator hands out (and fills in) the spec's own default objects; the keys inside
+        # a structured option are checked above, and its value reaches the builder as given
+        result = ArgumentSpecValidator(dict((variable, without_suboptions(copy.deepcopy(entry)))
+                                            for variable, entry in spec.items())).validate(given)
         if result.error_messages:
             raise AnsibleFilterError("; ".join(result.error_messages))
         checked = plain(result.validated_parameters)
+        for variable, value in checked.items():
+            if variable in spec:
+                with_defaults(value, spec[variable])
         problems = []
         for option in self.options:
             value = checked.get(self.variable(option))

@@ -90,6 +90,22 @@ ROWS = [
     ("mesh_secrets", {"mesh_secrets_grafana_passphrase": ["s3cret"], "mesh_secrets_kiali_passphrase": "x",
                       "mesh_secrets_grafana_username": "admin", "mesh_secrets_kiali_username": "admin"},
      "mesh_secrets_grafana_passphrase: is a list, not a string"),
+    # issue 26: a key or a type inside a structured option, refused by the settings role before any stage, with its
+    # path and the closest known key
+    ("mesh_traffic", {"mesh_traffic_services": [{"name": "a", "namespace": "shop", "timeout": "5s"},
+                                                {"name": "b", "namespace": "shop", "timeout": "5s"},
+                                                {"name": "c", "namespace": "shop", "retires": {"attempts": 3}}]},
+     "mesh_traffic_services[2].retires: unknown key; did you mean retries?"),
+    ("mesh_gateways", {"mesh_gateways_gateways": [{"name": "shop-gw", "hosts": "shop.example.com"}]},
+     "mesh_gateways_gateways[0].hosts: expected a list, got str 'shop.example.com'"),
+    ("mesh_egress", {"mesh_egress_hosts": [{"host": "api.stripe.com", "ports": [{"port": 443, "protcol": "TLS"}]}],
+                     "mesh_egress_namespaces": ["shop"]},
+     "mesh_egress_hosts[0].ports[0].protcol: unknown key; did you mean protocol?"),
+    ("mesh_authz", {"mesh_authz_policies": [{"name": "p", "namespace": "shop", "rules": [{"to": {"methods": ["GET"]}}],
+                                             "dryrun": True}]},
+     "mesh_authz_policies[0].dryrun: unknown key; did you mean dry_run?"),
+    ("mesh_mtls", {"mesh_mtls_exceptions": [{"namespace": "shop", "mode": "permissive"}]},
+     "mesh_mtls_exceptions[0].mode: 'permissive' is not one of STRICT, PERMISSIVE, DISABLE; did you mean PERMISSIVE?"),
 ]
 
 

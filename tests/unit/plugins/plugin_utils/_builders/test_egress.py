@@ -132,10 +132,10 @@ def test_hosts_that_skip_the_egress_gateway_need_none():
 @pytest.mark.parametrize("hosts,where,says", [
     ([{"host": HOST, "port": 443, "ports": [{"port": 443}]}], "mesh_egress_hosts[0]", "gives ports and port"),
     ([{"host": HOST, "ports": []}], "mesh_egress_hosts[0].ports", "is a non-empty list"),
-    ([{"host": HOST, "ports": [{"number": 443}]}], "mesh_egress_hosts[0].ports[0]",
-     "unknown number; a port takes port, protocol, tls_origination"),
+    ([{"host": HOST, "ports": [{"number": 443}]}], "mesh_egress_hosts[0].ports[0].number",
+     "unknown key; use port, protocol, tls_origination"),
     ([{"host": HOST, "ports": [{"port": 443}, {"port": "https"}]}], "mesh_egress_hosts[0].ports[1].port",
-     "'https' is not a port number"),
+     "expected an integer, got str 'https'"),
     ([{"host": HOST, "ports": [{"port": 80, "protocol": "ftp"}]}], "mesh_egress_hosts[0].ports[0].protocol",
      "FTP; use TLS, HTTPS or HTTP"),
     ([{"host": HOST, "ports": [{"port": 443}, {"port": 443, "protocol": "HTTPS"}]}],

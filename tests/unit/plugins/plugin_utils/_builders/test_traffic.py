@@ -101,46 +101,44 @@ def test_subsets_alone_make_a_destination_rule_and_no_virtual_service():
      r"mesh_traffic_services\[0\].canary.cookie \(service shop/web\): missing name"),
     ({"canary": {"header": {"name": "Cookie", "regex": "a"}, "cookie": {"name": "b"}, "subset": "v2"}},
      r"mesh_traffic_services\[0\].canary.cookie \(service shop/web\): header matches the Cookie header already"),
-    ({"canary": {"headr": {"name": "x"}}}, r"mesh_traffic_services\[0\].canary \(service shop/web\): unknown key"
-                                           r"\(s\) headr: use header, cookie, subset, weights, retries"),
+    ({"canary": {"headr": {"name": "x"}}}, r"mesh_traffic_services\[0\].canary.headr: unknown key; did you mean "
+                                           r"header\?"),
     ({"canary": {"weights": {"v1": 100}}, "routes": [{"subset": "v1"}]},
      r"mesh_traffic_services\[0\].routes \(service shop/web\): give canary or routes, not both"),
-    ({"routes": {"subset": "v1"}}, r"mesh_traffic_services\[0\].routes \(service shop/web\): give a list of routes"),
+    ({"routes": {"subset": "v1"}}, r"mesh_traffic_services\[0\].routes: expected a list, got dict"),
     ({"routes": [{"subset": "v1"}, {"match": {"uri": {"prefix": "/a"}}, "subset": "v2"}]},
      r"mesh_traffic_services\[0\].routes\[0\] \(service shop/web\): has no match and takes every request"),
     ({"routes": [{"match": {}, "subset": "v2"}]},
      r"mesh_traffic_services\[0\].routes\[0\].match \(service shop/web\): give header, cookie or uri"),
     ({"routes": [{"match": {"path": "/a"}, "subset": "v2"}]},
-     r"mesh_traffic_services\[0\].routes\[0\].match \(service shop/web\): unknown key\(s\) path: use header, "
-     r"cookie, uri"),
+     r"mesh_traffic_services\[0\].routes\[0\].match.path: unknown key; use cookie, header, uri"),
     ({"routes": [{"match": {"uri": {"prefix": "/a"}}, "weights": {"v1": 60, "v2": 60}}]},
      r"mesh_traffic_services\[0\].routes\[0\].weights \(service shop/web\): .* add up to 120"),
     ({"routes": [{"match": {"uri": {"prefix": "/a"}}, "subset": "v9"}]},
      r"mesh_traffic_services\[0\].routes\[0\].subset \(service shop/web\): subset v9 is not in subsets"),
     ({"routes": [{"match": {"uri": {"name": "x", "exact": "/"}}, "subset": "v1"}]},
-     r"mesh_traffic_services\[0\].routes\[0\].match.uri \(service shop/web\): unknown key\(s\) name"),
+     r"mesh_traffic_services\[0\].routes\[0\].match.uri.name: unknown key; use exact, prefix, regex"),
     ({"routes": [{"subset": "v1", "fault": {"abort": {"percentage": 5}}}]},
-     r"mesh_traffic_services\[0\].routes\[0\].fault.abort \(service shop/web\): missing http_status"),
+     r"mesh_traffic_services\[0\].routes\[0\].fault.abort.http_status: is missing \(the status, such as 503\)"),
     ({"routes": [{"subset": "v1", "fault": {}}]}, None),  # empty: not given
     ({"routes": [{"subset": "v1", "fault": {"delay": {"percentage": 5}}}]},
-     r"mesh_traffic_services\[0\].routes\[0\].fault.delay \(service shop/web\): missing fixed"),
+     r"mesh_traffic_services\[0\].routes\[0\].fault.delay.fixed: is missing \(the delay, such as 5s\)"),
     ({"routes": [{"subset": "v1", "mirror": {"subset": "v7"}}]},
      r"mesh_traffic_services\[0\].routes\[0\].mirror.subset \(service shop/web\): subset v7 is not in subsets"),
     ({"headers": {"request": {"replace": {"a": "b"}}}},
-     r"mesh_traffic_services\[0\].headers.request \(service shop/web\): unknown key\(s\) replace: use set, add, "
-     r"remove"),
+     r"mesh_traffic_services\[0\].headers.request.replace: unknown key; use add, remove, set"),
     ({"headers": {"requests": {"set": {"a": "b"}}}},
-     r"mesh_traffic_services\[0\].headers \(service shop/web\): unknown key\(s\) requests: use request, response"),
+     r"mesh_traffic_services\[0\].headers.requests: unknown key; did you mean request\?"),
     ({"headers": {"request": {"set": ["a"]}}},
-     r"mesh_traffic_services\[0\].headers.request.set \(service shop/web\): a mapping of header name to value"),
+     r"mesh_traffic_services\[0\].headers.request.set: expected a mapping, got list \['a'\]"),
     ({"headers": {"response": {"remove": "x-a"}}},
-     r"mesh_traffic_services\[0\].headers.response.remove \(service shop/web\): a list of header names"),
+     r"mesh_traffic_services\[0\].headers.response.remove: expected a list, got str 'x-a'"),
     ({"headers": {"response": {}}},
      r"mesh_traffic_services\[0\].headers \(service shop/web\): give request or response"),
     ({"default_subset": "v5"},
      r"mesh_traffic_services\[0\].default_subset \(service shop/web\): subset v5 is not in subsets"),
     ({"retry": {"attempts": 3}},
-     r"mesh_traffic_services\[0\] \(service shop/web\): unknown key\(s\) retry: use name, "),
+     r"mesh_traffic_services\[0\].retry: unknown key; did you mean retries\?"),
     ({"subsets": [], "name": "web"}, r"mesh_traffic_services\[0\] \(service shop/web\): sets nothing to apply"),
 ])
 def test_refusals_name_the_place(svc, message):
@@ -152,7 +150,7 @@ def test_refusals_name_the_place(svc, message):
 
 
 def test_the_index_is_the_entry_at_fault():
-    with pytest.raises(AnsibleFilterError, match=r"^mesh_traffic_services\[1\]: missing name"):
+    with pytest.raises(AnsibleFilterError, match=r"^mesh_traffic_services\[1\].name: is missing"):
         objects(SUBSETS, {"namespace": "shop"})
     with pytest.raises(AnsibleFilterError, match=r"^mesh_traffic_services\[2\].canary.weights \(service shop/b\)"):
         objects(SUBSETS, dict(SUBSETS, name="a"), dict(SUBSETS, name="b", canary={"weights": {"v1": 1}}))
