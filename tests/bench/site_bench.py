@@ -9,8 +9,9 @@ copy of Istio's samples/addons), the sample off:
   builds>`` (helm: ``helm upgrade --install --wait`` of each release site.yml installs, with its values), then
   ``kubectl apply --server-side -R -f`` of each other stage folder, in order.
 
-Each is timed on a converge (the cluster reset to its baseline, the application of the routes deployed) and on a
-no-op re-run: wall time and CPU (user + system of every process the run started: getrusage(RUSAGE_CHILDREN)
+Each is timed on a converge (the cluster reset to its baseline) and, once the application the routes go to is
+deployed (the real istiod injects it), on a no-op re-run - for site.yml the second one, the steady state (the first
+analyzes the new application): wall time and CPU (user + system of every process the run started: getrusage(RUSAGE_CHILDREN)
 around a reaper that waits for every descendant, Ansible's async jobs included). The fleet: N clusters, each its
 own kube-apiserver, etcd, kwok nodes and istiods, one ``ansible-playbook -f N`` run (istioctl method) against the
 runbook on the N clusters at once.
@@ -47,6 +48,7 @@ from tests.support.ansible_runner import TOOLS_BIN, base_env, ensure_collection_
 from tests.support.cluster import ISTIO_VERSION, Cluster  # noqa: E402
 
 PR_SET_CHILD_SUBREAPER = 36
+ANALYZE = "Analyze the live mesh with istioctl"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", re.M)
 
 
@@ -178,19 +180,23 @@ def runbooks(scripts):
 # ---- the clusters -----------------------------------------------------------------------------------------------
 def prepare(cluster, method):
     """The cluster at its baseline (the Istio CRDs as a user's install applies them: on the Helm path the base
-    chart's), with the application the routes go to."""
-    from tests.integration.test_site import deploy_shop
+    chart's): its kubeconfig."""
     cluster.reset(cluster.baseline)
     if method == "helm":
         cluster.remove_istio_crds()
     elif not cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "gateways.networking.istio.io"):
         cluster.install_istio_crds(keep_baseline=True)
-    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
     kc = cluster.workdir / "bench.kubeconfig"
     cluster.kubeconfig(kc)
-    deploy_shop(kc)
     cluster.clear_log()
     return kc
+
+
+def deploy_app(kc):
+    """After a converge, the application the routes go to, as its team deploys it into the injected namespace (the
+    real istiod injects its pods): the no-op runs then meet a mesh without findings."""
+    from tests.integration.test_site import deploy_shop
+    deploy_shop(kc)
 
 
 def chart_repo(root):
@@ -233,15 +239,20 @@ def one_cluster(cluster, method, addons, repo_url, root, args):
         wall, cpu, recap, _results = site(inv, workdir, f"converge-{run}", extra=args.extra)
         rows["site_converge"].append((wall, cpu))
         changed["converge"] = sum(recap.values())
+        deploy_app(kc)
+        # the steady state: a first no-op run analyzes the application just deployed (not timed), the next is timed
+        site(inv, workdir, f"settle-{run}", extra=args.extra)
         cluster.clear_log()
         wall, cpu, recap, results = site(inv, workdir, f"noop-{run}", extra=args.extra)
         rows["site_noop"].append((wall, cpu))
         changed["noop"] = sum(recap.values())
         changed["noop_tasks"] = sorted({r["task"] for r in results if r["result"].get("changed")})
         changed["noop_writes"] = [f"{w.method} {w.path}" for w in cluster.writes()]
+        changed["noop_analyzed"] = [r["status"] for r in results if r["task"].endswith(" : " + ANALYZE)]
         kc = prepare(cluster, method)
         script = write_runbook(method, folder, given, repo_url, kc, workdir)
         rows["runbook_converge"].append(runbook(script, workdir))
+        deploy_app(kc)
         rows["runbook_noop"].append(runbook(script, workdir))
     if args.profile:
         print(f"\n-- {method}: where the no-op site.yml run spends its time")
@@ -266,11 +277,15 @@ def fleet(clusters, addons, root, args):
     out = {}
     wall, cpu, recap, _r = site(inv, workdir, "converge", forks=n, extra=args.extra)
     out["site_converge"], out["converge_changed"] = (wall, cpu), sum(recap.values())
+    for index in range(n):
+        deploy_app(hosts[f"aks-{index}"]["aksmesh_kubeconfig"])
+    site(inv, workdir, "settle", forks=n, extra=args.extra)
     wall, cpu, recap, _r = site(inv, workdir, "noop", forks=n, extra=args.extra)
     out["site_noop"], out["noop_changed"] = (wall, cpu), sum(recap.values())
-    for cluster in clusters:
-        prepare(cluster, "istioctl")
+    kubeconfigs = [prepare(cluster, "istioctl") for cluster in clusters]
     out["runbook_converge"] = runbooks(scripts)
+    for kc in kubeconfigs:
+        deploy_app(kc)
     out["runbook_noop"] = runbooks(scripts)
     return out
 
@@ -336,6 +351,7 @@ def main(argv=None):
     for method, (r, changed) in results.items():
         ratios(r, "" if method == "istioctl" else f"@{method}", changed)
         print(f"NOOP_WRITES{'' if method == 'istioctl' else '@' + method} {len(changed['noop_writes'])}")
+        print(f"  istioctl analyze on the no-op run: {', '.join(changed['noop_analyzed']) or 'not reached'}")
         if changed["noop_tasks"] or changed["noop_writes"]:
             print(f"  changed on the no-op run: {changed['noop_tasks']}; writes: {changed['noop_writes']}")
     if fleet_result:
