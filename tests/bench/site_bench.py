@@ -11,10 +11,10 @@ copy of Istio's samples/addons), the sample off:
 
 Each is timed on a converge (the cluster reset to its baseline) and, once the application the routes go to is
 deployed (the real istiod injects it), on a no-op re-run - for site.yml the second one, the steady state (the first
-analyzes the new application): wall time and CPU (user + system of every process the run started: getrusage(RUSAGE_CHILDREN)
-around a reaper that waits for every descendant, Ansible's async jobs included). The fleet: N clusters, each its
-own kube-apiserver, etcd, kwok nodes and istiods, one ``ansible-playbook -f N`` run (istioctl method) against the
-runbook on the N clusters at once.
+analyzes the new application): wall time and CPU (user + system of every process the run started:
+getrusage(RUSAGE_CHILDREN) around a reaper that waits for every descendant, Ansible's async jobs included).
+The fleet: N clusters, each its own kube-apiserver, etcd, kwok nodes and istiods, one ``ansible-playbook -f N`` run
+(istioctl method) against the runbook on the N clusters at once.
 
 Prints a table, then RATIO_NOOP / RATIO_NOOP_CPU / SITE_NOOP_CHANGED, the same for converge (RATIO_CONVERGE...),
 tagged @helm for the Helm method and @fleet for the fleet, FLEET_*_CPU_PER_CLUSTER, NOOP_WRITES (requests that
@@ -117,7 +117,8 @@ def site(inv, workdir, name, forks=1, extra=None):
     rc, out, wall, cpu = timed(argv, ansible_env(workdir, log), cwd=str(REPO), log=workdir / f"{name}.log")
     results = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     if rc != 0:
-        failed = [(r["host"], r["task"], str(r["result"].get("msg"))[:1500]) for r in results if r["status"] == "failed"]
+        failed = [(r["host"], r["task"], str(r["result"].get("msg"))[:1500]) for r in results
+                  if r["status"] == "failed"]
         raise SystemExit(f"site.yml {name} failed (rc {rc}): {failed or out[-3000:]}")
     return wall, cpu, {h: int(n) for h, n in RECAP.findall(out.split("PLAY RECAP", 1)[-1])}, results
 
