@@ -16,6 +16,10 @@ settings role empties the fact at the start of each play (a fact cache must not 
 
 Async: with ``async``, the module runs in the background and the task's result is what ``async_status`` reads, so
 the plan cannot be kept. A dry run waits for nothing: the roles run these tasks without ``async`` in check mode.
+
+Outside check mode, a module that changed something (or compared first and found a difference, which the roles then
+change in the background) adds its stage to the host fact ``CHANGED_FACT``: after a run that changed nothing,
+roles/mesh_analyze may leave out istioctl analyze.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,6 +38,9 @@ FACT = "settings_planned"
 # adds each stage's): drifted fields, and in check mode the objects a stage would create (missing) or prune (extra).
 REPORT_FACT = "settings_report"
 REPORT_KEYS = ("drift", "missing", "extra")
+# The host fact that lists the stages that changed something in the cluster in this run (set to [] by
+# roles/settings/tasks/main.yml): a run that changed nothing may leave out istioctl analyze (roles/mesh_analyze).
+CHANGED_FACT = "settings_changed"
 
 
 def run_report(task_vars):
@@ -42,6 +49,13 @@ def run_report(task_vars):
     found = facts.get(REPORT_FACT) if isinstance(facts, Mapping) else None
     found = found if isinstance(found, Mapping) else {}
     return dict((key, list(found.get(key) or [])) for key in REPORT_KEYS)
+
+
+def run_changed(task_vars):
+    """The stages that changed something so far in the run, as the earlier tasks left the fact."""
+    facts = (task_vars or {}).get("ansible_facts")
+    found = facts.get(CHANGED_FACT) if isinstance(facts, Mapping) else None
+    return list(found) if isinstance(found, (list, tuple)) else []
 
 
 def keep_fact(result, task_vars, name, value):
@@ -181,4 +195,11 @@ class PlannedActionModule(ActionBase):
             keep_fact(result, task_vars, FACT, merge(plan, result["planned"]))
         if self.REPORTS and not background:
             self.keep_report(result, task_vars, check_mode)
+        # a compare-first result that differs: the roles start the job in the background that changes it (whose
+        # result comes from async_status, past this plugin)
+        if not check_mode and not background and (result.get("changed") or result.get("differs")):
+            changed = run_changed(task_vars)
+            stage = self.report_stage(task_vars)
+            if stage not in changed:
+                keep_fact(result, task_vars, CHANGED_FACT, changed + [stage])
         return result

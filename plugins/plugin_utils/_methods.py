@@ -28,13 +28,18 @@ Method = namedtuple("Method", [
     "revision_upgrade",  # upgrade.yml takes it to a new revision (istio_upgrade); else the role's upgrade says how
     "owns_crds",         # cleanup.yml deletes the Istio CRDs and the Istio and gateway namespaces after it
     "renders_injector",  # render mode writes the injection template ConfigMaps (manual injection reads them)
+    # its role compares with the cluster before its job in the background changes anything, so a run that changed
+    # nothing is known (roles/mesh_analyze then may leave out istioctl analyze); the add-on's job always runs
+    "compares_first",
 ])
 
 METHODS = (
-    Method("istioctl", "istio_install", revision_upgrade=True, owns_crds=True, renders_injector=True),
-    Method("helm", "istio_helm", revision_upgrade=True, owns_crds=True, renders_injector=False),
+    Method("istioctl", "istio_install", revision_upgrade=True, owns_crds=True, renders_injector=True,
+           compares_first=True),
+    Method("helm", "istio_helm", revision_upgrade=True, owns_crds=True, renders_injector=False, compares_first=True),
     # AKS manages the add-on's CRDs and namespaces; it upgrades through aks_mesh_addon_revisions
-    Method("aks_addon", "aks_mesh_addon", revision_upgrade=False, owns_crds=False, renders_injector=False),
+    Method("aks_addon", "aks_mesh_addon", revision_upgrade=False, owns_crds=False, renders_injector=False,
+           compares_first=False),
 )
 BY_NAME = dict((method.name, method) for method in METHODS)
 

@@ -52,6 +52,7 @@ DEFAULTS = {
     "analyze": ("bool", True),
     "analyze_all_namespaces": ("bool", False),
     "analyze_absent_hosts": ("str", "report"),
+    "analyze_always": ("bool", False),
     "reconcile": ("str", "report"),
     "verify": ("bool", False),
     "report_dir": ("str", None),
@@ -361,7 +362,9 @@ def derive(raw, host="", cwd="", variables=None):
         # and extra objects, findings) goes to <report_dir>/<host>.json on every cluster run
         "verify": s["verify"],
         "report_dir": "" if render else (s["report_dir"] or os.path.join(cwd or os.getcwd(), "reports")),
-        "analyze": {"all_namespaces": s["analyze_all_namespaces"], "absent_hosts": s["analyze_absent_hosts"]},
+        # always: istioctl analyze on every run, also one that changed nothing after a clean analysis
+        "analyze": {"all_namespaces": s["analyze_all_namespaces"], "absent_hosts": s["analyze_absent_hosts"],
+                    "always": s["analyze_always"]},
         # seconds between the progress lines of the long waits (Ansible async poll): install, charts, add-on, rollouts
         "poll_interval": s["poll_interval"],
         # the Istio CNI node agent instead of privileged istio-init containers (istioctl and helm): in the

@@ -4,6 +4,7 @@ import base64
 import json
 import subprocess
 
+import pytest
 import yaml
 from kubernetes import client, config
 
@@ -761,3 +762,75 @@ def test_upgrade_by_revision_moves_namespaces_and_removes_the_old_one(kube_api, 
                             extra_vars={"aksmesh_revision": "1-30-1", "istio_install_tag": "1.30.1"})
     assert recorded.rc == 0, [(r["task"], r["result"].get("msg")) for r in recorded.results if r["status"] == "failed"]
     assert recorded.changed == [], [r["task"] for r in recorded.changed]
+
+
+def site_with_addons(method, kubeconfig, tmp_path, chart_repo=None):
+    """The inventory of one cluster with every default stage on, the addons included (from a local copy of Istio's
+    samples/addons: no download), the sample off; the Helm method from the loopback chart repository."""
+    from tests.integration.roles.test_mesh_roles import addons_dir
+    host = {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": method,
+            "mesh_addons_source_dir": addons_dir(tmp_path)}
+    if method == "helm":
+        host.update(aksmesh_istio_version=ISTIO_VERSION, istio_helm_repo=chart_repo)
+    return inventory(tmp_path, {"aks": host}, dict(MESH, aksmesh_target="cluster", aksmesh_addons=True,
+                                                   aksmesh_sample=False))
+
+
+def recap_changed(run):
+    """changed=<n> of each host's PLAY RECAP line, as the user reads it."""
+    lines = run.stdout.split("PLAY RECAP", 1)[-1].splitlines()
+    return {line.split()[0]: int(line.split("changed=", 1)[1].split()[0]) for line in lines if "changed=" in line}
+
+
+def report_analysis(tmp_path):
+    return json.loads((tmp_path / "reports" / "aks.json").read_text())["analysis"]
+
+
+def assert_analyzed_unless_the_last_analysis_was_clean(run, last):
+    """A run that changed nothing leaves out istioctl analyze exactly when the last analysis (the report of the
+    run before) found nothing that fails a run (aksmesh_lint_fail_level: Error); the summary says so. The mesh lint
+    runs on every run."""
+    analyzed = run.task("Analyze the live mesh with istioctl")[0]
+    summary = run.task("Summary")[0]["result"]["msg"]
+    said = [line for line in summary if line.startswith("istioctl analyze: not run - no stage changed anything")]
+    if last["istioctl"].get("Error", 1) == 0:
+        assert analyzed["status"] == "skipped" and said, summary
+    else:
+        assert analyzed["status"] == "ok" and not said, summary
+    assert run.task("Lint the mesh configuration (the render folder, or the live mesh)")[0]["status"] == "ok"
+
+
+@pytest.mark.parametrize("method", ["istioctl", "helm"])
+def test_a_second_run_with_the_addons_on_changes_nothing(method, request, kube_api, kubeconfig, tmp_path):
+    """Issue 27: a no-op site.yml run, every default stage on (the addons included), reports changed=0 in its recap
+    for each install method that installs from the controller; nothing is written to the cluster."""
+    chart_repo = None
+    if method == "helm":
+        chart_repo = request.getfixturevalue("istio_chart_repo")
+        kube_api.remove_istio_crds()  # on the Helm path they come from the base chart, which must own them
+    inv = site_with_addons(method, kubeconfig, tmp_path, chart_repo)
+    first = run_playbook(SITE, tmp_path, inventory=inv)
+    assert first.rc == 0, [(r["task"], r["result"].get("msg")) for r in first.results if r["status"] == "failed"]
+    assert first.task("Apply the addons")[0]["result"]["changed"]
+    # the routes' hosts, injected by the real istiod (istioctl analyze reports routes to missing hosts)
+    deploy_shop(kubeconfig)
+    kube_api.clear_log()
+    last = report_analysis(tmp_path)
+    second = run_playbook(SITE, tmp_path, inventory=inv)
+    assert second.rc == 0, [(r["task"], r["result"].get("msg")) for r in second.results if r["status"] == "failed"]
+    assert second.changed == [], [r["task"] for r in second.changed]
+    assert recap_changed(second) == {"aks": 0}, second.stdout[-2000:]
+    assert not [w for w in kube_api.writes() if not w.path.endswith(("/selfsubjectaccessreviews",
+                                                                     "/selfsubjectrulesreviews"))], kube_api.writes()
+    # istioctl analyze: left out of a no-op run after an analysis that found nothing failing (the first one saw
+    # routes to hosts not deployed yet, reported as errors that fail nothing), its counts kept in the report
+    assert_analyzed_unless_the_last_analysis_was_clean(second, last)
+    last = report_analysis(tmp_path)
+    third = run_playbook(SITE, tmp_path, inventory=inv)
+    assert third.rc == 0 and third.changed == [], [r["task"] for r in third.changed]
+    assert_analyzed_unless_the_last_analysis_was_clean(third, last)
+    assert report_analysis(tmp_path) == last and last["istioctl_args"]["fail_level"] == "Error"
+    # aksmesh_analyze_always: istioctl analyze on every run
+    always = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_analyze_always": True})
+    assert always.rc == 0 and always.changed == [], [r["task"] for r in always.changed]
+    assert always.task("Analyze the live mesh with istioctl")[0]["status"] == "ok"

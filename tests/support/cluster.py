@@ -127,8 +127,11 @@ class Cluster:
 
     baseline: set = frozenset()
 
-    def __init__(self, workdir, latency=0.0, pip_resolver=None):
+    def __init__(self, workdir, latency=0.0, pip_resolver=None, pod_cidr=POD_CIDR):
         self.workdir = pathlib.Path(workdir)
+        # the pod range kwok hands out (inside LOCAL_NET): several clusters in one network namespace (the fleet
+        # benchmark) each get a range of their own, so their istiods listen on addresses of their own
+        self.pod_cidr = pod_cidr
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.tools = tool_paths()
         self.procs: list[tuple[str, subprocess.Popen]] = []
@@ -258,7 +261,7 @@ class Cluster:
         self._spawn("kwok", [
             self.tools["kwok"], f"--kubeconfig={admin_kubeconfig}", "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            f"--cidr={POD_CIDR}", f"--node-ip={NODE_IP}", "--node-lease-duration-seconds=40",
+            f"--cidr={self.pod_cidr}", f"--node-ip={NODE_IP}", "--node-lease-duration-seconds=40",
             *[f"--config={stage}" for stage in kwok_stages.write(self.tools["kwok-stages"], self.workdir / "stages")],
             "--v=WARN"])
         self.proxy = faultproxy.FaultProxy(self.workdir, self.direct_url, self.ca, ADMIN_TOKEN).start()
@@ -292,7 +295,7 @@ class Cluster:
             return
         self._kube_proxy = self._spawn("kube-proxy", [
             self.tools["kube-proxy"], f"--kubeconfig={self.workdir / 'admin.kubeconfig'}",
-            f"--hostname-override={NODE_NAMES[0]}", "--proxy-mode=iptables", f"--cluster-cidr={POD_CIDR}",
+            f"--hostname-override={NODE_NAMES[0]}", "--proxy-mode=iptables", f"--cluster-cidr={self.pod_cidr}",
             "--conntrack-max-per-core=0", f"--metrics-bind-address=127.0.0.1:{free_port()}",
             f"--healthz-bind-address=127.0.0.1:{free_port()}", "--iptables-min-sync-period=0s", "--v=1"])
 
@@ -532,7 +535,7 @@ class Cluster:
             annotations = {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}
             self.create({"apiVersion": "v1", "kind": "Node",
                          "metadata": {"name": name, "labels": labels, "annotations": annotations},
-                         "spec": {"providerID": provider_id(index), "podCIDR": POD_CIDR},
+                         "spec": {"providerID": provider_id(index), "podCIDR": self.pod_cidr},
                          "status": {"capacity": NODE_CAPACITY, "allocatable": NODE_ALLOCATABLE, "nodeInfo": info}})
 
     def version(self):

@@ -58,15 +58,52 @@ def test_each_plugin_has_its_module_and_takes_the_plan_exactly_when_the_module_d
     assert "aksmesh.istio.attributes.action" in module  # documents its action plugin and async
 
 
-def test_outside_check_mode_the_module_runs_as_the_task_says_and_no_fact_changes():
+def test_outside_check_mode_the_module_runs_as_the_task_says_and_the_plan_stays():
     task_vars = facts(dict(EARLIER))
     plugin = build(plugin_class("apply"), "aksmesh.istio.apply", {"definitions": [{"kind": "Namespace"}]},
                    returns={"changed": True, "counts": {"created": 1}, "planned": {"namespaces": ["shop"]}})
     result = plugin.run(task_vars=task_vars)
     assert plugin.calls == [{"module": "aksmesh.istio.apply", "args": {"definitions": [{"kind": "Namespace"}]},
                              "wrap_async": False}]
-    assert result["counts"] == {"created": 1} and "ansible_facts" not in result
-    assert task_vars == facts(EARLIER)
+    # the change is kept (below), the plan is not
+    assert result["counts"] == {"created": 1} and list(result["ansible_facts"]) == [base.CHANGED_FACT]
+    assert task_vars["ansible_facts"][FACT] == EARLIER
+
+
+# --- the stages that changed something (roles/mesh_analyze leaves istioctl analyze out of a run without any) -----
+
+
+def changed_fact(result):
+    return (result.get("ansible_facts") or {}).get(base.CHANGED_FACT)
+
+
+@pytest.mark.parametrize("returns, kept", [
+    ({"changed": True}, ["injection"]),
+    ({"changed": False, "differs": True}, ["injection"]),  # compared first: the job in the background changes it
+    ({"changed": False, "differs": False}, None),
+    ({"changed": False}, None),
+])
+def test_a_change_outside_check_mode_adds_the_stage_of_the_task_once(returns, kept):
+    def run(facts_before, check_mode=False):
+        plugin = build(plugin_class("injection"), "aksmesh.istio.injection", {}, check_mode=check_mode,
+                       returns=returns)
+        plugin._templar = Identity()
+        return plugin.run(task_vars={"ansible_facts": dict(facts_before),
+                                     "ansible_role_name": "aksmesh.istio.mesh_injection"})
+    assert changed_fact(run({base.CHANGED_FACT: []})) == kept
+    assert changed_fact(run({})) == kept  # outside site.yml (no settings role) too
+    # a stage already listed is not added again; another one is
+    assert changed_fact(run({base.CHANGED_FACT: ["injection"]})) is None
+    assert changed_fact(run({base.CHANGED_FACT: ["mtls"]})) == (["mtls", "injection"] if kept else None)
+    assert changed_fact(run({base.CHANGED_FACT: []}, check_mode=True)) is None  # a dry run changes nothing
+    assert base.run_changed({"ansible_facts": {base.CHANGED_FACT: "not a list"}}) == []
+
+
+def test_a_job_in_the_background_keeps_no_change_its_result_comes_later():
+    started = {"ansible_job_id": "j1", "started": 1, "finished": 0, "changed": True}
+    plugin = build(plugin_class("istio_install"), "aksmesh.istio.istio_install", {}, async_val=300, returns=started)
+    plugin._templar = Identity()
+    assert changed_fact(plugin.run(task_vars={"ansible_facts": {base.CHANGED_FACT: []}})) is None
 
 
 def test_check_mode_hands_the_run_plan_in_and_adds_the_module_plan_to_the_fact():
@@ -147,7 +184,8 @@ def test_async_runs_the_module_in_the_background_and_keeps_no_plan(check_mode):
 def test_the_settings_role_starts_the_plan_empty_and_cacheable_in_every_run():
     tasks = yaml.safe_load((REPO / "roles" / "settings" / "tasks" / "main.yml").read_text())
     first = tasks[0]
-    assert first["ansible.builtin.set_fact"] == {base.FACT: {}, base.REPORT_FACT: {}, "cacheable": True}
+    assert first["ansible.builtin.set_fact"] == {base.FACT: {}, base.REPORT_FACT: {}, base.CHANGED_FACT: [],
+                                                 "cacheable": True}
     assert first["tags"] == ["always"]
 
 

@@ -208,9 +208,9 @@ def test_check_mode_render_gets_no_plan_and_keeps_the_fact():
     assert "planned" not in calls[0]["args"] and "ansible_facts" not in result
 
 
-def test_outside_check_mode_there_is_no_plan():
+def test_outside_check_mode_there_is_no_plan_and_the_change_is_filed_under_the_stage():
     result, calls = run({"definitions": [POLICY]}, returns={"changed": True})
-    assert "planned" not in calls[0]["args"] and "ansible_facts" not in result
+    assert "planned" not in calls[0]["args"] and result["ansible_facts"] == {"settings_changed": ["mtls"]}
 
 
 def test_async_runs_apply_in_the_background():
