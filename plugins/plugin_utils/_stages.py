@@ -95,7 +95,8 @@ STAGES = (
     # cert-manager's chart when asked for (cert_manager_install): a folder of its own before the certs stage's, whose
     # Certificates need its CRDs (one kubectl apply of a folder cannot hold a CRD and its objects); --tags certs
     # installs it too
-    _stage("cert-manager", 42, roles=["cert_manager"], tags=["mesh", "certs", "cert_manager"], cleanup="cert_manager"),
+    _stage("cert-manager", 42, roles=["cert_manager"], tags=["mesh", "certs", "cert_manager"], cleanup="cert_manager",
+           preflight=[]),
     # its pre-flight (the gateways' TLS Secrets exist) runs before any stage, with the gateways stage too
     _stage("certs", 45, roles=["mesh_certs"], tags=["mesh", "certs"], cleanup="mesh_config", preflight=["gateways"],
            prune=[("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"),

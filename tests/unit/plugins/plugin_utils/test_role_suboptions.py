@@ -23,7 +23,7 @@ FREE_FORM = {
     "mesh_certs_ingress_selector": "pod labels", "mesh_egress_gateway_selector": "pod labels",
     "mesh_gateways_ingress_selector": "pod labels", "mesh_sample_ingress_selector": "pod labels",
     "istio_helm_istiod_values": "Helm values", "istio_helm_gateway_values": "Helm values",
-    "mesh_certs_chart_values": "Helm values",
+    "cert_manager_chart_values": "Helm values",
     "istio_install_mesh_config": "Istio meshConfig", "mesh_certs_certificate_spec": "cert-manager Certificate spec",
     "mesh_addons_checksums": "file name to sha256", "mesh_sample_checksums": "file name to sha256",
     "mesh_authz_gateway_routes": "host to namespaces", "mesh_traffic_gateway_routes": "host to namespaces",
