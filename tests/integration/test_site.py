@@ -182,6 +182,11 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     egress_vs = yaml.safe_load((out / "aks-sea/60-egress/virtualservice-shop-egress-api-stripe-com.yaml").read_text())
     to_gateway = egress_vs["spec"]["tls"][0]["route"][0]["destination"]
     assert to_gateway["host"] == "egress1.aks-istio-egress.svc.cluster.local"
+    assert egress_vs["spec"]["gateways"] == ["mesh"]  # the gateway's leg is one VirtualService, beside its Gateway
+    gateway_leg = yaml.safe_load((out / "aks-sea/60-egress/virtualservice-aks-istio-egress-egress-api-stripe-com.yaml")
+                                 .read_text())
+    assert gateway_leg["spec"]["gateways"] == ["aks-istio-egress/egress-api-stripe-com"]
+    assert gateway_leg["spec"]["tls"][0]["route"][0]["destination"]["host"] == "api.stripe.com"
     assert "40-mtls/peerauthentication-aks-istio-system-default.yaml" in sea
     shop = yaml.safe_load((out / "aks-sea/30-injection/00-namespace--cluster-shop.yaml").read_text())
     assert shop["metadata"]["labels"]["istio.io/rev"] == "asm-1-28"

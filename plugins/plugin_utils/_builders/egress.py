@@ -11,6 +11,13 @@ This file is private to the aksmesh.istio collection: its contents may change at
 Because a ServiceEntry exported to "." is visible in its own namespace only, each external host gets one
 ServiceEntry in every client namespace and one in the egress gateway's namespace.
 
+Through the egress gateway a host's route is Istio's two legs, split so that no two VirtualServices claim one host
+on one gateway (IST0109): the sidecar's leg (gateways mesh: to the egress gateway Service) in each client
+namespace, beside the DestinationRule of the gateway Service's subset it routes to; the gateway's leg (the host's
+Gateway: on to the host, through the TLS origination subset where a port asks for one) once, in the egress
+gateway's namespace, beside its Gateway, its ServiceEntry and the DestinationRule that originates TLS. Each is
+exported to its own namespace alone. A client namespace that is the egress gateway's own has both legs in one.
+
 A host is one entry, with one port (``port``, ``protocol``, ``tls_origination``) or several (``ports``): a
 ServiceEntry, a VirtualService and a DestinationRule per host and namespace, since a sidecar does not merge two
 VirtualServices for one host. TLS origination routes the HTTP port to the TLS port through a subset of the host
@@ -193,6 +200,40 @@ def _to_host(host, item):
     return {"host": host, "port": {"number": item["port"]}}
 
 
+def _legs(host, ports, name, gw_host, gw_ref):
+    """Istio's two legs of a host through the egress gateway, as {"http": [...], "tls": [...]}: the sidecar's
+    (match gateways mesh: the application's port to the egress gateway Service, its subset ``name``) and the egress
+    gateway's (match its Gateway ``gw_ref``: on to the host, through the TLS origination subset where a port
+    originates TLS)."""
+    sidecar, gateway = {}, {}
+    for item in ports:
+        gw_port = GATEWAY_PORTS[item["protocol"]]
+        to_gw = {"destination": {"host": gw_host, "subset": name, "port": {"number": gw_port}}}
+        if item["protocol"] == "TLS":
+            to_ext = {"destination": {"host": host, "port": {"number": item["port"]}}, "weight": 100}
+            sidecar.setdefault("tls", []).append(
+                {"match": [{"gateways": ["mesh"], "port": item["port"], "sniHosts": [host]}], "route": [to_gw]})
+            gateway.setdefault("tls", []).append(
+                {"match": [{"gateways": [gw_ref], "port": gw_port, "sniHosts": [host]}], "route": [to_ext]})
+        else:
+            to_ext = {"destination": _to_host(host, item), "weight": 100}
+            sidecar.setdefault("http", []).append({"match": [{"gateways": ["mesh"], "port": item["port"]}],
+                                                   "route": [to_gw]})
+            gateway.setdefault("http", []).append({"match": [{"gateways": [gw_ref], "port": gw_port}],
+                                                   "route": [to_ext]})
+    return sidecar, gateway
+
+
+def _route(host, ns, gateways, legs):
+    """The VirtualService ``egress-<host>`` of ``ns`` (exported to it alone) bound to ``gateways``, with ``legs``."""
+    spec = {"hosts": [host], "gateways": gateways, "exportTo": ["."]}
+    for kind in ("http", "tls"):
+        rules = [rule for leg in legs for rule in leg.get(kind, [])]
+        if rules:
+            spec[kind] = rules
+    return obj("networking.istio.io/v1", "VirtualService", "egress-" + slug(host), ns, spec)
+
+
 def _check_gateway(hosts, gateway_namespace, gateway_selector, gateway_service):
     via = [i for i, host in enumerate(hosts) if host.get("via_egress_gateway", True)]
     if via and not gateway_namespace:
@@ -212,7 +253,10 @@ def egress_manifests(hosts, namespaces, gateway_namespace, gateway_selector, gat
     """For each of ``hosts``, ServiceEntries in the client ``namespaces`` (and the egress gateway's), and unless the
     host says ``via_egress_gateway: false`` the route through the egress gateway; TLS origination where a port
     asks for it."""
-    hosts, clients = hosts or [], namespaces or []
+    hosts, clients = hosts or [], []
+    for ns in namespaces or []:
+        if ns not in clients:
+            clients.append(ns)
     _check_gateway(hosts, gateway_namespace, gateway_selector, gateway_service)
     if hosts and not clients:
         raise MeshConfigError("namespaces", "is empty: name the client namespaces whose workloads call out")
@@ -234,7 +278,7 @@ def egress_manifests(hosts, namespaces, gateway_namespace, gateway_selector, gat
         resolution = host.get("resolution") or "DNS"
         se_ports = _service_entry_ports(ports)
         originates = any(p["origination"] for p in ports)
-        for ns in clients + ([gateway_namespace] if via_gateway else []):
+        for ns in clients + ([gateway_namespace] if via_gateway and gateway_namespace not in clients else []):
             out.append(service_entry(host, ns, se_ports, resolution))
         if not via_gateway:
             if originates:  # the sidecar opens TLS: the route to the TLS port and the subset that originates
@@ -258,24 +302,15 @@ def egress_manifests(hosts, namespaces, gateway_namespace, gateway_selector, gat
         if originates:  # the egress gateway opens TLS, with the Secret of its own namespace
             out.append(_origination_rule(host["host"], gateway_namespace, ports))
         gw_ref = "%s/egress-%s" % (gateway_namespace, name)
+        sidecar_leg, gateway_leg = _legs(host["host"], ports, name, gw_host, gw_ref)
         for ns in clients:
             out.append(obj("networking.istio.io/v1", "DestinationRule", "egressgateway-" + name, ns,
                            {"host": gw_host, "exportTo": ["."], "subsets": [{"name": name}]}))
-            spec = {"hosts": [host["host"]], "gateways": ["mesh", gw_ref], "exportTo": [".", gateway_namespace]}
-            for item in ports:
-                gw_port = GATEWAY_PORTS[item["protocol"]]
-                to_gw = {"destination": {"host": gw_host, "subset": name, "port": {"number": gw_port}}}
-                if item["protocol"] == "TLS":
-                    to_ext = {"destination": {"host": host["host"], "port": {"number": item["port"]}}, "weight": 100}
-                    spec.setdefault("tls", []).extend([
-                        {"match": [{"gateways": ["mesh"], "port": item["port"], "sniHosts": [host["host"]]}],
-                         "route": [to_gw]},
-                        {"match": [{"gateways": [gw_ref], "port": gw_port, "sniHosts": [host["host"]]}],
-                         "route": [to_ext]}])
-                else:
-                    to_ext = {"destination": _to_host(host["host"], item), "weight": 100}
-                    spec.setdefault("http", []).extend([
-                        {"match": [{"gateways": ["mesh"], "port": item["port"]}], "route": [to_gw]},
-                        {"match": [{"gateways": [gw_ref], "port": gw_port}], "route": [to_ext]}])
-            out.append(obj("networking.istio.io/v1", "VirtualService", "egress-" + name, ns, spec))
+            if ns != gateway_namespace:
+                out.append(_route(host["host"], ns, ["mesh"], [sidecar_leg]))
+        # the gateway's leg once, beside its Gateway: one VirtualService per host on the egress gateway
+        if gateway_namespace in clients:  # its own workloads call out too: both legs in its one VirtualService
+            out.append(_route(host["host"], gateway_namespace, ["mesh", gw_ref], [sidecar_leg, gateway_leg]))
+        else:
+            out.append(_route(host["host"], gateway_namespace, [gw_ref], [gateway_leg]))
     return out

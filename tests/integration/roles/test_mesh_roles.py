@@ -274,6 +274,57 @@ def test_removed_items_are_pruned_and_state_absent_removes(mesh_cluster, tmp_pat
     assert gone.rc == 0 and not get(kube_api, "networking.istio.io", "destinationrules", "shop", "a")
 
 
+def test_egress_routes_converge_to_one_virtual_service_per_host_on_the_egress_gateway(mesh_cluster, tmp_path):
+    """Two client namespaces, and a cluster with the layout of earlier releases: a VirtualService per client
+    namespace with both of Istio's legs, each bound to the egress gateway (IST0109). The role splits them: the
+    sidecar's leg stays in each client namespace (same name, the gateway's leg gone), the gateway's leg is one
+    VirtualService in the egress gateway's namespace; a host taken out has both legs pruned."""
+    kube_api, kc = mesh_cluster
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments"}})
+    host, name, gw_ref = "api.example.com", "egress-api-example-com", "istio-egress/egress-api-example-com"
+    gw_host = "istio-egressgateway.istio-egress.svc.cluster.local"
+    to_gateway = {"destination": {"host": gw_host, "subset": "api-example-com", "port": {"number": 443}}}
+    mesh_leg = {"match": [{"gateways": ["mesh"], "port": 443, "sniHosts": [host]}], "route": [to_gateway]}
+    gateway_leg = {"match": [{"gateways": [gw_ref], "port": 443, "sniHosts": [host]}],
+                   "route": [{"destination": {"host": host, "port": {"number": 443}}, "weight": 100}]}
+    for ns in ("shop", "payments"):  # as the stage applied them before (its field manager and labels)
+        kube_api.apply({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {
+            "name": name, "namespace": ns, "labels": {"app.kubernetes.io/managed-by": "aksmesh",
+                                                      "aksmesh.io/stage": "egress"}},
+            "spec": {"hosts": [host], "gateways": ["mesh", gw_ref], "exportTo": [".", "istio-egress"],
+                     "tls": [mesh_leg, gateway_leg]}}, manager="aksmesh")
+
+    def egress(*namespaces, hosts=({"host": host},)):
+        return run_playbook(play(kc, [{"role": "aksmesh.istio.mesh_egress", "vars": {
+            "mesh_egress_namespaces": list(namespaces), "mesh_egress_hosts": list(hosts)}}]), tmp_path)
+
+    def routes():
+        found = {}
+        for ns in ("shop", "payments", "istio-egress"):
+            vs = get(kube_api, "networking.istio.io", "virtualservices", ns, name)
+            if vs:
+                found[ns] = vs["spec"]
+        return found
+
+    first = egress("shop", "payments")
+    assert first.rc == 0, first.stdout[-3000:]
+    sidecar = {"hosts": [host], "gateways": ["mesh"], "exportTo": ["."], "tls": [mesh_leg]}
+    assert routes() == {"shop": sidecar, "payments": sidecar, "istio-egress": {
+        "hosts": [host], "gateways": [gw_ref], "exportTo": ["."], "tls": [gateway_leg]}}
+    for ns in ("shop", "payments"):  # the sidecar's leg sees the subset it routes to
+        assert get(kube_api, "networking.istio.io", "destinationrules", ns, "egressgateway-api-example-com")[
+            "spec"] == {"host": gw_host, "exportTo": ["."], "subsets": [{"name": "api-example-com"}]}
+    again = egress("shop", "payments")
+    assert again.rc == 0 and again.changed == [], [c["task"] for c in again.changed]
+    # another host instead: both legs of the first are pruned, the gateway's with the client namespaces'
+    other = egress("shop", "payments", hosts=[{"host": "other.example.com"}])
+    assert other.rc == 0, other.stdout[-3000:]
+    assert routes() == {}
+    assert sorted(ns for ns in ("shop", "payments", "istio-egress")
+                  if get(kube_api, "networking.istio.io", "virtualservices", ns, "egress-other-example-com")) == [
+        "istio-egress", "payments", "shop"]
+
+
 def service_port(kube_api, url):
     """The port of the Service a Kiali URL names (http://<service>.<namespace>:<port>/...), or None."""
     parts = urllib.parse.urlsplit(url)

@@ -41,16 +41,24 @@ def test_the_single_port_shape_is_unchanged():
     assert one(objs, "ServiceEntry", "shop")["ports"] == [{"number": 8080, "name": "http-8080", "protocol": "HTTP"}]
     assert one(objs, "Gateway", "istio-egress")["servers"] == [{
         "port": {"number": 80, "name": "http-api-example-com", "protocol": "HTTP"}, "hosts": [HOST]}]
-    vs = one(objs, "VirtualService", "pay")
-    assert "tls" not in vs and vs["http"] == [
-        {"match": [{"gateways": ["mesh"], "port": 8080}], "route": [
-            {"destination": {"host": GW_HOST, "subset": "api-example-com", "port": {"number": 80}}}]},
-        {"match": [{"gateways": ["istio-egress/egress-api-example-com"], "port": 80}], "route": [
-            {"destination": {"host": HOST, "port": {"number": 8080}}, "weight": 100}]}]
+    # the sidecar's leg in the client namespace, the gateway's in the egress gateway's, each exported there alone
+    assert one(objs, "VirtualService", "pay") == {
+        "hosts": [HOST], "gateways": ["mesh"], "exportTo": ["."], "http": [
+            {"match": [{"gateways": ["mesh"], "port": 8080}], "route": [
+                {"destination": {"host": GW_HOST, "subset": "api-example-com", "port": {"number": 80}}}]}]}
+    assert one(objs, "VirtualService", "istio-egress") == {
+        "hosts": [HOST], "gateways": ["istio-egress/egress-api-example-com"], "exportTo": ["."], "http": [
+            {"match": [{"gateways": ["istio-egress/egress-api-example-com"], "port": 80}], "route": [
+                {"destination": {"host": HOST, "port": {"number": 8080}}, "weight": 100}]}]}
     assert not [o for o in objs if o["metadata"]["name"].startswith("originate-tls")]
     tls = objects([{"host": HOST}])
     assert one(tls, "ServiceEntry", "istio-egress")["ports"] == [{"number": 443, "name": "tls-443", "protocol": "TLS"}]
-    assert [r["match"][0]["port"] for r in one(tls, "VirtualService", "shop")["tls"]] == [443, 443]
+    assert one(tls, "VirtualService", "shop")["tls"] == [
+        {"match": [{"gateways": ["mesh"], "port": 443, "sniHosts": [HOST]}], "route": [
+            {"destination": {"host": GW_HOST, "subset": "api-example-com", "port": {"number": 443}}}]}]
+    assert one(tls, "VirtualService", "istio-egress")["tls"] == [
+        {"match": [{"gateways": ["istio-egress/egress-api-example-com"], "port": 443, "sniHosts": [HOST]}],
+         "route": [{"destination": {"host": HOST, "port": {"number": 443}}, "weight": 100}]}]
 
 
 def test_tls_origination_at_the_egress_gateway():
@@ -71,16 +79,54 @@ def test_tls_origination_at_the_egress_gateway():
             "mode": "SIMPLE", "sni": HOST, "credentialName": "api-ca"}}]}}]}
     assert not [o for o in objs if o["metadata"]["name"].startswith("originate-tls")
                 and o["metadata"]["namespace"] != "istio-egress"]
-    for ns in ("shop", "pay"):
+    # the gateway's leg, once: port 80 on to the host's 443 through the subset that originates TLS; the
+    # application's own TLS on 443 on to the host's 443, no subset, no origination
+    vs = one(objs, "VirtualService", "istio-egress", "egress-api-example-com")
+    assert vs["gateways"] == ["istio-egress/egress-api-example-com"] and vs["exportTo"] == ["."]
+    assert vs["http"] == [{"match": [{"gateways": ["istio-egress/egress-api-example-com"], "port": 80}],
+                           "route": [{"destination": {"host": HOST, "port": {"number": 443},
+                                                      "subset": "tls-origination-80"}, "weight": 100}]}]
+    assert vs["tls"] == [{"match": [{"gateways": ["istio-egress/egress-api-example-com"], "port": 443,
+                                     "sniHosts": [HOST]}],
+                          "route": [{"destination": {"host": HOST, "port": {"number": 443}}, "weight": 100}]}]
+    assert not [o for o in objs if o["kind"] == "DestinationRule" and o["metadata"]["namespace"] == "istio-egress"
+                and o["spec"]["host"] == GW_HOST]
+    for ns in ("shop", "pay"):  # the sidecar's leg: both ports to the egress gateway, plain HTTP to its 80
         vs = one(objs, "VirtualService", ns, "egress-api-example-com")
-        assert vs["http"][1] == {"match": [{"gateways": ["istio-egress/egress-api-example-com"], "port": 80}],
-                                 "route": [{"destination": {"host": HOST, "port": {"number": 443},
-                                                            "subset": "tls-origination-80"}, "weight": 100}]}
-        assert vs["http"][0]["route"][0]["destination"] == {"host": GW_HOST, "subset": "api-example-com",
-                                                            "port": {"number": 80}}
-        # the application's own TLS on 443: to the gateway's 443 and on to the host, no subset, no origination
-        assert vs["tls"][1]["route"] == [{"destination": {"host": HOST, "port": {"number": 443}}, "weight": 100}]
-        assert one(objs, "DestinationRule", ns, "egressgateway-api-example-com")["host"] == GW_HOST
+        assert vs["gateways"] == ["mesh"] and vs["exportTo"] == ["."]
+        assert [r["route"] for r in vs["http"] + vs["tls"]] == [
+            [{"destination": {"host": GW_HOST, "subset": "api-example-com", "port": {"number": n}}}]
+            for n in (80, 443)]
+        rule = one(objs, "DestinationRule", ns, "egressgateway-api-example-com")
+        assert rule == {"host": GW_HOST, "exportTo": ["."], "subsets": [{"name": "api-example-com"}]}
+
+
+def test_one_virtual_service_per_host_on_the_egress_gateway():
+    """Two client namespaces used to give two VirtualServices bound to the egress gateway for one host (IST0109):
+    the gateway's leg is now one, in its namespace; the collection's lint of the whole batch finds nothing."""
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint
+    objs = objects([{"host": HOST}, {"host": "status.example.com", "protocol": "HTTP"}, dict(ORIGINATING,
+                                                                                        host="cnn.example.com")])
+    bound = [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objs if o["kind"] == "VirtualService"
+             and o["spec"]["gateways"] != ["mesh"]]
+    assert bound == [("istio-egress", "egress-api-example-com"), ("istio-egress", "egress-status-example-com"),
+                     ("istio-egress", "egress-cnn-example-com")]
+    found = [m for m in mesh_lint.lint(objs) if m["code"] in ("AKM0008", "AKM0009")]
+    assert found == [], found
+
+
+def test_the_egress_gateway_namespace_as_a_client_namespace_gets_both_legs_in_one():
+    objs = objects([ORIGINATING], namespaces=["shop", "istio-egress", "shop"])
+    assert sorted((o["kind"], o["metadata"]["namespace"]) for o in objs) == [
+        ("DestinationRule", "istio-egress"), ("DestinationRule", "istio-egress"), ("DestinationRule", "shop"),
+        ("Gateway", "istio-egress"), ("ServiceEntry", "istio-egress"), ("ServiceEntry", "shop"),
+        ("VirtualService", "istio-egress"), ("VirtualService", "shop")]
+    vs = one(objs, "VirtualService", "istio-egress")
+    assert vs["gateways"] == ["mesh", "istio-egress/egress-api-example-com"] and vs["exportTo"] == ["."]
+    assert [r["match"][0]["gateways"] for r in vs["http"] + vs["tls"]] == [
+        ["mesh"], ["istio-egress/egress-api-example-com"]] * 2
+    assert one(objs, "VirtualService", "shop")["http"] == [r for r in vs["http"] if r["match"][0]["gateways"] ==
+                                                            ["mesh"]]
 
 
 def test_mutual_tls_origination_and_the_target_port_added_when_not_listed():

@@ -188,10 +188,15 @@ def test_egress_gateway_pattern():
     assert all(o["spec"]["exportTo"] == ["."] for o in ses)
     (gw,) = by_kind(objs, "Gateway")
     assert gw["metadata"]["namespace"] == "istio-egress" and gw["spec"]["servers"][0]["tls"]["mode"] == "PASSTHROUGH"
-    vs = by_kind(objs, "VirtualService")[0]["spec"]
-    assert vs["gateways"] == ["mesh", "istio-egress/egress-api-example-com"]
-    assert vs["tls"][0]["route"][0]["destination"]["host"] == "istio-egressgateway.istio-egress.svc.cluster.local"
-    assert vs["tls"][1]["route"][0]["destination"]["host"] == "api.example.com"
+    # Istio's two legs: the sidecar's in each client namespace, the egress gateway's once in its own namespace
+    routes = dict((o["metadata"]["namespace"], o["spec"]) for o in by_kind(objs, "VirtualService"))
+    assert sorted(routes) == ["istio-egress", "pay", "shop"]
+    assert all(vs["exportTo"] == ["."] for vs in routes.values())
+    assert routes["shop"]["gateways"] == routes["pay"]["gateways"] == ["mesh"]
+    assert routes["shop"]["tls"][0]["route"][0]["destination"]["host"] == \
+        "istio-egressgateway.istio-egress.svc.cluster.local"
+    assert routes["istio-egress"]["gateways"] == ["istio-egress/egress-api-example-com"]
+    assert [r["route"][0]["destination"]["host"] for r in routes["istio-egress"]["tls"]] == ["api.example.com"]
     direct = build("egress_manifests", EGRESS, namespaces=["shop"],
                    hosts=[{"host": "h.example.com", "via_egress_gateway": False}])
     assert [o["kind"] for o in direct] == ["ServiceEntry"]
