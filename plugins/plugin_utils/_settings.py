@@ -322,13 +322,12 @@ def _credentials_dest(given, host):
 # own (named after the inventory host); two hosts that share one, set by hand, would mix their clusters
 # (shared_paths). Temporary files (check mode's kubeconfig copy, istioctl's inputs) are mkdtemp's, never shared.
 PATH_FIXES = {
-    "aksmesh_render_dir": "give each host a folder of its own (such as \"{{ playbook_dir }}/rendered/"
-                          "{{ inventory_hostname }}\"), or remove aksmesh_render_dir for the default "
-                          "rendered/<inventory host>",
+    "aksmesh_render_dir": "give each host a folder of its own (a path with the inventory host's name in it), or "
+                          "remove aksmesh_render_dir for the default rendered/<inventory host>",
     "aksmesh_report_dir": "keep aksmesh_report_dir out of every render folder (each host writes "
                           "<aksmesh_report_dir>/<inventory host>.json)",
-    "aks_credentials_dest": "give each host a file of its own (such as \"~/.kube/aksmesh/{{ inventory_hostname }}.yaml\"), "
-                            "or remove aks_credentials_dest for that default",
+    "aks_credentials_dest": "give each host a file of its own (a path with the inventory host's name in it), or "
+                            "remove aks_credentials_dest for the default ~/.kube/aksmesh/<inventory host>.yaml",
     "aksmesh_kubeconfig": "point aksmesh_kubeconfig at a file no credentials stage of the run writes, or remove it to "
                           "have the host fetch its own",
 }
