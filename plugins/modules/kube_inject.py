@@ -25,7 +25,7 @@ description:
     so injecting twice changes nothing; kinds without a pod template (Services, ConfigMaps, ...) pass through.
   - Read only. In check mode, when the revision's ConfigMaps are not on the cluster because an earlier task of the
     run would install the control plane (its namespace is in O(planned)), the objects come back as given, not
-    injected yet, and RV(pending) lists those that would get the sidecar: the next task reports the objects it would
+    injected yet, and RV(pending) lists those that would get the sidecar - the next task reports the objects it would
     create instead of the run saying nothing about them.
 author:
   - aksmesh developers (@aksmesh)
