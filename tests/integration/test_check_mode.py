@@ -118,7 +118,8 @@ def test_check_mode_announces_what_manual_injection_creates_on_a_fresh_cluster(k
     applied = check.task("Apply the injected workloads, or render them with the labelled namespaces")[0]["result"]
     assert applied["changed"] is True, applied
     said = check.task("Report the manual injection")[0]["result"]["msg"]
-    assert said.startswith("would inject Deployment legacy/web once revision default is installed in istio-system"), said
+    assert said.startswith("would inject Deployment legacy/web once revision default is installed in "
+                           "istio-system"), said
 
 
 def test_check_mode_helm_on_a_fresh_cluster(kube_api, kubeconfig, istio_chart_repo, tmp_path):

@@ -424,7 +424,8 @@ def test_two_hosts_that_share_a_fetched_kubeconfig_are_refused_by_name():
     assert "one's fetched kubeconfig (aks_credentials_dest) and two's kubeconfig (aksmesh_kubeconfig)" in msg
     assert "point aksmesh_kubeconfig at a file no credentials stage of the run writes" in msg
     # a host without Azure names fetches nothing: its aks_credentials_dest is never written
-    assert run_paths({"one": (AZURE, "/k/x.yaml"), "two": (dict(target="cluster", kubeconfig="/k/y"), "/k/x.yaml")}) == []
+    assert run_paths({"one": (AZURE, "/k/x.yaml"),
+                      "two": (dict(target="cluster", kubeconfig="/k/y"), "/k/x.yaml")}) == []
 
 
 def test_two_hosts_that_share_or_nest_a_render_folder_are_refused_by_name():
