@@ -11,7 +11,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import (
-    DEFAULTS, OTHER_VARIABLES, SettingsError, derive)
+    DEFAULTS, OTHER_VARIABLES, SettingsError, derive, shared_paths)
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._stage_filter import role_variable_problems
 
 
@@ -34,13 +34,14 @@ def _names(names, filter_name):
     return [str(name) for name in names]
 
 
-def settings(inventory, host="", cwd="", variables=None):
+def settings(inventory, host="", cwd="", variables=None, credentials_dest=None):
     if not isinstance(inventory, dict):
         raise AnsibleFilterError("aksmesh.istio.settings: expected a dictionary of aksmesh_* settings, got %s"
                                  % type(inventory).__name__)
     names = None if variables is None else _names(variables, "settings")
     try:
-        out = derive(_plain(inventory), host=str(host or ""), cwd=str(cwd or ""), variables=names)
+        out = derive(_plain(inventory), host=str(host or ""), cwd=str(cwd or ""), variables=names,
+                     credentials_dest=_plain(credentials_dest))
     except SettingsError as exc:
         raise AnsibleFilterError("aksmesh.istio.settings: %s" % exc)
     return out
@@ -65,6 +66,22 @@ def role_variables(variables, names):
     return sorted(set(_names(names, "role_variables")))
 
 
+def shared_paths_filter(hosts):
+    """The paths two hosts of one run would share (settings_mesh.paths of each, by inventory host): one message per
+    pair of hosts, naming both, the variables and the fix; [] when every host has its own."""
+    if not isinstance(hosts, dict):
+        raise AnsibleFilterError("aksmesh.istio.shared_paths: expected a mapping of inventory hosts to their "
+                                 "settings_mesh.paths, got %s" % type(hosts).__name__)
+    pairs = []
+    for host, paths in _plain(hosts).items():
+        if not isinstance(paths, list) or not all(isinstance(entry, dict) and "path" in entry for entry in paths):
+            raise AnsibleFilterError("aksmesh.istio.shared_paths: %s: expected settings_mesh.paths (a list of "
+                                     "paths the host writes or reads), got %s" % (host, type(paths).__name__))
+        pairs.append((str(host), paths))
+    return shared_paths(pairs)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"settings": settings, "setting_variables": setting_variables, "role_variables": role_variables}
+        return {"settings": settings, "setting_variables": setting_variables, "role_variables": role_variables,
+                "shared_paths": shared_paths_filter}

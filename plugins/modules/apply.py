@@ -138,8 +138,9 @@ options:
     type: int
     default: 8
 notes:
-  - Secret values never appear in results or diffs. Pass Secrets from vaulted variables and set C(no_log) on the
-    task, since Ansible logs module arguments at high verbosity.
+  - Secret values never appear in results or diffs, nor in any message (they are the module's no-log values). A
+    user name is no secret - the value of a key such as C(username), C(user) or C(admin-user) is shown, so that
+    Ansible does not mask a common word such as C(admin) wherever it appears. Pass Secrets from vaulted variables.
 """
 
 EXAMPLES = r"""

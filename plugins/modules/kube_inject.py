@@ -23,12 +23,17 @@ description:
     output), so no cluster is needed. istioctl itself is never handed a cluster.
   - An object whose pod template is already injected (annotation C(sidecar.istio.io/status)) comes back as it was,
     so injecting twice changes nothing; kinds without a pod template (Services, ConfigMaps, ...) pass through.
-  - Read only.
+  - Read only. In check mode, when the revision's ConfigMaps are not on the cluster because an earlier task of the
+    run would install the control plane (its namespace is in O(planned)), the objects come back as given, not
+    injected yet, and RV(pending) lists those that would get the sidecar - the next task reports the objects it would
+    create instead of the run saying nothing about them.
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.action
   - aksmesh.istio.attributes.read_only
   - aksmesh.istio.k8s_auth
+  - aksmesh.istio.planned
 options:
   definitions:
     description:
@@ -87,7 +92,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 definitions:
-  description: The objects as C(istioctl kube-inject) returned them, in the order given, without server-owned fields.
+  description:
+    - The objects as C(istioctl kube-inject) returned them, in the order given, without server-owned fields.
+    - With RV(pending) (check mode, the control plane only planned), the objects as given.
   returned: success
   type: list
   elements: dict
@@ -107,13 +114,23 @@ not_injected:
   returned: success
   type: list
   elements: str
+pending:
+  description:
+    - Check mode, the revision not installed yet but planned by an earlier task of the run (O(planned)) - the
+      objects that would get the sidecar once it is; they are returned in RV(definitions) as given. Empty otherwise.
+  returned: success
+  type: list
+  elements: str
+  sample: [Deployment legacy/web]
 source:
-  description: Where the template came from, C(cluster) or C(injector), and the ConfigMaps' names.
+  description:
+    - Where the template came from, C(cluster) or C(injector), and the ConfigMaps' names; C(planned) when the
+      revision is only planned (RV(pending)).
   returned: success
   type: dict
   sample: {from: cluster, namespace: istio-system, configmaps: [istio-sidecar-injector, istio]}
 command:
-  description: The istioctl command line (the private files' folder varies).
+  description: The istioctl command line (the private files' folder varies); empty when nothing was run (RV(pending)).
   returned: success
   type: list
   elements: str
@@ -130,6 +147,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio import kube_i
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, resolve
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC, Planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
 
@@ -189,17 +207,24 @@ def inject(module, binary, objs, inputs):
     return injected, cmd
 
 
-def converge(module, binary, objs):
+def converge(module, objs):
     p = module.params
     injector, mesh = configmaps(module, p)
+    source = {"from": "injector" if p["injector"] is not None else "cluster", "namespace": p["istio_namespace"],
+              "configmaps": list(ki.configmap_names(p["revision"]))}
+    if (injector is None or mesh is None) and p["injector"] is None and module.check_mode and \
+            Planned.from_params(p).has_namespace(p["istio_namespace"]):
+        # the control plane comes with an earlier task of this check-mode run: the objects as they are, to be
+        # injected once it is there
+        result = dict(changed=False, definitions=objs, command=[], source=dict(source, **{"from": "planned"}))
+        result.update(ki.pending(objs))
+        return result
     try:
         inputs = ki.inputs(injector, mesh, p["istio_namespace"], p["revision"])
     except ki.InjectError as exc:
         module.fail_json(msg="%s; nothing injected" % exc)
-    injected, cmd = inject(module, binary, objs, inputs)
-    result = dict(changed=False, definitions=injected, command=cmd,
-                  source={"from": "injector" if p["injector"] is not None else "cluster",
-                          "namespace": p["istio_namespace"], "configmaps": list(ki.configmap_names(p["revision"]))})
+    injected, cmd = inject(module, istioctl.find(module, p["istioctl_path"]), objs, inputs)
+    result = dict(changed=False, definitions=injected, command=cmd, source=source, pending=[])
     result.update(ki.outcome(objs, injected))
     return result
 
@@ -209,15 +234,14 @@ def main():
     spec.update(definitions=dict(type="raw", aliases=["definition"]),
                 src=dict(type="list", elements="path", default=[]),
                 revision=dict(type="str", default="default"), istio_namespace=dict(type="str", default="istio-system"),
-                injector=dict(type="list", elements="path"), istioctl_path=dict(type="path"))
+                injector=dict(type="list", elements="path"), istioctl_path=dict(type="path"), **PLANNED_ARG_SPEC)
     module = KubeModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
     p["revision"] = p["revision"] or "default"
     names.require(module, [("Namespace", p["revision"], "revision"),
                            ("Namespace", p["istio_namespace"], "istio_namespace")])
     objs = load(module)
-    binary = istioctl.find(module, p["istioctl_path"])
-    errors.run(module, lambda: converge(module, binary, objs),
+    errors.run(module, lambda: converge(module, objs),
                what="reading revision %s's injection ConfigMaps failed" % p["revision"])
 
 

@@ -2,8 +2,8 @@
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The controller side of the modules that take or return a check-mode ``planned`` state (``apply``,
-``istio_install``, ``helm_release``, ``injection``, ``aks_mesh_addon``, ``ingress_info``), and of the ``stage``
-action, which runs ``apply``.
+``istio_install``, ``helm_release``, ``injection``, ``aks_mesh_addon``, ``ingress_info``, ``kube_inject``), and of
+the ``stage`` action, which runs ``apply``.
 
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 

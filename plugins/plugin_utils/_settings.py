@@ -305,9 +305,96 @@ def _check_combinations(s):
         _fail("ingress_ip_resource_group", "is set without aksmesh_ingress_ip: name the address too")
 
 
-def derive(raw, host="", cwd="", variables=None):
+def _credentials_dest(given, host):
+    """The file the credentials stage (roles/aks_credentials) writes the host's kubeconfig to: aks_credentials_dest,
+    else a file of the host's own under ~/.kube/aksmesh."""
+    if given is None or given == "":
+        return os.path.join(os.path.expanduser("~"), ".kube", "aksmesh", (host or "localhost") + ".yaml")
+    if not isinstance(given, str) or not given.strip():
+        raise SettingsError("aks_credentials_dest: expected the path of the kubeconfig file the credentials stage "
+                            "writes, got %r: give a path, or remove it for ~/.kube/aksmesh/<inventory host>.yaml"
+                            % (given,))
+    return given
+
+
+# the controller's files and folders a host of a run writes or reads: aksmesh_render_dir, the report, the kubeconfig
+# the credentials stage writes (aks_credentials_dest) and the one aksmesh_kubeconfig names. Each host's default is its
+# own (named after the inventory host); two hosts that share one, set by hand, would mix their clusters
+# (shared_paths). Temporary files (check mode's kubeconfig copy, istioctl's inputs) are mkdtemp's, never shared.
+PATH_FIXES = {
+    "aksmesh_render_dir": "give each host a folder of its own (a path with the inventory host's name in it), or "
+                          "remove aksmesh_render_dir for the default rendered/<inventory host>",
+    "aksmesh_report_dir": "keep aksmesh_report_dir out of every render folder (each host writes "
+                          "<aksmesh_report_dir>/<inventory host>.json)",
+    "aks_credentials_dest": "give each host a file of its own (a path with the inventory host's name in it), or "
+                            "remove aks_credentials_dest for the default ~/.kube/aksmesh/<inventory host>.yaml",
+    "aksmesh_kubeconfig": "point aksmesh_kubeconfig at a file no credentials stage of the run writes, or remove it to "
+                          "have the host fetch its own",
+}
+
+
+def _path_entry(path, cwd, variable, what, writes, folder=False):
+    where = os.path.realpath(os.path.join(cwd or os.getcwd(), os.path.expanduser(path)))
+    return {"path": where, "variable": variable, "what": what, "writes": writes, "folder": folder}
+
+
+def _host_paths(s, cwd, render_dir, report_file, credentials, fetches):
+    """settings_mesh.paths: the controller paths the host writes or reads (PATH_FIXES)."""
+    out = []
+    if render_dir:
+        out.append(_path_entry(render_dir, cwd, "aksmesh_render_dir", "render folder", True, folder=True))
+    if report_file:
+        out.append(_path_entry(report_file, cwd, "aksmesh_report_dir", "report", True))
+    if fetches:
+        out.append(_path_entry(credentials, cwd, "aks_credentials_dest", "fetched kubeconfig", True))
+    if isinstance(s["kubeconfig"], str):
+        out.append(_path_entry(s["kubeconfig"], cwd, "aksmesh_kubeconfig", "kubeconfig", False))
+    return out
+
+
+def _inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _clash(one, other):
+    """How two hosts' paths (settings_mesh.paths entries) collide, or None: the same file or folder one of them
+    writes, or a written path inside the other's render folder. Two hosts that only read one kubeconfig do not
+    collide (each reaches the context it names)."""
+    if not (one["writes"] or other["writes"]):
+        return None
+    if one["path"] == other["path"]:
+        return "are the same %s, %s" % ("folder" if one["folder"] or other["folder"] else "file", one["path"])
+    for inner, outer in ((one, other), (other, one)):
+        if outer["folder"] and inner["writes"] and _inside(inner["path"], outer["path"]):
+            return "overlap: %s is inside %s" % (inner["path"], outer["path"])
+    return None
+
+
+def shared_paths(hosts):
+    """What two hosts of one run share of the paths they write (their ``settings_mesh.paths``): one message per
+    pair, naming both hosts, both variables, the path and the fix; [] when each host has its own. ``hosts`` is a
+    mapping, inventory host -> paths, or a list of (host, paths) pairs, in the run's order."""
+    pairs = list(hosts.items()) if isinstance(hosts, dict) else list(hosts)
+    out = []
+    for index, (host, paths) in enumerate(pairs):
+        for other_host, other_paths in pairs[index + 1:]:
+            for one in paths or ():
+                for other in other_paths or ():
+                    how = _clash(one, other) if other_host != host else None
+                    if how is None:
+                        continue
+                    fixes = [PATH_FIXES[name] for name in sorted(set([one["variable"], other["variable"]]))]
+                    out.append("hosts %s and %s share a path: %s's %s (%s) and %s's %s (%s) %s - each would write "
+                               "over what the other uses, mixing two clusters; %s" % (
+                                   host, other_host, host, one["what"], one["variable"], other_host, other["what"],
+                                   other["variable"], how, "; ".join(fixes)))
+    return out
+
+
+def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
     """The normalised settings fact from the ``aksmesh_*`` inventory (keys without the prefix); ``variables``, the
-    names of every ``aksmesh_*`` variable of the host, are checked for names the collection does not know."""
+    names of every ``aksmesh_*`` variable of the host, are checked for names the collection does not know;
+    ``credentials_dest`` is the host's aks_credentials_dest, when the inventory sets it."""
     raw = raw or {}
     s = _typed(raw)
     _check_choices(s)
@@ -328,6 +415,11 @@ def derive(raw, host="", cwd="", variables=None):
     ingress = dict(gateways["ingress"], ip=s["ingress_ip"] or "",
                    ip_resource_group=s["ingress_ip_resource_group"] or "")
     azure = bool(s["resource_group"]) and not render
+    credentials = _credentials_dest(credentials_dest, host)
+    host_stages = _host_stages(s, azure, render, method)
+    report_dir = "" if render else (s["report_dir"] or os.path.join(cwd or os.getcwd(), "reports"))
+    # mesh_analyze's report of the host (roles/mesh_analyze/tasks/report.yml)
+    report_file = os.path.join(report_dir, (host or "localhost") + ".json") if report_dir else ""
     out = dict(topo)
     out.update({
         "target": s["target"],
@@ -342,13 +434,14 @@ def derive(raw, host="", cwd="", variables=None):
         "gateways": [gateways[k] for k in ("ingress", "ingress_internal", "egress") if k in gateways],
         "azure": {"resource_group": s["resource_group"] or "", "cluster_name": s["cluster_name"] or "",
                   "enabled": azure},
-        "connection": {"kubeconfig": s["kubeconfig"], "context": s["kube_context"]},
+        # credentials_dest: the file the credentials stage writes the kubeconfig to (when it runs)
+        "connection": {"kubeconfig": s["kubeconfig"], "context": s["kube_context"], "credentials_dest": credentials},
         # Kubernetes' own namespaces: no stage takes one as its own, and cleanup never deletes one
         "system_namespaces": list(names.SYSTEM_NAMESPACES),
         # the stage registry (plugins/plugin_utils/_stages.py) for this host, in the order site.yml runs them:
         # {name: enabled, skipped (why not), role, folder (render mode), prune_kinds, cleanup part,
         # cleanup_default}: playbooks/tasks/stage.yml and cleanup.yml read it
-        "stages": _host_stages(s, azure, render, method),
+        "stages": host_stages,
         # the install method table (plugins/plugin_utils/_methods.py): this host's method (the role the
         # istio_control_plane role dispatches to, what upgrade.yml and cleanup.yml may do with it) and every method
         "control_plane": _methods.published(method),
@@ -361,7 +454,10 @@ def derive(raw, host="", cwd="", variables=None):
         # verify.yml (check mode): the live analysis runs too, and drift fails the host; the report (drift, missing
         # and extra objects, findings) goes to <report_dir>/<host>.json on every cluster run
         "verify": s["verify"],
-        "report_dir": "" if render else (s["report_dir"] or os.path.join(cwd or os.getcwd(), "reports")),
+        "report_dir": report_dir,
+        # the controller paths the host writes (render folder, report, fetched kubeconfig) or reads (kubeconfig):
+        # the settings role refuses a run where two hosts share one (shared_paths)
+        "paths": _host_paths(s, cwd, render_dir, report_file, credentials, host_stages["credentials"]["enabled"]),
         # always: istioctl analyze on every run, also one that changed nothing after a clean analysis
         "analyze": {"all_namespaces": s["analyze_all_namespaces"], "absent_hosts": s["analyze_absent_hosts"],
                     "always": s["analyze_always"]},

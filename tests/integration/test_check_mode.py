@@ -6,7 +6,7 @@ import pathlib
 
 from kubernetes import client, config
 
-from tests.integration.test_site import MESH, PASSPHRASES, SITE, inventory
+from tests.integration.test_site import LEGACY, MESH, PASSPHRASES, SITE, inventory
 from tests.support.ansible_runner import run_playbook
 from tests.support.cluster import ISTIO_VERSION
 
@@ -99,6 +99,27 @@ def test_check_mode_with_a_kubeconfig_on_a_fresh_cluster(kube_api, kubeconfig, t
     inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig}},
                     dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
     check_then_apply(kube_api, tmp_path, inv)
+
+
+def test_check_mode_announces_what_manual_injection_creates_on_a_fresh_cluster(kube_api, kubeconfig, tmp_path):
+    """The control plane is only planned, so no injection template can be read: the run still reports the
+    Namespace and the Deployment manual injection would create (changed, in the diff), and writes nothing."""
+    kube_api.remove_istio_crds()
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "mesh_injection_manual": [LEGACY]}},
+                    dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
+    before = kube_api.snapshot()
+    kube_api.clear_log()
+    check = run_playbook(SITE, tmp_path, inventory=inv, check=True, diff=True, tags="install,injection")
+    assert check.rc == 0, [(r["task"], r["result"].get("msg")) for r in check.results if r["status"] == "failed"]
+    assert kube_api.writes() == [] and kube_api.snapshot() == before
+    injected = check.task("Inject with istioctl kube-inject and the revision's template")[0]["result"]
+    assert injected["pending"] == ["Deployment legacy/web"] and injected["source"]["from"] == "planned", injected
+    assert {("Namespace", None, "legacy"), ("Deployment", "legacy", "web")} <= would_create(check)
+    applied = check.task("Apply the injected workloads, or render them with the labelled namespaces")[0]["result"]
+    assert applied["changed"] is True, applied
+    said = check.task("Report the manual injection")[0]["result"]["msg"]
+    assert said.startswith("would inject Deployment legacy/web once revision default is installed in "
+                           "istio-system"), said
 
 
 def test_check_mode_helm_on_a_fresh_cluster(kube_api, kubeconfig, istio_chart_repo, tmp_path):

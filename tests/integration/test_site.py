@@ -133,6 +133,27 @@ def assert_a_gitops_resync_conflicts_with_nothing(kube_api, tmp_path, host_vars,
         assert dry.returncode == 0, "%s:\n%s" % (folder.name, dry.stderr)
 
 
+def test_two_hosts_that_share_a_render_folder_fail_by_name_before_anything_is_written(tmp_path):
+    """Two hosts rendering into one folder would leave one folder matching neither cluster: every host of the run
+    fails in the settings, naming both hosts, the variable and the fix, and no stage writes a file."""
+    out = tmp_path / "out"
+    inv = inventory(tmp_path, {"aks-weu": {"aksmesh_render_dir": str(out)},
+                               "aks-neu": {"aksmesh_render_dir": str(out) + "/", "aksmesh_install_method": "helm"},
+                               "aks-sea": {"aksmesh_render_dir": str(tmp_path / "sea")}},
+                    dict(MESH, aksmesh_target="render"))
+    run = run_playbook(SITE, tmp_path, inventory=inv)
+    assert run.rc != 0
+    (failed,) = [r for r in run.results if r["status"] == "failed"]
+    msg = failed["result"]["msg"]
+    first, second = sorted(["aks-weu", "aks-neu"])  # the inventory's order (yaml.safe_dump sorts the hosts)
+    assert msg.startswith("hosts %s and %s share a path: %s's render folder (aksmesh_render_dir) and %s's render "
+                          "folder (aksmesh_render_dir) are the same folder, %s" % (first, second, first, second, out)), msg
+    assert "remove aksmesh_render_dir for the default rendered/<inventory host>" in msg and "aks-sea" not in msg
+    # every host stopped there (aks-sea too, whose folder is its own): no stage ran, nothing was written
+    assert not [r for r in run.results if "Stage " in r["task"] and r["status"] != "skipped"]
+    assert not out.exists() and not (tmp_path / "sea").exists()
+
+
 def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     out = tmp_path / "out"
     inv = inventory(tmp_path, {"aks-weu": {"aksmesh_render_dir": str(out / "aks-weu"), "mesh_injection_manual": [LEGACY]},

@@ -86,12 +86,40 @@ def outcome(before, after):
     ``Kind namespace/name``)."""
     out = {"injected": [], "already_injected": [], "not_injected": []}
     for old, new in zip(before, after):
-        meta = old.get("metadata") or {}
-        ref = "%s %s" % (old.get("kind"), "/".join(x for x in (meta.get("namespace"), meta.get("name")) if x))
+        ref = _ref(old)
         if injected_revision(old) is not None:
             out["already_injected"].append(ref)
         elif injected_revision(new) is not None:
             out["injected"].append(ref)
         else:
             out["not_injected"].append(ref)
+    return out
+
+
+def _ref(obj):
+    meta = obj.get("metadata") or {}
+    return "%s %s" % (obj.get("kind"), "/".join(x for x in (meta.get("namespace"), meta.get("name")) if x))
+
+
+def _opts_out(meta):
+    """Whether a pod template opts out of injection (sidecar.istio.io/inject false, as label or annotation)."""
+    for where in ("labels", "annotations"):
+        if str(((meta or {}).get(where) or {}).get("sidecar.istio.io/inject", "")).lower() == "false":
+            return True
+    return False
+
+
+def pending(objs):
+    """What injection would do once the revision's template is there (a check-mode run whose control plane is only
+    planned): {injected: [], already_injected, not_injected, pending}, ``pending`` the objects that would get the
+    sidecar (lists of ``Kind namespace/name``)."""
+    out = {"injected": [], "already_injected": [], "not_injected": [], "pending": []}
+    for obj in objs:
+        meta = pod_template(obj)
+        if injected_revision(obj) is not None:
+            out["already_injected"].append(_ref(obj))
+        elif meta is None or _opts_out(meta):
+            out["not_injected"].append(_ref(obj))
+        else:
+            out["pending"].append(_ref(obj))
     return out

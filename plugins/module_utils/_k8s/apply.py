@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import Discovery, UnknownKind
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import Planned
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MASK as REDACTED, redact
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MASK as REDACTED, public_key, redact
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -555,11 +555,21 @@ def _outcome(obj, future, call=None):
         return Plan.failed(explain(obj, exc))
 
 
+def _public_field(path):
+    """Whether a drifted field (its path text) of a Secret holds a user name (redact.public_key): shown."""
+    for field in (".data.", ".stringData."):
+        if path.startswith(field):
+            return public_key(path[len(field):])
+    return False
+
+
 def redact_drift(obj, drifted):
-    """A Secret's drifted values are never shown: the paths and managers are."""
+    """A Secret's drifted values are never shown (but a user name, no secret): the paths and managers are."""
     if obj.get("kind") != "Secret":
         return drifted
-    return [dict(d, desired=REDACTED, live=REDACTED if d["live"] is not None else None) for d in drifted]
+    return [d if _public_field(d["path"]) else dict(d, desired=REDACTED,
+                                                      live=REDACTED if d["live"] is not None else None)
+            for d in drifted]
 
 
 def applied_view(obj):

@@ -12,21 +12,31 @@ __metaclass__ = type
 
 import base64
 import copy
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import manifests
 
 MASK = "********"
+# A Secret key that holds a user name (the basic-auth Secret type's username, the collection's Grafana and Kiali
+# Secrets' username, admin-user, ...): a user name is no secret. Masking it made Ansible hide every occurrence of
+# a common word such as admin in the module's output ("User aud-********" in an RBAC error).
+PUBLIC_KEY = re.compile(r"(^|[-_.])(user|username|user-name|user_name)\Z", re.IGNORECASE)
+
+
+def public_key(key):
+    """Whether the Secret key ``key`` holds a value that is no secret (a user name): shown, never masked."""
+    return bool(PUBLIC_KEY.search(str(key)))
 
 
 def redact(obj):
-    """A copy of ``obj`` with every Secret's data/stringData values masked (keys stay visible)."""
+    """A copy of ``obj`` with every Secret's data/stringData values masked (keys, and user names, stay visible)."""
     if not isinstance(obj, dict) or obj.get("kind") != "Secret":
         return obj
     out = copy.deepcopy(obj)
     for field in ("data", "stringData"):
         if isinstance(out.get(field), dict):
-            out[field] = dict((k, MASK) for k in out[field])
+            out[field] = dict((k, v if public_key(k) else MASK) for k, v in out[field].items())
     annotations = (out.get("metadata") or {}).get("annotations") or {}
     if "kubectl.kubernetes.io/last-applied-configuration" in annotations:
         annotations["kubectl.kubernetes.io/last-applied-configuration"] = MASK
@@ -49,21 +59,22 @@ def redact_pair(before, after):
     masked_after = redact(after) if after is not None else None
     if masked_after is not None:
         for (field, key), value in new.items():
-            if (field, key) in old and old[(field, key)] != value:
+            if (field, key) in old and old[(field, key)] != value and not public_key(key):
                 masked_after[field][key] = CHANGED
     return (redact(before) if before is not None else None), masked_after
 
 
 def secret_values(objs):
-    """Every Secret value in ``objs`` (as given, and base64-decoded), to add to a module's no_log values."""
+    """Every Secret value in ``objs`` (as given, and base64-decoded), to add to a module's no_log values; user
+    names (``public_key``) are none."""
     values = set()
     for obj in objs:
         if not isinstance(obj, dict) or obj.get("kind") != "Secret":
             continue
         for field in ("data", "stringData"):
             given = obj.get(field)
-            for value in given.values() if isinstance(given, dict) else []:
-                if value:
+            for key, value in given.items() if isinstance(given, dict) else []:
+                if value and not public_key(key):
                     values.add(str(value))
                     if field == "data":
                         try:

@@ -17,7 +17,8 @@ from tests.unit.plugins.action.support import build
 REPO = pathlib.Path(__file__).resolve().parents[4]
 FACT = base.FACT
 CORE_VERSION = tuple(int(part) for part in ansible_core_version.split(".")[:2])
-PLANNED_MODULES = ["apply", "istio_install", "helm_release", "injection", "aks_mesh_addon", "ingress_info"]
+PLANNED_MODULES = ["apply", "istio_install", "helm_release", "injection", "aks_mesh_addon", "ingress_info",
+                   "kube_inject"]
 
 
 def plugin_class(name):
@@ -151,6 +152,15 @@ def test_ingress_info_takes_the_plan_and_its_planned_flag_is_no_plan():
     assert result["planned"] is True and "ansible_facts" not in result
 
 
+def test_kube_inject_takes_the_plan_and_adds_nothing_to_it():
+    """Its objects go to the next task, which plans them: a pending injection is no plan of its own."""
+    plugin = build(plugin_class("kube_inject"), "aksmesh.istio.kube_inject", {"definitions": []}, check_mode=True,
+                   returns={"changed": False, "definitions": [], "pending": ["Deployment legacy/web"]})
+    result = plugin.run(task_vars=facts(EARLIER))
+    assert plugin.calls[0]["args"] == {"definitions": [], "planned": EARLIER}
+    assert result["pending"] == ["Deployment legacy/web"] and "ansible_facts" not in result
+
+
 def test_the_items_of_a_loop_add_up():
     """A loop's items run with the same task variables (one worker), and the last item's fact is the one kept."""
     task_vars = facts(base.merge())
@@ -198,7 +208,8 @@ def test_the_yaml_reads_the_plan_only_from_the_fact():
             if m.group(0) != FACT:
                 found.append("%s: %s" % (path.relative_to(REPO), m.group(0)))
     assert found == []
-    assert "ansible_facts.%s." % FACT in (REPO / "roles" / "mesh_injection" / "tasks" / "manual.yml").read_text()
+    # manual injection leaves the plan to kube_inject's action plugin (a control plane only planned: pending)
+    assert FACT not in (REPO / "roles" / "mesh_injection" / "tasks" / "manual.yml").read_text()
 
 
 # --- drift: aksmesh_reconcile and the run's report ---------------------------------------------------------------

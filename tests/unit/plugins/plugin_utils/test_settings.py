@@ -13,7 +13,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common i
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import sample
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._settings import (
-    DEFAULTS, OTHER_VARIABLES, RUN_VARIABLES, SECRETS, SettingsError, derive)
+    DEFAULTS, OTHER_VARIABLES, RUN_VARIABLES, SECRETS, SettingsError, derive, shared_paths)
 
 ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
 
@@ -32,7 +32,8 @@ def test_render_default_and_cluster_target():
     assert not c["stages"]["istio"]["enabled"]
     assert c["ingress"]["selector"] == {"istio": "ingress"} and c["ingress"]["ports"] == [80, 443]
     kc = derive({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "kubeconfig": "/k"})
-    assert not kc["stages"]["credentials"]["enabled"] and kc["connection"] == {"kubeconfig": "/k", "context": None}
+    assert not kc["stages"]["credentials"]["enabled"]
+    assert dict(kc["connection"], credentials_dest="") == {"kubeconfig": "/k", "context": None, "credentials_dest": ""}
 
 
 def test_a_render_of_the_istioctl_method_gets_the_pinned_istioctl():
@@ -147,7 +148,8 @@ def test_role_argument_spec_documents_the_same_defaults():
     tasks = (ROLES / "settings" / "tasks" / "main.yml").read_text()
     assert "settings_every_name: \"{{ query('ansible.builtin.varnames', '^aksmesh_') }}\"" in tasks
     assert "settings_every_name | aksmesh.istio.setting_variables" in tasks
-    assert re.search(r"aksmesh\.istio\.settings\(inventory_hostname, [^\n]*\n\s*settings_every_name\)", tasks)
+    assert re.search(r"aksmesh\.istio\.settings\(inventory_hostname, [^\n]*\n\s*settings_every_name, "
+                     r"credentials_dest=settings_credentials_dest\)", tasks)
     assert not re.search(r"aksmesh_(?!\*)\w+ \| default", tasks.replace("aksmesh_kubeconfig | default('')", ""))
 
 
@@ -377,3 +379,78 @@ def test_render_helm_as_manifests_by_default_for_the_oldest_kubernetes_of_the_is
         derive({"render_helm_as": "argo"})
     with pytest.raises(SettingsError, match="aksmesh_render_kube_version: 'latest' is not a Kubernetes version"):
         derive({"render_kube_version": "latest"})
+
+
+AZURE = {"target": "cluster", "resource_group": "rg", "cluster_name": "aks"}
+
+
+def run_paths(hosts, cwd="/srv"):
+    """shared_paths of a run: {host: (raw settings, aks_credentials_dest)}."""
+    return shared_paths([(host, derive(raw, host=host, cwd=cwd, credentials_dest=dest)["paths"])
+                         for host, (raw, dest) in hosts.items()])
+
+
+def test_each_host_writes_paths_of_its_own_by_default(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/ops")
+    weu = derive(AZURE, host="aks-weu", cwd="/srv")
+    assert weu["connection"]["credentials_dest"] == "/home/ops/.kube/aksmesh/aks-weu.yaml"
+    assert [(p["variable"], p["path"], p["writes"]) for p in weu["paths"]] == [
+        ("aksmesh_report_dir", "/srv/reports/aks-weu.json", True),
+        ("aks_credentials_dest", "/home/ops/.kube/aksmesh/aks-weu.yaml", True)]
+    render = derive({}, host="aks-neu", cwd="/srv")["paths"]
+    assert render == [{"path": "/srv/rendered/aks-neu", "variable": "aksmesh_render_dir", "what": "render folder",
+                       "writes": True, "folder": True}]
+    # a kubeconfig the inventory names is read, and no credentials stage writes one
+    given = derive(dict(AZURE, kubeconfig="kc/aks.yaml"), host="aks-sea", cwd="/srv")["paths"]
+    assert [(p["variable"], p["path"], p["writes"]) for p in given] == [
+        ("aksmesh_report_dir", "/srv/reports/aks-sea.json", True), ("aksmesh_kubeconfig", "/srv/kc/aks.yaml", False)]
+    assert derive(AZURE, host="h", credentials_dest="/k/h.yaml")["connection"]["credentials_dest"] == "/k/h.yaml"
+    with pytest.raises(SettingsError, match=r"^aks_credentials_dest: expected the path .* got 7: give a path"):
+        derive(AZURE, host="h", credentials_dest=7)
+    # the defaults of a fleet: nothing shared, also with one kubeconfig file of several contexts read by all
+    assert run_paths({"a": (AZURE, None), "b": (AZURE, None), "c": ({}, None), "d": ({}, None),
+                      "e": (dict(AZURE, kubeconfig="/k", kube_context="e"), None),
+                      "f": (dict(AZURE, kubeconfig="/k", kube_context="f"), None)}) == []
+
+
+def test_two_hosts_that_share_a_fetched_kubeconfig_are_refused_by_name():
+    (msg,) = run_paths({"aks-weu": (AZURE, "/k/aks.yaml"), "aks-neu": (AZURE, "/k/../k/aks.yaml")})
+    assert msg.startswith("hosts aks-weu and aks-neu share a path: aks-weu's fetched kubeconfig "
+                          "(aks_credentials_dest) and aks-neu's fetched kubeconfig (aks_credentials_dest) are the "
+                          "same file, /k/aks.yaml - each would write over what the other uses"), msg
+    assert "give each host a file of its own" in msg and "remove aks_credentials_dest" in msg
+    # the file one host fetches is the kubeconfig another reads
+    (msg,) = run_paths({"one": (AZURE, "/k/one.yaml"), "two": (dict(AZURE, kubeconfig="/k/one.yaml"), None)})
+    assert "one's fetched kubeconfig (aks_credentials_dest) and two's kubeconfig (aksmesh_kubeconfig)" in msg
+    assert "point aksmesh_kubeconfig at a file no credentials stage of the run writes" in msg
+    # a host without Azure names fetches nothing: its aks_credentials_dest is never written
+    assert run_paths({"one": (AZURE, "/k/x.yaml"),
+                      "two": (dict(target="cluster", kubeconfig="/k/y"), "/k/x.yaml")}) == []
+
+
+def test_two_hosts_that_share_or_nest_a_render_folder_are_refused_by_name():
+    (msg,) = run_paths({"aks-weu": ({"render_dir": "/out"}, None), "aks-neu": ({"render_dir": "/out/"}, None)})
+    assert ("aks-weu's render folder (aksmesh_render_dir) and aks-neu's render folder (aksmesh_render_dir) are the "
+            "same folder, /out") in msg and "remove aksmesh_render_dir for the default" in msg
+    # one folder inside the other: the outer host's files would take in the inner one's
+    (msg,) = run_paths({"a": ({"render_dir": "out"}, None), "b": ({"render_dir": "out/b"}, None)}, cwd="/srv")
+    assert "overlap: /srv/out/b is inside /srv/out" in msg
+    # the default rendered/<host> of one host inside another's folder
+    assert run_paths({"a": ({"render_dir": "rendered"}, None), "b": ({}, None)}, cwd="/srv")
+    # a sibling whose name starts the same is no overlap
+    assert run_paths({"a": ({"render_dir": "/out/a"}, None), "b": ({"render_dir": "/out/ab"}, None)}) == []
+    # a cluster host's report inside a render folder
+    (msg,) = run_paths({"r": ({"render_dir": "/out"}, None), "c": (dict(AZURE, report_dir="/out/reports"), None)})
+    assert "c's report (aksmesh_report_dir)" in msg and "keep aksmesh_report_dir out of every render folder" in msg
+
+
+def test_the_shared_paths_filter_takes_the_hosts_settings_paths():
+    shared = FilterModule().filters()["shared_paths"]
+    paths = derive({"render_dir": "/out"}, host="a")["paths"]
+    assert shared({"a": paths}) == [] and shared({}) == []
+    (msg,) = shared({"a": paths, "b": paths})
+    assert msg.startswith("hosts a and b share a path: ")
+    with pytest.raises(AnsibleFilterError, match="expected a mapping of inventory hosts"):
+        shared([paths])
+    with pytest.raises(AnsibleFilterError, match=r"^aksmesh\.istio\.shared_paths: b: expected settings_mesh\.paths"):
+        shared({"a": paths, "b": None})

@@ -62,3 +62,16 @@ def test_outcome_sorts_injected_already_and_untouched():
                                          "not_injected": ["Service shop/web"]}
     assert ki.injected_revision(deployment({ki.STATUS: "not json"})) == ""
     assert ki.injected_revision(service) is None
+
+
+def test_pending_lists_what_would_get_the_sidecar_once_the_revision_is_installed():
+    """Check mode, the control plane only planned: no template to inject with, the objects are told as pending."""
+    cm_obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}}
+    opted_out = deployment({"sidecar.istio.io/inject": "false"})
+    opted_out["metadata"]["name"] = "quiet"
+    done = deployment({ki.STATUS: json.dumps({"revision": "1-30-0"})})
+    done["metadata"]["name"] = "done"
+    assert ki.pending([deployment(), deployment(kind="CronJob"), cm_obj, opted_out, done]) == {
+        "injected": [], "already_injected": ["Deployment shop/done"],
+        "not_injected": ["ConfigMap shop/c", "Deployment shop/quiet"],
+        "pending": ["Deployment shop/web", "CronJob shop/web"]}
