@@ -206,7 +206,7 @@ command:
   elements: str
 retries:
   description:
-    - How often C(istioctl install) ran again after a transient API error (overload, restart, timeout); it is
+    - How often C(istioctl install) ran again after a transient API error (overload, restart, timeout, a connection dropped or reset); it is
       idempotent, so it runs up to three times. Each retry is also reported as a warning.
   returned: when istioctl install or uninstall ran
   type: int
