@@ -206,8 +206,8 @@ command:
   elements: str
 retries:
   description:
-    - How often C(istioctl install) ran again after a transient API error (overload, restart, timeout, a connection dropped or reset); it is
-      idempotent, so it runs up to three times. Each retry is also reported as a warning.
+    - How often C(istioctl install) ran again after a transient API error (overload, restart, timeout, a connection
+      dropped or reset); it is idempotent, so it runs up to three times. Each retry is also reported as a warning.
   returned: when istioctl install or uninstall ran
   type: int
   sample: 0
