@@ -54,7 +54,7 @@ def test_a_release_left_pending_install_is_uninstalled_then_installed(kube_api, 
         "pending-install", 1, "uninstall", None, True), pending
     assert pending.get("waited", 0) > 0, pending
     assert res["changed"] is True and (res["release"]["status"], res["release"]["revision"]) == ("deployed", 1)
-    assert any("was pending-install" in w and "uninstalled it" in w for w in res.result.get("warnings", []))
+    assert any("was pending-install" in str(w) and "uninstalled it" in str(w) for w in res.result.get("warnings", []))
     assert records(kube_api) == {RECORD: "deployed"}
     assert kube_api.get("v1", "Service", NS, "gw")["spec"]["type"] == "ClusterIP"
     again = run_module("helm_release", args, env=env, timeout=300)
