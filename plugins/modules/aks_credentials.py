@@ -18,6 +18,9 @@ description:
     folder, never through a world-readable one; a missing folder is created C(0700).
   - Or returns it (O(return_content=true)) for the next tasks; then set C(no_log) on the task, as the kubeconfig
     holds credentials.
+  - Fetching is a read, tried again (three tries in all, each retry a warning) when the connection to Azure
+    Resource Manager is dropped or reset, or it answers 408, 429 or 5xx (after its C(Retry-After), up to 60
+    seconds); the Azure SDK itself repeats no POST whose connection dropped.
   - Idempotent. The file is rewritten only when its content or mode differs. The diff names the file and the
     content's checksum, never the content.
 author:
@@ -272,7 +275,7 @@ def main():
     conn = connect(module, "azure-mgmt-containerservice")
     try:
         text = kubeconfig_text(conn.sdk_client("azure-mgmt-containerservice"), p["resource_group"], p["name"],
-                               admin=p["admin"], server_fqdn=p["server_fqdn"], fmt=p["format"])
+                               admin=p["admin"], server_fqdn=p["server_fqdn"], fmt=p["format"], warn=module.warn)
     except AzureOperationError as exc:
         module.fail_json(msg=str(exc))
     config = yaml.safe_load(text) or {}

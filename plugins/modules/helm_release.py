@@ -17,6 +17,15 @@ description:
     C(helm list -o json) and C(helm get values -o json) and runs C(helm upgrade --install) only when the chart,
     its version or the values differ, so a second run reports C(changed=false).
   - Values go to helm on standard input (C(-f -)); no values file is written.
+  - A release an interrupted helm command left C(pending-install), C(pending-upgrade) or C(pending-rollback) (an
+    AWX cancel, a controller crash, an answer lost after helm saved its release record), which helm itself would
+    refuse to touch (C(another operation (install/upgrade/rollback\) is in progress)), is recovered as O(pending)
+    says once it is older than O(timeout) (RV(pending)).
+  - One run at a time changes a release from this controller - a run waits (up to O(timeout)) for an earlier one
+    still working on the same release of the same cluster, such as the detached async job of a killed
+    C(ansible-playbook), rather than race it (RV(earlier_run)). It holds a lock (C(flock)) on a file in
+    C(aksmesh-locks) of Ansible's async folder (C(ANSIBLE_ASYNC_DIR), default C(~/.ansible_async)), which the
+    system drops when the process ends, however it ends.
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
@@ -95,6 +104,20 @@ options:
         cluster costs no wait.
     type: bool
     default: false
+  pending:
+    description:
+      - What to do with a release an interrupted helm command left pending (C(pending-install), C(pending-upgrade),
+        C(pending-rollback)). While its record is younger than O(timeout) a helm command elsewhere may still be
+        finishing it, so the run first reads it again every few seconds until it settles or is older.
+      - C(recover) rolls a release deployed before back to its last deployed revision (C(helm rollback)) and
+        uninstalls one never deployed, as C(helm --atomic) would have, then installs or upgrades it as asked; a
+        warning and RV(pending) say what was done.
+      - C(fail) stops the run (nothing changed), naming the C(helm rollback) or C(helm uninstall) command that
+        recovers it.
+      - Check mode and O(compare_only) report in RV(pending) what a run would do.
+    type: str
+    choices: [recover, fail]
+    default: recover
 requirements:
   - helm 3 on the controller
 seealso:
@@ -163,58 +186,33 @@ objects:
   returned: when O(state=rendered)
   type: list
   elements: dict
+pending:
+  description:
+    - The release was found pending - left so by an interrupted helm command - with its C(status), C(revision),
+      C(updated) (the time in its record), C(age) (seconds), C(wait) (seconds it was younger than O(timeout)),
+      C(rollback_to) (the last deployed revision, null when it was never deployed) and C(action) - C(rollback),
+      C(uninstall), C(fail) (O(pending=fail)), or C(waited) (it settled while this run waited - another helm
+      command finished it). C(done) says whether this run did it (false in check mode and with O(compare_only)).
+  returned: when the release was pending
+  type: dict
+  sample: {status: pending-install, revision: 1, updated: "2025-06-01T10:00:00Z", age: 912, wait: 0,
+           rollback_to: null, action: uninstall, done: true}
+earlier_run:
+  description:
+    - An earlier run on this controller was still working on the release (the detached async job of a killed
+      C(ansible-playbook)) and this one waited for it to end - its C(pid), C(what), C(started), and C(waited)
+      (seconds).
+  returned: when this run waited for an earlier one
+  type: dict
 stdout:
   description: helm's output when it ran.
   returned: when helm changed something
   type: str
 """
 
-import json
-
-from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, planned
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import tool_kubeconfig
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, resolve
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm_release
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
-
-
-def what_it_would_do(module, conn, rendered):
-    """Check mode: the rendered chart compared with the cluster (manifest_changes), and the namespace and CRDs the
-    release would create (planned)."""
-    p = module.params
-    try:
-        objs = manifests.normalize(manifests.expand([rendered]))
-    except manifests.ManifestError as exc:
-        module.fail_json(msg="helm template printed an unusable manifest for chart %s: %s" % (p["chart"], exc))
-    rest = RestClient(conn.client, timeout=p["request_timeout"])
-    engine = ApplyEngine(rest, field_manager="helm", default_namespace=p["namespace"])
-    differ = [(obj, live) for obj, live, same in engine.compare(objs) if not same]
-    plan = planned.Planned()
-    if p["create_namespace"] and rest.request("GET", "/api/v1/namespaces/%s" % names.segment(
-            "Namespace", p["namespace"]), ok_missing=True) is None:
-        differ.insert(0, ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": p["namespace"]}}, None))
-    plan.add_missing(differ)
-    return dict(manifest_changes=planned.changes(differ), planned=plan.result())
-
-
-def rendered_objects(module, binary):
-    """state=rendered: the chart's objects (no hooks) as helm install leaves them; no cluster is asked anything."""
-    p = module.params
-    argv = [binary, "-n", p["namespace"]] + helm.template_argv(p["repo"], p["name"], p["chart"], p["version"],
-                                                               p["kube_version"], hooks=False)
-    try:
-        _rc, out, _err = cli.run(module, argv, data=json.dumps(p["values"]))
-    except cli.CommandError as exc:
-        module.fail_json(msg="helm template of chart %s (release %s in %s) failed (exit %s): %s" % (
-            p["chart"], p["name"], p["namespace"], exc.rc, exc.detail), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
-    try:
-        objs = manifests.normalize(manifests.expand([out]))
-    except manifests.ManifestError as exc:
-        module.fail_json(msg="helm template printed an unusable manifest for chart %s: %s" % (p["chart"], exc))
-    return helm.as_installed(objs, p["name"], p["namespace"])
 
 
 def main():
@@ -226,73 +224,11 @@ def main():
         create_namespace=dict(type="bool", default=True), wait=dict(type="bool", default=True),
         timeout=dict(type="str", default="5m0s"),
         state=dict(type="str", default="present", choices=["present", "absent", "rendered"]),
-        helm_path=dict(type="path"), compare_only=dict(type="bool", default=False), kube_version=dict(type="str"))
+        helm_path=dict(type="path"), compare_only=dict(type="bool", default=False), kube_version=dict(type="str"),
+        pending=dict(type="str", default="recover", choices=["recover", "fail"]))
     module = KubeModule(argument_spec=spec, supports_check_mode=True,
                         required_if=[("state", "present", ["chart"]), ("state", "rendered", ["chart"])])
-    p = module.params
-    problems = helm.argument_problems(p["name"], p["chart"] if p["state"] != "absent" else None, p["namespace"])
-    problems += [why for why in [cli.duration_problem("timeout", p["timeout"]),
-                                 helm.kube_version_problem(p["kube_version"])] if why]
-    if problems:
-        module.fail_json(msg="; ".join(problems) + "; nothing changed")
-    binary = cli.find_tool(module, "helm", p["helm_path"], "install helm 3 (https://helm.sh/docs/intro/install/)")
-    if p["state"] == "rendered":
-        module.exit_json(changed=False, changes=[], release=None, objects=rendered_objects(module, binary))
-    conn = resolve(module)  # one connection: helm's and the API client's (check mode)
-    tool_kubeconfig.require(module, conn, "helm")
-
-    def run(argv, data=None):
-        try:
-            with tool_kubeconfig.tool_connection(conn, tool_kubeconfig.HELM) as (kube, environ):
-                return cli.run(module, [binary] + kube + ["-n", p["namespace"]] + argv, data=data, environ=environ)
-        except cli.CommandError as exc:
-            module.fail_json(msg="helm %s for release %s in %s failed (exit %s): %s" % (
-                argv[0], p["name"], p["namespace"], exc.rc, exc.detail), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
-
-    _rc, listing, _err = run(["list", "-o", "json", "--filter", "^%s$" % p["name"]])
-    current = helm.release_status(listing, p["name"])
-    current_values = None
-    if current is not None:
-        _rc, out, _err = run(["get", "values", "-o", "json", "--", p["name"]])
-        current_values = json.loads(out or "null")
-    result = dict(changed=False, changes=[], release=current)
-    if p["state"] == "absent":
-        if current is not None:
-            result.update(changed=True, changes=["installed"], release=None)
-            if not module.check_mode:
-                result["stdout"] = run(["uninstall", "--", p["name"]])[1]
-        module.exit_json(**result)
-    changes = helm.changes(current, current_values, p["chart"], p["version"], p["values"])
-    result.update(changes=changes, differs=bool(changes))
-    if changes and p["compare_only"] and not module.check_mode:
-        module.exit_json(**result)  # compared, nothing changed: the next task installs
-    if changes:
-        result["changed"] = True
-        if module._diff:
-            result["diff"] = dict(before={"version": (current or {}).get("version"), "values": current_values or {}},
-                                  after={"version": p["version"], "values": p["values"]})
-        if module.check_mode:
-            def would_do():
-                # the cluster's Kubernetes version: without it helm template assumes v1.20.0, and a chart's
-                # kubeVersion constraint (cert-manager's ">= 1.22.0-0") refuses to render
-                server = RestClient(conn.client, timeout=p["request_timeout"]).request("GET", "/version") or {}
-                argv = helm.template_argv(p["repo"], p["name"], p["chart"], p["version"], server.get("gitVersion"))
-                rendered = run(argv, data=json.dumps(p["values"]))[1]
-                return dict(result, **what_it_would_do(module, conn, rendered))
-            errors.run(module, would_do, what="comparing chart %s with the cluster failed" % p["chart"])
-        else:
-            argv = ["upgrade", "--install", "--repo", p["repo"], "-f", "-"]
-            if p["version"]:
-                argv += ["--version", p["version"]]
-            if p["create_namespace"]:
-                argv.append("--create-namespace")
-            if p["wait"]:
-                argv += ["--wait", "--timeout", p["timeout"]]
-            argv += ["--", p["name"], p["chart"]]  # positionals after "--": never read as flags
-            result["stdout"] = run(argv, data=json.dumps(p["values"]))[1]
-            _rc, listing, _err = run(["list", "-o", "json", "--filter", "^%s$" % p["name"]])
-            result["release"] = helm.release_status(listing, p["name"])
-    module.exit_json(**result)
+    helm_release.run(module)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,11 @@ description:
     manifest diff (live against rendered) of the objects that differ.
   - O(state=absent) runs C(istioctl uninstall -y) for the revision, or with C(--purge); nothing runs when no Istio
     control plane is found.
+  - One run at a time installs or removes a revision on a cluster from this controller - a run waits (up to
+    O(readiness_timeout)) for an earlier one still working on it, such as the detached async job of a killed
+    C(ansible-playbook), then compares with what it left (RV(earlier_run)). It holds a lock (C(flock)) on a file in
+    C(aksmesh-locks) of Ansible's async folder (C(ANSIBLE_ASYNC_DIR), default C(~/.ansible_async)), which the
+    system drops when the process ends, however it ends.
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
@@ -204,10 +209,17 @@ command:
   returned: always
   type: list
   elements: str
+earlier_run:
+  description:
+    - An earlier run on this controller was still working on the revision (the detached async job of a killed
+      C(ansible-playbook)) and this one waited for it to end - its C(pid), C(what), C(started), and C(waited)
+      (seconds).
+  returned: when this run waited for an earlier one
+  type: dict
 retries:
   description:
-    - How often C(istioctl install) ran again after a transient API error (overload, restart, timeout); it is
-      idempotent, so it runs up to three times. Each retry is also reported as a warning.
+    - How often C(istioctl install) ran again after a transient API error (overload, restart, timeout, a connection
+      dropped or reset); it is idempotent, so it runs up to three times. Each retry is also reported as a warning.
   returned: when istioctl install or uninstall ran
   type: int
   sample: 0

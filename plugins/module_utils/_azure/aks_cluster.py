@@ -10,7 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import AzureOperationError, describe, rest
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.operations import (
+    AzureOperationError, describe, rest, retried)
 
 AKS_NAME_ARG_SPEC = dict(
     resource_group=dict(type="str", required=True),
@@ -121,23 +122,26 @@ def principal_id(cluster):
     return None
 
 
-def kubeconfig_text(client, resource_group, name, admin=False, server_fqdn=None, fmt=None):
-    """The cluster's user (or admin) kubeconfig, as YAML text, from listClusterUser/AdminCredential."""
+def kubeconfig_text(client, resource_group, name, admin=False, server_fqdn=None, fmt=None, warn=None):
+    """The cluster's user (or admin) kubeconfig, as YAML text, from listClusterUser/AdminCredential: a read, tried
+    again after a dropped connection, throttling or a 5xx answer (``retried``; ``warn`` hears of each retry)."""
     label = cluster_label(resource_group, name)
-    try:
+
+    def fetch():
         if admin:
-            creds = client.managed_clusters.list_cluster_admin_credentials(resource_group, name,
-                                                                           server_fqdn=server_fqdn)
-        else:
-            kwargs = {"server_fqdn": server_fqdn}
-            if fmt:
-                kwargs["format"] = fmt
-            creds = client.managed_clusters.list_cluster_user_credentials(resource_group, name, **kwargs)
-    except Exception as exc:
-        err = describe(exc, "%s credentials of %s" % ("admin" if admin else "user", label))
+            return client.managed_clusters.list_cluster_admin_credentials(resource_group, name,
+                                                                          server_fqdn=server_fqdn)
+        kwargs = {"server_fqdn": server_fqdn}
+        if fmt:
+            kwargs["format"] = fmt
+        return client.managed_clusters.list_cluster_user_credentials(resource_group, name, **kwargs)
+
+    try:
+        creds = retried(fetch, "%s credentials of %s" % ("admin" if admin else "user", label), warn=warn)
+    except AzureOperationError as err:
         if admin and err.status == 400:
-            err = AzureOperationError(str(err) + ". Fix: the cluster disables local accounts; use admin: false "
+            raise AzureOperationError(str(err) + ". Fix: the cluster disables local accounts; use admin: false "
                                       "(Entra ID user credentials)", 400, err.code)
-        raise err
+        raise
     value = creds.kubeconfigs[0].value
     return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else value

@@ -51,6 +51,61 @@ def describe(exc, what):
     return AzureOperationError(text + (". Fix: " + fix if fix else ""), status, code)
 
 
+# What the SDK raises for a connection that failed or was dropped before an answer came (azure.core.exceptions)
+CONNECTION_ERRORS = ("ServiceRequestError", "ServiceResponseError")
+# statuses worth another try: throttled, or the service (or a gateway in front of it) briefly unable to answer
+TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
+RETRY_ATTEMPTS = 3
+RETRY_AFTER_MAX = 60  # seconds: a longer Retry-After fails now, naming it, rather than hold the run
+
+
+def transient(exc):
+    """Why an SDK error is worth another try (a dropped connection, throttling, a 5xx answer), or None."""
+    if any(cls.__name__ in CONNECTION_ERRORS for cls in type(exc).__mro__):
+        return "the connection failed or was dropped (%s)" % (_first_line(getattr(exc, "message", None) or exc)
+                                                              or type(exc).__name__)
+    status = getattr(exc, "status_code", None)
+    if status in TRANSIENT_STATUSES:
+        return "HTTP %s" % status
+    return None
+
+
+def retry_after(exc, attempt):
+    """Seconds to wait before the next try: the answer's Retry-After (delta-seconds), else 2, 4, 8 ...; None when
+    Azure asks for more than RETRY_AFTER_MAX."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    try:
+        asked = float(headers.get("Retry-After") or headers.get("retry-after") or "")
+    except (TypeError, ValueError):
+        return float(2 ** attempt)
+    return max(asked, 0.0) if asked <= RETRY_AFTER_MAX else None
+
+
+def retried(call, what, attempts=RETRY_ATTEMPTS, sleep=time.sleep, warn=None):
+    """``call()``, again after a transient error (see ``transient``) up to ``attempts`` in all, waiting as
+    ``retry_after`` says; ``warn(message)`` hears of each retry. Any other error, or the last, becomes
+    ``describe(exc, what)``.
+
+    For calls safe to repeat only: the SDK's own retry policy repeats neither a POST whose connection dropped
+    (Azure may have acted on it) nor a throttled POST without Retry-After; a read such as
+    listClusterUserCredential is safe to repeat."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as exc:
+            why = transient(exc)
+            wait_s = retry_after(exc, attempt) if why else None
+            if why is None or wait_s is None or attempt == attempts:
+                err = describe(exc, what)
+                if why and attempt > 1:
+                    err = AzureOperationError("%s (after %d attempts)" % (err, attempt), err.status, err.code)
+                raise err
+            if warn:
+                warn("%s: %s; trying again in %gs (attempt %d of %d)" % (what, why, wait_s, attempt + 1, attempts))
+            sleep(wait_s)
+    raise AssertionError("unreachable")
+
+
 def _first_line(message):
     return str(message).strip().splitlines()[0].rstrip(".") if str(message).strip() else ""
 

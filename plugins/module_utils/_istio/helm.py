@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import json
 import re
 
@@ -18,17 +19,84 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 CHART = re.compile(r"^(.+?)-(v?[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]*)?)$")
 
 
+# the statuses of a release record while a helm command works on it; a command killed meanwhile (an AWX cancel, a
+# controller crash) or whose last write was lost leaves it so, and helm refuses every later install, upgrade or
+# rollback with "another operation (install/upgrade/rollback) is in progress"
+PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
+# helm list --time-format (a Go layout): RFC 3339, the release record's time with its offset
+TIME_FORMAT = "2006-01-02T15:04:05Z07:00"
+_TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.\d+)?\s*(Z|UTC|[+-]\d\d:?\d\d)")
+
+
+def list_argv(name):
+    """``helm list`` of release ``name`` whatever its status (-a: pending and uninstalling too), its time in
+    RFC 3339."""
+    return ["list", "-a", "-o", "json", "--time-format", TIME_FORMAT, "--filter", "^%s$" % name]
+
+
+def epoch(text):
+    """Seconds since the epoch of a time helm printed (RFC 3339, or Go's default format), or None."""
+    match = _TIME.match(str(text or "").strip())
+    if not match:
+        return None
+    seconds = calendar.timegm(tuple(int(match.group(i)) for i in range(1, 7)) + (0, 0, 0))
+    zone = match.group(7)
+    if zone not in ("Z", "UTC"):
+        sign = -1 if zone[0] == "-" else 1
+        zone = zone[1:].replace(":", "")
+        seconds -= sign * (int(zone[:2]) * 3600 + int(zone[2:]) * 60)
+    return float(seconds)
+
+
 def release_status(listing, name):
-    """(chart name, chart version, revision, status) of ``name`` in ``helm list -o json`` output, or None."""
+    """(chart name, chart version, revision, status, updated) of ``name`` in ``helm list -o json`` output, or None
+    (also for a release uninstalled with its history kept)."""
     for rel in json.loads(listing or "[]") or []:
-        if rel.get("name") == name:
+        if rel.get("name") == name and rel.get("status") != "uninstalled":
             chart = rel.get("chart") or ""
             # "<name>-<SemVer>": the version may hold dashes itself (gateway-1.31.0-dev, base-1.30.0-rc.1)
             match = CHART.match(chart)
             base, version = (match.group(1), match.group(2)) if match else (chart, "")
             return dict(chart=base, version=version, revision=int(rel.get("revision") or 0),
-                        status=rel.get("status"), app_version=rel.get("app_version"))
+                        status=rel.get("status"), app_version=rel.get("app_version"), updated=rel.get("updated"))
     return None
+
+
+def rollback_target(history, pending_revision):
+    """The revision to roll a pending release back to: the last one deployed (helm keeps it ``deployed`` until
+    an upgrade or rollback after it ends), else the last one superseded (deployed once); None when the release
+    was never deployed. ``history`` is ``helm history -o json`` output."""
+    revisions = [r for r in json.loads(history or "[]") or [] if int(r.get("revision") or 0) < pending_revision]
+    for status in ("deployed", "superseded"):
+        found = [int(r["revision"]) for r in revisions if r.get("status") == status]
+        if found:
+            return max(found)
+    return None
+
+
+def pending_plan(current, now, timeout, mode):
+    """What to do about a release an interrupted helm command left pending (None when ``current`` is not): its
+    status, revision, updated time and age, ``wait`` (seconds left before it is older than ``timeout``: until then
+    a helm command elsewhere may still be working on it) and ``action``: ``fail`` (mode ``fail``) or ``recover``."""
+    if not current or current.get("status") not in PENDING:
+        return None
+    since = epoch(current.get("updated"))
+    age = max(0.0, now - since) if since is not None else None
+    # a time helm did not print as expected: no way to tell an abandoned record from a live one, so no waiting
+    wait = max(0.0, timeout - age) if age is not None else 0.0
+    return dict(status=current["status"], revision=current["revision"], updated=current.get("updated"),
+                age=int(age) if age is not None else None, wait=int(round(wait)), action=mode,
+                rollback_to=None, done=False)
+
+
+def pending_message(name, namespace, plan):
+    """Why a pending release stops the run, with the ways out (pending: fail)."""
+    fix = ("helm rollback %s %s -n %s" % (name, plan["rollback_to"], namespace) if plan.get("rollback_to")
+           else "helm uninstall %s -n %s (it was never deployed)" % (name, namespace))
+    return ("release %s in %s is %s (revision %s, since %s): an earlier helm command was interrupted or lost its "
+            "answer, and helm refuses any other until the release is recovered. Nothing changed. Set pending: "
+            "recover (role variables istio_helm_pending, cert_manager_helm_pending) to have the run recover it, or "
+            "run %s, then run again" % (name, namespace, plan["status"], plan["revision"], plan["updated"], fix))
 
 
 def normalized(values):

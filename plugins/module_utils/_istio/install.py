@@ -18,6 +18,7 @@ import tempfile
 import time
 
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import joblock
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, ownership
@@ -42,6 +43,27 @@ def run(module):
                   objects={}, command=[])
     errors.run(module, lambda: converge(module, binary, conn, rest, result), what="reading the cluster failed",
                partial=lambda: result)
+
+
+def one_run_at_a_time(module, conn, result):
+    """The lock of the revision's install on this cluster, from this controller (see _files.joblock), taken before
+    the comparison: a re-run after a killed one waits (up to readiness_timeout) for the earlier job, still running
+    detached, to end, then compares with what it left. ``earlier_run`` in the result says it waited."""
+    p = module.params
+    revision = p["revision"] or "default"
+    lock = joblock.JobLock("istioctl|%s|%s" % (conn.configuration.host, revision),
+                           "istioctl %s of revision %s" % ("install" if p["state"] == "present" else "uninstall",
+                                                           revision))
+    try:
+        lock.acquire(cli.duration_seconds(p["readiness_timeout"]))
+    except joblock.Busy as exc:
+        module.fail_json(msg="an earlier run still works on the Istio revision %s of this cluster: %s, for longer "
+                             "than readiness_timeout %s. Nothing changed. Wait for it to end (or stop that process), "
+                             "then run again" % (revision, joblock.describe(exc.holder), p["readiness_timeout"]),
+                         **result)
+    if lock.earlier is not None:
+        result["earlier_run"] = dict(lock.earlier, waited=int(lock.waited))
+    return lock
 
 
 def check_params(module):
@@ -115,10 +137,16 @@ def flags(p):
 
 def converge(module, binary, conn, rest, result):
     """Install (or uninstall) when the cluster differs; the result with ``changed``."""
+    p = module.params
     workdir = tempfile.mkdtemp(prefix="aksmesh-istio-")
     try:
-        changed = present(module, binary, conn, rest, workdir, result) if module.params["state"] == "present" \
-            else absent(module, binary, conn, rest, result)
+        if module.check_mode or p["compare_only"]:
+            changed = present(module, binary, conn, rest, workdir, result) if p["state"] == "present" \
+                else absent(module, binary, conn, rest, result)
+        else:
+            with one_run_at_a_time(module, conn, result):
+                changed = present(module, binary, conn, rest, workdir, result) if p["state"] == "present" \
+                    else absent(module, binary, conn, rest, result)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if module.params["compare_only"] and not module.check_mode:

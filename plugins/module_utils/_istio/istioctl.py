@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import tempfile
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._cli import find_tool
@@ -112,9 +113,13 @@ TRANSIENT_ERRORS = (
     "Internal error occurred", "an error on the server", "has prevented the request from succeeding",
     "the server is currently unable to handle the request", "Too Many Requests",
     "the server has received too many requests", "etcdserver: request timed out", "etcdserver: leader changed",
-    "TLS handshake timeout", "connection refused", "connection reset by peer", "i/o timeout",
-    "http2: server sent GOAWAY", "context deadline exceeded", "unexpected EOF", "ServiceUnavailable",
+    "TLS handshake timeout", "connection refused", "connection reset", "i/o timeout", "broken pipe",
+    "http2: server sent GOAWAY", "http2: client connection lost", "use of closed network connection",
+    "context deadline exceeded", "unexpected EOF", "ServiceUnavailable",
 )
+# a connection the server (or a proxy, a load balancer) closed without an answer: Go's net/http reports it as the
+# request and a bare EOF (Get "https://...": EOF, Patch "...": EOF)
+DROPPED = re.compile(r'[":]\s*EOF(?:\s|$)', re.MULTILINE)
 
 
 # ... unless istioctl waited for the components to become ready and they did not (image pulls, crashes, quota):
@@ -129,4 +134,6 @@ def transient(output):
     for needle in TRANSIENT_ERRORS:
         if needle in (output or ""):
             return needle
+    if DROPPED.search(output or ""):
+        return "EOF (the connection was closed without an answer)"
     return None

@@ -106,3 +106,17 @@ def test_remove_leaves_a_folder_named_like_its_own_that_holds_user_files(azure_e
     refused = creds(azure_env, remove=str(folder / "kubeconfig"))
     assert refused.failed and "holds other files (notes.txt)" in refused["msg"], refused.result
     assert sorted(p.name for p in folder.iterdir()) == ["kubeconfig", "notes.txt"]
+
+
+def test_a_dropped_credential_request_is_sent_again(arm, azure_env, tmp_path):
+    """ARM closes the connection of the first listClusterUserCredential without an answer (a POST: the SDK's own
+    retry policy does not repeat it); the module asks again and writes the kubeconfig, with a warning."""
+    arm.add_cluster("rg", "aks", kubeconfig=KUBECONFIG)
+    arm.faults.add(r"/listClusterUserCredential$", "drop", method="POST")
+    dest = tmp_path / "kc"
+    res = creds(azure_env, dest=str(dest))
+    assert not res.failed, res.result
+    assert res["changed"] is True and dest.exists()
+    assert [e.status for e in arm.requests("POST", r"/listClusterUserCredential$")] == [0, 200]
+    # warnings are the module's own strings (ansible-core before 2.19) or event summaries (2.19)
+    assert any("the connection failed or was dropped" in str(w) for w in res.result.get("warnings", [])), res.result

@@ -91,6 +91,22 @@ def test_kubeconfig_text_user_or_admin():
     assert "disables local accounts; use admin: false" in str(err.value)
 
 
+def test_kubeconfig_text_is_fetched_again_after_a_dropped_connection(monkeypatch):
+    from azure.core.exceptions import ServiceResponseError
+    from ansible_collections.aksmesh.istio.plugins.module_utils._azure import operations
+    monkeypatch.setattr(operations.time, "sleep", lambda seconds: None)
+
+    class Dropping(FakeClusters):
+        def list_cluster_user_credentials(self, resource_group, name, **kwargs):
+            if not self.calls:
+                self.calls.append(("dropped", kwargs))
+                raise ServiceResponseError("Connection aborted")
+            return super(Dropping, self).list_cluster_user_credentials(resource_group, name, **kwargs)
+    client, warned = Dropping(), []
+    assert aks.kubeconfig_text(client, "rg", "aks", warn=warned.append) == "apiVersion: v1\n"
+    assert [kind for kind, _kw in client.calls] == ["dropped", "user"] and len(warned) == 1
+
+
 def _network(**profile):
     body = dict(BODY, properties=dict(BODY["properties"], networkProfile=profile))
     return aks.report(Model(body))

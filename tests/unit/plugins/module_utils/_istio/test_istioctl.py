@@ -55,6 +55,18 @@ def test_transient_api_errors_are_told_from_lasting_ones():
     assert istioctl.transient("resources not ready after 5m0s: context deadline exceeded") is None
 
 
+def test_a_dropped_connection_is_transient():
+    # Go's net/http: the server (or a load balancer) closed the connection without an answer
+    assert istioctl.transient('Error: failed to get resource: Get "https://10.0.0.1:443/api/v1/namespaces/'
+                              'istio-system": EOF').startswith("EOF")
+    assert istioctl.transient("Patch \"https://aks:443/apis/apps/v1/deployments/istiod\": EOF\n")
+    assert istioctl.transient("read tcp 10.0.0.2:4711->10.0.0.1:443: read: connection reset") == "connection reset"
+    assert istioctl.transient("write tcp 10.0.0.2:4711->10.0.0.1:443: write: broken pipe") == "broken pipe"
+    # an end of file that is no dropped connection
+    assert istioctl.transient('Error: could not read "operator.yaml": EOFError') is None
+    assert istioctl.transient("unexpected EOF") == "unexpected EOF"
+
+
 def test_default_tag_objects_follow_istioctl_install():
     # istioctl install adds the default tag unless istioctl does not manage webhooks, or a default tag exists and
     # this is a revisioned install (operator/pkg/webhook: detectIfTagWebhookIsNeeded)
