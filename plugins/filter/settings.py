@@ -34,7 +34,28 @@ def _names(names, filter_name):
     return [str(name) for name in names]
 
 
-def settings(inventory, host="", cwd="", variables=None, credentials_dest=None):
+# errors=return: a problem of the user's inventory is the filter's value, {"failed": true, "msg": ...}, for a task to
+# fail with exactly that message (ansible.builtin.fail); a filter that raises reaches the user behind ansible-core's
+# wrappers (Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: ... The filter plugin ...
+# failed: ...). A wrong call of the filter itself (not the user's inventory) raises either way.
+ERRORS = ("raise", "return")
+
+
+def _errors(errors, filter_name):
+    if errors not in ERRORS:
+        raise AnsibleFilterError("aksmesh.istio.%s: errors must be one of %s, got %r" % (filter_name, ", ".join(ERRORS),
+                                                                                         errors))
+    return errors
+
+
+def _problem(message, errors, filter_name):
+    if errors == "return":
+        return {"failed": True, "msg": message}
+    raise AnsibleFilterError("aksmesh.istio.%s: %s" % (filter_name, message))
+
+
+def settings(inventory, host="", cwd="", variables=None, credentials_dest=None, errors="raise"):
+    _errors(errors, "settings")
     if not isinstance(inventory, dict):
         raise AnsibleFilterError("aksmesh.istio.settings: expected a dictionary of aksmesh_* settings, got %s"
                                  % type(inventory).__name__)
@@ -43,7 +64,7 @@ def settings(inventory, host="", cwd="", variables=None, credentials_dest=None):
         out = derive(_plain(inventory), host=str(host or ""), cwd=str(cwd or ""), variables=names,
                      credentials_dest=_plain(credentials_dest))
     except SettingsError as exc:
-        raise AnsibleFilterError("aksmesh.istio.settings: %s" % exc)
+        return _problem(str(exc), errors, "settings")
     return out
 
 
@@ -54,14 +75,17 @@ def setting_variables(names):
     return ["aksmesh_" + name for name in list(DEFAULTS) + list(OTHER_VARIABLES) if "aksmesh_" + name in given]
 
 
-def role_variables(variables, names):
-    """Fails naming every problem inside the structured role variables among ``names`` that the host's
-    ``variables`` set (a misspelt key, a wrong type, a bad choice), each with its path; else the names it checked."""
+def role_variables(variables, names, errors="raise"):
+    """Fails naming every problem of the role variables among ``names`` that the host's ``variables`` set (a
+    misspelt key, a wrong type, a bad choice), each with its path; else the names it checked."""
+    _errors(errors, "role_variables")
     if not hasattr(variables, "__getitem__"):
         raise AnsibleFilterError("aksmesh.istio.role_variables: expected the host's variables "
                                  "(hostvars[inventory_hostname]), got %s" % type(variables).__name__)
     problems = role_variable_problems(variables, _names(names, "role_variables"))
     if problems:
+        if errors == "return":
+            return {"failed": True, "msg": "; ".join(problems)}
         raise AnsibleFilterError("; ".join(problems))
     return sorted(set(_names(names, "role_variables")))
 

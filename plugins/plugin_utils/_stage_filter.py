@@ -229,21 +229,44 @@ def _templated(value):
     return False
 
 
+def value_problems(variable, value, spec):
+    """What is wrong with the value of a role variable as a whole: a string option given a list or a mapping (which
+    ansible-core's check would turn into text), or a value that check refuses (a choice it does not offer, a type it
+    cannot convert to), said as ``option_problems`` says it - the variable first, then the problem and the closest
+    choice - rather than as ansible-core's failed result, which carries the whole argument spec of the entry point
+    (``argument_spec_data``, printed by the default callback). A secret's (``no_log``) value is never told."""
+    if value is None:
+        return []
+    flat = without_suboptions(spec)
+    kind = flat.get("type", "str")
+    if kind in ("str", "path") and isinstance(value, NOT_TEXT):
+        return ["%s: is a %s, not a string: give one string (quote it in YAML)" % (variable, _type_name(value))]
+    refused = ArgumentSpecValidator({variable: copy.deepcopy(flat)}).validate({variable: value}).error_messages
+    if not refused:
+        return []
+    if flat.get("no_log"):
+        return ["%s: is a %s, not a %s (a secret: its value is not told)" % (variable, _type_name(value), kind)]
+    problems = []
+    _check_value(value, flat, variable, problems)
+    return problems or ["%s: %s" % (variable, message) for message in refused]
+
+
 def role_variable_problems(variables, names):
-    """The problems (``option_problems``) of the structured role variables among ``names`` that ``variables`` (the
-    host's variables) holds: what the inventory sets, checked once before any stage runs. A value that does not
-    render yet (it reads a fact of a later stage) is left to the role that reads it."""
+    """The problems of the role variables among ``names`` that ``variables`` (the host's variables) holds: what the
+    inventory sets, checked once before any stage runs - each value as a whole (``value_problems``), then the keys
+    inside a structured one (``option_problems``). A value that does not render yet (it reads a fact of a later
+    stage) is left to the role that reads it."""
     options = every_role_option()
     problems = []
     for name in sorted(set(str(n) for n in names)):
-        if name not in options or not structured(options[name]):
+        if name not in options:
             continue
         try:
             value = plain(variables[name])
         except Exception:  # pylint: disable=broad-except  # not defined for the host, or not renderable yet
             continue
         if not _templated(value):
-            problems += option_problems(name, value, options[name])
+            problems += value_problems(name, value, options[name]) or option_problems(name, value, options[name])
     return problems
 
 

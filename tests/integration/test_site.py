@@ -260,6 +260,24 @@ def test_a_misspelt_variable_fails_before_anything_is_rendered_or_only_warns(tmp
     told = "aksmesh_instal_method (did you mean aksmesh_install_method?): unknown variable - rename or remove it"
     run = run_playbook(SITE, tmp_path, inventory=inv)
     assert run.rc != 0 and told in run.stdout and not out.exists(), run.stdout[-3000:]
+    # what the user sees first is the variable, the problem and the fix: the failed task's message alone, not behind
+    # ansible-core's wrappers of a filter that raised (Task failed: Finalization of task args for
+    # 'ansible.builtin.set_fact' failed: ... The filter plugin 'aksmesh.istio.settings' failed: ...)
+    (failed,) = run.task("Stop on a wrong aksmesh_* variable")
+    assert failed["result"]["msg"].startswith(told), failed
+    shown = run.output_of("Stop on a wrong aksmesh_* variable").splitlines()
+    first = [line for line in shown if line.startswith(("fatal:", "[ERROR]:"))][0]
+    assert first.split("FAILED! => ", 1)[-1].startswith(('{"changed": false, "msg": "' + told, "[ERROR]: Task failed: "
+                                                         "Action failed: " + told)), shown
+    assert "Finalization of task args" not in run.stdout + run.stderr and "filter plugin" not in run.stdout
+    # a wrong role variable, too: one line naming it and the closest choice, not the whole argument spec of the role's
+    # entry point that ansible-core's check prints with its failed result (argument_spec_data)
+    bad = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_unknown_variables": "warn",
+                                                                  "mesh_mtls_mode": "STRIKT"})
+    (failed,) = bad.task("Stop on a wrong role variable")
+    assert failed["result"]["msg"] == "mesh_mtls_mode: 'STRIKT' is not one of STRICT, PERMISSIVE, DISABLE; did you " \
+        "mean STRICT?", bad.stdout[-3000:]
+    assert bad.rc != 0 and "argument_spec_data" not in bad.stdout and not out.exists()
     warned = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_unknown_variables": "warn"})
     assert warned.rc == 0, warned.stdout[-3000:]
     assert (out / "10-istio").is_dir() and not (out / "10-istio-helm").exists()  # the variable was ignored

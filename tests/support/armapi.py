@@ -22,13 +22,14 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
+import json
 import re
 import threading
 import time
 import urllib.parse
 import uuid
 
-from .loopback import LoopbackServer, Response
+from .loopback import LoopbackServer, Response, TunnelProxy
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 TENANT = "00000000-0000-0000-0000-0000000000bb"
@@ -54,6 +55,12 @@ MESH_REVISIONS = [
 ]
 
 
+PUBLIC_HOSTS = ("management.azure.com", "login.microsoftonline.com")
+# Resource Graph's columns of a resource (the Resources table): type and resourceGroup come lower-cased
+GRAPH_COLUMNS = ("id", "name", "type", "tenantId", "kind", "location", "resourceGroup", "subscriptionId", "managedBy",
+                 "sku", "plan", "properties", "tags", "identity", "zones", "extendedLocation")
+
+
 def arm_error(status, code, message):
     return Response(status, {"error": {"code": code, "message": message}})
 
@@ -76,7 +83,20 @@ class ArmServer(LoopbackServer):
         self.tokens = {"loopback-arm-token"}
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
-        super().__init__(self.route, workdir, name="arm", port=port)
+        # the public names of Resource Manager and Entra, for the clients whose endpoint is fixed (the Resource Graph
+        # client of azure.azcollection's azure_kql inventory): they reach this server through ``tunnel``
+        super().__init__(self.route, workdir, name="arm", port=port, hostnames=PUBLIC_HOSTS)
+        self.tunnel = None
+
+    def start(self):
+        super().start()
+        self.tunnel = TunnelProxy(self.port, name="arm-tunnel").start()
+        return self
+
+    def stop(self):
+        if self.tunnel is not None:
+            self.tunnel.stop()
+        super().stop()
 
     # ---- seeding ------------------------------------------------------------------------
     def add_group(self, name, location="westeurope"):
@@ -88,7 +108,7 @@ class ArmServer(LoopbackServer):
     def add_cluster(self, rg, name, location="westeurope", kubernetes_version="1.32.4", pools=None,
                     kubeconfig=None, admin_kubeconfig=None, mesh=None, identity_type="SystemAssigned",
                     network_plugin="azure", disable_local_accounts=False, provisioning_state="Succeeded",
-                    addon_profiles=None, static_egress_gateway=False):
+                    addon_profiles=None, static_egress_gateway=False, tags=None):
         self.add_group(rg, location)
         node_rg = f"MC_{rg}_{name}_{location}"
         self.add_group(node_rg, location)
@@ -128,6 +148,8 @@ class ArmServer(LoopbackServer):
                 "addonProfiles": copy.deepcopy(addon_profiles or {}),
             },
         }
+        if tags is not None:
+            body["tags"] = dict(tags)
         self.resources[cid.lower()] = body
         self.kubeconfigs[cid.lower()] = (kubeconfig, admin_kubeconfig or kubeconfig)
         return body
@@ -241,6 +263,8 @@ class ArmServer(LoopbackServer):
 
     def _route(self, req, path):
         low = path.lower()
+        if low == "/providers/microsoft.resourcegraph/resources" and req.method == "POST":
+            return self._graph(req)
         m = re.fullmatch(r"/subscriptions/([^/]+)/providers/microsoft\.compute/skus", low)
         if m and req.method == "GET":
             return self._skus(req)
@@ -306,6 +330,44 @@ class ArmServer(LoopbackServer):
             if finish:
                 finish()
         return Response(200, {"status": "Succeeded"})
+
+    # ---- Resource Graph ------------------------------------------------------------------
+    def _graph(self, req):
+        """``POST /providers/Microsoft.ResourceGraph/resources``: the resources this server holds, as rows of the
+        Resources table, through the part of KQL a fleet inventory uses - ``Resources``, then ``where`` (``==``,
+        ``=~``, ``!=``, ``!~`` of a column or a dotted path and a quoted string, joined by ``and``), ``project``
+        (``column``, ``alias = column``, ``alias = tostring(dotted.path)``), ``order by``/``sort by`` and ``limit``/
+        ``take``. Any other query is refused with Resource Graph's InvalidQuery error, never answered wrongly."""
+        body = req.json() or {}
+        subscriptions = [s.lower() for s in body.get("subscriptions") or []]
+        # role assignments are in another table (AuthorizationResources)
+        table = [self._graph_row(r) for r in self.resources.values()
+                 if not r.get("type", "").lower().startswith("microsoft.authorization/")]
+        table = [r for r in table if not subscriptions or r["subscriptionId"].lower() in subscriptions]
+        try:
+            rows = graph_query(body.get("query") or "", table)
+        except ValueError as exc:
+            return Response(400, {"error": {"code": "BadRequest", "message": "Please provide below info when asking "
+                                            "for support: timestamp, correlationId.", "details": [
+                                                {"code": "InvalidQuery", "message": "Query is invalid. Please refer to "
+                                                 "the documentation for the Azure Resource Graph service and fix "
+                                                 f"the error before retrying. {exc}"}]}})
+        fmt = (body.get("options") or {}).get("resultFormat", "objectArray")
+        data = rows if fmt == "objectArray" else {
+            "columns": [{"name": k, "type": "object" if isinstance(v, (dict, list)) else "string"}
+                        for k, v in (rows[0] if rows else {}).items()],
+            "rows": [list(r.values()) for r in rows]}
+        return Response(200, {"totalRecords": len(rows), "count": len(rows), "resultTruncated": "false",
+                              "data": data, "facets": []})
+
+    def _graph_row(self, resource):
+        parts = resource["id"].split("/")
+        row = dict((k, None) for k in GRAPH_COLUMNS)
+        row.update({k: copy.deepcopy(v) for k, v in resource.items() if k in GRAPH_COLUMNS})
+        row.update(type=resource.get("type", "").lower(), tenantId=TENANT, subscriptionId=parts[2],
+                   resourceGroup=parts[4].lower() if len(parts) > 4 else "", tags=resource.get("tags") or {},
+                   properties=copy.deepcopy(resource.get("properties") or {}))
+        return row
 
     # ---- compute SKUs -------------------------------------------------------------------
     def _skus(self, req):
@@ -508,3 +570,72 @@ class ArmServer(LoopbackServer):
         return Response(200, {"id": path, "name": guid, "type": "Microsoft.Authorization/roleDefinitions",
                               "properties": {"roleName": name, "type": "BuiltInRole",
                                              "permissions": [{"actions": actions, "notActions": []}]}})
+
+
+_WHERE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(==|=~|!=|!~)\s*'([^']*)'\s*$")
+_PROJECT = re.compile(r"^\s*(?:([A-Za-z_]\w*)\s*=\s*)?(tostring\(\s*([A-Za-z_][\w.]*)\s*\)|[A-Za-z_][\w.]*)\s*$")
+
+
+def _path(row, dotted):
+    value = row
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            if value is row:
+                raise ValueError(f"'{key}' is not a column of the Resources table")
+            return None
+        value = value[key]
+    return value
+
+
+def graph_query(query, rows):
+    """The rows of ``rows`` (the Resources table) that the KQL ``query`` selects, shaped by its ``project``: the
+    part of KQL ArmServer._graph documents; ValueError names what it does not take."""
+    stages = [part.strip() for part in query.split("|")]
+    if not stages or stages[0] != "Resources":
+        raise ValueError("the loopback Resource Graph answers queries of the Resources table")
+    for stage in stages[1:]:
+        word, _, rest = stage.partition(" ")
+        if word == "where":
+            tests = []
+            for clause in re.split(r"\s+and\s+", rest):
+                m = _WHERE.match(clause)
+                if not m:
+                    raise ValueError(f"where {clause!r}: column op 'text' expected")
+                tests.append(m.groups())
+
+            def keep(row, tests=tests):
+                for column, op, text in tests:
+                    value = "" if _path(row, column) is None else str(_path(row, column))
+                    same = value.lower() == text.lower() if "~" in op else value == text
+                    if same != (op[0] == "="):
+                        return False
+                return True
+            rows = [r for r in rows if keep(r)]
+        elif word == "project":
+            shaped = []
+            columns = []
+            for item in re.split(r",\s*(?![^(]*\))", rest):
+                m = _PROJECT.match(item)
+                if not m:
+                    raise ValueError(f"project {item!r}: column, alias = column or alias = tostring(path) expected")
+                alias, expr, inner = m.groups()
+                columns.append((alias or expr, inner or expr, bool(inner)))
+            for row in rows:
+                out = {}
+                for alias, path, text in columns:
+                    value = _path(row, path)
+                    out[alias] = ("" if value is None else value if isinstance(value, str) else json.dumps(value)
+                                  if isinstance(value, (dict, list)) else str(value).lower() if isinstance(value, bool)
+                                  else str(value)) if text else value
+                shaped.append(out)
+            rows = shaped
+        elif word in ("order", "sort"):
+            m = re.match(r"^by\s+([A-Za-z_][\w.]*)(?:\s+(asc|desc))?$", rest.strip())
+            if not m:
+                raise ValueError(f"{stage!r}: order by column [asc|desc] expected")
+            rows = sorted(rows, key=lambda r: str(_path(r, m.group(1)) or ""), reverse=m.group(2) != "asc")
+        elif word in ("limit", "take") and rest.strip().isdigit():
+            rows = rows[:int(rest)]
+        else:
+            raise ValueError(f"{stage!r}: the loopback Resource Graph takes where, project, order by and limit")
+    return rows

@@ -127,7 +127,7 @@ class _CA:
 class LoopbackServer:
     """Serve ``handler(Request) -> Response`` over HTTPS on 127.0.0.1:<free port>."""
 
-    def __init__(self, handler, workdir, name="loopback", tls=True, client_ca=False, port=0, ca=None):
+    def __init__(self, handler, workdir, name="loopback", tls=True, client_ca=False, port=0, ca=None, hostnames=()):
         self.handler = handler
         self.name = name
         self.faults = FaultPlan()
@@ -162,7 +162,8 @@ class LoopbackServer:
         self.httpd.daemon_threads = True
         if tls:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
+            # hostnames: the public names this server answers for, through a TunnelProxy (HTTPS_PROXY)
+            ca.issue_cert("127.0.0.1", "localhost", *hostnames).configure_cert(ctx)
             ctx.set_alpn_protocols(["http/1.1"])
             if client_ca:
                 ca.configure_trust(ctx)
@@ -256,3 +257,70 @@ class LoopbackServer:
         reasons = {409: "Conflict", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": code,
                 "reason": reasons.get(code, "Unknown"), "message": f"injected fault {code}"}
+
+
+class TunnelProxy:
+    """An HTTP proxy on loopback that answers every ``CONNECT host:port`` by tunnelling to one loopback server,
+    as a client's HTTPS_PROXY: a client whose endpoint is fixed to a public name (the Azure SDK's Resource Graph
+    client and management.azure.com) reaches the loopback server, which holds a certificate for that name, with TLS
+    from end to end. ``hosts`` records each ``host:port`` asked for."""
+
+    def __init__(self, upstream_port, name="tunnel"):
+        self.upstream_port = upstream_port
+        self.hosts = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._accept, name=name, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._sock.close()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _addr = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
+
+    def _tunnel(self, conn):
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            line = head.split(b"\r\n", 1)[0].decode("latin-1").split()
+            if len(line) != 3 or line[0] != "CONNECT":
+                conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            self.hosts.append(line[1])
+            with socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
+                conn.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                upstream.sendall(head.split(b"\r\n\r\n", 1)[1])
+                pump = threading.Thread(target=self._pump, args=(upstream, conn), daemon=True)
+                pump.start()
+                self._pump(conn, upstream)
+                pump.join(5)
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass

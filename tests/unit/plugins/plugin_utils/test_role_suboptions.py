@@ -219,3 +219,37 @@ def test_what_the_settings_derive_fits_the_suboptions(method):
                 continue  # Gateways and the add-on's gateways, not workloads
             assert option_problems(variable, value, option) == [], variable
             assert not ArgumentSpecValidator({variable: option}).validate({variable: value}).error_messages, variable
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    # a choice: ansible-core's check at the role's entry refuses it too, in a failed result that carries the whole
+    # argument spec of the entry point; here the variable comes first, then the problem and the closest choice
+    ("mesh_mtls_mode", "STRIKT", "mesh_mtls_mode: 'STRIKT' is not one of STRICT, PERMISSIVE, DISABLE; "
+                                 "did you mean STRICT?"),
+    ("aks_mesh_addon_timeout", "soon", "aks_mesh_addon_timeout: expected an integer, got str 'soon'"),
+    # a list or a mapping for a string, which ansible-core's check would have turned into text
+    ("mesh_mtls_root_namespace", ["istio-system"], "mesh_mtls_root_namespace: is a list, not a string"),
+    # a secret's value is never told
+    ("mesh_secrets_grafana_passphrase", {"s3cret": 1}, "mesh_secrets_grafana_passphrase: is a mapping, not a string"),
+])
+def test_a_wrong_value_of_any_role_variable_is_one_line_naming_it(variable, value, message):
+    problems = role_variable_problems({variable: value}, [variable])
+    assert problems == [problems[0]] and problems[0].startswith(message), problems
+    assert "s3cret" not in problems[0]
+
+
+def test_what_ansible_core_converts_passes_as_it_did():
+    # a number for a string, a number as text for an integer, a comma list: the role's entry takes them
+    host = {"mesh_mtls_root_namespace": 5, "aks_mesh_addon_timeout": "600", "mesh_mtls_gateway_namespaces": "a,b",
+            "mesh_mtls_mode": None, "aksmesh_target": "render", "not_a_role_variable": object()}
+    assert role_variable_problems(host, list(host)) == []
+
+
+def test_errors_return_hands_the_problem_over_as_data():
+    host = {"mesh_mtls_mode": "STRIKT", "mesh_traffic_services": [{"name": "a", "namespace": "s", "retires": {}}]}
+    assert role_variables(host, list(host), errors="return") == {"failed": True, "msg": (
+        "mesh_mtls_mode: 'STRIKT' is not one of STRICT, PERMISSIVE, DISABLE; did you mean STRICT?; "
+        "mesh_traffic_services[0].retires: unknown key; did you mean retries?")}
+    assert role_variables({"mesh_mtls_mode": "STRICT"}, ["mesh_mtls_mode"], errors="return") == ["mesh_mtls_mode"]
+    with pytest.raises(AnsibleFilterError, match="errors must be one of raise, return, got 'ignore'"):
+        role_variables(host, list(host), errors="ignore")

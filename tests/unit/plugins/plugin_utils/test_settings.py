@@ -149,7 +149,7 @@ def test_role_argument_spec_documents_the_same_defaults():
     assert "settings_every_name: \"{{ query('ansible.builtin.varnames', '^aksmesh_') }}\"" in tasks
     assert "settings_every_name | aksmesh.istio.setting_variables" in tasks
     assert re.search(r"aksmesh\.istio\.settings\(inventory_hostname, [^\n]*\n\s*settings_every_name, "
-                     r"credentials_dest=settings_credentials_dest\)", tasks)
+                     r"credentials_dest=settings_credentials_dest,\s*errors='return'\)", tasks)
     assert not re.search(r"aksmesh_(?!\*)\w+ \| default", tasks.replace("aksmesh_kubeconfig | default('')", ""))
 
 
@@ -329,6 +329,15 @@ def test_the_settings_filter_checks_every_aksmesh_name_it_is_given():
         filters["settings"]({}, "h", "/srv", ["aksmesh_instal_method"])
     with pytest.raises(AnsibleFilterError, match="expected a list of variable names, got str"):
         filters["settings"]({}, "h", "/srv", "aksmesh_target")
+    # errors=return: the problem is the value, for the settings role to fail with exactly its message (the variable
+    # first), not behind ansible-core's wrappers of a filter that raised; a wrong call still raises
+    assert filters["settings"]({}, "h", "/srv", ["aksmesh_instal_method"], errors="return") == {
+        "failed": True, "msg": "aksmesh_instal_method (did you mean aksmesh_install_method?): unknown variable - rename "
+        "or remove it: the collection reads no such variable (every variable: ansible-doc -t role "
+        "aksmesh.istio.settings); aksmesh_unknown_variables: warn only warns"}
+    assert "failed" not in filters["settings"]({}, "h", "/srv", ["aksmesh_target"], errors="return")
+    with pytest.raises(AnsibleFilterError, match="expected a list of variable names, got str"):
+        filters["settings"]({}, "h", "/srv", "aksmesh_target", errors="return")
     assert filters["settings"]({"grafana_passphrase": Vaulted()}, "h", "/srv", ["aksmesh_grafana_passphrase"])
     # the variables it checks: the settings, then the others, in the table's order; neither unknown nor run names
     assert filters["setting_variables"](
