@@ -16,8 +16,9 @@ export PYTHONPATH := $(COLLROOT)
 
 # The parts that start or talk to the test cluster run in a loopback-only network namespace.
 NETNS := tools/netns-run
-# pytest-xdist workers, each with a cluster of its own in a network namespace of its own (tests/conftest.py)
-TEST_WORKERS ?= 2
+# pytest-xdist workers, each with a cluster of its own in a network namespace of its own (tests/conftest.py); three on
+# two cores: the site and traffic tests wait on rollouts and polls more than they compute
+TEST_WORKERS ?= 3
 
 $(BIN)/.installed: requirements/dev.txt requirements/test.txt requirements/runtime.txt requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)

@@ -32,7 +32,9 @@ def named(objs, kind, name):
 def render_play(render_dir, method, role):
     return [{"name": "render", "hosts": "localhost", "gather_facts": False,
              "vars": {"aksmesh_target": "render", "aksmesh_render_dir": str(render_dir),
-                      "aksmesh_install_method": method, "aksmesh_cni": True, "aksmesh_istio_version": ISTIO_VERSION},
+                      "aksmesh_install_method": method, "aksmesh_cni": True, "aksmesh_istio_version": ISTIO_VERSION,
+                      # the Helm method as Flux HelmReleases (the charts' own objects: test_site's render tests)
+                      "aksmesh_render_helm_as": "flux"},
              "roles": [{"role": "aksmesh.istio.settings"}, {"role": role}]}]
 
 

@@ -166,7 +166,9 @@ def test_site_with_the_sample_on_a_fresh_cluster_check_then_apply(kube_api, kube
 def test_site_renders_the_sample_last_and_lints_it(bookinfo, tmp_path):
     out = tmp_path / "out"
     variables = {"aksmesh_render_dir": str(out), "aksmesh_sample": True, "aksmesh_addons": False,
-                 "mesh_sample_source_dir": str(bookinfo), "aksmesh_install_method": "helm"}
+                 "mesh_sample_source_dir": str(bookinfo), "aksmesh_install_method": "helm",
+                 # the control plane as Flux HelmReleases: no chart repository needed for this test of the sample
+                 "aksmesh_render_helm_as": "flux"}
     check = run_playbook(REPO / "site.yml", tmp_path, extra_vars=variables, check=True)
     assert check.rc == 0, check.stdout[-3000:]
     assert not out.exists()
