@@ -161,7 +161,9 @@ def test_preflight_refuses_a_network_plugin_the_cni_cannot_chain_to_before_any_w
     inv = inventory(tmp_path, {"aks": {
         "aksmesh_resource_group": "rg", "aksmesh_cluster_name": "aks", "aksmesh_target": "cluster",
         "aksmesh_install_method": "helm", "aksmesh_cni": True, "aksmesh_addons": False,
-        "aksmesh_istioctl_download": False, "aks_credentials_dest": str(tmp_path / "kube" / "aks.yaml")}})
+        "aksmesh_istioctl_download": False, "aks_credentials_dest": str(tmp_path / "kube" / "aks.yaml"),
+        # the stages' own pre-flights (the credentials among them) pass: the AKS pre-flight is what refuses
+        "aksmesh_grafana_passphrase": "graf-Pass-123", "aksmesh_kiali_passphrase": "kiali-Pass-456"}})
     kube_api.clear_log()
     run = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
     assert run.rc != 0, run.stdout[-3000:]

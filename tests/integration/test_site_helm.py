@@ -270,6 +270,8 @@ def test_a_second_run_with_the_addons_on_changes_nothing(method, request, kube_a
     # istioctl analyze: left out of a no-op run after an analysis that found nothing failing (the first one saw
     # routes to hosts not deployed yet, reported as errors that fail nothing), its counts kept in the report
     assert_analyzed_unless_the_last_analysis_was_clean(second, last)
+    if method != "istioctl":
+        return  # when istioctl analyze runs does not depend on the method: the rest on the istioctl cluster only
     last = report_analysis(tmp_path)
     third = run_playbook(SITE, tmp_path, inventory=inv)
     assert third.rc == 0 and third.changed == [], [r["task"] for r in third.changed]

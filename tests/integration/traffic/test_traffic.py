@@ -1,13 +1,14 @@
 """What the collection's policies do to real traffic: requests through the ingress gateway and from a sidecar'd
 client, carried by real Envoy proxies that the real istiod configures from the objects the collection's roles
-applied. Each test asserts what a proxy or an application saw; each runs for the istioctl and the Helm method."""
-
-import json
-import time
+applied. Each test asserts what a proxy or an application saw; each runs for the istioctl and the Helm method but
+the route policies (ROUTE_POLICY)."""
 
 import base64
+import json
 import ssl
+import time
 
+import pytest
 import trustme
 
 from tests.integration.traffic.conftest import HOST, INGRESS, SHOP, status_counts, versions, workload
@@ -15,6 +16,14 @@ from tests.support.cluster import NODE_IP
 from tests.support.dataplane import connect_refused, http_request, https_request
 
 TRAFFIC = "aksmesh.istio.mesh_traffic"
+
+
+# The route policies (canaries, retries, mirroring, faults, header manipulation, load balancing, outlier detection)
+# are the sidecars' behaviour, the same whichever method installed the control plane (one injector template): they run
+# on the istioctl mesh only. What differs per method (the gateways and their identities, egress, TLS at the gateway,
+# mTLS) runs on both.
+ROUTE_POLICY = pytest.mark.parametrize("mesh", ["istioctl"], indirect=True)
+
 
 
 def traffic(mesh, *services):
@@ -52,6 +61,7 @@ def test_strict_mtls_refuses_plaintext_and_names_the_caller(shop):
     assert "URI=spiffe://cluster.local/ns/shop/sa/client" in xfcc, xfcc
 
 
+@ROUTE_POLICY
 def test_weighted_canary_splits_as_asked(shop):
     traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"], "canary": {"weights": {"v1": 90,
                                                                                                      "v2": 10}}})
@@ -62,6 +72,7 @@ def test_weighted_canary_splits_as_asked(shop):
     assert 0.05 <= counts.get("v2", 0) / 300 <= 0.15, counts  # 10 % ± 5 points
 
 
+@ROUTE_POLICY
 def test_header_and_cookie_canaries_route_only_the_matched_requests(shop):
     traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"],
                    "canary": {"header": {"name": "x-canary", "exact": "yes"}, "subset": "v2"}})
@@ -80,6 +91,7 @@ def test_header_and_cookie_canaries_route_only_the_matched_requests(shop):
     assert set(versions(shop.through_gateway(headers={"Cookie": "canary=on"}, count=20))) == {"v1", "v2"}
 
 
+@ROUTE_POLICY
 def test_retries_are_seen_by_the_backend(shop):
     traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1"], "canary": {"weights": {"v1": 100}},
                    "retries": {"attempts": 3, "per_try_timeout": "2s", "retry_on": "5xx"}})
@@ -94,6 +106,7 @@ def test_retries_are_seen_by_the_backend(shop):
     assert [int(r["headers"]["x-envoy-attempt-count"]) for r in tries] == [1, 2, 3, 4]
 
 
+@ROUTE_POLICY
 def test_mirroring_copies_requests_to_the_mirror(shop):
     traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"], "canary": {"weights": {"v1": 100}},
                    "mirror": {"subset": "v2", "percentage": 100}})
@@ -108,6 +121,7 @@ def test_mirroring_copies_requests_to_the_mirror(shop):
     assert {r["method"] for r in copies} == {"GET"}  # ... and a copy of each at v2
 
 
+@ROUTE_POLICY
 def test_fault_injection_aborts_and_delays(shop):
     """Service-wide faults (``fault`` of a mesh_traffic service applies to every route of the service; a fault
     for one matched route only is issue 24's per-route policy)."""
@@ -133,6 +147,7 @@ def test_fault_injection_aborts_and_delays(shop):
     assert len([r for r in web.requests_seen() if r["path"] == "/delayed"]) == 3  # then delivered
 
 
+@ROUTE_POLICY
 def test_a_fault_on_the_canary_route_hits_only_the_matched_requests(shop):
     """Istio's fault injection task: an abort for one user's requests only; everyone else is untouched."""
     traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"],
@@ -149,6 +164,7 @@ def test_a_fault_on_the_canary_route_hits_only_the_matched_requests(shop):
     assert status_counts(others) == {200: 10} and versions(others) == {"v1": 10}  # the default route, no fault
 
 
+@ROUTE_POLICY
 def test_a_header_matched_group_is_split_by_weights_everyone_else_on_v1(shop):
     """A canary for a header group split 50/50 between v1 and v2 (a match with weights), everyone else on v1."""
     traffic(shop, {"name": "web", "namespace": SHOP, "subsets": ["v1", "v2"],
@@ -164,6 +180,7 @@ def test_a_header_matched_group_is_split_by_weights_everyone_else_on_v1(shop):
     assert versions(shop.from_client("web", "/not-beta", headers={"x-beta": "no"}, count=20)) == {"v1": 20}
 
 
+@ROUTE_POLICY
 def test_ordered_routes_carry_their_own_header_manipulation(shop):
     """routes: jason's requests to v2 with a request header added for the application; everyone else to v1,
     whose answers get a response header; each route's headers reach only its own requests."""
@@ -183,6 +200,7 @@ def test_ordered_routes_carry_their_own_header_manipulation(shop):
     assert all("x-route" not in json.loads(body)["headers"] for _s, _h, body in others)
 
 
+@ROUTE_POLICY
 def test_a_destination_rule_alone_pins_nothing_and_its_policy_applies(shop):
     """Subsets and a policy without routing intent: the DestinationRule alone. A VirtualService the role applied
     before is pruned, traffic reaches both versions again, and the rule's consistent hash keeps each user on one."""
@@ -205,6 +223,7 @@ def test_a_destination_rule_alone_pins_nothing_and_its_policy_applies(shop):
     assert sum(sum(v.values()) for v in seen.values()) == 100, seen
 
 
+@ROUTE_POLICY
 def test_outlier_detection_ejects_the_failing_backend(shop):
     shop.cluster.create(workload("web", "bad", annotations={"aksmesh.test/echo-status": "503"},
                                  service_account="web"))
