@@ -16,7 +16,8 @@ description:
   - Checks Kubernetes and Istio objects, from files or from the live cluster, against the collection's mesh rules
     and returns messages shaped like C(istioctl analyze -o json) (C(code), C(level), C(message), C(origin),
     C(reference), C(documentationUrl)).
-  - "Codes: AKM0001 the user's workloads lack C(app)/C(version) labels (not those the collection or Istio ships); AKM0002 VirtualService not C(exportTo: [\".\"]);
+  - "Codes: AKM0001 the user's workloads lack C(app)/C(version) labels (not those the collection or Istio ships);
+    AKM0002 VirtualService not C(exportTo: [\".\"]);
     AKM0003 VirtualService bound to another namespace's gateway but hidden from it; AKM0004 ServiceEntry not
     C(exportTo: [\".\"]); AKM0005 Gateway outside its workload's namespace; AKM0006 no mesh-wide STRICT
     PeerAuthentication; AKM0007 outbound traffic policy not REGISTRY_ONLY; AKM0008 VirtualServices with the

@@ -126,9 +126,8 @@ def _type_problem(value, kind):
         return ""
     hint = ": quote it" if kind in ("str", "path") and not isinstance(value, (list, dict)) else ""
     article = "an" if kind[0] in "aeiou" else "a"
-    return "expected %s %s, got %s %s%s" % (article, {"str": "string", "dict": "mapping", "bool": "boolean",
-                                                      "int": "integer", "float": "number"}.get(kind, kind),
-                                           type(value).__name__, _shown(value), hint)
+    named = {"str": "string", "dict": "mapping", "bool": "boolean", "int": "integer", "float": "number"}
+    return "expected %s %s, got %s %s%s" % (article, named.get(kind, kind), type(value).__name__, _shown(value), hint)
 
 
 def _choice_problem(value, choices):
@@ -177,8 +176,8 @@ def _check_mapping(value, spec, path, problems):
     for key in value:
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
-            problems.append("%s.%s: unknown key; %s" % (path, key, "did you mean %s?" % close[0] if close else
-                                                       "use %s" % ", ".join(sorted(options))))
+            fix = "did you mean %s?" % close[0] if close else "use %s" % ", ".join(sorted(options))
+            problems.append("%s.%s: unknown key; %s" % (path, key, fix))
     given = set(k for k, v in value.items() if v is not None)
     for name, option in options.items():
         present = name in given or any(a in given for a in option.get("aliases") or [])

@@ -129,9 +129,8 @@ def render(method, addons, chart_repo, workdir):
     the Helm releases)."""
     out = workdir / "render"
     shutil.rmtree(out, ignore_errors=True)
-    inv = write_inventory(workdir / "render-inventory", {"aks": dict(host_vars(method, addons, chart_repo),
-                                                                      aksmesh_render_dir=str(out))},
-                          dict(mesh_vars(), aksmesh_target="render"))
+    host = dict(host_vars(method, addons, chart_repo), aksmesh_render_dir=str(out))
+    inv = write_inventory(workdir / "render-inventory", {"aks": host}, dict(mesh_vars(), aksmesh_target="render"))
     _wall, _cpu, _changed, results = site(inv, workdir, "render")
     fact = "istio_install_operator" if method == "istioctl" else "istio_helm_releases"
     given = [r["result"]["ansible_facts"][fact] for r in results if fact in r["result"].get("ansible_facts", {})]

@@ -6,8 +6,8 @@ import yaml
 from kubernetes import client, config
 
 from tests.integration.test_site import (LEGACY, MESH, SITE, assert_a_gitops_resync_conflicts_with_nothing,
-                                        assert_policies_select_gateway_pods, deploy_shop, injected_containers,
-                                        inventory)
+                                         assert_policies_select_gateway_pods, deploy_shop, injected_containers,
+                                         inventory)
 from tests.support import aks_crds
 from tests.support.ansible_runner import REPO, run_playbook
 from tests.support.cluster import ISTIO_VERSION

@@ -9,8 +9,8 @@ import yaml
 from kubernetes import client, config
 
 from tests.integration.test_site import (MESH, SITE, assert_a_gitops_resync_conflicts_with_nothing,
-                                        assert_a_second_apply_changes_nothing, assert_policies_select_gateway_pods,
-                                        deploy_shop, inventory)
+                                         assert_a_second_apply_changes_nothing, assert_policies_select_gateway_pods,
+                                         deploy_shop, inventory)
 from tests.support.ansible_runner import REPO, run_playbook
 from tests.support.cluster import ISTIO_VERSION
 

@@ -594,7 +594,7 @@ def graph_query(query, rows):
     if not stages or stages[0] != "Resources":
         raise ValueError("the loopback Resource Graph answers queries of the Resources table")
     for stage in stages[1:]:
-        word, _, rest = stage.partition(" ")
+        word, _sep, rest = stage.partition(" ")
         if word == "where":
             tests = []
             for clause in re.split(r"\s+and\s+", rest):
@@ -603,7 +603,7 @@ def graph_query(query, rows):
                     raise ValueError(f"where {clause!r}: column op 'text' expected")
                 tests.append(m.groups())
 
-            def keep(row, tests=tests):
+            def keep(row, tests=tuple(tests)):
                 for column, op, text in tests:
                     value = "" if _path(row, column) is None else str(_path(row, column))
                     same = value.lower() == text.lower() if "~" in op else value == text

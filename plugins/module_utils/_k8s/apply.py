@@ -568,7 +568,7 @@ def redact_drift(obj, drifted):
     if obj.get("kind") != "Secret":
         return drifted
     return [d if _public_field(d["path"]) else dict(d, desired=REDACTED,
-                                                      live=REDACTED if d["live"] is not None else None)
+                                                    live=REDACTED if d["live"] is not None else None)
             for d in drifted]
 
 

@@ -161,9 +161,10 @@ def mount(dep, container_name, volume, mount_path):
 
 def wire_kiali_grafana_credentials(dep, secret):
     """Mount the Grafana credential Secret's user and passphrase where Kiali reads its Grafana credentials."""
-    return all([mount(dep, "kiali", {"name": "aksmesh-" + name, "secret": {
+    mounted = [mount(dep, "kiali", {"name": "aksmesh-" + name, "secret": {
         "secretName": secret, "items": [{"key": key, "path": "value.txt"}]}}, KIALI_OVERRIDE_SECRETS + "/" + name)
-        for key, name in KIALI_GRAFANA_CREDENTIALS])
+        for key, name in KIALI_GRAFANA_CREDENTIALS]  # every credential mounted (a list: no mount left out)
+    return all(mounted)
 
 
 def wire_kiali_signing_key(dep, secret):

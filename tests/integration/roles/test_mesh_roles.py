@@ -289,8 +289,8 @@ def test_egress_routes_converge_to_one_virtual_service_per_host_on_the_egress_ga
                    "route": [{"destination": {"host": host, "port": {"number": 443}}, "weight": 100}]}
     for ns in ("shop", "payments"):  # as the stage applied them before (its field manager and labels)
         kube_api.apply({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {
-            "name": name, "namespace": ns, "labels": {"app.kubernetes.io/managed-by": "aksmesh",
-                                                      "aksmesh.io/stage": "egress"}},
+            "name": name, "namespace": ns,
+            "labels": {"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": "egress"}},
             "spec": {"hosts": [host], "gateways": ["mesh", gw_ref], "exportTo": [".", "istio-egress"],
                      "tls": [mesh_leg, gateway_leg]}}, manager="aksmesh")
 

@@ -16,14 +16,11 @@ from tests.support.cluster import NODE_IP
 from tests.support.dataplane import connect_refused, http_request, https_request
 
 TRAFFIC = "aksmesh.istio.mesh_traffic"
-
-
 # The route policies (canaries, retries, mirroring, faults, header manipulation, load balancing, outlier detection)
 # are the sidecars' behaviour, the same whichever method installed the control plane (one injector template): they run
 # on the istioctl mesh only. What differs per method (the gateways and their identities, egress, TLS at the gateway,
 # mTLS) runs on both.
 ROUTE_POLICY = pytest.mark.parametrize("mesh", ["istioctl"], indirect=True)
-
 
 
 def traffic(mesh, *services):

@@ -98,15 +98,15 @@ SECRETS = {"grafana_username": "g", "grafana_passphrase": "g-pass", "kiali_usern
 def test_a_passphrase_that_is_no_string_is_refused_by_name_never_told(value):
     """The spec's type str turned a passphrase ['a'] into the text "['a']" (issue 23): a secret that is no string
     is refused, naming the role variable and the type, never the value."""
-    msg = fails("secrets_manifests", "istio-system", **dict(SECRETS, kiali_passphrase=value))
+    msg = fails("secrets_manifests", "istio-system", **{**SECRETS, "kiali_passphrase": value})
     assert msg.startswith("mesh_secrets_kiali_passphrase: is a ") and "not a string" in msg, msg
     assert "s3cret" not in msg and "80412345" not in msg and "1.5" not in msg
 
 
 def test_a_list_or_mapping_for_a_string_option_is_refused_by_name():
-    assert fails("secrets_manifests", "istio-system", **dict(SECRETS, grafana_username=["admin"])) == (
+    assert fails("secrets_manifests", "istio-system", **{**SECRETS, "grafana_username": ["admin"]}) == (
         "mesh_secrets_grafana_username: is a list, not a string: give one string (quote it in YAML)")
-    assert fails("mtls_manifests", "STRICT", **dict(MTLS, root_namespace={"a": 1})).startswith(
+    assert fails("mtls_manifests", "STRICT", **{**MTLS, "root_namespace": {"a": 1}}).startswith(
         "mesh_mtls_root_namespace: is a mapping, not a string")
     # a number for a plain string option is still what the spec makes of it
     assert FILTERS["secrets_manifests"]("istio-system", **dict(SECRETS, grafana_username=1234))

@@ -105,8 +105,8 @@ def test_one_virtual_service_per_host_on_the_egress_gateway():
     """Two client namespaces used to give two VirtualServices bound to the egress gateway for one host (IST0109):
     the gateway's leg is now one, in its namespace; the collection's lint of the whole batch finds nothing."""
     from ansible_collections.aksmesh.istio.plugins.module_utils._istio import mesh_lint
-    objs = objects([{"host": HOST}, {"host": "status.example.com", "protocol": "HTTP"}, dict(ORIGINATING,
-                                                                                        host="cnn.example.com")])
+    objs = objects([{"host": HOST}, {"host": "status.example.com", "protocol": "HTTP"},
+                    dict(ORIGINATING, host="cnn.example.com")])
     bound = [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objs if o["kind"] == "VirtualService"
              and o["spec"]["gateways"] != ["mesh"]]
     assert bound == [("istio-egress", "egress-api-example-com"), ("istio-egress", "egress-status-example-com"),
@@ -125,8 +125,8 @@ def test_the_egress_gateway_namespace_as_a_client_namespace_gets_both_legs_in_on
     assert vs["gateways"] == ["mesh", "istio-egress/egress-api-example-com"] and vs["exportTo"] == ["."]
     assert [r["match"][0]["gateways"] for r in vs["http"] + vs["tls"]] == [
         ["mesh"], ["istio-egress/egress-api-example-com"]] * 2
-    assert one(objs, "VirtualService", "shop")["http"] == [r for r in vs["http"] if r["match"][0]["gateways"] ==
-                                                            ["mesh"]]
+    mesh_leg = [r for r in vs["http"] if r["match"][0]["gateways"] == ["mesh"]]
+    assert one(objs, "VirtualService", "shop")["http"] == mesh_leg
 
 
 def test_mutual_tls_origination_and_the_target_port_added_when_not_listed():

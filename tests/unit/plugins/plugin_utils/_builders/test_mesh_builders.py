@@ -332,7 +332,7 @@ def test_injection_uses_the_default_revision_when_an_entry_names_none():
     assert injection.desired_labels({"name": "a"}, "asm-1-28") == {"istio-injection": None, "istio.io/rev": "asm-1-28"}
     assert injection.desired_labels({"name": "a", "revision": "1-30"}, "asm-1-28")["istio.io/rev"] == "1-30"
     ns = injection.labelled_namespaces(namespaces=[{"name": "shop"}], revision="asm-1-28",
-                                     istio_namespace="aks-istio-system")[0]
+                                       istio_namespace="aks-istio-system")[0]
     assert ns["metadata"]["labels"]["istio.io/rev"] == "asm-1-28" and "istio-injection" not in ns["metadata"]["labels"]
 
 
