@@ -316,6 +316,20 @@ def test_a_passphrase_that_is_no_string_is_named_never_shown(tmp_path):
     assert "80412345" not in run.stdout + run.stderr + json.dumps(run.results) and not (tmp_path / "out").exists()
 
 
+def apply_render_folders(kube_api, folders, files, after=None):
+    """`kubectl apply --server-side -R -f` of each render folder in turn, as a GitOps tool would: each succeeds, one
+    "serverside-applied" line per object of ``files``; ``after(folder)`` runs after each folder."""
+    lines = 0
+    for folder in folders:
+        applied = kube_api.kubectl("apply", "--server-side", "--field-manager", "gitops", "-R", "-f", str(folder),
+                                   check=False, timeout=300)
+        assert applied.returncode == 0, (folder.name, applied.stderr[-3000:])
+        lines += len(applied.stdout.splitlines())
+        if after is not None:
+            after(folder)
+    assert lines == len(files)
+
+
 def assert_a_second_apply_changes_nothing(kube_api, out, files, again):
     """``kubectl diff --server-side`` of the render's ``files`` (under ``out``), copied to ``again``, finds nothing.
     istiod takes over its webhook configurations once it runs (failurePolicy, caBundle), which is why GitOps tools are
@@ -344,13 +358,7 @@ def test_the_render_folder_applies_to_an_empty_cluster_as_it_is(kube_api, tmp_pa
     files = sorted(out.rglob("*.yaml"))
     folders = sorted(p for p in out.iterdir() if p.is_dir())
     assert [f.name[:3] for f in folders] == sorted(f.name[:3] for f in folders) and folders[0].name == "10-istio"
-    lines = 0
-    for folder in folders:
-        applied = kube_api.kubectl("apply", "--server-side", "--field-manager", "gitops", "-R", "-f", str(folder),
-                                   check=False, timeout=300)
-        assert applied.returncode == 0, (folder.name, applied.stderr[-3000:])
-        lines += len(applied.stdout.splitlines())
-    assert lines == len(files)  # one "serverside-applied" line per object
+    apply_render_folders(kube_api, folders, files)
     for kind, ns, name in (("Deployment", "istio-system", "istiod"), ("Namespace", None, "shop"),
                            ("Secret", "istio-system", "grafana")):
         assert kube_api.get("apps/v1" if kind == "Deployment" else "v1", kind, ns, name), (kind, name)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from tests.integration.test_site import (MESH, SITE, assert_a_gitops_resync_conflicts_with_nothing,
+from tests.integration.test_site import (MESH, SITE, apply_render_folders, assert_a_gitops_resync_conflicts_with_nothing,
                                          assert_a_second_apply_changes_nothing, assert_policies_select_gateway_pods,
                                          deploy_shop, inventory)
 from tests.support.ansible_runner import REPO, run_playbook
@@ -140,13 +140,7 @@ def test_the_helm_method_renders_manifests_that_plain_kubectl_applies(kube_api, 
                                                  "meta.helm.sh/release-namespace": "istio-system"}
     assert "helm.sh/hook" not in json.dumps(list(objs.values()))
     kube_api.remove_istio_crds()
-    lines = 0
-    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
-        applied = kube_api.kubectl("apply", "--server-side", "--field-manager", "gitops", "-R", "-f", str(folder),
-                                   check=False, timeout=300)
-        assert applied.returncode == 0, (folder.name, applied.stderr[-3000:])
-        lines += len(applied.stdout.splitlines())
-    assert lines == len(files)  # one "serverside-applied" line per object
+    apply_render_folders(kube_api, sorted(p for p in out.iterdir() if p.is_dir()), files)
     assert kube_api.get("apps/v1", "Deployment", "istio-system", "istiod")
     assert kube_api.get("apps/v1", "Deployment", "istio-ingress", "istio-ingress")
     assert kube_api.get("security.istio.io/v1", "PeerAuthentication", "istio-system", "default")

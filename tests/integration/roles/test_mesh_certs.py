@@ -10,6 +10,7 @@ cert-manager objects: that test applies none, and kube_api removes the chart's c
 import pytest
 import yaml
 
+from tests.integration.test_site import apply_render_folders
 from tests.support.ansible_runner import REPO, role_play, run_playbook
 from tests.support.cluster import ISTIO_VERSION
 
@@ -259,12 +260,8 @@ def test_site_render_writes_cert_manager_before_the_certificates_and_kubectl_app
     kube_api.wait_for(lambda: not any(kube_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n)
                                       for n in crds), "an earlier test's cert-manager CRDs to be deleted")
     files = sorted(out.rglob("*.yaml"))
-    lines = 0
-    for folder in folders:
-        applied = kube_api.kubectl("apply", "--server-side", "--field-manager", "gitops", "-R", "-f", str(folder),
-                                   check=False, timeout=300)
-        assert applied.returncode == 0, (folder.name, applied.stderr[-3000:])
-        lines += len(applied.stdout.splitlines())
+
+    def after(folder):
         if folder.name == "42-cert-manager":
             assert sorted(d["metadata"]["name"] for d in kube_api.get("apps/v1", "Deployment", "cert-manager")) == [
                 "cert-manager", "cert-manager-cainjector", "cert-manager-webhook"]
@@ -273,7 +270,7 @@ def test_site_render_writes_cert_manager_before_the_certificates_and_kubectl_app
             # ready on a real cluster (docs/gitops.md). Stand in for a ready webhook by removing them.
             for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
                 kube_api.delete("admissionregistration.k8s.io/v1", kind, None, "cert-manager-webhook")
-    assert lines == len(files)  # one "serverside-applied" line per object
+    apply_render_folders(kube_api, folders, files, after)
     cert = kube_api.get(API, "Certificate", "istio-ingress", "shop-example-com-tls")
     assert cert["spec"]["dnsNames"] == ["shop.example.com"]
     assert kube_api.get(API, "ClusterIssuer", None, "letsencrypt")
