@@ -228,6 +228,13 @@ def _templated(value):
     return False
 
 
+def not_a_string(variable, value, secret=False):
+    """What to say of ``value`` given for the string option ``variable`` (ansible-core's check would turn it into
+    text): its type, never its value."""
+    return "%s: is a %s, not a string: give one string (quote it in YAML)%s" % (
+        variable, _type_name(value), ", from a vaulted variable" if secret else "")
+
+
 def value_problems(variable, value, spec):
     """What is wrong with the value of a role variable as a whole: a string option given a list or a mapping (which
     ansible-core's check would turn into text), or a value that check refuses (a choice it does not offer, a type it
@@ -239,7 +246,7 @@ def value_problems(variable, value, spec):
     flat = without_suboptions(spec)
     kind = flat.get("type", "str")
     if kind in ("str", "path") and isinstance(value, NOT_TEXT):
-        return ["%s: is a %s, not a string: give one string (quote it in YAML)" % (variable, _type_name(value))]
+        return [not_a_string(variable, value)]
     refused = ArgumentSpecValidator({variable: copy.deepcopy(flat)}).validate({variable: value}).error_messages
     if not refused:
         return []
@@ -386,9 +393,7 @@ class StageFilter(object):
             if entry.get("type", "str") != "str" or value is None or isinstance(value, str):
                 continue
             if entry.get("no_log") or isinstance(value, NOT_TEXT):
-                vaulted = ", from a vaulted variable" if entry.get("no_log") else ""
-                raise AnsibleFilterError("%s: is a %s, not a string: give one string (quote it in YAML)%s" % (
-                    self.variable(option), _type_name(value), vaulted))
+                raise AnsibleFilterError(not_a_string(self.variable(option), value, entry.get("no_log")))
 
     def __call__(self, value, **kwargs):
         options = self.validate(value, kwargs)
