@@ -87,7 +87,7 @@ unit: setup
 
 # The unit tests on the minimum versions: part of make test (seconds; about a minute the first time, for the venv).
 unit-minimum: $(MINVENV)/.installed $(COLLROOT)/ansible_collections/aksmesh/istio
-	$(MINVENV)/bin/pytest -q -p no:cacheprovider tests/unit
+	$(MINVENV)/bin/pytest -q -p no:cacheprovider -n 2 tests/unit
 
 # Also the Azure modules through those SDKs against the loopback ARM: about 3 minutes more, so not in make test.
 test-minimum: $(MINVENV)/.installed $(COLLROOT)/ansible_collections/aksmesh/istio tools
@@ -114,7 +114,7 @@ core-matrix: setup $(COLLROOT)/ansible_collections/aksmesh/istio $(CORE_LINES:%=
 	for line in $(CORE_LINES); do \
 		bin=$(CURDIR)/.venv-core-$$line/bin; \
 		echo "ansible-core $$line ($$($$bin/python -c 'import ansible.release as r; print(r.__version__)')): unit tests"; \
-		PATH=$$bin:$$PATH $$bin/pytest -q -p no:cacheprovider tests/unit; \
+		PATH=$$bin:$$PATH $$bin/pytest -q -p no:cacheprovider -n 2 tests/unit; \
 		echo "ansible-core $$line: the demo render, compared with the dev venv's; --tags mtls"; \
 		render $$line $$line; \
 		diff -r $(CORE_MATRIX_DIR)/dev $(CORE_MATRIX_DIR)/$$line \

@@ -49,6 +49,8 @@ _ROLE_OPTIONS = {}
 LABEL_OPTIONS = ("namespace", "namespaces", "revision", "revision_tags")
 # values of a str option that no one means as one string
 NOT_TEXT = (Mapping, list, tuple, set)
+# libyaml's safe loader when PyYAML was built with it (the same documents, the same values)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _type_name(value):
@@ -65,8 +67,10 @@ def plain(value):
 
 
 def _entry_points(role):
+    """The role's argument specs, parsed with libyaml where PyYAML has it: every task process that runs a stage
+    filter, and the settings' check of every role's variables, reads them again (about ten times faster)."""
     with open(os.path.join(ROLES, role, "meta", "argument_specs.yml")) as f:
-        return yaml.safe_load(f)["argument_specs"]
+        return yaml.load(f, Loader=_SAFE_LOADER)["argument_specs"]
 
 
 def role_options(role):

@@ -8,7 +8,6 @@ from kubernetes import client, config
 
 from tests.integration.test_site import LEGACY, MESH, PASSPHRASES, SITE, inventory
 from tests.support.ansible_runner import run_playbook
-from tests.support.cluster import ISTIO_VERSION
 
 # the field managers of what the collection writes itself (apply, injection, restarts) and through the tools
 OURS = ("aksmesh", "istioctl", "istio-operator", "helm")
@@ -94,11 +93,9 @@ def test_check_mode_through_azure_on_a_fresh_cluster(arm, aks, azure_env, kube_a
     assert kubeconfig.exists()  # written by the real run only
 
 
-def test_check_mode_with_a_kubeconfig_on_a_fresh_cluster(kube_api, kubeconfig, tmp_path):
-    kube_api.remove_istio_crds()
-    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig}},
-                    dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False))
-    check_then_apply(kube_api, tmp_path, inv)
+# check_then_apply on the other paths, each in the test of what it adds (one site.yml pair each, as CI's time is
+# counted): the istioctl method through a kubeconfig with the sample on (roles/test_sample.py), and the istioctl and
+# Helm methods through a kubeconfig with the CNI node agent (test_cni.py)
 
 
 def test_check_mode_announces_what_manual_injection_creates_on_a_fresh_cluster(kube_api, kubeconfig, tmp_path):
@@ -120,14 +117,6 @@ def test_check_mode_announces_what_manual_injection_creates_on_a_fresh_cluster(k
     said = check.task("Report the manual injection")[0]["result"]["msg"]
     assert said.startswith("would inject Deployment legacy/web once revision default is installed in "
                            "istio-system"), said
-
-
-def test_check_mode_helm_on_a_fresh_cluster(kube_api, kubeconfig, istio_chart_repo, tmp_path):
-    kube_api.remove_istio_crds()  # the base chart brings them
-    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": "helm",
-                                       "aksmesh_istio_version": ISTIO_VERSION, "istio_helm_repo": istio_chart_repo}},
-                    dict(MESH, aksmesh_target="cluster"))
-    check_then_apply(kube_api, tmp_path, inv)
 
 
 def test_check_mode_aks_addon_on_a_fresh_cluster(arm, aks, azure_env, kube_api, tmp_path):

@@ -149,7 +149,9 @@ def test_istioctl_installs_the_cni_component_then_nothing_and_purge_removes_it(k
     purge = run_playbook([{"name": "purge", "hosts": "localhost", "gather_facts": False, "tasks": [{
         "aksmesh.istio.istio_install": {"state": "absent", "purge": True, "kubeconfig": kubeconfig}}]}], tmp_path)
     assert purge.rc == 0 and purge.changed, purge.stdout[-4000:]
-    assert kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node") is None
+    # istioctl uninstall deletes it in the background (its pods' grace period first): gone, not only deleting
+    kube_api.wait_for(lambda: kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node") is None,
+                      "the CNI DaemonSet to be deleted")
 
 
 def test_preflight_refuses_a_network_plugin_the_cni_cannot_chain_to_before_any_write(
@@ -207,6 +209,9 @@ def test_istioctl_canary_upgrade_keeps_the_cni_agent(kube_api, kubeconfig, tmp_p
 @pytest.mark.parametrize("method", ["istioctl", "helm"])
 def test_site_check_mode_announces_the_cni_agent_it_then_creates(method, kube_api, kubeconfig, istio_chart_repo,
                                                                  tmp_path):
+    """site.yml --check --diff at -vvv on a fresh cluster through a kubeconfig, for the istioctl and the Helm
+    method with the CNI node agent on: it announces every object the real run then creates (the agent's DaemonSet
+    among them), writes nothing and prints no secret (test_check_mode.check_then_apply)."""
     kube_api.remove_istio_crds()  # a fresh cluster
     inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": method,
                                        "aksmesh_istio_version": ISTIO_VERSION, "istio_helm_repo": istio_chart_repo,
