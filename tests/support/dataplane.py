@@ -62,6 +62,11 @@ class DataPlaneError(RuntimeError):
     pass
 
 
+class VolumePending(DataPlaneError):
+    """A volume's ConfigMap or Secret does not exist yet: as a kubelet does, the pod waits for it (istiod writes
+    istio-ca-root-cert into a new namespace a moment after the namespace appears) rather than failing."""
+
+
 def unavailable(tools) -> str | None:
     """Why the data plane cannot run here, or None."""
     if os.geteuid() != 0:
@@ -277,7 +282,7 @@ class PodRuntime:
         if obj is None:
             if spec.get("optional"):
                 return {}
-            raise DataPlaneError(f"ConfigMap {self.namespace}/{spec['name']} is missing")
+            raise VolumePending(f"ConfigMap {self.namespace}/{spec['name']} is missing")
         return self._keyed({k: v.encode() for k, v in (obj.get("data") or {}).items()}, spec)
 
     def _secret(self, spec):
@@ -286,7 +291,7 @@ class PodRuntime:
         if obj is None:
             if spec.get("optional"):
                 return {}
-            raise DataPlaneError(f"Secret {self.namespace}/{spec.get('secretName') or spec.get('name')} is missing")
+            raise VolumePending(f"Secret {self.namespace}/{spec.get('secretName') or spec.get('name')} is missing")
         return self._keyed({k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}, spec)
 
     def _downward(self, items):
@@ -531,6 +536,7 @@ class DataPlane(Reconciler):
         self.externals: list[External] = []
         self.dns = None  # CoreDNS's address, when it runs
         self.failed: dict[str, str] = {}
+        self.pending: dict[str, str] = {}  # pods whose volumes wait for a ConfigMap or Secret: which, and why
         self._lock = threading.Lock()
 
     # ---- cluster access ---------------------------------------------------------------------------
@@ -579,6 +585,7 @@ class DataPlane(Reconciler):
         self.dns = self.cluster.start_coredns()
         self._stage()
         self.failed.clear()
+        self.pending.clear()
         return super().start()
 
     def _stage(self):
@@ -627,6 +634,8 @@ class DataPlane(Reconciler):
         want = {f"{p['metadata']['namespace']}/{p['metadata']['name']}/{p['metadata']['uid']}": p
                 for p in out["items"] if wanted(p, self.node_names)}
         with self._lock:
+            for key in [k for k in self.pending if k not in want]:
+                del self.pending[key]
             for key in [k for k in self.pods if k not in want]:
                 runtime = self.pods.pop(key)
                 runtime.terminate(min(float(runtime.pod["spec"].get("terminationGracePeriodSeconds", 30)),
@@ -646,10 +655,15 @@ class DataPlane(Reconciler):
                 runtime = PodRuntime(self, pod)
                 try:
                     runtime.start()
+                except VolumePending as exc:  # tried again on the next pass, as a kubelet retries the mount
+                    runtime.stop()
+                    self.pending[key] = str(exc)
+                    continue
                 except (DataPlaneError, OSError, RuntimeError, subprocess.SubprocessError) as exc:
                     runtime.stop()
                     self.failed[key] = str(exc)
                     continue
+                self.pending.pop(key, None)
                 self.pods[key] = runtime
             for runtime in self.pods.values():
                 if not runtime.ready_reported and runtime.probe_ready():
@@ -721,7 +735,10 @@ class DataPlane(Reconciler):
             if failed:
                 raise DataPlaneError("; ".join(failed))
             time.sleep(0.2)
-        raise DataPlaneError(f"no pod {namespace}/{name_or_prefix}* is run by the data plane")
+        with self._lock:
+            pending = [f"{k}: {v}" for k, v in self.pending.items() if k.startswith(f"{namespace}/")]
+        raise DataPlaneError(f"no pod {namespace}/{name_or_prefix}* is run by the data plane"
+                             + (f" (waiting for volumes: {'; '.join(pending)})" if pending else ""))
 
     def runtimes(self, namespace=None):
         with self._lock:
