@@ -40,16 +40,26 @@ class FaultProxy(LoopbackServer):
         self._admin_token = admin_token
         self._upstream_ctx = ssl.create_default_context()
         ca.configure_trust(self._upstream_ctx)
-        self._local = threading.local()
+        # kept-alive upstream connections no request is using: each client (a module, kubectl, helm) is a process
+        # with a connection of its own, and reusing the upstream ones saves the API server a TLS handshake each
+        self._idle = []
+        self._idle_lock = threading.Lock()
 
     # ---- forwarding ---------------------------------------------------------------------------
-    def _connection(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPSConnection(self.upstream.hostname, self.upstream.port,
-                                               context=self._upstream_ctx, timeout=300)
-            self._local.conn = conn
-        return conn
+    def _connection(self, fresh=False):
+        with self._idle_lock:
+            if self._idle and not fresh:
+                return self._idle.pop()
+        return http.client.HTTPSConnection(self.upstream.hostname, self.upstream.port, context=self._upstream_ctx,
+                                           timeout=300)
+
+    def _release(self, conn):
+        """Back to the idle ones, once its answer was read to the end (a streamed one is closed instead)."""
+        with self._idle_lock:
+            if len(self._idle) < 16:
+                self._idle.append(conn)
+                return
+        conn.close()
 
     def _headers(self, h):
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -96,7 +106,7 @@ class FaultProxy(LoopbackServer):
             h.wfile.write(data)
             return
         try:
-            resp = self._forward(h.command, h.path, body, self._headers(h))
+            conn, resp = self._forward(h.command, h.path, body, self._headers(h))
         except (OSError, http.client.HTTPException) as exc:
             data = status_body(502, f"fault proxy: upstream error: {exc}")
             self._record(h.command, path, parsed.query, 502)
@@ -108,6 +118,7 @@ class FaultProxy(LoopbackServer):
             return
         if fault is not None:  # drop-after: the API server did the work; the client never hears of it
             resp.read()
+            self._release(conn)
             self._record(h.command, path, parsed.query, 0)
             self._drop(h)
             return
@@ -119,12 +130,14 @@ class FaultProxy(LoopbackServer):
         length = resp.getheader("Content-Length")
         if h.command == "HEAD" or resp.status in (204, 304) or resp.status < 200:  # answers without a body
             resp.read()
+            self._release(conn)
             if resp.status >= 200 and resp.status not in (204, 304):
                 h.send_header("Content-Length", "0")
             h.end_headers()
             return
         if length is not None and resp.getheader("Transfer-Encoding") is None:
             data = resp.read()
+            self._release(conn)
             h.send_header("Content-Length", str(len(data)))
             h.end_headers()
             if h.command != "HEAD":
@@ -143,20 +156,23 @@ class FaultProxy(LoopbackServer):
         except (OSError, http.client.HTTPException):  # either side went away mid-stream (a watch ending)
             h.close_connection = True
         finally:
-            self._local.conn = None  # a streamed answer leaves the upstream connection in no reusable state
             resp.close()
+            conn.close()  # a streamed answer (a watch) may have ended half-way: this connection is not reused
 
     def _forward(self, method, target, body, headers):
+        """(the upstream connection, its response): the caller releases or closes the connection."""
         for attempt in (0, 1):
-            conn = self._connection()
+            conn = self._connection(fresh=bool(attempt))  # an idle one the API server closed: then a new one
             try:
                 conn.request(method, target, body=body, headers=headers)
-                return conn.getresponse()
+                return conn, conn.getresponse()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 conn.close()
-                self._local.conn = None
                 if attempt:
                     raise
+            except BaseException:
+                conn.close()
+                raise
         raise AssertionError("unreachable")
 
     @staticmethod
