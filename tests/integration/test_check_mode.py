@@ -94,8 +94,8 @@ def test_check_mode_through_azure_on_a_fresh_cluster(arm, aks, azure_env, kube_a
 
 
 # check_then_apply on the other paths, each in the test of what it adds (one site.yml pair each, as CI's time is
-# counted): the istioctl method through a kubeconfig with the sample on (roles/test_sample.py), and the istioctl and
-# Helm methods through a kubeconfig with the CNI node agent (test_cni.py)
+# counted): the istioctl method through a kubeconfig with the sample and the CNI node agent on
+# (roles/test_sample.py), and the Helm method through a kubeconfig with the CNI node agent (test_cni.py)
 
 
 def test_check_mode_announces_what_manual_injection_creates_on_a_fresh_cluster(kube_api, kubeconfig, tmp_path):

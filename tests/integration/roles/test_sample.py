@@ -147,18 +147,25 @@ def test_a_pending_address_and_a_bad_namespace_are_named(kube_api, kubeconfig, b
 
 def test_site_with_the_sample_on_a_fresh_cluster_check_then_apply(kube_api, kubeconfig, bookinfo, tmp_path):
     """site.yml --check announces the sample's objects (its namespace, the Gateway into the planned istio-ingress,
-    the kinds of the CRDs istioctl would install) and writes nothing; the real run creates exactly those."""
+    the kinds of the CRDs istioctl would install) and writes nothing; the real run creates exactly those. The
+    istioctl method through a kubeconfig, with the CNI node agent on: this is also test_cni's check mode for the
+    istioctl method (one site.yml pair for both, as CI's time is counted)."""
     from tests.integration.test_check_mode import check_then_apply
     from tests.integration.test_site import MESH, inventory
     kube_api.remove_istio_crds()  # a fresh cluster: istioctl install brings them
     inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig}}, dict(
         MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False, aksmesh_sample=True,
-        mesh_sample_source_dir=str(bookinfo), mesh_sample_check_ingress=False))
+        mesh_sample_source_dir=str(bookinfo), mesh_sample_check_ingress=False, aksmesh_cni=True,
+        istio_install_tag=ISTIO_VERSION))
     check = check_then_apply(kube_api, tmp_path, inv)
     announced = check.task("Apply the sample")[0]["result"]["results"]
     assert {(e["kind"], e.get("namespace"), e["name"]) for e in announced if e["action"] == "created"} >= {
         ("Namespace", None, "bookinfo"), ("Gateway", "istio-ingress", "bookinfo-gateway"),
         ("Deployment", "bookinfo", "productpage-v1")}
+    install = check.task("Compare the control plane with the cluster")[0]["result"]
+    assert ("DaemonSet", "istio-system", "istio-cni-node", "create") in {
+        (c["kind"], c.get("namespace"), c["name"], c["action"]) for c in install["manifest_changes"]}, install
+    assert kube_api.get("apps/v1", "DaemonSet", "istio-system", "istio-cni-node")
     pods = kube_api.get("v1", "Pod", "bookinfo")
     assert pods and all(injected(p) for p in pods)
 
