@@ -421,31 +421,35 @@ class Cluster:
         return status, out
 
     def _direct_connection(self, fresh=False):
-        """This thread's kept-alive connection to the API server: the harness's reads (a snapshot lists every kind
-        after each test, eight threads at a time) reuse one TLS session each instead of a handshake per request."""
+        """(this thread's kept-alive connection to the API server, whether it served a request before): the
+        harness's reads (a snapshot lists every kind after each test, eight threads at a time) reuse one TLS session
+        each instead of a handshake per request."""
         local = self.__dict__.setdefault("_direct_local", threading.local())
         conn = getattr(local, "conn", None)
-        if conn is None or fresh:
-            if conn is not None:
-                conn.close()
-            conn = local.conn = http.client.HTTPSConnection("127.0.0.1", self.api_port, context=self._direct_ctx,
-                                                            timeout=30)
-        return conn
+        if conn is not None and not fresh:
+            return conn, True
+        if conn is not None:
+            conn.close()
+        conn = local.conn = http.client.HTTPSConnection("127.0.0.1", self.api_port, context=self._direct_ctx,
+                                                        timeout=30)
+        return conn, False
 
     def _api_once(self, method, path, body, content_type, query):
         target = path + (("?" + "&".join(f"{k}={v}" for k, v in query.items())) if query else "")
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": content_type,
                    "Accept": "application/json"}
-        for fresh in (False, True):  # a kept-alive connection the server closed meanwhile: once more, on a new one
-            conn = self._direct_connection(fresh)
+        for fresh in (False, True):
+            conn, reused = self._direct_connection(fresh)
             try:
                 conn.request(method, target, body=data, headers=headers)
                 resp = conn.getresponse()
                 raw = resp.read()
                 break
-            except (http.client.RemoteDisconnected, http.client.CannotSendRequest, ConnectionError):
-                if fresh:
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                # a kept-alive connection the server closed meanwhile (reset, or a TLS EOF): once more, on a new one
+                if fresh or not reused:
                     raise
         if resp.status >= 400:
             try:

@@ -47,11 +47,12 @@ class FaultProxy(LoopbackServer):
 
     # ---- forwarding ---------------------------------------------------------------------------
     def _connection(self, fresh=False):
+        """(a connection, whether it was idle before): an idle one, unless ``fresh``, else a new one."""
         with self._idle_lock:
             if self._idle and not fresh:
-                return self._idle.pop()
+                return self._idle.pop(), True
         return http.client.HTTPSConnection(self.upstream.hostname, self.upstream.port, context=self._upstream_ctx,
-                                           timeout=300)
+                                           timeout=300), False
 
     def _release(self, conn):
         """Back to the idle ones, once its answer was read to the end (a streamed one is closed instead)."""
@@ -162,13 +163,14 @@ class FaultProxy(LoopbackServer):
     def _forward(self, method, target, body, headers):
         """(the upstream connection, its response): the caller releases or closes the connection."""
         for attempt in (0, 1):
-            conn = self._connection(fresh=bool(attempt))  # an idle one the API server closed: then a new one
+            conn, reused = self._connection(fresh=bool(attempt))
             try:
                 conn.request(method, target, body=body, headers=headers)
                 return conn, conn.getresponse()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            except (OSError, http.client.HTTPException):
                 conn.close()
-                if attempt:
+                # an idle connection the API server closed meanwhile (reset, or a TLS EOF): once more, on a new one
+                if attempt or not reused:
                     raise
             except BaseException:
                 conn.close()
