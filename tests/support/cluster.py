@@ -676,8 +676,17 @@ class Cluster:
                  if c["spec"]["group"].endswith("istio.io")]
         for name in names:
             self.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, name)
-        self.wait_for(lambda: not any(self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n)
-                                      for n in names), "the Istio CRDs to be deleted")
+
+        def left():
+            return [c for c in (self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n)
+                                for n in names) if c]
+        # the API server's finalizer deletes each CRD's objects first: under a loaded make test this took over 60 s
+        try:
+            self.wait_for(lambda: not left(), "the Istio CRDs to be deleted", timeout=180)
+        except ClusterError as exc:
+            stuck = {c["metadata"]["name"]: [f"{k['type']}={k['status']}: {k.get('message', '')}"
+                                             for k in c.get("status", {}).get("conditions", [])] for c in left()}
+            raise ClusterError(f"{exc}; still there: {stuck}") from exc
         self.resources(refresh=True)
 
     # ---- state between tests ---------------------------------------------------------------------
