@@ -245,6 +245,7 @@ class Cluster:
             # webhook Services resolve to their endpoints (pod IPs on loopback), as on a cluster without kube-proxy
             "--enable-aggregator-routing=true", "--profiling=false", "--v=1"])
         self._direct_ctx = ssl.create_default_context(cafile=self.ca_path)
+        self._direct_local = threading.local()  # each thread's kept-alive connection (_direct_connection)
         self.direct_url = f"https://127.0.0.1:{self.api_port}"
         self._wait_http("kube-apiserver", self.direct_url + "/readyz", self._direct_ctx,
                         {"Authorization": f"Bearer {ADMIN_TOKEN}"})
@@ -424,14 +425,13 @@ class Cluster:
         """(this thread's kept-alive connection to the API server, whether it served a request before): the
         harness's reads (a snapshot lists every kind after each test, eight threads at a time) reuse one TLS session
         each instead of a handshake per request."""
-        local = self.__dict__.setdefault("_direct_local", threading.local())
-        conn = getattr(local, "conn", None)
+        conn = getattr(self._direct_local, "conn", None)
         if conn is not None and not fresh:
             return conn, True
         if conn is not None:
             conn.close()
-        conn = local.conn = http.client.HTTPSConnection("127.0.0.1", self.api_port, context=self._direct_ctx,
-                                                        timeout=30)
+        conn = self._direct_local.conn = http.client.HTTPSConnection("127.0.0.1", self.api_port,
+                                                                     context=self._direct_ctx, timeout=30)
         return conn, False
 
     def _api_once(self, method, path, body, content_type, query):
@@ -439,18 +439,8 @@ class Cluster:
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": content_type,
                    "Accept": "application/json"}
-        for fresh in (False, True):
-            conn, reused = self._direct_connection(fresh)
-            try:
-                conn.request(method, target, body=data, headers=headers)
-                resp = conn.getresponse()
-                raw = resp.read()
-                break
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                # a kept-alive connection the server closed meanwhile (reset, or a TLS EOF): once more, on a new one
-                if fresh or not reused:
-                    raise
+        _conn, resp = faultproxy.send(self._direct_connection, method, target, data, headers)
+        raw = resp.read()
         if resp.status >= 400:
             try:
                 return resp.status, json.loads(raw)

@@ -31,6 +31,25 @@ def status_body(code, message):
                        "reason": FAULT_REASONS.get(code, "Unknown"), "message": message}).encode()
 
 
+def send(connection, method, target, body, headers):
+    """(the connection, its response) of a request to the API server on a kept-alive connection:
+    ``connection(fresh)`` gives (a connection, whether it served a request before). A reused one that fails in any
+    way (the server closed it while idle: a reset, a TLS EOF) is closed and the request sent once more on a new one."""
+    for fresh in (False, True):
+        conn, reused = connection(fresh)
+        try:
+            conn.request(method, target, body=body, headers=headers)
+            return conn, conn.getresponse()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            if fresh or not reused:
+                raise
+        except BaseException:
+            conn.close()
+            raise
+    raise AssertionError("unreachable")
+
+
 class FaultProxy(LoopbackServer):
     """The proxy: LoopbackServer's HTTPS front (request log, faults, latency) with forwarding for a handler."""
 
@@ -162,20 +181,7 @@ class FaultProxy(LoopbackServer):
 
     def _forward(self, method, target, body, headers):
         """(the upstream connection, its response): the caller releases or closes the connection."""
-        for attempt in (0, 1):
-            conn, reused = self._connection(fresh=bool(attempt))
-            try:
-                conn.request(method, target, body=body, headers=headers)
-                return conn, conn.getresponse()
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                # an idle connection the API server closed meanwhile (reset, or a TLS EOF): once more, on a new one
-                if attempt or not reused:
-                    raise
-            except BaseException:
-                conn.close()
-                raise
-        raise AssertionError("unreachable")
+        return send(self._connection, method, target, body, headers)
 
     @staticmethod
     def _drop(h):
