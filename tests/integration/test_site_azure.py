@@ -20,9 +20,9 @@ def test_cluster_mode_from_azure_names_to_a_mesh_then_unchanged(arm, aks, azure_
                      "mesh_injection_manual": [LEGACY]}}
     group_vars = dict(MESH, aksmesh_target="cluster", aksmesh_istioctl_download=False)
     inv = inventory(tmp_path, hosts, group_vars)
-    first = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env)
+    first = run_playbook(SITE, tmp_path, inventory=inv, env=azure_env, extra_vars={"aksmesh_poll_interval": 1})
     assert first.rc == 0, first.stdout[-4000:]
-    # the long wait says what it waits for and prints a progress line per poll (aksmesh_poll_interval: 1 here)
+    # the long wait says what it waits for and prints a progress line per poll (a poll a second here)
     install = first.output_of("Install or update Istio")
     assert "waiting for istiod and the gateways to be ready; timeout: 300s]" in install, install
     assert "ASYNC POLL on aks: jid=" in install and "ASYNC OK on aks" in install, install

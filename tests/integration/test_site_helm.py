@@ -24,7 +24,7 @@ def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
             "aksmesh_ingress_ip_resource_group": "rg-network", "aksmesh_istio_version": ISTIO_VERSION,
             "istio_helm_repo": istio_chart_repo, "mesh_addons_source_dir": addons_dir(tmp_path)}
     inv = inventory(tmp_path, {"aks": host}, dict(MESH, aksmesh_target="cluster", aksmesh_addons=True))
-    first = run_playbook(SITE, tmp_path, inventory=inv)
+    first = run_playbook(SITE, tmp_path, inventory=inv, extra_vars={"aksmesh_poll_interval": 1})  # progress lines
     assert first.rc == 0, first.stdout[-4000:]
     assert first.task("Apply the addons")[0]["result"]["changed"]
     charts = first.output_of("Install or upgrade the charts")

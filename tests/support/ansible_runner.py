@@ -120,6 +120,9 @@ class PlaybookRun:
         return [r for r in self.results if r["result"].get("changed")]
 
 
+POLL_INTERVAL = 3
+
+
 def run_playbook(playbook, workdir, extra_vars=None, check=False, diff=False, verbosity=0, env=None, tags=None,
                  inventory=None, timeout=600):
     """Run ``playbook`` (a path, or a list of plays to write to a file) and collect its results."""
@@ -131,9 +134,11 @@ def run_playbook(playbook, workdir, extra_vars=None, check=False, diff=False, ve
     log = workdir / f"results-{os.getpid()}-{len(list(workdir.glob('results-*')))}.jsonl"
     cmd = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), str(playbook),
            "-i", str(inventory or "localhost,"), "-c", "local"]
-    # a progress line every second: a long task ends up to one poll interval after its work (default 10 s)
-    # and each cluster run's report in the test's folder, not in the checkout the playbook runs from
-    extra_vars = dict({"aksmesh_poll_interval": 1, "aksmesh_report_dir": str(workdir / "reports")}, **(extra_vars or {}))
+    # a progress line every 3 s: a long task ends up to one poll interval after its work (default 10 s), and each
+    # poll is an async_status process (poll 1 cost a fifth more CPU in a Helm converge: the tests that read the
+    # progress lines ask for 1); each cluster run's report in the test's folder, not in the checkout
+    extra_vars = dict({"aksmesh_poll_interval": POLL_INTERVAL, "aksmesh_report_dir": str(workdir / "reports")},
+                      **(extra_vars or {}))
     if extra_vars:
         vars_file = workdir / f"vars-{log.stem}.yml"
         vars_file.write_text(yaml.safe_dump(extra_vars))
