@@ -47,7 +47,8 @@ options:
     default: istio-system
   gateway_workloads:
     description:
-      - Gateway workloads not among the checked objects, each C({selector, namespace}), to place Gateways by.
+      - Gateway workloads not among the checked objects, each C({selector, namespace}), to place Gateways by: the
+        selector a mapping of labels, the namespace a name. Any other shape fails the task, naming the item.
       - Default the ingress and egress gateways of the C(istioctl) install method's default layout (the topology
         table, C(plugins/module_utils/_istio/topology.py)); P(aksmesh.istio.mesh_analyze#role) passes
         C(settings_mesh.gateways), the workloads of the host's install method.
@@ -166,7 +167,17 @@ def lint(module):
             objs = live_objects(module, p["root_namespace"])
     except manifests.ManifestError as exc:
         module.fail_json(msg=str(exc))
+    wrong = ["document %d (%s): %s" % (index + 1, obj.get("kind") if isinstance(obj.get("kind"), str) else "?",
+                                       "; ".join(problems))
+             for index, obj in enumerate(objs) for problems in [manifests.header_problems(obj)] if problems]
+    if wrong:
+        module.fail_json(msg="definitions: %s. Nothing was linted" % "; ".join(wrong))
     workloads = p["gateway_workloads"] if p["gateway_workloads"] is not None else topology.gateway_workloads("istioctl")
+    for index, workload in enumerate(workloads):
+        if not (isinstance(workload.get("namespace"), str) and workload["namespace"]
+                and isinstance(workload.get("selector"), dict) and workload["selector"]):
+            module.fail_json(msg="gateway_workloads[%d]: expected {selector: the workload's labels (a mapping), "
+                                 "namespace: its namespace}, got %r" % (index, workload))
     ctx = {"root_namespace": p["root_namespace"], "workloads": workloads, "partial": p["partial"],
            "require_mesh_policy": not p["partial"]}
     messages = mesh_lint.lint(objs, ctx, p["suppress"], p["output_threshold"])

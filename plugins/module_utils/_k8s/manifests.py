@@ -66,12 +66,41 @@ if HAS_YAML:
             return super(_UniqueKeyLoader, self).construct_mapping(node, deep)
 
 
+# A YAML text's documents may hold at most this many values per byte of text once its aliases are followed (and at
+# least MIN_VALUES): a few hundred bytes of nested aliases expand to 10**8 values, which the copies and the JSON of
+# an apply would then try to hold in memory ("billion laughs"). Plain YAML has fewer values than bytes.
+VALUES_PER_BYTE = 10
+MIN_VALUES = 100000
+
+
+def _values_within(doc, budget):
+    """Whether ``doc`` holds at most ``budget`` values with every alias followed (counting stops at the budget)."""
+    stack, count = [doc], 0
+    while stack:
+        value = stack.pop()
+        count += 1
+        if count > budget:
+            return False
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
+
+
 def load_text(text, origin="definitions"):
-    """The documents of a YAML text; ManifestError naming ``origin`` on invalid YAML, or on a key given twice in one
-    mapping (naming the document and the key)."""
+    """The documents of a YAML text; ManifestError naming ``origin`` on invalid YAML, on a key given twice in one
+    mapping (naming the document and the key), or on aliases that expand the text beyond VALUES_PER_BYTE values per
+    byte."""
     docs = []
+    budget = max(MIN_VALUES, VALUES_PER_BYTE * len(text or ""))
     try:
         for doc in yaml.load_all(text, Loader=_UniqueKeyLoader):
+            if not _values_within(doc, budget):
+                raise ManifestError("%s document %d expands to more than %d values through its YAML aliases (&anchor "
+                                    "and *alias), %d per byte of its text: write the values out, or split it"
+                                    % (origin, len(docs) + 1, budget, VALUES_PER_BYTE))
             docs.append(doc)
     except DuplicateKey as exc:
         raise ManifestError("%s document %d has the key %r twice (lines %d and %d); YAML would keep only the last "
@@ -112,7 +141,8 @@ def expand(items, origin="definitions", parse_text=True):
             out += expand(load_text(obj, where), where, parse_text=False)
         elif isinstance(obj, list):
             out += expand(obj, where)
-        elif isinstance(obj, dict) and obj.get("kind", "").endswith("List") and isinstance(obj.get("items"), list):
+        elif (isinstance(obj, dict) and isinstance(obj.get("kind"), str) and obj["kind"].endswith("List")
+              and isinstance(obj.get("items"), list)):
             out += expand(obj["items"], where)
         else:
             out.append((obj, where))
@@ -131,6 +161,11 @@ def normalize(pairs, invalid=None):
         label = "%s document %d" % (where, idx + 1)
         if not isinstance(obj, dict):
             errors.append("%s is not a mapping" % label)
+            continue
+        wrong = header_problems(obj)
+        if wrong:
+            kind = obj.get("kind") if isinstance(obj.get("kind"), str) else "?"
+            errors.append("%s (%s): %s" % (label, kind, "; ".join(wrong)))
             continue
         missing = [k for k in ("apiVersion", "kind") if not obj.get(k)]
         name = (obj.get("metadata") or {}).get("name")
@@ -166,6 +201,41 @@ def normalize(pairs, invalid=None):
     if errors:
         raise ManifestError("invalid definitions: " + "; ".join(errors))
     return objs
+
+
+def _type(value):
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), "a %s" % type(value).__name__)
+
+
+def header_problems(obj):
+    """What is of the wrong type among the fields every object has, each with its path and the type expected:
+    apiVersion, kind, metadata (a mapping), metadata.name and metadata.namespace (strings), metadata.labels and
+    metadata.annotations (mappings of strings to strings)."""
+    wrong = []
+    for path in ("apiVersion", "kind"):
+        if obj.get(path) is not None and not isinstance(obj[path], str):
+            wrong.append("%s is %s, expected a string" % (path, _type(obj[path])))
+    meta = obj.get("metadata")
+    if meta is None:
+        return wrong  # normalize names the missing metadata.name
+    if not isinstance(meta, dict):
+        return wrong + ["metadata is %s, expected a mapping" % _type(meta)]
+    for field in ("name", "namespace", "generateName"):
+        if meta.get(field) is not None and not isinstance(meta[field], str):
+            wrong.append("metadata.%s is %s, expected a string" % (field, _type(meta[field])))
+    for field in ("labels", "annotations"):
+        values = meta.get(field)
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            wrong.append("metadata.%s is %s, expected a mapping of strings" % (field, _type(values)))
+            continue
+        for key, value in values.items():
+            if not isinstance(key, str) or not isinstance(value, (str, type(None))):
+                wrong.append("metadata.%s.%s is %s, expected a string (quote it in YAML)"
+                             % (field, key, _type(value) if isinstance(key, str) else "keyed by " + _type(key)))
+    return wrong
 
 
 def _refuse(errors, invalid, obj, in_batch, alone):

@@ -70,3 +70,35 @@ def test_merge_keys_may_override_and_files_name_themselves(tmp_path):
     with pytest.raises(m.ManifestError) as err:
         m.load_paths([str(path)])
     assert str(err.value).startswith("%s document 1 has the key 'kind' twice" % path)
+
+
+@pytest.mark.parametrize("doc, needle", [
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": ["cm"]}, "metadata is a list, expected a mapping"),
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": "cm"}, "metadata is a string, expected a mapping"),
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": 5}}, "metadata.name is a number, expected a string"),
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": ["a"]}},
+     "metadata.namespace is a list, expected a string"),
+    ({"apiVersion": 1, "kind": "ConfigMap", "metadata": {"name": "cm"}}, "apiVersion is a number, expected a string"),
+    ({"apiVersion": "v1", "kind": ["ConfigMap"], "metadata": {"name": "cm"}}, "(?): kind is a list, expected a string"),
+    ({"apiVersion": "v1", "kind": {"List": 1}, "metadata": {"name": "cm"}}, "kind is a mapping, expected a string"),
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "labels": ["a"]}},
+     "metadata.labels is a list, expected a mapping of strings"),
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "annotations": {"port": 8080}}},
+     "metadata.annotations.port is a number, expected a string (quote it in YAML)"),
+])
+def test_a_field_of_the_wrong_type_is_named_with_its_path_not_a_traceback(doc, needle):
+    with pytest.raises(m.ManifestError) as err:
+        m.normalize(m.expand([doc], origin="src/app.yaml"))
+    assert "src/app.yaml document 1" in str(err.value) and needle in str(err.value), str(err.value)
+
+
+def test_nested_aliases_that_expand_a_small_text_are_refused_before_any_copy():
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"] + [
+        "%s: &%s [%s]" % (name, name, ", ".join(["*" + prev] * 10)) for prev, name in zip("abcdefg", "bcdefgh")]
+    bomb = "\n".join(levels) + "\n"  # about 300 bytes, 10**8 values
+    with pytest.raises(m.ManifestError, match=r"definitions document 1 expands to more than 100000 values through its "
+                                              r"YAML aliases"):
+        m.load_text(bomb)
+    # an alias or two, as people write them, stays fine
+    docs = m.load_text("base: &b {app: web}\nfirst: *b\nsecond: *b\n")
+    assert docs == [{"base": {"app": "web"}, "first": {"app": "web"}, "second": {"app": "web"}}]
