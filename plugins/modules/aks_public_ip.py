@@ -177,6 +177,7 @@ progress:
 
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import models
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import public_ip as pip
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import get_cluster, principal_id, report
@@ -347,6 +348,7 @@ class PublicIpModule(object):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    timeouts.refuse_out_of_range(module)
     run_module(module, lambda: PublicIpModule(module).run())
 
 

@@ -127,6 +127,7 @@ failures:
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.urls import open_url
+from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import download
 
 
@@ -141,6 +142,7 @@ def main():
             timeout=dict(type="int", default=30)),
         mutually_exclusive=[("base_url", "src_dir")], required_one_of=[("base_url", "src_dir")],
         supports_check_mode=True)
+    timeouts.refuse_out_of_range(module)
     p = module.params
     root = download.cache_root(p["cache_dir"])
 

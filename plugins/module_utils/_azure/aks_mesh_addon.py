@@ -43,12 +43,9 @@ def mesh_profile(body):
 
 def check_params(module):
     """Fail, before anything is sent to Azure, on options that cannot mean what they say: an empty revisions list
-    (it enabled the newest revision), a timeout that ends before the update could (the PUT was sent, then the
-    run reported it still InProgress after 0s)."""
+    (it enabled the newest revision). A timeout under 1 second (the PUT was sent, then the run reported it still
+    InProgress after 0s) is refused before this, with every module's integer timeouts (module_utils/_timeouts.py)."""
     p = module.params
-    if p["timeout"] is not None and p["timeout"] < 1:
-        module.fail_json(msg="timeout %s: give the seconds to wait for the managed cluster update, at least 1 (it "
-                             "takes minutes; the default is 1800); nothing was sent to Azure" % p["timeout"])
     if p["revisions"] is not None and p["state"] == "present" and not p["report_only"]:
         if not p["revisions"]:
             module.fail_json(msg="revisions is empty: list the add-on revisions that should run (such as "

@@ -15,6 +15,7 @@ import re
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MaskingModule
 
 K8S_IMP_ERR = None
@@ -94,6 +95,10 @@ class KubeModule(MaskingModule):
     def _load_params(self):
         super(KubeModule, self)._load_params()
         protect(self, self.params.get("kubeconfig"))
+
+    def __init__(self, *args, **kwargs):
+        super(KubeModule, self).__init__(*args, **kwargs)
+        timeouts.refuse_out_of_range(self)  # wait_timeout, request_timeout, ...: before any request
 
 
 def require_kubeconfig_file(module, name, tool):

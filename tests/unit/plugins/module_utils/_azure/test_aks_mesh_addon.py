@@ -152,8 +152,6 @@ def test_the_update_reports_the_profile_the_cluster_answers(monkeypatch):
 
 
 @pytest.mark.parametrize("params,needle", [
-    ({"timeout": 0}, "timeout 0: give the seconds to wait for the managed cluster update, at least 1"),
-    ({"timeout": -5}, "timeout -5"),
     ({"revisions": []}, "revisions is empty: list the add-on revisions that should run"),
     ({"revisions": ["asm-1-26", " "]}, "revisions[1] is empty"),
 ])
