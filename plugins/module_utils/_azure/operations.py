@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import time
 
 
@@ -32,6 +33,11 @@ FIXES = {
 }
 
 
+# MSAL's message when the token endpoint answers a 5xx (azure-identity raises ClientAuthenticationError without a
+# status for it, as for a refused credential)
+ENTRA_SERVICE_ERROR = re.compile(r"HTTP Error: (5\d\d)\b")
+
+
 def describe(exc, what):
     """An AzureOperationError for an exception raised by an SDK call about ``what``."""
     status = getattr(exc, "status_code", None)
@@ -40,6 +46,12 @@ def describe(exc, what):
     message = getattr(error, "message", None) or getattr(exc, "message", None) or str(exc)
     kind = type(exc).__name__
     if kind == "ClientAuthenticationError" and status is None:
+        entra = ENTRA_SERVICE_ERROR.search(str(message))
+        if entra:  # MSAL's "Authentication failed: HTTP Error: 500": Entra failed, the credential was not refused
+            return AzureOperationError(
+                "%s: Microsoft Entra ID answered the token request with HTTP %s, a service error: the credential "
+                "was not refused. Fix: re-run later (the Azure status page shows Entra ID incidents)"
+                % (what, entra.group(1)), int(entra.group(1)), "EntraServiceError")
         return AzureOperationError("%s: authentication failed: %s. Fix: %s" % (what, _first_line(message), FIXES[401]),
                                    401, "AuthenticationFailed")
     if kind == "ServiceRequestError":

@@ -119,10 +119,15 @@ def changes(current, current_values, chart, version, values):
     return out
 
 
-def argument_problems(name, chart, namespace):
-    """What helm would misread or refuse among the release name, chart and namespace (a list, empty when fine):
-    a leading ``-`` makes helm parse a positional argument as a flag."""
+def argument_problems(name, chart, namespace, repo=None):
+    """What helm would misread or refuse among the release name, chart, namespace and chart repository (a list,
+    empty when fine): a leading ``-`` makes helm parse a positional argument as a flag; helm's ``--repo`` reads an
+    index over HTTP(S) only."""
     out = []
+    if repo is not None and chart is not None and not repo.lower().startswith(("https://", "http://")):
+        out.append("repo %r is not a chart repository URL helm can read: helm fetches a repository's index.yaml over "
+                   "https:// or http:// only (file:// gives \"could not find protocol handler\"); serve the folder "
+                   "over HTTP (helm repo index, then any web server) or name an https:// repository" % repo)
     # helm's own rule for release names (pkg/chartutil ValidateReleaseName): a DNS-1123 subdomain of at most 53
     if not names.DNS1123_SUBDOMAIN.match(name or "") or len(name) > 53:
         out.append("name %r is not a release name helm accepts (at most 53 lower-case letters, digits, '-' and "

@@ -58,7 +58,8 @@ class Helm(object):
 def run(module):
     """The helm_release module: check its arguments, then render, or converge the release."""
     p = module.params
-    problems = helm.argument_problems(p["name"], p["chart"] if p["state"] != "absent" else None, p["namespace"])
+    problems = helm.argument_problems(p["name"], p["chart"] if p["state"] != "absent" else None, p["namespace"],
+                                      p["repo"])
     problems += [why for why in [cli.duration_problem("timeout", p["timeout"]),
                                  helm.kube_version_problem(p["kube_version"])] if why]
     if problems:

@@ -53,6 +53,8 @@ class K8sApiError(Exception):
             body = {"message": str(body)}
         details = body.get("details") or {}
         message = body.get("message") or "HTTP %s" % status
+        if status == 400 and "HTTP request to an HTTPS server" in message:  # Go's answer on a TLS port
+            message = "%s: write https:// in the kubeconfig's server (or host)" % message.strip().rstrip(".")
         reason = body.get("reason") or ""
         if status == 500 and "failed to create typed patch object" in message:
             # the API server answers an apply that does not fit the kind's schema with a 500 that no retry
@@ -85,6 +87,7 @@ class RestClient(object):
         self.sleep = sleep
         self.counts = {}
         self.retried = 0
+        self.answered = False  # an HTTP answer came back (the scheme and port speak HTTP)
         self._lock = threading.Lock()
 
     def request(self, method, path, query=None, body=None, content_type="application/json", ok_missing=False):
@@ -120,6 +123,7 @@ class RestClient(object):
                 self._connection_failed(method, path, exc, attempt)
                 lost = True
                 continue
+            self.answered = True
             if 200 <= status < 300:
                 return json.loads(raw) if raw else {}
             if status == 404 and ok_missing:
@@ -146,6 +150,10 @@ class RestClient(object):
             raise K8sApiError(0, "TLSError", "TLS verification failed (%s): set ca_cert to the cluster's CA "
                                              "certificate, or validate_certs: false for a test cluster" % exc,
                               host=host)
+        if not self.answered and _plain_http_to_tls(host, exc):
+            raise K8sApiError(0, "ConnectionError", "%s %s failed: %s. The server closed the connection on a plain "
+                                                    "HTTP request, as a TLS port does: write https:// in the "
+                                                    "kubeconfig's server (or host)" % (method, path, exc), host=host)
         if attempt <= self.retries and _transient(exc):
             with self._lock:
                 self.retried += 1
@@ -181,6 +189,15 @@ def _serialize(api, method, path, query, headers, body):
 def _untrusted(exc):
     text = str(exc)
     return "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text
+
+
+def _plain_http_to_tls(host, exc):
+    """Whether ``exc``, met on a first request to ``host``, says that an http:// URL leads to a TLS port: the
+    server drops the plain request (a reset, or no answer at all) instead of answering it."""
+    text = "%s %s" % (type(exc).__name__, exc)
+    return str(host or "").lower().startswith("http://") and any(
+        sign in text for sign in ("Connection reset by peer", "ConnectionResetError", "RemoteDisconnected",
+                                  "BadStatusLine", "Connection aborted"))
 
 
 def _transient(exc):

@@ -120,3 +120,17 @@ def test_a_dropped_credential_request_is_sent_again(arm, azure_env, tmp_path):
     assert [e.status for e in arm.requests("POST", r"/listClusterUserCredential$")] == [0, 200]
     # warnings are the module's own strings (ansible-core before 2.19) or event summaries (2.19)
     assert any("the connection failed or was dropped" in str(w) for w in res.result.get("warnings", [])), res.result
+
+
+def test_an_entra_service_error_is_named_as_one_not_as_a_bad_credential(arm, azure_env, tmp_path):
+    """Microsoft Entra ID answers the token request with 500 (every time: azure-identity retries it): the failure
+    says Entra failed and to re-run, not "check the credential"."""
+    arm.add_cluster("rg", "aks", kubeconfig=KUBECONFIG)
+    arm.faults.add(r"/oauth2/v2\.0/token$", 500, method="POST", count=20,
+                   body={"error": "temporarily_unavailable", "error_description": "AADSTS90033: A transient error"})
+    res = creds(azure_env, dest=str(tmp_path / "kc"))
+    assert res.failed, res.result
+    assert "Microsoft Entra ID answered the token request with HTTP 500, a service error: the credential was not " \
+           "refused. Fix: re-run later" in res["msg"], res["msg"]
+    assert "check the credential" not in res["msg"], res["msg"]
+    assert not (tmp_path / "kc").exists()

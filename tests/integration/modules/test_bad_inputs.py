@@ -6,6 +6,7 @@ Grow the table with every new option.
 """
 
 import pytest
+import yaml
 
 from tests.support.ansible_runner import run_module
 
@@ -60,6 +61,8 @@ K8S = [
      "name '--dry-run' is not a release name"),
     ("helm_release", {"name": "istiod", "chart": "--set=x", "namespace": "istio-system"}, "chart '--set=x'"),
     ("helm_release", {"name": "istiod", "chart": "istiod", "namespace": "a/b"}, "namespace 'a/b'"),
+    ("helm_release", {"name": "istiod", "chart": "istiod", "namespace": "istio-system", "repo": "file:///srv/charts"},
+     "repo 'file:///srv/charts' is not a chart repository URL helm can read"),
     ("helm_release", {"name": "x" * 54, "chart": "istiod", "namespace": "istio-system"}, "is not a release name"),
     ("helm_release", {"name": "Istiod", "chart": "istiod", "namespace": "istio-system"}, "is not a release name"),
     ("helm_release", {"name": "istiod", "namespace": "istio-system"}, "missing: chart"),
@@ -70,6 +73,26 @@ K8S = [
     ("apply", {"definitions": [CM, cm(name="..")]}, "metadata.name '..'"),
     ("apply", {"definitions": [CM, dict(CM)]}, "is given twice in one batch"),
     ("apply", {"definitions": [CM, {"apiVersion": "v1", "metadata": {"name": "x"}}]}, "lacks kind"),
+    # fields of the wrong type: named with the document, the path and the type expected, not a traceback
+    ("apply", {"definitions": [CM, dict(CM, metadata=["cm"])]}, "document 2 (ConfigMap): metadata is a list, expected"),
+    ("apply", {"definitions": [CM, dict(CM, metadata="cm")]}, "metadata is a string, expected a mapping"),
+    ("apply", {"definitions": [CM, cm(name=5)]}, "metadata.name is a number, expected a string"),
+    ("apply", {"definitions": [CM, dict(CM, apiVersion=1)]}, "apiVersion is a number, expected a string"),
+    ("apply", {"definitions": [CM, dict(CM, kind=["ConfigMap"])]}, "kind is a list, expected a string"),
+    ("apply", {"definitions": [CM, dict(CM, kind={"a": "b"})]}, "kind is a mapping, expected a string"),
+    ("apply", {"definitions": [CM, cm(labels={"port": 8080})]}, "metadata.labels.port is a number"),
+    # timeouts out of range, before any request
+    ("apply", {"definitions": [CM], "wait": True, "wait_timeout": -5}, "wait_timeout -5: give the seconds to wait"),
+    ("apply", {"definitions": [CM], "request_timeout": 0}, "request_timeout 0: give the seconds to wait, at least 1"),
+    ("ingress_info", {"wait_timeout": -1}, "wait_timeout -1: give the seconds to wait, 0 or more"),
+    # a few hundred bytes of nested YAML aliases that would expand to 10**8 values
+    ("apply", {"definitions": "\n".join(["a: &a [x, x, x, x, x, x, x, x, x, x]"] + [
+        "%s: &%s [%s]" % (n, n, ", ".join(["*" + prev] * 10)) for prev, n in zip("abcdefg", "bcdefgh")])},
+     "expands to more than 100000 values through its YAML aliases"),
+    ("mesh_lint", {"definitions": [dict(CM, metadata=["cm"])], "partial": True},
+     "definitions: document 1 (ConfigMap): metadata is a list, expected a mapping. Nothing was linted"),
+    ("mesh_lint", {"definitions": [CM], "gateway_workloads": [{"selector": "istio=ingress"}]},
+     "gateway_workloads[0]: expected {selector: the workload's labels (a mapping), namespace: its namespace}"),
     ("apply", {"definitions": [CM, "just text"]}, "definitions document 2 is not a mapping"),
     ("apply", {"definitions": [CM, ["a", "list"]]}, "is not a mapping"),
     ("apply", {"definitions": [CM, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "Bad_NS"}}]},
@@ -149,6 +172,20 @@ def test_unreadable_or_malformed_kubeconfigs_are_named(kube_api, tmp_path):
     assert kube_api.requests() == []
 
 
+def test_http_to_the_api_servers_tls_port_is_named_at_once(kube_api, tmp_path):
+    """A kubeconfig whose server says http:// where the API server speaks TLS: the server drops the plain request.
+    It was retried for 16 s, then reported as "Connection reset by peer"."""
+    for direct in (True, False):  # the API server itself (Go answers 400), the harness's TLS proxy (a reset)
+        config = kube_api.kubeconfig(direct=direct)
+        cluster = config["clusters"][0]["cluster"]
+        cluster["server"] = cluster["server"].replace("https://", "http://")
+        path = tmp_path / "kubeconfig"
+        path.write_text(yaml.safe_dump(config))
+        res = run_module("cluster_info", {"kubeconfig": str(path)})
+        assert res.failed and "write https:// in the kubeconfig's server (or host)" in res["msg"], res.result
+        assert "Traceback" not in res.stderr
+
+
 AZURE = [
     ("aks_credentials", {"resource_group": "", "name": "aks", "return_content": True}, "resource_group '' is empty"),
     ("aks_credentials", {"resource_group": "rg", "name": "", "return_content": True}, "name '' is empty"),
@@ -161,11 +198,12 @@ AZURE = [
      "istio_version 'latest' is not a version"),
     ("aks_preflight", {"resource_group": "rg", "name": "aks", "min_memory_gib": 0}, "min_memory_gib must be positive"),
     ("aks_public_ip", {"name": "pip/x", "resource_group": "rg"}, "name 'pip/x' is not a valid public IP name"),
+    ("aks_public_ip", {"name": "pip", "resource_group": "rg", "timeout": 0}, "timeout 0: give the seconds to wait, at"),
     ("aks_public_ip", {"name": "pip", "cluster_name": "", "cluster_resource_group": "rg"},
      "cluster_name '' is empty"),
     # issue 23: refused before anything is sent to Azure
     ("aks_mesh_addon", {"resource_group": "rg", "name": "aks", "timeout": 0},
-     "timeout 0: give the seconds to wait for the managed cluster update, at least 1"),
+     "timeout 0: give the seconds to wait, at least 1 (default 1800); nothing was changed"),
     ("aks_mesh_addon", {"resource_group": "rg", "name": "aks", "revisions": []}, "revisions is empty"),
     ("aks_preflight", {"resource_group": "rg", "name": "aks", "min_memory_gib": "nan"},
      "min_memory_gib must be positive (and a finite number), got nan"),

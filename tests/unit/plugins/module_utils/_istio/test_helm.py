@@ -23,6 +23,10 @@ def test_argument_problems_keep_flags_out_of_positionals():
     assert "chart '-x'" in bad[1] and "namespace 'kube-system/x'" in bad[2]
     assert "release name" in helm.argument_problems("a" * 54, "istiod", "ns")[0]
     assert helm.argument_problems("istiod", None, "istio-system") == []  # state=absent names no chart
+    (file_repo,) = helm.argument_problems("istiod", "istiod", "istio-system", "file:///srv/charts")
+    assert file_repo.startswith("repo 'file:///srv/charts' is not a chart repository URL helm can read")
+    assert helm.argument_problems("istiod", "istiod", "istio-system", "HTTPS://charts.example.com") == []
+    assert helm.argument_problems("istiod", None, "istio-system", "file:///x") == []  # absent reads no chart
 
 
 def test_template_argv_renders_crds_and_leaves_hooks_out_for_render_mode():

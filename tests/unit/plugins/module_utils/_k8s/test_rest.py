@@ -61,9 +61,9 @@ class ScriptedApi:
         def __init__(self, configuration):
             self.configuration = configuration
 
-    def __init__(self, *script):
+    def __init__(self, *script, host="https://k.example:6443"):
         self.configuration = client.Configuration()
-        self.configuration.host = "https://k.example:6443"
+        self.configuration.host = host
         self.rest_client = self.RestClientType(self.configuration)
         self.script = list(script)
         self.calls = []
@@ -184,3 +184,18 @@ def test_a_wrapped_connection_error_is_retried_then_named():
     with pytest.raises(r.K8sApiError) as err:
         rest.request("GET", "/x")
     assert err.value.status == 0 and err.value.reason == "ConnectionError" and len(waits) == 2
+
+
+def test_plain_http_to_a_tls_port_is_named_at_once_not_retried():
+    """The server drops a plain HTTP request on its TLS port: named with the fix on the first request, no retries;
+    the same reset after an answer (or on an https:// URL) stays a transient error."""
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    rest = r.RestClient(ScriptedApi(reset, host="http://k.example:6443"), sleep=[].append)
+    with pytest.raises(r.K8sApiError) as err:
+        rest.request("GET", "/version")
+    assert "write https:// in the kubeconfig's server" in err.value.message and rest.retried == 0
+    rest = r.RestClient(ScriptedApi(Response(200, b"{}"), reset, Response(200, b"{}"), host="http://k.example:6443"),
+                        sleep=[].append)
+    assert rest.request("GET", "/a") == {} and rest.request("GET", "/b") == {} and rest.retried == 1
+    rest, waits = rest_client(reset, Response(200, b"{}"))
+    assert rest.request("GET", "/x") == {} and waits == [0.5]
