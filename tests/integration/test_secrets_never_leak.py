@@ -122,3 +122,25 @@ def test_a_placeholder_secret_never_overwrites_the_value_someone_set(kube_api, k
     assert not again.failed and again["changed"] is False, again.result
     value = core.read_namespaced_secret("kiali", "default").data["passphrase"]
     assert base64.b64decode(value).decode() == "real-Pass-789"
+
+
+def test_site_sends_its_modules_through_a_pipe_so_no_passphrase_is_left_in_a_file(kube_api, kubeconfig, tmp_path):
+    """site.yml sets ansible_pipelining: a module and its arguments (here the credential Secrets' values) reach the
+    module's Python on its stdin, never a file in Ansible's temporary folder that a killed run would leave behind."""
+    from tests.integration.test_site import MESH, PASSPHRASES, SITE, inventory
+    if not kube_api.get("v1", "Namespace", name="istio-system"):
+        kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+    inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig}},
+                    dict(MESH, aksmesh_target="cluster"))
+    remote = tmp_path / "ansible-tmp"
+    run = run_playbook(SITE, tmp_path, inventory=inv, tags="secrets", verbosity=3,
+                       env={"ANSIBLE_REMOTE_TEMP": str(remote)})
+    assert run.rc == 0, run.stdout[-3000:]
+    assert run.task("Apply the Grafana and Kiali credential Secrets")[0]["result"]["changed"] is True
+    secret = client.CoreV1Api(config.new_client_from_config(kubeconfig)).read_namespaced_secret(
+        "grafana", "istio-system")
+    assert base64.b64decode(secret.data["passphrase"]).decode() == PASSPHRASES[0]
+    # -vvv names each file Ansible transfers (PUT ... TO ...AnsiballZ_<module>.py): none, every module piped
+    assert "EXEC /bin/sh -c" in run.stdout and "AnsiballZ_" not in run.stdout, run.stdout[-3000:]
+    left = [p for p in remote.rglob("*") if p.is_file()] if remote.exists() else []
+    assert left == [], left
