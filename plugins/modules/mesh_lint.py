@@ -47,8 +47,8 @@ options:
     default: istio-system
   gateway_workloads:
     description:
-      - Gateway workloads not among the checked objects, each C({selector, namespace}), to place Gateways by: the
-        selector a mapping of labels, the namespace a name. Any other shape fails the task, naming the item.
+      - Gateway workloads not among the checked objects, each C({selector, namespace}), to place Gateways by (the
+        selector a mapping of labels, the namespace a name). Any other shape fails the task, naming the item.
       - Default the ingress and egress gateways of the C(istioctl) install method's default layout (the topology
         table, C(plugins/module_utils/_istio/topology.py)); P(aksmesh.istio.mesh_analyze#role) passes
         C(settings_mesh.gateways), the workloads of the host's install method.

@@ -42,6 +42,7 @@ DEFAULTS = {
     "egress_namespace": ("str", None),
     "ingress_ip": ("str", None),
     "ingress_ip_resource_group": ("str", None),
+    "ingress_source_ranges": ("list", None),
     "preflight": ("bool", True),
     "static_ip": ("bool", True),
     "istioctl_download": ("bool", True),
@@ -165,6 +166,10 @@ def _typed(raw):
                 _fail(name, "expected a string, got %s" % type(value).__name__)
             if not value.strip():
                 _fail(name, "is empty: remove the variable to use the default, or give a value")
+        elif kind == "list":
+            if not isinstance(value, (list, tuple)):
+                _fail(name, "expected a list, got %s" % type(value).__name__)
+            value = list(value)
         out[name] = value
     _check_others(raw)
     return out
@@ -265,6 +270,11 @@ def _check_choices(s):
             ipaddress.IPv4Address(s["ingress_ip"])
         except ValueError:
             _fail("ingress_ip", "%r is not an IPv4 address" % s["ingress_ip"])
+    for index, cidr in enumerate(s["ingress_source_ranges"] or []):
+        try:
+            ipaddress.ip_network(cidr if isinstance(cidr, str) else "", strict=True)
+        except ValueError as exc:
+            _fail("ingress_source_ranges", "[%d] %r is not a network such as 203.0.113.0/24 (%s)" % (index, cidr, exc))
 
 
 def _check_combinations(s):
@@ -284,6 +294,11 @@ def _check_combinations(s):
             _fail("revision", "%s: the AKS add-on needs its revision (for example asm-1-28): it injects only "
                               "namespaces labelled istio.io/rev=<revision>" % (
                                   "is missing" if revision is None else repr(revision)))
+        if s["ingress_source_ranges"]:
+            _fail("ingress_source_ranges", "is set, but the AKS add-on manages its ingress gateway Services and does "
+                                           "not take loadBalancerSourceRanges; restrict the clients with an "
+                                           "AuthorizationPolicy on the gateway (mesh_authz), or use "
+                                           "aksmesh_install_method istioctl or helm")
         if s["ingress_ip"] is not None:
             _fail("ingress_ip", "is set, but the AKS add-on reverts IP customizations of its ingress gateway Services "
                                 "(AKS documentation, istio-deploy-ingress): its gateway keeps the IP Azure gives it; "
@@ -413,7 +428,8 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
         render_dir = s["render_dir"] or os.path.join(cwd or os.getcwd(), "rendered", host or "localhost")
     gateways = topo.pop("gateways")
     ingress = dict(gateways["ingress"], ip=s["ingress_ip"] or "",
-                   ip_resource_group=s["ingress_ip_resource_group"] or "")
+                   ip_resource_group=s["ingress_ip_resource_group"] or "",
+                   source_ranges=list(s["ingress_source_ranges"] or []))
     azure = bool(s["resource_group"]) and not render
     credentials = _credentials_dest(credentials_dest, host)
     host_stages = _host_stages(s, azure, render, method)

@@ -29,9 +29,12 @@ def static_ip_service(ingress):
     ``ingress``: ``pip_name`` (the public IP resource the static IP stage ensured: ``azure-pip-name``), else ``ip``
     (an address the user owns: ``azure-load-balancer-ipv4``); ``ip_resource_group`` when the IP is outside the node
     resource group; ``dns_label``; ``load_balancer_ip: true`` also sets the deprecated ``spec.loadBalancerIP``
-    (only when a user asks for it).
+    (only when a user asks for it); ``source_ranges``, the client networks the load balancer lets in
+    (``spec.loadBalancerSourceRanges``; Azure writes them into the network security group), all when empty.
     """
     spec, annotations = {}, {}
+    if ingress.get("source_ranges"):
+        spec["loadBalancerSourceRanges"] = list(ingress["source_ranges"])
     if ingress.get("pip_name"):
         annotations[AZURE_PIP_NAME] = ingress["pip_name"]
     elif ingress.get("ip"):

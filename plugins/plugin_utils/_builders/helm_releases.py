@@ -59,7 +59,7 @@ def releases(namespace, revision, revision_tags, hpa_min, hpa_max, anti_affinity
              prometheus_merge, istiod_values, gateway_values, tracing, ingress_enabled, ingress_release,
              ingress_namespace, ingress_selector, ingress_ip, ingress_ip_resource_group, ingress_pip_name,
              ingress_load_balancer_ip, egress_enabled, egress_release, egress_namespace, egress_selector, cni_enabled,
-             cni_release, cni_namespace):
+             cni_release, cni_namespace, ingress_source_ranges=None):
     """[{name, chart, namespace, values, depends_on}] in install order, base and istiod in ``namespace``, with
     ``cni_enabled`` the ``cni`` chart (release ``cni_release`` in ``cni_namespace``) between them.
     ``depends_on`` names the releases that must be ready first (Flux ``dependsOn`` in render mode)."""
@@ -101,7 +101,8 @@ def releases(namespace, revision, revision_tags, hpa_min, hpa_max, anti_affinity
     if ingress_enabled:
         spec, annotations = static_ip_service({"ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group,
                                                "pip_name": ingress_pip_name,
-                                               "load_balancer_ip": ingress_load_balancer_ip})
+                                               "load_balancer_ip": ingress_load_balancer_ip,
+                                               "source_ranges": ingress_source_ranges})
         service = dict(spec)
         if annotations:
             service["annotations"] = annotations

@@ -98,7 +98,8 @@ def cni_namespace_of(namespace, cni_enabled, cni_namespace):
 def build(namespace, profile, revision, hub, tag, hpa_min, hpa_max, anti_affinity, outbound_policy,
           access_log_encoding, access_log_file, prometheus_merge, mesh_config, tracing, ingress_enabled,
           ingress_namespace, ingress_ip, ingress_ip_resource_group, ingress_dns_label, ingress_pip_name,
-          ingress_load_balancer_ip, egress_enabled, egress_namespace, cni_enabled, cni_namespace):
+          ingress_load_balancer_ip, egress_enabled, egress_namespace, cni_enabled, cni_namespace,
+          ingress_source_ranges=None):
     """The IstioOperator ``aksmesh`` installing into ``namespace``; with ``cni_enabled`` the ``cni`` component
     (the istio-cni-node DaemonSet) in ``cni_namespace`` and injection without istio-init."""
     if not namespace:
@@ -109,7 +110,8 @@ def build(namespace, profile, revision, hub, tag, hpa_min, hpa_max, anti_affinit
                          mesh_config)
     service, service_annotations = static_ip_service({
         "ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group, "dns_label": ingress_dns_label,
-        "pip_name": ingress_pip_name, "load_balancer_ip": ingress_load_balancer_ip})
+        "pip_name": ingress_pip_name, "load_balancer_ip": ingress_load_balancer_ip,
+        "source_ranges": ingress_source_ranges})
     # the gateway components' names and pod labels: the istioctl row of the topology table
     ingress, egress = topology.gateway("istioctl", "ingress"), topology.gateway("istioctl", "egress")
     ing_k8s = _k8s(replicas, anti_affinity, ingress["selector"])

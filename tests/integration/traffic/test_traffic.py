@@ -389,3 +389,25 @@ def test_gateway_tls_terminates_with_the_named_secret_and_redirects_http(shop, t
     finally:
         shop.site("gateways")  # the module's HTTP gateway again
         shop.eventually(lambda: shop.through_gateway()[0][0] == 200, "the HTTP route again")
+
+
+@pytest.mark.parametrize("mesh", ["istioctl"], indirect=True)
+def test_ingress_source_ranges_let_in_only_the_listed_networks_then_go_when_unset(shop):
+    """aksmesh_ingress_source_ranges becomes the ingress Service's loadBalancerSourceRanges, and the real kube-proxy
+    drops what other networks send to the gateway's load balancer address: the node (in the range) gets 200 through
+    the gateway, the client pod (outside it) is refused at the same address; unset, the field is gone and every
+    client gets through again. On the istioctl mesh only: the Helm method hands the same field to the gateway chart
+    (service.loadBalancerSourceRanges, tests/unit/plugins/plugin_utils/_builders), and one method keeps the time."""
+    namespace, name = INGRESS[shop.method]
+    outside = shop.from_client(HOST, "/", address=shop.ingress_ip)  # a pod address, outside the range below
+    assert status_counts(outside) == {200: 1}, outside
+    shop.site("install", aksmesh_ingress_source_ranges=[f"{NODE_IP}/32", "203.0.113.0/24"])
+    spec = shop.cluster.get("v1", "Service", namespace, name)["spec"]
+    assert spec["loadBalancerSourceRanges"] == [f"{NODE_IP}/32", "203.0.113.0/24"], spec
+    shop.eventually(lambda: status_counts(shop.from_client(HOST, "/", address=shop.ingress_ip)).get(200) is None,
+                    "kube-proxy to drop the client pod's requests to the load balancer address")
+    assert status_counts(shop.through_gateway(count=5)) == {200: 5}  # the node is in the range
+    shop.site("install")  # unset again: istioctl takes the field back
+    assert "loadBalancerSourceRanges" not in shop.cluster.get("v1", "Service", namespace, name)["spec"]
+    shop.eventually(lambda: status_counts(shop.from_client(HOST, "/", address=shop.ingress_ip)) == {200: 1},
+                    "the client pod to get through the gateway again")

@@ -14,7 +14,7 @@ REPO = pathlib.Path(__file__).resolve().parents[4]
 FILTERS = FilterModule().filters()
 MTLS = {"root_namespace": "istio-system", "istio_namespace": "istio-system", "gateway_namespaces": ["istio-ingress"]}
 HELM = {"revision": "", "revision_tags": [], "tracing": {}, "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress",
-        "ingress_selector": {"istio": "ingress"}, "ingress_ip": "", "ingress_ip_resource_group": "",
+        "ingress_selector": {"istio": "ingress"}, "ingress_ip": "", "ingress_ip_resource_group": "", "ingress_source_ranges": [],
         "egress_release": "istio-egressgateway", "egress_namespace": "istio-egress",
         "egress_selector": {"istio": "egressgateway"}, "cni_enabled": False, "cni_namespace": "istio-system"}
 

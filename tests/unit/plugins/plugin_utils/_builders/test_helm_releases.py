@@ -81,6 +81,22 @@ def test_revision_names_istiod_and_user_values_win():
     ({"ip": "51.1.1.1", "load_balancer_ip": True}, {"loadBalancerIP": "51.1.1.1"},
      {"service.beta.kubernetes.io/azure-load-balancer-ipv4": "51.1.1.1"}),
     ({"ip_resource_group": "rg", "dns_label": "shop"}, {}, {"service.beta.kubernetes.io/azure-dns-label-name": "shop"}),
+    ({"source_ranges": ["203.0.113.0/24"]}, {"loadBalancerSourceRanges": ["203.0.113.0/24"]}, {}),
+    ({"source_ranges": []}, {}, {}),
 ])
 def test_static_ip_the_way_aks_asks_for_it(ingress, spec, annotations):
     assert static_ip_service(ingress) == (spec, annotations)
+
+
+def test_source_ranges_reach_the_gateway_charts_service_values_and_the_operators_service():
+    _base, _istiod, ingress, egress = releases(dict(CFG, ingress_source_ranges=["203.0.113.0/24", "10.1.0.0/16"]))
+    assert ingress["values"]["service"]["loadBalancerSourceRanges"] == ["203.0.113.0/24", "10.1.0.0/16"]
+    assert "loadBalancerSourceRanges" not in egress["values"]["service"]
+    assert "loadBalancerSourceRanges" not in releases(CFG)[2]["values"]["service"]
+    operator = dict((stage.name, stage) for stage in STAGES)["istio_operator"]
+    iop = operator.build(**dict(operator.defaults(), namespace="istio-system", revision="", tracing={},
+                                ingress_namespace="istio-ingress", egress_namespace="istio-egress", cni_enabled=False,
+                                cni_namespace="istio-system", ingress_ip="", ingress_ip_resource_group="",
+                                ingress_source_ranges=["203.0.113.0/24"]))
+    (gateway,) = iop["spec"]["components"]["ingressGateways"]
+    assert gateway["k8s"]["service"] == {"loadBalancerSourceRanges": ["203.0.113.0/24"]}
