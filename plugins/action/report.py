@@ -13,11 +13,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import tempfile
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import atomic
 
 ARGUMENT_SPEC = dict(
     dest=dict(type="path", required=True),
@@ -25,30 +25,6 @@ ARGUMENT_SPEC = dict(
 )
 FOLDER_MODE = 0o700  # a folder the action creates; an existing one keeps its mode
 FILE_MODE = 0o600
-
-
-def write(dest, content):
-    """Write ``content`` to ``dest`` at once (a temporary file in the same folder, then a rename), mode 0600,
-    creating the folders on the way with mode 0700. Returns whether the file's content differs from before."""
-    folder = os.path.dirname(dest) or "."
-    data = to_bytes(content)
-    try:
-        with open(dest, "rb") as current:
-            differs = current.read() != data
-    except (IOError, OSError):
-        differs = True
-    os.makedirs(folder, mode=FOLDER_MODE, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(scratch, FILE_MODE)
-        os.replace(scratch, dest)
-    except BaseException:
-        if os.path.exists(scratch):
-            os.unlink(scratch)
-        raise
-    return differs
 
 
 class ActionModule(ActionBase):
@@ -63,8 +39,10 @@ class ActionModule(ActionBase):
         dest = args["dest"]
         if os.path.isdir(dest):
             raise AnsibleActionFail("dest: %s is a folder; name the report file (<report folder>/<host>.json)" % dest)
+        content = to_text(args["content"])
         try:
-            differs = write(dest, args["content"])
+            differs = atomic.needs_write(dest, content, FILE_MODE)[0]
+            atomic.write(dest, content, mode=FILE_MODE, folder_mode=FOLDER_MODE)  # replaced at once, never wider
         except (IOError, OSError) as exc:
             raise AnsibleActionFail(
                 "dest: cannot write the report %s: %s. Fix: set aksmesh_report_dir to a folder the user running "
