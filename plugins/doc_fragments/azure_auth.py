@@ -65,6 +65,30 @@ options:
       - Can be set with the E(AKSMESH_AZURE_POLL_INTERVAL) environment variable.
     type: float
     default: 5
+  auth_source:
+    description:
+      - Where the credential comes from, as azure.azcollection names it. V(auto) chooses from O(secret) and
+        O(client_id) as described there; V(env) the service principal of the environment (E(AZURE_CLIENT_ID),
+        E(AZURE_SECRET), E(AZURE_TENANT), each required); V(cli) the Azure CLI's login on the controller
+        (C(az login)); V(msi) a managed identity (O(client_id) for a user-assigned one).
+      - V(credential_file) (C(~/.azure/credentials)) is refused by name; give the options or the environment
+        instead.
+      - Can be set with the E(ANSIBLE_AZURE_AUTH_SOURCE) environment variable.
+    type: str
+    default: auto
+    choices: [auto, env, cli, msi, credential_file]
+  ad_user:
+    description:
+      - azure.azcollection's user name for a password sign-in (AWX's Azure Resource Manager credential with a
+        username and password injects E(AZURE_AD_USER) and E(AZURE_PASSWORD)).
+      - Refused by name, before any request, because Microsoft Entra ID refuses a password sign-in alone for
+        accounts under multifactor authentication. Give the credential a service principal, or use a managed or
+        workload identity.
+    type: str
+  password:
+    description:
+      - The password of O(ad_user); refused with it. Never logged.
+    type: str
 requirements:
   - azure-identity >= 1.13.0
 """

@@ -19,7 +19,8 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._azure import names 
 
 AZURE_IMP_ERR = None
 try:
-    from azure.identity import ClientSecretCredential, DefaultAzureCredential
+    from azure.identity import (AzureCliCredential, ClientSecretCredential, DefaultAzureCredential,
+                                ManagedIdentityCredential)
 
     HAS_AZURE_IDENTITY = True
 except ImportError:
@@ -41,6 +42,10 @@ SDK = {
     "azure-mgmt-authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
 }
 
+# azure.azcollection's auth_source values: auto (this collection's choice below), the service principal of the
+# environment, the Azure CLI's login, a managed identity; credential_file (~/.azure/credentials) is refused by name
+AUTH_SOURCES = ("auto", "env", "cli", "msi", "credential_file")
+
 AZURE_AUTH_ARG_SPEC = dict(
     subscription_id=dict(type="str", fallback=(env_fallback, ["AZURE_SUBSCRIPTION_ID"])),
     client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
@@ -52,6 +57,11 @@ AZURE_AUTH_ARG_SPEC = dict(
     resource_manager_endpoint=dict(type="str", fallback=(env_fallback, ["AZURE_RESOURCE_MANAGER_ENDPOINT"])),
     authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
     poll_interval=dict(type="float", default=5.0, fallback=(env_fallback, ["AKSMESH_AZURE_POLL_INTERVAL"])),
+    # azure.azcollection's names, so that one module_defaults block (or AWX's injected environment) serves both
+    auth_source=dict(type="str", default="auto", choices=list(AUTH_SOURCES),
+                     fallback=(env_fallback, ["ANSIBLE_AZURE_AUTH_SOURCE"])),
+    ad_user=dict(type="str", fallback=(env_fallback, ["AZURE_AD_USER"])),
+    password=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_PASSWORD"])),
 )
 
 
@@ -68,6 +78,28 @@ def credential_choice(params, environ):
     DefaultAzureCredential, as does nothing at all (environment, managed identity, Azure CLI login).
     """
     client_id, secret, tenant = (params.get(k) for k in ("client_id", "secret", "tenant"))
+    source = params.get("auth_source") or "auto"
+    if params.get("ad_user") or params.get("password"):
+        raise AzureConnectionError(
+            "ad_user and password (AZURE_AD_USER, AZURE_PASSWORD: AWX's Azure Resource Manager credential with a "
+            "username and password) sign a user in with a password alone, which Microsoft Entra ID refuses for "
+            "accounts under multifactor authentication, mandatory for Azure sign-ins: this collection does not use "
+            "them. Fix: give the credential a service principal (client ID, secret, tenant), or run with a managed "
+            "or workload identity")
+    if source == "credential_file":
+        raise AzureConnectionError(
+            "auth_source credential_file (~/.azure/credentials) is not read by this collection: give client_id, "
+            "secret and tenant (or AZURE_CLIENT_ID, AZURE_SECRET, AZURE_TENANT), or auth_source cli, msi or auto")
+    if source == "cli":
+        return "cli", None, tenant
+    if source == "msi":
+        return "managed_identity", client_id, None
+    if source == "env" and not (secret and client_id and tenant):
+        raise AzureConnectionError(
+            "auth_source env takes the service principal of the environment: set AZURE_CLIENT_ID, AZURE_SECRET "
+            "and AZURE_TENANT (missing: %s)" % ", ".join(
+                name for name, value in (("AZURE_CLIENT_ID", client_id), ("AZURE_SECRET", secret),
+                                         ("AZURE_TENANT", tenant)) if not value))
     if secret:
         missing = [name for name, value in (("client_id", client_id), ("tenant", tenant)) if not value]
         if missing:
@@ -102,7 +134,7 @@ class AzureConnection(object):
 
     @property
     def credential_kind(self):
-        """service_principal, workload_identity, managed_identity or default_chain (see credential_choice)."""
+        """service_principal, workload_identity, managed_identity, cli or default_chain (see credential_choice)."""
         return self.kind
 
     @property
@@ -114,6 +146,10 @@ class AzureConnection(object):
             if self.kind == "service_principal":
                 self._credential = ClientSecretCredential(self._tenant, self._client_id, self._params["secret"],
                                                           **kwargs)
+            elif self.kind == "cli":  # auth_source cli: the login of `az login` on the controller
+                self._credential = AzureCliCredential(tenant_id=self._tenant)
+            elif self.kind == "managed_identity" and self._params.get("auth_source") == "msi":
+                self._credential = ManagedIdentityCredential(client_id=self._client_id)
             else:
                 if self._client_id:
                     # a user-assigned managed identity, or the workload identity the AKS webhook injects

@@ -223,6 +223,19 @@ def test_bad_azure_input_is_named_before_any_request(arm, azure_env, module, arg
     assert arm.requests() == []
 
 
+def test_awxs_username_and_password_credential_is_refused_by_name_before_any_request(arm, azure_env):
+    """AWX's Azure Resource Manager credential with a username and password injects AZURE_AD_USER and AZURE_PASSWORD
+    (azure.azcollection's names): refused by name, the password never shown; no request reaches Azure or Entra."""
+    arm.add_cluster("rg", "aks")
+    env = dict(azure_env, AZURE_AD_USER="ops@contoso.com", AZURE_PASSWORD="awx-Pass-1")
+    for module in ("aks_preflight", "aks_credentials"):
+        res = run_module(module, {"resource_group": "rg", "name": "aks", "return_content": True}
+                         if module == "aks_credentials" else {"resource_group": "rg", "name": "aks"}, env=env)
+        assert res.failed and "ad_user and password (AZURE_AD_USER, AZURE_PASSWORD" in res["msg"], res.result
+        assert "awx-Pass-1" not in res.stdout + res.stderr
+    assert arm.requests() == []
+
+
 def test_files_that_are_not_utf8_or_unreadable_are_named(kube_api, kubeconfig, tmp_path):
     latin = tmp_path / "latin1.yaml"
     latin.write_bytes("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9, namespace: default}\n"

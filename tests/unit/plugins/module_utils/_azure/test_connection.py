@@ -1,5 +1,5 @@
 import pytest
-from azure.identity import ClientSecretCredential, DefaultAzureCredential
+from azure.identity import AzureCliCredential, ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure import connection as ac
 
@@ -73,3 +73,43 @@ def test_azcollection_and_identity_env_names_are_both_accepted():
     assert spec["secret"]["fallback"][1] == ["AZURE_SECRET", "AZURE_CLIENT_SECRET"]
     assert spec["tenant"]["fallback"][1] == ["AZURE_TENANT", "AZURE_TENANT_ID"]
     assert spec["secret"]["no_log"] is True
+
+
+@pytest.mark.parametrize("options, environ, kind", [
+    ({"auth_source": "cli", "client_id": "a", "secret": "s", "tenant": "t"}, {}, "cli"),
+    ({"auth_source": "msi", "client_id": "uami"}, {}, "managed_identity"),
+    ({"auth_source": "msi"}, {}, "managed_identity"),
+    ({"auth_source": "env", "client_id": "a", "secret": "s", "tenant": "t"}, {}, "service_principal"),
+    ({"auth_source": "auto", "client_id": "a", "secret": "s", "tenant": "t"}, {}, "service_principal"),
+])
+def test_azcollections_auth_source_is_taken(options, environ, kind):
+    assert ac.credential_choice(params(**options), environ)[0] == kind
+
+
+def test_auth_source_cli_and_msi_build_their_credentials():
+    assert isinstance(ac.AzureConnection(params(subscription_id="s", auth_source="cli")).credential, AzureCliCredential)
+    msi = ac.AzureConnection(params(subscription_id="s", auth_source="msi", client_id="uami")).credential
+    assert isinstance(msi, ManagedIdentityCredential)
+
+
+@pytest.mark.parametrize("options, needle", [
+    ({"ad_user": "ops@contoso.com", "password": "p"}, "ad_user and password (AZURE_AD_USER, AZURE_PASSWORD: AWX's "
+                                                      "Azure Resource Manager credential with a username and password)"),
+    ({"password": "p", "client_id": "a", "secret": "s", "tenant": "t"}, "Fix: give the credential a service principal"),
+    ({"auth_source": "credential_file"}, "auth_source credential_file (~/.azure/credentials) is not read"),
+    ({"auth_source": "env", "client_id": "a"}, "auth_source env takes the service principal of the environment: set "
+                                               "AZURE_CLIENT_ID, AZURE_SECRET and AZURE_TENANT (missing: AZURE_SECRET, "
+                                               "AZURE_TENANT)"),
+])
+def test_what_this_collection_does_not_use_is_refused_by_name(options, needle):
+    with pytest.raises(ac.AzureConnectionError) as err:
+        ac.credential_choice(params(**options), {})
+    assert needle in str(err.value)
+    assert "ops@contoso.com" not in str(err.value)
+
+
+def test_the_password_is_no_log_and_the_env_names_are_azcollections():
+    spec = ac.AZURE_AUTH_ARG_SPEC
+    assert spec["password"]["no_log"] is True
+    assert spec["ad_user"]["fallback"][1] == ["AZURE_AD_USER"] and spec["password"]["fallback"][1] == ["AZURE_PASSWORD"]
+    assert spec["auth_source"]["fallback"][1] == ["ANSIBLE_AZURE_AUTH_SOURCE"]
