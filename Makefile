@@ -12,7 +12,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(COLLROOT)
 
-.PHONY: setup tools docs demo test checks lint sanity unit unit-minimum test-minimum core-matrix integration molecule bench clean
+.PHONY: setup tools docs demo test checks compute-checks lint sanity unit unit-minimum test-minimum core-matrix integration molecule bench clean
 
 # The parts that start or talk to the test cluster run in a loopback-only network namespace.
 NETNS := tools/netns-run
@@ -136,21 +136,29 @@ sanity: setup .venv-sanity/.installed
 molecule: setup tools
 	$(NETNS) $(BIN)/molecule test --all
 
-# The checks besides pytest, in this order; make test runs them beside pytest (below), make checks alone.
-CHECKS := unit-minimum core-matrix lint sanity molecule
+# The checks besides pytest: those that only compute (no cluster, no timeouts), then Molecule. make checks runs them
+# all, one after the other.
+COMPUTE_CHECKS := unit-minimum core-matrix lint sanity
+CHECKS := $(COMPUTE_CHECKS) molecule
 checks:
 	@for check in $(CHECKS); do $(MAKE) --no-print-directory $$check || { echo "make checks: $$check failed"; exit 1; }; done
 
-# pytest (three workers, about 1.8 of the 2 cores) and the other checks (about one core) side by side: both cores
-# stay busy to the end. The checks' output is kept in .build/checks.log and printed after pytest's.
+compute-checks:
+	@for check in $(COMPUTE_CHECKS); do $(MAKE) --no-print-directory $$check || { echo "make checks: $$check failed"; exit 1; }; done
+
+# pytest keeps about 1.8 of the 2 cores busy, less in its last minutes: the compute checks run beside it at the lowest
+# priority (nice 19), on what pytest leaves idle, never slowing it (its clusters' waits have timeouts); their output is
+# kept in .build/checks.log and printed after pytest's. Then Molecule, which runs a cluster of its own, alone.
 test: setup tools
-	@$(MAKE) --no-print-directory checks > .build/checks.log 2>&1 & checks=$$!; \
+	@nice -n 19 $(MAKE) --no-print-directory compute-checks > .build/checks.log 2>&1 & checks=$$!; \
 	trap 'kill $$checks 2>/dev/null' INT TERM; \
 	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
 		--durations=25 tests; tested=$$?; \
 	wait $$checks; checked=$$?; \
-	echo "== make checks, run beside pytest ($(CHECKS)): exit status $$checked"; cat .build/checks.log; \
+	echo "== make compute-checks, run beside pytest ($(COMPUTE_CHECKS)): exit status $$checked"; \
+	cat .build/checks.log; \
 	test $$tested -eq 0 -a $$checked -eq 0
+	$(MAKE) --no-print-directory molecule
 
 bench: setup tools
 	$(NETNS) $(BIN)/python tests/bench/run.py
