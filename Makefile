@@ -140,11 +140,12 @@ molecule: setup tools
 # all, one after the other.
 COMPUTE_CHECKS := unit-minimum core-matrix lint sanity
 CHECKS := $(COMPUTE_CHECKS) molecule
+each_check = @for check in $(1); do $(MAKE) --no-print-directory $$check || { echo "make checks: $$check failed"; exit 1; }; done
 checks:
-	@for check in $(CHECKS); do $(MAKE) --no-print-directory $$check || { echo "make checks: $$check failed"; exit 1; }; done
+	$(call each_check,$(CHECKS))
 
 compute-checks:
-	@for check in $(COMPUTE_CHECKS); do $(MAKE) --no-print-directory $$check || { echo "make checks: $$check failed"; exit 1; }; done
+	$(call each_check,$(COMPUTE_CHECKS))
 
 # pytest keeps about 1.8 of the 2 cores busy, less in its last minutes: the compute checks run beside it at the lowest
 # priority (nice 19), on what pytest leaves idle, never slowing it (its clusters' waits have timeouts); their output is

@@ -28,7 +28,7 @@ def problem(spec, params):
         least = LEAST[option]
         if value < least:
             return ("%s %s: give the seconds to wait, %s (default %s); nothing was changed"
-                    % (option, value, "at least 1" if least else "0 or more", about.get("default")))
+                    % (option, value, "at least %d" % least if least else "0 or more", about.get("default")))
     return None
 
 

@@ -167,9 +167,8 @@ def lint(module):
             objs = live_objects(module, p["root_namespace"])
     except manifests.ManifestError as exc:
         module.fail_json(msg=str(exc))
-    wrong = ["document %d (%s): %s" % (index + 1, obj.get("kind") if isinstance(obj.get("kind"), str) else "?",
-                                       "; ".join(problems))
-             for index, obj in enumerate(objs) for problems in [manifests.header_problems(obj)] if problems]
+    wrong = [error for error in (manifests.header_error("document %d" % (index + 1), obj)
+                                 for index, obj in enumerate(objs)) if error]
     if wrong:
         module.fail_json(msg="definitions: %s. Nothing was linted" % "; ".join(wrong))
     workloads = p["gateway_workloads"] if p["gateway_workloads"] is not None else topology.gateway_workloads("istioctl")

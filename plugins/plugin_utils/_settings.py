@@ -429,7 +429,7 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
     gateways = topo.pop("gateways")
     ingress = dict(gateways["ingress"], ip=s["ingress_ip"] or "",
                    ip_resource_group=s["ingress_ip_resource_group"] or "",
-                   source_ranges=list(s["ingress_source_ranges"] or []))
+                   source_ranges=s["ingress_source_ranges"] or [])
     azure = bool(s["resource_group"]) and not render
     credentials = _credentials_dest(credentials_dest, host)
     host_stages = _host_stages(s, azure, render, method)

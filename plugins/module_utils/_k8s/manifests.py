@@ -162,10 +162,9 @@ def normalize(pairs, invalid=None):
         if not isinstance(obj, dict):
             errors.append("%s is not a mapping" % label)
             continue
-        wrong = header_problems(obj)
+        wrong = header_error(label, obj)
         if wrong:
-            kind = obj.get("kind") if isinstance(obj.get("kind"), str) else "?"
-            errors.append("%s (%s): %s" % (label, kind, "; ".join(wrong)))
+            errors.append(wrong)
             continue
         missing = [k for k in ("apiVersion", "kind") if not obj.get(k)]
         name = (obj.get("metadata") or {}).get("name")
@@ -236,6 +235,14 @@ def header_problems(obj):
                 wrong.append("metadata.%s.%s is %s, expected a string (quote it in YAML)"
                              % (field, key, _type(value) if isinstance(key, str) else "keyed by " + _type(key)))
     return wrong
+
+
+def header_error(label, obj):
+    """None, or ``label`` (the document) with its kind and every header_problems of ``obj``, in one message."""
+    wrong = header_problems(obj)
+    if not wrong:
+        return None
+    return "%s (%s): %s" % (label, obj["kind"] if isinstance(obj.get("kind"), str) else "?", "; ".join(wrong))
 
 
 def _refuse(errors, invalid, obj, in_batch, alone):

@@ -29,6 +29,8 @@ except ImportError:  # reported by _k8s.connection.require_k8s
         body = None
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# the fix for an http:// URL that leads to a TLS port (Go's 400 answer, or a reset of the plain request)
+HTTPS_FIX = "write https:// in the kubeconfig's server (or host)"
 
 
 class K8sApiError(Exception):
@@ -54,7 +56,7 @@ class K8sApiError(Exception):
         details = body.get("details") or {}
         message = body.get("message") or "HTTP %s" % status
         if status == 400 and "HTTP request to an HTTPS server" in message:  # Go's answer on a TLS port
-            message = "%s: write https:// in the kubeconfig's server (or host)" % message.strip().rstrip(".")
+            message = "%s: %s" % (message.strip().rstrip("."), HTTPS_FIX)
         reason = body.get("reason") or ""
         if status == 500 and "failed to create typed patch object" in message:
             # the API server answers an apply that does not fit the kind's schema with a 500 that no retry
@@ -152,8 +154,8 @@ class RestClient(object):
                               host=host)
         if not self.answered and _plain_http_to_tls(host, exc):
             raise K8sApiError(0, "ConnectionError", "%s %s failed: %s. The server closed the connection on a plain "
-                                                    "HTTP request, as a TLS port does: write https:// in the "
-                                                    "kubeconfig's server (or host)" % (method, path, exc), host=host)
+                                                    "HTTP request, as a TLS port does: %s"
+                              % (method, path, exc, HTTPS_FIX), host=host)
         if attempt <= self.retries and _transient(exc):
             with self._lock:
                 self.retried += 1
