@@ -229,14 +229,24 @@ ENTRY_POINTS = {
 }
 
 
+def checked_by_preflight(stage):
+    """Whether site.yml's pre-flight has checked ``stage``'s role variables against its ``main`` entry point's
+    argument spec whenever the ``main`` entry runs: the pre-flight includes the same role (no dispatcher between)
+    under exactly the stage's tags, and the role's ``preflight`` spec has the options of its ``main`` spec
+    (tests/unit/plugins/plugin_utils/test_stages.py holds every such role to that). Its ``main`` include then skips
+    the second check of the same variables (``rolespec_validate``)."""
+    return stage.preflight == () and stage.entry == stage.roles[0]
+
+
 def loop(entry):
-    """What a playbook loops over to include ``entry`` of each stage's role: ``[{name, tags}]`` in the order they
-    run. The same list for every host: Ansible runs an include once for the hosts that share it, in the order it
-    first met it, so a fleet whose hosts run different stages keeps the order (each host skips what it does not
-    run)."""
+    """What a playbook loops over to include ``entry`` of each stage's role: ``[{name, tags, validate}]`` in the
+    order they run (``validate``: whether the include checks the role's argument spec, see checked_by_preflight).
+    The same list for every host: Ansible runs an include once for the hosts that share it, in the order it first
+    met it, so a fleet whose hosts run different stages keeps the order (each host skips what it does not run)."""
     if entry not in ENTRY_POINTS:
         raise StageError("%r is not an entry point the playbooks include: use one of %s"
                          % (entry, ", ".join(ENTRY_POINTS)))
     wanted, tags, reverse = ENTRY_POINTS[entry]
-    rows = [{"name": stage.name, "tags": tags(stage)} for stage in STAGES if wanted(stage)]
+    rows = [{"name": stage.name, "tags": tags(stage),
+             "validate": not (entry == "main" and checked_by_preflight(stage))} for stage in STAGES if wanted(stage)]
     return rows[::-1] if reverse else rows

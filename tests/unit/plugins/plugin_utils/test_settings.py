@@ -244,9 +244,9 @@ def test_the_stages_are_published_in_run_order_from_the_registry():
         "prune_kinds": [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy"}],
         "cleanup": "mesh_config", "cleanup_default": True}
     # the tags come with the loop, the same for every host (test_stages.py checks them)
-    assert {"name": "certs", "tags": ["mesh", "certs", "gateways"]} in stages.loop("preflight")
+    assert {"name": "certs", "tags": ["mesh", "certs", "gateways"], "validate": True} in stages.loop("preflight")
     assert s["stages"]["istio"]["role"] == s["stages"]["istio-helm"]["role"] == "istio_control_plane"
-    assert {"name": "istio", "tags": ["install", "control_plane"]} in stages.loop("absent")
+    assert {"name": "istio", "tags": ["install", "control_plane"], "validate": True} in stages.loop("absent")
     assert s["stages"]["static_ip"]["cleanup_default"] is False
 
 
