@@ -31,3 +31,15 @@ attributes:
     description: Runs with the C(async) keyword (progress lines with C(poll)); in check mode, run it without, as the
       plan of an async task cannot be kept.
 """
+
+    # A module whose action plugin may run its program in the controller (plugins/plugin_utils/_in_process.py).
+    IN_PROCESS = r"""
+attributes:
+  in_process:
+    support: full
+    description: On the local connection, in the controller's own Python (what site.yml uses), without become, a task
+      C(environment) or C(async), the action plugin runs the module's program itself instead of starting a module
+      process - the same argument checks, messages, results, no-log masking, check mode and diff. Anywhere else the
+      module runs as a module process; C(AKSMESH_MODULE_PROCESS=1) in the controller's environment makes every task
+      run it that way.
+"""

@@ -27,6 +27,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.in_process
   - aksmesh.istio.attributes.action
   - aksmesh.istio.k8s_auth
   - aksmesh.istio.planned
@@ -301,38 +302,10 @@ failures:
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import batch
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC
-
-
-def argument_spec():
-    spec = dict(K8S_AUTH_ARG_SPEC)
-    spec.update(
-        definitions=dict(type="raw", aliases=["definition"]),
-        src=dict(type="list", elements="path", default=[]),
-        namespace=dict(type="str"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        field_manager=dict(type="str", default="aksmesh"),
-        force_conflicts=dict(type="bool", default=False),
-        wait=dict(type="bool", default=False),
-        wait_timeout=dict(type="int", default=300),
-        prune=dict(type="dict", options=dict(
-            label_selector=dict(type="str", required=True),
-            kinds=dict(type="list", elements="dict", required=True),
-            namespaces=dict(type="list", elements="str"),
-        )),
-        apply_order=dict(type="str", choices=["kinds", "as_given"], default="kinds"),
-        continue_on_error=dict(type="bool", default=False),
-        api_retries=dict(type="int", default=5),
-        parallel=dict(type="int", default=8),
-    )
-    spec.update(PLANNED_ARG_SPEC)
-    return spec
 
 
 def main():
-    module = KubeModule(argument_spec=argument_spec(), supports_check_mode=True,
-                        required_one_of=[("definitions", "src")])  # the alias "definition" counts as definitions
+    module = KubeModule(argument_spec=batch.argument_spec(), supports_check_mode=True, **batch.CHECKS)
     batch.run(module)
 
 

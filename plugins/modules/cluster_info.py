@@ -20,8 +20,12 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.in_process
   - aksmesh.istio.k8s_auth
 attributes:
+  action:
+    support: full
+    description: An action plugin on the controller runs the module (see the in_process attribute).
   check_mode:
     support: full
     description: Reads only; runs the same in check mode.
@@ -138,57 +142,13 @@ workloads:
             "restarted_for": null}]
 """
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inventory as inv
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, names
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule, connect
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient, list_items
-
-
-def read(module, rest):
-    """What the cluster holds, read with plain GETs (no model round trip)."""
-    namespaces = module.params["istio_namespace"]
-    version = rest.request("GET", "/version")
-    crds = list_items(rest, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
-    if namespaces:
-        deployments = []
-        for ns in namespaces:
-            deployments += list_items(rest, "/apis/apps/v1/namespaces/%s/deployments" % names.segment("Namespace", ns),
-                                      labelSelector="app=istiod")
-    else:
-        deployments = list_items(rest, "/apis/apps/v1/deployments", labelSelector="app=istiod")
-    return dict(
-        changed=False,
-        kubernetes_version=inv.server_version(version),
-        istio_crds=inv.istio_crds(crds),
-        istio_revisions=inv.istio_revisions(deployments),
-        injection_namespaces=inv.injection_namespaces(list_items(rest, "/api/v1/namespaces")),
-        revision_tags=inv.revision_tags(list_items(
-            rest, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", labelSelector=inv.TAG_LABEL)),
-        workloads=inv.workloads(_workloads(rest, module.params["workload_namespaces"])),
-    )
-
-
-def _workloads(rest, namespaces):
-    items = []
-    for ns in namespaces:
-        for plural, kind in (("deployments", "Deployment"), ("statefulsets", "StatefulSet"),
-                             ("daemonsets", "DaemonSet")):
-            items += [dict(item, kind=kind) for item in list_items(rest, "/apis/apps/v1/namespaces/%s/%s" % (
-                names.segment("Namespace", ns), plural))]
-    return items
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import cluster_read
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
 
 
 def main():
-    spec = dict(K8S_AUTH_ARG_SPEC)
-    spec.update(istio_namespace=dict(type="list", elements="str", default=[]),
-                workload_namespaces=dict(type="list", elements="str", default=[]))
-    module = KubeModule(argument_spec=spec, supports_check_mode=True)
-    options = ("istio_namespace", "workload_namespaces")
-    names.require(module, [("Namespace", ns, "%s[%d]" % (option, i)) for option in options
-                           for i, ns in enumerate(module.params[option])])
-    rest = RestClient(connect(module), timeout=module.params["request_timeout"])
-    errors.run(module, lambda: read(module, rest))
+    module = KubeModule(argument_spec=cluster_read.argument_spec(), supports_check_mode=True)
+    cluster_read.run(module)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.in_process
   - aksmesh.istio.attributes.action
   - aksmesh.istio.k8s_auth
 attributes:
@@ -122,22 +123,10 @@ namespaces:
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import namespace_labels
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 
 
 def main():
-    spec = dict(K8S_AUTH_ARG_SPEC)
-    spec.update(
-        namespaces=dict(type="list", elements="dict", required=True, options=dict(
-            name=dict(type="str", required=True),
-            revision=dict(type="str"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        )),
-        create=dict(type="bool", default=True),
-        force_conflicts=dict(type="bool", default=False),
-        revision=dict(type="str"),
-    )
-    module = KubeModule(argument_spec=spec, supports_check_mode=True)
+    module = KubeModule(argument_spec=namespace_labels.argument_spec(), supports_check_mode=True)
     namespace_labels.run(module)
 
 

@@ -20,6 +20,8 @@ description:
   - Secret files are written with mode C(0600) and their values never appear in the output or the diff.
 author:
   - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.attributes.in_process
 attributes:
   check_mode:
     support: full
@@ -75,57 +77,13 @@ folder:
   type: str
 """
 
-import os
-
-from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import render
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.manifests import ManifestError, expand, normalize
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MaskingModule, secret_values
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MaskingModule
 
 
 def main():
-    module = MaskingModule(argument_spec=dict(definitions=dict(type="raw", required=True),
-                                              dest=dict(type="path", required=True),
-                                              stage=dict(type="str", required=True),
-                                              prune=dict(type="bool", default=True)),
-                           supports_check_mode=True)
-    p = module.params
-    if not render.HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML"))
-    problem = render.stage_problem(p["stage"])
-    if problem:
-        module.fail_json(msg=problem)
-    try:
-        objs = normalize(expand([p["definitions"]]))
-    except ManifestError as exc:
-        module.fail_json(msg=str(exc))
-    module.no_log_values.update(secret_values(objs))
-    folder = os.path.join(p["dest"], p["stage"])
-    try:
-        write, remove, same = render.plan(objs, folder, p["stage"], p["prune"])
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    files = [dict(path=path, action="updated" if write[path][2] is not None else "created") for path in sorted(write)]
-    files += [dict(path=path, action="removed") for path in remove]
-    files += [dict(path=path, action="unchanged") for path in sorted(same)]
-    actions = ("created", "updated", "unchanged", "removed")
-    counts = dict((a, len([f for f in files if f["action"] == a])) for a in actions)
-    result = dict(changed=bool(write or remove), files=files, counts=counts, folder=folder)
-    if module._diff and result["changed"]:
-        diffs = []
-        for path, (text, mode, current) in sorted(write.items()):
-            hidden = mode == 0o600
-            diffs.append(dict(before_header=path, after_header=path,
-                              before="(secret)\n" if hidden and current else (current or ""),
-                              after="(secret)\n" if hidden else text))
-        diffs += [dict(before_header=path, after_header=path, before="(file)\n", after="") for path in remove]
-        result["diff"] = diffs
-    if not module.check_mode and result["changed"]:
-        try:
-            render.execute(write, remove)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot write the rendered manifests to %s: %s" % (folder, exc))
-    module.exit_json(**result)
+    module = MaskingModule(argument_spec=render.argument_spec(), supports_check_mode=True)
+    render.run(module)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,11 @@ from collections.abc import Mapping, MutableMapping
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _in_process as in_process
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
+
+display = Display()
 
 # The host fact that holds the check-mode plan of the run (set to {} by roles/settings/tasks/main.yml).
 FACT = "settings_planned"
@@ -187,8 +191,15 @@ class PlannedActionModule(ActionBase):
         if check_mode and self.takes_planned(module_name) and args.get("planned") is None:
             args["planned"] = plan
         background = bool(self._task.async_val)
-        result = self._execute_module(module_name=module_name, module_args=args, task_vars=task_vars,
-                                      wrap_async=background and not self._connection.has_native_async)
+        why_not = in_process.why_not(self, module_name, task_vars)
+        if why_not is None:
+            display.vvv("%s runs in the controller (no module process)" % module_name)
+            result = in_process.run(module_name, args, check_mode=check_mode, diff=bool(self._task.diff),
+                                    verbosity=display.verbosity)
+        else:
+            display.vvv("%s runs as a module process: %s" % (module_name, why_not))
+            result = self._execute_module(module_name=module_name, module_args=args, task_vars=task_vars,
+                                          wrap_async=background and not self._connection.has_native_async)
         # in the background the result is the job's start: what async_status reads later never comes back here
         if check_mode and self.RETURNS_PLANNED and not background and isinstance(result.get("planned"), Mapping):
             # the later items of a loop run with the same task variables: they start from this plan too

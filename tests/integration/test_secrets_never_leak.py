@@ -126,13 +126,15 @@ def test_a_placeholder_secret_never_overwrites_the_value_someone_set(kube_api, k
 
 def test_site_sends_its_modules_through_a_pipe_so_no_passphrase_is_left_in_a_file(kube_api, kubeconfig, tmp_path):
     """site.yml sets ansible_pipelining: a module and its arguments (here the credential Secrets' values) reach the
-    module's Python on its stdin, never a file in Ansible's temporary folder that a killed run would leave behind."""
+    module's Python on its stdin, never a file in Ansible's temporary folder that a killed run would leave behind.
+    AKSMESH_MODULE_PROCESS=1: the apply module as a module process (without it, it runs in the controller and hands
+    its arguments to no process at all, plugins/plugin_utils/_in_process.py)."""
     from tests.integration.test_site import MESH, PASSPHRASES, SITE, inventory
     inv = inventory(tmp_path, {"aks": {"aksmesh_kubeconfig": kubeconfig}},
                     dict(MESH, aksmesh_target="cluster", aksmesh_analyze=False))  # a bare cluster: no mesh to lint
     remote = tmp_path / "ansible-tmp"
     run = run_playbook(SITE, tmp_path, inventory=inv, tags="secrets", verbosity=3,
-                       env={"ANSIBLE_REMOTE_TEMP": str(remote)})
+                       env={"ANSIBLE_REMOTE_TEMP": str(remote), "AKSMESH_MODULE_PROCESS": "1"})
     assert run.rc == 0, run.stdout[-3000:]
     assert run.task("Apply the Grafana and Kiali credential Secrets")[0]["result"]["changed"] is True
     secret = client.CoreV1Api(config.new_client_from_config(kubeconfig)).read_namespaced_secret(

@@ -15,6 +15,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio import inject
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import connect
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient
 
 CONFLICT_RETRIES = 3
@@ -22,6 +23,22 @@ FIELD_MANAGER = "aksmesh"  # the collection's writes carry its name in managedFi
 CHANGES = ("created", "labelled", "unlabelled", "drifted")
 _AGAIN = object()  # a write met a concurrent change: read the namespace again
 KUBE_SYSTEM = inj.KUBE_SYSTEM  # the cluster's own namespaces: never labelled for injection
+
+
+def argument_spec():
+    """The injection module's options (plugins/modules/injection.py documents them)."""
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(
+        namespaces=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            revision=dict(type="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        )),
+        create=dict(type="bool", default=True),
+        force_conflicts=dict(type="bool", default=False),
+        revision=dict(type="str"),
+    )
+    return spec
 
 
 def run(module):

@@ -18,7 +18,8 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, 
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import connect
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.discovery import UnknownKind
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import Planned
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.planned import PLANNED_ARG_SPEC, Planned
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import redact, secret_values
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
 
@@ -30,6 +31,36 @@ except ImportError:
 # drifted: check mode, another field manager holds fields the apply would write (the real run fails, or takes them
 # back with force_conflicts): a change a read-only run reports
 CHANGES = ("created", "configured", "deleted", "pruned", "drifted")
+
+
+# AnsibleModule's checks besides the argument spec: the alias "definition" counts as definitions
+CHECKS = dict(required_one_of=[("definitions", "src")])
+
+
+def argument_spec():
+    """The apply module's options (plugins/modules/apply.py documents them)."""
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(
+        definitions=dict(type="raw", aliases=["definition"]),
+        src=dict(type="list", elements="path", default=[]),
+        namespace=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        field_manager=dict(type="str", default="aksmesh"),
+        force_conflicts=dict(type="bool", default=False),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=300),
+        prune=dict(type="dict", options=dict(
+            label_selector=dict(type="str", required=True),
+            kinds=dict(type="list", elements="dict", required=True),
+            namespaces=dict(type="list", elements="str"),
+        )),
+        apply_order=dict(type="str", choices=["kinds", "as_given"], default="kinds"),
+        continue_on_error=dict(type="bool", default=False),
+        api_retries=dict(type="int", default=5),
+        parallel=dict(type="int", default=8),
+    )
+    spec.update(PLANNED_ARG_SPEC)
+    return spec
 
 
 def run(module):

@@ -16,6 +16,7 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import redact
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MaskingModule
 
 K8S_IMP_ERR = None
@@ -83,6 +84,18 @@ def protect(module, config):
     module.no_log_values.update(kubeconfig_secrets(config))
 
 
+def raw_secrets(params):
+    """The no-log values of a Kubernetes module's raw arguments (KubeModule, and the controller's run of a module):
+    the Secret values of its definitions and the credentials of a kubeconfig mapping."""
+    return redact.raw_secrets(params) | set(kubeconfig_secrets(params.get("kubeconfig")))
+
+
+def checked(module):
+    """What a Kubernetes module checks once its arguments are validated: the timeouts it was given are in range
+    (wait_timeout, request_timeout, ...), before any request."""
+    timeouts.refuse_out_of_range(module)
+
+
 class KubeModule(MaskingModule):
     """An AnsibleModule that takes the Kubernetes connection options (K8S_AUTH_ARG_SPEC) (and masks the Secret
     values of a ``definitions`` argument, see MaskingModule).
@@ -98,7 +111,7 @@ class KubeModule(MaskingModule):
 
     def __init__(self, *args, **kwargs):
         super(KubeModule, self).__init__(*args, **kwargs)
-        timeouts.refuse_out_of_range(self)  # wait_timeout, request_timeout, ...: before any request
+        checked(self)
 
 
 def require_kubeconfig_file(module, name, tool):

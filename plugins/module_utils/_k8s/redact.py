@@ -96,6 +96,15 @@ def definition_secrets(definitions):
     return secret_values([obj for obj, _where in pairs])
 
 
+def raw_secrets(params):
+    """The Secret values of a module's raw ``definitions`` argument (or its alias ``definition``), to be no-log
+    values before the arguments are validated (MaskingModule, and the controller's run of a module)."""
+    values = set()
+    for name in ("definitions", "definition"):  # apply's option and its alias (kubernetes.core's name)
+        values.update(definition_secrets(params.get(name)))
+    return values
+
+
 class MaskingModule(AnsibleModule):
     """An AnsibleModule whose ``definitions`` argument (or its alias ``definition``) may hold Secrets: their values are no-log values as soon as
     the arguments are read, before argument validation or anything else can fail. Ansible then masks them in the
@@ -104,5 +113,4 @@ class MaskingModule(AnsibleModule):
 
     def _load_params(self):
         super(MaskingModule, self)._load_params()
-        for name in ("definitions", "definition"):  # apply's option and its alias (kubernetes.core's name)
-            self.no_log_values.update(definition_secrets(self.params.get(name)))
+        self.no_log_values.update(raw_secrets(self.params))

@@ -1,6 +1,7 @@
 """aksmesh.istio.apply against the real API server, on real upstream manifests."""
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -285,3 +286,49 @@ def test_definition_as_kubernetes_core_names_it_and_the_applied_objects_returned
     assert "chain-s3cret-9" not in res.stdout and "Y2hhaW4tczNjcmV0LTk=" not in res.stdout
     again = apply(kubeconfig, definition=cm)  # a single object, unchanged: the live object
     assert again["changed"] is False and again["results"][0]["result"]["metadata"]["uid"] == live_cm["metadata"]["uid"]
+
+
+def normalized(result):
+    """A task's result without what differs from one run to the next (object versions, timings, request counts)."""
+    text = json.dumps({k: v for k, v in result.items() if k not in ("requests", "duration")}, sort_keys=True)
+    return json.loads(re.sub(r'"(resourceVersion|uid|creationTimestamp|time)": "[^"]*"', r'"\1": "-"', text))
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["apply", "check"])
+def test_apply_in_the_controller_returns_what_its_module_process_returns(kube_api, kubeconfig, tmp_path, check):
+    """On the local connection in the controller's Python the apply action runs the module's program in its own
+    process (plugins/plugin_utils/_in_process.py): each task returns what the module process returns, with the
+    Secret value masked, the same failures, check mode and diff; AKSMESH_MODULE_PROCESS=1 runs the module."""
+    from tests.support.ansible_runner import run_playbook
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "grafana"},
+              "stringData": {"passphrase": "s3cr3t-in-process"}}
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "mesh"}, "data": {"mode": "STRICT"}}
+    tasks = [
+        {"name": "Create", "aksmesh.istio.apply": {"kubeconfig": kubeconfig, "namespace": "{{ ns }}",
+                                                   "definitions": [{"apiVersion": "v1", "kind": "Namespace",
+                                                                    "metadata": {"name": "{{ ns }}"}}, secret, config]}},
+        {"name": "Again", "aksmesh.istio.apply": {"kubeconfig": kubeconfig, "namespace": "{{ ns }}",
+                                                  "definitions": [secret, config]}},
+        {"name": "Refused", "aksmesh.istio.apply": {"kubeconfig": kubeconfig, "namespace": "{{ ns }}",
+                                                    "definitions": [secret], "wait_timeout": -1},
+         "ignore_errors": True},
+        {"name": "Unknown option", "aksmesh.istio.apply": {"kubeconfig": kubeconfig, "definitions": [secret],
+                                                           "namespaces": "x"}, "ignore_errors": True},
+    ]
+    runs = {}
+    for way, env in (("module", {"AKSMESH_MODULE_PROCESS": "1"}), ("controller", {"AKSMESH_MODULE_PROCESS": None})):
+        play = [{"hosts": "localhost", "gather_facts": False, "vars": {"ns": "inproc-" + way}, "tasks": tasks}]
+        run = run_playbook(play, tmp_path, check=check, diff=True, verbosity=3, env=env)
+        assert run.rc == 0, run.stdout[-3000:]
+        assert "s3cr3t-in-process" not in run.stdout + json.dumps(run.results)
+        runs[way] = run
+    # the module process shows in -vvv as a Python process the connection starts; the controller's run starts none
+    assert "aksmesh.istio.apply" in runs["module"].stdout
+    assert runs["module"].stdout.count("EXEC ") >= len(tasks) and "EXEC " not in runs["controller"].stdout
+    for task in tasks:
+        module, controller = (normalized(runs[way].task(task["name"])[0]["result"]) for way in ("module", "controller"))
+        text = json.dumps(controller).replace("inproc-controller", "inproc-module")
+        assert json.loads(text) == module, task["name"]
+    assert runs["controller"].task("Refused")[0]["result"]["msg"].startswith("wait_timeout -1")
+    if not check:
+        assert kube_api.get("v1", "ConfigMap", "inproc-controller", "mesh")["data"] == {"mode": "STRICT"}

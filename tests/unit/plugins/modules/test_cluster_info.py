@@ -1,6 +1,6 @@
 """cluster_info over the REST client: the requests it sends and the result it builds (no cluster)."""
 
-from ansible_collections.aksmesh.istio.plugins.modules import cluster_info
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import cluster_read as cluster_info
 
 ISTIOD = {"metadata": {"name": "istiod", "namespace": "istio-system", "labels": {"app": "istiod"}},
           "spec": {"replicas": 1, "template": {"spec": {"containers": [

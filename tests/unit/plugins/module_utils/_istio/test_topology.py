@@ -6,7 +6,7 @@ from ansible_collections.aksmesh.istio.plugins.filter.mesh import FilterModule
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import (
     TopologyError, addon_egress_gateway, gateway, gateway_workloads, helm_gateway_selector, ingress_service, topology)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import SERVICES
-from ansible_collections.aksmesh.istio.plugins.modules import mesh_lint
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import lint_program as mesh_lint
 
 
 def test_istioctl_and_helm_defaults():

@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A module of the collection run inside its action plugin, in the controller's Python, when the task would run it
+there anyway: the local connection, the controller's interpreter, no become, no task environment, no async.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+A module run costs a Python process that compiles ansible-core's module_utils and the module's from source (AnsiballZ
+ships no bytecode) and imports the kubernetes client again: about 0.3 to 0.6 CPU-seconds before the module does
+anything, most of a no-op stage's cost. site.yml runs every module on the controller (connection local, the
+playbook's Python), so the stage action runs apply and render here instead, as the same program (PROGRAMS): the
+module file and this runner share the argument spec, the checks, the no-log values of the raw arguments and the
+function that does the work (a module_utils ``run(module)``); ControllerModule is the part of AnsibleModule's
+interface those functions use. What the module process gave the result, this gives it too: the arguments validated
+against the same spec with the same messages, the no-log values masked in everything returned (the invocation
+included), check mode and diff, and a failure rather than a traceback when the program breaks. Any other task (a
+remote host, become, ``environment``, ``async``, another interpreter) runs the module as before, and so does every
+task when the controller's environment has ``AKSMESH_MODULE_PROCESS=1`` (to compare the two).
+
+community.crypto's ``plugin_utils/_action_module.py`` runs modules in action plugins the same way.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import sys
+import traceback
+from collections import namedtuple
+
+from ansible import constants as C
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
+
+# A module as a program: its options (argument_spec()), AnsibleModule's other checks (required_one_of, ...), the
+# no-log values of its raw arguments (secrets(params), before validation can fail), what it checks once they are
+# validated (after(module), or None) and the function that does its work and ends in exit_json or fail_json.
+Program = namedtuple("Program", ["argument_spec", "checks", "secrets", "after", "run"])
+
+
+def _apply():
+    from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import batch, connection
+    return Program(batch.argument_spec, batch.CHECKS, connection.raw_secrets, connection.checked, batch.run)
+
+
+def _kube(module_utils):
+    """A Kubernetes module's program: ``argument_spec`` and ``run`` of ``module_utils``, KubeModule's checks."""
+    from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import connection
+    return Program(module_utils.argument_spec, {}, connection.raw_secrets, connection.checked, module_utils.run)
+
+
+def _ingress_info():
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import ingress_address
+    return _kube(ingress_address)
+
+
+def _injection():
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import namespace_labels
+    return _kube(namespace_labels)
+
+
+def _cluster_info():
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import cluster_read
+    return _kube(cluster_read)
+
+
+def _mesh_lint():
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import lint_program
+    return _kube(lint_program)
+
+
+def _render():  # no kubernetes client: render mode does not import it
+    from ansible_collections.aksmesh.istio.plugins.module_utils._files import render
+    from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import redact
+    return Program(render.argument_spec, {}, redact.raw_secrets, None, render.run)
+
+
+# the modules that may run here, each with what imports its program (only when a task runs it)
+PROGRAMS = {
+    "aksmesh.istio.apply": _apply,
+    "aksmesh.istio.render": _render,
+    "aksmesh.istio.ingress_info": _ingress_info,
+    "aksmesh.istio.injection": _injection,
+    "aksmesh.istio.cluster_info": _cluster_info,
+    "aksmesh.istio.mesh_lint": _mesh_lint,
+}
+
+LOCAL = ("local", "ansible.builtin.local")
+
+
+class ModuleExit(BaseException):
+    """exit_json or fail_json: the program ends with ``result``. A BaseException, as the SystemExit of a module
+    process is, so that the program's own ``except Exception`` does not take it for an error."""
+
+    def __init__(self, result):
+        super(ModuleExit, self).__init__("module exit")
+        self.result = result
+
+
+class ControllerModule(object):
+    """What the collection's module programs use of AnsibleModule: ``params`` validated against the program's spec,
+    ``no_log_values``, ``argument_spec``, ``check_mode``, ``_diff``, ``_verbosity``, ``warn``, ``exit_json`` and
+    ``fail_json`` (both end the program with ModuleExit)."""
+
+    def __init__(self, name, program, args, check_mode=False, diff=False, verbosity=0):
+        self._name = name
+        self.argument_spec = program.argument_spec()
+        self.check_mode = check_mode
+        self._diff = diff
+        self._verbosity = verbosity
+        self._warnings = []
+        self.no_log_values = set(program.secrets(args))
+        self.params = args
+        found = ArgumentSpecValidator(self.argument_spec, **program.checks).validate(args)
+        self.no_log_values.update(found._no_log_values)
+        self.params = found.validated_parameters
+        for both in found._warnings:  # AnsibleModule's words
+            self.warn("Both option %s and its alias %s are set." % (both["option"], both["alias"]))
+        if found.error_messages:
+            message = found.errors.msg
+            if isinstance(found.errors.errors[0], UnsupportedError):
+                message = "Unsupported parameters for (%s) module: %s" % (name, message)
+            self.fail_json(msg=message)
+        if program.after is not None:
+            program.after(self)
+
+    def warn(self, warning):
+        self._warnings.append(warning)
+
+    def _result(self, kwargs):
+        result = dict(kwargs)
+        result.setdefault("invocation", {"module_args": self.params})
+        if self._warnings:
+            result["warnings"] = list(self._warnings)
+        return remove_values(result, self.no_log_values)
+
+    def exit_json(self, **kwargs):
+        raise ModuleExit(self._result(kwargs))
+
+    def fail_json(self, msg, **kwargs):
+        kwargs.update(failed=True, msg=msg)
+        raise ModuleExit(self._result(kwargs))
+
+
+def plain(value):
+    """``value`` as plain JSON data (what a module reads and returns): the templated arguments of a task may be
+    subclasses of str, dict and list that carry ansible-core's markers, which YAML dumpers refuse."""
+    return json.loads(json.dumps(value))
+
+
+def run(name, args, check_mode=False, diff=False, verbosity=0):
+    """The result of module ``name`` (a key of PROGRAMS) run here with ``args``, as its module process would have
+    returned it."""
+    module = None
+    try:
+        program = PROGRAMS[name]()
+        module = ControllerModule(name, program, plain(args), check_mode, diff, verbosity)
+        program.run(module)
+    except ModuleExit as done:
+        return plain(done.result)
+    except Exception as exc:  # a bug of the program: a failure naming it, with the traceback for -vvv
+        failure = dict(failed=True, msg="%s failed in the controller: %s: %s" % (name, type(exc).__name__, exc),
+                       exception=traceback.format_exc())
+        return plain(remove_values(failure, module.no_log_values) if module is not None else failure)
+    return dict(failed=True, msg="%s ended without a result" % name)
+
+
+def _same_python(interpreter):
+    try:
+        return bool(interpreter) and os.path.realpath(str(interpreter)) == os.path.realpath(sys.executable)
+    except (TypeError, ValueError):
+        return False
+
+
+def why_not(action, module_name, task_vars):
+    """Why ``action`` (an ActionBase) must run ``module_name`` as a module process, or None when it may run it here:
+    a program of PROGRAMS, on the local connection, in the controller's own Python, without become, a task
+    environment or async."""
+    if module_name not in PROGRAMS:
+        return "no program"
+    if os.environ.get("AKSMESH_MODULE_PROCESS") == "1":
+        return "AKSMESH_MODULE_PROCESS=1"
+    if getattr(action._connection, "transport", None) not in LOCAL:
+        return "not the local connection"
+    if action._task.async_val:
+        return "async"
+    if action._play_context.become:
+        return "become"
+    if any(action._task.environment or ()):  # a task inherits a list of its blocks' (empty) environments
+        return "a task environment"
+    if not _same_python(interpreter(action, task_vars)):
+        return "another interpreter"
+    return None
+
+
+def interpreter(action, task_vars):
+    """The Python the task's module would run in, as Ansible chooses it: ansible_python_interpreter or
+    interpreter_python (ANSIBLE_PYTHON_INTERPRETER, ansible.cfg), and for ``auto`` the interpreter discovered
+    earlier on the host; None when not known yet (discovery would run)."""
+    chosen = task_vars.get("ansible_python_interpreter")
+    if chosen is None:
+        try:
+            chosen = C.config.get_config_value("INTERPRETER_PYTHON", variables=task_vars)
+        except Exception:  # noqa: BLE001 - an unreadable setting: the module process decides
+            return None
+    chosen = action._templar.template(chosen)
+    if isinstance(chosen, str) and chosen.strip().startswith("auto"):
+        facts = task_vars.get("ansible_facts")
+        return facts.get("discovered_interpreter_python") if isinstance(facts, dict) else None
+    return chosen
