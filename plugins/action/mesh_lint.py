@@ -13,3 +13,4 @@ from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module impor
 
 class ActionModule(PlannedActionModule):
     RETURNS_PLANNED = False
+    CHANGES_CLUSTER = False

@@ -27,7 +27,12 @@ description:
   - Every file is attempted; when some fail, the module fails naming each of them in RV(failures).
 author:
   - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.attributes.in_process
 attributes:
+  action:
+    support: full
+    description: An action plugin on the controller runs the module (see the in_process attribute).
   check_mode:
     support: full
     description: Fetches and caches as in a normal run (the cache is not managed state, and what the files hold
@@ -125,36 +130,15 @@ failures:
             "msg": "sha256 checksum mismatch: expected 1f9e..., the file has 0b2c..."}]
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import download
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            files=dict(type="dict", required=True), base_url=dict(type="str"), src_dir=dict(type="path"),
-            checksums=dict(type="dict", default={}),
-            cache_dir=dict(type="path", fallback=(env_fallback, [download.CACHE_ENV])),
-            content=dict(type="bool", default=False),
-            validate_certs=dict(type="bool", default=True),
-            timeout=dict(type="int", default=30)),
-        mutually_exclusive=[("base_url", "src_dir")], required_one_of=[("base_url", "src_dir")],
-        supports_check_mode=True)
+    module = AnsibleModule(argument_spec=download.argument_spec(), supports_check_mode=True, **download.CHECKS)
     timeouts.refuse_out_of_range(module)
-    p = module.params
-    root = download.cache_root(p["cache_dir"])
-
-    def fetch(url):
-        return open_url(url, validate_certs=p["validate_certs"], timeout=p["timeout"], http_agent="aksmesh.istio")
-    try:
-        files = download.entries(p["files"], p["checksums"], p["base_url"], p["src_dir"])
-        entries, texts = download.fetch_all(files, download.Cache(root, fetch), p["content"])
-    except download.DownloadError as exc:
-        module.fail_json(msg=str(exc), failures=exc.failures, cache_dir=root)
-    module.exit_json(changed=any(e["stored"] for e in entries.values()), files=entries, contents=texts,
-                     cache_dir=root)
+    download.run(module)
 
 
 if __name__ == "__main__":

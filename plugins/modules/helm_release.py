@@ -212,22 +212,10 @@ stdout:
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm_release
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 
 
 def main():
-    spec = dict(K8S_AUTH_ARG_SPEC)
-    spec.update(
-        name=dict(type="str", required=True), chart=dict(type="str"),
-        repo=dict(type="str", default="https://istio-release.storage.googleapis.com/charts"),
-        version=dict(type="str"), namespace=dict(type="str", required=True), values=dict(type="dict", default={}),
-        create_namespace=dict(type="bool", default=True), wait=dict(type="bool", default=True),
-        timeout=dict(type="str", default="5m0s"),
-        state=dict(type="str", default="present", choices=["present", "absent", "rendered"]),
-        helm_path=dict(type="path"), compare_only=dict(type="bool", default=False), kube_version=dict(type="str"),
-        pending=dict(type="str", default="recover", choices=["recover", "fail"]))
-    module = KubeModule(argument_spec=spec, supports_check_mode=True,
-                        required_if=[("state", "present", ["chart"]), ("state", "rendered", ["chart"])])
+    module = KubeModule(argument_spec=helm_release.argument_spec(), supports_check_mode=True, **helm_release.CHECKS)
     helm_release.run(module)
 
 

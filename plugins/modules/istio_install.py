@@ -235,20 +235,10 @@ stderr:
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import install
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
-from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 
 
 def main():
-    spec = dict(K8S_AUTH_ARG_SPEC)
-    spec.update(operator=dict(type="raw"), revision=dict(type="str"), set=dict(type="list", elements="str",
-                                                                               default=[]),
-                readiness_timeout=dict(type="str", default="300s"), verify=dict(type="bool", default=False),
-                state=dict(type="str", choices=["present", "absent"], default="present"),
-                purge=dict(type="bool", default=False), istioctl_path=dict(type="path"),
-                field_manager=dict(type="str", default="istio-operator"),
-                compare_only=dict(type="bool", default=False), force_conflicts=dict(type="bool", default=False))
-    module = KubeModule(argument_spec=spec, supports_check_mode=True,
-                        required_if=[("state", "present", ("operator",))])
+    module = KubeModule(argument_spec=install.argument_spec(), supports_check_mode=True, **install.CHECKS)
     install.run(module)
 
 

@@ -131,6 +131,8 @@ class PlannedActionModule(ActionBase):
     RETURNS_PLANNED = True  # in check mode the module returns what it would create as a ``planned`` mapping
     TAKES_FORCE = False  # the module has a ``force_conflicts`` option: aksmesh_reconcile fills it when not given
     REPORTS = False  # the module returns ``drift`` (and ``results``): kept in the run's report (REPORT_FACT)
+    CHANGES_CLUSTER = True  # a change it reports is a change of the cluster (CHANGED_FACT); False: it reads only,
+    # or changes the controller's files (a download into the cache)
 
     _supports_check_mode = True
     _supports_async = True
@@ -208,7 +210,8 @@ class PlannedActionModule(ActionBase):
             self.keep_report(result, task_vars, check_mode)
         # a compare-first result that differs: the roles start the job in the background that changes it (whose
         # result comes from async_status, past this plugin)
-        if not check_mode and not background and (result.get("changed") or result.get("differs")):
+        if (self.CHANGES_CLUSTER and not check_mode and not background
+                and (result.get("changed") or result.get("differs"))):
             changed = run_changed(task_vars)
             stage = self.report_stage(task_vars)
             if stage not in changed:

@@ -27,6 +27,7 @@ __metaclass__ = type
 
 import json
 import os
+import subprocess
 import sys
 import traceback
 from collections import namedtuple
@@ -34,6 +35,8 @@ from collections import namedtuple
 from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.common.process import get_bin_path
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.errors import UnsupportedError
 
 # A module as a program: its options (argument_spec()), AnsibleModule's other checks (required_one_of, ...), the
@@ -48,9 +51,28 @@ def _apply():
 
 
 def _kube(module_utils):
-    """A Kubernetes module's program: ``argument_spec`` and ``run`` of ``module_utils``, KubeModule's checks."""
+    """A Kubernetes module's program: ``argument_spec``, ``CHECKS`` (if any) and ``run`` of ``module_utils``, and
+    KubeModule's no-log values and checks."""
     from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import connection
-    return Program(module_utils.argument_spec, {}, connection.raw_secrets, connection.checked, module_utils.run)
+    return Program(module_utils.argument_spec, getattr(module_utils, "CHECKS", {}), connection.raw_secrets,
+                   connection.checked, module_utils.run)
+
+
+def _istio_install():
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import install
+    return _kube(install)
+
+
+def _helm_release():
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm_release
+    return _kube(helm_release)
+
+
+def _download():
+    from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
+    from ansible_collections.aksmesh.istio.plugins.module_utils._files import download
+    return Program(download.argument_spec, download.CHECKS, lambda params: set(), timeouts.refuse_out_of_range,
+                   download.run)
 
 
 def _ingress_info():
@@ -87,6 +109,9 @@ PROGRAMS = {
     "aksmesh.istio.injection": _injection,
     "aksmesh.istio.cluster_info": _cluster_info,
     "aksmesh.istio.mesh_lint": _mesh_lint,
+    "aksmesh.istio.istio_install": _istio_install,
+    "aksmesh.istio.helm_release": _helm_release,
+    "aksmesh.istio.download": _download,
 }
 
 LOCAL = ("local", "ansible.builtin.local")
@@ -103,8 +128,8 @@ class ModuleExit(BaseException):
 
 class ControllerModule(object):
     """What the collection's module programs use of AnsibleModule: ``params`` validated against the program's spec,
-    ``no_log_values``, ``argument_spec``, ``check_mode``, ``_diff``, ``_verbosity``, ``warn``, ``exit_json`` and
-    ``fail_json`` (both end the program with ModuleExit)."""
+    ``no_log_values``, ``argument_spec``, ``check_mode``, ``_diff``, ``_verbosity``, ``warn``, ``get_bin_path``,
+    ``run_command``, ``exit_json`` and ``fail_json`` (both end the program with ModuleExit)."""
 
     def __init__(self, name, program, args, check_mode=False, diff=False, verbosity=0):
         self._name = name
@@ -130,6 +155,35 @@ class ControllerModule(object):
 
     def warn(self, warning):
         self._warnings.append(warning)
+
+    def get_bin_path(self, arg, required=False, opt_dirs=None):
+        """AnsibleModule.get_bin_path: the executable's path on PATH (and ``opt_dirs``), or None."""
+        try:
+            return get_bin_path(arg, opt_dirs=opt_dirs)
+        except ValueError as exc:
+            if required:
+                self.fail_json(msg=to_text(exc))
+            return None
+
+    def run_command(self, args, environ_update=None, data=None, binary_data=False):
+        """AnsibleModule.run_command for an argument list, as the collection calls it: ``~`` and ``$VARS`` expanded
+        in each argument as it does, the environment updated, ``data`` on standard input (a newline added unless
+        ``binary_data``), nothing else from the terminal; (rc, stdout, stderr) as text."""
+        argv = [to_bytes(os.path.expanduser(os.path.expandvars(to_native(arg))), errors="surrogate_or_strict")
+                for arg in args if arg is not None]
+        env = dict(os.environ)
+        env.update(environ_update or {})
+        if data is not None and not binary_data:
+            data += "\n"
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True)
+            out, err = proc.communicate(None if data is None else to_bytes(data, errors="surrogate_or_strict"))
+        except (OSError, IOError) as exc:
+            self.fail_json(rc=exc.errno, stdout="", stderr="", msg=to_native(exc),
+                           cmd=" ".join(to_native(arg) for arg in argv))
+        return (proc.returncode, to_text(out, errors="surrogate_or_strict"),
+                to_text(err, errors="surrogate_or_strict"))
 
     def _result(self, kwargs):
         result = dict(kwargs)

@@ -24,7 +24,9 @@ import os
 import re
 import tempfile
 
+from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.six.moves.urllib.parse import unquote, urlparse
+from ansible.module_utils.urls import open_url
 
 DEFAULT_CACHE = "~/.cache/aksmesh/downloads"
 CACHE_ENV = "AKSMESH_DOWNLOAD_CACHE"
@@ -243,3 +245,32 @@ def fetch_all(files, cache, content=False):
     if failures:
         raise DownloadError(failures)
     return entries, texts
+
+
+# AnsibleModule's checks besides the argument spec
+CHECKS = dict(mutually_exclusive=[("base_url", "src_dir")], required_one_of=[("base_url", "src_dir")])
+
+
+def argument_spec():
+    """The download module's options (plugins/modules/download.py documents them)."""
+    return dict(files=dict(type="dict", required=True), base_url=dict(type="str"), src_dir=dict(type="path"),
+                checksums=dict(type="dict", default={}),
+                cache_dir=dict(type="path", fallback=(env_fallback, [CACHE_ENV])),
+                content=dict(type="bool", default=False),
+                validate_certs=dict(type="bool", default=True),
+                timeout=dict(type="int", default=30))
+
+
+def run(module):
+    """The download module: every file fetched into the cache (or found there), verified, and the module's result."""
+    p = module.params
+    root = cache_root(p["cache_dir"])
+
+    def fetch(url):
+        return open_url(url, validate_certs=p["validate_certs"], timeout=p["timeout"], http_agent="aksmesh.istio")
+    try:
+        files = entries(p["files"], p["checksums"], p["base_url"], p["src_dir"])
+        found, texts = fetch_all(files, Cache(root, fetch), p["content"])
+    except DownloadError as exc:
+        module.fail_json(msg=str(exc), failures=exc.failures, cache_dir=root)
+    module.exit_json(changed=any(e["stored"] for e in found.values()), files=found, contents=texts, cache_dir=root)

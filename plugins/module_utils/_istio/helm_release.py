@@ -22,6 +22,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import Ap
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import tool_kubeconfig
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import resolve
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import RestClient
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 
 POLL = 5.0  # seconds between reads of a pending release that a helm command elsewhere may still be finishing
 HISTORY_MAX = 256
@@ -53,6 +54,25 @@ class Helm(object):
 
     def history(self):
         return self(["history", "-o", "json", "--max", str(HISTORY_MAX), "--", self.name])[1]
+
+
+# AnsibleModule's checks besides the argument spec
+CHECKS = dict(required_if=[("state", "present", ["chart"]), ("state", "rendered", ["chart"])])
+
+
+def argument_spec():
+    """The helm_release module's options (plugins/modules/helm_release.py documents them)."""
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(
+        name=dict(type="str", required=True), chart=dict(type="str"),
+        repo=dict(type="str", default="https://istio-release.storage.googleapis.com/charts"),
+        version=dict(type="str"), namespace=dict(type="str", required=True), values=dict(type="dict", default={}),
+        create_namespace=dict(type="bool", default=True), wait=dict(type="bool", default=True),
+        timeout=dict(type="str", default="5m0s"),
+        state=dict(type="str", default="present", choices=["present", "absent", "rendered"]),
+        helm_path=dict(type="path"), compare_only=dict(type="bool", default=False), kube_version=dict(type="str"),
+        pending=dict(type="str", default="recover", choices=["recover", "fail"]))
+    return spec
 
 
 def run(module):

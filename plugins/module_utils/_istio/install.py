@@ -26,9 +26,27 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import planned,
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.apply import ApplyEngine, redact_drift
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import resolve
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError, RestClient, list_items
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.options import K8S_AUTH_ARG_SPEC
 
 INSTALL_ATTEMPTS = 3  # istioctl install is idempotent: a transient API error is worth two more tries
 COMPONENT_LABEL = "operator.istio.io/component"
+
+
+# AnsibleModule's checks besides the argument spec
+CHECKS = dict(required_if=[("state", "present", ("operator",))])
+
+
+def argument_spec():
+    """The istio_install module's options (plugins/modules/istio_install.py documents them)."""
+    spec = dict(K8S_AUTH_ARG_SPEC)
+    spec.update(operator=dict(type="raw"), revision=dict(type="str"), set=dict(type="list", elements="str",
+                                                                               default=[]),
+                readiness_timeout=dict(type="str", default="300s"), verify=dict(type="bool", default=False),
+                state=dict(type="str", choices=["present", "absent"], default="present"),
+                purge=dict(type="bool", default=False), istioctl_path=dict(type="path"),
+                field_manager=dict(type="str", default="istio-operator"),
+                compare_only=dict(type="bool", default=False), force_conflicts=dict(type="bool", default=False))
+    return spec
 
 
 def run(module):

@@ -134,7 +134,7 @@ def test_a_module_runs_here_only_where_it_would_run_in_the_controllers_python(ac
     monkeypatch.delenv("AKSMESH_MODULE_PROCESS", raising=False)
     monkeypatch.delenv("ANSIBLE_PYTHON_INTERPRETER", raising=False)
     assert in_process.why_not(action, "aksmesh.istio.apply", task_vars) == why
-    assert in_process.why_not(action, "aksmesh.istio.istio_install", task_vars) == "no program"
+    assert in_process.why_not(action, "aksmesh.istio.kube_inject", task_vars) == "no program"
     monkeypatch.setenv("AKSMESH_MODULE_PROCESS", "1")
     assert in_process.why_not(action, "aksmesh.istio.render", task_vars) == "AKSMESH_MODULE_PROCESS=1"
 
@@ -149,3 +149,19 @@ def test_each_program_is_its_module_files(name):
     main = source[source.index("def main():"):]
     assert "%s.argument_spec()" % program.argument_spec.__module__.rsplit(".", 1)[-1] in main
     assert "%s.run(module)" % program.run.__module__.rsplit(".", 1)[-1] in main
+
+
+def test_run_command_reads_like_ansiblemodules(tmp_path, monkeypatch):
+    module = in_process.ControllerModule("aksmesh.istio.render", in_process.PROGRAMS["aksmesh.istio.render"](),
+                                         dict(definitions=[], dest=str(tmp_path), stage="a"))
+    monkeypatch.setenv("AKSMESH_WORD", "expanded")
+    rc, out, err = module.run_command(["sh", "-c", 'cat; echo "$1 $EXTRA" >&2; exit 3', "sh", "$AKSMESH_WORD"],
+                                      environ_update={"EXTRA": "given"}, data="on stdin")
+    assert (rc, out, err) == (3, "on stdin\n", "expanded given\n")
+    rc, out, _err = module.run_command(["sh", "-c", "cat"], data="raw", binary_data=True)
+    assert (rc, out) == (0, "raw")
+    assert module.run_command(["sh", "-c", "cat"])[1] == ""  # no data: nothing from the terminal
+    assert module.get_bin_path("sh").endswith("/sh") and module.get_bin_path("no-such-tool-here") is None
+    with pytest.raises(in_process.ModuleExit) as ended:
+        module.run_command([str(tmp_path / "missing-tool"), "version"])
+    assert ended.value.result["failed"] is True and "missing-tool" in ended.value.result["cmd"]
