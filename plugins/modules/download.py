@@ -131,13 +131,11 @@ failures:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import download
 
 
 def main():
     module = AnsibleModule(argument_spec=download.argument_spec(), supports_check_mode=True, **download.CHECKS)
-    timeouts.refuse_out_of_range(module)
     download.run(module)
 
 

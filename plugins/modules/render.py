@@ -23,6 +23,9 @@ author:
 extends_documentation_fragment:
   - aksmesh.istio.attributes.in_process
 attributes:
+  action:
+    support: full
+    description: An action plugin on the controller runs the module (see the in_process attribute).
   check_mode:
     support: full
     description: Reports which files would be written or removed.

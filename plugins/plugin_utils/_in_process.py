@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
 import json
 import os
 import subprocess
@@ -44,75 +45,46 @@ from ansible.module_utils.errors import UnsupportedError
 # validated (after(module), or None) and the function that does its work and ends in exit_json or fail_json.
 Program = namedtuple("Program", ["argument_spec", "checks", "secrets", "after", "run"])
 
+MODULE_UTILS = "ansible_collections.aksmesh.istio.plugins.module_utils."
 
-def _apply():
-    from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import batch, connection
-    return Program(batch.argument_spec, batch.CHECKS, connection.raw_secrets, connection.checked, batch.run)
-
-
-def _kube(module_utils):
-    """A Kubernetes module's program: ``argument_spec``, ``CHECKS`` (if any) and ``run`` of ``module_utils``, and
-    KubeModule's no-log values and checks."""
-    from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import connection
-    return Program(module_utils.argument_spec, getattr(module_utils, "CHECKS", {}), connection.raw_secrets,
-                   connection.checked, module_utils.run)
-
-
-def _istio_install():
-    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import install
-    return _kube(install)
-
-
-def _helm_release():
-    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import helm_release
-    return _kube(helm_release)
-
-
-def _download():
-    from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
-    from ansible_collections.aksmesh.istio.plugins.module_utils._files import download
-    return Program(download.argument_spec, download.CHECKS, lambda params: set(), timeouts.refuse_out_of_range,
-                   download.run)
-
-
-def _ingress_info():
-    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import ingress_address
-    return _kube(ingress_address)
-
-
-def _injection():
-    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import namespace_labels
-    return _kube(namespace_labels)
-
-
-def _cluster_info():
-    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import cluster_read
-    return _kube(cluster_read)
-
-
-def _mesh_lint():
-    from ansible_collections.aksmesh.istio.plugins.module_utils._istio import lint_program
-    return _kube(lint_program)
-
-
-def _render():  # no kubernetes client: render mode does not import it
-    from ansible_collections.aksmesh.istio.plugins.module_utils._files import render
-    from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import redact
-    return Program(render.argument_spec, {}, redact.raw_secrets, None, render.run)
-
-
-# the modules that may run here, each with what imports its program (only when a task runs it)
+# The modules whose program may run here: the module_utils of the program (``argument_spec()``, ``CHECKS`` if any,
+# ``run(module)``) and the AnsibleModule class its module file runs it in, whose additions the runner makes too.
 PROGRAMS = {
-    "aksmesh.istio.apply": _apply,
-    "aksmesh.istio.render": _render,
-    "aksmesh.istio.ingress_info": _ingress_info,
-    "aksmesh.istio.injection": _injection,
-    "aksmesh.istio.cluster_info": _cluster_info,
-    "aksmesh.istio.mesh_lint": _mesh_lint,
-    "aksmesh.istio.istio_install": _istio_install,
-    "aksmesh.istio.helm_release": _helm_release,
-    "aksmesh.istio.download": _download,
+    "aksmesh.istio.apply": ("_k8s.batch", "KubeModule"),
+    "aksmesh.istio.render": ("_files.render", "MaskingModule"),
+    "aksmesh.istio.ingress_info": ("_istio.ingress_address", "KubeModule"),
+    "aksmesh.istio.injection": ("_istio.namespace_labels", "KubeModule"),
+    "aksmesh.istio.cluster_info": ("_istio.cluster_read", "KubeModule"),
+    "aksmesh.istio.mesh_lint": ("_istio.lint_program", "KubeModule"),
+    "aksmesh.istio.istio_install": ("_istio.install", "KubeModule"),
+    "aksmesh.istio.helm_release": ("_istio.helm_release", "KubeModule"),
+    "aksmesh.istio.download": ("_files.download", "AnsibleModule"),
 }
+
+
+def _no_secrets(params):
+    return set()
+
+
+def _module_class(name):
+    """(secrets, after) of the AnsibleModule class ``name``: what it adds to AnsibleModule (its ``_load_params`` and
+    ``__init__``), imported only when a task needs it (the Kubernetes modules' import the kubernetes client)."""
+    if name == "KubeModule":
+        from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import connection
+        return connection.raw_secrets, connection.checked
+    if name == "MaskingModule":
+        from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import redact
+        return redact.raw_secrets, None
+    return _no_secrets, None
+
+
+def program(name):
+    """The Program of module ``name`` (a key of PROGRAMS)."""
+    path, module_class = PROGRAMS[name]
+    utils = importlib.import_module(MODULE_UTILS + path)
+    secrets, after = _module_class(module_class)
+    return Program(utils.argument_spec, getattr(utils, "CHECKS", {}), secrets, after, utils.run)
+
 
 LOCAL = ("local", "ansible.builtin.local")
 
@@ -211,9 +183,9 @@ def run(name, args, check_mode=False, diff=False, verbosity=0):
     returned it."""
     module = None
     try:
-        program = PROGRAMS[name]()
-        module = ControllerModule(name, program, plain(args), check_mode, diff, verbosity)
-        program.run(module)
+        found = program(name)
+        module = ControllerModule(name, found, plain(args), check_mode, diff, verbosity)
+        found.run(module)
     except ModuleExit as done:
         return plain(done.result)
     except Exception as exc:  # a bug of the program: a failure naming it, with the traceback for -vvv

@@ -27,6 +27,7 @@ import tempfile
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.six.moves.urllib.parse import unquote, urlparse
 from ansible.module_utils.urls import open_url
+from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
 
 DEFAULT_CACHE = "~/.cache/aksmesh/downloads"
 CACHE_ENV = "AKSMESH_DOWNLOAD_CACHE"
@@ -262,7 +263,9 @@ def argument_spec():
 
 
 def run(module):
-    """The download module: every file fetched into the cache (or found there), verified, and the module's result."""
+    """The download module: its timeout in range, every file fetched into the cache (or found there) and verified,
+    and the module's result."""
+    timeouts.refuse_out_of_range(module)
     p = module.params
     root = cache_root(p["cache_dir"])
 

@@ -2,6 +2,7 @@
 file, the same checks and messages, no-log values masked in everything it returns, and only where the module would
 have run in the controller's Python anyway."""
 
+import importlib
 import json
 import sys
 
@@ -66,7 +67,7 @@ def test_apply_takes_its_timeouts_checks_and_masks_a_kubeconfigs_credentials():
 
 
 def test_the_end_of_a_program_is_no_error_its_own_handlers_take(tmp_path):
-    module = in_process.ControllerModule("aksmesh.istio.render", in_process.PROGRAMS["aksmesh.istio.render"](),
+    module = in_process.ControllerModule("aksmesh.istio.render", in_process.program("aksmesh.istio.render"),
                                          dict(definitions=[], dest=str(tmp_path), stage="a"))
     with pytest.raises(in_process.ModuleExit) as ended:
         try:
@@ -77,12 +78,12 @@ def test_the_end_of_a_program_is_no_error_its_own_handlers_take(tmp_path):
 
 
 def test_a_broken_program_fails_naming_it_with_its_secrets_masked(monkeypatch, tmp_path):
-    program = in_process.PROGRAMS["aksmesh.istio.render"]()
+    program = in_process.program("aksmesh.istio.render")
 
     def broken(module):
         raise KeyError("the value %s" % SECRET)
 
-    monkeypatch.setitem(in_process.PROGRAMS, "aksmesh.istio.render", lambda: program._replace(run=broken))
+    monkeypatch.setattr(in_process, "program", lambda name: program._replace(run=broken))
     result = render(tmp_path)
     assert result["failed"] is True and result["msg"].startswith("aksmesh.istio.render failed in the controller: "
                                                                  "KeyError")
@@ -141,18 +142,26 @@ def test_a_module_runs_here_only_where_it_would_run_in_the_controllers_python(ac
 
 @pytest.mark.parametrize("name", sorted(in_process.PROGRAMS))
 def test_each_program_is_its_module_files(name):
-    """The module file runs the same spec and function: nothing the module checks is left out here."""
+    """The module file runs the same spec, checks and function in the same AnsibleModule class: nothing the module
+    checks is left out here. Its action plugin runs the module through PlannedActionModule, where the runner is."""
     import pathlib
+    repo = pathlib.Path(__file__).resolve().parents[4]
     short = name.rsplit(".", 1)[-1]
-    source = (pathlib.Path(__file__).resolve().parents[4] / "plugins" / "modules" / ("%s.py" % short)).read_text()
-    program = in_process.PROGRAMS[name]()
+    source = (repo / "plugins" / "modules" / ("%s.py" % short)).read_text()
+    utils, module_class = in_process.PROGRAMS[name]
+    alias = utils.rsplit(".", 1)[-1]
     main = source[source.index("def main():"):]
-    assert "%s.argument_spec()" % program.argument_spec.__module__.rsplit(".", 1)[-1] in main
-    assert "%s.run(module)" % program.run.__module__.rsplit(".", 1)[-1] in main
+    assert main.startswith("def main():\n    module = %s(argument_spec=%s.argument_spec(), supports_check_mode=True"
+                           % (module_class, alias)), main
+    has_checks = bool(getattr(importlib.import_module(in_process.MODULE_UTILS + utils), "CHECKS", None))
+    assert ("**%s.CHECKS)" % alias in main) is has_checks, main
+    assert "\n    %s.run(module)\n" % alias in main
+    action = (repo / "plugins" / "action" / ("%s.py" % short)).read_text()
+    assert "PlannedActionModule" in action
 
 
 def test_run_command_reads_like_ansiblemodules(tmp_path, monkeypatch):
-    module = in_process.ControllerModule("aksmesh.istio.render", in_process.PROGRAMS["aksmesh.istio.render"](),
+    module = in_process.ControllerModule("aksmesh.istio.render", in_process.program("aksmesh.istio.render"),
                                          dict(definitions=[], dest=str(tmp_path), stage="a"))
     monkeypatch.setenv("AKSMESH_WORD", "expanded")
     rc, out, err = module.run_command(["sh", "-c", 'cat; echo "$1 $EXTRA" >&2; exit 3', "sh", "$AKSMESH_WORD"],
