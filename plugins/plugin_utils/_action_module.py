@@ -2,8 +2,10 @@
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The controller side of the modules that take or return a check-mode ``planned`` state (``apply``,
-``istio_install``, ``helm_release``, ``injection``, ``aks_mesh_addon``, ``ingress_info``, ``kube_inject``), and of
-the ``stage`` action, which runs ``apply``.
+``istio_install``, ``helm_release``, ``injection``, ``aks_mesh_addon``, ``ingress_info``, ``kube_inject``), of the
+``stage`` action, which runs ``apply`` or ``render``, and of the modules whose program may run in the controller
+(``render``, ``cluster_info``, ``mesh_lint``, ``download``): where the task would run the module in the controller's
+own Python anyway, the module's program runs here instead of a module process (plugins/plugin_utils/_in_process.py).
 
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 
