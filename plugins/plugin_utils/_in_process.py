@@ -28,8 +28,10 @@ __metaclass__ = type
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import traceback
 from collections import namedtuple
 
@@ -180,8 +182,14 @@ def plain(value):
 
 def run(name, args, check_mode=False, diff=False, verbosity=0):
     """The result of module ``name`` (a key of PROGRAMS) run here with ``args``, as its module process would have
-    returned it."""
+    returned it.
+
+    The program's temporary files go to a private folder removed when it ends: a module process removes what the
+    kubernetes client writes (a kubeconfig's key, certificate and CA data) at its exit, and Ansible ends its worker
+    processes without running exit handlers."""
     module = None
+    scratch = tempfile.mkdtemp(prefix="aksmesh-")
+    default_dir, tempfile.tempdir = tempfile.tempdir, scratch
     try:
         found = program(name)
         module = ControllerModule(name, found, plain(args), check_mode, diff, verbosity)
@@ -192,6 +200,9 @@ def run(name, args, check_mode=False, diff=False, verbosity=0):
         failure = dict(failed=True, msg="%s failed in the controller: %s: %s" % (name, type(exc).__name__, exc),
                        exception=traceback.format_exc())
         return plain(remove_values(failure, module.no_log_values) if module is not None else failure)
+    finally:
+        tempfile.tempdir = default_dir
+        shutil.rmtree(scratch, ignore_errors=True)
     return dict(failed=True, msg="%s ended without a result" % name)
 
 

@@ -4,6 +4,7 @@ have run in the controller's Python anyway."""
 
 import importlib
 import json
+import os
 import sys
 
 import pytest
@@ -174,3 +175,22 @@ def test_run_command_reads_like_ansiblemodules(tmp_path, monkeypatch):
     with pytest.raises(in_process.ModuleExit) as ended:
         module.run_command([str(tmp_path / "missing-tool"), "version"])
     assert ended.value.result["failed"] is True and "missing-tool" in ended.value.result["cmd"]
+
+
+def test_what_a_program_leaves_in_the_temporary_folder_goes_with_it(tmp_path, monkeypatch):
+    """The kubernetes client writes a kubeconfig's key and certificate data to temporary files that it removes at
+    exit; Ansible's worker processes end without exit handlers, so the runner removes them."""
+    import tempfile
+    program = in_process.program("aksmesh.istio.render")
+
+    def leaves_a_file(module):
+        handle, name = tempfile.mkstemp()
+        os.write(handle, b"client-key-data")
+        os.close(handle)
+        module.exit_json(changed=False, left=name)
+
+    monkeypatch.setattr(in_process, "program", lambda name: program._replace(run=leaves_a_file))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = render(tmp_path / "out")
+    assert result["left"].startswith(str(tmp_path)) and list(tmp_path.iterdir()) == []
+    assert tempfile.tempdir == str(tmp_path)
