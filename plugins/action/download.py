@@ -8,9 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import PlannedActionModule
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import UnplannedActionModule
 
 
-class ActionModule(PlannedActionModule):
-    RETURNS_PLANNED = False
-    CHANGES_CLUSTER = False
+class ActionModule(UnplannedActionModule):
+    pass

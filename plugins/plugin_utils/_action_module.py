@@ -219,3 +219,11 @@ class PlannedActionModule(ActionBase):
             if stage not in changed:
                 keep_fact(result, task_vars, CHANGED_FACT, changed + [stage])
         return result
+
+
+class UnplannedActionModule(PlannedActionModule):
+    """The action plugin of a module that keeps no plan and changes no object of the cluster (it reads, or writes
+    the controller's files): it only decides where the module's program runs."""
+
+    RETURNS_PLANNED = False
+    CHANGES_CLUSTER = False

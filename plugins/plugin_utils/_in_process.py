@@ -69,23 +69,26 @@ def _no_secrets(params):
 
 
 def _module_class(name):
-    """(secrets, after) of the AnsibleModule class ``name``: what it adds to AnsibleModule (its ``_load_params`` and
-    ``__init__``), imported only when a task needs it (the Kubernetes modules' import the kubernetes client)."""
+    """The AnsibleModule class ``name``, imported only when a task needs it (KubeModule imports the kubernetes
+    client)."""
     if name == "KubeModule":
-        from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import connection
-        return connection.raw_secrets, connection.checked
+        from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import KubeModule
+        return KubeModule
     if name == "MaskingModule":
-        from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import redact
-        return redact.raw_secrets, None
-    return _no_secrets, None
+        from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.redact import MaskingModule
+        return MaskingModule
+    from ansible.module_utils.basic import AnsibleModule
+    return AnsibleModule
 
 
 def program(name):
-    """The Program of module ``name`` (a key of PROGRAMS)."""
+    """The Program of module ``name`` (a key of PROGRAMS), with what its module file's class adds to AnsibleModule:
+    the no-log values of the raw arguments (``raw_secrets``) and the check after validation (``after_validation``)."""
     path, module_class = PROGRAMS[name]
     utils = importlib.import_module(MODULE_UTILS + path)
-    secrets, after = _module_class(module_class)
-    return Program(utils.argument_spec, getattr(utils, "CHECKS", {}), secrets, after, utils.run)
+    cls = _module_class(module_class)
+    return Program(utils.argument_spec, getattr(utils, "CHECKS", {}), getattr(cls, "raw_secrets", _no_secrets),
+                   getattr(cls, "after_validation", None), utils.run)
 
 
 LOCAL = ("local", "ansible.builtin.local")
@@ -113,7 +116,6 @@ class ControllerModule(object):
         self._verbosity = verbosity
         self._warnings = []
         self.no_log_values = set(program.secrets(args))
-        self.params = args
         found = ArgumentSpecValidator(self.argument_spec, **program.checks).validate(args)
         self.no_log_values.update(found._no_log_values)
         self.params = found.validated_parameters

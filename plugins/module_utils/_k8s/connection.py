@@ -90,12 +90,6 @@ def raw_secrets(params):
     return redact.raw_secrets(params) | set(kubeconfig_secrets(params.get("kubeconfig")))
 
 
-def checked(module):
-    """What a Kubernetes module checks once its arguments are validated: the timeouts it was given are in range
-    (wait_timeout, request_timeout, ...), before any request."""
-    timeouts.refuse_out_of_range(module)
-
-
 class KubeModule(MaskingModule):
     """An AnsibleModule that takes the Kubernetes connection options (K8S_AUTH_ARG_SPEC) (and masks the Secret
     values of a ``definitions`` argument, see MaskingModule).
@@ -105,13 +99,15 @@ class KubeModule(MaskingModule):
     names belong in messages). Its credentials become no-log values as soon as the parameters are read, before
     argument validation can fail and before the invocation is logged, so nothing the module prints holds them."""
 
-    def _load_params(self):
-        super(KubeModule, self)._load_params()
-        protect(self, self.params.get("kubeconfig"))
+    # the no-log values of the raw arguments (MaskingModule reads them before validation), and the check once they
+    # are validated: the timeouts given are in range (wait_timeout, request_timeout, ...), before any request; the
+    # controller's run of a module program takes both from here (plugins/plugin_utils/_in_process.py)
+    raw_secrets = staticmethod(raw_secrets)
+    after_validation = staticmethod(timeouts.refuse_out_of_range)
 
     def __init__(self, *args, **kwargs):
         super(KubeModule, self).__init__(*args, **kwargs)
-        checked(self)
+        self.after_validation(self)
 
 
 def require_kubeconfig_file(module, name, tool):

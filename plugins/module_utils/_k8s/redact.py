@@ -111,6 +111,8 @@ class MaskingModule(AnsibleModule):
     result, every error, the invocation shown at -vvv and the module's log, and the task needs no ``no_log``
     (which would hide its errors too)."""
 
+    raw_secrets = staticmethod(raw_secrets)  # KubeModule adds a kubeconfig mapping's credentials
+
     def _load_params(self):
         super(MaskingModule, self)._load_params()
-        self.no_log_values.update(raw_secrets(self.params))
+        self.no_log_values.update(self.raw_secrets(self.params))
