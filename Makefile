@@ -78,9 +78,10 @@ demo: setup
 	PATH=$(CURDIR)/.build/tools/bin:$$PATH ANSIBLE_DISPLAY_SKIPPED_HOSTS=false \
 		$(BIN)/ansible-playbook -i inventory/demo site.yml -e '$(DEMO_VARS)'
 
-# docs/stages.md from the stage registry (a unit test fails when it is stale)
+# docs/stages.md from the stage registry, docs/rbac.md from the permissions table (unit tests fail when stale)
 docs: setup
 	$(BIN)/python tools/stages_doc.py
+	$(BIN)/python tools/rbac_doc.py
 
 unit: setup
 	$(BIN)/pytest -q tests/unit

@@ -52,6 +52,7 @@ MODULE_UTILS = "ansible_collections.aksmesh.istio.plugins.module_utils."
 # The modules whose program may run here: the module_utils of the program (``argument_spec()``, ``CHECKS`` if any,
 # ``run(module)``) and the AnsibleModule class its module file runs it in, whose additions the runner makes too.
 PROGRAMS = {
+    "aksmesh.istio.access_review": ("_k8s.access", "KubeModule"),
     "aksmesh.istio.apply": ("_k8s.batch", "KubeModule"),
     "aksmesh.istio.render": ("_files.render", "MaskingModule"),
     "aksmesh.istio.ingress_info": ("_istio.ingress_address", "KubeModule"),
@@ -251,3 +252,4 @@ def interpreter(action, task_vars):
         facts = task_vars.get("ansible_facts")
         return facts.get("discovered_interpreter_python") if isinstance(facts, dict) else None
     return chosen
+

@@ -24,6 +24,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio import suppor
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _permissions
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
 
 # inventory variable (without the aksmesh_ prefix) -> (type, default); documented in roles/settings/meta
@@ -44,6 +45,7 @@ DEFAULTS = {
     "ingress_ip_resource_group": ("str", None),
     "ingress_source_ranges": ("list", None),
     "preflight": ("bool", True),
+    "access_check": ("bool", True),
     "static_ip": ("bool", True),
     "istioctl_download": ("bool", True),
     "secrets": ("bool", True),
@@ -78,6 +80,8 @@ OTHER_VARIABLES.update(("cleanup_" + part, "bool") for part in stages.cleanup_pa
 # upgrade.yml (the istio_upgrade role)
 OTHER_VARIABLES.update([("upgrade_to_revision", "str"), ("upgrade_from_revision", "str"), ("upgrade_version", "str"),
                         ("upgrade_restart", "bool"), ("upgrade_remove_old", "bool")])
+# rbac.yml: the file it writes, the subjects bound to the roles of the host's stages and to the verify role
+OTHER_VARIABLES.update([("rbac_dest", "str"), ("rbac_subjects", "list"), ("rbac_verify_subjects", "list")])
 SECRETS = ("grafana_passphrase", "kiali_passphrase")
 # aksmesh_* names the playbooks set themselves (loop and task variables, the report site.yml hands to AWX with
 # set_stats, which an AWX workflow passes on to its next job as an extra variable): never reported as unknown
@@ -458,6 +462,9 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
         # {name: enabled, skipped (why not), role, folder (render mode), prune_kinds, cleanup part,
         # cleanup_default}: playbooks/tasks/stage.yml and cleanup.yml read it
         "stages": host_stages,
+        # what the identity of the run needs of the cluster for the stages that run (plugins/plugin_utils/
+        # _permissions.py): the access stage checks it before any stage changes anything
+        "permissions": _permissions.needed([name for name, row in host_stages.items() if row["enabled"]], method),
         # the install method table (plugins/plugin_utils/_methods.py): this host's method (the role the
         # istio_control_plane role dispatches to, what upgrade.yml and cleanup.yml may do with it) and every method
         "control_plane": _methods.published(method),

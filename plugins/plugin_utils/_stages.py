@@ -68,6 +68,9 @@ STAGES = (
     # every selection of stages needs the cluster's kubeconfig: tagged always too
     _stage("credentials", roles=["aks_credentials"], tags=["credentials", "always"],
            needs=["azure", "kubeconfig_fetched"]),
+    # may the run's identity do what the stages that run for the host need (plugins/plugin_utils/_permissions.py)?
+    # Asked right after the credentials, before any stage changes Azure or the cluster; tagged always like them
+    _stage("access", roles=["cluster_access"], tags=["access", "always"], switch="access_check", needs=["cluster"]),
     _stage("preflight", roles=["aks_preflight"], tags=["preflight"], switch="preflight", needs=["azure"]),
     _stage("static_ip", roles=["aks_static_ip"], tags=["static_ip"], methods=["istioctl", "helm"],
            method_note="the AKS add-on's gateways get their IPs from AKS", cleanup="static_ip", switch="static_ip",

@@ -42,6 +42,8 @@ LOCK = json.loads((REPO / "tools" / "tools.lock.json").read_text())
 ISTIO_VERSION = LOCK["tools"]["istio"]["istio_version"]  # what the pinned istioctl and charts report
 KUBERNETES_VERSION = LOCK["tools"]["kubernetes"]["version"]
 ADMIN_TOKEN = "aksmesh-test-admin-token"  # noqa: S105 - a throwaway token of a loopback test cluster
+# users with no permission but what a test binds to them (tests/integration/test_rbac.py): name -> token
+USER_TOKENS = {"aksmesh-runner": "aksmesh-test-runner-token", "aksmesh-reader": "aksmesh-test-reader-token"}
 SERVICE_CIDR = "10.0.0.0/16"
 # Pods, nodes and load balancers get addresses from 198.18.0.0/15 (RFC 2544, for benchmarking tests), which
 # tools/netns-run routes as local on the namespace's loopback interface: a call to a pod IP (the API server
@@ -170,7 +172,8 @@ class Cluster:
                                                serialization.PublicFormat.SubjectPublicKeyInfo)
         (pki / "sa.key").write_bytes(private)
         (pki / "sa.pub").write_bytes(public)
-        (pki / "tokens.csv").write_text(f'{ADMIN_TOKEN},aksmesh-admin,aksmesh-admin,"system:masters"\n')
+        (pki / "tokens.csv").write_text(f'{ADMIN_TOKEN},aksmesh-admin,aksmesh-admin,"system:masters"\n' + "".join(
+            f"{token},{user},{user}\n" for user, token in USER_TOKENS.items()))
         return pki
 
     def issue_client_cert(self, common_name="aksmesh-user", groups=("system:masters",)):
@@ -370,10 +373,11 @@ class Cluster:
         self.stop()
 
     # ---- kubeconfig ---------------------------------------------------------------------
-    def kubeconfig(self, path=None, context="aksmesh-test", namespace=None, direct=False):
-        """A kubeconfig for the admin (token auth), through the fault proxy unless ``direct``."""
+    def kubeconfig(self, path=None, context="aksmesh-test", namespace=None, direct=False, user="aksmesh-admin"):
+        """A kubeconfig for the admin (token auth), or another ``user`` of USER_TOKENS, through the fault proxy
+        unless ``direct``."""
         ca = base64.b64encode(self.ca.cert_pem.bytes()).decode()
-        ctx = {"cluster": "aksmesh-test", "user": "aksmesh-admin"}
+        ctx = {"cluster": "aksmesh-test", "user": user}
         if namespace:
             ctx["namespace"] = namespace
         server = self.direct_url if direct else self.url
@@ -381,7 +385,7 @@ class Cluster:
                "clusters": [{"name": "aksmesh-test", "cluster": {"server": server,
                                                                  "certificate-authority-data": ca}}],
                "contexts": [{"name": context, "context": ctx}],
-               "users": [{"name": "aksmesh-admin", "user": {"token": self.token}}]}
+               "users": [{"name": user, "user": {"token": self.token if user == "aksmesh-admin" else USER_TOKENS[user]}}]}
         if path:
             pathlib.Path(path).write_text(yaml.safe_dump(cfg))
             os.chmod(path, 0o600)
@@ -396,9 +400,10 @@ class Cluster:
         return self.proxy.requests(method, path)
 
     def writes(self):
-        """Requests that changed something (dry runs excluded)."""
+        """Requests that changed something: dry runs and the access reviews a run asks (a POST that creates
+        nothing: site.yml's access stage, istioctl's pre-checks) excluded."""
         return [e for e in self.requests() if e.method in ("POST", "PUT", "PATCH", "DELETE")
-                and "dryRun=All" not in e.query]
+                and "dryRun=All" not in e.query and not e.path.startswith("/apis/authorization.k8s.io/")]
 
     def clear_log(self):
         self.proxy.clear_log()

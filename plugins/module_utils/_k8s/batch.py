@@ -256,6 +256,9 @@ def summary(module, engine, rest):
                drift=drift_report(results, engine.manager), unvalidated=engine.unvalidated)
     if module.check_mode:
         out["planned"] = engine.planned.result()
+        if engine.compared_locally:
+            module.warn("the identity may not dry-run (a read-only role): objects were compared from their "
+                        "managedFields alone, without the API server's defaults and admission")
     if diff is not None:
         out["diff"] = diff
     return out

@@ -152,6 +152,25 @@ def test_check_mode_dry_runs_and_writes_nothing():
     assert all(q.get("dryRun") == "All" for m, _p, q in api.sent if m == "PATCH")
 
 
+def test_a_read_only_identity_compares_from_managed_fields_in_check_mode():
+    """verify.yml with the read-only role: Kubernetes authorizes a dry run as the write, so each dry run answers
+    403; the plan comes from managedFields (a changed field configured, a missing object created), no failure."""
+    forbidden = K8sApiError(403, "Forbidden", 'configmaps "old" is forbidden: User "aksmesh-reader" cannot patch')
+    api = FakeApi([applied(cm("old", k="before")), applied(cm("same"))],
+                  fail={("PATCH", "/api/v1/namespaces/shop/configmaps/old"): forbidden,
+                        ("PATCH", "/api/v1/namespaces/shop/configmaps/new"): forbidden})
+    engine = ap.ApplyEngine(api, check_mode=True)
+    engine.apply_all([cm("old", k="after"), cm("new"), cm("same")])
+    assert actions(engine) == [("ConfigMap", "old", "configured"), ("ConfigMap", "new", "created"),
+                               ("ConfigMap", "same", "unchanged")]
+    assert engine.failures == [] and engine.compared_locally and api.writes() == []
+    # a real run reports the 403 as the failure it is
+    real = ap.ApplyEngine(FakeApi([applied(cm("old", k="before"))], fail={
+        ("PATCH", "/api/v1/namespaces/shop/configmaps/old"): forbidden}))
+    real.apply_all([cm("old", k="after")])
+    assert actions(real) == [("ConfigMap", "old", "failed")] and not real.compared_locally
+
+
 def test_an_unknown_kind_fails_its_object():
     api = FakeApi()
     engine = ap.ApplyEngine(api)
