@@ -27,7 +27,8 @@ kubectl apply --server-side -f rbac/<host>.yaml
 
 **Checked before the first change.** Right after the credentials, the access stage (`aksmesh.istio.cluster_access`,
 `aksmesh_access_check`) asks the API server whether the run's identity holds every permission below of the stages
-that run for the host (one `SelfSubjectRulesReview`; a `SelfSubjectAccessReview` for each permission the rules do
+that run for the host and that the run's `--tags` select (a check run: their read permissions only; one
+`SelfSubjectRulesReview`; a `SelfSubjectAccessReview` for each permission the rules do
 not show, as with a webhook authorizer such as Azure RBAC for Kubernetes). A missing one fails the run before any
 stage changes Azure or the cluster, naming the permission, the stage and the role:
 

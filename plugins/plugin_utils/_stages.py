@@ -214,6 +214,18 @@ def cleanup_tags(stage):
     return list(stage.tags) + ([stage.cleanup] if stage.cleanup and stage.cleanup not in stage.tags else [])
 
 
+def selected(stage, run_tags, skip_tags):
+    """Whether ``--tags``/``--skip-tags`` (``ansible_run_tags``, ``ansible_skip_tags``) select ``stage``'s main entry
+    point, as Ansible selects the tasks its include applies the stage's tags to: ``all`` (the default), ``tagged`` or
+    one of its tags or ``always`` selects it, unless one of its tags (or ``always`` for an always-tagged stage) is
+    skipped."""
+    run, skip = set(run_tags or ["all"]), set(skip_tags or [])
+    tags = set(stage.tags)
+    if tags & skip:
+        return False
+    return bool(run & set(("all", "tagged", "always")) or tags & run or "always" in tags)
+
+
 def published(stage):
     """What the playbooks need of ``stage`` for a host (settings_mesh.stages, with the host's enabled and skipped):
     playbooks/tasks/stage.yml includes ``role``, and cleanup.yml removes it when ``aksmesh_cleanup_<cleanup>``

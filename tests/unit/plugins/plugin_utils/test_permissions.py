@@ -102,3 +102,18 @@ def test_docs_rbac_md_is_the_table():
     doc = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(doc)
     assert (REPO / "docs" / "rbac.md").read_text() == doc.table(), "docs/rbac.md is stale: run make docs"
+
+
+def test_a_run_checks_the_permissions_of_the_stages_its_tags_select():
+    from ansible_collections.aksmesh.istio.plugins.filter.rbac import run_permissions
+    needs = perms.needed(["secrets", "istio", "mtls", "traffic", "analyze"], "istioctl")
+
+    def chosen(*args, **kwargs):
+        return sorted({n["stage"] for n in run_permissions(needs, *args, **kwargs)})
+    assert chosen(["all"], []) == ["analyze", "istio", "mtls", "secrets", "traffic"]
+    assert chosen(["traffic"], []) == ["analyze", "traffic"]  # the analysis runs with every stage that changes
+    assert chosen(["mesh"], ["traffic"]) == ["mtls"]  # the analysis carries the traffic tag too: skipped
+    assert chosen(["all"], ["addons", "mtls"]) == ["istio", "secrets", "traffic"]
+    assert chosen(["all"], [], ["istio"]) == ["analyze", "mtls", "secrets", "traffic"]
+    with pytest.raises(AnsibleFilterError, match="run_permissions"):
+        run_permissions([{"stage": "nope"}], ["all"], [])
