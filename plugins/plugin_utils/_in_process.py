@@ -254,19 +254,31 @@ def interpreter(action, task_vars):
     return chosen
 
 
+
+# the collection's filter plugins (plugins/filter/*.py), as Ansible's plugin loader names the modules it imports
+FILTERS = ("aks_addon", "flux", "installed", "mesh", "rbac", "report", "rollout", "settings", "stages", "wait")
+FILTER_PACKAGE = "ansible_collections.aksmesh.istio.plugins.filter."
+
+
 def preload():
-    """Import every program (and with them the kubernetes client) in the process that imports this file first: the
-    ansible-playbook process, where the strategy loads each task's action plugin class. Ansible forks the worker of
-    each task from that process, so a worker finds them imported instead of importing them again (about 0.2
-    CPU-seconds per task that talks to the cluster; a render run pays it once). Nothing is preloaded when every task
-    runs a module process (AKSMESH_MODULE_PROCESS=1). A program whose requirement is missing is left for its task,
-    which reports it."""
+    """Import every program (and with them the kubernetes client) and the collection's filter plugins in the process
+    that imports this file first: the ansible-playbook process, where the strategy loads each task's action plugin
+    class. Ansible forks the worker of each task from that process, so a worker finds them imported (its plugin
+    loader takes a module sys.modules has) instead of importing them again: about 0.2 CPU-seconds per task that talks
+    to the cluster and a few hundredths per task that templates a filter of the collection; a render run pays the
+    imports once. Nothing is preloaded when every task runs a module process (AKSMESH_MODULE_PROCESS=1). A program or
+    filter whose requirement is missing is left for its task, which reports it."""
     if os.environ.get("AKSMESH_MODULE_PROCESS") == "1":
         return
     for path, module_class in PROGRAMS.values():
         try:
             importlib.import_module(MODULE_UTILS + path)
             _module_class(module_class)
+        except ImportError:
+            pass
+    for name in FILTERS:
+        try:
+            importlib.import_module(FILTER_PACKAGE + name)
         except ImportError:
             pass
 

@@ -195,3 +195,9 @@ def test_what_a_program_leaves_in_the_temporary_folder_goes_with_it(tmp_path, mo
     result = render(tmp_path / "out")
     assert result["left"].startswith(str(tmp_path)) and list(tmp_path.iterdir()) == []
     assert tempfile.tempdir == str(tmp_path)
+
+
+def test_the_preloaded_filters_are_every_filter_plugin_of_the_collection():
+    import pathlib
+    folder = pathlib.Path(in_process.__file__).resolve().parents[1] / "filter"
+    assert sorted(in_process.FILTERS) == sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
