@@ -135,7 +135,15 @@ def test_aks_addon_install_method(arm, aks, azure_env, kube_api, tmp_path):
         # egress goes through the add-on's gateway (mesh_egress derives its namespace, Service and pod labels)
         "aks_mesh_addon_egress_gateways": [{"name": "egress1", "gateway_configuration_name": "egress1",
                                             "gateway_nodepool_name": "gwpool"}]}
-    inv = inventory(tmp_path, {"aks": host}, dict(MESH, aksmesh_target="cluster"))
+    # the kubeconfig AKS hands out is the runner's, which holds exactly the ClusterRoles rbac.yml writes for the
+    # add-on method (issue 23 §6)
+    from tests.integration.test_rbac import runner_bound_to_the_published_roles
+    cid = arm.cluster_id("rg", "aks").lower()
+    arm.kubeconfigs[cid] = (kube_api.kubeconfig(user="aksmesh-runner"), arm.kubeconfigs[cid][1])
+    kube_api.kubeconfig(tmp_path / "admin.kubeconfig")
+    inv = runner_bound_to_the_published_roles(kube_api, str(tmp_path / "admin.kubeconfig"), tmp_path,
+                                              lambda _runner: inventory(tmp_path, {"aks": host},
+                                                                        dict(MESH, aksmesh_target="cluster")))
     core = client.CoreV1Api(admin)
     for ns in ("aks-istio-system", "aks-istio-ingress", "aks-istio-egress"):  # what the add-on creates in the cluster
         core.create_namespace({"metadata": {"name": ns}})
