@@ -235,6 +235,36 @@ def test_render_mode_for_a_fleet_is_idempotent_and_check_safe(tmp_path):
     assert any("rendered to:" in line for line in summary) and any("mesh lint" in line for line in summary)
 
 
+def tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_job_slices_of_one_inventory_run_at_once_and_write_what_one_run_writes(tmp_path):
+    """Issue 27: AWX spreads a fleet over execution nodes by job slicing, each slice a job of its own over part of
+    the inventory, at the same time. Two slices of a four-cluster inventory run at once, from one checkout, and each
+    host's render folder is what a run of the whole inventory writes: no state shared across hosts."""
+    import concurrent.futures
+    hosts = {f"aks-{i}": {"aksmesh_ingress_ip": f"51.124.1.{i}", "mesh_egress_hosts": [{"host": f"api{i}.stripe.com"}]}
+             for i in range(4)}
+
+    def run(name, members):
+        folder = tmp_path / name
+        folder.mkdir()
+        inv = inventory(folder, {h: dict(v, aksmesh_render_dir=str(tmp_path / name / "out" / h))
+                                 for h, v in hosts.items() if h in members}, dict(MESH, aksmesh_target="render"))
+        return run_playbook(SITE, folder, inventory=inv)
+    whole = run("whole", list(hosts))
+    assert whole.rc == 0, whole.stdout[-3000:]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        slices = list(pool.map(lambda args: run(*args), [("slice-0", ["aks-0", "aks-2"]), ("slice-1", ["aks-1", "aks-3"])]))
+    for one in slices:
+        assert one.rc == 0, one.stdout[-3000:]
+    for i, host in enumerate(hosts):
+        written = tree(tmp_path / f"slice-{i % 2}" / "out" / host)
+        assert written == tree(tmp_path / "whole" / "out" / host) and written, host
+        assert [f for f, text in written.items() if f.startswith("60-egress/") and f"api{i}.stripe.com".encode() in text]
+
+
 def test_the_summary_names_each_finding_and_why_a_stage_was_skipped(tmp_path):
     # a workload of the user's without a version label: AKM0001 (what Istio ships is not checked)
     inv = inventory(tmp_path, {"aks": {"aksmesh_render_dir": str(tmp_path / "out"), "mesh_injection_manual": [LEGACY]}},
