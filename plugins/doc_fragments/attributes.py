@@ -43,3 +43,11 @@ attributes:
       module runs as a module process; C(AKSMESH_MODULE_PROCESS=1) in the controller's environment makes every task
       run it that way.
 """
+
+    # A module whose action plugin runs its program in the controller and keeps no plan (reads, downloads, renders):
+    # the in_process attribute and the action plugin
+    IN_PROCESS_ACTION = IN_PROCESS + r"""
+  action:
+    support: full
+    description: An action plugin on the controller runs the module (see the in_process attribute).
+"""

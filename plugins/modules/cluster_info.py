@@ -20,12 +20,9 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
-  - aksmesh.istio.attributes.in_process
+  - aksmesh.istio.attributes.in_process_action
   - aksmesh.istio.k8s_auth
 attributes:
-  action:
-    support: full
-    description: An action plugin on the controller runs the module (see the in_process attribute).
   check_mode:
     support: full
     description: Reads only; runs the same in check mode.

@@ -28,11 +28,8 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
-  - aksmesh.istio.attributes.in_process
+  - aksmesh.istio.attributes.in_process_action
 attributes:
-  action:
-    support: full
-    description: An action plugin on the controller runs the module (see the in_process attribute).
   check_mode:
     support: full
     description: Fetches and caches as in a normal run (the cache is not managed state, and what the files hold

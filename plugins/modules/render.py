@@ -21,11 +21,8 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
-  - aksmesh.istio.attributes.in_process
+  - aksmesh.istio.attributes.in_process_action
 attributes:
-  action:
-    support: full
-    description: An action plugin on the controller runs the module (see the in_process attribute).
   check_mode:
     support: full
     description: Reports which files would be written or removed.
