@@ -195,6 +195,32 @@ def copy_files(entry: dict, work: pathlib.Path, target: pathlib.Path):
         shutil.copyfile(src / rel, target / "files" / name)
 
 
+def build_venv(entry: dict, work: pathlib.Path, bindir: pathlib.Path):
+    """A Python venv of a collection's requirements (azure.azcollection's requirements.txt, as AWX's execution
+    environment carries them: the fleet inventory test runs its azure_kql inventory plugin there), from the copy of the
+    collection the dev venv holds (its sha256 pinned: another version of the file fails), with the pinned
+    ansible-core. ``packages`` name wrappers in bin/ that run the venv's own files (a venv's scripts hold its absolute
+    path; the folder is renamed into place, so the wrappers find the venv next to them)."""
+    found = sorted((HERE.parent / ".venv" / "lib").glob(
+        f"python*/site-packages/ansible_collections/{entry['collection']}/requirements.txt"))
+    if not found:
+        raise SystemExit(f"tools: {entry['collection']}'s requirements.txt is not in .venv: run make setup first")
+    digest = hashlib.sha256(found[0].read_bytes()).hexdigest()
+    if digest != entry["requirements_sha256"]:
+        raise SystemExit(f"tools: {found[0]} has sha256 {digest}, tools.lock.json pins {entry['requirements_sha256']} "
+                         f"({entry['collection']} {entry['version']}): update the lock entry")
+    venv = bindir.parent / "venv"
+    python = HERE.parent / ".venv" / "bin" / "python"  # the dev venv's interpreter line
+    run([str(python), "-m", "venv", "--without-pip", str(venv)], env=dict(os.environ))
+    run([str(python), "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
+         "--disable-pip-version-check", f"ansible-core=={entry['ansible_core']}", "-r", str(found[0])],
+        env=dict(os.environ))
+    for name, member in entry["packages"].items():
+        print(f"tools:   {name}", flush=True)
+        (bindir / name).write_text('#!/bin/sh\nexec "$(dirname "$(readlink -f "$0")")/../%s" "$@"\n' % member)
+        (bindir / name).chmod(0o755)
+
+
 # Debian packages the harness runs (the sidecars' istio-init and kube-proxy program iptables): installed by
 # this step when missing, as root (CI and the developers' machines are root); otherwise named.
 SYSTEM_PACKAGES = {"iptables": "iptables"}
@@ -216,7 +242,7 @@ def system_packages() -> None:
 
 
 BUILDERS = {"kubernetes": build_kubernetes, "wrapper": build_wrapper, "install": build_install,
-            "wheel": build_wheel}
+            "wheel": build_wheel, "venv": build_venv}
 
 
 def effective_tools(lock: dict) -> dict:
