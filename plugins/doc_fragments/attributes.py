@@ -44,9 +44,10 @@ attributes:
       run it that way.
 """
 
-    # A module whose action plugin runs its program in the controller and keeps no plan (reads, downloads, renders):
-    # the in_process attribute and the action plugin
-    IN_PROCESS_ACTION = IN_PROCESS + r"""
+    # A module whose action plugin runs its program in the controller and keeps no plan (reads, downloads, renders),
+    # beside IN_PROCESS
+    IN_PROCESS_ACTION = r"""
+attributes:
   action:
     support: full
     description: An action plugin on the controller runs the module (see the in_process attribute).

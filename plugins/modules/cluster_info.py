@@ -20,6 +20,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.in_process
   - aksmesh.istio.attributes.in_process_action
   - aksmesh.istio.k8s_auth
 attributes:

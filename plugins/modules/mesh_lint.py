@@ -29,10 +29,10 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.in_process
   - aksmesh.istio.attributes.in_process_action
   - aksmesh.istio.attributes.read_only
   - aksmesh.istio.k8s_auth
-attributes:
 options:
   src:
     description: Files or directories (recursively) to check. Without O(src) and O(definitions), the live cluster

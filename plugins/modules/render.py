@@ -21,6 +21,7 @@ description:
 author:
   - aksmesh developers (@aksmesh)
 extends_documentation_fragment:
+  - aksmesh.istio.attributes.in_process
   - aksmesh.istio.attributes.in_process_action
 attributes:
   check_mode:

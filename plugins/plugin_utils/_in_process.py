@@ -254,7 +254,6 @@ def interpreter(action, task_vars):
     return chosen
 
 
-
 # the collection's filter plugins (plugins/filter/*.py), as Ansible's plugin loader names the modules it imports
 FILTERS = ("aks_addon", "flux", "installed", "mesh", "rbac", "report", "rollout", "settings", "stages", "wait")
 FILTER_PACKAGE = "ansible_collections.aksmesh.istio.plugins.filter."

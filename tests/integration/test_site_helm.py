@@ -15,8 +15,8 @@ from tests.support.cluster import ISTIO_VERSION
 
 def test_helm_install_method(kube_api, kubeconfig, istio_chart_repo, tmp_path):
     """The Helm method, every default stage on, the addons included (from a local copy of Istio's samples/addons), run
-    by an identity with exactly the published ClusterRoles; a second run is a no-op (issue 27: changed=0 in the recap, no write), as test_a_second_run_with_the_addons_on_
-    changes_nothing checks it for istioctl."""
+    by an identity with exactly the published ClusterRoles; a second run is a no-op (issue 27: changed=0 in the
+    recap, no write), as test_a_second_run_with_the_addons_on_changes_nothing checks it for istioctl."""
     from tests.integration.roles.test_mesh_roles import addons_dir
     from tests.integration.test_rbac import runner_bound_to_the_published_roles
     kube_api.remove_istio_crds()  # on the Helm path they come from the base chart, which must own them
