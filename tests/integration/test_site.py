@@ -241,11 +241,12 @@ def tree(folder):
 
 def test_job_slices_of_one_inventory_run_at_once_and_write_what_one_run_writes(tmp_path):
     """Issue 27: AWX spreads a fleet over execution nodes by job slicing, each slice a job of its own over part of
-    the inventory, at the same time. Two slices of a four-cluster inventory run at once, from one checkout, and each
-    host's render folder is what a run of the whole inventory writes: no state shared across hosts."""
+    the inventory, at the same time. Two slices of a two-cluster inventory (one host each: AWX's slice count may
+    equal the host count) run at once, from one checkout, and each host's render folder is what a run of the whole
+    inventory writes: no state shared across hosts."""
     import concurrent.futures
     hosts = {f"aks-{i}": {"aksmesh_ingress_ip": f"51.124.1.{i}", "mesh_egress_hosts": [{"host": f"api{i}.stripe.com"}]}
-             for i in range(4)}
+             for i in range(2)}
 
     def run(name, members):
         folder = tmp_path / name
@@ -256,7 +257,7 @@ def test_job_slices_of_one_inventory_run_at_once_and_write_what_one_run_writes(t
     whole = run("whole", list(hosts))
     assert whole.rc == 0, whole.stdout[-3000:]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        slices = list(pool.map(lambda args: run(*args), [("slice-0", ["aks-0", "aks-2"]), ("slice-1", ["aks-1", "aks-3"])]))
+        slices = list(pool.map(lambda args: run(*args), [("slice-0", ["aks-0"]), ("slice-1", ["aks-1"])]))
     for one in slices:
         assert one.rc == 0, one.stdout[-3000:]
     for i, host in enumerate(hosts):
