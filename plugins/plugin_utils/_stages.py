@@ -217,13 +217,13 @@ def cleanup_tags(stage):
 def selected(stage, run_tags, skip_tags):
     """Whether ``--tags``/``--skip-tags`` (``ansible_run_tags``, ``ansible_skip_tags``) select ``stage``'s main entry
     point, as Ansible selects the tasks its include applies the stage's tags to: ``all`` (the default), ``tagged`` or
-    one of its tags or ``always`` selects it, unless one of its tags (or ``always`` for an always-tagged stage) is
-    skipped."""
+    one of its tags selects it, and ``always`` among them selects it whatever the tags, unless one of its tags (or
+    ``always`` for an always-tagged stage) is skipped."""
     run, skip = set(run_tags or ["all"]), set(skip_tags or [])
     tags = set(stage.tags)
     if tags & skip:
         return False
-    return bool(run & set(("all", "tagged", "always")) or tags & run or "always" in tags)
+    return bool(run & set(("all", "tagged")) or tags & run or "always" in tags)
 
 
 def published(stage):

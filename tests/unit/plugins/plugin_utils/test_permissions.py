@@ -115,5 +115,8 @@ def test_a_run_checks_the_permissions_of_the_stages_its_tags_select():
     assert chosen(["mesh"], ["traffic"]) == ["mtls"]  # the analysis carries the traffic tag too: skipped
     assert chosen(["all"], ["addons", "mtls"]) == ["istio", "secrets", "traffic"]
     assert chosen(["all"], [], ["istio"]) == ["analyze", "mtls", "secrets", "traffic"]
+    assert chosen(["always"], []) == []  # no stage of these is tagged always (the credentials and access stages are)
+    assert stages.selected(stages.get("access"), ["traffic"], []) and not stages.selected(
+        stages.get("access"), ["all"], ["always"])
     with pytest.raises(AnsibleFilterError, match="run_permissions"):
         run_permissions([{"stage": "nope"}], ["all"], [])
