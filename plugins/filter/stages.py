@@ -36,9 +36,9 @@ def stage_labels(objects, stage):
     return stamp(objects, name)
 
 
-def stage_loop(entry):
+def stage_loop(entry, hosts_stages=None):
     try:
-        return stages.loop(entry)
+        return stages.loop(entry, hosts_stages)
     except stages.StageError as exc:
         raise AnsibleFilterError("stage_loop: %s" % exc)
 

@@ -253,15 +253,24 @@ def checked_by_preflight(stage):
     return stage.preflight == () and stage.entry == stage.roles[0]
 
 
-def loop(entry):
+def loop(entry, hosts_stages=None):
     """What a playbook loops over to include ``entry`` of each stage's role: ``[{name, tags, validate}]`` in the
     order they run (``validate``: whether the include checks the role's argument spec, see checked_by_preflight).
     The same list for every host: Ansible runs an include once for the hosts that share it, in the order it first
-    met it, so a fleet whose hosts run different stages keeps the order (each host skips what it does not run)."""
+    met it, so a fleet whose hosts run different stages keeps the order (each host skips what it does not run).
+    ``hosts_stages``, the ``settings_mesh.stages`` of every host of the play, leaves out the stages none of them runs
+    (a skipped include costs a forked worker per host)."""
     if entry not in ENTRY_POINTS:
         raise StageError("%r is not an entry point the playbooks include: use one of %s"
                          % (entry, ", ".join(ENTRY_POINTS)))
     wanted, tags, reverse = ENTRY_POINTS[entry]
+    running = None
+    if hosts_stages is not None:
+        try:
+            running = set(name for table in hosts_stages for name, row in table.items() if row["enabled"])
+        except (AttributeError, KeyError, TypeError):
+            raise StageError("expected the settings_mesh.stages of each host of the play, got %r" % (hosts_stages,))
     rows = [{"name": stage.name, "tags": tags(stage),
-             "validate": not (entry == "main" and checked_by_preflight(stage))} for stage in STAGES if wanted(stage)]
+             "validate": not (entry == "main" and checked_by_preflight(stage))} for stage in STAGES
+            if wanted(stage) and (running is None or stage.name in running)]
     return rows[::-1] if reverse else rows

@@ -355,3 +355,13 @@ def test_stage_tasks_take_their_stage_from_the_role_and_nothing_else_renders():
         seen.add(role)
     # every role of a stage that applies objects applies them with aksmesh.istio.stage
     assert seen == set(r for s in stages.STAGES if stages.folder(s) for r in s.roles)
+
+
+def test_a_loop_leaves_out_the_stages_no_host_of_the_play_runs():
+    def host(*running):
+        return {stage.name: {"enabled": stage.name in running} for stage in stages.STAGES}
+    names = [row["name"] for row in FILTERS["stage_loop"]("main", [host("secrets", "mtls"), host("mtls", "sample")])]
+    assert names == ["secrets", "mtls", "sample"]  # in the registry's order, the union of the hosts'
+    assert [row["name"] for row in FILTERS["stage_loop"]("absent", [host("mtls")])] == ["mtls"]
+    with pytest.raises(AnsibleFilterError, match="expected the settings_mesh.stages of each host"):
+        FILTERS["stage_loop"]("main", ["mtls"])
