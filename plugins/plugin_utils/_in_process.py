@@ -255,8 +255,13 @@ def interpreter(action, task_vars):
 
 
 # the collection's filter plugins (plugins/filter/*.py), as Ansible's plugin loader names the modules it imports
-FILTERS = ("aks_addon", "flux", "installed", "mesh", "rbac", "report", "rollout", "settings", "stages", "wait")
+FILTER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "filter")
 FILTER_PACKAGE = "ansible_collections.aksmesh.istio.plugins.filter."
+
+
+def filter_modules():
+    """The module names of the collection's filter plugins: each ``plugins/filter/*.py``."""
+    return sorted(name[:-3] for name in os.listdir(FILTER_DIR) if name.endswith(".py") and name != "__init__.py")
 
 
 def preload():
@@ -275,7 +280,7 @@ def preload():
             _module_class(module_class)
         except ImportError:
             pass
-    for name in FILTERS:
+    for name in filter_modules():
         try:
             importlib.import_module(FILTER_PACKAGE + name)
         except ImportError:
