@@ -370,10 +370,9 @@ class ApplyEngine(object):
             out = self.rest.request("PATCH", res.path(meta["name"], meta.get("namespace")), query, obj,
                                     APPLY_CONTENT_TYPE)
         except K8sApiError as exc:
-            if self.check_mode and exc.status == 403:
-                # a read-only identity (verify.yml's aksmesh-istio:verify) may not dry-run: what the live object
-                # adds inside the fields we own are server defaults, as far as managedFields can tell
-                self.compared_locally = True
+            if self._dry_run_refused(exc):
+                # what the live object adds inside the fields we own are server defaults, as far as managedFields
+                # can tell
                 return True
             return False  # the real apply reports it
         return _comparable(out) == _comparable(live)
@@ -389,10 +388,8 @@ class ApplyEngine(object):
             out = self.rest.request("PATCH", res.path(meta["name"], meta.get("namespace")), query, obj,
                                     APPLY_CONTENT_TYPE)
         except K8sApiError as exc:
-            if self.check_mode and exc.status == 403:
-                # a read-only identity may not dry-run (Kubernetes authorizes a dry run as the write): the object
-                # would be created or, as managedFields show (the drift report has the fields), changed
-                self.compared_locally = True
+            if self._dry_run_refused(exc):
+                # the object would be created or, as managedFields show (the drift report has the fields), changed
                 return Plan.done("created" if live is None else "configured",
                                  ownership.prune_like(live, obj) if live else None, obj)
             if not (exc.status == 409 and exc.manager_conflict):
@@ -418,6 +415,14 @@ class ApplyEngine(object):
     _refused = frozenset()
     # a check run whose identity may not dry-run compared from managedFields alone (the result says so)
     compared_locally = False
+
+    def _dry_run_refused(self, exc):
+        """Whether ``exc`` refused a dry run of this check run: a read-only identity (verify.yml's
+        aksmesh-istio:verify) may not dry-run, as Kubernetes authorizes a dry run as the write it simulates. The
+        caller then decides from managedFields, and the result says so (``compared_locally``)."""
+        refused = self.check_mode and exc.status == 403
+        self.compared_locally = self.compared_locally or refused
+        return refused
 
     def reject(self, obj, message):
         """Record ``obj`` as failed without sending it (refused before the batch, e.g. by its name)."""
@@ -529,10 +534,9 @@ class ApplyEngine(object):
             out = self.rest.request("DELETE", res.path(meta["name"], meta.get("namespace")), query, body,
                                     ok_missing=True)
         except K8sApiError as exc:
-            if not (self.check_mode and exc.status == 403):
+            if not self._dry_run_refused(exc):
                 raise
-            self.compared_locally = True  # a read-only identity: it would be deleted (it was listed above)
-            out = obj
+            out = obj  # it would be deleted (it was listed above)
         self._record(obj, action if out is not None else "unchanged",
                      ownership.prune_like(out, obj) if out is not None else None, None)
 
