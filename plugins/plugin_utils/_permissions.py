@@ -237,11 +237,7 @@ def rbac_list(method, stage_names, subjects=None, verify_subjects=None):
     run_subjects = _subjects(subjects, "aksmesh_rbac_subjects")
     check_subjects = _subjects(verify_subjects, "aksmesh_rbac_verify_subjects")
     if run_subjects:
-        roles = []
-        for name in stage_names:
-            if rules(name, method) and role_name(name, method) not in roles:
-                roles.append(role_name(name, method))
-        items += [_binding(role, run_subjects) for role in roles]
+        items += [_binding(role_name(name, method), run_subjects) for name in stage_names if rules(name, method)]
     if check_subjects:
         items.append(_binding(VERIFY_ROLE, check_subjects))
     return {"apiVersion": "v1", "kind": "List", "items": items}
