@@ -1,5 +1,6 @@
 """The Python requirements users get (ranges) against the pins, the minimum versions and the recorded
-co-installation with azure.azcollection and kubernetes.core (what awx-ee puts in one execution environment)."""
+co-installation with azure.azcollection and kubernetes.core in the execution environment execution-environment.yml
+builds."""
 
 import hashlib
 import pathlib
@@ -25,7 +26,7 @@ def requirements(name):
     return found
 
 
-def pins(name):
+def pins_of(name):
     return {key: Version(str(req.specifier).lstrip("=")) for key, req in requirements(name).items()}
 
 
@@ -44,7 +45,7 @@ def test_execution_environments_install_the_ranges():
 
 
 def test_minimum_versions_are_the_floors():
-    minimum = pins("minimum.txt")
+    minimum = pins_of("minimum.txt")
     assert set(minimum) == set(RUNTIME)
     for name, req in RUNTIME.items():
         floor = [spec.version for spec in req.specifier if spec.operator == ">="][0]
@@ -52,7 +53,7 @@ def test_minimum_versions_are_the_floors():
 
 
 def test_development_pins_are_in_the_ranges():
-    pinned = pins("constraints.txt")
+    pinned = pins_of("constraints.txt")
     for name, req in RUNTIME.items():
         assert name in pinned and pinned[name] in req.specifier, "%s %s: %s" % (name, pinned.get(name), req)
 
@@ -75,8 +76,29 @@ def test_the_recorded_coinstallation_is_of_the_current_runtime_requirements():
     assert "runtime.txt sha256: %s" % digest in header, (
         "requirements/runtime.txt changed since requirements/coinstall.txt was recorded: re-record it with "
         "tools/coinstall.py (see its docstring)")
-    assert {line.split()[1] for line in header if line.startswith("with: ")} == {"azure.azcollection",
-                                                                                 "kubernetes.core"}
+
+
+EE = yaml.safe_load((ROOT / "execution-environment.yml").read_text())
+
+
+def test_the_recorded_coinstallation_is_of_what_the_execution_environment_installs():
+    """tools/coinstall.py resolved runtime.txt with exactly the collections execution-environment.yml installs
+    besides ours (name and version), its ansible-core and ansible-runner pins and its Python; the image installs
+    the ansible-core every test runs on."""
+    header, resolved = recorded()
+    deps = EE["dependencies"]
+    collections = {(item["name"], str(item["version"])) for item in deps["galaxy"]["collections"]
+                   if item.get("type") != "file"}
+    assert collections == {("azure.azcollection", "3.12.0"), ("kubernetes.core", "6.2.0")}
+    assert {tuple(line.split()[1:3]) for line in header if line.startswith("with: ")} == collections
+    pins = [deps["ansible_core"]["package_pip"], deps["ansible_runner"]["package_pip"]]
+    assert [line.split(None, 1)[1] for line in header if line.startswith("pins: ")] == pins
+    for pin in map(Requirement, pins):
+        assert resolved[canonicalize_name(pin.name)] in pin.specifier, pin
+    assert pins[0] == "ansible-core==%s" % pins_of("constraints.txt")["ansible-core"]
+    python = deps["python_interpreter"]["python_path"].rsplit("python", 1)[1]
+    assert "image: %s, Python %s" % (EE["images"]["base_image"]["name"], python) in header
+    assert [line for line in header if line.startswith("recorded: ")][0].split("Python ")[1].startswith(python + ".")
 
 
 @pytest.mark.parametrize("name", sorted(RUNTIME))
@@ -101,7 +123,7 @@ def test_the_core_matrix_covers_every_ansible_core_line_the_collection_claims():
     make core-matrix, pinned to one release of that line."""
     claimed = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())["requires_ansible"]
     floor = [Version(spec.version) for spec in SpecifierSet(claimed) if spec.operator == ">="][0]
-    dev = pins("test.txt")["ansible-core"]
+    dev = pins_of("test.txt")["ansible-core"]
     assert (floor.major, dev.major) == (2, 2)
     assert [(v.major, v.minor) for v in core_lines()] == [(2, minor) for minor in range(floor.minor, dev.minor)]
     assert floor == Version("%d.%d.0" % (floor.major, floor.minor)), "requires_ansible names a line: >=2.N.0"
@@ -111,5 +133,5 @@ def test_the_readme_names_the_tested_ansible_core_lines():
     readme = (ROOT / "README.md").read_text()
     tested = readme[readme.index("## Tested with"):]
     tested = tested[:tested.index("\n## ")]
-    for version in core_lines() + [pins("test.txt")["ansible-core"]]:
+    for version in core_lines() + [pins_of("test.txt")["ansible-core"]]:
         assert "%d.%d" % (version.major, version.minor) in tested, version

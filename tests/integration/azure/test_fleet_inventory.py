@@ -74,7 +74,7 @@ def test_a_query_the_loopback_graph_does_not_take_is_refused(arm, monkeypatch):
         client.resources(graph.models.QueryRequest(query="Resources | summarize count() by location"))
 
 
-# azure.azcollection's requirements (its requirements.txt, as awx-ee carries them: azure-cli-core, msgraph, pandas,
+# azure.azcollection's requirements (its requirements.txt, as an execution environment carries them: azure-cli-core, msgraph, pandas,
 # azure-mgmt-resourcegraph 8.1.0b3, ...) with the pinned ansible-core, in a venv make tools caches beside the tools
 AZCOLLECTION_PYTHON = TOOLS_BIN / "azcollection-python"
 # the collection itself, where the ansible package put it (the dev venv; the minimum venv has ansible-core alone)

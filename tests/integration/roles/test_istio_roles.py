@@ -81,6 +81,25 @@ def test_wrong_checksum_fails_and_installs_nothing(releases, tmp_path):
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]  # no partial download left
 
 
+def test_the_archive_is_of_the_controllers_architecture_or_the_one_named(releases, tmp_path):
+    """Empty istioctl_arch (the default) is the machine's own (x86_64 here: amd64), so an arm64 execution
+    environment downloads the arm64 build; istioctl_arch names another."""
+    arm64 = ARCHIVE.replace("-amd64.", "-arm64.")
+    data = release_archive()
+    releases.files[f"/{VERSION}/{arm64}"] = data
+    releases.files[f"/{VERSION}/{arm64}.sha256"] = f"{hashlib.sha256(data).hexdigest()}  {arm64}\n".encode()
+    run = run_playbook(istioctl_play(releases, tmp_path / "bin", istioctl_arch="arm64"), tmp_path,
+                       env=cache_env(tmp_path))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert [e.path for e in releases.requests()] == [f"/{VERSION}/{arm64}.sha256", f"/{VERSION}/{arm64}"]
+    assert os.uname().machine == "x86_64"  # the default's case below: this machine
+    releases.clear_log()
+    run = run_playbook(istioctl_play(releases, tmp_path / "bin2"), tmp_path, env=cache_env(tmp_path))
+    assert run.rc == 0, run.stdout[-3000:]
+    paths = [e.path for e in releases.requests()]
+    assert paths[0] == f"/{VERSION}/{ARCHIVE}.sha256" and set(paths) <= {paths[0], f"/{VERSION}/{ARCHIVE}"}, paths
+
+
 def test_check_mode_installs_nothing(releases, tmp_path):
     install_dir = tmp_path / "bin"
     run = run_playbook(istioctl_play(releases, install_dir), tmp_path, check=True, env=cache_env(tmp_path))
