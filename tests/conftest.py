@@ -207,3 +207,10 @@ def cert_manager_chart_repo(tmp_path_factory):
 def cert_manager_crds(kube_api):
     """The pinned cert-manager's CRDs on the test cluster for one test (kube_api deletes them after it)."""
     return kube_api.install_cert_manager_crds()
+
+
+@pytest.fixture
+def gateway_api_crds(kube_api):
+    """The Kubernetes Gateway API's standard-channel CRDs at the version the pinned Istio requires, on the test
+    cluster for one test (kube_api deletes them after it)."""
+    return kube_api.install_gateway_api_crds()

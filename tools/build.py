@@ -161,9 +161,27 @@ def build_chart(entry: dict, work: pathlib.Path, target: pathlib.Path, helm: pat
         run([str(helm), "package", str(copy), "--version", version, "--app-version", version, "-d", str(charts)],
             cwd=work)
     run([str(helm), "repo", "index", str(charts)], cwd=work)
+    copy_crds(src, entry, target)
+
+
+def copy_crds(src: pathlib.Path, entry: dict, target: pathlib.Path):
+    """The module's plain CRDs (entry ``crds``, a folder of it) into <target>/crds."""
     (target / "crds").mkdir()
     for crd in sorted((src / entry["crds"]).glob("*.yaml")):
         shutil.copyfile(crd, target / "crds" / crd.name)
+
+
+def build_crds(entry: dict, work: pathlib.Path, target: pathlib.Path, lock: dict):
+    """No binary: CRDs of a module at the version the pinned Istio's go.mod requires (another fails: istiod's
+    controllers are built against that API)."""
+    istio = lock["tools"]["istio"]
+    gomod = (module_dir(istio["module"], istio["version"], work) / "go.mod").read_text()
+    required = re.search(rf"^\s*{re.escape(entry['module'])} (\S+)", gomod, re.M)
+    if not required or required.group(1) != entry["version"]:
+        raise SystemExit(f"tools: {istio['module']}@{istio['version']} requires {entry['module']} "
+                         f"{required.group(1) if required else '(nothing)'}, tools.lock.json pins {entry['version']}: "
+                         "pin the version Istio requires")
+    copy_crds(module_dir(entry["module"], entry["version"], work), entry, target)
 
 
 def build_wheel(entry: dict, work: pathlib.Path, bindir: pathlib.Path):
@@ -274,6 +292,7 @@ def binaries() -> dict[str, pathlib.Path]:
     for name, entry in tools.items():
         if entry["kind"] == "chart":  # <name>-charts (a Helm repository folder) and <name>-crds (a folder)
             found[name + "-charts"] = tool_dir(name, entry, gover) / "charts"
+        if entry["kind"] in ("chart", "crds"):
             found[name + "-crds"] = tool_dir(name, entry, gover) / "crds"
     return found
 
@@ -291,7 +310,7 @@ def build_all(only: set[str] | None = None) -> None:
         if only is not None and name not in only:
             continue
         target = tool_dir(name, entry, gover)
-        if not entry["packages"] and entry["kind"] != "chart":
+        if not entry["packages"] and entry["kind"] not in ("chart", "crds"):
             print(f"tools: {name}: from KUBEBUILDER_ASSETS={env_dir}")
             continue
         if (target / ".complete").is_file():
@@ -307,6 +326,8 @@ def build_all(only: set[str] | None = None) -> None:
             helm = tool_dir("helm", effective_tools(lock)["helm"], gover) / "bin/helm"
             if entry["kind"] == "chart":
                 build_chart(entry, work, partial, helm)
+            elif entry["kind"] == "crds":
+                build_crds(entry, work, partial, lock)
             else:
                 BUILDERS[entry["kind"]](entry, work, partial / "bin")
             if entry.get("stages"):  # kwok's own stage configurations, from the same module version

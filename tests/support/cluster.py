@@ -648,20 +648,28 @@ class Cluster:
         """The CRDs of the pinned cert-manager (its module's deploy/crds, packaged by tools/build.py), applied
         server-side as ``kubectl apply --server-side -f`` of that folder does (field manager ``cert-manager``).
         They are not part of the baseline: reset() deletes them after the test."""
-        folder = self.tools["cert-manager-crds"]
-        names = []
-        for path in sorted(folder.glob("*.yaml")):
-            names.append(yaml.safe_load(path.read_text())["metadata"]["name"])
+        return self._install_crds("cert-manager", "cert-manager")
+
+    def install_gateway_api_crds(self):
+        """The Kubernetes Gateway API's standard-channel CRDs at the version the pinned Istio requires (with the
+        ValidatingAdmissionPolicy of that folder that refuses experimental CRDs over them), applied as
+        ``kubectl apply --server-side -f`` of the folder does. Not part of the baseline: reset() deletes them."""
+        return self._install_crds("gateway-api", "gateway-api")
+
+    def _install_crds(self, tool, manager):
+        folder = self.tools[f"{tool}-crds"]
+        names = [doc["metadata"]["name"] for path in sorted(folder.glob("*.yaml"))
+                 for doc in yaml.safe_load_all(path.read_text()) if doc and doc["kind"] == "CustomResourceDefinition"]
         # a previous test's reset deletes them without waiting: let those be gone before applying again
         self.wait_for(lambda: not any(self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n)
-                                      for n in names), "an earlier test's cert-manager CRDs to be deleted")
-        self.kubectl("apply", "--server-side", "--field-manager=cert-manager", "-f", str(folder))
+                                      for n in names), f"an earlier test's {tool} CRDs to be deleted")
+        self.kubectl("apply", "--server-side", f"--field-manager={manager}", "-f", str(folder))
 
         def established():
             crds = [self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n) for n in names]
             return all(crd and any(cond["type"] == "Established" and cond["status"] == "True"
                                    for cond in (crd.get("status") or {}).get("conditions") or []) for crd in crds)
-        self.wait_for(established, "the cert-manager CRDs to be Established")
+        self.wait_for(established, f"the {tool} CRDs to be Established")
         self.resources(refresh=True)
         return names
 

@@ -10,8 +10,7 @@ import pytest
 import trustme
 
 from tests.support import cluster as cluster_mod
-from tests.support.ansible_runner import role_play, run_playbook
-from tests.support.cluster import ISTIO_VERSION, NODE_IP
+from tests.support.cluster import NODE_IP
 from tests.support.dataplane import connect_refused, http_request, https_request
 
 
@@ -89,16 +88,6 @@ def test_a_pod_that_goes_takes_its_namespace_and_processes(kube_api, dataplane):
                       timeout=30)
     kube_api.wait_for(lambda: not cluster_mod.has_external_route() and runtime.net._holder.poll() is not None,
                       "the pod's network namespace to go", timeout=30)
-
-
-@pytest.fixture
-def istio(kube_api, kubeconfig, tmp_path):
-    """The control plane as site.yml installs it with the istioctl method (the real istioctl), with its
-    ingress gateway in istio-ingress."""
-    run = run_playbook(role_play(kubeconfig, [{"role": "aksmesh.istio.istio_install", "vars": {
-        "istio_install_tag": ISTIO_VERSION}}], name="istio"), tmp_path)
-    assert run.rc == 0, run.stdout[-3000:]
-    return run
 
 
 def test_real_envoy_gateway_and_sidecars_carry_mtls_traffic(kube_api, istio, dataplane):
