@@ -73,9 +73,14 @@ def run(cmd, cwd=None, env=None):
     return proc.stdout
 
 
+def module_download(module: str, version: str, work: pathlib.Path) -> dict:
+    """``go mod download -json``'s answer: Dir (the extracted module), Zip (the zip as the module proxy served it, checked
+    against go.sum's hash by go), Sum (that hash)."""
+    return json.loads(run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=work))
+
+
 def module_dir(module: str, version: str, work: pathlib.Path) -> pathlib.Path:
-    out = run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=work)
-    return pathlib.Path(json.loads(out)["Dir"])
+    return pathlib.Path(module_download(module, version, work)["Dir"])
 
 
 def wrapper_module(work: pathlib.Path, requires: dict, replaces: dict, imports: list[str], main: str | None):
@@ -181,7 +186,10 @@ def build_crds(entry: dict, work: pathlib.Path, target: pathlib.Path, lock: dict
         raise SystemExit(f"tools: {istio['module']}@{istio['version']} requires {entry['module']} "
                          f"{required.group(1) if required else '(nothing)'}, tools.lock.json pins {entry['version']}: "
                          "pin the version Istio requires")
-    copy_crds(module_dir(entry["module"], entry["version"], work), entry, target)
+    download = module_download(entry["module"], entry["version"], work)
+    copy_crds(pathlib.Path(download["Dir"]), entry, target)
+    if entry.get("module_zip"):  # the zip itself, for the tests of the collection's download of it
+        shutil.copyfile(download["Zip"], target / entry["module_zip"])
 
 
 def build_wheel(entry: dict, work: pathlib.Path, bindir: pathlib.Path):
@@ -294,6 +302,8 @@ def binaries() -> dict[str, pathlib.Path]:
             found[name + "-charts"] = tool_dir(name, entry, gover) / "charts"
         if entry["kind"] in ("chart", "crds"):
             found[name + "-crds"] = tool_dir(name, entry, gover) / "crds"
+        if entry.get("module_zip"):
+            found[name + "-module"] = tool_dir(name, entry, gover) / entry["module_zip"]
     return found
 
 

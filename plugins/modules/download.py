@@ -57,6 +57,9 @@ options:
         file in C(sha256sum) format (the line naming the file, or its only line), which is then read on every run.'
       - A downloaded file without one is downloaded every time and not verified; a file of O(src_dir) without one
         is read as it is.
+      - 'C(<name>: h1:<base64>): a Go module zip as a Go module proxy serves it (C(<proxy>/<module>/@v/<version>.zip)),
+        checked against the hash the Go checksum database and every C(go.sum) hold for it; stored as
+        C(<cache_dir>/h1/<hex>/<file>) and read from there while it has that hash.'
       - Checksums of files O(files) does not name are left alone (a table of pinned checksums may be given whole).
     type: dict
     default: {}
@@ -99,11 +102,21 @@ EXAMPLES = r"""
     checksums:
       archive: sha256:https://github.com/istio/istio/releases/download/1.30.0/istioctl-1.30.0-linux-amd64.tar.gz.sha256
   register: istioctl_release
+
+- name: The Kubernetes Gateway API module from the Go module proxy, verified by its go.sum hash
+  aksmesh.istio.download:
+    base_url: https://proxy.golang.org/sigs.k8s.io/gateway-api/@v
+    files:
+      module: v1.6.0.zip
+    checksums:
+      module: h1:735YBRj5NXFrOGX0GoSjwzUIzbz8kiEOfADsqHFmHgE=
+  register: gateway_api_module
 """
 
 RETURN = r"""
 files:
-  description: Per file name, where the file is and what it is.
+  description: Per file name, where the file is and what it is (with C(h1), its hash, for a Go module zip checked
+    against one).
   returned: success
   type: dict
   sample: {"prometheus": {"name": "prometheus",

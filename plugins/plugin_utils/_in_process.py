@@ -62,6 +62,7 @@ PROGRAMS = {
     "aksmesh.istio.istio_install": ("_istio.install", "KubeModule"),
     "aksmesh.istio.helm_release": ("_istio.helm_release", "KubeModule"),
     "aksmesh.istio.download": ("_files.download", "AnsibleModule"),
+    "aksmesh.istio.gateway_api_crds": ("_istio.gateway_api_program", "KubeModule"),
 }
 
 

@@ -87,6 +87,11 @@ RULES = {
                       Rule(APPS, ("deployments",), READ),
                       Rule("egressgateway.kubernetes.azure.com", ("staticgatewayconfigurations",), OWN)],
     },
+    # the Gateway API's CRDs and the ValidatingAdmissionPolicy of their standard channel (module_utils/_istio/
+    # gateway_api.py KINDS); delete: cleanup removes the collection's own when asked
+    "gateway-api": {None: [Rule("apiextensions.k8s.io", ("customresourcedefinitions",), OWN),
+                           Rule("admissionregistration.k8s.io",
+                                ("validatingadmissionpolicies", "validatingadmissionpolicybindings"), OWN)]},
     # Helm keeps each release in a Secret of its namespace (CONTROL_PLANE has them)
     "istio-helm": {None: CONTROL_PLANE},
     # the injection labels, and manual injection (kube_inject): the workloads it writes

@@ -22,6 +22,7 @@ import re
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import support
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import gateway_api
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _permissions
@@ -61,6 +62,8 @@ DEFAULTS = {
     "report_dir": ("str", None),
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
+    "gateway_api_crds": ("bool", False),
+    "gateway_api_proxy": ("str", gateway_api.PROXY),
     "unknown_variables": ("str", "fail"),
     "render_helm_as": ("str", "manifests"),
     "render_kube_version": ("str", None),
@@ -93,6 +96,7 @@ ABSENT_HOSTS = ("report", "fail")
 RECONCILE = ("report", "force")
 # render mode: a Helm chart (the Helm method's Istio, cert-manager) as its objects, or as Flux HelmReleases
 RENDER_HELM_AS = ("manifests", "flux")
+PROXY_URL = re.compile(r"^(https?|file)://[^\s]+\Z")
 KUBE_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+\Z")
 POLL_RANGE = (1, 60)
 # \Z as in module_utils/_k8s/names.py, not $: "$" also matches before a trailing newline ("asm-1-28\n")
@@ -250,6 +254,10 @@ def _check_choices(s):
         _fail("render_helm_as", "%r: use manifests (the charts' objects, as helm install leaves them: any GitOps tool "
                                 "or kubectl applies them) or flux (Flux HelmRelease objects, for Flux's "
                                 "helm-controller)" % (s["render_helm_as"],))
+    if not PROXY_URL.match(s["gateway_api_proxy"]):
+        _fail("gateway_api_proxy", "%r is not a Go module proxy's address: give its http://, https:// or file:// URL "
+                                   "(a mirror such as an Artifactory Go remote, or %s)" % (
+                                       s["gateway_api_proxy"], gateway_api.PROXY))
     if s["render_kube_version"] is not None and not KUBE_VERSION.match(s["render_kube_version"]):
         _fail("render_kube_version", "%r is not a Kubernetes version such as 1.32.0" % (s["render_kube_version"],))
     if s["analyze_absent_hosts"] not in ABSENT_HOSTS:
@@ -314,6 +322,11 @@ def _check_combinations(s):
         # a revision becomes a label value and a suffix of object names: a DNS-1123 label
         _fail("revision", "%r is not a revision name such as 1-30-0: it %s" % (
             revision, names.problem("Namespace", revision)))
+    if s["gateway_api_crds"] and method == "aks_addon":
+        _fail("gateway_api_crds", "is true, but the AKS add-on's Gateway API support uses AKS's managed Gateway API "
+                                  "CRDs, and a second copy must not be installed beside them: turn them on with "
+                                  "az aks update --enable-gateway-api (the cluster's ingressProfile.gatewayAPI."
+                                  "installation: Standard) and set aksmesh_gateway_api_crds: false")
     if s["cni"] and method == "aks_addon":
         _fail("cni", "is true, but the AKS add-on manages its own traffic redirection: its Istio CNI is the "
                      "serviceMeshProfile setting istio.components.proxyRedirectionMechanism (CNIChaining, "
@@ -489,6 +502,10 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
         # the Istio CNI node agent instead of privileged istio-init containers (istioctl and helm): in the
         # Istio namespace, where upstream installs it (AKS allows system-node-critical pods outside kube-system)
         "cni": {"enabled": s["cni"], "namespace": topo["istio_namespace"]},
+        # the Kubernetes Gateway API's standard-channel CRDs (the gateway-api stage): the pinned module version, its
+        # go.sum hash and where its zip is fetched (module_utils/_istio/gateway_api.py)
+        "gateway_api": {"crds": s["gateway_api_crds"], "version": gateway_api.VERSION, "h1": gateway_api.H1,
+                        "url": gateway_api.module_zip_url(s["gateway_api_proxy"])},
         # the aksmesh_* variables the collection does not know, with aksmesh_unknown_variables: warn (fail stops
         # the run): mode, names and the message the settings role prints
         "unknown_variables": unknown,

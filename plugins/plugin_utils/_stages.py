@@ -83,6 +83,13 @@ STAGES = (
     # the render folder
     _stage("secrets", 20, roles=["mesh_secrets"], tags=["secrets"], cleanup="secrets", switch="secrets",
            preflight=[]),
+    # the Kubernetes Gateway API's standard-channel CRDs when asked for (aksmesh_gateway_api_crds), before the control
+    # plane; its pre-flight reads the cluster's CRDs (experimental ones fail the run) before any stage changes
+    # anything. Never pruned (a CRD takes every object of its kind with it); cleanup removes the collection's own only
+    # when asked (aksmesh_cleanup_gateway_api)
+    _stage("gateway-api", 5, roles=["gateway_api"], methods=["istioctl", "helm"],
+           method_note="the AKS add-on uses AKS's managed Gateway API CRDs", tags=["install", "gateway_api"],
+           cleanup="gateway_api", switch="gateway_api_crds", preflight=[], cleanup_default=False),
     # the control plane: istioctl's objects or the add-on's mesh config; the mesh's own namespaces carry its label
     # whichever stage creates them (CONTROL_PLANE)
     # (site.yml and cleanup.yml reach the method's role through the dispatcher, istio_control_plane)

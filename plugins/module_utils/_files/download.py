@@ -12,13 +12,17 @@ file is never served for a checksum it does not have (it is hashed again when re
 temporary file in the cache folder and is renamed into place only after it verified: a failed or interrupted
 download leaves nothing behind, and hosts or forks filling the same cache at once never see a partial file (they
 write the same bytes to the same name). A file without a checksum is downloaded every time (nothing says the
-cached copy is the one the URL serves now) and stored by the sha256 it turned out to have.
+cached copy is the one the URL serves now) and stored by the sha256 it turned out to have. A Go module zip whose
+``h1:`` hash is pinned (module_utils/_files/gomod.py) is stored as ``<cache>/h1/<hex of the hash>/<name>`` and
+checked against that hash the same way.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import binascii
 import hashlib
 import os
 import re
@@ -28,6 +32,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.six.moves.urllib.parse import unquote, urlparse
 from ansible.module_utils.urls import open_url
 from ansible_collections.aksmesh.istio.plugins.module_utils import _timeouts as timeouts
+from ansible_collections.aksmesh.istio.plugins.module_utils._files import gomod
 
 DEFAULT_CACHE = "~/.cache/aksmesh/downloads"
 CACHE_ENV = "AKSMESH_DOWNLOAD_CACHE"
@@ -79,6 +84,22 @@ def expected_sha256(checksum, fetch_text, url):
     if len(found) != 1 or not HEX.match(found[0].lower()):
         raise Failure("the checksum file %s names no sha256 for %s" % (value, name))
     return found[0].lower()
+
+
+def module_zip_hash(checksum):
+    """The ``h1:`` hash a checksum names, or None when it names none (a sha256 or nothing)."""
+    if not checksum or not checksum.startswith("h1:"):
+        return None
+    if not gomod.valid_h1(checksum):
+        raise Failure("checksum %r is not an h1: hash (h1: and the 44 base64 characters go.sum has)" % checksum)
+    return checksum
+
+
+def h1_of(path):
+    try:
+        return gomod.hash_zip(path)
+    except gomod.ModuleZipError as exc:
+        raise Failure("%s is not a Go module zip: %s" % (os.path.basename(path), exc))
 
 
 def makedirs(folder):
@@ -142,9 +163,8 @@ class Cache(object):
             raise
         return tmp, digest.hexdigest()
 
-    def _store(self, tmp, sha256, name):
-        """Rename a verified download into place; False when the cache held the file already."""
-        final = self.path(sha256, name)
+    def _store(self, tmp, final):
+        """Rename a verified download into place at ``final``; False when the cache held the file already."""
         had = os.path.exists(final)
         makedirs(os.path.dirname(final))
         os.rename(tmp, final)
@@ -153,6 +173,9 @@ class Cache(object):
     def get(self, name, url, checksum=None):
         """{name, path, sha256, source, cached, stored} of the file at ``url``: from the cache when its sha256 is
         known and the cache holds a file with that sha256, else downloaded, verified and stored."""
+        h1 = module_zip_hash(checksum)
+        if h1:
+            return self._get_module_zip(name, url, h1)
         expected = expected_sha256(checksum, self._fetch_text, url)
         target = file_name(url, name)
         if expected:
@@ -168,14 +191,44 @@ class Cache(object):
         if expected and actual != expected:
             os.unlink(tmp)
             raise Failure("sha256 checksum mismatch: expected %s, the file has %s" % (expected, actual))
+        stored = self._store_or_drop(tmp, self.path(actual, target))
+        return dict(name=name, path=self.path(actual, target), sha256=actual, source=url, cached=False,
+                    stored=stored)
+
+    def _store_or_drop(self, tmp, final):
         try:
-            stored = self._store(tmp, actual, target)
+            return self._store(tmp, final)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
-        return dict(name=name, path=self.path(actual, target), sha256=actual, source=url, cached=False,
-                    stored=stored)
+
+    def _get_module_zip(self, name, url, h1):
+        """get() of a Go module zip whose ``h1:`` hash is pinned: from the cache when it holds a zip with that hash,
+        else downloaded, verified and stored; {name, path, sha256, h1, source, cached, stored}."""
+        digest = binascii.hexlify(base64.b64decode(h1[3:])).decode("ascii")
+        path = os.path.join(self.root, "h1", digest, file_name(url, name))
+        if os.path.isfile(path):
+            try:
+                if h1_of(path) == h1:
+                    return dict(name=name, path=path, sha256=sha256_of(path), h1=h1, source=url, cached=True,
+                                stored=False)
+            except Failure:
+                pass
+            try:
+                os.unlink(path)  # damaged: fetch it again
+            except OSError:
+                pass
+        tmp, actual_sha256 = self._download(url)
+        try:
+            actual = h1_of(tmp)
+            if actual != h1:
+                raise Failure("h1 checksum mismatch: expected %s, the module zip has %s" % (h1, actual))
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        stored = self._store_or_drop(tmp, path)
+        return dict(name=name, path=path, sha256=actual_sha256, h1=h1, source=url, cached=False, stored=stored)
 
 
 def local(name, src, checksum=None):
@@ -189,6 +242,12 @@ def local(name, src, checksum=None):
         raise Failure("%s cannot be read (%s)" % (src, exc.strerror or exc))
     if checksum and "://" in checksum:
         raise Failure("a local file is checked against a sha256, not a checksum file (%s)" % checksum)
+    h1 = module_zip_hash(checksum)
+    if h1:
+        actual_h1 = h1_of(src)
+        if actual_h1 != h1:
+            raise Failure("h1 checksum mismatch: expected %s, the module zip has %s" % (h1, actual_h1))
+        return dict(name=name, path=src, sha256=actual, h1=h1, source=src, cached=False, stored=False)
     expected = expected_sha256(checksum, None, src)
     if expected and actual != expected:
         raise Failure("sha256 checksum mismatch: expected %s, the file has %s" % (expected, actual))

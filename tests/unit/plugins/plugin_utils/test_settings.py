@@ -64,6 +64,17 @@ def test_the_sample_is_opt_in_and_renders_last():
         derive({"sample": "yes"})
 
 
+def test_the_gateway_api_crds_are_off_by_default_and_pinned():
+    off = derive({})
+    assert off["gateway_api"] == {"crds": False, "version": "v1.6.0",
+                                  "h1": "h1:735YBRj5NXFrOGX0GoSjwzUIzbz8kiEOfADsqHFmHgE=",
+                                  "url": "https://proxy.golang.org/sigs.k8s.io/gateway-api/@v/v1.6.0.zip"}
+    assert not off["stages"]["gateway-api"]["enabled"] and off["stages"]["gateway-api"]["folder"] == "05-gateway-api"
+    on = derive({"gateway_api_crds": True, "install_method": "helm", "gateway_api_proxy": "file:///srv/goproxy/"})
+    assert on["stages"]["gateway-api"]["enabled"]
+    assert on["gateway_api"]["url"] == "file:///srv/goproxy/sigs.k8s.io/gateway-api/@v/v1.6.0.zip"
+
+
 def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     assert derive({})["cni"] == {"enabled": False, "namespace": "istio-system"}
     on = derive({"cni": True, "install_method": "helm", "istio_namespace": "mesh-system"})
@@ -130,6 +141,13 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"cni": "yes"}, r"aksmesh_cni: expected true or false"),
     ({"install_method": "aks_addon", "revision": "asm-1-28", "cni": True},
      r"aksmesh_cni: is true, but the AKS add-on .*proxyRedirectionMechanism .*use aksmesh_install_method istioctl or helm"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "gateway_api_crds": True},
+     r"aksmesh_gateway_api_crds: is true, but the AKS add-on's Gateway API support uses AKS's managed Gateway API "
+     r"CRDs.*az aks update --enable-gateway-api.* set aksmesh_gateway_api_crds: false"),
+    ({"gateway_api_crds": "yes"}, r"aksmesh_gateway_api_crds: expected true or false"),
+    ({"gateway_api_proxy": "proxy.golang.org"},
+     r"aksmesh_gateway_api_proxy: 'proxy.golang.org' is not a Go module proxy's address: give its http://, https:// or "
+     r"file:// URL"),
 ])
 def test_bad_settings_get_named_errors(raw, match):
     with pytest.raises(SettingsError, match=match):
@@ -225,7 +243,8 @@ def test_the_summary_learns_why_a_stage_does_not_run():
     addon = skipped({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "install_method": "aks_addon",
                      "revision": "asm-1-28", "preflight": False, "kubeconfig": "/k"})
     assert addon == {"credentials": "aksmesh_kubeconfig is given", "preflight": "aksmesh_preflight is false",
-                     "static_ip": "the AKS add-on's gateways get their IPs from AKS"}
+                     "static_ip": "the AKS add-on's gateways get their IPs from AKS",
+                     "gateway-api": "the AKS add-on uses AKS's managed Gateway API CRDs"}
     # a switch that is on by default, turned off, is said; one off by default (aksmesh_sample) is not
     assert skipped({"target": "cluster", "kubeconfig": "/k", "istioctl_download": False})["istioctl"] == (
         "aksmesh_istioctl_download is false")

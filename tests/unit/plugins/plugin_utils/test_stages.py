@@ -314,7 +314,7 @@ def test_the_scans_catch_what_they_look_for():
 def test_the_stages_that_apply_objects_and_their_prune_selector():
     assert stages.applying("mtls") is stages.get("mtls")
     with pytest.raises(stages.StageError, match=r"^'preflight' is not a stage of aksmesh.istio that applies objects: "
-                                                r"the stages that do are secrets, istio, istio-helm, injection, "):
+                                                r"the stages that do are secrets, gateway-api, istio, istio-helm, injection, "):
         stages.applying("preflight")
     with pytest.raises(stages.StageError, match="^None is not a stage"):
         stages.applying(None)

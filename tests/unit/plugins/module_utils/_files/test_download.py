@@ -191,3 +191,68 @@ def test_entries_below_a_base_url_or_a_local_copy():
         {"name": "bookinfo", "checksum": None, "url": "https://x/samples/bookinfo/platform/kube/bookinfo.yaml"},
         {"name": "gateway", "checksum": "abc", "url": "https://x/samples/bookinfo/networking/bookinfo-gateway.yaml"}]
     assert download.entries(files, {}, src_dir="/srv/bookinfo")[0]["src"] == "/srv/bookinfo/platform/kube/bookinfo.yaml"
+
+
+# ---- Go module zips checked by their go.sum hash -------------------------------------------------------------
+
+def module_zip(files):
+    """A Go module zip holding ``files`` ({name in the zip: bytes})."""
+    import zipfile  # pylint: disable=import-outside-toplevel
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+MODULE_FILES = {"example.test/crds@v1.0.0/config/crd/standard/b.yaml": b"kind: B\n",
+                "example.test/crds@v1.0.0/config/crd/standard/a.yaml": b"kind: A\n",
+                "example.test/crds@v1.0.0/go.mod": b"module example.test/crds\n"}
+
+
+def h1(files):
+    """dirhash's Hash1, written out as golang.org/x/mod/sumdb/dirhash defines it."""
+    import base64  # pylint: disable=import-outside-toplevel
+    lines = "".join("%s  %s\n" % (sha(files[name]), name) for name in sorted(files))
+    return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
+
+
+MODULE_URL = "https://proxy.example.test/example.test/crds/@v/v1.0.0.zip"
+
+
+def test_a_module_zip_is_checked_by_its_h1_hash_once_then_read_from_the_cache(tmp_path):
+    data = module_zip(MODULE_FILES)
+    server = Server({MODULE_URL: data})
+    cache = download.Cache(str(tmp_path), server)
+    first = cache.get("module", MODULE_URL, h1(MODULE_FILES))
+    assert not first["cached"] and first["stored"] and first["h1"] == h1(MODULE_FILES) and first["sha256"] == sha(data)
+    assert first["path"].startswith(str(tmp_path / "h1")) and first["path"].endswith("/v1.0.0.zip")
+    second = cache.get("module", MODULE_URL, h1(MODULE_FILES))
+    assert second["cached"] and server.requests == [MODULE_URL]
+    # a local copy (src_dir) is checked the same way
+    assert download.local("module", first["path"], h1(MODULE_FILES))["h1"] == h1(MODULE_FILES)
+
+
+def test_a_module_zip_with_another_hash_or_no_zip_is_refused_and_leaves_nothing(tmp_path):
+    tampered = dict(MODULE_FILES, **{"example.test/crds@v1.0.0/config/crd/standard/a.yaml": b"kind: Evil\n"})
+    server = Server({MODULE_URL: module_zip(tampered), MODULE_URL + ".txt": b"not a zip"})
+    cache = download.Cache(str(tmp_path), server)
+    with pytest.raises(download.Failure, match="h1 checksum mismatch: expected %s, the module zip has %s" % (
+            h1(MODULE_FILES).replace("+", r"\+"), h1(tampered).replace("+", r"\+"))):
+        cache.get("module", MODULE_URL, h1(MODULE_FILES))
+    with pytest.raises(download.Failure, match="is not a Go module zip"):
+        cache.get("module", MODULE_URL + ".txt", h1(MODULE_FILES))
+    with pytest.raises(download.Failure, match="is not an h1: hash"):
+        cache.get("module", MODULE_URL, "h1:short")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_the_files_of_a_folder_of_a_module_zip(tmp_path):
+    from ansible_collections.aksmesh.istio.plugins.module_utils._files import gomod  # pylint: disable=import-outside-toplevel
+    path = tmp_path / "v1.0.0.zip"
+    path.write_bytes(module_zip(MODULE_FILES))
+    assert gomod.hash_zip(str(path)) == h1(MODULE_FILES)
+    assert gomod.folder_files(str(path), "example.test/crds", "v1.0.0", "config/crd/standard", ".yaml") == {
+        "a.yaml": "kind: A\n", "b.yaml": "kind: B\n"}
+    with pytest.raises(gomod.ModuleZipError, match="has no example.test/crds@v2.0.0/config/crd/standard/"):
+        gomod.folder_files(str(path), "example.test/crds", "v2.0.0", "config/crd/standard", ".yaml")
