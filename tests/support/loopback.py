@@ -324,3 +324,15 @@ class TunnelProxy:
                 dst.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
+
+
+def file_server(files, workdir, name="files", content_type="application/octet-stream"):
+    """A started plain-HTTP loopback server of ``files`` ({path: bytes}; ``server.files`` is that dict, which a test
+    may change while it serves), 404 for any other path: a release page, a Go module proxy."""
+    def handler(req):
+        if req.path in files:
+            return Response(200, files[req.path], content_type=content_type)
+        return Response(404, "not found", content_type="text/plain")
+    server = LoopbackServer(handler, workdir, name=name, tls=False).start()
+    server.files = files
+    return server

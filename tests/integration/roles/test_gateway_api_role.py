@@ -12,7 +12,7 @@ import yaml
 
 from tests.support.ansible_runner import REPO, role_play, run_playbook
 from tests.support.cluster import ISTIO_VERSION, ClusterError, tool_paths
-from tests.support.loopback import LoopbackServer, Response
+from tests.support.loopback import file_server
 
 ZIP_PATH = "/sigs.k8s.io/gateway-api/@v/v1.6.0.zip"
 H1 = "h1:735YBRj5NXFrOGX0GoSjwzUIzbz8kiEOfADsqHFmHgE="
@@ -28,14 +28,7 @@ def module_zip():
 @pytest.fixture
 def goproxy(tmp_path):
     """A Go module proxy on loopback serving the real module zip (``files`` may be changed by a test)."""
-    files = {ZIP_PATH: module_zip()}
-
-    def handler(req):
-        if req.path in files:
-            return Response(200, files[req.path], content_type="application/zip")
-        return Response(404, "not found", content_type="text/plain")
-    server = LoopbackServer(handler, tmp_path, name="goproxy", tls=False).start()
-    server.files = files
+    server = file_server({ZIP_PATH: module_zip()}, tmp_path, name="goproxy", content_type="application/zip")
     yield server
     server.stop()
 

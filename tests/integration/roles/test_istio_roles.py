@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.ansible_runner import TOOLS_BIN, role_play, run_playbook
 from tests.support.cluster import ISTIO_VERSION
-from tests.support.loopback import LoopbackServer, Response
+from tests.support.loopback import file_server
 
 VERSION = ISTIO_VERSION
 ARCHIVE = f"istioctl-{VERSION}-linux-amd64.tar.gz"
@@ -30,15 +30,9 @@ def release_archive():
 @pytest.fixture
 def releases(tmp_path):
     data = release_archive()
-    files = {f"/{VERSION}/{ARCHIVE}": data,
-             f"/{VERSION}/{ARCHIVE}.sha256": f"{hashlib.sha256(data).hexdigest()}  {ARCHIVE}\n".encode()}
-
-    def handler(req):
-        if req.path in files:
-            return Response(200, files[req.path], content_type="application/octet-stream")
-        return Response(404, "not found", content_type="text/plain")
-    server = LoopbackServer(handler, tmp_path, name="releases", tls=False).start()
-    server.files = files
+    server = file_server({f"/{VERSION}/{ARCHIVE}": data,
+                          f"/{VERSION}/{ARCHIVE}.sha256": f"{hashlib.sha256(data).hexdigest()}  {ARCHIVE}\n".encode()},
+                         tmp_path, name="releases")
     yield server
     server.stop()
 
