@@ -21,13 +21,13 @@ def condition(obj, kind):
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == kind), {})
 
 
-def programmed(kube_api):
-    gateway = kube_api.get(GATEWAY_API, "Gateway", "shop-gateway", "shop")
+def programmed(kube_api, namespace="shop-gateway", name="shop"):
+    gateway = kube_api.get(GATEWAY_API, "Gateway", namespace, name)
     return gateway if condition(gateway, "Programmed").get("status") == "True" else None
 
 
-def route_status(kube_api):
-    route = kube_api.get(GATEWAY_API, "HTTPRoute", "shop", "web")
+def route_status(kube_api, namespace="shop", name="web"):
+    route = kube_api.get(GATEWAY_API, "HTTPRoute", namespace, name)
     return route if route.get("status", {}).get("parents") else None
 
 
@@ -103,5 +103,95 @@ def test_istiod_deploys_a_gateway_whose_routes_carry_traffic(gateway_api_crds, k
     assert all("-v2-" in ask({"x-canary": "yes"}) for _attempt in range(20))
     seen = collections.Counter("v2" if "-v2-" in ask() else "v1" for _attempt in range(120))
     assert 60 <= seen["v1"] <= 110 and 10 <= seen["v2"] <= 60, seen
+    stats = runtime.admin("/stats?filter=update_rejected")[1]
+    assert all(line.endswith(": 0") for line in stats.splitlines() if line), stats
+
+
+def test_the_collections_translation_carries_traffic_on_the_real_stack(
+        gateway_api_crds, kube_api, istio, dataplane, tmp_path):
+    """The Gateway API objects the collection builds from an inventory's gateway and VirtualService
+    (plugins/plugin_utils/_builders/gateway_api.py), applied as they are: istiod accepts every one, and the
+    auto-deployed gateway's Envoy serves HTTPS with the Secret's certificate, redirects HTTP to HTTPS, and follows
+    the header match, the weights, the cross-namespace backend (its ReferenceGrant), the rewrite and the mirror."""
+    import base64  # pylint: disable=import-outside-toplevel
+
+    import trustme  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (  # pylint: disable=import-outside-toplevel
+        stamp)
+    from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.gateway_api import (  # pylint: disable=import-outside-toplevel
+        gateway_api_manifests)
+    from tests.support.dataplane import https_request  # pylint: disable=import-outside-toplevel
+
+    for ns in ("shop", "backend"):
+        kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    create_all(kube_api, app("shop", "web", "v1") + app("shop", "web", "v2")[:1] + app("shop", "shadow")
+               + app("backend", "api"))
+    for version in ("v1", "v2"):
+        kube_api.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"web-{version}",
+                                                                             "namespace": "shop"},
+                         "spec": {"selector": {"app": "web", "version": version},
+                                  "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
+    ca = trustme.CA(organization_name="shop CA")
+    leaf = ca.issue_cert("shop.example.com")
+    kube_api.create({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                     "metadata": {"name": "shop-tls", "namespace": "istio-ingress"},
+                     "data": {"tls.crt": base64.b64encode(b"".join(p.bytes() for p in leaf.cert_chain_pems)).decode(),
+                              "tls.key": base64.b64encode(leaf.private_key_pem.bytes()).decode()}})
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    gateways = [{"name": "shop", "hosts": ["shop.example.com"], "https": {"credential_name": "shop-tls"}}]
+    routes = [{"name": "web", "namespace": "shop", "hosts": ["shop.example.com"], "gateways": ["shop"], "http": [
+        {"match": [{"headers": {"x-canary": {"exact": "yes"}}}],
+         "route": [{"destination": {"host": "web-v2", "port": {"number": 80}}}]},
+        {"match": [{"uri": {"prefix": "/api"}}], "rewrite": {"uri": "/"}, "timeout": "5s",
+         "route": [{"destination": {"host": "api.backend.svc.cluster.local", "port": {"number": 80}}}]},
+        {"route": [{"destination": {"host": "web-v1", "port": {"number": 80}}, "weight": 75},
+                   {"destination": {"host": "web-v2", "port": {"number": 80}}, "weight": 25}],
+         "mirror": {"host": "shadow", "port": {"number": 80}}}]}]
+    objects = stamp(gateway_api_manifests(gateways, routes, "istio-ingress", AKS_ANNOTATIONS), "gateways")
+    for item in objects:
+        kube_api.create(item)
+
+    # istiod accepts each object: the Gateway Programmed with the static IP, every route Accepted with its refs
+    gateway = kube_api.wait_for(lambda: programmed(kube_api, "istio-ingress"), "the Gateway to be Programmed",
+                                timeout=60)
+    assert gateway["status"]["addresses"] == [{"type": "IPAddress", "value": STATIC_IP}]
+    assert {listener["name"]: {c["type"]: c["status"] for c in listener["conditions"]}["Programmed"]
+            for listener in gateway["status"]["listeners"]} == {"http": "True", "https": "True"}
+    for namespace, name in (("istio-ingress", "shop-https-redirect"), ("shop", "web")):
+        route = kube_api.wait_for(lambda n=namespace, r=name: route_status(kube_api, n, r),
+                                  f"the status of HTTPRoute {namespace}/{name}")
+        conditions = {c["type"]: c["status"] for c in route["status"]["parents"][0]["conditions"]}
+        assert conditions["Accepted"] == "True" and conditions["ResolvedRefs"] == "True", (name, conditions)
+
+    runtime = dataplane.wait_proxy_ready(dataplane.pod("istio-ingress", "shop-istio"),
+                                         listeners=["0.0.0.0_80", "0.0.0.0_443"])
+    assert len(dataplane.wait_ready("shop")) == 3 and len(dataplane.wait_ready("backend")) == 1
+
+    def ask(path="/", headers=None):
+        status, _headers, body, _san = https_request(STATIC_IP, 443, "shop.example.com", path, cafile=str(cafile),
+                                                     headers=headers, source=NODE_IP)
+        return json.loads(body) if status == 200 else None
+
+    def first():
+        try:
+            return ask()
+        except OSError:
+            return None
+    kube_api.wait_for(first, "a 200 over HTTPS through the auto-deployed gateway", timeout=60)
+    # HTTP answers 301 to HTTPS
+    status, headers, _body = http_request(STATIC_IP, 80, "/x", headers={"Host": "shop.example.com"}, source=NODE_IP)
+    assert status == 301 and headers["location"] == "https://shop.example.com/x"
+    assert all("-v2-" in ask(headers={"x-canary": "yes"})["pod"] for _attempt in range(10))
+    # the cross-namespace backend through its ReferenceGrant, with the prefix rewritten
+    seen = ask("/api/orders")
+    assert seen["pod"].startswith("api-v1-") and seen["path"] == "/orders"
+    counts = collections.Counter("v2" if "-v2-" in ask()["pod"] else "v1" for _attempt in range(100))
+    assert 50 <= counts["v1"] <= 95 and 5 <= counts["v2"] <= 50, counts
+    # the mirror got copies of the split's requests (its answers are dropped)
+    shadow = dataplane.wait_ready("shop")
+    kube_api.wait_for(lambda: sum(len(r.requests_seen()) for r in shadow if r.name.startswith("shadow-")) >= 50,
+                      "the mirror's copies", timeout=30)
     stats = runtime.admin("/stats?filter=update_rejected")[1]
     assert all(line.endswith(": 0") for line in stats.splitlines() if line), stats

@@ -1,0 +1,305 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) aksmesh developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The inventory's gateways and VirtualServices (the mesh_gateways role's variables) as the Kubernetes Gateway API
+describes them: a ``Gateway`` (``gatewayClassName: istio``, which istiod deploys) per gateway, an ``HTTPRoute`` per
+VirtualService, and the ``ReferenceGrant`` a route to a Service of another namespace needs.
+
+This file is private to the aksmesh.istio collection: its contents may change at any time.
+
+What the Gateway API's standard channel cannot express is refused naming the field, never dropped: a subset
+(the Gateway API routes to Services, so give each version a Service), retries (``HTTPRouteRetry`` is experimental),
+faults, CORS, TLS and TCP routes, routes for the mesh (``gateways: [mesh]``), Istio's own ``servers``, and the
+gateway TLS modes other than SIMPLE. Each translated field is one the issue's routes use: matches on the path,
+headers, query parameters and method, weighted backends, timeouts, rewrites, header changes, mirrors and redirects.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
+    MeshConfigError, name_of, obj, require, unique_names)
+
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+REFERENCE_GRANT = "gateway.networking.k8s.io/v1beta1"
+CLASS = "istio"
+# the istio matches' string forms, as HTTPRoute match types
+STRING_MATCH = {"exact": "Exact", "prefix": "PathPrefix", "regex": "RegularExpression"}
+VALUE_MATCH = {"exact": "Exact", "regex": "RegularExpression"}
+# why a VirtualService field has no translation (the field, under http[i], and the reason)
+UNTRANSLATED = {
+    "retries": "the Gateway API's standard channel has no retries (HTTPRouteRetry is experimental); keep this route "
+               "on Istio's API (aksmesh_ingress_api: istio)",
+    "fault": "the Gateway API has no fault injection; inject faults with a mesh route (the traffic stage's services)",
+    "corsPolicy": "the standard channel has no CORS filter",
+    "delegate": "the Gateway API has no delegation",
+    "directResponse": "the standard channel has no direct response",
+    "match[].port": "a listener's port selects the routes instead",
+    "route[].destination.subset": "the Gateway API routes to Services, not subsets: give each version a Service "
+                                  "of its own and route to it",
+}
+HTTP_KEYS = ("name", "match", "route", "timeout", "rewrite", "headers", "mirror", "mirrorPercentage", "redirect")
+MATCH_KEYS = ("uri", "headers", "queryParams", "method", "name")
+
+
+def _refuse(where, field, reason):
+    raise MeshConfigError("virtual_services", "%s: %s cannot be expressed with the Kubernetes Gateway API: %s"
+                          % (where, field, reason))
+
+
+def listeners(gw, where):
+    """The listeners of a gateway shorthand: HTTP on 80 and HTTPS on 443 per host (a listener has one hostname)."""
+    for field, reason in (("servers", "Istio's own servers format; use hosts, http and https"),
+                          ("selector", "the Gateway API deploys the gateway's own workload; drop the selector")):
+        if gw.get(field):
+            raise MeshConfigError("gateways", "%s: %s cannot be expressed with the Kubernetes Gateway API: %s"
+                                  % (where, field, reason))
+    hosts = gw.get("hosts") or []
+    if not hosts:
+        raise MeshConfigError("gateways", "%s: set hosts" % where)
+    https = gw.get("https")
+    out = []
+    for index, host in enumerate(hosts):
+        suffix = "" if len(hosts) == 1 else "-%d" % index
+        hostname = {} if host == "*" else {"hostname": host}
+        if gw.get("http", True):
+            out.append(dict({"name": "http" + suffix, "port": 80, "protocol": "HTTP"}, **hostname))
+        if https is not None:
+            mode = https.get("mode", "SIMPLE")
+            if mode != "SIMPLE":
+                raise MeshConfigError("gateways", "%s: https.mode %s cannot be expressed with the Kubernetes Gateway "
+                                                  "API's standard listeners (only SIMPLE, TLS terminated with "
+                                                  "credential_name)" % (where, mode))
+            if not https.get("credential_name"):
+                raise MeshConfigError("gateways", "%s: https needs credential_name (a TLS Secret in the gateway's "
+                                                  "namespace)" % where)
+            out.append(dict({"name": "https" + suffix, "port": 443, "protocol": "HTTPS",
+                             "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret",
+                                                                              "name": https["credential_name"]}]}},
+                            **hostname))
+    return out
+
+
+def kubernetes_gateway(gw, namespace, route_namespaces, annotations):
+    """The ``Gateway`` of one gateway shorthand in ``namespace``: its listeners admit routes from
+    ``route_namespaces`` only, and ``annotations`` go on the Service istiod deploys for it (the static IP's)."""
+    where = "gateway %s" % gw["name"]
+    allowed = {"namespaces": {"from": "Selector", "selector": {"matchExpressions": [{
+        "key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(set(route_namespaces))}]}}}
+    spec = {"gatewayClassName": CLASS, "listeners": [dict(item, allowedRoutes=allowed)
+                                                     for item in listeners(gw, where)]}
+    if annotations:
+        spec["infrastructure"] = {"annotations": dict(annotations)}
+    return obj(GATEWAY_API, "Gateway", gw["name"], namespace, spec)
+
+
+def _string_match(value, where, field, types):
+    kinds = [key for key in value if key in types]
+    if len(kinds) != 1 or len(value) != 1:
+        _refuse(where, field, "give exactly one of %s" % ", ".join(sorted(types)))
+    return {"type": types[kinds[0]], "value": value[kinds[0]]}
+
+
+def match(item, where):
+    out = {}
+    for key in item:
+        if key not in MATCH_KEYS:
+            _refuse(where, "match[].%s" % key, UNTRANSLATED.get("match[].%s" % key, "no Gateway API match has it"))
+    if item.get("uri") is not None:
+        out["path"] = _string_match(item["uri"], where, "match[].uri", STRING_MATCH)
+    for field, key in (("headers", "headers"), ("queryParams", "queryParams")):
+        if item.get(field):
+            out[key] = [dict({"name": name}, **_string_match(value, where, "match[].%s.%s" % (field, name),
+                                                             VALUE_MATCH))
+                        for name, value in sorted(item[field].items())]
+    if item.get("method") is not None:
+        out["method"] = _string_match(item["method"], where, "match[].method", {"exact": "Exact"})["value"]
+    return out
+
+
+def service_of(host, namespace, where, field):
+    """(service name, namespace) of a destination host: ``svc``, ``svc.ns`` or ``svc.ns.svc.cluster.local``."""
+    parts = host.split(".")
+    if len(parts) == 1:
+        return parts[0], namespace
+    if len(parts) == 2 or (len(parts) == 5 and parts[2:] == ["svc", "cluster", "local"]):
+        return parts[0], parts[1]
+    _refuse(where, field, "%r is not a Service of the cluster (svc, svc.namespace or svc.namespace.svc.cluster.local)"
+            " - an HTTPRoute routes to Services" % host)
+    return None
+
+
+def backend(destination, namespace, where, field):
+    if destination.get("subset"):
+        _refuse(where, field + ".destination.subset", UNTRANSLATED["route[].destination.subset"])
+    name, ns = service_of(destination.get("host") or "", namespace, where, field + ".destination.host")
+    port = (destination.get("port") or {}).get("number")
+    if not port:
+        _refuse(where, field + ".destination.port", "a backendRef needs the Service's port number")
+    out = {"name": name, "port": port}
+    if ns != namespace:
+        out["namespace"] = ns
+    return out
+
+
+def _header_filters(headers, where):
+    out = []
+    for side, kind, key in (("request", "RequestHeaderModifier", "requestHeaderModifier"),
+                            ("response", "ResponseHeaderModifier", "responseHeaderModifier")):
+        change = (headers or {}).get(side)
+        if not change:
+            continue
+        spec = {}
+        for field in ("set", "add"):
+            if change.get(field):
+                spec[field] = [{"name": n, "value": v} for n, v in sorted(change[field].items())]
+        if change.get("remove"):
+            spec["remove"] = list(change["remove"])
+        out.append({"type": kind, key: spec})
+    for field in (headers or {}):
+        if field not in ("request", "response"):
+            _refuse(where, "headers.%s" % field, "give request or response header changes")
+    return out
+
+
+def filters(rule, namespace, where, matches):
+    out = _header_filters(rule.get("headers"), where)
+    rewrite = rule.get("rewrite")
+    if rewrite:
+        unknown = [key for key in rewrite if key not in ("uri", "authority")]
+        if unknown:
+            _refuse(where, "rewrite.%s" % unknown[0], "no URLRewrite field has it")
+        spec = {}
+        if rewrite.get("authority"):
+            spec["hostname"] = rewrite["authority"]
+        if rewrite.get("uri") is not None:
+            prefixes = [m for m in matches if (m.get("path") or {}).get("type") == "PathPrefix"]
+            spec["path"] = ({"type": "ReplacePrefixMatch", "replacePrefixMatch": rewrite["uri"]} if prefixes
+                            else {"type": "ReplaceFullPath", "replaceFullPath": rewrite["uri"]})
+        out.append({"type": "URLRewrite", "urlRewrite": spec})
+    if rule.get("mirror"):
+        mirror = {"backendRef": backend({"host": rule["mirror"].get("host"), "port": rule["mirror"].get("port")},
+                                        namespace, where, "mirror")}
+        if rule.get("mirrorPercentage") is not None:
+            mirror["percent"] = int(round(float(rule["mirrorPercentage"].get("value", 100))))
+        out.append({"type": "RequestMirror", "requestMirror": mirror})
+    if rule.get("redirect"):
+        redirect = rule["redirect"]
+        spec = {}
+        for field, key in (("scheme", "scheme"), ("authority", "hostname"), ("port", "port"),
+                           ("redirectCode", "statusCode")):
+            if redirect.get(field) is not None:
+                spec[key] = redirect[field]
+        if redirect.get("uri") is not None:
+            spec["path"] = {"type": "ReplaceFullPath", "replaceFullPath": redirect["uri"]}
+        out.append({"type": "RequestRedirect", "requestRedirect": spec})
+    return out
+
+
+def http_rule(rule, namespace, where):
+    """One HTTPRoute rule of one VirtualService ``http`` entry."""
+    for key in rule:
+        if key not in HTTP_KEYS:
+            _refuse(where, key, UNTRANSLATED.get(key, "no HTTPRoute rule field has it"))
+    matches = [match(item, where) for item in rule.get("match") or []]
+    out = {}
+    if matches:
+        out["matches"] = matches
+    route = rule.get("route") or []
+    if route and rule.get("redirect"):
+        _refuse(where, "redirect", "a rule either redirects or routes, not both")
+    if route:
+        refs = []
+        for index, dest in enumerate(route):
+            ref = backend(dest.get("destination") or {}, namespace, where, "route[%d]" % index)
+            if dest.get("weight") is not None:
+                ref["weight"] = dest["weight"]
+            refs.append(ref)
+        out["backendRefs"] = refs
+    found = filters(rule, namespace, where, matches)
+    if found:
+        out["filters"] = found
+    if rule.get("timeout"):
+        out["timeouts"] = {"request": rule["timeout"]}
+    return out
+
+
+def http_route(vs, parents):
+    """The ``HTTPRoute`` of one VirtualService bound to gateways ``parents`` ([(name, namespace)])."""
+    require(vs, ["name", "namespace", "hosts"], "virtual_services", "virtual service %s" % vs.get("name"))
+    ns = name_of("virtual_services", "virtual service %s" % vs["name"], "Namespace", vs["namespace"])
+    name_of("virtual_services", "virtual service %s" % vs["name"], "HTTPRoute", vs["name"],
+            group="gateway.networking.k8s.io")
+    where = "%s/%s" % (ns, vs["name"])
+    for field in ("tls", "tcp"):
+        if vs.get(field):
+            _refuse(where, field, "this collection translates HTTP routes only (TLSRoute and TCPRoute are not "
+                                  "translated); keep it on Istio's API (aksmesh_ingress_api: istio)")
+    if not vs.get("http"):
+        raise MeshConfigError("virtual_services", "%s: give http routes" % where)
+    if "*" in vs["hosts"]:
+        _refuse(where, "hosts '*'", "an HTTPRoute's hostnames are names or *.domain wildcards")
+    spec = {"parentRefs": [{"name": name, "namespace": gw_ns} for name, gw_ns in parents],
+            "hostnames": list(vs["hosts"]),
+            "rules": [http_rule(rule, ns, "%s http[%d]" % (where, index)) for index, rule in enumerate(vs["http"])]}
+    return obj(GATEWAY_API, "HTTPRoute", vs["name"], ns, spec)
+
+
+def reference_grants(routes):
+    """A ``ReferenceGrant`` in each namespace whose Services a route of another namespace uses (one per pair of
+    namespaces), letting exactly those HTTPRoutes' namespace refer to its Services."""
+    pairs = set()
+    for route in routes:
+        src = route["metadata"]["namespace"]
+        for rule in route["spec"]["rules"]:
+            refs = list(rule.get("backendRefs") or [])
+            refs += [f["requestMirror"]["backendRef"] for f in rule.get("filters") or [] if "requestMirror" in f]
+            pairs.update((ref["namespace"], src) for ref in refs if ref.get("namespace", src) != src)
+    return [obj(REFERENCE_GRANT, "ReferenceGrant", "from-%s" % src, dst, {
+        "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": src}],
+        "to": [{"group": "", "kind": "Service"}]}) for dst, src in sorted(pairs)]
+
+
+def gateway_api_manifests(gateways, virtual_services, namespace, annotations=None):
+    """The Gateways (in the ingress namespace ``namespace``), their HTTPRoutes and ReferenceGrants, from the
+    mesh_gateways role's gateways and VirtualServices; a VirtualService bound to no gateway of the list is refused
+    (the mesh's routes stay on Istio's API)."""
+    unique_names("gateways", gateways or [])
+    names = set()
+    for index, gw in enumerate(gateways or []):
+        require(gw, ["name"], "gateways", "entry %d" % index)
+        name_of("gateways", "entry %d" % index, "Gateway", gw["name"], group="gateway.networking.k8s.io")
+        if gw.get("namespace") and gw["namespace"] != namespace:
+            raise MeshConfigError("gateways", "gateway %s: namespace %s: a Gateway API gateway goes to the ingress "
+                                              "namespace %s; drop namespace" % (gw["name"], gw["namespace"], namespace))
+        names.add(gw["name"])
+    routes = []
+    for vs in virtual_services or []:
+        parents = []
+        for ref in vs.get("gateways") or []:
+            gw_ns, _sep, name = ref.rpartition("/")
+            if ref == "mesh" or name not in names or gw_ns not in ("", namespace):
+                _refuse("%s/%s" % (vs.get("namespace"), vs.get("name")), "gateways %r" % ref,
+                        "an HTTPRoute attaches to a gateway of O(gateways) (in %s); mesh routes stay on Istio's API "
+                        "(the traffic stage's services)" % namespace)
+            parents.append((name, namespace))
+        if not parents:
+            _refuse("%s/%s" % (vs.get("namespace"), vs.get("name")), "gateways", "bind it to a gateway of "
+                    "O(gateways)")
+        routes.append(http_route(vs, parents))
+    redirects = [redirect_route(gw, namespace) for gw in gateways or []
+                 if gw.get("https") is not None and gw.get("https_redirect", True) and gw.get("http", True)]
+    route_namespaces = [route["metadata"]["namespace"] for route in redirects + routes]
+    gws = [kubernetes_gateway(gw, namespace, route_namespaces or [namespace], annotations)
+           for gw in gateways or []]
+    return gws + redirects + routes + reference_grants(routes)
+
+
+def redirect_route(gw, namespace):
+    """With https and https_redirect (the default), the HTTP listeners answer 301 to HTTPS, as Istio's
+    ``httpsRedirect`` does."""
+    sections = [item["name"] for item in listeners(gw, "gateway %s" % gw["name"]) if item["protocol"] == "HTTP"]
+    return obj(GATEWAY_API, "HTTPRoute", "%s-https-redirect" % gw["name"], namespace, {
+        "parentRefs": [{"name": gw["name"], "namespace": namespace, "sectionName": section} for section in sections],
+        "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]})
