@@ -50,6 +50,10 @@ without a stage's role (it fails in the access stage and writes nothing), and ve
   records) write Secrets in their namespaces; `istioctl analyze` and the verify role read Secrets cluster-wide (the
   analyzers check the gateways' TLS Secrets). `aksmesh_analyze: false` and the certs stage off leave the read out of
   the need, not out of the verify role.
+- **CRDs are cluster-wide.** The control plane, cert-manager and the gateway-api stage write
+  CustomResourceDefinitions, and RBAC cannot narrow `create` to some of them: whoever holds those roles may define
+  any CRD, and delete one (with every object of its kind). The gateway-api stage deletes only the CRDs it labelled,
+  and only when cleanup is asked to (`aksmesh_cleanup_gateway_api`).
 - **Cluster-wide bindings.** The roles are bound with ClusterRoleBindings: the stages write in namespaces the
   inventory names. The access check accepts a rule a RoleBinding grants in the Istio namespace; a write elsewhere then
   fails with the API server's 403.
