@@ -24,7 +24,9 @@ description:
     same host on one gateway (like upstream IST0109); AKM0009 referenced Gateway missing (like IST0101); AKM0010
     gateway-bound VirtualService routing to a subset whose DestinationRule the gateway cannot see; AKM0011 ALLOW
     AuthorizationPolicy source in a namespace without sidecars; AKM0012 default deny that nothing is allowed
-    through. See docs/mesh_lint.md."
+    through; AKM0013 ambient namespace with a sidecar injection label; AKM0014 L7 AuthorizationPolicy in an
+    ambient namespace not attached to a waypoint; AKM0015 sidecar-only configuration in an ambient namespace. See
+    docs/mesh_lint.md."
   - Read only.
 author:
   - aksmesh developers (@aksmesh)

@@ -19,6 +19,9 @@ Codes (documented in docs/mesh_lint.md):
 - AKM0010 Error    a gateway-bound VirtualService routes to a subset whose DestinationRule the gateway cannot see
 - AKM0011 Warning  an ALLOW AuthorizationPolicy names a source (principal or namespace) in a namespace without sidecars
 - AKM0012 Warning  a namespace-wide default deny that no ALLOW AuthorizationPolicy lets anything through
+- AKM0013 Error    a namespace in ambient mode also carries a sidecar injection label
+- AKM0014 Warning  an AuthorizationPolicy with L7 rules in an ambient namespace is not attached to a waypoint
+- AKM0015 Warning  sidecar-only configuration (Sidecar, an EnvoyFilter with a workloadSelector) in an ambient namespace
 """
 
 from __future__ import absolute_import, division, print_function
@@ -45,7 +48,14 @@ CODES = {
     "AKM0010": ("Error", "SubsetHiddenFromGateway"),
     "AKM0011": ("Warning", "AuthorizationSourceWithoutSidecar"),
     "AKM0012": ("Warning", "DefaultDenyAllowsNothing"),
+    "AKM0013": ("Error", "AmbientNamespaceInjected"),
+    "AKM0014": ("Warning", "AmbientL7PolicyWithoutWaypoint"),
+    "AKM0015": ("Warning", "AmbientSidecarOnlyConfig"),
 }
+AMBIENT = ("istio.io/dataplane-mode", "ambient")
+# the parts of an AuthorizationPolicy rule only a proxy that parses HTTP (a sidecar, a waypoint) can evaluate
+L7_OPERATION = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPaths")
+L7_SOURCE = ("requestPrincipals", "notRequestPrincipals")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
 
@@ -255,6 +265,19 @@ def _authorization_policies(objs):
             and (o.get("apiVersion") or "").startswith("security.istio.io/")]
 
 
+def _namespace_labels(objs):
+    """{namespace: labels} of the Namespace objects among ``objs``."""
+    out = {}
+    for obj in objs:
+        if obj.get("kind") == "Namespace" and _meta(obj).get("name"):
+            out.setdefault(_meta(obj)["name"], {}).update(_meta(obj).get("labels") or {})
+    return out
+
+
+def _ambient(labels):
+    return (labels or {}).get(AMBIENT[0]) == AMBIENT[1]
+
+
 def _action(policy):
     return (policy.get("spec") or {}).get("action") or "ALLOW"
 
@@ -286,10 +309,7 @@ def _source_namespaces(source):
 def check_authz_sources(objs, ctx):
     """AKM0011: a namespace without sidecars has no mTLS identities, so a principal or namespace source there never
     matches. Only namespaces among the checked objects are judged (an unknown one may be labelled elsewhere)."""
-    labels = {}
-    for obj in objs:
-        if obj.get("kind") == "Namespace" and _meta(obj).get("name"):
-            labels.setdefault(_meta(obj)["name"], {}).update(_meta(obj).get("labels") or {})
+    labels = _namespace_labels(objs)
     gateway_namespaces = set(w.get("namespace") for w in ctx.get("workloads") or [])
     for policy in _authorization_policies(objs):
         if _action(policy) != "ALLOW":
@@ -329,13 +349,74 @@ def check_default_deny(objs, ctx):
                               origin(policy), "the mesh" if ns == root else "namespace " + ns, ns))
 
 
+def check_ambient_injection(objs, ctx):
+    """AKM0013: ambient mode and a sidecar injection label on one namespace: its pods get sidecars, which ztunnel
+    leaves out of the ambient mesh - half the namespace's traffic follows one data plane, half the other."""
+    for name, labels in sorted(_namespace_labels(objs).items()):
+        injection = [key for key in ("istio-injection", "istio.io/rev")
+                     if key in labels and not (key == "istio-injection" and labels[key] == "disabled")]
+        if _ambient(labels) and injection:
+            yield message("AKM0013", {"kind": "Namespace", "metadata": {"name": name, "namespace": name}},
+                          "Namespace %s is in ambient mode (%s=%s) and also labelled %s for sidecar injection: its "
+                          "new pods get sidecars, which ztunnel leaves out of the ambient mesh; keep one data plane "
+                          "per namespace (remove %s, or the ambient label while it stays on sidecars)"
+                          % (name, AMBIENT[0], AMBIENT[1], " and ".join(injection), " and ".join(injection)),
+                          reference="Namespace %s" % name)
+
+
+def _l7_fields(policy):
+    """The L7 parts of a policy's rules (operation fields, request principals, request.* conditions)."""
+    found = []
+    for rule in (policy.get("spec") or {}).get("rules") or []:
+        for entry in rule.get("to") or []:
+            found.extend("to.operation.%s" % key for key in L7_OPERATION if (entry.get("operation") or {}).get(key))
+        for entry in rule.get("from") or []:
+            found.extend("from.source.%s" % key for key in L7_SOURCE if (entry.get("source") or {}).get(key))
+        found.extend("when %s" % cond.get("key") for cond in rule.get("when") or []
+                     if str(cond.get("key", "")).startswith("request."))
+    return sorted(set(found))
+
+
+def check_ambient_l7_policies(objs, ctx):
+    """AKM0014: in an ambient namespace, a policy that selects workloads (no targetRefs) is enforced by ztunnel,
+    which sees connections, not requests: its L7 parts cannot be evaluated (an ALLOW rule with them allows nothing).
+    Such a policy goes to a waypoint (targetRefs to the waypoint Gateway or to the Services that use it)."""
+    ambient = set(name for name, labels in _namespace_labels(objs).items() if _ambient(labels))
+    for policy in _authorization_policies(objs):
+        spec = policy.get("spec") or {}
+        if _ns(policy) not in ambient or spec.get("targetRef") or spec.get("targetRefs"):
+            continue
+        fields = _l7_fields(policy)
+        if fields:
+            yield message("AKM0014", policy, "%s has L7 rules (%s) in the ambient namespace %s but no targetRefs: "
+                          "ztunnel enforces it, which sees connections, not requests, so those rules cannot match; "
+                          "deploy a waypoint (a Gateway of class istio-waypoint, istio.io/use-waypoint on the "
+                          "namespace or Service) and attach the policy to it with targetRefs" % (
+                              origin(policy), ", ".join(fields), _ns(policy)))
+
+
+def check_ambient_sidecar_config(objs, ctx):
+    """AKM0015: a Sidecar, or an EnvoyFilter that selects workloads, in an ambient namespace configures sidecars the
+    namespace's pods do not have."""
+    ambient = set(name for name, labels in _namespace_labels(objs).items() if _ambient(labels))
+    for obj in objs:
+        kind, spec = obj.get("kind"), obj.get("spec") or {}
+        if _ns(obj) not in ambient or not (obj.get("apiVersion") or "").startswith("networking.istio.io/"):
+            continue
+        if kind == "Sidecar" or (kind == "EnvoyFilter" and spec.get("workloadSelector")):
+            yield message("AKM0015", obj, "%s configures sidecars, but namespace %s is in ambient mode: its pods have "
+                          "none, so it has no effect; express it for ztunnel or a waypoint, or remove it" % (
+                              origin(obj), _ns(obj)))
+
+
 def _has_match(vs):
     return any(route.get("match") for route in (vs.get("spec") or {}).get("http") or [])
 
 
 RULES = (check_workload_labels, check_export_to, check_gateway_placement, check_subsets_visible_to_gateways,
          check_mtls, check_outbound,
-         check_gateway_hosts, check_authz_sources, check_default_deny)
+         check_gateway_hosts, check_authz_sources, check_default_deny,
+         check_ambient_injection, check_ambient_l7_policies, check_ambient_sidecar_config)
 
 
 def lint(objs, ctx=None, suppress=(), min_level="Info"):

@@ -138,6 +138,21 @@ def test_the_live_lint_checks_the_app_version_labels_of_the_users_workloads_not_
         lint["messages"]
 
 
+def test_the_live_lint_finds_the_ambient_mistakes(kube_api, kubeconfig):
+    """A namespace in ambient mode that is also labelled for injection (AKM0013, an Error: the run that made it
+    fails) and an L7 AuthorizationPolicy there without a waypoint (AKM0014), as the API server holds them."""
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lint-ambient", "labels": {
+        "istio.io/dataplane-mode": "ambient", "istio-injection": "enabled"}}})
+    kube_api.create({"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+                     "metadata": {"name": "get-only", "namespace": "lint-ambient"},
+                     "spec": {"selector": {"matchLabels": {"app": "web"}},
+                              "rules": [{"to": [{"operation": {"methods": ["GET"]}}]}]}})
+    lint = run_module("mesh_lint", {"kubeconfig": kubeconfig, "mesh_namespaces": False})
+    assert lint.failed and "AKM0013" in lint["msg"], lint.result
+    assert [(m["code"], m["origin"]) for m in lint["messages"] if m["code"] in ("AKM0013", "AKM0014")] == [
+        ("AKM0013", "Namespace lint-ambient/lint-ambient"), ("AKM0014", "AuthorizationPolicy lint-ambient/get-only")]
+
+
 def test_missing_istioctl_is_explained(tmp_path):
     res = run_module("istioctl_analyze", {"src": [str(tmp_path)], "use_kube": False,
                                           "istioctl_path": str(tmp_path / "istioctl")})
