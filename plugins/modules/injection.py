@@ -10,12 +10,13 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: injection
-short_description: Label namespaces for Istio sidecar injection (plain or revision-based)
+short_description: Label namespaces for Istio sidecar injection (plain or revision-based) or the ambient data plane
 version_added: 0.1.0
 description:
   - Sets C(istio-injection=enabled) on a namespace, or C(istio.io/rev=<revision>) for revision-based
     (canary) control planes, and removes the other label so a namespace never carries both.
-  - With O(namespaces[].state=absent), removes both labels.
+  - With O(dataplane_mode=ambient), sets C(istio.io/dataplane-mode=ambient) instead and removes both injection labels.
+  - With O(namespaces[].state=absent), removes all three labels.
   - Changes only these labels (JSON merge patch); other labels stay as they are.
 author:
   - aksmesh developers (@aksmesh)
@@ -76,6 +77,13 @@ options:
       - Revision for the entries of O(namespaces) that name none, for example the managed AKS add-on's
         C(asm-1-28); the add-on ignores C(istio-injection=enabled) and injects only C(istio.io/rev=<revision>).
     type: str
+  dataplane_mode:
+    description:
+      - C(sidecar) labels for sidecar injection (and takes an C(istio.io/dataplane-mode) label off); C(ambient) labels
+        C(istio.io/dataplane-mode=ambient) and takes the injection labels off - one data plane per namespace.
+    type: str
+    choices: [sidecar, ambient]
+    default: sidecar
 """
 
 EXAMPLES = r"""

@@ -62,6 +62,7 @@ DEFAULTS = {
     "report_dir": ("str", None),
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
+    "dataplane_mode": ("str", "sidecar"),
     "gateway_api_crds": ("bool", False),
     "gateway_api_proxy": ("str", gateway_api.PROXY),
     "unknown_variables": ("str", "fail"),
@@ -96,6 +97,8 @@ ABSENT_HOSTS = ("report", "fail")
 RECONCILE = ("report", "force")
 # render mode: a Helm chart (the Helm method's Istio, cert-manager) as its objects, or as Flux HelmReleases
 RENDER_HELM_AS = ("manifests", "flux")
+# the data plane of the mesh's namespaces: sidecars, or ambient (ztunnel per node; the istioctl method's ambient profile)
+DATAPLANE_MODES = ("sidecar", "ambient")
 PROXY_URL = re.compile(r"^(https?|file)://[^\s]+\Z")
 KUBE_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+\Z")
 POLL_RANGE = (1, 60)
@@ -322,6 +325,15 @@ def _check_combinations(s):
         # a revision becomes a label value and a suffix of object names: a DNS-1123 label
         _fail("revision", "%r is not a revision name such as 1-30-0: it %s" % (
             revision, names.problem("Namespace", revision)))
+    if s["dataplane_mode"] not in DATAPLANE_MODES:
+        _fail("dataplane_mode", "%r: use sidecar (a sidecar proxy in each pod) or ambient (ztunnel on each node, "
+                                "waypoints for L7)" % (s["dataplane_mode"],))
+    if s["dataplane_mode"] == "ambient" and method != "istioctl":
+        _fail("dataplane_mode", "is ambient, but %s" % (
+            "the AKS add-on has no ambient data plane (it injects sidecars): use aksmesh_install_method istioctl"
+            if method == "aks_addon" else
+            "the Helm method does not install ztunnel yet (its chart is not among the pinned ones): use "
+            "aksmesh_install_method istioctl for ambient"))
     if s["gateway_api_crds"] and method == "aks_addon":
         _fail("gateway_api_crds", "is true, but the AKS add-on's Gateway API support uses AKS's managed Gateway API "
                                   "CRDs, and a second copy must not be installed beside them: turn them on with "
@@ -502,6 +514,9 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
         # the Istio CNI node agent instead of privileged istio-init containers (istioctl and helm): in the
         # Istio namespace, where upstream installs it (AKS allows system-node-critical pods outside kube-system)
         "cni": {"enabled": s["cni"], "namespace": topo["istio_namespace"]},
+        # the data plane the mesh_injection namespaces join: sidecar injection labels, or ambient (the istioctl
+        # method's ambient profile: istiod, the CNI agent in ambient mode and ztunnel)
+        "dataplane": {"mode": s["dataplane_mode"]},
         # the Kubernetes Gateway API's standard-channel CRDs (the gateway-api stage): the pinned module version, its
         # go.sum hash and where its zip is fetched (module_utils/_istio/gateway_api.py)
         "gateway_api": {"crds": s["gateway_api_crds"], "version": gateway_api.VERSION, "h1": gateway_api.H1,

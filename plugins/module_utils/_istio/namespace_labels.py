@@ -37,6 +37,7 @@ def argument_spec():
         create=dict(type="bool", default=True),
         force_conflicts=dict(type="bool", default=False),
         revision=dict(type="str"),
+        dataplane_mode=dict(type="str", choices=list(inj.MODES), default="sidecar"),
     )
     return spec
 
@@ -103,9 +104,9 @@ def preflight(module, rest):
         if live is None and entry["state"] == "present" and not p["create"]:
             missing.append(entry["name"])
         elif live is not None and not (module.check_mode or p["force_conflicts"]):
-            changed = label_drift(live, inj.desired_labels(entry, p["revision"]))
+            changed = label_drift(live, inj.desired_labels(entry, p["revision"], p["dataplane_mode"]))
             if changed and inj.label_patch((live.get("metadata") or {}).get("labels") or {},
-                                           inj.desired_labels(entry, p["revision"])) is not None:
+                                           inj.desired_labels(entry, p["revision"], p["dataplane_mode"])) is not None:
                 drifted.append((entry["name"], changed))
     if missing:
         module.fail_json(msg="namespaces: %s %s not exist; nothing was labelled. Create %s first or set create=true"
@@ -126,7 +127,7 @@ def label_one(module, rest, entry, first=_UNREAD):
     overwrite a newer change (409: read again, bounded)."""
     name = entry["name"]
     path = _path(name)
-    want = inj.desired_labels(entry, module.params["revision"])
+    want = inj.desired_labels(entry, module.params["revision"], module.params["dataplane_mode"])
     keep = dict((k, v) for k, v in want.items() if v is not None)
     # what this run found first: after a write whose answer was lost (or a race), the namespace is read again and
     # may already be as wanted; the run still reports the change it made from this state
@@ -205,7 +206,7 @@ def relabel(module, rest, entry, target, attempt, found):
     meta = live.get("metadata") or {}
     current = meta.get("labels") or {}
     patch = inj.label_patch(current, want)
-    before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION) if k in current)
+    before = dict((k, current[k]) for k in (inj.INJECTION, inj.REVISION, inj.DATAPLANE) if k in current)
     if attempt == 0:
         found.update(before=before, patch=patch)
     if patch is None:

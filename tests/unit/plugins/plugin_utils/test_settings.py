@@ -64,6 +64,11 @@ def test_the_sample_is_opt_in_and_renders_last():
         derive({"sample": "yes"})
 
 
+def test_the_dataplane_is_sidecars_by_default_or_ambient():
+    assert derive({})["dataplane"] == {"mode": "sidecar"}
+    assert derive({"dataplane_mode": "ambient"})["dataplane"] == {"mode": "ambient"}
+
+
 def test_the_gateway_api_crds_are_off_by_default_and_pinned():
     off = derive({})
     assert off["gateway_api"] == {"crds": False, "version": "v1.6.0",
@@ -145,6 +150,11 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
      r"aksmesh_gateway_api_crds: is true, but the AKS add-on's Gateway API support uses AKS's managed Gateway API "
      r"CRDs.*az aks update --enable-gateway-api.* set aksmesh_gateway_api_crds: false"),
     ({"gateway_api_crds": "yes"}, r"aksmesh_gateway_api_crds: expected true or false"),
+    ({"dataplane_mode": "sidecars"}, r"aksmesh_dataplane_mode: 'sidecars': use sidecar .* or ambient"),
+    ({"dataplane_mode": "ambient", "install_method": "aks_addon", "revision": "asm-1-28"},
+     r"aksmesh_dataplane_mode: is ambient, but the AKS add-on has no ambient data plane"),
+    ({"dataplane_mode": "ambient", "install_method": "helm"},
+     r"aksmesh_dataplane_mode: is ambient, but the Helm method does not install ztunnel yet"),
     ({"gateway_api_proxy": "proxy.golang.org"},
      r"aksmesh_gateway_api_proxy: 'proxy.golang.org' is not a Go module proxy's address: give its http://, https:// or "
      r"file:// URL"),

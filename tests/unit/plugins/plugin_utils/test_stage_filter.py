@@ -114,13 +114,15 @@ def test_a_list_or_mapping_for_a_string_option_is_refused_by_name():
 
 @pytest.mark.parametrize("name", ["kube-system", "kube-public", "kube-node-lease", "istio-system"])
 def test_injection_refuses_the_clusters_and_the_control_planes_namespaces(name):
-    msg = fails("injection_namespaces", [{"name": "shop"}, {"name": name}], revision="", istio_namespace="istio-system")
+    msg = fails("injection_namespaces", [{"name": "shop"}, {"name": name}], revision="", istio_namespace="istio-system",
+                dataplane_mode="sidecar")
     assert msg.startswith("mesh_injection_namespaces[1].name: %s: " % name), msg
     assert msg.endswith("; take it out of mesh_injection_namespaces"), msg
     assert ("control plane" in msg) == (name == "istio-system")
     # removing the labels of such a namespace is allowed; the default namespace is the user's to choose
     assert FILTERS["injection_namespaces"]([{"name": name, "state": "absent"}, {"name": "default"}], revision="",
-                                           istio_namespace="istio-system")[0]["metadata"]["name"] == "default"
+                                           istio_namespace="istio-system",
+                                           dataplane_mode="sidecar")[0]["metadata"]["name"] == "default"
 
 
 def test_spec_defaults_are_applied_and_left_untouched():
@@ -149,7 +151,8 @@ def test_tagged_values_come_out_plain():
     (secret, _kiali) = FILTERS["secrets_manifests"](Tagged("istio-system"), grafana_username=Tagged("u"),
                                                     grafana_passphrase="p", kiali_username="k", kiali_passphrase="p")
     assert yaml.safe_dump(secret)
-    objs = FILTERS["injection_namespaces"]([TaggedDict(name="shop")], revision="", istio_namespace="istio-system")
+    objs = FILTERS["injection_namespaces"]([TaggedDict(name="shop")], revision="", istio_namespace="istio-system",
+                                           dataplane_mode="sidecar")
     assert objs[0]["metadata"]["labels"]["istio-injection"] == "enabled"
 
 

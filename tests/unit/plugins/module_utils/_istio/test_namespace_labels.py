@@ -17,7 +17,7 @@ class Failed(Exception):
 class FakeModule:
     def __init__(self, namespaces=None, check_mode=False, diff=False, **params):
         self.params = dict({"namespaces": namespaces or [entry()], "create": True, "revision": None,
-                            "force_conflicts": False}, **params)
+                            "force_conflicts": False, "dataplane_mode": "sidecar"}, **params)
         self.check_mode, self._diff = check_mode, diff
 
     def fail_json(self, **kwargs):

@@ -54,7 +54,7 @@ def test_the_istio_operator_names_and_selects_its_gateways_by_the_istioctl_row()
     """The IstioOperator's gateway components are where the istioctl row comes true: their names are the Services,
     their pods carry the selectors (the anti-affinity terms select them)."""
     stage = FilterModule().filters()["istio_operator"].__self__
-    operator = stage.build(**dict(stage.defaults(), namespace="istio-system", revision="", tracing={},
+    operator = stage.build(**dict(stage.defaults(), namespace="istio-system", profile="default", revision="", tracing={},
                                   ingress_namespace="istio-ingress", ingress_ip="", ingress_ip_resource_group="",
                                   egress_namespace="istio-egress", cni_enabled=False, cni_namespace="istio-system"))
     components = operator["spec"]["components"]

@@ -94,7 +94,7 @@ def test_source_ranges_reach_the_gateway_charts_service_values_and_the_operators
     assert "loadBalancerSourceRanges" not in egress["values"]["service"]
     assert "loadBalancerSourceRanges" not in releases(CFG)[2]["values"]["service"]
     operator = dict((stage.name, stage) for stage in STAGES)["istio_operator"]
-    iop = operator.build(**dict(operator.defaults(), namespace="istio-system", revision="", tracing={},
+    iop = operator.build(**dict(operator.defaults(), namespace="istio-system", profile="default", revision="", tracing={},
                                 ingress_namespace="istio-ingress", egress_namespace="istio-egress", cni_enabled=False,
                                 cni_namespace="istio-system", ingress_ip="", ingress_ip_resource_group="",
                                 ingress_source_ranges=["203.0.113.0/24"]))

@@ -279,7 +279,8 @@ def test_traffic_rejects_bad_weights_and_unknown_subsets():
 
 
 def test_injection_labels_never_both():
-    assert injection.desired_labels({"name": "a"}) == {"istio-injection": "enabled", "istio.io/rev": None}
+    assert injection.desired_labels({"name": "a"}) == {"istio-injection": "enabled", "istio.io/rev": None,
+                                                       "istio.io/dataplane-mode": None}
     assert injection.label_patch({"istio-injection": "enabled"}, injection.desired_labels(
         {"name": "a", "revision": "1-30"})) == {"metadata": {"labels": {"istio-injection": None, "istio.io/rev":
                                                                         "1-30"}}}
@@ -328,8 +329,24 @@ def test_network_policies_admit_the_gateway_pods_of_each_method(method, namespac
     assert len(names) == len(set(names))
 
 
+def test_ambient_enrolment_takes_the_injection_labels_off():
+    assert injection.desired_labels({"name": "a", "revision": "1-30"}, "1-30", "ambient") == {
+        "istio-injection": None, "istio.io/rev": None, "istio.io/dataplane-mode": "ambient"}
+    assert injection.label_patch({"istio-injection": "enabled", "team": "a"}, injection.desired_labels(
+        {"name": "a"}, None, "ambient")) == {"metadata": {"labels": {"istio-injection": None,
+                                                                     "istio.io/dataplane-mode": "ambient"}}}
+    # back to sidecars, and cleanup: the ambient label goes too
+    assert injection.label_patch({"istio.io/dataplane-mode": "ambient"}, injection.desired_labels({"name": "a"})) == {
+        "metadata": {"labels": {"istio-injection": "enabled", "istio.io/dataplane-mode": None}}}
+    assert injection.desired_labels({"name": "a", "state": "absent"}, None, "ambient")["istio.io/dataplane-mode"] is None
+    ns = injection.labelled_namespaces([{"name": "shop"}], "", "istio-system", "ambient")
+    assert ns[0]["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": None,
+                                           "istio.io/dataplane-mode": "ambient"}
+
+
 def test_injection_uses_the_default_revision_when_an_entry_names_none():
-    assert injection.desired_labels({"name": "a"}, "asm-1-28") == {"istio-injection": None, "istio.io/rev": "asm-1-28"}
+    assert injection.desired_labels({"name": "a"}, "asm-1-28") == {"istio-injection": None, "istio.io/rev": "asm-1-28",
+                                                                   "istio.io/dataplane-mode": None}
     assert injection.desired_labels({"name": "a", "revision": "1-30"}, "asm-1-28")["istio.io/rev"] == "1-30"
     ns = injection.labelled_namespaces(namespaces=[{"name": "shop"}], revision="asm-1-28",
                                        istio_namespace="aks-istio-system")[0]
@@ -448,7 +465,8 @@ def test_destination_rules_are_exported_to_the_gateways_that_route_to_them():
             {"name": "reviews", "namespace": "shop", "subsets": ["v1"], "export_to": ["."]}])
 
 
-OPERATOR = {"namespace": "istio-system", "revision": "", "ingress_namespace": "istio-ingress", "ingress_ip": "",
+OPERATOR = {"namespace": "istio-system", "profile": "default", "revision": "", "ingress_namespace": "istio-ingress",
+            "ingress_ip": "",
             "ingress_ip_resource_group": "", "egress_namespace": "istio-egress", "tracing": {},
             "cni_enabled": False, "cni_namespace": "istio-system"}
 

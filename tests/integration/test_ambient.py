@@ -1,0 +1,67 @@
+"""The ambient data plane (aksmesh_dataplane_mode: ambient), istioctl method, on the real cluster and in render mode:
+the istioctl ambient profile's istiod, CNI agent (ambient mode) and ztunnel, ready on every kwok node; the
+mesh_injection namespaces enrolled with istio.io/dataplane-mode=ambient and never labelled for injection, their pods
+without sidecars; the live lint clean of the ambient mistakes; a second run changes nothing; render mode writes the
+same. ztunnel itself (Rust) cannot run here: its pods are kwok's, so no assertion is made about traffic through it -
+the traffic tests run on sidecars (docs/testing.md)."""
+
+import yaml
+
+from tests.support.ansible_runner import REPO, run_playbook
+from tests.support.cluster import ISTIO_VERSION, NODE_NAMES
+
+AMBIENT = {
+    "aksmesh_istioctl_download": False, "aksmesh_istio_version": ISTIO_VERSION, "aksmesh_addons": False,
+    "aksmesh_dataplane_mode": "ambient", "mesh_injection_namespaces": [{"name": "shop"}],
+    "aksmesh_grafana_passphrase": "graf-Pass-123", "aksmesh_kiali_passphrase": "kiali-Pass-456",
+}
+
+
+def inventory(tmp_path, host_vars):
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump({"all": {"hosts": {"aks": dict(AMBIENT, **host_vars)}}}))
+    return path
+
+
+def test_site_installs_ambient_and_enrols_the_namespaces_without_injection(kube_api, kubeconfig, tmp_path):
+    inv = inventory(tmp_path, {"aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig})
+    first = run_playbook(REPO / "site.yml", tmp_path, inventory=inv)
+    assert first.rc == 0, first.stdout[-4000:]
+    for name in ("ztunnel", "istio-cni-node"):
+        daemonset = kube_api.get("apps/v1", "DaemonSet", "istio-system", name)
+        assert daemonset, name
+        status = daemonset["status"]
+        assert status["desiredNumberScheduled"] == status["numberReady"] == len(NODE_NAMES), (name, status)
+    # the CNI agent in ambient mode (its chart's ConfigMap, which the agent reads)
+    assert kube_api.get("v1", "ConfigMap", "istio-system", "istio-cni-config")["data"]["AMBIENT_ENABLED"] == "true"
+    labels = kube_api.get("v1", "Namespace", None, "shop")["metadata"]["labels"]
+    assert labels["istio.io/dataplane-mode"] == "ambient"
+    assert "istio-injection" not in labels and "istio.io/rev" not in labels
+    # a pod of the namespace gets no sidecar from the real injector
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web", "version": "v1"}},
+           "spec": {"containers": [{"name": "web", "image": "example.test/web:v1"}]}}
+    kube_api.create(pod)
+    pod = kube_api.get("v1", "Pod", "shop", "web")
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["web"]
+    assert not [c for c in pod["spec"].get("initContainers") or [] if c["name"].startswith("istio")]
+    # the live analysis ran clean of the ambient mistakes
+    lint = [t for t in first.results if t["action"] == "aksmesh.istio.mesh_lint"]
+    assert lint and not [m for t in lint for m in t["result"].get("messages", [])
+                         if m["code"] in ("AKM0013", "AKM0014", "AKM0015")]
+    kube_api.delete("v1", "Pod", "shop", "web")
+    second = run_playbook(REPO / "site.yml", tmp_path, inventory=inv)
+    assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+
+
+def test_render_writes_the_ambient_control_plane_and_the_enrolled_namespace(tmp_path):
+    out = tmp_path / "rendered"
+    run = run_playbook(REPO / "site.yml", tmp_path, inventory=inventory(tmp_path, {
+        "aksmesh_target": "render", "aksmesh_render_dir": str(out)}))
+    assert run.rc == 0, run.stdout[-4000:]
+    objects = [doc for path in sorted(out.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert ("DaemonSet", "ztunnel") in kinds and ("DaemonSet", "istio-cni-node") in kinds
+    shop = [o for o in objects if o["kind"] == "Namespace" and o["metadata"]["name"] == "shop"]
+    assert shop and shop[0]["metadata"]["labels"]["istio.io/dataplane-mode"] == "ambient"
+    assert "istio-injection" not in shop[0]["metadata"]["labels"]
