@@ -108,9 +108,9 @@ EXAMPLES = r"""
   aksmesh.istio.istio_install:
     kubeconfig: "{{ aksmesh_kubeconfig }}"
     operator: >-
-      {{ 'istio-system' | aksmesh.istio.istio_operator(revision='', ingress_namespace='istio-ingress', ingress_ip='',
-                                                       ingress_ip_resource_group='', egress_namespace='istio-egress',
-                                                       tracing={}) }}
+      {{ 'istio-system' | aksmesh.istio.istio_operator(profile='default', revision='', ingress_namespace='istio-ingress',
+                                                       ingress_ip='', ingress_ip_resource_group='',
+                                                       egress_namespace='istio-egress', tracing={}) }}
     readiness_timeout: 600s
 
 - name: Remove a canary revision

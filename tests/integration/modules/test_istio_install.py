@@ -9,7 +9,8 @@ from tests.support.ansible_runner import run_module
 def istio_operator(**options):
     """The istio_operator filter, as the istio_install role calls it (the settings-derived options given here)."""
     from ansible_collections.aksmesh.istio.plugins.filter.mesh import FilterModule
-    cfg = {"revision": "", "ingress_namespace": "istio-ingress", "egress_namespace": "istio-egress", "tracing": {},
+    cfg = {"profile": "default", "revision": "", "ingress_namespace": "istio-ingress", "egress_namespace": "istio-egress",
+           "tracing": {},
            "ingress_ip": "", "ingress_ip_resource_group": "", "ingress_source_ranges": [], "cni_enabled": False,
            "cni_namespace": "istio-system"}
     cfg.update(options)
