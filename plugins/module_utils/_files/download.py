@@ -102,6 +102,54 @@ def h1_of(path):
         raise Failure("%s is not a Go module zip: %s" % (os.path.basename(path), exc))
 
 
+class Pin(object):
+    """A checksum a file must have: the sha256 of its bytes, or the ``h1:`` hash of a Go module zip. A pinned file
+    is cached as ``<cache>/<kind>/<key>/<name>`` (``key``: the hash in hex)."""
+
+    NOUNS = {"sha256": "the file", "h1": "the module zip"}
+
+    def __init__(self, kind, value):
+        self.kind, self.value = kind, value
+        self.key = value if kind == "sha256" else binascii.hexlify(base64.b64decode(value[3:])).decode("ascii")
+
+    def of(self, path, sha256=None):
+        """The file's hash of this kind (for a sha256 pin, ``sha256`` when the caller has it already)."""
+        return (sha256 or sha256_of(path)) if self.kind == "sha256" else h1_of(path)
+
+    def check(self, path, sha256=None):
+        """Failure unless the file has the pinned hash."""
+        actual = self.of(path, sha256)
+        if actual != self.value:
+            raise Failure("%s checksum mismatch: expected %s, %s has %s"
+                          % (self.kind, self.value, self.NOUNS[self.kind], actual))
+
+    def holds(self, path):
+        """Whether a cached file still has the pinned hash (a damaged one does not)."""
+        try:
+            return self.of(path) == self.value
+        except Failure:
+            return False
+
+
+def pinned(checksum, fetch_text, url):
+    """The Pin a ``checksum`` names (an ``h1:`` hash, or what ``expected_sha256`` reads), or None."""
+    h1 = module_zip_hash(checksum)
+    if h1:
+        return Pin("h1", h1)
+    expected = expected_sha256(checksum, fetch_text, url)
+    return Pin("sha256", expected) if expected else None
+
+
+def entry_of(name, source, path, pin, sha256=None, cached=False, stored=False):
+    """{name, path, sha256, source, cached, stored}, and ``h1`` for a file pinned by one."""
+    if sha256 is None:
+        sha256 = pin.value if pin.kind == "sha256" else sha256_of(path)
+    out = dict(name=name, path=path, sha256=sha256, source=source, cached=cached, stored=stored)
+    if pin is not None and pin.kind == "h1":
+        out["h1"] = pin.value
+    return out
+
+
 def makedirs(folder):
     """``folder`` (mode 0700), also when another host or fork makes it at the same moment."""
     try:
@@ -126,9 +174,6 @@ class Cache(object):
     def __init__(self, root, fetch):
         self.root = root
         self.fetch = fetch
-
-    def path(self, sha256, name):
-        return os.path.join(self.root, "sha256", sha256, name)
 
     def _fetch_text(self, url):
         try:
@@ -164,71 +209,45 @@ class Cache(object):
         return tmp, digest.hexdigest()
 
     def _store(self, tmp, final):
-        """Rename a verified download into place at ``final``; False when the cache held the file already."""
-        had = os.path.exists(final)
-        makedirs(os.path.dirname(final))
-        os.rename(tmp, final)
+        """Rename a verified download into place at ``final``; False when the cache held the file already. The
+        download is removed when it cannot be."""
+        try:
+            had = os.path.exists(final)
+            makedirs(os.path.dirname(final))
+            os.rename(tmp, final)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
         return not had
 
+    def pinned_path(self, pin, name):
+        return os.path.join(self.root, pin.kind, pin.key, name)
+
     def get(self, name, url, checksum=None):
-        """{name, path, sha256, source, cached, stored} of the file at ``url``: from the cache when its sha256 is
-        known and the cache holds a file with that sha256, else downloaded, verified and stored."""
-        h1 = module_zip_hash(checksum)
-        if h1:
-            return self._get_module_zip(name, url, h1)
-        expected = expected_sha256(checksum, self._fetch_text, url)
+        """{name, path, sha256, source, cached, stored} (and ``h1`` for a Go module zip) of the file at ``url``:
+        from the cache when its checksum is known and the cache holds a file that has it, else downloaded, verified
+        and stored."""
+        pin = pinned(checksum, self._fetch_text, url)
         target = file_name(url, name)
-        if expected:
-            path = self.path(expected, target)
+        if pin:
+            path = self.pinned_path(pin, target)
             if os.path.isfile(path):
-                if sha256_of(path) == expected:
-                    return dict(name=name, path=path, sha256=expected, source=url, cached=True, stored=False)
+                if pin.holds(path):
+                    return entry_of(name, url, path, pin, cached=True)
                 try:
                     os.unlink(path)  # damaged: fetch it again
                 except OSError:
                     pass
         tmp, actual = self._download(url)
-        if expected and actual != expected:
-            os.unlink(tmp)
-            raise Failure("sha256 checksum mismatch: expected %s, the file has %s" % (expected, actual))
-        stored = self._store_or_drop(tmp, self.path(actual, target))
-        return dict(name=name, path=self.path(actual, target), sha256=actual, source=url, cached=False,
-                    stored=stored)
-
-    def _store_or_drop(self, tmp, final):
         try:
-            return self._store(tmp, final)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-
-    def _get_module_zip(self, name, url, h1):
-        """get() of a Go module zip whose ``h1:`` hash is pinned: from the cache when it holds a zip with that hash,
-        else downloaded, verified and stored; {name, path, sha256, h1, source, cached, stored}."""
-        digest = binascii.hexlify(base64.b64decode(h1[3:])).decode("ascii")
-        path = os.path.join(self.root, "h1", digest, file_name(url, name))
-        if os.path.isfile(path):
-            try:
-                if h1_of(path) == h1:
-                    return dict(name=name, path=path, sha256=sha256_of(path), h1=h1, source=url, cached=True,
-                                stored=False)
-            except Failure:
-                pass
-            try:
-                os.unlink(path)  # damaged: fetch it again
-            except OSError:
-                pass
-        tmp, actual_sha256 = self._download(url)
-        try:
-            actual = h1_of(tmp)
-            if actual != h1:
-                raise Failure("h1 checksum mismatch: expected %s, the module zip has %s" % (h1, actual))
+            if pin:
+                pin.check(tmp, actual)
         except BaseException:
             os.unlink(tmp)
             raise
-        stored = self._store_or_drop(tmp, path)
-        return dict(name=name, path=path, sha256=actual_sha256, h1=h1, source=url, cached=False, stored=stored)
+        final = self.pinned_path(pin or Pin("sha256", actual), target)
+        return entry_of(name, url, final, pin, sha256=actual, stored=self._store(tmp, final))
 
 
 def local(name, src, checksum=None):
@@ -242,16 +261,10 @@ def local(name, src, checksum=None):
         raise Failure("%s cannot be read (%s)" % (src, exc.strerror or exc))
     if checksum and "://" in checksum:
         raise Failure("a local file is checked against a sha256, not a checksum file (%s)" % checksum)
-    h1 = module_zip_hash(checksum)
-    if h1:
-        actual_h1 = h1_of(src)
-        if actual_h1 != h1:
-            raise Failure("h1 checksum mismatch: expected %s, the module zip has %s" % (h1, actual_h1))
-        return dict(name=name, path=src, sha256=actual, h1=h1, source=src, cached=False, stored=False)
-    expected = expected_sha256(checksum, None, src)
-    if expected and actual != expected:
-        raise Failure("sha256 checksum mismatch: expected %s, the file has %s" % (expected, actual))
-    return dict(name=name, path=src, sha256=actual, source=src, cached=False, stored=False)
+    pin = pinned(checksum, None, src)
+    if pin:
+        pin.check(src, actual)
+    return entry_of(name, src, src, pin, sha256=actual)
 
 
 def text_of(entry):

@@ -278,6 +278,11 @@ def _ambient(labels):
     return (labels or {}).get(AMBIENT[0]) == AMBIENT[1]
 
 
+def _ambient_namespaces(objs):
+    """The names of the namespaces among ``objs`` that are in ambient mode."""
+    return set(name for name, labels in _namespace_labels(objs).items() if _ambient(labels))
+
+
 def _action(policy):
     return (policy.get("spec") or {}).get("action") or "ALLOW"
 
@@ -381,7 +386,7 @@ def check_ambient_l7_policies(objs, ctx):
     """AKM0014: in an ambient namespace, a policy that selects workloads (no targetRefs) is enforced by ztunnel,
     which sees connections, not requests: its L7 parts cannot be evaluated (an ALLOW rule with them allows nothing).
     Such a policy goes to a waypoint (targetRefs to the waypoint Gateway or to the Services that use it)."""
-    ambient = set(name for name, labels in _namespace_labels(objs).items() if _ambient(labels))
+    ambient = _ambient_namespaces(objs)
     for policy in _authorization_policies(objs):
         spec = policy.get("spec") or {}
         if _ns(policy) not in ambient or spec.get("targetRef") or spec.get("targetRefs"):
@@ -398,7 +403,7 @@ def check_ambient_l7_policies(objs, ctx):
 def check_ambient_sidecar_config(objs, ctx):
     """AKM0015: a Sidecar, or an EnvoyFilter that selects workloads, in an ambient namespace configures sidecars the
     namespace's pods do not have."""
-    ambient = set(name for name, labels in _namespace_labels(objs).items() if _ambient(labels))
+    ambient = _ambient_namespaces(objs)
     for obj in objs:
         kind, spec = obj.get("kind"), obj.get("spec") or {}
         if _ns(obj) not in ambient or not (obj.get("apiVersion") or "").startswith("networking.istio.io/"):

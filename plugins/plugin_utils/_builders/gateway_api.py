@@ -20,6 +20,7 @@ __metaclass__ = type
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, name_of, obj, require, unique_names)
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.gateways import https_credential
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REFERENCE_GRANT = "gateway.networking.k8s.io/v1beta1"
@@ -43,8 +44,8 @@ HTTP_KEYS = ("name", "match", "route", "timeout", "rewrite", "headers", "mirror"
 MATCH_KEYS = ("uri", "headers", "queryParams", "method", "name")
 
 
-def _refuse(where, field, reason):
-    raise MeshConfigError("virtual_services", "%s: %s cannot be expressed with the Kubernetes Gateway API: %s"
+def _refuse(where, field, reason, option="virtual_services"):
+    raise MeshConfigError(option, "%s: %s cannot be expressed with the Kubernetes Gateway API: %s"
                           % (where, field, reason))
 
 
@@ -53,8 +54,7 @@ def listeners(gw, where):
     for field, reason in (("servers", "Istio's own servers format; use hosts, http and https"),
                           ("selector", "the Gateway API deploys the gateway's own workload; drop the selector")):
         if gw.get(field):
-            raise MeshConfigError("gateways", "%s: %s cannot be expressed with the Kubernetes Gateway API: %s"
-                                  % (where, field, reason))
+            _refuse(where, field, reason, option="gateways")
     hosts = gw.get("hosts") or []
     if not hosts:
         raise MeshConfigError("gateways", "%s: set hosts" % where)
@@ -71,12 +71,9 @@ def listeners(gw, where):
                 raise MeshConfigError("gateways", "%s: https.mode %s cannot be expressed with the Kubernetes Gateway "
                                                   "API's standard listeners (only SIMPLE, TLS terminated with "
                                                   "credential_name)" % (where, mode))
-            if not https.get("credential_name"):
-                raise MeshConfigError("gateways", "%s: https needs credential_name (a TLS Secret in the gateway's "
-                                                  "namespace)" % where)
             out.append(dict({"name": "https" + suffix, "port": 443, "protocol": "HTTPS",
                              "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret",
-                                                                              "name": https["credential_name"]}]}},
+                                                                              "name": https_credential(gw)}]}},
                             **hostname))
     return out
 
@@ -108,11 +105,11 @@ def match(item, where):
             _refuse(where, "match[].%s" % key, UNTRANSLATED.get("match[].%s" % key, "no Gateway API match has it"))
     if item.get("uri") is not None:
         out["path"] = _string_match(item["uri"], where, "match[].uri", STRING_MATCH)
-    for field, key in (("headers", "headers"), ("queryParams", "queryParams")):
+    for field in ("headers", "queryParams"):
         if item.get(field):
-            out[key] = [dict({"name": name}, **_string_match(value, where, "match[].%s.%s" % (field, name),
-                                                             VALUE_MATCH))
-                        for name, value in sorted(item[field].items())]
+            out[field] = [dict({"name": name}, **_string_match(value, where, "match[].%s.%s" % (field, name),
+                                                               VALUE_MATCH))
+                          for name, value in sorted(item[field].items())]
     if item.get("method") is not None:
         out["method"] = _string_match(item["method"], where, "match[].method", {"exact": "Exact"})["value"]
     return out

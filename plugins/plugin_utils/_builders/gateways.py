@@ -31,6 +31,15 @@ def workload_namespace(selector, workloads, where):
     return namespaces[0]
 
 
+def https_credential(gw):
+    """The TLS Secret of a gateway shorthand's ``https`` (its ``credential_name``), which TLS termination needs."""
+    credential = (gw.get("https") or {}).get("credential_name")
+    if not credential:
+        raise MeshConfigError("gateways", "gateway %s: https needs credential_name (a TLS Secret in the gateway's "
+                                          "namespace)" % gw.get("name"))
+    return credential
+
+
 def gateway_servers(gw):
     if gw.get("servers"):
         return gw["servers"]
@@ -48,10 +57,7 @@ def gateway_servers(gw):
         mode = https.get("mode", "SIMPLE")
         tls = {"mode": mode}
         if mode != "PASSTHROUGH":
-            if not https.get("credential_name"):
-                raise MeshConfigError("gateways", "gateway %s: https needs credential_name (a TLS Secret in the "
-                                                  "gateway's namespace)" % gw.get("name"))
-            tls["credentialName"] = https["credential_name"]
+            tls["credentialName"] = https_credential(gw)
         servers.append({"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": hosts, "tls": tls})
     return servers
 
