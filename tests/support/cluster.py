@@ -661,8 +661,7 @@ class Cluster:
         names = [doc["metadata"]["name"] for path in sorted(folder.glob("*.yaml"))
                  for doc in yaml.safe_load_all(path.read_text()) if doc and doc["kind"] == "CustomResourceDefinition"]
         # a previous test's reset deletes them without waiting: let those be gone before applying again
-        self.wait_for(lambda: not any(self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n)
-                                      for n in names), f"an earlier test's {tool} CRDs to be deleted")
+        self.wait_crds_gone(names, f"an earlier test's {tool} CRDs")
         self.kubectl("apply", "--server-side", f"--field-manager={manager}", "-f", str(folder))
 
         def established():
@@ -680,17 +679,24 @@ class Cluster:
         for name in names:
             self.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, name)
 
+        self.wait_crds_gone(names, "the Istio CRDs")
+        self.resources(refresh=True)
+
+    def wait_crds_gone(self, names, what, timeout=240):
+        """Wait until none of the CRDs ``names`` is left. The API server's CRD finalizer deletes each CRD's objects
+        first, through the CRD's storage; when that storage is new (nothing read the kind since the CRD was made)
+        its watch cache is still initializing, the finalizer's list fails ("storage is (re)initializing") and is
+        retried with exponential backoff: under a loaded make test this took over 90 s. On a timeout the CRDs'
+        conditions say where each one stands."""
         def left():
             return [c for c in (self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, n)
                                 for n in names) if c]
-        # the API server's finalizer deletes each CRD's objects first: under a loaded make test this took over 60 s
         try:
-            self.wait_for(lambda: not left(), "the Istio CRDs to be deleted", timeout=180)
+            self.wait_for(lambda: not left(), f"{what} to be deleted", timeout=timeout)
         except ClusterError as exc:
             stuck = {c["metadata"]["name"]: [f"{k['type']}={k['status']}: {k.get('message', '')}"
                                              for k in c.get("status", {}).get("conditions", [])] for c in left()}
             raise ClusterError(f"{exc}; still there: {stuck}") from exc
-        self.resources(refresh=True)
 
     # ---- state between tests ---------------------------------------------------------------------
     # kinds the control plane itself writes and rewrites. Node is not one of them: the harness's nodes are in

@@ -66,9 +66,9 @@ def test_the_tools_zip_has_the_pinned_hash():
     assert gomod.hash_zip(str(tool_paths()["gateway-api-module"])) == H1
 
 
-def no_gateway_crds(kube_api):
+def no_gateway_crds(kube_api, what="an earlier test's Gateway API CRDs"):
     """An earlier test's reset deletes its CRDs without waiting: wait until they are gone."""
-    kube_api.wait_for(lambda: not gateway_crds(kube_api), "an earlier test's Gateway API CRDs to be deleted", timeout=120)
+    kube_api.wait_crds_gone(gateway_crds(kube_api), what)
 
 
 def test_installed_when_absent_then_unchanged_and_check_mode_writes_nothing(kube_api, kubeconfig, goproxy, tmp_path):
@@ -110,7 +110,10 @@ def test_installed_when_absent_then_unchanged_and_check_mode_writes_nothing(kube
     assert absent.rc == 0, absent.stdout[-3000:]
     assert stage_message(absent) == ["Gateway API CRDs: the stage removes its %d Gateway API objects"
                                      % (len(installed) + 2)], absent.stdout[-3000:]
-    kube_api.wait_for(lambda: not gateway_crds(kube_api), "the collection's Gateway API CRDs to be deleted", timeout=90)
+    # each one is deleted now (the API server's finalizer then removes it)
+    assert all(c["metadata"].get("deletionTimestamp") for c in kube_api.get(CRD, "CustomResourceDefinition")
+               if c["spec"]["group"] == "gateway.networking.k8s.io")
+    no_gateway_crds(kube_api, "the collection's Gateway API CRDs")
     assert not kube_api.get(VAP, "ValidatingAdmissionPolicy", None, SAFE_UPGRADES)
 
 
