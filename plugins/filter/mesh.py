@@ -14,8 +14,8 @@ __metaclass__ = type
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import namespaces, references
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import (
-    addons, authz, certs, egress, gateways, helm_releases, istio_operator, mtls, network_policies, sample, secrets,
-    traffic)
+    addons, authz, certs, egress, gateway_api, gateways, helm_releases, istio_operator, mtls, network_policies, sample,
+    secrets, traffic)
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._stage_filter import StageFilter
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._stages import CONTROL_PLANE
 
@@ -34,6 +34,7 @@ STAGES = [
     StageFilter("mtls_manifests", mtls.peer_authentications, "mode", "mesh_mtls"),
     StageFilter("gateway_manifests", gateways.gateway_manifests, "gateways", "mesh_gateways"),
     StageFilter("gateway_routes", gateways.gateway_route_hosts, "gateways", "mesh_gateways"),
+    StageFilter("gateway_api_manifests", gateway_api.ingress_manifests, "gateways", "mesh_gateways"),
     StageFilter("certs_manifests", certs.certs_manifests, "gateways", "mesh_certs"),
     StageFilter("egress_manifests", egress.egress_manifests, "hosts", "mesh_egress"),
     StageFilter("traffic_manifests", traffic.traffic_manifests, "services", "mesh_traffic"),

@@ -106,7 +106,9 @@ options:
         type: str
         required: true
       kinds:
-        description: The kinds to prune, each with C(apiVersion) and C(kind).
+        description: The kinds to prune, each with C(apiVersion) and C(kind), and C(optional=true) for a kind the
+          cluster may not serve (its CRD absent, as the Gateway API's may be), which then has nothing to prune; any
+          other kind the API server does not serve fails the task before its first write.
         type: list
         elements: dict
         required: true

@@ -175,6 +175,14 @@ objects:
   returned: always
   type: dict
   sample: {"in_place": 20, "differ": 1, "missing": 2}
+pruned:
+  description: The live gateway objects of this revision the rendered control plane no longer holds (a gateway
+    component the operator disables, as with C(aksmesh_ingress_api=gateway_api)), which C(istioctl install) prunes
+    (so the install runs), each C(Kind namespace/name).
+  returned: when O(state=present) and the module compared
+  type: list
+  elements: str
+  sample: ["Deployment istio-ingress/istio-ingressgateway"]
 manifest_changes:
   description: The rendered objects that differ from the cluster, each with what the install does to it.
   returned: when O(state=present)

@@ -110,7 +110,9 @@ RULES = {
     # the gateways' TLS certificates (the Secrets cert-manager writes are read: the pre-flight finds them)
     "certs": {None: [Rule("cert-manager.io", ("certificates", "issuers", "clusterissuers"), OWN),
                      Rule(CORE, ("secrets",), READ)]},
-    "gateways": {None: [Rule("networking.istio.io", ISTIO_ROUTING, OWN), Rule(CORE, ("services",), READ)]},
+    "gateways": {None: [Rule("networking.istio.io", ISTIO_ROUTING, OWN), Rule(CORE, ("services",), READ),
+                        # the Gateway API ingress (aksmesh_ingress_api gateway_api; pruned after a switch of API)
+                        Rule("gateway.networking.k8s.io", ("gateways", "httproutes", "referencegrants"), OWN)]},
     "egress": {None: [Rule("networking.istio.io", ("serviceentries",) + ISTIO_ROUTING, OWN),
                       Rule(CORE, ("namespaces",), READ)]},
     "traffic": {None: [Rule("networking.istio.io", ("virtualservices", "destinationrules"), OWN)]},

@@ -21,7 +21,8 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import support
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import METHODS, TopologyError, topology
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import (
+    GATEWAY_API_INGRESS, INGRESS_APIS, METHODS, TopologyError, topology)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import gateway_api
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
@@ -63,7 +64,9 @@ DEFAULTS = {
     "poll_interval": ("int", 10),
     "cni": ("bool", False),
     "dataplane_mode": ("str", "sidecar"),
-    "gateway_api_crds": ("bool", False),
+    "ingress_api": ("str", "istio"),
+    # derived: true with aksmesh_ingress_api gateway_api (the ingress needs the CRDs)
+    "gateway_api_crds": ("bool", None),
     "gateway_api_proxy": ("str", gateway_api.PROXY),
     "unknown_variables": ("str", "fail"),
     "render_helm_as": ("str", "manifests"),
@@ -334,6 +337,25 @@ def _check_combinations(s):
             if method == "aks_addon" else
             "the Helm method does not install ztunnel yet (its chart is not among the pinned ones): use "
             "aksmesh_install_method istioctl for ambient"))
+    if s["ingress_api"] not in INGRESS_APIS:
+        _fail("ingress_api", "%r: use istio (Istio's Gateway and VirtualService, a gateway the install method deploys) "
+                             "or gateway_api (the Kubernetes Gateway API: a Gateway istiod deploys, HTTPRoutes)"
+                             % (s["ingress_api"],))
+    if s["ingress_api"] == "gateway_api":
+        if method != "istioctl":
+            _fail("ingress_api", "is gateway_api, but %s" % (
+                "the AKS add-on's Gateway API ingress is not supported by this collection yet: use aksmesh_ingress_api "
+                "istio, or aksmesh_install_method istioctl" if method == "aks_addon" else
+                "the Helm method's Gateway API ingress is not supported by this collection yet: use aksmesh_ingress_api "
+                "istio, or aksmesh_install_method istioctl"))
+        if s["ingress_source_ranges"]:
+            _fail("ingress_source_ranges", "is set, but with aksmesh_ingress_api gateway_api istiod deploys the "
+                                           "gateway's Service, and a Gateway's infrastructure carries only labels and "
+                                           "annotations: restrict the clients with an AuthorizationPolicy on the "
+                                           "gateway (mesh_authz), or use aksmesh_ingress_api istio")
+        if s["gateway_api_crds"] is None:
+            s["gateway_api_crds"] = True
+    s["gateway_api_crds"] = bool(s["gateway_api_crds"])
     if s["gateway_api_crds"] and method == "aks_addon":
         _fail("gateway_api_crds", "is true, but the AKS add-on's Gateway API support uses AKS's managed Gateway API "
                                   "CRDs, and a second copy must not be installed beside them: turn them on with "
@@ -448,7 +470,7 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
     revision = "" if s["revision"] in (None, "default") else s["revision"]
     try:
         topo = topology(method, s["istio_namespace"] or "", s["ingress_namespace"] or "", s["egress_namespace"] or "",
-                        revision)
+                        revision, ingress_api=s["ingress_api"])
     except TopologyError as exc:
         raise SettingsError(str(exc))
     render = s["target"] == "render"
@@ -456,7 +478,10 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
     if render:
         render_dir = s["render_dir"] or os.path.join(cwd or os.getcwd(), "rendered", host or "localhost")
     gateways = topo.pop("gateways")
-    ingress = dict(gateways["ingress"], ip=s["ingress_ip"] or "",
+    # the ingress API, and the Gateway API ingress's Gateway (istiod deploys it as the row's service)
+    ingress = dict(gateways["ingress"], api=s["ingress_api"],
+                   gateway=GATEWAY_API_INGRESS if s["ingress_api"] == "gateway_api" else "",
+                   ip=s["ingress_ip"] or "",
                    ip_resource_group=s["ingress_ip_resource_group"] or "",
                    source_ranges=s["ingress_source_ranges"] or [])
     azure = bool(s["resource_group"]) and not render

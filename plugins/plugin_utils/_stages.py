@@ -32,6 +32,11 @@ GATEWAY = ("networking.istio.io/v1", "Gateway")
 VIRTUAL_SERVICE = ("networking.istio.io/v1", "VirtualService")
 DESTINATION_RULE = ("networking.istio.io/v1", "DestinationRule")
 SERVICE_ENTRY = ("networking.istio.io/v1", "ServiceEntry")
+# the Gateway API ingress's kinds (aksmesh_ingress_api gateway_api): the gateways stage prunes them with Istio's
+# (a switch of API prunes the other API's objects); optional, since a cluster may have no Gateway API CRDs
+GATEWAY_API_KINDS = (("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+                     ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"))
+OPTIONAL_KINDS = frozenset(GATEWAY_API_KINDS)
 
 # needs: what a stage needs beyond its switch, checked by the settings (plugins/plugin_utils/_settings.py):
 #   azure       a cluster target with Azure names (aksmesh_resource_group, aksmesh_cluster_name)
@@ -112,7 +117,7 @@ STAGES = (
            prune=[("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"),
                   ("cert-manager.io/v1", "ClusterIssuer")]),
     _stage("gateways", 50, roles=["mesh_gateways"], tags=["mesh", "gateways"], cleanup="mesh_config",
-           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE], preflight=[]),
+           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE] + list(GATEWAY_API_KINDS), preflight=[]),
     _stage("egress", 60, roles=["mesh_egress"], tags=["mesh", "egress"], cleanup="mesh_config",
            prune=[SERVICE_ENTRY, GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE], preflight=[]),
     _stage("traffic", 70, roles=["mesh_traffic"], tags=["mesh", "traffic"], cleanup="mesh_config",
@@ -187,7 +192,12 @@ def folder(stage):
 
 def prune_kinds(stage):
     """The kinds ``stage`` prunes, as ``aksmesh.istio.apply``'s ``prune.kinds`` takes them."""
-    return [{"apiVersion": api_version, "kind": kind} for api_version, kind in stage.prune]
+    out = []
+    for api_version, kind in stage.prune:
+        out.append({"apiVersion": api_version, "kind": kind})
+        if (api_version, kind) in OPTIONAL_KINDS:
+            out[-1]["optional"] = True
+    return out
 
 
 def prune_selector(stage):

@@ -179,7 +179,8 @@ def present(module, binary, conn, rest, workdir, result):
     objs, operator = generate(module, binary, path, result)
     engine = ApplyEngine(rest, field_manager=p["field_manager"], default_namespace="istio-system")
     differ = report(module, result, compare(engine, objs, operator, result.get("version"), p["revision"]))
-    if not differ:
+    result["pruned"] = stale_gateways(rest, objs, operator, p["revision"])
+    if not differ and not result["pruned"]:
         return False
     result["drift"] = control_plane_drift(differ, p["field_manager"], module.check_mode or not p["force_conflicts"])
     if result["drift"] and not module.check_mode and not p["force_conflicts"]:
@@ -199,6 +200,37 @@ def present(module, binary, conn, rest, workdir, result):
         cmd.append("--verify")
     run_or_fail(module, conn, "install", cmd, result, attempts=INSTALL_ATTEMPTS)
     return True
+
+
+# the objects of a gateway component that istioctl install prunes once the IstioOperator disables it (istio's
+# operator/pkg/install prune: the objects with its owner and component labels the manifests no longer hold), as
+# when aksmesh_ingress_api gateway_api leaves the ingress to the Gateway istiod deploys
+GATEWAY_COMPONENTS = ("IngressGateways", "EgressGateways")
+GATEWAY_KINDS = (("apps/v1", "deployments", "Deployment"), ("v1", "services", "Service"),
+                 ("v1", "serviceaccounts", "ServiceAccount"), ("policy/v1", "poddisruptionbudgets",
+                                                               "PodDisruptionBudget"),
+                 ("autoscaling/v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"))
+
+
+def stale_gateways(rest, objs, operator, revision):
+    """["Kind namespace/name"] of the live gateway objects of this revision that the rendered ``objs`` no longer
+    hold (a gateway component the operator disables): istioctl install prunes them, so the install must run. Read
+    in the operator's gateway namespaces only."""
+    components = (operator.get("spec") or {}).get("components") or {}
+    namespaces = sorted(set(gw.get("namespace") for key in ("ingressGateways", "egressGateways")
+                            for gw in components.get(key) or [] if gw.get("namespace")))
+    keep = set((o["kind"], (o.get("metadata") or {}).get("namespace"), (o.get("metadata") or {}).get("name"))
+               for o in objs)
+    selector = "%s in (%s),istio.io/rev=%s" % (COMPONENT_LABEL, ",".join(GATEWAY_COMPONENTS), revision or "default")
+    out = []
+    for namespace in namespaces:
+        for api_version, plural, kind in GATEWAY_KINDS:
+            base = "/api/v1" if api_version == "v1" else "/apis/" + api_version
+            for item in list_items(rest, "%s/namespaces/%s/%s" % (base, namespace, plural), labelSelector=selector):
+                meta = item.get("metadata") or {}
+                if (kind, meta.get("namespace"), meta.get("name")) not in keep:
+                    out.append("%s %s/%s" % (kind, meta.get("namespace"), meta.get("name")))
+    return out
 
 
 # never drift: istiod patches its webhook configurations at run time, and the CRDs are shared by every revision and

@@ -67,6 +67,22 @@ _GATEWAYS = {
 }
 
 
+# the ingress APIs: Istio's (a Gateway workload the install method deploys, Istio Gateways and VirtualServices) or the
+# Kubernetes Gateway API (a Gateway of class istio, which istiod deploys, and HTTPRoutes)
+INGRESS_APIS = ("istio", "gateway_api")
+# the Gateway API ingress: the one Gateway's name. istiod deploys it as <name>-<class> (Deployment, Service, service
+# account), its pods labelled gateway.networking.k8s.io/gateway-name: <name>, Envoy on the listeners' own ports
+GATEWAY_API_INGRESS = "ingress"
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+
+
+def gateway_api_ingress(namespace):
+    """The ingress row of the Gateway API ingress in ``namespace`` (what istiod deploys for the Gateway)."""
+    deployed = GATEWAY_API_INGRESS + "-istio"
+    return {"service": deployed, "namespace": namespace, "selector": {GATEWAY_NAME_LABEL: GATEWAY_API_INGRESS},
+            "ports": [80, 443], "service_account": deployed}
+
+
 class TopologyError(ValueError):
     """The settings ask for a layout the install method cannot have; the message names the setting and the fix."""
 
@@ -87,15 +103,18 @@ def helm_gateway_selector(release):
     return {"istio": release[len("istio-"):] if release.startswith("istio-") else release}
 
 
-def topology(method, istio_namespace="", ingress_namespace="", egress_namespace="", revision=""):
+def topology(method, istio_namespace="", ingress_namespace="", egress_namespace="", revision="", ingress_api="istio"):
     """Namespaces, gateways (Service, namespace, pod selector, container ports) and injection label for a method.
 
     ``revision`` is the control-plane revision (istioctl/helm, empty for the default one) or the add-on's
-    ``asm-x-y`` revision; namespace overrides apply to the istioctl and helm methods only.
+    ``asm-x-y`` revision; namespace overrides apply to the istioctl and helm methods only. With ``ingress_api``
+    gateway_api the ingress is the Gateway istiod deploys (``gateway_api_ingress``).
     """
     if method not in METHODS:
         raise TopologyError("install method %r: use one of %s" % (method, ", ".join(METHODS)))
     gateways = copy.deepcopy(_GATEWAYS[method])
+    if ingress_api == "gateway_api":
+        gateways["ingress"] = gateway_api_ingress(gateways["ingress"]["namespace"])
     if method == "aks_addon":
         for name, value in (("aksmesh_istio_namespace", istio_namespace),
                             ("aksmesh_ingress_namespace", ingress_namespace),

@@ -542,22 +542,25 @@ class ApplyEngine(object):
 
     # ---- prune ----------------------------------------------------------------------------------------
     def prune(self, kinds, label_selector, namespaces=None):
-        """Delete objects of ``kinds`` matching ``label_selector`` that this manager applied but the batch lacks."""
-        keep = set(manifests.identity(o) for o in self._batch)
-        keep = set((k[1], k[2], k[3]) for k in keep)
+        """Delete objects of ``kinds`` matching ``label_selector`` that this manager applied but the batch lacks.
+        An object is kept by its group, kind, namespace and name (any version of it: Istio's and the Gateway API's
+        ``Gateway`` are two kinds). A kind marked ``optional`` that the API server does not serve has nothing to
+        prune (the Gateway API's, on a cluster without its CRDs)."""
+        keep = set((_group(k[0]), k[1], k[2], k[3]) for k in (manifests.identity(o) for o in self._batch))
         for spec in kinds:
             try:
                 res = self.discovery.resolve(spec["apiVersion"], spec["kind"])
             except UnknownKind:
-                if self.check_mode and self.planned.has_kind(spec["apiVersion"], spec["kind"]):
-                    continue  # its CRD exists only in this dry run: nothing of it to prune
+                planned_crd = self.check_mode and self.planned.has_kind(spec["apiVersion"], spec["kind"])
+                if spec.get("optional") or planned_crd:
+                    continue  # no such kind (or its CRD exists only in this dry run): nothing of it to prune
                 raise
             scopes = (namespaces or [None]) if res.namespaced else [None]
             for ns in scopes:
                 listed = self.rest.request("GET", res.collection_path(ns), {"labelSelector": label_selector}) or {}
                 for item in listed.get("items", []):
                     meta = item["metadata"]
-                    ident = (res.kind, meta.get("namespace"), meta["name"])
+                    ident = (_group(res.api_version), res.kind, meta.get("namespace"), meta["name"])
                     if ident in keep or ownership.apply_entry(item, self.manager) is None:
                         continue
                     obj = {"apiVersion": res.api_version, "kind": res.kind,
@@ -566,6 +569,11 @@ class ApplyEngine(object):
                         self._delete_one(obj, res, "pruned")
                     except K8sApiError as exc:
                         self._fail(obj, explain(obj, exc))
+
+
+def _group(api_version):
+    """The API group of an apiVersion ("" for the core group's v1)."""
+    return (api_version or "").rpartition("/")[0]
 
 
 def _outcome(obj, future, call=None):

@@ -185,10 +185,12 @@ def crd_kinds(objs):
 
 def unknown_prune_kinds(engine, objs, kinds):
     """prune.kinds entries the API server does not serve and no CRD of the batch defines (checked before the
-    first write, so a typo cannot leave a batch applied and its prune undone)."""
+    first write, so a typo cannot leave a batch applied and its prune undone); an ``optional`` one may be absent."""
     defined = crd_kinds(objs)
     out = []
     for spec in kinds:
+        if spec.get("optional"):
+            continue
         try:
             engine.discovery.resolve(spec["apiVersion"], spec["kind"])
         except UnknownKind as exc:

@@ -2,8 +2,10 @@
 # Copyright (c) aksmesh developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The inventory's gateways and VirtualServices (the mesh_gateways role's variables) as the Kubernetes Gateway API
-describes them: a ``Gateway`` (``gatewayClassName: istio``, which istiod deploys) per gateway, an ``HTTPRoute`` per
-VirtualService, and the ``ReferenceGrant`` a route to a Service of another namespace needs.
+describes them: one ``Gateway`` (``gatewayClassName: istio``, which istiod deploys as one Deployment and one
+LoadBalancer Service, the one the static IP goes to), each inventory gateway a group of its listeners (as each Istio
+Gateway is a group of servers on the one ingress workload), an ``HTTPRoute`` per VirtualService attached to its
+gateways' listeners, and the ``ReferenceGrant`` a route to a Service of another namespace needs.
 
 This file is private to the aksmesh.istio collection: its contents may change at any time.
 
@@ -18,9 +20,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, name_of, obj, require, unique_names)
-from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.gateways import https_credential
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.gateways import destination_rule, https_credential
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REFERENCE_GRANT = "gateway.networking.k8s.io/v1beta1"
@@ -50,7 +53,8 @@ def _refuse(where, field, reason, option="virtual_services"):
 
 
 def listeners(gw, where):
-    """The listeners of a gateway shorthand: HTTP on 80 and HTTPS on 443 per host (a listener has one hostname)."""
+    """The listeners of a gateway shorthand: HTTP on 80 and HTTPS on 443 per host (a listener has one hostname),
+    named after the gateway (``<gateway>-http``, ``<gateway>-https``, ``-<index>`` with several hosts)."""
     for field, reason in (("servers", "Istio's own servers format; use hosts, http and https"),
                           ("selector", "the Gateway API deploys the gateway's own workload; drop the selector")):
         if gw.get(field):
@@ -64,31 +68,41 @@ def listeners(gw, where):
         suffix = "" if len(hosts) == 1 else "-%d" % index
         hostname = {} if host == "*" else {"hostname": host}
         if gw.get("http", True):
-            out.append(dict({"name": "http" + suffix, "port": 80, "protocol": "HTTP"}, **hostname))
+            out.append(dict({"name": "%s-http%s" % (gw["name"], suffix), "port": 80, "protocol": "HTTP"}, **hostname))
         if https is not None:
             mode = https.get("mode", "SIMPLE")
             if mode != "SIMPLE":
                 raise MeshConfigError("gateways", "%s: https.mode %s cannot be expressed with the Kubernetes Gateway "
                                                   "API's standard listeners (only SIMPLE, TLS terminated with "
                                                   "credential_name)" % (where, mode))
-            out.append(dict({"name": "https" + suffix, "port": 443, "protocol": "HTTPS",
+            out.append(dict({"name": "%s-https%s" % (gw["name"], suffix), "port": 443, "protocol": "HTTPS",
                              "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret",
                                                                               "name": https_credential(gw)}]}},
                             **hostname))
     return out
 
 
-def kubernetes_gateway(gw, namespace, route_namespaces, annotations):
-    """The ``Gateway`` of one gateway shorthand in ``namespace``: its listeners admit routes from
-    ``route_namespaces`` only, and ``annotations`` go on the Service istiod deploys for it (the static IP's)."""
-    where = "gateway %s" % gw["name"]
+def kubernetes_gateway(name, gateways, namespace, route_namespaces, annotations):
+    """The one ``Gateway`` ``name`` in ``namespace`` with the listeners of every gateway shorthand: they admit routes
+    from ``route_namespaces`` only, and ``annotations`` go on the Service istiod deploys for it (the static IP's).
+    Two listeners for one port and host would be one listener twice (the Gateway API calls them conflicted): refused,
+    naming both gateways."""
     allowed = {"namespaces": {"from": "Selector", "selector": {"matchExpressions": [{
         "key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(set(route_namespaces))}]}}}
-    spec = {"gatewayClassName": CLASS, "listeners": [dict(item, allowedRoutes=allowed)
-                                                     for item in listeners(gw, where)]}
+    out, seen = [], {}
+    for gw in gateways:
+        for item in listeners(gw, "gateway %s" % gw["name"]):
+            key = (item["port"], item.get("hostname", "*"))
+            if key in seen:
+                raise MeshConfigError("gateways", "gateway %s: host %s on port %d is gateway %s's too: the one ingress "
+                                                  "Gateway has one listener per port and host; give each host to one "
+                                                  "gateway" % (gw["name"], key[1], key[0], seen[key]))
+            seen[key] = gw["name"]
+            out.append(dict(item, allowedRoutes=allowed))
+    spec = {"gatewayClassName": CLASS, "listeners": out}
     if annotations:
         spec["infrastructure"] = {"annotations": dict(annotations)}
-    return obj(GATEWAY_API, "Gateway", gw["name"], namespace, spec)
+    return obj(GATEWAY_API, "Gateway", name, namespace, spec)
 
 
 def _string_match(value, where, field, types):
@@ -223,7 +237,7 @@ def http_rule(rule, namespace, where):
 
 
 def http_route(vs, parents):
-    """The ``HTTPRoute`` of one VirtualService bound to gateways ``parents`` ([(name, namespace)])."""
+    """The ``HTTPRoute`` of one VirtualService attached to the listeners ``parents`` (parentRefs)."""
     require(vs, ["name", "namespace", "hosts"], "virtual_services", "virtual service %s" % vs.get("name"))
     ns = name_of("virtual_services", "virtual service %s" % vs["name"], "Namespace", vs["namespace"])
     name_of("virtual_services", "virtual service %s" % vs["name"], "HTTPRoute", vs["name"],
@@ -237,10 +251,19 @@ def http_route(vs, parents):
         raise MeshConfigError("virtual_services", "%s: give http routes" % where)
     if "*" in vs["hosts"]:
         _refuse(where, "hosts '*'", "an HTTPRoute's hostnames are names or *.domain wildcards")
-    spec = {"parentRefs": [{"name": name, "namespace": gw_ns} for name, gw_ns in parents],
+    spec = {"parentRefs": parents,
             "hostnames": list(vs["hosts"]),
             "rules": [http_rule(rule, ns, "%s http[%d]" % (where, index)) for index, rule in enumerate(vs["http"])]}
     return obj(GATEWAY_API, "HTTPRoute", vs["name"], ns, spec)
+
+
+def _service_refs(route):
+    """The Service references of an HTTPRoute: its rules' backends and mirrors."""
+    for rule in route["spec"].get("rules") or []:
+        yield from rule.get("backendRefs") or []
+        for item in rule.get("filters") or []:
+            if "requestMirror" in item:
+                yield item["requestMirror"]["backendRef"]
 
 
 def reference_grants(routes):
@@ -249,54 +272,81 @@ def reference_grants(routes):
     pairs = set()
     for route in routes:
         src = route["metadata"]["namespace"]
-        for rule in route["spec"]["rules"]:
-            refs = list(rule.get("backendRefs") or [])
-            refs += [f["requestMirror"]["backendRef"] for f in rule.get("filters") or [] if "requestMirror" in f]
-            pairs.update((ref["namespace"], src) for ref in refs if ref.get("namespace", src) != src)
+        pairs.update((ref["namespace"], src) for ref in _service_refs(route) if ref.get("namespace", src) != src)
     return [obj(REFERENCE_GRANT, "ReferenceGrant", "from-%s" % src, dst, {
         "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": src}],
         "to": [{"group": "", "kind": "Service"}]}) for dst, src in sorted(pairs)]
 
 
-def gateway_api_manifests(gateways, virtual_services, namespace, annotations=None):
-    """The Gateways (in the ingress namespace ``namespace``), their HTTPRoutes and ReferenceGrants, from the
-    mesh_gateways role's gateways and VirtualServices; a VirtualService bound to no gateway of the list is refused
-    (the mesh's routes stay on Istio's API)."""
+def _sections(gw, name, namespace, protocols):
+    """parentRefs to the listeners of gateway shorthand ``gw`` on the one Gateway ``name``, of ``protocols``."""
+    return [{"name": name, "namespace": namespace, "sectionName": item["name"]}
+            for item in listeners(gw, "gateway %s" % gw["name"]) if item["protocol"] in protocols]
+
+
+def _redirects(gw):
+    """Whether the gateway's HTTP listeners answer 301 to HTTPS (https and https_redirect, the default, as Istio's
+    ``httpsRedirect``): its routes then attach to its HTTPS listeners only."""
+    return gw.get("https") is not None and gw.get("https_redirect", True) and gw.get("http", True)
+
+
+def gateway_api_manifests(gateways, virtual_services, namespace, name, annotations=None):
+    """The ingress Gateway ``name`` (in the ingress namespace ``namespace``), its HTTPRoutes and ReferenceGrants,
+    from the mesh_gateways role's gateways and VirtualServices; a VirtualService bound to no gateway of the list is
+    refused (the mesh's routes stay on Istio's API)."""
     unique_names("gateways", gateways or [])
-    names = set()
+    by_name = {}
     for index, gw in enumerate(gateways or []):
         require(gw, ["name"], "gateways", "entry %d" % index)
         name_of("gateways", "entry %d" % index, "Gateway", gw["name"], group="gateway.networking.k8s.io")
         if gw.get("namespace") and gw["namespace"] != namespace:
             raise MeshConfigError("gateways", "gateway %s: namespace %s: a Gateway API gateway goes to the ingress "
                                               "namespace %s; drop namespace" % (gw["name"], gw["namespace"], namespace))
-        names.add(gw["name"])
+        by_name[gw["name"]] = gw
     routes = []
     for vs in virtual_services or []:
         parents = []
         for ref in vs.get("gateways") or []:
-            gw_ns, _sep, name = ref.rpartition("/")
-            if ref == "mesh" or name not in names or gw_ns not in ("", namespace):
+            gw_ns, _sep, gw_name = ref.rpartition("/")
+            if ref == "mesh" or gw_name not in by_name or gw_ns not in ("", namespace):
                 _refuse("%s/%s" % (vs.get("namespace"), vs.get("name")), "gateways %r" % ref,
                         "an HTTPRoute attaches to a gateway of O(gateways) (in %s); mesh routes stay on Istio's API "
                         "(the traffic stage's services)" % namespace)
-            parents.append((name, namespace))
+            gw = by_name[gw_name]
+            parents += _sections(gw, name, namespace, ("HTTPS",) if _redirects(gw) else ("HTTP", "HTTPS"))
         if not parents:
             _refuse("%s/%s" % (vs.get("namespace"), vs.get("name")), "gateways", "bind it to a gateway of "
                     "O(gateways)")
         routes.append(http_route(vs, parents))
-    redirects = [redirect_route(gw, namespace) for gw in gateways or []
-                 if gw.get("https") is not None and gw.get("https_redirect", True) and gw.get("http", True)]
+    redirects = [redirect_route(gw, name, namespace) for gw in gateways or [] if _redirects(gw)]
     route_namespaces = [route["metadata"]["namespace"] for route in redirects + routes]
-    gws = [kubernetes_gateway(gw, namespace, route_namespaces or [namespace], annotations)
-           for gw in gateways or []]
-    return gws + redirects + routes + reference_grants(routes)
+    out = [kubernetes_gateway(name, gateways, namespace, route_namespaces or [namespace], annotations)] \
+        if gateways else []
+    return out + redirects + routes + reference_grants(routes)
 
 
-def redirect_route(gw, namespace):
-    """With https and https_redirect (the default), the HTTP listeners answer 301 to HTTPS, as Istio's
-    ``httpsRedirect`` does."""
-    sections = [item["name"] for item in listeners(gw, "gateway %s" % gw["name"]) if item["protocol"] == "HTTP"]
+def redirect_route(gw, name, namespace):
+    """The route of a redirecting gateway's HTTP listeners: 301 to HTTPS, as Istio's ``httpsRedirect`` answers."""
     return obj(GATEWAY_API, "HTTPRoute", "%s-https-redirect" % gw["name"], namespace, {
-        "parentRefs": [{"name": gw["name"], "namespace": namespace, "sectionName": section} for section in sections],
-        "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]})
+        "parentRefs": _sections(gw, name, namespace, ("HTTP",)),
+        "rules": [{"filters": [{"type": "RequestRedirect",
+                                "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]})
+
+
+def backend_hosts(routes):
+    """The Service FQDNs of every backend (and mirror) of ``routes`` (HTTPRoutes), sorted."""
+    return sorted(set("%s.%s.svc.cluster.local" % (ref["name"], ref.get("namespace", route["metadata"]["namespace"]))
+                      for route in routes for ref in _service_refs(route)))
+
+
+def ingress_manifests(gateways, virtual_services, destination_rules, ingress_namespace, ingress_gateway, ingress_ip,
+                      ingress_ip_resource_group, ingress_pip_name):
+    """The gateways stage's objects with the Gateway API ingress: the Gateway ``ingress_gateway`` with the static IP's
+    AKS annotations (the static IP stage's public IP resource by name, else the address), its HTTPRoutes and
+    ReferenceGrants, then the DestinationRules, exported to the ingress namespace when a route uses their host."""
+    _spec, annotations = static_ip_service({"ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group,
+                                            "pip_name": ingress_pip_name})
+    objects = gateway_api_manifests(gateways, virtual_services, ingress_namespace, ingress_gateway, annotations)
+    routes = dict((host, [ingress_namespace]) for host in backend_hosts(
+        [o for o in objects if o["kind"] == "HTTPRoute"]))
+    return objects + [destination_rule(dr, routes) for dr in destination_rules or []]

@@ -149,23 +149,24 @@ def test_the_collections_translation_carries_traffic_on_the_real_stack(
         {"route": [{"destination": {"host": "web-v1", "port": {"number": 80}}, "weight": 75},
                    {"destination": {"host": "web-v2", "port": {"number": 80}}, "weight": 25}],
          "mirror": {"host": "shadow", "port": {"number": 80}}}]}]
-    objects = stamp(gateway_api_manifests(gateways, routes, "istio-ingress", AKS_ANNOTATIONS), "gateways")
+    objects = stamp(gateway_api_manifests(gateways, routes, "istio-ingress", "ingress", AKS_ANNOTATIONS), "gateways")
     for item in objects:
         kube_api.create(item)
 
     # istiod accepts each object: the Gateway Programmed with the static IP, every route Accepted with its refs
-    gateway = kube_api.wait_for(lambda: programmed(kube_api, "istio-ingress"), "the Gateway to be Programmed",
+    gateway = kube_api.wait_for(lambda: programmed(kube_api, "istio-ingress", "ingress"),
+                                "the Gateway to be Programmed",
                                 timeout=60)
     assert gateway["status"]["addresses"] == [{"type": "IPAddress", "value": STATIC_IP}]
     assert {listener["name"]: {c["type"]: c["status"] for c in listener["conditions"]}["Programmed"]
-            for listener in gateway["status"]["listeners"]} == {"http": "True", "https": "True"}
+            for listener in gateway["status"]["listeners"]} == {"shop-http": "True", "shop-https": "True"}
     for namespace, name in (("istio-ingress", "shop-https-redirect"), ("shop", "web")):
         route = kube_api.wait_for(lambda n=namespace, r=name: route_status(kube_api, n, r),
                                   f"the status of HTTPRoute {namespace}/{name}")
         conditions = {c["type"]: c["status"] for c in route["status"]["parents"][0]["conditions"]}
         assert conditions["Accepted"] == "True" and conditions["ResolvedRefs"] == "True", (name, conditions)
 
-    runtime = dataplane.wait_proxy_ready(dataplane.pod("istio-ingress", "shop-istio"),
+    runtime = dataplane.wait_proxy_ready(dataplane.pod("istio-ingress", "ingress-istio"),
                                          listeners=["0.0.0.0_80", "0.0.0.0_443"])
     assert len(dataplane.wait_ready("shop")) == 3 and len(dataplane.wait_ready("backend")) == 1
 

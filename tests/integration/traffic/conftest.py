@@ -10,6 +10,7 @@ mesh as the module set it up and leaves it so. At the end of the module the clus
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import pathlib
 import time
@@ -22,8 +23,10 @@ from tests.support.ansible_runner import REPO, role_play, run_playbook
 from tests.support.cluster import ISTIO_VERSION, NODE_IP
 
 SHOP = "shop"
-# the ingress gateway's namespace and Service per install method (the collection's topology table)
-INGRESS = {"istioctl": ("istio-ingress", "istio-ingressgateway"), "helm": ("istio-ingress", "istio-ingress")}
+# the ingress gateway's namespace and Service per install method (the collection's topology table), and the one
+# istiod deploys for the Gateway API ingress (aksmesh_ingress_api gateway_api)
+INGRESS = {"istioctl": ("istio-ingress", "istio-ingressgateway"), "helm": ("istio-ingress", "istio-ingress"),
+           "gateway_api": ("istio-ingress", "ingress-istio")}
 HOST = "shop.example.com"
 
 MESH_VARS = {
@@ -157,10 +160,10 @@ def versions(answers):
     return counts
 
 
-def _site_inventory(tmp, kubeconfig, method, chart_repo):
+def _site_inventory(tmp, kubeconfig, method, chart_repo, host_vars=None):
     inv = tmp / "inventory"
     inv.mkdir(exist_ok=True)
-    host = {"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": method}
+    host = dict({"aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": method}, **(host_vars or {}))
     if method == "helm":
         host["istio_helm_repo"] = chart_repo
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"aks": host}, "vars": MESH_VARS}}))
@@ -169,23 +172,31 @@ def _site_inventory(tmp, kubeconfig, method, chart_repo):
 
 @pytest.fixture(scope="module", params=["istioctl", "helm"])
 def mesh(request, kube_cluster, tmp_path_factory, istio_chart_repo):
+    with running_mesh(kube_cluster, tmp_path_factory.mktemp(f"mesh-{request.param}"), request.param,
+                      istio_chart_repo) as built:
+        yield built
+
+
+@contextlib.contextmanager
+def running_mesh(kube_cluster, tmp, method, chart_repo, ingress=None, host_vars=None):
+    """site.yml's mesh on the real data plane with the shop application, answering through the ingress gateway
+    (``ingress``, a key of INGRESS: the method's own by default); ``host_vars`` go to the inventory host. At the end
+    the data plane stops and the cluster is as the session left it."""
     reason = dataplane_mod.unavailable(kube_cluster.tools)
     if reason:
         pytest.skip(reason)
-    method = request.param
-    tmp = tmp_path_factory.mktemp(f"mesh-{method}")
     kubeconfig = str(tmp / "kubeconfig")
     kube_cluster.kubeconfig(kubeconfig)
     if method == "helm":
         kube_cluster.remove_istio_crds()  # the base chart owns them on the Helm path
     plane = kube_cluster.dataplane().start()
     try:
-        inventory = _site_inventory(tmp, kubeconfig, method, istio_chart_repo)
+        inventory = _site_inventory(tmp, kubeconfig, method, chart_repo, host_vars)
         run = run_playbook(REPO / "site.yml", tmp, inventory=inventory)
         assert run.rc == 0, run.stdout[-4000:]
         for obj in SHOP_OBJECTS:
             kube_cluster.create(obj)
-        namespace, name = INGRESS[method]
+        namespace, name = INGRESS[ingress or method]
         svc = kube_cluster.wait_for(lambda: (kube_cluster.get("v1", "Service", namespace, name)
                                              .get("status", {}).get("loadBalancer", {}).get("ingress") or [None])[0],
                                     "the ingress address")
@@ -195,9 +206,9 @@ def mesh(request, kube_cluster, tmp_path_factory, istio_chart_repo):
         target = [p["targetPort"] for p in ports if p["port"] == 80][0]  # 8080 (istioctl), 80 (Helm chart)
         for runtime in plane.runtimes(namespace):  # every gateway replica serves the Gateway's port
             plane.wait_proxy_ready(runtime, listeners=[f"0.0.0.0_{target}"])
-        mesh = Mesh(kube_cluster, plane, method, kubeconfig, tmp, kube_cluster.snapshot(), svc["ip"], inventory)
-        mesh.eventually(lambda: mesh.through_gateway()[0][0] == 200, "the ingress route to answer")
-        yield mesh
+        built = Mesh(kube_cluster, plane, method, kubeconfig, tmp, kube_cluster.snapshot(), svc["ip"], inventory)
+        built.eventually(lambda: built.through_gateway()[0][0] == 200, "the ingress route to answer")
+        yield built
     finally:
         plane.stop()
         kube_cluster.reset(kube_cluster.baseline)

@@ -132,7 +132,8 @@ def test_apply_prunes_the_registry_kinds_within_the_stage_label(stage):
     if stage.prune:
         assert args["prune"] == {
             "label_selector": "app.kubernetes.io/managed-by=aksmesh,aksmesh.io/stage=%s" % stage.name,
-            "kinds": [{"apiVersion": a, "kind": k} for a, k in stage.prune]}
+            "kinds": [dict({"apiVersion": a, "kind": k}, **({"optional": True} if (a, k) in stages.OPTIONAL_KINDS else {}))
+                      for a, k in stage.prune]}
     else:
         assert "prune" not in args
     assert result["counts"] == {"unchanged": 1}

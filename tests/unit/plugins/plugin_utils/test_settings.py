@@ -69,6 +69,24 @@ def test_the_dataplane_is_sidecars_by_default_or_ambient():
     assert derive({"dataplane_mode": "ambient"})["dataplane"] == {"mode": "ambient"}
 
 
+def test_the_ingress_api_is_istios_by_default_or_the_gateway_apis():
+    """With gateway_api the ingress row is the Gateway istiod deploys (for the policies that name its pods and
+    identity), and the gateway-api stage runs unless turned off."""
+    istio = derive({})
+    assert istio["ingress"]["api"] == "istio" and istio["ingress"]["gateway"] == ""
+    assert istio["stages"]["gateway-api"]["enabled"] is False
+    gateway_api = derive({"ingress_api": "gateway_api"})
+    ingress = gateway_api["ingress"]
+    assert (ingress["api"], ingress["gateway"], ingress["service"], ingress["namespace"]) == (
+        "gateway_api", "ingress", "ingress-istio", "istio-ingress")
+    assert ingress["selector"] == {"gateway.networking.k8s.io/gateway-name": "ingress"}
+    assert (ingress["service_account"], ingress["ports"]) == ("ingress-istio", [80, 443])
+    assert gateway_api["gateways"][0] == {k: v for k, v in ingress.items() if k in gateway_api["gateways"][0]}
+    assert gateway_api["stages"]["gateway-api"]["enabled"] is True
+    assert derive({"ingress_api": "gateway_api", "gateway_api_crds": False})["stages"]["gateway-api"]["enabled"] \
+        is False
+
+
 def test_the_gateway_api_crds_are_off_by_default_and_pinned():
     off = derive({})
     assert off["gateway_api"] == {"crds": False, "version": "v1.6.0",
@@ -155,6 +173,13 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
      r"aksmesh_dataplane_mode: is ambient, but the AKS add-on has no ambient data plane"),
     ({"dataplane_mode": "ambient", "install_method": "helm"},
      r"aksmesh_dataplane_mode: is ambient, but the Helm method does not install ztunnel yet"),
+    ({"ingress_api": "gateway"}, r"aksmesh_ingress_api: 'gateway': use istio .* or gateway_api"),
+    ({"ingress_api": "gateway_api", "install_method": "helm"},
+     r"aksmesh_ingress_api: is gateway_api, but the Helm method's Gateway API ingress is not supported"),
+    ({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-28"},
+     r"aksmesh_ingress_api: is gateway_api, but the AKS add-on's Gateway API ingress is not supported"),
+    ({"ingress_api": "gateway_api", "ingress_source_ranges": ["203.0.113.0/24"]},
+     r"aksmesh_ingress_source_ranges: is set, but with aksmesh_ingress_api gateway_api istiod deploys"),
     ({"gateway_api_proxy": "proxy.golang.org"},
      r"aksmesh_gateway_api_proxy: 'proxy.golang.org' is not a Go module proxy's address: give its http://, https:// or "
      r"file:// URL"),

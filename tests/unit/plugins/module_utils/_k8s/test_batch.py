@@ -110,6 +110,18 @@ def test_unknown_prune_kinds_fail_before_the_first_write():
     assert api.writes() == []
 
 
+def test_an_optional_prune_kind_the_cluster_does_not_serve_has_nothing_to_prune():
+    """The Gateway API's kinds on a cluster without their CRDs: the batch applies, nothing is listed for them."""
+    api = CountingApi()
+    module = FakeModule(prune={"kinds": [{"apiVersion": "v1", "kind": "ConfigMap"},
+                                         {"apiVersion": "example.com/v1", "kind": "Widget", "optional": True}],
+                               "label_selector": "a=b", "namespaces": None})
+    engine = ap.ApplyEngine(api)
+    assert batch.unknown_prune_kinds(engine, [], module.params["prune"]["kinds"]) == []
+    batch.apply_batch(module, engine, api, [cm("a")])
+    assert not engine.failures and [r["action"] for r in engine.results] == ["created"]
+
+
 def test_a_kind_a_crd_of_the_batch_or_an_earlier_task_defines_is_not_unknown():
     crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "w"},
            "spec": {"group": "example.com", "names": {"kind": "Widget"}}}

@@ -22,7 +22,7 @@ ROUTE = {"name": "web", "namespace": "shop", "hosts": ["shop.example.com"], "gat
 
 
 def build(gateways=(GATEWAY,), routes=(ROUTE,)):
-    return gateway_api.gateway_api_manifests(list(gateways), list(routes), "istio-ingress", ANNOTATIONS)
+    return gateway_api.gateway_api_manifests(list(gateways), list(routes), "istio-ingress", "ingress", ANNOTATIONS)
 
 
 def by_kind(objects):
@@ -31,7 +31,7 @@ def by_kind(objects):
 
 def test_a_gateway_its_redirect_its_routes_and_the_grant_a_cross_namespace_backend_needs():
     objects = build()
-    assert by_kind(objects) == [("Gateway", "istio-ingress", "shop"),
+    assert by_kind(objects) == [("Gateway", "istio-ingress", "ingress"),
                                 ("HTTPRoute", "istio-ingress", "shop-https-redirect"),
                                 ("HTTPRoute", "shop", "web"), ("ReferenceGrant", "backend", "from-shop")]
     gateway = objects[0]["spec"]
@@ -39,15 +39,19 @@ def test_a_gateway_its_redirect_its_routes_and_the_grant_a_cross_namespace_backe
     allowed = {"namespaces": {"from": "Selector", "selector": {"matchExpressions": [{
         "key": "kubernetes.io/metadata.name", "operator": "In", "values": ["istio-ingress", "shop"]}]}}}
     assert gateway["listeners"] == [
-        {"name": "http", "port": 80, "protocol": "HTTP", "hostname": "shop.example.com", "allowedRoutes": allowed},
-        {"name": "https", "port": 443, "protocol": "HTTPS", "hostname": "shop.example.com", "allowedRoutes": allowed,
+        {"name": "shop-http", "port": 80, "protocol": "HTTP", "hostname": "shop.example.com", "allowedRoutes": allowed},
+        {"name": "shop-https", "port": 443, "protocol": "HTTPS", "hostname": "shop.example.com",
+         "allowedRoutes": allowed,
          "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "shop-tls"}]}}]
-    assert objects[1]["spec"] == {"parentRefs": [{"name": "shop", "namespace": "istio-ingress", "sectionName": "http"}],
+    assert objects[1]["spec"] == {"parentRefs": [{"name": "ingress", "namespace": "istio-ingress",
+                                                  "sectionName": "shop-http"}],
                                   "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": {
                                       "scheme": "https", "statusCode": 301}}]}]}
     route = objects[2]
     assert route["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "aksmesh", "aksmesh.io/stage": None}
-    assert route["spec"]["parentRefs"] == [{"name": "shop", "namespace": "istio-ingress"}]
+    # the routes of a redirecting gateway are its HTTPS listeners' (its HTTP listener answers 301)
+    assert route["spec"]["parentRefs"] == [{"name": "ingress", "namespace": "istio-ingress",
+                                            "sectionName": "shop-https"}]
     assert route["spec"]["hostnames"] == ["shop.example.com"]
     canary, api, split = route["spec"]["rules"]
     assert canary == {"matches": [{"headers": [{"name": "x-canary", "type": "Exact", "value": "yes"}]}],
@@ -71,9 +75,26 @@ def test_a_gateway_its_redirect_its_routes_and_the_grant_a_cross_namespace_backe
 def test_several_hosts_get_a_listener_each_and_no_https_means_no_redirect():
     objects = build([{"name": "shop", "hosts": ["a.example.com", "b.example.com"]}],
                     [dict(ROUTE, hosts=["a.example.com"], http=[ROUTE["http"][0]])])
-    assert by_kind(objects) == [("Gateway", "istio-ingress", "shop"), ("HTTPRoute", "shop", "web")]
+    assert by_kind(objects) == [("Gateway", "istio-ingress", "ingress"), ("HTTPRoute", "shop", "web")]
     assert [(item["name"], item["hostname"]) for item in objects[0]["spec"]["listeners"]] == [
-        ("http-0", "a.example.com"), ("http-1", "b.example.com")]
+        ("shop-http-0", "a.example.com"), ("shop-http-1", "b.example.com")]
+    assert [ref["sectionName"] for ref in objects[1]["spec"]["parentRefs"]] == ["shop-http-0", "shop-http-1"]
+
+
+def test_each_gateway_is_a_group_of_listeners_of_the_one_ingress_gateway():
+    """Two gateways (two Istio Gateways on the one ingress workload today) are two groups of listeners of one
+    Gateway, so one Service carries the static IP; each route attaches to its own gateway's listeners."""
+    other = {"name": "admin", "hosts": ["admin.example.com"]}
+    objects = build([GATEWAY, other], [ROUTE, dict(ROUTE, name="admin", hosts=["admin.example.com"],
+                                                   gateways=["admin"], http=[ROUTE["http"][0]])])
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Gateway"] == ["ingress"]
+    assert [item["name"] for item in objects[0]["spec"]["listeners"]] == ["shop-http", "shop-https", "admin-http"]
+    routes = {o["metadata"]["name"]: [r["sectionName"] for r in o["spec"]["parentRefs"]] for o in objects
+              if o["kind"] == "HTTPRoute"}
+    assert routes == {"shop-https-redirect": ["shop-http"], "web": ["shop-https"], "admin": ["admin-http"]}
+    with pytest.raises(MeshConfigError, match="gateways: gateway admin: host shop.example.com on port 80 is gateway "
+                                              "shop's too"):
+        build([GATEWAY, dict(other, hosts=["shop.example.com"])], [])
 
 
 @pytest.mark.parametrize("change,field,reason", [

@@ -1,0 +1,131 @@
+"""The Kubernetes Gateway API ingress (``aksmesh_ingress_api: gateway_api``, istioctl method) on the real stack:
+site.yml installs the pinned Gateway API CRDs (the gateway-api stage, from a loopback Go module proxy), an Istio with
+no ingress gateway of its own, and the gateways stage's one ``Gateway``, which the real istiod deploys with the static
+IP's AKS annotations; requests through that gateway's real Envoy reach the shop with the gateway's identity, follow
+an HTTPRoute's header match and weights, and get through the authorization stage's default deny; a second run
+changes nothing, and a switch back to Istio's API prunes the Gateway API objects."""
+
+import json
+
+import pytest
+
+from tests.integration.traffic.conftest import HOST, SHOP, running_mesh, service, status_counts, versions
+from tests.support.loopback import file_server
+from tests.support.cluster import tool_paths
+
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+ZIP_PATH = "/sigs.k8s.io/gateway-api/@v/v1.6.0.zip"
+STATIC_IP = "51.124.9.10"
+INGRESS_NS = "istio-ingress"
+
+
+@pytest.fixture(scope="module")
+def gw_mesh(kube_cluster, tmp_path_factory, istio_chart_repo):
+    tmp = tmp_path_factory.mktemp("mesh-gateway-api")
+    goproxy = file_server({ZIP_PATH: tool_paths()["gateway-api-module"].read_bytes()}, tmp, name="goproxy",
+                          content_type="application/zip")
+    try:
+        with running_mesh(kube_cluster, tmp, "istioctl", istio_chart_repo, ingress="gateway_api", host_vars={
+                "aksmesh_ingress_api": "gateway_api", "aksmesh_gateway_api_proxy": goproxy.url,
+                "aksmesh_ingress_ip": STATIC_IP}) as built:
+            yield built
+    finally:
+        goproxy.stop()
+
+
+@pytest.fixture
+def shop(gw_mesh):
+    yield gw_mesh
+    gw_mesh.reset()
+
+
+def conditions(obj):
+    return {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def test_the_gateway_istiod_deploys_serves_with_the_static_ip_and_its_identity(shop):
+    cluster = shop.cluster
+    # no ingress gateway of the install method's, no Istio Gateway: the Gateway API's objects only
+    assert cluster.get("apps/v1", "Deployment", INGRESS_NS, "istio-ingressgateway") is None
+    assert cluster.get("networking.istio.io/v1", "Gateway", INGRESS_NS) == []
+    gateway = cluster.get(GATEWAY_API, "Gateway", INGRESS_NS, "ingress")
+    assert conditions(gateway)["Programmed"] == "True" and conditions(gateway)["Accepted"] == "True"
+    assert gateway["status"]["addresses"] == [{"type": "IPAddress", "value": STATIC_IP}]
+    route = cluster.get(GATEWAY_API, "HTTPRoute", SHOP, "web-ingress")
+    parent = route["status"]["parents"][0]
+    assert parent["controllerName"] == "istio.io/gateway-controller"
+    assert {c["type"]: c["status"] for c in parent["conditions"]}["Accepted"] == "True"
+    # the static IP reached the Service istiod deployed, as AKS reads it
+    svc = cluster.get("v1", "Service", INGRESS_NS, "ingress-istio")
+    assert svc["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == STATIC_IP
+    assert shop.ingress_ip == STATIC_IP
+    answers = shop.through_gateway("/hello", count=10)
+    assert status_counts(answers) == {200: 10}, answers
+    seen = [json.loads(body) for _s, _h, body in answers]
+    assert {s["path"] for s in seen} == {"/hello"}
+    # the sidecar terminated the gateway's mTLS: the identity of the gateway istiod deployed
+    xfcc = seen[0]["headers"]["x-forwarded-client-cert"]
+    assert f"URI=spiffe://cluster.local/ns/{INGRESS_NS}/sa/ingress-istio" in xfcc, xfcc
+    # a second run of site.yml changes nothing
+    again = shop.site("all")
+    assert again.changed == [], [c["task"] for c in again.changed]
+
+
+def test_an_httproutes_header_match_and_weights_carry_the_requests(shop):
+    for version in ("v1", "v2"):
+        ports = [{"name": "http", "port": 80, "targetPort": 8080}]
+        spec = {"selector": {"app": "web", "version": version}, "ports": ports}
+        shop.cluster.create(dict(service(f"web-{version}"), spec=spec))
+    shop.site("gateways", mesh_gateways_virtual_services=[{
+        "name": "web-ingress", "namespace": SHOP, "hosts": [HOST], "gateways": ["shop-gw"], "http": [
+            {"match": [{"headers": {"x-canary": {"exact": "yes"}}}],
+             "route": [{"destination": {"host": "web-v2", "port": {"number": 80}}}]},
+            {"route": [{"destination": {"host": "web-v1", "port": {"number": 80}}, "weight": 80},
+                       {"destination": {"host": "web-v2", "port": {"number": 80}}, "weight": 20}]}]}])
+    shop.eventually(lambda: versions(shop.through_gateway(headers={"x-canary": "yes"}, count=5)) == {"v2": 5},
+                    "the header match")
+    assert versions(shop.through_gateway(headers={"x-canary": "yes"}, count=20)) == {"v2": 20}
+    answers = shop.through_gateway("/split", count=200)
+    counts = versions(answers)
+    assert status_counts(answers) == {200: 200}
+    assert 0.10 <= counts.get("v2", 0) / 200 <= 0.30, counts  # 20 % ± 10 points
+    # the inventory's route again (the module's mesh as the test found it)
+    shop.site("gateways")
+
+
+def test_the_default_deny_lets_the_gateway_istiod_deployed_through(shop):
+    shop.site("authz", mesh_authz_default_deny_namespaces=[SHOP])
+    shop.eventually(lambda: status_counts(shop.from_client("web", count=20)) == {403: 20}, "the default deny")
+    # the authorization stage names the deployed gateway's service account (settings_mesh.ingress)
+    policy = shop.cluster.get("security.istio.io/v1", "AuthorizationPolicy", SHOP, "allow-ingress-gateway")
+    assert policy["spec"]["rules"] == [{"from": [{"source": {"principals": [
+        f"cluster.local/ns/{INGRESS_NS}/sa/ingress-istio"]}}]}]
+    assert status_counts(shop.through_gateway("/via-gateway", count=5)) == {200: 5}
+
+
+def test_a_switch_of_api_each_way_prunes_the_other_apis_objects(shop):
+    """aksmesh_ingress_api back to istio: the install method's gateway with the static IP and Istio's Gateway and
+    VirtualService serve, and the gateways stage prunes the Gateway API objects it applied; then forth to
+    gateway_api again: the Gateway istiod deploys serves, and Istio's Gateway and VirtualService are pruned."""
+    cluster = shop.cluster
+
+    def answers():
+        shop.eventually(lambda: status_counts(shop.through_gateway(count=3)) == {200: 3}, "the ingress to answer",
+                        timeout=120)
+    shop.site("all", aksmesh_ingress_api="istio")
+    assert cluster.get(GATEWAY_API, "HTTPRoute", SHOP) == []
+    assert cluster.get(GATEWAY_API, "Gateway", INGRESS_NS) == []
+    assert cluster.get("networking.istio.io/v1", "Gateway", INGRESS_NS, "shop-gw")
+    assert cluster.get("networking.istio.io/v1", "VirtualService", SHOP, "web-ingress")
+    svc = cluster.wait_for(lambda: (cluster.get("v1", "Service", INGRESS_NS, "istio-ingressgateway") or {})
+                           .get("status", {}).get("loadBalancer", {}).get("ingress"), "the istioctl gateway")
+    assert svc[0]["ip"] == STATIC_IP
+    shop.plane.wait_ready(INGRESS_NS, timeout=120)
+    answers()
+    shop.site("all")
+    assert cluster.get("networking.istio.io/v1", "Gateway", INGRESS_NS) == []
+    assert cluster.get("networking.istio.io/v1", "VirtualService", SHOP) == []
+    assert cluster.get("apps/v1", "Deployment", INGRESS_NS, "istio-ingressgateway") is None
+    assert cluster.get(GATEWAY_API, "HTTPRoute", SHOP, "web-ingress")
+    shop.plane.wait_ready(INGRESS_NS, timeout=120)
+    answers()
