@@ -40,7 +40,8 @@ LONGEST_FIRST = (
     "integration/test_site_helm.py", "integration/test_site_upgrade.py", "integration/test_cni.py",
     "integration/test_check_mode.py",
     "integration/test_drift.py", "integration/roles/test_sample.py", "integration/roles/test_mesh_certs.py",
-    "integration/traffic/test_upgrade_traffic.py", "integration/roles/test_mesh_authz.py",
+    "integration/traffic/test_upgrade_traffic.py", "integration/traffic/test_gateway_api_ingress.py",
+    "integration/roles/test_mesh_authz.py",
 )
 
 

@@ -22,7 +22,7 @@ import re
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import support
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import (
-    GATEWAY_API_INGRESS, INGRESS_APIS, METHODS, TopologyError, topology)
+    GATEWAY_API_INGRESS, INGRESS_APIS, METHODS, TopologyError, ingress_service, topology)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import gateway_api
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
@@ -342,12 +342,10 @@ def _check_combinations(s):
                              "or gateway_api (the Kubernetes Gateway API: a Gateway istiod deploys, HTTPRoutes)"
                              % (s["ingress_api"],))
     if s["ingress_api"] == "gateway_api":
-        if method != "istioctl":
-            _fail("ingress_api", "is gateway_api, but %s" % (
-                "the AKS add-on's Gateway API ingress is not supported by this collection yet: use aksmesh_ingress_api "
-                "istio, or aksmesh_install_method istioctl" if method == "aks_addon" else
-                "the Helm method's Gateway API ingress is not supported by this collection yet: use aksmesh_ingress_api "
-                "istio, or aksmesh_install_method istioctl"))
+        if method == "aks_addon":
+            _fail("ingress_api", "is gateway_api, but the AKS add-on's Gateway API ingress is not supported by this "
+                                 "collection yet: use aksmesh_ingress_api istio, or aksmesh_install_method istioctl or "
+                                 "helm")
         if s["ingress_source_ranges"]:
             _fail("ingress_source_ranges", "is set, but with aksmesh_ingress_api gateway_api istiod deploys the "
                                            "gateway's Service, and a Gateway's infrastructure carries only labels and "
@@ -481,6 +479,9 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
     # the ingress API, and the Gateway API ingress's Gateway (istiod deploys it as the row's service)
     ingress = dict(gateways["ingress"], api=s["ingress_api"],
                    gateway=GATEWAY_API_INGRESS if s["ingress_api"] == "gateway_api" else "",
+                   # the install method's own ingress gateway (its Service; the Helm release), which the Gateway
+                   # API ingress replaces
+                   method_service=ingress_service(method)[0],
                    ip=s["ingress_ip"] or "",
                    ip_resource_group=s["ingress_ip_resource_group"] or "",
                    source_ranges=s["ingress_source_ranges"] or [])

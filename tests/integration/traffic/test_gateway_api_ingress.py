@@ -1,15 +1,16 @@
-"""The Kubernetes Gateway API ingress (``aksmesh_ingress_api: gateway_api``, istioctl method) on the real stack:
-site.yml installs the pinned Gateway API CRDs (the gateway-api stage, from a loopback Go module proxy), an Istio with
-no ingress gateway of its own, and the gateways stage's one ``Gateway``, which the real istiod deploys with the static
-IP's AKS annotations; requests through that gateway's real Envoy reach the shop with the gateway's identity, follow
-an HTTPRoute's header match and weights, and get through the authorization stage's default deny; a second run
-changes nothing, and a switch back to Istio's API prunes the Gateway API objects."""
+"""The Kubernetes Gateway API ingress (``aksmesh_ingress_api: gateway_api``), istioctl and Helm methods, on the real
+stack: site.yml installs the pinned Gateway API CRDs (the gateway-api stage, from a loopback Go module proxy), an
+Istio with no ingress gateway of its own (no IstioOperator component, no gateway chart release), and the gateways
+stage's one ``Gateway``, which the real istiod deploys with the static IP's AKS annotations; requests through that
+gateway's real Envoy reach the shop with the gateway's identity, follow an HTTPRoute's header match and weights, and
+get through the authorization stage's default deny; a second run changes nothing; a switch of API either way serves
+and prunes the other API's objects."""
 
 import json
 
 import pytest
 
-from tests.integration.traffic.conftest import HOST, SHOP, running_mesh, service, status_counts, versions
+from tests.integration.traffic.conftest import INGRESS, HOST, SHOP, running_mesh, service, status_counts, versions
 from tests.support.loopback import file_server
 from tests.support.cluster import tool_paths
 
@@ -19,13 +20,13 @@ STATIC_IP = "51.124.9.10"
 INGRESS_NS = "istio-ingress"
 
 
-@pytest.fixture(scope="module")
-def gw_mesh(kube_cluster, tmp_path_factory, istio_chart_repo):
-    tmp = tmp_path_factory.mktemp("mesh-gateway-api")
+@pytest.fixture(scope="module", params=["istioctl", "helm"])
+def gw_mesh(request, kube_cluster, tmp_path_factory, istio_chart_repo):
+    tmp = tmp_path_factory.mktemp(f"mesh-gateway-api-{request.param}")
     goproxy = file_server({ZIP_PATH: tool_paths()["gateway-api-module"].read_bytes()}, tmp, name="goproxy",
                           content_type="application/zip")
     try:
-        with running_mesh(kube_cluster, tmp, "istioctl", istio_chart_repo, ingress="gateway_api", host_vars={
+        with running_mesh(kube_cluster, tmp, request.param, istio_chart_repo, ingress="gateway_api", host_vars={
                 "aksmesh_ingress_api": "gateway_api", "aksmesh_gateway_api_proxy": goproxy.url,
                 "aksmesh_ingress_ip": STATIC_IP}) as built:
             yield built
@@ -46,7 +47,7 @@ def conditions(obj):
 def test_the_gateway_istiod_deploys_serves_with_the_static_ip_and_its_identity(shop):
     cluster = shop.cluster
     # no ingress gateway of the install method's, no Istio Gateway: the Gateway API's objects only
-    assert cluster.get("apps/v1", "Deployment", INGRESS_NS, "istio-ingressgateway") is None
+    assert cluster.get("apps/v1", "Deployment", INGRESS_NS, INGRESS[shop.method][1]) is None
     assert cluster.get("networking.istio.io/v1", "Gateway", INGRESS_NS) == []
     gateway = cluster.get(GATEWAY_API, "Gateway", INGRESS_NS, "ingress")
     assert conditions(gateway)["Programmed"] == "True" and conditions(gateway)["Accepted"] == "True"
@@ -117,15 +118,15 @@ def test_a_switch_of_api_each_way_prunes_the_other_apis_objects(shop):
     assert cluster.get(GATEWAY_API, "Gateway", INGRESS_NS) == []
     assert cluster.get("networking.istio.io/v1", "Gateway", INGRESS_NS, "shop-gw")
     assert cluster.get("networking.istio.io/v1", "VirtualService", SHOP, "web-ingress")
-    svc = cluster.wait_for(lambda: (cluster.get("v1", "Service", INGRESS_NS, "istio-ingressgateway") or {})
-                           .get("status", {}).get("loadBalancer", {}).get("ingress"), "the istioctl gateway")
+    svc = cluster.wait_for(lambda: (cluster.get("v1", "Service", INGRESS_NS, INGRESS[shop.method][1]) or {})
+                           .get("status", {}).get("loadBalancer", {}).get("ingress"), "the method's gateway")
     assert svc[0]["ip"] == STATIC_IP
     shop.plane.wait_ready(INGRESS_NS, timeout=120)
     answers()
     shop.site("all")
     assert cluster.get("networking.istio.io/v1", "Gateway", INGRESS_NS) == []
     assert cluster.get("networking.istio.io/v1", "VirtualService", SHOP) == []
-    assert cluster.get("apps/v1", "Deployment", INGRESS_NS, "istio-ingressgateway") is None
+    assert cluster.get("apps/v1", "Deployment", INGRESS_NS, INGRESS[shop.method][1]) is None
     assert cluster.get(GATEWAY_API, "HTTPRoute", SHOP, "web-ingress")
     shop.plane.wait_ready(INGRESS_NS, timeout=120)
     answers()

@@ -81,6 +81,10 @@ def test_the_ingress_api_is_istios_by_default_or_the_gateway_apis():
         "gateway_api", "ingress", "ingress-istio", "istio-ingress")
     assert ingress["selector"] == {"gateway.networking.k8s.io/gateway-name": "ingress"}
     assert (ingress["service_account"], ingress["ports"]) == ("ingress-istio", [80, 443])
+    # the install method's own gateway, which it replaces (the Helm method's release)
+    assert ingress["method_service"] == istio["ingress"]["method_service"] == "istio-ingressgateway"
+    helm = derive({"ingress_api": "gateway_api", "install_method": "helm"})["ingress"]
+    assert (helm["service"], helm["method_service"]) == ("ingress-istio", "istio-ingress")
     assert gateway_api["gateways"][0] == {k: v for k, v in ingress.items() if k in gateway_api["gateways"][0]}
     assert gateway_api["stages"]["gateway-api"]["enabled"] is True
     assert derive({"ingress_api": "gateway_api", "gateway_api_crds": False})["stages"]["gateway-api"]["enabled"] \
@@ -174,8 +178,6 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"dataplane_mode": "ambient", "install_method": "helm"},
      r"aksmesh_dataplane_mode: is ambient, but the Helm method does not install ztunnel yet"),
     ({"ingress_api": "gateway"}, r"aksmesh_ingress_api: 'gateway': use istio .* or gateway_api"),
-    ({"ingress_api": "gateway_api", "install_method": "helm"},
-     r"aksmesh_ingress_api: is gateway_api, but the Helm method's Gateway API ingress is not supported"),
     ({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-28"},
      r"aksmesh_ingress_api: is gateway_api, but the AKS add-on's Gateway API ingress is not supported"),
     ({"ingress_api": "gateway_api", "ingress_source_ranges": ["203.0.113.0/24"]},
