@@ -123,6 +123,15 @@ options:
     description: Before enabling, look for a self-managed istiod in the cluster and refuse if there is one.
     type: bool
     default: true
+  gateway_api:
+    description:
+      - The ingress is a Kubernetes Gateway API C(Gateway) that the add-on's istiod deploys (AKS
+        istio-gateway-api). With O(state=present), every run checks what AKS requires for it before any write -
+        the revisions asm-1-26 or later, and the cluster's managed Gateway API CRDs
+        (C(ingressProfile.gatewayAPI.installation=Standard), C(az aks update --enable-gateway-api)) - and fails
+        naming what is missing.
+    type: bool
+    default: false
   timeout:
     description:
       - Seconds to wait for the managed cluster update; at least C(1) (refused before anything is sent otherwise).
@@ -251,6 +260,7 @@ def argument_spec():
             gateway_configuration_name=dict(type="str"),
             enabled=dict(type="bool", default=True))),
         check_self_managed=dict(type="bool", default=True),
+        gateway_api=dict(type="bool", default=False),
         timeout=dict(type="int", default=1800),
     )
 

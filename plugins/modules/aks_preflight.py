@@ -83,6 +83,15 @@ options:
       plugins); those findings then only warn.
     type: bool
     default: false
+  addon_gateway_api_revisions:
+    description:
+      - The AKS add-on revisions that will serve a Kubernetes Gateway API ingress (C(aksmesh_ingress_api=gateway_api)
+        with C(aksmesh_install_method=aks_addon)); empty for none. Checks what AKS requires for it - each revision
+        asm-1-26 or later, and the cluster's managed Gateway API CRDs (C(ingressProfile.gatewayAPI.installation),
+        C(az aks update --enable-gateway-api)).
+    type: list
+    elements: str
+    default: []
 seealso:
   - module: aksmesh.istio.aks_public_ip
   - module: aksmesh.istio.istio_install
@@ -186,7 +195,7 @@ summary:
 
 import math
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._azure import aks_sizing
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure import aks_sizing, istio_addon
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_cluster import (
     agent_pools, aks_argument_spec, cluster_label, cni_chaining, get_cluster, report)
 from ansible_collections.aksmesh.istio.plugins.module_utils._azure.aks_kube import cluster_items
@@ -210,6 +219,7 @@ def argument_spec():
         gateway_replicas=dict(type="int", default=2),
         cni=dict(type="bool", default=False),
         cni_chaining_confirmed=dict(type="bool", default=False),
+        addon_gateway_api_revisions=dict(type="list", elements="str", default=[]),
     )
 
 
@@ -294,6 +304,9 @@ def main():
         cni_errors, cni_warnings = cni_chaining(cluster, label, p["cni_chaining_confirmed"])
         errors += cni_errors
         warnings += cni_warnings
+
+    if p["addon_gateway_api_revisions"]:
+        errors += istio_addon.gateway_api_problems(rest(mc), p["addon_gateway_api_revisions"])
 
     capacity = None
     if p["check_capacity"]:

@@ -31,15 +31,19 @@ Method = namedtuple("Method", [
     # its role compares with the cluster before its job in the background changes anything, so a run that changed
     # nothing is known (roles/mesh_analyze then may leave out istioctl analyze); the add-on's job always runs
     "compares_first",
+    # its Gateway API CRDs are AKS's managed ones (az aks update --enable-gateway-api): the gateway-api stage does not
+    # run for it, and its Gateway API ingress needs them (aks_preflight checks the cluster for them)
+    "managed_gateway_api",
 ])
 
 METHODS = (
     Method("istioctl", "istio_install", revision_upgrade=True, owns_crds=True, renders_injector=True,
-           compares_first=True),
-    Method("helm", "istio_helm", revision_upgrade=True, owns_crds=True, renders_injector=False, compares_first=True),
+           compares_first=True, managed_gateway_api=False),
+    Method("helm", "istio_helm", revision_upgrade=True, owns_crds=True, renders_injector=False, compares_first=True,
+           managed_gateway_api=False),
     # AKS manages the add-on's CRDs and namespaces; it upgrades through aks_mesh_addon_revisions
     Method("aks_addon", "aks_mesh_addon", revision_upgrade=False, owns_crds=False, renders_injector=False,
-           compares_first=False),
+           compares_first=False, managed_gateway_api=True),
 )
 BY_NAME = dict((method.name, method) for method in METHODS)
 

@@ -81,9 +81,9 @@ RULES = {
     "secrets": {None: [Rule(CORE, ("namespaces",), APPLY), Rule(CORE, ("secrets",), OWN)]},
     "istio": {
         "istioctl": CONTROL_PLANE,
-        # the add-on's mesh ConfigMap (shared mesh config) in the add-on's namespace, and the StaticGatewayConfiguration
-        # of each add-on egress gateway (AKS's Static Egress Gateway)
-        "aks_addon": [Rule(CORE, ("namespaces",), READ), Rule(CORE, ("configmaps",), OWN),
+        # the add-on's mesh ConfigMap (shared mesh config) in the add-on's namespace, the StaticGatewayConfiguration
+        # of each add-on egress gateway (AKS's Static Egress Gateway), the namespace of the Gateway API ingress
+        "aks_addon": [Rule(CORE, ("namespaces",), APPLY), Rule(CORE, ("configmaps",), OWN),
                       Rule(APPS, ("deployments",), READ),
                       Rule("egressgateway.kubernetes.azure.com", ("staticgatewayconfigurations",), OWN)],
     },

@@ -20,6 +20,8 @@ import os
 import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.aksmesh.istio.plugins.module_utils._azure.istio_addon import (
+    GATEWAY_API_FLOOR, revision_minor)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import support
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology import (
     GATEWAY_API_INGRESS, INGRESS_APIS, METHODS, TopologyError, ingress_service, topology)
@@ -342,17 +344,18 @@ def _check_combinations(s):
                              "or gateway_api (the Kubernetes Gateway API: a Gateway istiod deploys, HTTPRoutes)"
                              % (s["ingress_api"],))
     if s["ingress_api"] == "gateway_api":
-        if method == "aks_addon":
-            _fail("ingress_api", "is gateway_api, but the AKS add-on's Gateway API ingress is not supported by this "
-                                 "collection yet: use aksmesh_ingress_api istio, or aksmesh_install_method istioctl or "
-                                 "helm")
+        floor = GATEWAY_API_FLOOR
+        if method == "aks_addon" and revision_minor(revision) is not None and revision_minor(revision) < floor:
+            _fail("ingress_api", "is gateway_api, but the AKS add-on's Gateway API support needs revision asm-%d-%d "
+                                 "or later, and aksmesh_revision is %s: upgrade the add-on (upgrade.yml) first, or "
+                                 "keep aksmesh_ingress_api istio" % (floor + (revision,)))
         if s["ingress_source_ranges"]:
             _fail("ingress_source_ranges", "is set, but with aksmesh_ingress_api gateway_api istiod deploys the "
                                            "gateway's Service, and a Gateway's infrastructure carries only labels and "
                                            "annotations: restrict the clients with an AuthorizationPolicy on the "
                                            "gateway (mesh_authz), or use aksmesh_ingress_api istio")
-        if s["gateway_api_crds"] is None:
-            s["gateway_api_crds"] = True
+        if s["gateway_api_crds"] is None and not _methods.BY_NAME[method].managed_gateway_api:
+            s["gateway_api_crds"] = True  # the add-on's are AKS's managed Gateway API CRDs
     s["gateway_api_crds"] = bool(s["gateway_api_crds"])
     if s["gateway_api_crds"] and method == "aks_addon":
         _fail("gateway_api_crds", "is true, but the AKS add-on's Gateway API support uses AKS's managed Gateway API "

@@ -108,7 +108,7 @@ class ArmServer(LoopbackServer):
     def add_cluster(self, rg, name, location="westeurope", kubernetes_version="1.32.4", pools=None,
                     kubeconfig=None, admin_kubeconfig=None, mesh=None, identity_type="SystemAssigned",
                     network_plugin="azure", disable_local_accounts=False, provisioning_state="Succeeded",
-                    addon_profiles=None, static_egress_gateway=False, tags=None):
+                    addon_profiles=None, static_egress_gateway=False, tags=None, gateway_api=None):
         self.add_group(rg, location)
         node_rg = f"MC_{rg}_{name}_{location}"
         self.add_group(node_rg, location)
@@ -150,6 +150,8 @@ class ArmServer(LoopbackServer):
         }
         if tags is not None:
             body["tags"] = dict(tags)
+        if gateway_api is not None:  # the managed Gateway API CRDs (az aks update --enable-gateway-api): Standard
+            body["properties"]["ingressProfile"] = {"gatewayAPI": {"installation": gateway_api}}
         self.resources[cid.lower()] = body
         self.kubeconfigs[cid.lower()] = (kubeconfig, admin_kubeconfig or kubeconfig)
         return body

@@ -107,6 +107,11 @@ class AddonModule(object):
         if self.p["report_only"]:
             return result
         wanted = self.wanted(cluster, current, available)
+        if self.p["gateway_api"] and self.p["state"] == "present":
+            # checked on every run, before any write: the Gateway API ingress needs them whatever the add-on does
+            problems = istio_addon.gateway_api_problems(body, wanted)
+            if problems:
+                self.fail("; ".join(problems), **result)
         action, ca, egress = self.decide(current, wanted, available, upgrades, result)
         gateways = dict((k, self.p[k]) for k, _mode in istio_addon.GATEWAY_MODES)
         desired = istio_addon.desired_profile(current_profile, wanted, gateways, ca=ca, egress=egress)

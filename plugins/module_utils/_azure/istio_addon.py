@@ -36,6 +36,37 @@ KEY_VAULT_OBJECT = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 MAX_EGRESS_GATEWAYS = 500
 
 
+# the add-on's Gateway API support (AKS: istio-gateway-api): revision asm-1-26 or later, on a cluster whose managed
+# Gateway API CRDs are installed (ingressProfile.gatewayAPI.installation: Standard)
+GATEWAY_API_FLOOR = (1, 26)
+
+
+def revision_minor(revision):
+    """(major, minor) of an add-on revision such as asm-1-28, or None."""
+    parts = (revision or "").split("-")
+    if len(parts) == 3 and parts[0] == "asm" and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return None
+
+
+def gateway_api_problems(cluster_body, revisions):
+    """What keeps the add-on from serving a Kubernetes Gateway API ingress on the cluster (REST body), with
+    ``revisions`` running: [] when nothing does."""
+    out = []
+    low = [r for r in revisions or [] if (revision_minor(r) or (0, 0)) < GATEWAY_API_FLOOR]
+    if low:
+        out.append("the add-on's Gateway API support needs revision asm-%d-%d or later, and %s %s older: upgrade "
+                   "the add-on (upgrade.yml), or keep aksmesh_ingress_api: istio"
+                   % (GATEWAY_API_FLOOR + (", ".join(low), "is" if len(low) == 1 else "are")))
+    profile = ((cluster_body.get("properties") or {}).get("ingressProfile") or {}).get("gatewayAPI") or {}
+    installation = profile.get("installation") or "Disabled"
+    if installation != "Standard":
+        out.append("the cluster's managed Gateway API CRDs are not installed (ingressProfile.gatewayAPI.installation "
+                   "is %s), and the add-on's Gateway API support needs them: az aks update --resource-group <group> "
+                   "--name <cluster> --enable-gateway-api, or keep aksmesh_ingress_api: istio" % installation)
+    return out
+
+
 def current_revisions(profile):
     profile = profile or {}
     if profile.get("mode") != "Istio":

@@ -74,6 +74,8 @@ INGRESS_APIS = ("istio", "gateway_api")
 # account), its pods labelled gateway.networking.k8s.io/gateway-name: <name>, Envoy on the listeners' own ports
 GATEWAY_API_INGRESS = "ingress"
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+# with the AKS add-on, the namespace of the Gateway API ingress unless aksmesh_ingress_namespace names one
+GATEWAY_API_NAMESPACE = "istio-ingress"
 
 
 def gateway_api_ingress(namespace):
@@ -114,10 +116,20 @@ def topology(method, istio_namespace="", ingress_namespace="", egress_namespace=
         raise TopologyError("install method %r: use one of %s" % (method, ", ".join(METHODS)))
     gateways = copy.deepcopy(_GATEWAYS[method])
     if ingress_api == "gateway_api":
-        gateways["ingress"] = gateway_api_ingress(gateways["ingress"]["namespace"])
+        gateways["ingress"] = gateway_api_ingress(ingress_namespace or GATEWAY_API_NAMESPACE
+                                                  if method == "aks_addon" else gateways["ingress"]["namespace"])
+        # the Gateway replaces the add-on's own ingress gateways (their namespace may not even exist)
+        gateways.pop("ingress_internal", None)
     if method == "aks_addon":
+        # the Gateway API ingress is the collection's Gateway, in a namespace of its own (the add-on places only
+        # its own gateways)
+        own_ingress = ingress_api == "gateway_api"
+        if own_ingress and ingress_namespace in (ADDON_NAMESPACE, ADDON_INGRESS_NAMESPACE, ADDON_EGRESS_NAMESPACE):
+            raise TopologyError("aksmesh_ingress_namespace %r: the AKS add-on's own namespace, which it manages; the "
+                                "Gateway API ingress goes to a namespace of the collection's (default %s)"
+                                % (ingress_namespace, GATEWAY_API_NAMESPACE))
         for name, value in (("aksmesh_istio_namespace", istio_namespace),
-                            ("aksmesh_ingress_namespace", ingress_namespace),
+                            ("aksmesh_ingress_namespace", "" if own_ingress else ingress_namespace),
                             ("aksmesh_egress_namespace", egress_namespace)):
             if value and value not in (ADDON_NAMESPACE, ADDON_INGRESS_NAMESPACE):
                 raise TopologyError("%s %r: the AKS add-on places its control plane and gateways itself "

@@ -340,13 +340,19 @@ def backend_hosts(routes):
 
 
 def ingress_manifests(gateways, virtual_services, destination_rules, ingress_namespace, ingress_gateway, ingress_ip,
-                      ingress_ip_resource_group, ingress_pip_name):
+                      ingress_ip_resource_group, ingress_pip_name, ingress_revision):
     """The gateways stage's objects with the Gateway API ingress: the Gateway ``ingress_gateway`` with the static IP's
-    AKS annotations (the static IP stage's public IP resource by name, else the address), its HTTPRoutes and
-    ReferenceGrants, then the DestinationRules, exported to the ingress namespace when a route uses their host."""
+    AKS annotations (the static IP stage's public IP resource by name, else the address) and, with a control-plane
+    revision, its ``istio.io/rev`` label (the istiod of that revision deploys it: with two revisions running, as
+    during a canary upgrade, the other would take it otherwise), its HTTPRoutes and ReferenceGrants, then the
+    DestinationRules, exported to the ingress namespace when a route uses their host."""
     _spec, annotations = static_ip_service({"ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group,
                                             "pip_name": ingress_pip_name})
     objects = gateway_api_manifests(gateways, virtual_services, ingress_namespace, ingress_gateway, annotations)
+    if ingress_revision and ingress_revision != "default":
+        for item in objects:
+            if item["kind"] == "Gateway":
+                item["metadata"].setdefault("labels", {})["istio.io/rev"] = ingress_revision
     routes = dict((host, [ingress_namespace]) for host in backend_hosts(
         [o for o in objects if o["kind"] == "HTTPRoute"]))
     return objects + [destination_rule(dr, routes) for dr in destination_rules or []]

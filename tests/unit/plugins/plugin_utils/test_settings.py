@@ -85,6 +85,14 @@ def test_the_ingress_api_is_istios_by_default_or_the_gateway_apis():
     assert ingress["method_service"] == istio["ingress"]["method_service"] == "istio-ingressgateway"
     helm = derive({"ingress_api": "gateway_api", "install_method": "helm"})["ingress"]
     assert (helm["service"], helm["method_service"]) == ("ingress-istio", "istio-ingress")
+    # the AKS add-on: the Gateway in a namespace of the collection's (aksmesh_ingress_namespace may name it), AKS's
+    # managed Gateway API CRDs (no gateway-api stage), the add-on's own external gateway off (its role's default)
+    addon = derive({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-28"})
+    assert (addon["ingress"]["namespace"], addon["ingress"]["service"]) == ("istio-ingress", "ingress-istio")
+    assert "istio-ingress" in addon["owned_namespaces"] and addon["stages"]["gateway-api"]["enabled"] is False
+    named = derive({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-28",
+                    "ingress_namespace": "edge"})
+    assert named["ingress"]["namespace"] == "edge" and "edge" in named["owned_namespaces"]
     assert gateway_api["gateways"][0] == {k: v for k, v in ingress.items() if k in gateway_api["gateways"][0]}
     assert gateway_api["stages"]["gateway-api"]["enabled"] is True
     assert derive({"ingress_api": "gateway_api", "gateway_api_crds": False})["stages"]["gateway-api"]["enabled"] \
@@ -178,8 +186,12 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"dataplane_mode": "ambient", "install_method": "helm"},
      r"aksmesh_dataplane_mode: is ambient, but the Helm method does not install ztunnel yet"),
     ({"ingress_api": "gateway"}, r"aksmesh_ingress_api: 'gateway': use istio .* or gateway_api"),
-    ({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-28"},
-     r"aksmesh_ingress_api: is gateway_api, but the AKS add-on's Gateway API ingress is not supported"),
+    ({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-25"},
+     r"aksmesh_ingress_api: is gateway_api, but the AKS add-on's Gateway API support needs revision asm-1-26 or "
+     r"later, and aksmesh_revision is asm-1-25"),
+    ({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-28",
+      "ingress_namespace": "aks-istio-system"},
+     r"aksmesh_ingress_namespace 'aks-istio-system': the AKS add-on's own namespace"),
     ({"ingress_api": "gateway_api", "ingress_source_ranges": ["203.0.113.0/24"]},
      r"aksmesh_ingress_source_ranges: is set, but with aksmesh_ingress_api gateway_api istiod deploys"),
     ({"gateway_api_proxy": "proxy.golang.org"},

@@ -48,7 +48,8 @@ class FakeModule:
         self.params = dict({"resource_group": "rg", "name": "aks", "report_only": False, "state": "present",
                             "revisions": None, "certificate_authority": None, "egress_gateways": None,
                             "external_ingress_gateway": None, "internal_ingress_gateway": None,
-                            "check_self_managed": True, "timeout": 60, "poll_interval": 1}, **params)
+                            "check_self_managed": True, "gateway_api": False, "timeout": 60, "poll_interval": 1},
+                           **params)
         self.check_mode, self._diff = check_mode, diff
 
     def fail_json(self, **kwargs):
@@ -117,6 +118,15 @@ EGRESS_REFUSED = ("AKS cluster aks in resource group rg: add-on egress gateways 
     ({"egress_gateways": [{"name": "out", "namespace": "aks-istio-egress", "gateway_configuration_name": "gw",
                            "enabled": True}]},
      Clusters(cluster(istio("asm-1-25"))), EGRESS_REFUSED),
+    # the Gateway API ingress, on every run: the revision floor and the managed Gateway API CRDs
+    ({"gateway_api": True, "revisions": ["asm-1-25"]},
+     Clusters(cluster(istio("asm-1-25"), ingressProfile={"gatewayAPI": {"installation": "Standard"}})),
+     "AKS cluster aks in resource group rg: the add-on's Gateway API support needs revision asm-1-26 or later, and "
+     "asm-1-25 is older"),
+    ({"gateway_api": True, "revisions": ["asm-1-26"]}, Clusters(cluster(istio("asm-1-26"))),
+     "the cluster's managed Gateway API CRDs are not installed (ingressProfile.gatewayAPI.installation is Disabled)"
+     ", and the add-on's Gateway API support needs them: az aks update --resource-group <group> --name <cluster> "
+     "--enable-gateway-api"),
 ])
 def test_what_the_add_on_or_the_cluster_does_not_allow_fails_before_any_write(params, clusters, needle):
     with pytest.raises(Failed) as failed:
@@ -162,3 +172,9 @@ def test_options_that_cannot_mean_what_they_say_are_refused_before_azure(params,
     assert failed.value.args[0]["msg"].startswith(needle) and "nothing was sent to Azure" in failed.value.args[0]["msg"]
     addon.check_params(FakeModule(revisions=[], state="absent"))
     addon.check_params(FakeModule(revisions=["asm-1-26"]))
+
+
+def test_the_gateway_api_ingress_on_a_cluster_that_has_what_it_needs_changes_nothing():
+    mc = cluster(istio("asm-1-26"), ingressProfile={"gatewayAPI": {"installation": "Standard"}})
+    result = runner(FakeModule(gateway_api=True, revisions=["asm-1-26"]), Clusters(mc)).run()
+    assert result["changed"] is False and result["action"] == "unchanged"

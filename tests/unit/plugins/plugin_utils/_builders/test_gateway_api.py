@@ -133,3 +133,15 @@ def test_what_the_standard_channel_cannot_express_is_refused_by_name(change, fie
 def test_gateways_and_routes_the_translation_refuses(gateways, routes, message):
     with pytest.raises(MeshConfigError, match=message.replace("*", r"\*")):
         build(gateways, routes)
+
+
+def test_the_ingress_of_a_revision_is_labelled_for_its_istiod_and_its_routes_export_the_rules():
+    dr = {"name": "web", "namespace": "shop", "host": "web-v1", "traffic_policy": {"tls": {"mode": "ISTIO_MUTUAL"}}}
+    objects = gateway_api.ingress_manifests([GATEWAY], [ROUTE], [dr], "istio-ingress", "ingress", "", "", "", "asm-1-28")
+    assert objects[0]["metadata"]["labels"]["istio.io/rev"] == "asm-1-28"
+    # the DestinationRule of a host a route uses is exported to the ingress namespace
+    assert objects[-1]["kind"] == "DestinationRule" and objects[-1]["spec"]["exportTo"] == [".", "istio-ingress"]
+    plain = gateway_api.ingress_manifests([GATEWAY], [ROUTE], [], "istio-ingress", "ingress", "51.124.9.10", "", "",
+                                          "default")
+    assert "istio.io/rev" not in plain[0]["metadata"].get("labels", {})
+    assert plain[0]["spec"]["infrastructure"] == {"annotations": ANNOTATIONS}
