@@ -333,12 +333,9 @@ def _check_combinations(s):
     if s["dataplane_mode"] not in DATAPLANE_MODES:
         _fail("dataplane_mode", "%r: use sidecar (a sidecar proxy in each pod) or ambient (ztunnel on each node, "
                                 "waypoints for L7)" % (s["dataplane_mode"],))
-    if s["dataplane_mode"] == "ambient" and method != "istioctl":
-        _fail("dataplane_mode", "is ambient, but %s" % (
-            "the AKS add-on has no ambient data plane (it injects sidecars): use aksmesh_install_method istioctl"
-            if method == "aks_addon" else
-            "the Helm method does not install ztunnel yet (its chart is not among the pinned ones): use "
-            "aksmesh_install_method istioctl for ambient"))
+    if s["dataplane_mode"] == "ambient" and method == "aks_addon":
+        _fail("dataplane_mode", "is ambient, but the AKS add-on has no ambient data plane (it injects sidecars): use "
+                                "aksmesh_install_method istioctl or helm")
     if s["ingress_api"] not in INGRESS_APIS:
         _fail("ingress_api", "%r: use istio (Istio's Gateway and VirtualService, a gateway the install method deploys) "
                              "or gateway_api (the Kubernetes Gateway API: a Gateway istiod deploys, HTTPRoutes)"

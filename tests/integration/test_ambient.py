@@ -1,10 +1,12 @@
-"""The ambient data plane (aksmesh_dataplane_mode: ambient), istioctl method, on the real cluster and in render mode:
-the istioctl ambient profile's istiod, CNI agent (ambient mode) and ztunnel, ready on every kwok node; the
+"""The ambient data plane (aksmesh_dataplane_mode: ambient), istioctl and Helm methods, on the real cluster and in
+render mode: the istioctl ambient profile's, or the Helm charts' (ambient profile, the ztunnel chart), istiod, CNI
+agent (ambient mode) and ztunnel, ready on every kwok node; the
 mesh_injection namespaces enrolled with istio.io/dataplane-mode=ambient and never labelled for injection, their pods
 without sidecars; the live lint clean of the ambient mistakes; a second run changes nothing; render mode writes the
 same. ztunnel itself (Rust) cannot run here: its pods are kwok's, so no assertion is made about traffic through it -
 the traffic tests run on sidecars (docs/testing.md)."""
 
+import pytest
 import yaml
 
 from tests.support.ansible_runner import REPO, run_playbook
@@ -23,8 +25,14 @@ def inventory(tmp_path, host_vars):
     return path
 
 
-def test_site_installs_ambient_and_enrols_the_namespaces_without_injection(kube_api, kubeconfig, tmp_path):
-    inv = inventory(tmp_path, {"aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig})
+@pytest.mark.parametrize("method", ["istioctl", "helm"])
+def test_site_installs_ambient_and_enrols_the_namespaces_without_injection(method, kube_api, kubeconfig, tmp_path,
+                                                                           istio_chart_repo):
+    host = {"aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig, "aksmesh_install_method": method}
+    if method == "helm":
+        kube_api.remove_istio_crds()  # the base chart owns them on the Helm path
+        host["istio_helm_repo"] = istio_chart_repo
+    inv = inventory(tmp_path, host)
     first = run_playbook(REPO / "site.yml", tmp_path, inventory=inv)
     assert first.rc == 0, first.stdout[-4000:]
     for name in ("ztunnel", "istio-cni-node"):
@@ -52,12 +60,19 @@ def test_site_installs_ambient_and_enrols_the_namespaces_without_injection(kube_
     kube_api.delete("v1", "Pod", "shop", "web")
     second = run_playbook(REPO / "site.yml", tmp_path, inventory=inv)
     assert second.rc == 0 and second.changed == [], [r["task"] for r in second.changed]
+    if method == "helm":
+        # cleanup.yml removes the releases, ztunnel first
+        removed = run_playbook(REPO / "cleanup.yml", tmp_path, inventory=inv)
+        assert removed.rc == 0, removed.stdout[-4000:]
+        assert kube_api.get("apps/v1", "DaemonSet", "istio-system", "ztunnel") is None
 
 
-def test_render_writes_the_ambient_control_plane_and_the_enrolled_namespace(tmp_path):
+@pytest.mark.parametrize("method", ["istioctl", "helm"])
+def test_render_writes_the_ambient_control_plane_and_the_enrolled_namespace(method, tmp_path, istio_chart_repo):
     out = tmp_path / "rendered"
     run = run_playbook(REPO / "site.yml", tmp_path, inventory=inventory(tmp_path, {
-        "aksmesh_target": "render", "aksmesh_render_dir": str(out)}))
+        "aksmesh_target": "render", "aksmesh_render_dir": str(out), "aksmesh_install_method": method,
+        "istio_helm_repo": istio_chart_repo}))
     assert run.rc == 0, run.stdout[-4000:]
     objects = [doc for path in sorted(out.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
     kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}

@@ -59,13 +59,17 @@ def releases(namespace, revision, revision_tags, hpa_min, hpa_max, anti_affinity
              prometheus_merge, istiod_values, gateway_values, tracing, ingress_enabled, ingress_release,
              ingress_namespace, ingress_selector, ingress_ip, ingress_ip_resource_group, ingress_pip_name,
              ingress_load_balancer_ip, egress_enabled, egress_release, egress_namespace, egress_selector, cni_enabled,
-             cni_release, cni_namespace, ingress_source_ranges=None):
+             cni_release, cni_namespace, profile, ztunnel_release, ingress_source_ranges=None):
     """[{name, chart, namespace, values, depends_on}] in install order, base and istiod in ``namespace``, with
-    ``cni_enabled`` the ``cni`` chart (release ``cni_release`` in ``cni_namespace``) between them.
+    ``cni_enabled`` the ``cni`` chart (release ``cni_release`` in ``cni_namespace``) between them. With ``profile``
+    ambient (Istio's Helm install of ambient mode) istiod and the cni chart get the chart profile ``ambient``, the
+    cni chart is installed whatever ``cni_enabled`` says (ambient redirects through it), and the ``ztunnel`` chart
+    (release ``ztunnel_release`` in ``namespace``) follows istiod.
     ``depends_on`` names the releases that must be ready first (Flux ``dependsOn`` in render mode)."""
     if not namespace:
         raise MeshConfigError("namespace", "is empty: name the namespace of base and istiod")
-    cni_ns = cni_namespace_of(namespace, cni_enabled, cni_namespace)
+    ambient = profile == "ambient"
+    cni_ns = cni_namespace_of(namespace, cni_enabled or ambient, cni_namespace)
     replicas = replica_range(hpa_min, hpa_max)
     revision = revision or ""
     istiod = {
@@ -91,13 +95,23 @@ def releases(namespace, revision, revision_tags, hpa_min, hpa_max, anti_affinity
         if not cni_release:
             raise MeshConfigError("cni_release", "is empty: name the release of the cni chart")
         istiod["pilot"] = {"cni": {"enabled": True}}
-        out.append({"name": cni_release, "chart": "cni", "namespace": cni_ns, "values": {},
-                    "depends_on": list(before_control)})
+        out.append({"name": cni_release, "chart": "cni", "namespace": cni_ns,
+                    "values": {"profile": "ambient"} if ambient else {}, "depends_on": list(before_control)})
         before_control.append({"name": cni_release, "namespace": cni_ns})
+    if ambient:
+        istiod["profile"] = "ambient"
     control = {"name": istiod_release(revision), "chart": "istiod", "namespace": namespace,
                "values": _merge(istiod, istiod_values), "depends_on": before_control}
     after_control = [{"name": control["name"], "namespace": namespace}]
     out.append(control)
+    if ambient:
+        if not ztunnel_release:
+            raise MeshConfigError("ztunnel_release", "is empty: name the release of the ztunnel chart")
+        ztunnel = {"profile": "ambient"}  # the chart's own nodeSelector is Linux (a second one renders it twice)
+        if revision:
+            ztunnel["revision"] = revision
+        out.append({"name": ztunnel_release, "chart": "ztunnel", "namespace": namespace, "values": ztunnel,
+                    "depends_on": list(after_control)})
     if ingress_enabled:
         spec, annotations = static_ip_service({"ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group,
                                                "pip_name": ingress_pip_name,

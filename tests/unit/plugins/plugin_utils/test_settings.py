@@ -183,8 +183,6 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"dataplane_mode": "sidecars"}, r"aksmesh_dataplane_mode: 'sidecars': use sidecar .* or ambient"),
     ({"dataplane_mode": "ambient", "install_method": "aks_addon", "revision": "asm-1-28"},
      r"aksmesh_dataplane_mode: is ambient, but the AKS add-on has no ambient data plane"),
-    ({"dataplane_mode": "ambient", "install_method": "helm"},
-     r"aksmesh_dataplane_mode: is ambient, but the Helm method does not install ztunnel yet"),
     ({"ingress_api": "gateway"}, r"aksmesh_ingress_api: 'gateway': use istio .* or gateway_api"),
     ({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-25"},
      r"aksmesh_ingress_api: is gateway_api, but the AKS add-on's Gateway API support needs revision asm-1-26 or "

@@ -16,7 +16,8 @@ MTLS = {"root_namespace": "istio-system", "istio_namespace": "istio-system", "ga
 HELM = {"revision": "", "revision_tags": [], "tracing": {}, "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress",
         "ingress_selector": {"istio": "ingress"}, "ingress_ip": "", "ingress_ip_resource_group": "", "ingress_source_ranges": [],
         "egress_release": "istio-egressgateway", "egress_namespace": "istio-egress",
-        "egress_selector": {"istio": "egressgateway"}, "cni_enabled": False, "cni_namespace": "istio-system"}
+        "egress_selector": {"istio": "egressgateway"}, "cni_enabled": False, "cni_namespace": "istio-system",
+        "profile": "default"}
 
 
 def fails(name, value, **kwargs):

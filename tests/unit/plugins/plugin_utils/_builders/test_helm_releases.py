@@ -11,7 +11,8 @@ CFG = {"namespace": "istio-system", "revision": "", "revision_tags": [], "tracin
        "ingress_release": "istio-ingress", "ingress_namespace": "istio-ingress", "ingress_selector": {"istio": "ingress"},
        "ingress_ip": "51.124.1.2", "ingress_ip_resource_group": "rg-net",
        "egress_release": "istio-egressgateway", "egress_namespace": "istio-egress",
-       "egress_selector": {"istio": "egressgateway"}, "cni_enabled": False, "cni_namespace": "istio-system"}
+       "egress_selector": {"istio": "egressgateway"}, "cni_enabled": False, "cni_namespace": "istio-system",
+       "profile": "default"}
 STAGE = dict((stage.name, stage) for stage in STAGES)["helm_releases"]
 
 
@@ -100,3 +101,15 @@ def test_source_ranges_reach_the_gateway_charts_service_values_and_the_operators
                                 ingress_source_ranges=["203.0.113.0/24"]))
     (gateway,) = iop["spec"]["components"]["ingressGateways"]
     assert gateway["k8s"]["service"] == {"loadBalancerSourceRanges": ["203.0.113.0/24"]}
+
+
+def test_ambient_installs_the_cni_and_ztunnel_charts_with_the_ambient_profile():
+    """Istio's Helm install of ambient mode: istiod and cni with the chart profile ambient (cni whatever
+    cni_enabled says), ztunnel after istiod, of the revision."""
+    base, cni, istiod, ztunnel, ingress, egress = releases(dict(CFG, profile="ambient", revision="1-31"))
+    assert (cni["chart"], cni["values"]) == ("cni", {"profile": "ambient"})
+    assert istiod["values"]["profile"] == "ambient" and istiod["values"]["pilot"] == {"cni": {"enabled": True}}
+    assert (ztunnel["name"], ztunnel["chart"], ztunnel["namespace"]) == ("ztunnel", "ztunnel", "istio-system")
+    assert ztunnel["values"] == {"profile": "ambient", "revision": "1-31"}
+    assert ztunnel["depends_on"] == [{"name": istiod["name"], "namespace": "istio-system"}]
+    assert "profile" not in releases(CFG)[1]["values"]
