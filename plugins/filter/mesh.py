@@ -49,6 +49,7 @@ STAGES = [
     StageFilter("aks_addon_mesh_config", istio_operator.addon_shared_config, "mesh", "aks_mesh_addon"),
     StageFilter("helm_releases", helm_releases.releases, "namespace", "istio_helm"),
     StageFilter("injection_namespaces", injection.labelled_namespaces, "namespaces", "mesh_injection"),
+    StageFilter("injection_waypoints", injection.waypoints, "namespaces", "mesh_injection"),
     # helpers no role owns: their options are specified here
     StageFilter("mesh_namespaces", mesh_namespaces, "names", spec={
         "names": NAMES, "control_plane": {"type": "bool", "default": True}}),

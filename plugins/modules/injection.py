@@ -16,7 +16,7 @@ description:
   - Sets C(istio-injection=enabled) on a namespace, or C(istio.io/rev=<revision>) for revision-based
     (canary) control planes, and removes the other label so a namespace never carries both.
   - With O(dataplane_mode=ambient), sets C(istio.io/dataplane-mode=ambient) instead and removes both injection labels.
-  - With O(namespaces[].state=absent), removes all three labels.
+  - With O(namespaces[].state=absent), removes all four labels (the injection labels, C(istio.io/dataplane-mode), C(istio.io/use-waypoint)).
   - Changes only these labels (JSON merge patch); other labels stay as they are.
 author:
   - aksmesh developers (@aksmesh)
@@ -55,6 +55,13 @@ options:
         type: str
         choices: [present, absent]
         default: present
+      waypoint:
+        description:
+          - With O(dataplane_mode=ambient), the namespace's traffic goes through its waypoint
+            (C(istio.io/use-waypoint=waypoint); the C(waypoint) Gateway itself is the role's, through
+            P(aksmesh.istio.injection_waypoints#filter)). Refused in sidecar mode. Without it the label is removed.
+        type: bool
+        default: false
   create:
     description:
       - Create namespaces that do not exist (only for O(namespaces[].state=present)).

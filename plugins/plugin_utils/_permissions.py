@@ -96,7 +96,9 @@ RULES = {
     "istio-helm": {None: CONTROL_PLANE},
     # the injection labels, and manual injection (kube_inject): the workloads it writes
     "injection": {None: [Rule(CORE, ("namespaces",), APPLY), Rule(CORE, ("configmaps",), READ),
-                         Rule(APPS, ("deployments", "statefulsets", "daemonsets"), APPLY)]},
+                         Rule(APPS, ("deployments", "statefulsets", "daemonsets"), APPLY),
+                         # the ambient namespaces' waypoints
+                         Rule("gateway.networking.k8s.io", ("gateways",), OWN)]},
     "mtls": {None: [Rule("security.istio.io", ("peerauthentications",), OWN)]},
     # cert-manager's chart: its CRDs, webhooks, RBAC and controllers
     "cert-manager": {None: [

@@ -36,6 +36,7 @@ SERVICE_ENTRY = ("networking.istio.io/v1", "ServiceEntry")
 # (a switch of API prunes the other API's objects); optional, since a cluster may have no Gateway API CRDs
 GATEWAY_API_KINDS = (("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1", "HTTPRoute"),
                      ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"))
+WAYPOINT_KIND = GATEWAY_API_KINDS[0]
 OPTIONAL_KINDS = frozenset(GATEWAY_API_KINDS)
 
 # needs: what a stage needs beyond its switch, checked by the settings (plugins/plugin_utils/_settings.py):
@@ -104,7 +105,9 @@ STAGES = (
     # the control plane as Helm releases (Flux HelmReleases in render mode)
     _stage("istio-helm", 10, roles=["istio_helm"], methods=["helm"], tags=["install"], cleanup="control_plane",
            entry="istio_control_plane", preflight=[]),
-    _stage("injection", 30, roles=["mesh_injection"], tags=["injection"], cleanup="injection", preflight=[]),
+    # the waypoints of the ambient namespaces (Gateway API Gateways of class istio-waypoint) with the labels
+    _stage("injection", 30, roles=["mesh_injection"], tags=["injection"], cleanup="injection", preflight=[],
+           prune=[WAYPOINT_KIND]),
     _stage("mtls", 40, roles=["mesh_mtls"], tags=["mesh", "mtls"],
            prune=[("security.istio.io/v1", "PeerAuthentication")], cleanup="mesh_config", preflight=[]),
     # cert-manager's chart when asked for (cert_manager_install): a folder of its own before the certs stage's, whose

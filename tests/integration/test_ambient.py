@@ -80,3 +80,44 @@ def test_render_writes_the_ambient_control_plane_and_the_enrolled_namespace(meth
     shop = [o for o in objects if o["kind"] == "Namespace" and o["metadata"]["name"] == "shop"]
     assert shop and shop[0]["metadata"]["labels"]["istio.io/dataplane-mode"] == "ambient"
     assert "istio-injection" not in shop[0]["metadata"]["labels"]
+
+
+def test_a_waypoint_istiod_deploys_and_an_l7_policy_attached_to_it(kube_api, kubeconfig, tmp_path):
+    """A namespace waypoint (mesh_injection_namespaces[].waypoint): the Gateway of class istio-waypoint that the real
+    istiod deploys, the namespace's istio.io/use-waypoint label, and an L7 AuthorizationPolicy attached to the
+    waypoint (mesh_authz target_refs) that istiod's webhook accepts and the live lint finds attached (no AKM0014).
+    The waypoint's Envoy is not run: it takes HBONE from ztunnel only (docs/testing.md)."""
+    from tests.support.cluster import tool_paths  # pylint: disable=import-outside-toplevel
+    from tests.support.loopback import file_server  # pylint: disable=import-outside-toplevel
+    goproxy = file_server({"/sigs.k8s.io/gateway-api/@v/v1.6.0.zip": tool_paths()["gateway-api-module"].read_bytes()},
+                          tmp_path, name="goproxy", content_type="application/zip")
+    try:
+        inv = inventory(tmp_path, {
+            "aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig, "aksmesh_gateway_api_crds": True,
+            "aksmesh_gateway_api_proxy": goproxy.url, "mesh_injection_namespaces": [{"name": "shop", "waypoint": True}],
+            "mesh_authz_policies": [{"name": "web-get", "namespace": "shop",
+                                     "target_refs": [{"kind": "Gateway", "name": "waypoint"}],
+                                     "rules": [{"to": {"methods": ["GET"], "paths": ["/api/*"]}}]}]})
+        first = run_playbook(REPO / "site.yml", tmp_path, inventory=inv)
+        assert first.rc == 0, first.stdout[-4000:]
+    finally:
+        goproxy.stop()
+    assert kube_api.get("v1", "Namespace", None, "shop")["metadata"]["labels"]["istio.io/use-waypoint"] == "waypoint"
+    gateway = kube_api.get("gateway.networking.k8s.io/v1", "Gateway", "shop", "waypoint")
+    assert gateway["spec"]["gatewayClassName"] == "istio-waypoint"
+    deployment = kube_api.wait_for(lambda: kube_api.get("apps/v1", "Deployment", "shop", "waypoint"),
+                                   "the waypoint Deployment istiod deploys", timeout=60)
+    assert deployment["spec"]["template"]["metadata"]["labels"]["gateway.networking.k8s.io/gateway-name"] == "waypoint"
+    policy = kube_api.get("security.istio.io/v1", "AuthorizationPolicy", "shop", "web-get")
+    assert policy["spec"]["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                             "name": "waypoint"}]
+    lint = [t for t in first.results if t["action"] == "aksmesh.istio.mesh_lint"]
+    assert lint and not [m for t in lint for m in t["result"].get("messages", []) if m["code"] == "AKM0014"]
+    # without waypoint the namespace's traffic no longer goes to it: the label goes (cleanup.yml removes the Gateway;
+    # the injection stage prunes it while it applies other waypoints)
+    inv = inventory(tmp_path, {"aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig,
+                               "aksmesh_gateway_api_crds": True, "aksmesh_gateway_api_proxy": "file:///nonexistent",
+                               "mesh_injection_namespaces": [{"name": "shop"}]})
+    second = run_playbook(REPO / "site.yml", tmp_path, inventory=inv, tags="injection")
+    assert second.rc == 0, second.stdout[-4000:]
+    assert "istio.io/use-waypoint" not in kube_api.get("v1", "Namespace", None, "shop")["metadata"]["labels"]

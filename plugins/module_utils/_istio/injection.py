@@ -16,6 +16,10 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.names import SY
 INJECTION = "istio-injection"
 REVISION = "istio.io/rev"
 DATAPLANE = "istio.io/dataplane-mode"
+# the ambient namespace's waypoint: the namespace's traffic goes through the Gateway of this name (istioctl waypoint
+# apply's default name), of class istio-waypoint, which istiod deploys
+USE_WAYPOINT = "istio.io/use-waypoint"
+WAYPOINT = "waypoint"
 MODES = ("sidecar", "ambient")
 # the cluster's own namespaces: never labelled for injection (default is the user's to choose)
 KUBE_SYSTEM = tuple(n for n in SYSTEM_NAMESPACES if n != "default")
@@ -30,13 +34,42 @@ def desired_labels(entry, default_revision=None, mode="sidecar"):
     ``sidecar`` takes an ambient label off.
     """
     if entry.get("state", "present") == "absent":
-        return {INJECTION: None, REVISION: None, DATAPLANE: None}
+        return {INJECTION: None, REVISION: None, DATAPLANE: None, USE_WAYPOINT: None}
     if mode == "ambient":
-        return {INJECTION: None, REVISION: None, DATAPLANE: "ambient"}
+        return {INJECTION: None, REVISION: None, DATAPLANE: "ambient",
+                USE_WAYPOINT: WAYPOINT if entry.get("waypoint") else None}
     revision = entry.get("revision") or default_revision
     if revision and revision != "default":
-        return {INJECTION: None, REVISION: revision, DATAPLANE: None}
-    return {INJECTION: "enabled", REVISION: None, DATAPLANE: None}
+        return {INJECTION: None, REVISION: revision, DATAPLANE: None, USE_WAYPOINT: None}
+    return {INJECTION: "enabled", REVISION: None, DATAPLANE: None, USE_WAYPOINT: None}
+
+
+def waypoint_problems(namespaces, mode):
+    """[(index, why)] of the entries that ask for a waypoint the data plane cannot have (sidecar mode)."""
+    return [(i, "waypoint is for the ambient data plane (aksmesh_dataplane_mode: ambient); a sidecar proxies L7 "
+                "itself: remove waypoint") for i, entry in enumerate(namespaces or [])
+            if entry.get("waypoint") and entry.get("state", "present") == "present" and mode != "ambient"]
+
+
+def waypoints(namespaces, revision, dataplane_mode):
+    """The namespace waypoints of the ambient ``namespaces`` entries with ``waypoint``: a ``Gateway`` ``waypoint`` of
+    class ``istio-waypoint`` in the namespace (what ``istioctl waypoint apply`` writes: the HBONE listener on
+    15008, for the namespace's Services), labelled for ``revision``'s istiod when there is one; istiod deploys it.
+    An entry asking for one in sidecar mode is refused by name."""
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj
+    for i, why in waypoint_problems(namespaces, dataplane_mode):
+        raise MeshConfigError("namespaces", "%s: %s" % (namespaces[i]["name"], why), path="[%d].waypoint" % i)
+    out = []
+    for entry in namespaces or []:
+        if not entry.get("waypoint") or entry.get("state", "present") == "absent":
+            continue
+        labels = {"istio.io/waypoint-for": "service"}
+        if revision and revision != "default":
+            labels[REVISION] = revision
+        out.append(obj("gateway.networking.k8s.io/v1", "Gateway", WAYPOINT, entry["name"], {
+            "gatewayClassName": "istio-waypoint",
+            "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]}, extra_labels=labels))
+    return out
 
 
 def label_patch(current, desired):

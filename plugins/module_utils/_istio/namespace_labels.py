@@ -33,6 +33,7 @@ def argument_spec():
             name=dict(type="str", required=True),
             revision=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            waypoint=dict(type="bool", default=False),
         )),
         create=dict(type="bool", default=True),
         force_conflicts=dict(type="bool", default=False),
@@ -62,6 +63,9 @@ def check_params(module):
         module.fail_json(msg="%s: a namespace of the cluster itself gets no sidecar injection (its pods start before "
                              "the mesh and run it); take it out of namespaces (mesh_injection_namespaces)"
                              % ", ".join(system))
+    refused = inj.waypoint_problems(entries, module.params["dataplane_mode"])
+    if refused:
+        module.fail_json(msg="; ".join("namespaces[%d].waypoint: %s" % (i, why) for i, why in refused))
     listed = [n["name"] for n in entries]
     if len(set(listed)) != len(listed):
         module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in listed

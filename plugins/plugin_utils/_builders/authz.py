@@ -37,7 +37,9 @@ SOURCE_KEYS = {"principals": "principals", "namespaces": "namespaces", "not_prin
                "not_namespaces": "notNamespaces", "ip_blocks": "ipBlocks"}
 OPERATION_KEYS = {"methods": "methods", "paths": "paths", "ports": "ports", "hosts": "hosts",
                   "not_methods": "notMethods", "not_paths": "notPaths", "not_ports": "notPorts"}
-POLICY_KEYS = ("name", "namespace", "selector", "action", "rules", "dry_run")
+POLICY_KEYS = ("name", "namespace", "selector", "target_refs", "action", "rules", "dry_run")
+# what an ambient policy attaches to (targetRefs): its namespace's waypoint, or Services that use it
+TARGET_KINDS = {"Gateway": "gateway.networking.k8s.io", "Service": ""}
 SHORT_PRINCIPAL = re.compile(r"^(?:ns/)?([^/*]+)/(?:sa/)?([^/*]+)$")
 FULL_PRINCIPAL = re.compile(r"^[^/]+/ns/([^/]+)/sa/[^/]+$")
 SERVICE_HOST = re.compile(r"^([^.]+)\.([^.]+)\.svc\.cluster\.local$")
@@ -142,9 +144,23 @@ def user_policy(entry, trust_domain, dry_run):
         if not isinstance(selector, dict):
             raise MeshConfigError("policies", "%s: selector is a mapping of pod labels" % where)
         spec["selector"] = {"matchLabels": dict((str(k), str(v)) for k, v in selector.items())}
+    if entry.get("target_refs"):
+        if selector:
+            raise MeshConfigError("policies", "%s: selector and target_refs: a policy selects pods or attaches to "
+                                              "targets (a waypoint, Services), not both" % where)
+        spec["targetRefs"] = [_target_ref(ref, where) for ref in entry["target_refs"]]
     spec["action"] = action
     spec["rules"] = [_rule(rule, trust_domain, where) for rule in rules]
     return _policy(entry["name"], entry["namespace"], spec, dry_run or bool(entry.get("dry_run")))
+
+
+def _target_ref(ref, where):
+    """One targetRef {kind, name} (the group follows from the kind): an ambient namespace's waypoint (Gateway) or a
+    Service that uses one."""
+    if not isinstance(ref, dict) or ref.get("kind") not in TARGET_KINDS or not ref.get("name"):
+        raise MeshConfigError("policies", "%s: target_refs entry %r: give kind (%s) and name" % (
+            where, ref, " or ".join(sorted(TARGET_KINDS))))
+    return {"group": TARGET_KINDS[ref["kind"]], "kind": ref["kind"], "name": str(ref["name"])}
 
 
 def _deny_entries(given, root_namespace, gateway_namespaces):

@@ -88,6 +88,18 @@ def test_allow_rules_by_principal_namespace_method_path_and_port():
          "when": [{"key": "request.headers[x-probe]", "values": ["1"]}]}]}
 
 
+def test_an_ambient_policy_attaches_to_the_waypoint_not_to_pods():
+    [policy] = build([{"name": "web-get", "namespace": "shop", "target_refs": [{"kind": "Gateway", "name": "waypoint"}],
+                       "rules": [{"to": {"methods": ["GET"]}}]}])
+    assert policy["spec"] == {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                              "name": "waypoint"}],
+                              "action": "ALLOW", "rules": [{"to": [{"operation": {"methods": ["GET"]}}]}]}
+    with pytest.raises(MeshConfigError, match="selector and target_refs: a policy selects pods or attaches to "
+                                              "targets"):
+        build([{"name": "both", "namespace": "shop", "selector": {"app": "web"},
+                "target_refs": [{"kind": "Service", "name": "web"}], "rules": [{"to": {"methods": ["GET"]}}]}])
+
+
 def test_dry_run_per_policy_per_namespace_and_role_wide():
     policies = [{"name": "deny-admin", "namespace": "shop", "action": "deny", "dry_run": True,
                  "rules": [{"to": {"paths": ["/admin*"]}}]},

@@ -280,7 +280,7 @@ def test_traffic_rejects_bad_weights_and_unknown_subsets():
 
 def test_injection_labels_never_both():
     assert injection.desired_labels({"name": "a"}) == {"istio-injection": "enabled", "istio.io/rev": None,
-                                                       "istio.io/dataplane-mode": None}
+                                                       "istio.io/dataplane-mode": None, "istio.io/use-waypoint": None}
     assert injection.label_patch({"istio-injection": "enabled"}, injection.desired_labels(
         {"name": "a", "revision": "1-30"})) == {"metadata": {"labels": {"istio-injection": None, "istio.io/rev":
                                                                         "1-30"}}}
@@ -331,7 +331,8 @@ def test_network_policies_admit_the_gateway_pods_of_each_method(method, namespac
 
 def test_ambient_enrolment_takes_the_injection_labels_off():
     assert injection.desired_labels({"name": "a", "revision": "1-30"}, "1-30", "ambient") == {
-        "istio-injection": None, "istio.io/rev": None, "istio.io/dataplane-mode": "ambient"}
+        "istio-injection": None, "istio.io/rev": None, "istio.io/dataplane-mode": "ambient",
+        "istio.io/use-waypoint": None}
     assert injection.label_patch({"istio-injection": "enabled", "team": "a"}, injection.desired_labels(
         {"name": "a"}, None, "ambient")) == {"metadata": {"labels": {"istio-injection": None,
                                                                      "istio.io/dataplane-mode": "ambient"}}}
@@ -344,9 +345,29 @@ def test_ambient_enrolment_takes_the_injection_labels_off():
                                            "istio.io/dataplane-mode": "ambient"}
 
 
+def test_an_ambient_namespace_with_a_waypoint_gets_its_gateway_and_label():
+    """What istioctl waypoint apply writes, and the namespace label that sends its traffic there."""
+    assert injection.desired_labels({"name": "shop", "waypoint": True}, None, "ambient")["istio.io/use-waypoint"] \
+        == "waypoint"
+    assert injection.label_patch({"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint"},
+                                 injection.desired_labels({"name": "shop"}, None, "ambient")) == {
+        "metadata": {"labels": {"istio.io/use-waypoint": None}}}
+    (gateway,) = injection.waypoints([{"name": "shop", "waypoint": True}, {"name": "web"}], "1-31", "ambient")
+    assert (gateway["kind"], gateway["metadata"]["namespace"], gateway["metadata"]["name"]) == (
+        "Gateway", "shop", "waypoint")
+    assert gateway["spec"] == {"gatewayClassName": "istio-waypoint",
+                               "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]}
+    assert gateway["metadata"]["labels"]["istio.io/waypoint-for"] == "service"
+    assert gateway["metadata"]["labels"]["istio.io/rev"] == "1-31"
+    assert injection.waypoints([{"name": "shop", "waypoint": True, "state": "absent"}], "", "ambient") == []
+    with pytest.raises(MeshConfigError, match="shop: waypoint is for the ambient data plane"):
+        injection.waypoints([{"name": "shop", "waypoint": True}], "", "sidecar")
+
+
 def test_injection_uses_the_default_revision_when_an_entry_names_none():
     assert injection.desired_labels({"name": "a"}, "asm-1-28") == {"istio-injection": None, "istio.io/rev": "asm-1-28",
-                                                                   "istio.io/dataplane-mode": None}
+                                                                   "istio.io/dataplane-mode": None,
+                                                                   "istio.io/use-waypoint": None}
     assert injection.desired_labels({"name": "a", "revision": "1-30"}, "asm-1-28")["istio.io/rev"] == "1-30"
     ns = injection.labelled_namespaces(namespaces=[{"name": "shop"}], revision="asm-1-28",
                                        istio_namespace="aks-istio-system")[0]
