@@ -112,7 +112,8 @@ def test_check_mode_announces_what_manual_injection_creates_on_a_fresh_cluster(k
     injected = check.task("Inject with istioctl kube-inject and the revision's template")[0]["result"]
     assert injected["pending"] == ["Deployment legacy/web"] and injected["source"]["from"] == "planned", injected
     assert {("Namespace", None, "legacy"), ("Deployment", "legacy", "web")} <= would_create(check)
-    applied = check.task("Apply the injected workloads, or render them with the labelled namespaces")[0]["result"]
+    applied = check.task("Apply the waypoints and the injected workloads, or render them with the labelled "
+                         "namespaces")[0]["result"]
     assert applied["changed"] is True, applied
     said = check.task("Report the manual injection")[0]["result"]["msg"]
     assert said.startswith("would inject Deployment legacy/web once revision default is installed in "
