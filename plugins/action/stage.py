@@ -114,13 +114,14 @@ class ActionModule(PlannedActionModule):
             # absent: an empty folder (render prunes the files it wrote earlier)
             return RENDER, dict(definitions=objects if present else [], dest=args["render_dir"],
                                 stage=stages.folder(stage))
-        if not objects:
+        kinds = stages.prune_kinds(stage) if present and args["prune"] else []
+        if not objects and not kinds:
             return dict(changed=False, skipped=True, skip_reason="stage %s: no objects to apply" % stage.name)
+        # no objects, but kinds to prune: what the stage applied before its last object was taken out is deleted
         module_args = dict((option, args[option]) for option in CONNECTION_SPEC if args.get(option) is not None)
         module_args.update(definitions=objects, state=args["state"], field_manager=args["field_manager"],
                            force_conflicts=args["force_conflicts"], wait=args["wait"],
                            wait_timeout=args["wait_timeout"])
-        kinds = stages.prune_kinds(stage)
-        if present and args["prune"] and kinds:
+        if kinds:
             module_args["prune"] = dict(label_selector=stages.prune_selector(stage), kinds=kinds)
         return APPLY, module_args

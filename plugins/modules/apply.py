@@ -94,6 +94,9 @@ options:
     description:
       - Delete objects that carry O(prune.label_selector), are of one of O(prune.kinds), were applied by this
         O(field_manager), and are not in the batch. Opt-in.
+      - An empty batch with O(prune) applies nothing and deletes every object the selector selects, in every
+        namespace unless O(prune.namespaces) is given - what an earlier batch applied, now that its last object
+        was taken out. Its selector must name both ownership labels.
     type: dict
     suboptions:
       label_selector:
@@ -113,7 +116,8 @@ options:
         elements: dict
         required: true
       namespaces:
-        description: Namespaces to prune in. Defaults to the namespaces of the batch.
+        description: Namespaces to prune in. Defaults to the namespaces of the batch (with an empty batch, every
+          namespace).
         type: list
         elements: str
   apply_order:

@@ -62,8 +62,10 @@ options:
     type: str
   definitions:
     description:
-      - The stage's objects, as the stage filters build them. An empty list applies nothing (the task is skipped);
-        in render mode it empties the stage's folder.
+      - The stage's objects, as the stage filters build them. An empty list applies nothing - with O(state=present)
+        and O(prune), it deletes what the stage applied before, in every namespace (the last waypoint or policy
+        taken out of the inventory); the task is skipped for a stage that prunes nothing or with O(prune=false). In
+        render mode it empties the stage's folder.
     type: list
     elements: dict
     required: true

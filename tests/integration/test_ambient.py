@@ -113,11 +113,14 @@ def test_a_waypoint_istiod_deploys_and_an_l7_policy_attached_to_it(kube_api, kub
                                              "name": "waypoint"}]
     lint = [t for t in first.results if t["action"] == "aksmesh.istio.mesh_lint"]
     assert lint and not [m for t in lint for m in t["result"].get("messages", []) if m["code"] == "AKM0014"]
-    # without waypoint the namespace's traffic no longer goes to it: the label goes (cleanup.yml removes the Gateway;
-    # the injection stage prunes it while it applies other waypoints)
+    # without waypoint the namespace's traffic no longer goes to it: the label goes, and the injection stage prunes
+    # the last waypoint (its batch is empty), whose Deployment the garbage collector then removes
     inv = inventory(tmp_path, {"aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig,
                                "aksmesh_gateway_api_crds": True, "aksmesh_gateway_api_proxy": "file:///nonexistent",
                                "mesh_injection_namespaces": [{"name": "shop"}]})
     second = run_playbook(REPO / "site.yml", tmp_path, inventory=inv, tags="injection")
     assert second.rc == 0, second.stdout[-4000:]
     assert "istio.io/use-waypoint" not in kube_api.get("v1", "Namespace", None, "shop")["metadata"]["labels"]
+    assert kube_api.get("gateway.networking.k8s.io/v1", "Gateway", "shop", "waypoint") is None
+    kube_api.wait_for(lambda: kube_api.get("apps/v1", "Deployment", "shop", "waypoint") is None,
+                      "the garbage collector removing the waypoint's Deployment", timeout=60)

@@ -96,7 +96,9 @@ def _prune(p):
 
 def load(module):
     """The batch's objects and, with continue_on_error, the invalid ones as (object, message) pairs; fails on
-    a bad namespace name, an empty batch or a prune kind without apiVersion and kind."""
+    a bad namespace name, an empty batch that prunes nothing or a prune kind without apiVersion and kind. An empty
+    batch with prune deletes what an earlier batch of the same labels applied (a stage's last object taken out of the
+    inventory)."""
     p = module.params
     names.require(module, [("Namespace", p["namespace"], "namespace")] + [
         ("Namespace", ns, "prune.namespaces[%d]" % i) for i, ns in enumerate(_prune(p).get("namespaces") or [])])
@@ -106,8 +108,9 @@ def load(module):
     pairs += manifests.expand(manifests.load_paths(p["src"]))
     invalid = [] if p["continue_on_error"] else None
     objs = manifests.normalize(pairs, invalid)
-    if not objs and not invalid:
-        module.fail_json(msg="nothing to apply: give definitions or src with at least one object")
+    if not objs and not invalid and not (p["prune"] and p["state"] == "present"):
+        module.fail_json(msg="nothing to apply: give definitions or src with at least one object (or, to delete "
+                             "what an earlier batch applied, prune)")
     for spec in _prune(p).get("kinds") or []:
         if not spec.get("apiVersion") or not spec.get("kind"):
             module.fail_json(msg="prune.kinds entries need apiVersion and kind, got %s" % spec)
@@ -142,6 +145,14 @@ def selector_problem(selector, objs):
                     "each as key=value (a set-based, != or existence requirement selects more than the batch's own)"
                     % (selector, requirement.strip()))
         wanted[match.group(1)] = match.group(2)
+    if not objs:
+        # nothing to compare with: the selector must name both ownership labels, or prune deletes other stages' objects
+        missing = [key for key in OWNERSHIP if not wanted.get(key)]
+        if missing:
+            return ("%r does not name %s: an empty batch prunes every object of prune.kinds the selector selects, so "
+                    "it must name the ownership labels of the objects to delete, for example %s=aksmesh,%s=<stage>"
+                    % (selector, " and ".join(missing), MANAGED_BY, STAGE))
+        return None
     shared = None
     for obj in objs:
         labels = (obj.get("metadata") or {}).get("labels") or {}

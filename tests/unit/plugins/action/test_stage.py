@@ -168,10 +168,22 @@ def test_the_connection_reaches_apply_as_given():
     assert "host" not in args and "api_key" not in args and "ssl_ca_cert" not in args
 
 
-def test_no_objects_to_apply_skips_the_task():
-    result, calls = run({"definitions": []})
-    assert calls == [] and result["skipped"] is True and result["changed"] is False
-    assert result["skip_reason"] == "stage mtls: no objects to apply"
+def test_no_objects_to_apply_or_prune_skips_the_task():
+    for args, role in (({"definitions": []}, "aksmesh.istio.mesh_secrets"),  # a stage that prunes nothing
+                       ({"definitions": [], "prune": False}, "aksmesh.istio.mesh_mtls"),
+                       ({"definitions": [], "state": "absent"}, "aksmesh.istio.mesh_mtls")):
+        result, calls = run(args, role=role)
+        assert calls == [] and result["skipped"] is True and result["changed"] is False
+        assert result["skip_reason"].endswith(": no objects to apply")
+
+
+def test_no_objects_of_a_stage_that_prunes_prunes_what_it_applied_before():
+    """The last object of a stage taken out of the inventory (a namespace's waypoint) is deleted, not left behind."""
+    _result, calls = run({"definitions": []}, role="aksmesh.istio.mesh_injection")
+    args = calls[0]["args"]
+    assert calls[0]["module"] == "aksmesh.istio.apply" and args["definitions"] == []
+    assert args["prune"] == {"label_selector": stages.prune_selector(stages.BY_NAME["injection"]),
+                             "kinds": stages.prune_kinds(stages.BY_NAME["injection"])}
 
 
 def test_render_mode_writes_the_stage_folder_with_render():

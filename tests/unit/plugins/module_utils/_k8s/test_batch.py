@@ -41,7 +41,12 @@ def test_load_expands_definitions_and_files(tmp_path):
 
 
 @pytest.mark.parametrize("params,message", [
-    ({"definitions": []}, "nothing to apply: give definitions or src with at least one object"),
+    ({"definitions": []}, "nothing to apply: give definitions or src with at least one object (or, to delete what "
+                          "an earlier batch applied, prune)"),
+    # an empty batch prunes only in state present
+    ({"definitions": [], "state": "absent", "prune": {"kinds": [], "label_selector": "a=b"}},
+     "nothing to apply: give definitions or src with at least one object (or, to delete what an earlier batch "
+     "applied, prune)"),
     ({"definitions": [cm("a")], "prune": {"kinds": [{"kind": "ConfigMap"}]}},
      "prune.kinds entries need apiVersion and kind, got {'kind': 'ConfigMap'}"),
 ])
@@ -166,6 +171,31 @@ def labelled(name, **labels):
 
 
 STAGED = dict((("app.kubernetes.io/managed-by", "aksmesh"), ("aksmesh.io/stage", "mtls")))
+
+
+def test_an_empty_batch_with_prune_deletes_what_an_earlier_batch_applied_in_every_namespace():
+    """The last waypoint (or policy) taken out of the inventory: the stage's batch is empty, its objects still go."""
+    api = CountingApi()
+    ap.ApplyEngine(api).apply_all([labelled("old", **STAGED), dict(labelled("other", **STAGED), metadata=dict(
+        labelled("other", **STAGED)["metadata"], namespace="elsewhere"))])
+    module = FakeModule(definitions=[], prune={"kinds": [{"apiVersion": "v1", "kind": "ConfigMap"}],
+                                               "label_selector": "app.kubernetes.io/managed-by=aksmesh,"
+                                                                 "aksmesh.io/stage=mtls", "namespaces": None})
+    objs, _invalid = batch.load(module)
+    assert objs == []
+    out = batch.apply_batch(module, ap.ApplyEngine(api), api, objs)
+    assert sorted((r["namespace"], r["name"], r["action"]) for r in out["results"]) == [
+        ("elsewhere", "other", "pruned"), ("shop", "old", "pruned")]
+    assert out["changed"] is True
+
+
+def test_an_empty_batch_prunes_only_by_both_ownership_labels():
+    module = FakeModule(definitions=[], prune={"kinds": [{"apiVersion": "v1", "kind": "ConfigMap"}],
+                                               "label_selector": "app.kubernetes.io/managed-by=aksmesh",
+                                               "namespaces": None})
+    with pytest.raises(Failed) as failed:
+        batch.load(module)
+    assert "does not name aksmesh.io/stage: an empty batch prunes every object" in failed.value.args[0]["msg"]
 
 
 @pytest.mark.parametrize("selector,needle", [
