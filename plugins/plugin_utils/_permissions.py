@@ -113,8 +113,10 @@ RULES = {
     "certs": {None: [Rule("cert-manager.io", ("certificates", "issuers", "clusterissuers"), OWN),
                      Rule(CORE, ("secrets",), READ)]},
     "gateways": {None: [Rule("networking.istio.io", ISTIO_ROUTING, OWN), Rule(CORE, ("services",), READ),
-                        # the Gateway API ingress (aksmesh_ingress_api gateway_api; pruned after a switch of API)
-                        Rule("gateway.networking.k8s.io", ("gateways", "httproutes", "referencegrants"), OWN)]},
+                        # the Gateway API ingress (aksmesh_ingress_api gateway_api; pruned after a switch of API),
+                        # and the ConfigMap of its Service's options (the source ranges)
+                        Rule("gateway.networking.k8s.io", ("gateways", "httproutes", "referencegrants"), OWN),
+                        Rule(CORE, ("configmaps",), OWN)]},
     "egress": {None: [Rule("networking.istio.io", ("serviceentries",) + ISTIO_ROUTING, OWN),
                       Rule(CORE, ("namespaces",), READ)]},
     "traffic": {None: [Rule("networking.istio.io", ("virtualservices", "destinationrules"), OWN)]},

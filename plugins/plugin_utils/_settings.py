@@ -346,11 +346,6 @@ def _check_combinations(s):
             _fail("ingress_api", "is gateway_api, but the AKS add-on's Gateway API support needs revision asm-%d-%d "
                                  "or later, and aksmesh_revision is %s: upgrade the add-on (upgrade.yml) first, or "
                                  "keep aksmesh_ingress_api istio" % (floor + (revision,)))
-        if s["ingress_source_ranges"]:
-            _fail("ingress_source_ranges", "is set, but with aksmesh_ingress_api gateway_api istiod deploys the "
-                                           "gateway's Service, and a Gateway's infrastructure carries only labels and "
-                                           "annotations: restrict the clients with an AuthorizationPolicy on the "
-                                           "gateway (mesh_authz), or use aksmesh_ingress_api istio")
         if s["gateway_api_crds"] is None and not _methods.BY_NAME[method].managed_gateway_api:
             s["gateway_api_crds"] = True  # the add-on's are AKS's managed Gateway API CRDs
     s["gateway_api_crds"] = bool(s["gateway_api_crds"])

@@ -119,8 +119,10 @@ STAGES = (
     _stage("certs", 45, roles=["mesh_certs"], tags=["mesh", "certs"], cleanup="mesh_config", preflight=["gateways"],
            prune=[("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"),
                   ("cert-manager.io/v1", "ClusterIssuer")]),
+    # with the Gateway API ingress, the ConfigMap of its Service's options (the source ranges) too
     _stage("gateways", 50, roles=["mesh_gateways"], tags=["mesh", "gateways"], cleanup="mesh_config",
-           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE] + list(GATEWAY_API_KINDS), preflight=[]),
+           prune=[GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE] + list(GATEWAY_API_KINDS) + [("v1", "ConfigMap")],
+           preflight=[]),
     _stage("egress", 60, roles=["mesh_egress"], tags=["mesh", "egress"], cleanup="mesh_config",
            prune=[SERVICE_ENTRY, GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE], preflight=[]),
     _stage("traffic", 70, roles=["mesh_traffic"], tags=["mesh", "traffic"], cleanup="mesh_config",

@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import yaml
+
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress import static_ip_service
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, name_of, obj, require, unique_names)
@@ -28,6 +30,8 @@ from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.gateways i
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REFERENCE_GRANT = "gateway.networking.k8s.io/v1beta1"
 CLASS = "istio"
+# the ConfigMap of a Gateway's service options (Istio's gateway customization through parametersRef)
+OPTIONS = "%s-options"
 # the istio matches' string forms, as HTTPRoute match types
 STRING_MATCH = {"exact": "Exact", "prefix": "PathPrefix", "regex": "RegularExpression"}
 VALUE_MATCH = {"exact": "Exact", "regex": "RegularExpression"}
@@ -339,20 +343,36 @@ def backend_hosts(routes):
                       for route in routes for ref in _service_refs(route)))
 
 
+def service_options(gateway, namespace, service_spec):
+    """The ConfigMap of Istio's gateway customization (``spec.infrastructure.parametersRef``) that overlays
+    ``service_spec`` on the Service istiod deploys for ``gateway`` (the fields a Gateway's infrastructure cannot
+    carry, such as ``loadBalancerSourceRanges``); istiod merges its ``service`` key into that Service."""
+    overlay = yaml.safe_dump({"spec": service_spec}, default_flow_style=False, sort_keys=True)
+    return obj("v1", "ConfigMap", OPTIONS % gateway, namespace, None, data={"service": overlay})
+
+
 def ingress_manifests(gateways, virtual_services, destination_rules, ingress_namespace, ingress_gateway, ingress_ip,
-                      ingress_ip_resource_group, ingress_pip_name, ingress_revision):
+                      ingress_ip_resource_group, ingress_pip_name, ingress_revision, ingress_source_ranges=None):
     """The gateways stage's objects with the Gateway API ingress: the Gateway ``ingress_gateway`` with the static IP's
     AKS annotations (the static IP stage's public IP resource by name, else the address) and, with a control-plane
     revision, its ``istio.io/rev`` label (the istiod of that revision deploys it: with two revisions running, as
     during a canary upgrade, the other would take it otherwise), its HTTPRoutes and ReferenceGrants, then the
-    DestinationRules, exported to the ingress namespace when a route uses their host."""
-    _spec, annotations = static_ip_service({"ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group,
-                                            "pip_name": ingress_pip_name})
+    DestinationRules, exported to the ingress namespace when a route uses their host. With source ranges, the
+    Gateway names the ConfigMap (``service_options``) that gives its Service ``loadBalancerSourceRanges``."""
+    spec, annotations = static_ip_service({"ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group,
+                                           "pip_name": ingress_pip_name, "source_ranges": ingress_source_ranges})
     objects = gateway_api_manifests(gateways, virtual_services, ingress_namespace, ingress_gateway, annotations)
-    if ingress_revision and ingress_revision != "default":
-        for item in objects:
-            if item["kind"] == "Gateway":
-                item["metadata"].setdefault("labels", {})["istio.io/rev"] = ingress_revision
+    options = []
+    if spec:
+        options = [service_options(ingress_gateway, ingress_namespace, spec)]
+    for item in objects:
+        if item["kind"] != "Gateway":
+            continue
+        if ingress_revision and ingress_revision != "default":
+            item["metadata"].setdefault("labels", {})["istio.io/rev"] = ingress_revision
+        if options:
+            item["spec"].setdefault("infrastructure", {})["parametersRef"] = {
+                "group": "", "kind": "ConfigMap", "name": options[0]["metadata"]["name"]}
     routes = dict((host, [ingress_namespace]) for host in backend_hosts(
         [o for o in objects if o["kind"] == "HTTPRoute"]))
-    return objects + [destination_rule(dr, routes) for dr in destination_rules or []]
+    return options + objects + [destination_rule(dr, routes) for dr in destination_rules or []]

@@ -4,20 +4,23 @@ Istio with no ingress gateway of its own (no IstioOperator component, no gateway
 stage's one ``Gateway``, which the real istiod deploys with the static IP's AKS annotations; requests through that
 gateway's real Envoy reach the shop with the gateway's identity, follow an HTTPRoute's header match and weights, and
 get through the authorization stage's default deny; a second run changes nothing; a switch of API either way serves
-and prunes the other API's objects."""
+and prunes the other API's objects; source ranges reach the deployed Service and the load balancer drops other
+networks."""
 
 import json
 
 import pytest
 
 from tests.integration.traffic.conftest import INGRESS, HOST, SHOP, running_mesh, service, status_counts, versions
+from tests.support.cluster import NODE_IP, tool_paths
+from tests.support.dataplane import http_request
 from tests.support.loopback import file_server
-from tests.support.cluster import tool_paths
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 ZIP_PATH = "/sigs.k8s.io/gateway-api/@v/v1.6.0.zip"
 STATIC_IP = "51.124.9.10"
 INGRESS_NS = "istio-ingress"
+ELSEWHERE = "198.19.100.1"  # a client address of this machine outside the node's network (as test_traffic's)
 
 
 @pytest.fixture(scope="module", params=["istioctl", "helm"])
@@ -130,3 +133,37 @@ def test_a_switch_of_api_each_way_prunes_the_other_apis_objects(shop):
     assert cluster.get(GATEWAY_API, "HTTPRoute", SHOP, "web-ingress")
     shop.plane.wait_ready(INGRESS_NS, timeout=120)
     answers()
+
+
+@pytest.mark.parametrize("gw_mesh", ["istioctl"], indirect=True)
+def test_source_ranges_reach_the_service_istiod_deploys_and_the_load_balancer_drops_other_networks(shop):
+    """aksmesh_ingress_source_ranges with the Gateway API: the gateways stage writes the ConfigMap of Istio's gateway
+    customization and the Gateway names it (spec.infrastructure.parametersRef); the real istiod merges its service
+    overlay into the Service it deployed, and the real kube-proxy drops a client of another network at the load
+    balancer address while the node (in the range) gets 200; unset, the ConfigMap is pruned, istiod takes the field
+    back and the other client gets through again. On the istioctl mesh only: the Gateway is the same for Helm."""
+    cluster = shop.cluster
+
+    def from_elsewhere():  # a client address of this machine outside the node's network
+        try:
+            return http_request(shop.ingress_ip, 80, "/", headers={"Host": HOST}, timeout=2.0, source=ELSEWHERE)[0]
+        except OSError:
+            return 0  # no answer: dropped
+
+    def ranges():
+        return cluster.get("v1", "Service", INGRESS_NS, "ingress-istio")["spec"].get("loadBalancerSourceRanges")
+    assert from_elsewhere() == 200
+    shop.site("gateways", aksmesh_ingress_source_ranges=[f"{NODE_IP}/32", "203.0.113.0/24"])
+    gateway = cluster.get(GATEWAY_API, "Gateway", INGRESS_NS, "ingress")
+    assert gateway["spec"]["infrastructure"]["parametersRef"] == {"group": "", "kind": "ConfigMap",
+                                                                  "name": "ingress-options"}
+    assert cluster.get("v1", "ConfigMap", INGRESS_NS, "ingress-options")
+    shop.eventually(lambda: ranges() == [f"{NODE_IP}/32", "203.0.113.0/24"], "istiod to merge the source ranges")
+    shop.eventually(lambda: from_elsewhere() == 0, "kube-proxy to drop the other network's requests")
+    assert status_counts(shop.through_gateway(count=5)) == {200: 5}  # the node is in the range
+    shop.site("gateways")  # unset again
+    assert cluster.get("v1", "ConfigMap", INGRESS_NS, "ingress-options") is None
+    assert "parametersRef" not in cluster.get(GATEWAY_API, "Gateway", INGRESS_NS, "ingress")["spec"].get(
+        "infrastructure", {})
+    shop.eventually(lambda: not ranges(), "istiod to take the source ranges back")
+    shop.eventually(lambda: from_elsewhere() == 200, "the other network to get through the gateway again")

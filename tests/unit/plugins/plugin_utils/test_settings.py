@@ -190,8 +190,6 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-28",
       "ingress_namespace": "aks-istio-system"},
      r"aksmesh_ingress_namespace 'aks-istio-system': the AKS add-on's own namespace"),
-    ({"ingress_api": "gateway_api", "ingress_source_ranges": ["203.0.113.0/24"]},
-     r"aksmesh_ingress_source_ranges: is set, but with aksmesh_ingress_api gateway_api istiod deploys"),
     ({"gateway_api_proxy": "proxy.golang.org"},
      r"aksmesh_gateway_api_proxy: 'proxy.golang.org' is not a Go module proxy's address: give its http://, https:// or "
      r"file:// URL"),

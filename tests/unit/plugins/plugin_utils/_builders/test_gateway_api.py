@@ -3,6 +3,7 @@ what is translated, and each field the Gateway API's standard channel cannot exp
 istiod and Envoy take these objects in tests/integration/harness/test_gateway_api.py."""
 
 import pytest
+import yaml
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders import gateway_api
@@ -145,3 +146,20 @@ def test_the_ingress_of_a_revision_is_labelled_for_its_istiod_and_its_routes_exp
                                           "default")
     assert "istio.io/rev" not in plain[0]["metadata"].get("labels", {})
     assert plain[0]["spec"]["infrastructure"] == {"annotations": ANNOTATIONS}
+
+
+def test_source_ranges_reach_the_deployed_service_through_a_configmap_the_gateway_names():
+    """A Gateway's infrastructure carries labels and annotations only: the source ranges go into the ConfigMap of
+    Istio's gateway customization, whose service overlay istiod merges into the Service it deploys."""
+    objects = gateway_api.ingress_manifests([GATEWAY], [ROUTE], [], "istio-ingress", "ingress", "51.124.9.10", "", "",
+                                            "default", ["203.0.113.0/24", "198.51.100.7/32"])
+    options, gateway = objects[0], objects[1]
+    assert (options["kind"], options["metadata"]["namespace"], options["metadata"]["name"]) == (
+        "ConfigMap", "istio-ingress", "ingress-options")
+    assert yaml.safe_load(options["data"]["service"]) == {
+        "spec": {"loadBalancerSourceRanges": ["203.0.113.0/24", "198.51.100.7/32"]}}
+    assert gateway["kind"] == "Gateway" and gateway["spec"]["infrastructure"] == {
+        "annotations": ANNOTATIONS, "parametersRef": {"group": "", "kind": "ConfigMap", "name": "ingress-options"}}
+    # without them, neither the ConfigMap nor the reference
+    plain = gateway_api.ingress_manifests([GATEWAY], [ROUTE], [], "istio-ingress", "ingress", "", "", "", "", [])
+    assert plain[0]["kind"] == "Gateway" and "infrastructure" not in plain[0]["spec"]
