@@ -52,6 +52,8 @@ DEFAULTS = {
     "access_check": ("bool", True),
     "static_ip": ("bool", True),
     "istioctl_download": ("bool", True),
+    # the sha256 of the istioctl archive the run downloads, pinned in the inventory (not read beside the archive)
+    "istioctl_sha256": ("str", None),
     "secrets": ("bool", True),
     "addons": ("bool", True),
     "sample": ("bool", False),
@@ -110,6 +112,7 @@ POLL_RANGE = (1, 60)
 # \Z as in module_utils/_k8s/names.py, not $: "$" also matches before a trailing newline ("asm-1-28\n")
 ADDON_REVISION = re.compile(r"^asm-[0-9]+-[0-9]+\Z")
 ISTIO_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?\Z")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 def _needs(s, azure, render):
@@ -276,6 +279,13 @@ def _check_choices(s):
             s["poll_interval"], POLL_RANGE[0], POLL_RANGE[1]))
     if not ISTIO_VERSION.match(s["istio_version"]):
         _fail("istio_version", "%r is not an Istio release such as 1.30.0" % s["istio_version"])
+    if s["istioctl_sha256"] is not None:
+        if not SHA256.match(s["istioctl_sha256"]):
+            _fail("istioctl_sha256", "%r is not a sha256: give the 64 lowercase hex digits of istioctl-%s-linux-<arch>"
+                                     ".tar.gz, checked out of band" % (s["istioctl_sha256"], s["istio_version"]))
+        if not s["istioctl_download"]:
+            _fail("istioctl_sha256", "is set, but aksmesh_istioctl_download is false: no istioctl is downloaded to "
+                                     "check against it. Fix: unset one of them")
     kubeconfig = s["kubeconfig"]
     if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
         _fail("kubeconfig", "expected a path or a kubeconfig mapping, got %s" % type(kubeconfig).__name__)
@@ -494,6 +504,7 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
         # how render mode writes a Helm chart (manifests or flux), and the Kubernetes version helm template renders for
         "render_helm": {"as": s["render_helm_as"], "kube_version": _render_kube_version(s)},
         "istio_version": s["istio_version"],
+        "istioctl_sha256": s["istioctl_sha256"] or "",
         "revision": revision,
         "ingress": ingress,
         "egress": gateways.get("egress") or {},

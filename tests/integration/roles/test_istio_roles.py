@@ -41,7 +41,8 @@ def istioctl_play(releases, install_dir, **extra):
     """The istioctl role from the loopback release server; run it with cache_env(): a download cache per test."""
     return [{"name": "istioctl", "hosts": "localhost", "gather_facts": False, "roles": [
         {"role": "aksmesh.istio.istioctl", "vars": dict({"istioctl_version": VERSION, "istioctl_base_url": releases.url,
-                                                         "istioctl_install_dir": str(install_dir)}, **extra)}]}]
+                                                         "istioctl_install_dir": str(install_dir),
+                                                         "istioctl_checksum": ""}, **extra)}]}]
 
 
 def cache_env(tmp_path):
@@ -73,6 +74,17 @@ def test_wrong_checksum_fails_and_installs_nothing(releases, tmp_path):
     assert not (install_dir / "istioctl").exists()
     assert not list(pathlib.Path("/tmp").glob("aksmesh-istioctl-*"))
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]  # no partial download left
+
+
+def test_a_pinned_checksum_is_checked_without_reading_one_from_the_release(releases, tmp_path):
+    """aksmesh_istioctl_sha256 (istioctl_checksum): the archive is checked against the inventory's pin, and no checksum
+    is read from where the archive comes from."""
+    data = releases.files[f"/{VERSION}/{ARCHIVE}"]
+    run = run_playbook(istioctl_play(releases, tmp_path / "bin", istioctl_checksum=hashlib.sha256(data).hexdigest()),
+                       tmp_path, env=cache_env(tmp_path))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert [e.path for e in releases.requests()] == [f"/{VERSION}/{ARCHIVE}"]
+    assert os.access(tmp_path / "bin" / "istioctl", os.X_OK)
 
 
 def test_the_archive_is_of_the_controllers_architecture_or_the_one_named(releases, tmp_path):

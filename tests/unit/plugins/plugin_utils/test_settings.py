@@ -190,6 +190,9 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-28",
       "ingress_namespace": "aks-istio-system"},
      r"aksmesh_ingress_namespace 'aks-istio-system': the AKS add-on's own namespace"),
+    ({"istioctl_sha256": "ABC"}, r"aksmesh_istioctl_sha256: 'ABC' is not a sha256: give the 64 lowercase hex digits"),
+    ({"istioctl_sha256": "0" * 64, "istioctl_download": False},
+     r"aksmesh_istioctl_sha256: is set, but aksmesh_istioctl_download is false"),
     ({"gateway_api_proxy": "proxy.golang.org"},
      r"aksmesh_gateway_api_proxy: 'proxy.golang.org' is not a Go module proxy's address: give its http://, https:// or "
      r"file:// URL"),
