@@ -48,6 +48,10 @@ DEFAULTS = {
     "ingress_ip": ("str", None),
     "ingress_ip_resource_group": ("str", None),
     "ingress_source_ranges": ("list", None),
+    # a switch of aksmesh_ingress_api with both ingresses serving: the other API's ingress stays (with
+    # aksmesh_ingress_ip) while the chosen one serves beside it (with aksmesh_ingress_migration_ip)
+    "ingress_migration": ("bool", False),
+    "ingress_migration_ip": ("str", None),
     "preflight": ("bool", True),
     "access_check": ("bool", True),
     "static_ip": ("bool", True),
@@ -300,6 +304,11 @@ def _check_choices(s):
             ipaddress.IPv4Address(s["ingress_ip"])
         except ValueError:
             _fail("ingress_ip", "%r is not an IPv4 address" % s["ingress_ip"])
+    if s["ingress_migration_ip"] is not None:
+        try:
+            ipaddress.IPv4Address(s["ingress_migration_ip"])
+        except ValueError:
+            _fail("ingress_migration_ip", "%r is not an IPv4 address" % s["ingress_migration_ip"])
     for index, cidr in enumerate(s["ingress_source_ranges"] or []):
         try:
             ipaddress.ip_network(cidr if isinstance(cidr, str) else "", strict=True)
@@ -356,6 +365,7 @@ def _check_combinations(s):
             _fail("ingress_api", "is gateway_api, but the AKS add-on's Gateway API support needs revision asm-%d-%d "
                                  "or later, and aksmesh_revision is %s: upgrade the add-on (upgrade.yml) first, or "
                                  "keep aksmesh_ingress_api istio" % (floor + (revision,)))
+    if s["ingress_api"] == "gateway_api" or s["ingress_migration"]:  # one side of a migration is the Gateway API's
         if s["gateway_api_crds"] is None and not _methods.BY_NAME[method].managed_gateway_api:
             s["gateway_api_crds"] = True  # the add-on's are AKS's managed Gateway API CRDs
     s["gateway_api_crds"] = bool(s["gateway_api_crds"])
@@ -372,6 +382,35 @@ def _check_combinations(s):
                      "aksmesh_install_method istioctl or helm")
     if s["ingress_ip_resource_group"] is not None and s["ingress_ip"] is None:
         _fail("ingress_ip_resource_group", "is set without aksmesh_ingress_ip: name the address too")
+    _check_migration(s, method)
+
+
+def _check_migration(s, method):
+    if s["ingress_migration"] and method == "aks_addon":
+        _fail("ingress_migration", "is true, but the AKS add-on's ingress gateways are the add-on's: switch "
+                                   "aksmesh_ingress_api in one run there, or use aksmesh_install_method istioctl or "
+                                   "helm")
+    if s["ingress_migration_ip"] is not None and not s["ingress_migration"]:
+        _fail("ingress_migration_ip", "is set, but aksmesh_ingress_migration is false: the address is the new "
+                                      "ingress's while both serve. Fix: set aksmesh_ingress_migration: true, or, "
+                                      "once the migration is over, give the address as aksmesh_ingress_ip")
+    if s["ingress_migration_ip"] is not None and s["ingress_migration_ip"] == s["ingress_ip"]:
+        _fail("ingress_migration_ip", "%s is aksmesh_ingress_ip too: while both ingresses serve, the old one keeps "
+                                      "aksmesh_ingress_ip and the new one needs another address (one Azure public "
+                                      "IP serves one Service's ports)" % s["ingress_migration_ip"])
+
+
+def _migration(s, method, revision, gateways):
+    """While ``aksmesh_ingress_migration`` holds, the other API's ingress serves beside the chosen one: its row joins
+    the gateways (``ingress_migration``: the network and authorization policies let both in). What the roles read:
+    ``enabled``, ``from`` (the other API) and ``ip`` (the chosen ingress's address meanwhile)."""
+    if not s["ingress_migration"]:
+        return {"enabled": False, "from": "", "ip": ""}
+    other = "istio" if s["ingress_api"] == "gateway_api" else "gateway_api"
+    row = topology(method, s["istio_namespace"] or "", s["ingress_namespace"] or "", s["egress_namespace"] or "",
+                   revision, ingress_api=other)["gateways"]["ingress"]
+    gateways["ingress_migration"] = dict(row, name="ingress_migration")
+    return {"enabled": True, "from": other, "ip": s["ingress_migration_ip"] or ""}
 
 
 def _credentials_dest(given, host):
@@ -481,6 +520,7 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
     if render:
         render_dir = s["render_dir"] or os.path.join(cwd or os.getcwd(), "rendered", host or "localhost")
     gateways = topo.pop("gateways")
+    migration = _migration(s, method, revision, gateways)
     # the ingress API, and the Gateway API ingress's Gateway (istiod deploys it as the row's service)
     ingress = dict(gateways["ingress"], api=s["ingress_api"],
                    gateway=GATEWAY_API_INGRESS if s["ingress_api"] == "gateway_api" else "",
@@ -489,7 +529,14 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
                    method_service=ingress_service(method)[0],
                    ip=s["ingress_ip"] or "",
                    ip_resource_group=s["ingress_ip_resource_group"] or "",
-                   source_ranges=s["ingress_source_ranges"] or [])
+                   source_ranges=s["ingress_source_ranges"] or [],
+                   migration=migration,
+                   # the API whose ingress takes the static IP (aksmesh_ingress_ip, the static IP stage's): the old
+                   # one while both serve
+                   static_ip_api=migration["from"] or s["ingress_api"])
+    if migration["from"] == "istio":
+        # Istio's Gateways select the install method's gateway, which serves beside the Gateway API's
+        ingress["selector"] = gateways["ingress_migration"]["selector"]
     azure = bool(s["resource_group"]) and not render
     credentials = _credentials_dest(credentials_dest, host)
     host_stages = _host_stages(s, azure, render, method)
@@ -508,7 +555,8 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
         "revision": revision,
         "ingress": ingress,
         "egress": gateways.get("egress") or {},
-        "gateways": [gateways[k] for k in ("ingress", "ingress_internal", "egress") if k in gateways],
+        "gateways": [gateways[k] for k in ("ingress", "ingress_migration", "ingress_internal", "egress")
+                     if k in gateways],
         "azure": {"resource_group": s["resource_group"] or "", "cluster_name": s["cluster_name"] or "",
                   "enabled": azure},
         # credentials_dest: the file the credentials stage writes the kubeconfig to (when it runs)

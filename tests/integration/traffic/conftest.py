@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import pathlib
+import threading
 import time
 
 import pytest
@@ -65,6 +67,44 @@ def service_account(name):
 SHOP_OBJECTS = [service_account("web"), service_account("client"), service("web"),
                 workload("web", "v1", service_account="web"), workload("web", "v2", service_account="web"),
                 workload("client", "v1", port=None, service_account="client")]
+
+
+class Load:
+    """GET through the gateway every ``interval`` seconds until stopped (bounded: ``limit`` requests at most)."""
+
+    def __init__(self, address, interval=0.05, limit=8000):
+        self.address, self.interval, self.limit = address, interval, limit
+        self.answers = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set() and len(self.answers) < self.limit:
+            self.once()
+            self._stop.wait(self.interval)
+
+    def once(self):
+        """One GET through the gateway, recorded; its status (0: no answer)."""
+        started = time.monotonic()
+        try:
+            status, _headers, body = dataplane_mod.http_request(self.address, 80, "/load", headers={"Host": HOST},
+                                                                source=NODE_IP, timeout=3)
+            self.answers.append((started, status, json.loads(body).get("pod") if status == 200 else body[:200]))
+        except OSError as exc:
+            status = 0
+            self.answers.append((started, 0, f"{type(exc).__name__}: {exc}"))
+        return status
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def failures(self):
+        return [a for a in self.answers if a[1] != 200]
 
 
 @dataclasses.dataclass

@@ -3,15 +3,16 @@ stack: site.yml installs the pinned Gateway API CRDs (the gateway-api stage, fro
 Istio with no ingress gateway of its own (no IstioOperator component, no gateway chart release), and the gateways
 stage's one ``Gateway``, which the real istiod deploys with the static IP's AKS annotations; requests through that
 gateway's real Envoy reach the shop with the gateway's identity, follow an HTTPRoute's header match and weights, and
-get through the authorization stage's default deny; a second run changes nothing; a switch of API either way serves
-and prunes the other API's objects; source ranges reach the deployed Service and the load balancer drops other
+get through the authorization stage's default deny; a second run changes nothing; a migration of API either way
+serves throughout and prunes the old API's objects; source ranges reach the deployed Service and the load balancer drops other
 networks."""
 
 import json
 
 import pytest
 
-from tests.integration.traffic.conftest import INGRESS, HOST, SHOP, running_mesh, service, status_counts, versions
+from tests.integration.traffic.conftest import (INGRESS, HOST, SHOP, Load, running_mesh, service, status_counts,
+                                                versions)
 from tests.support.cluster import NODE_IP, tool_paths
 from tests.support.dataplane import http_request
 from tests.support.loopback import file_server
@@ -19,6 +20,7 @@ from tests.support.loopback import file_server
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 ZIP_PATH = "/sigs.k8s.io/gateway-api/@v/v1.6.0.zip"
 STATIC_IP = "51.124.9.10"
+NEW_IP = "51.124.9.11"  # the new ingress's address while both serve (aksmesh_ingress_migration_ip)
 INGRESS_NS = "istio-ingress"
 ELSEWHERE = "198.19.100.1"  # a client address of this machine outside the node's network (as test_traffic's)
 
@@ -107,32 +109,57 @@ def test_the_default_deny_lets_the_gateway_istiod_deployed_through(shop):
     assert status_counts(shop.through_gateway("/via-gateway", count=5)) == {200: 5}
 
 
-def test_a_switch_of_api_each_way_prunes_the_other_apis_objects(shop):
-    """aksmesh_ingress_api back to istio: the install method's gateway with the static IP and Istio's Gateway and
-    VirtualService serve, and the gateways stage prunes the Gateway API objects it applied; then forth to
-    gateway_api again: the Gateway istiod deploys serves, and Istio's Gateway and VirtualService are pruned."""
+def test_a_migration_each_way_serves_without_a_failed_request_then_prunes_the_old_ingress(shop):
+    """aksmesh_ingress_migration, both ways (Gateway API to Istio's API, and back): the run that switches the API keeps
+    the old ingress serving on the static IP - no request through it fails during the run - while the new one comes
+    up beside it on the migration address, and afterwards both serve; the run that ends the migration, with the new
+    address as aksmesh_ingress_ip, prunes the old API's objects and gateway, with no failed request through the new
+    one. The policies let both gateways in meanwhile."""
     cluster = shop.cluster
+    method_service = INGRESS[shop.method][1]
 
-    def answers():
-        shop.eventually(lambda: status_counts(shop.through_gateway(count=3)) == {200: 3}, "the ingress to answer",
-                        timeout=120)
-    shop.site("all", aksmesh_ingress_api="istio")
-    assert cluster.get(GATEWAY_API, "HTTPRoute", SHOP) == []
-    assert cluster.get(GATEWAY_API, "Gateway", INGRESS_NS) == []
-    assert cluster.get("networking.istio.io/v1", "Gateway", INGRESS_NS, "shop-gw")
+    def serves(address):
+        shop.eventually(lambda: Load(address).once() == 200, f"the ingress at {address}", timeout=120)
+
+    def served_without_failure(load):
+        assert len(load.answers) > 10 and load.failures() == [], load.failures()[:5]
+    # Gateway API to Istio's API: the install method's gateway comes up on the migration address
+    with Load(STATIC_IP) as old:
+        shop.site("all", aksmesh_ingress_api="istio", aksmesh_ingress_migration=True,
+                  aksmesh_ingress_migration_ip=NEW_IP)
+        shop.plane.wait_ready(INGRESS_NS, timeout=120)
+        serves(NEW_IP)
+    served_without_failure(old)
+    assert cluster.get(GATEWAY_API, "HTTPRoute", SHOP, "web-ingress")
     assert cluster.get("networking.istio.io/v1", "VirtualService", SHOP, "web-ingress")
-    svc = cluster.wait_for(lambda: (cluster.get("v1", "Service", INGRESS_NS, INGRESS[shop.method][1]) or {})
-                           .get("status", {}).get("loadBalancer", {}).get("ingress"), "the method's gateway")
-    assert svc[0]["ip"] == STATIC_IP
-    shop.plane.wait_ready(INGRESS_NS, timeout=120)
-    answers()
-    shop.site("all")
+    svc = cluster.get("v1", "Service", INGRESS_NS, method_service)
+    assert svc["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == NEW_IP
+    principals = cluster.get("security.istio.io/v1", "AuthorizationPolicy", SHOP, "allow-ingress-gateway")[
+        "spec"]["rules"][0]["from"][0]["source"]["principals"]
+    assert f"cluster.local/ns/{INGRESS_NS}/sa/ingress-istio" in principals and len(principals) == 2, principals
+    assert status_counts(shop.through_gateway(count=3)) == {200: 3}  # the old address still
+    # the migration ends: the Gateway API's objects and gateway go, the new address serves throughout
+    with Load(NEW_IP) as new:
+        shop.site("all", aksmesh_ingress_api="istio", aksmesh_ingress_ip=NEW_IP)
+    served_without_failure(new)
+    assert cluster.get(GATEWAY_API, "HTTPRoute", SHOP) == [] and cluster.get(GATEWAY_API, "Gateway", INGRESS_NS) == []
+    cluster.wait_for(lambda: cluster.get("v1", "Service", INGRESS_NS, "ingress-istio") is None,
+                     "the Gateway API gateway's Service to go")
+    # and back: Istio's API to the Gateway API, the Gateway istiod deploys on the static IP again
+    with Load(NEW_IP) as old:
+        shop.site("all", aksmesh_ingress_ip=NEW_IP, aksmesh_ingress_migration=True,
+                  aksmesh_ingress_migration_ip=STATIC_IP)
+        shop.plane.wait_ready(INGRESS_NS, timeout=120)
+        serves(STATIC_IP)
+    served_without_failure(old)
+    with Load(STATIC_IP) as new:
+        shop.site("all")
+    served_without_failure(new)
     assert cluster.get("networking.istio.io/v1", "Gateway", INGRESS_NS) == []
     assert cluster.get("networking.istio.io/v1", "VirtualService", SHOP) == []
-    assert cluster.get("apps/v1", "Deployment", INGRESS_NS, INGRESS[shop.method][1]) is None
+    cluster.wait_for(lambda: cluster.get("apps/v1", "Deployment", INGRESS_NS, method_service) is None,
+                     "the install method's gateway to go")
     assert cluster.get(GATEWAY_API, "HTTPRoute", SHOP, "web-ingress")
-    shop.plane.wait_ready(INGRESS_NS, timeout=120)
-    answers()
 
 
 @pytest.mark.parametrize("gw_mesh", ["istioctl"], indirect=True)

@@ -2,46 +2,12 @@
 gateway the whole time ``upgrade.yml`` moves the namespaces and gateways to a new revision, restarts the workloads
 and removes the old revision; every answer is recorded from the client's side and each failure is named."""
 
-import json
-import threading
 import time
 
-from tests.integration.traffic.conftest import HOST, MESH_VARS, SHOP, SHOP_OBJECTS, _site_inventory
+from tests.integration.traffic.conftest import HOST, MESH_VARS, SHOP, SHOP_OBJECTS, Load, _site_inventory
 from tests.support.ansible_runner import REPO, run_playbook
 from tests.support.cluster import NODE_IP
 from tests.support.dataplane import http_request
-
-
-class Load:
-    """GET through the gateway every ``interval`` seconds until stopped (bounded: ``limit`` requests at most)."""
-
-    def __init__(self, address, interval=0.05, limit=8000):
-        self.address, self.interval, self.limit = address, interval, limit
-        self.answers = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set() and len(self.answers) < self.limit:
-            started = time.monotonic()
-            try:
-                status, headers, body = http_request(self.address, 80, "/load", headers={"Host": HOST},
-                                                     source=NODE_IP, timeout=3)
-                self.answers.append((started, status, json.loads(body).get("pod") if status == 200 else body[:200]))
-            except OSError as exc:
-                self.answers.append((started, 0, f"{type(exc).__name__}: {exc}"))
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def failures(self):
-        return [a for a in self.answers if a[1] != 200]
 
 
 def test_a_canary_upgrade_keeps_the_ingress_serving(kube_api, kubeconfig, dataplane, tmp_path):

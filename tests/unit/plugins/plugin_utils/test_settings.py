@@ -99,6 +99,26 @@ def test_the_ingress_api_is_istios_by_default_or_the_gateway_apis():
         is False
 
 
+def test_a_migration_of_the_ingress_api_keeps_the_other_apis_ingress_serving_beside_it():
+    """aksmesh_ingress_migration: the other API's ingress joins the gateways (the policies let both in) and keeps the
+    static IP; Istio's Gateways select the install method's gateway; the Gateway API CRDs are needed either way."""
+    plain = derive({"ingress_api": "gateway_api"})["ingress"]
+    assert plain["migration"] == {"enabled": False, "from": "", "ip": ""} and plain["static_ip_api"] == "gateway_api"
+    both = derive({"ingress_api": "gateway_api", "ingress_migration": True, "ingress_ip": "51.124.9.10",
+                   "ingress_migration_ip": "51.124.9.11"})
+    ingress = both["ingress"]
+    assert ingress["migration"] == {"enabled": True, "from": "istio", "ip": "51.124.9.11"}
+    assert ingress["static_ip_api"] == "istio" and ingress["ip"] == "51.124.9.10"
+    assert ingress["service"] == "ingress-istio" and ingress["selector"] == {"istio": "ingressgateway"}
+    assert [(g["name"], g["service"], g["service_account"]) for g in both["gateways"] if g["role"] == "ingress"] == [
+        ("ingress", "ingress-istio", "ingress-istio"),
+        ("ingress_migration", "istio-ingressgateway", "istio-ingressgateway-service-account")]
+    back = derive({"ingress_api": "istio", "ingress_migration": True, "install_method": "helm"})
+    assert back["ingress"]["migration"]["from"] == "gateway_api" and back["ingress"]["static_ip_api"] == "gateway_api"
+    assert back["gateway_api"]["crds"] is True and back["stages"]["gateway-api"]["enabled"] is True
+    assert [g["service"] for g in back["gateways"] if g["role"] == "ingress"] == ["istio-ingress", "ingress-istio"]
+
+
 def test_the_gateway_api_crds_are_off_by_default_and_pinned():
     off = derive({})
     assert off["gateway_api"] == {"crds": False, "version": "v1.6.0",
@@ -184,6 +204,14 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"dataplane_mode": "ambient", "install_method": "aks_addon", "revision": "asm-1-28"},
      r"aksmesh_dataplane_mode: is ambient, but the AKS add-on has no ambient data plane"),
     ({"ingress_api": "gateway"}, r"aksmesh_ingress_api: 'gateway': use istio .* or gateway_api"),
+    ({"ingress_migration_ip": "51.124.9.11"}, r"aksmesh_ingress_migration_ip: is set, but aksmesh_ingress_migration "
+                                              r"is false.* give the address as aksmesh_ingress_ip"),
+    ({"ingress_migration": True, "ingress_ip": "51.124.9.10", "ingress_migration_ip": "51.124.9.10"},
+     r"aksmesh_ingress_migration_ip: 51.124.9.10 is aksmesh_ingress_ip too"),
+    ({"ingress_migration": True, "ingress_migration_ip": "near"},
+     r"aksmesh_ingress_migration_ip: 'near' is not an IPv4 address"),
+    ({"ingress_migration": True, "install_method": "aks_addon", "revision": "asm-1-28"},
+     r"aksmesh_ingress_migration: is true, but the AKS add-on's ingress gateways are the add-on's"),
     ({"ingress_api": "gateway_api", "install_method": "aks_addon", "revision": "asm-1-25"},
      r"aksmesh_ingress_api: is gateway_api, but the AKS add-on's Gateway API support needs revision asm-1-26 or "
      r"later, and aksmesh_revision is asm-1-25"),
