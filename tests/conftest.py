@@ -36,12 +36,12 @@ def pytest_configure(config):
 # is one unit of --dist loadfile, and one of them started last would run alone at the end while the other workers
 # sit idle. The other integration files follow, the unit tests (seconds each) fill in last.
 LONGEST_FIRST = (
-    "integration/test_site_azure.py", "integration/traffic/test_traffic.py", "integration/test_site.py",
+    "integration/test_site_azure.py", "integration/traffic/test_traffic.py",
+    "integration/traffic/test_gateway_api_ingress.py", "integration/test_site.py",
     "integration/test_site_helm.py", "integration/test_site_upgrade.py", "integration/test_cni.py",
     "integration/test_check_mode.py",
     "integration/test_drift.py", "integration/roles/test_sample.py", "integration/roles/test_mesh_certs.py",
-    "integration/traffic/test_upgrade_traffic.py", "integration/traffic/test_gateway_api_ingress.py",
-    "integration/roles/test_mesh_authz.py",
+    "integration/traffic/test_upgrade_traffic.py", "integration/roles/test_mesh_authz.py",
 )
 
 
