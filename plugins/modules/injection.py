@@ -62,6 +62,29 @@ options:
             P(aksmesh.istio.injection_waypoints#filter)). Refused in sidecar mode. Without it the label is removed.
         type: bool
         default: false
+      service_waypoints:
+        description:
+          - With O(dataplane_mode=ambient), waypoints of their own for some Services of the namespace - each Service
+            listed is labelled C(istio.io/use-waypoint=<name>) (the Gateways are the role's, through
+            P(aksmesh.istio.injection_waypoints#filter)). Only that label of a Service is changed; a Service that does
+            not exist yet is reported C(pending) and labelled by a later run.
+          - In ambient mode, a Service this module labelled that no entry names any more loses the label (so does every
+            one of a namespace whose entry is absent). In sidecar mode no Service is read or changed.
+          - Refused in sidecar mode, with a name that is not a DNS-1123 label or is C(waypoint) (the namespace
+            waypoint's), a waypoint listed twice, or a Service given to two waypoints.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: The waypoint's name (its Gateway's, and the label's value).
+            type: str
+            required: true
+          services:
+            description: The Services of the namespace that go through it.
+            type: list
+            elements: str
+            required: true
   create:
     description:
       - Create namespaces that do not exist (only for O(namespaces[].state=present)).
@@ -128,6 +151,15 @@ drift:
   returned: always
   type: list
   elements: dict
+services:
+  description:
+    - The Services of O(namespaces[].service_waypoints), and those whose waypoint label this module took back - each
+      with C(namespace), C(name), C(waypoint) (the label's value after the run; null when taken back) and C(action)
+      (C(labelled), C(unlabelled), C(unchanged), C(pending) - not there yet - or C(drifted) in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"namespace": "shop", "name": "reviews", "waypoint": "reviews-waypoint", "action": "labelled"}]
 namespaces:
   description: Per namespace, the injection labels after the run and what happened.
   returned: always

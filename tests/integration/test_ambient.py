@@ -54,6 +54,14 @@ def test_site_installs_ambient_and_enrols_the_namespaces_without_injection(metho
     assert [c["name"] for c in pod["spec"]["containers"]] == ["web"]
     assert not [c for c in pod["spec"].get("initContainers") or [] if c["name"].startswith("istio")]
     # the live analysis ran clean of the ambient mistakes
+    # the Service waypoint: its Gateway, which istiod deploys, and the Service's label; ratings is not there yet
+    assert kube_api.get("v1", "Service", "shop", "reviews")["metadata"]["labels"]["istio.io/use-waypoint"] == \
+        "reviews-waypoint"
+    kube_api.wait_for(lambda: kube_api.get("apps/v1", "Deployment", "shop", "reviews-waypoint"),
+                      "the Service waypoint's Deployment istiod deploys", timeout=60)
+    (labelled,) = [t["result"] for t in first.results if t["action"] == "aksmesh.istio.injection"]
+    assert sorted((s["name"], s["action"]) for s in labelled["services"]) == [("ratings", "pending"),
+                                                                             ("reviews", "labelled")]
     lint = [t for t in first.results if t["action"] == "aksmesh.istio.mesh_lint"]
     assert lint and not [m for t in lint for m in t["result"].get("messages", [])
                          if m["code"] in ("AKM0013", "AKM0014", "AKM0015")]
@@ -85,16 +93,23 @@ def test_render_writes_the_ambient_control_plane_and_the_enrolled_namespace(meth
 def test_a_waypoint_istiod_deploys_and_an_l7_policy_attached_to_it(kube_api, kubeconfig, tmp_path):
     """A namespace waypoint (mesh_injection_namespaces[].waypoint): the Gateway of class istio-waypoint that the real
     istiod deploys, the namespace's istio.io/use-waypoint label, and an L7 AuthorizationPolicy attached to the
-    waypoint (mesh_authz target_refs) that istiod's webhook accepts and the live lint finds attached (no AKM0014).
-    The waypoint's Envoy is not run: it takes HBONE from ztunnel only (docs/testing.md)."""
+    waypoint (mesh_authz target_refs) that istiod's webhook accepts and the live lint finds attached (no AKM0014);
+    a Service waypoint (service_waypoints): its Gateway deployed too, the Service's label, a Service not there yet
+    reported pending. Without them, the labels and the last waypoints go. The waypoints' Envoy is not run: it takes
+    HBONE from ztunnel only (docs/testing.md)."""
     from tests.support.cluster import tool_paths  # pylint: disable=import-outside-toplevel
     from tests.support.loopback import file_server  # pylint: disable=import-outside-toplevel
     goproxy = file_server({"/sigs.k8s.io/gateway-api/@v/v1.6.0.zip": tool_paths()["gateway-api-module"].read_bytes()},
                           tmp_path, name="goproxy", content_type="application/zip")
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    kube_api.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "reviews", "namespace": "shop"},
+                     "spec": {"selector": {"app": "reviews"}, "ports": [{"name": "http", "port": 9080}]}})
     try:
         inv = inventory(tmp_path, {
             "aksmesh_target": "cluster", "aksmesh_kubeconfig": kubeconfig, "aksmesh_gateway_api_crds": True,
-            "aksmesh_gateway_api_proxy": goproxy.url, "mesh_injection_namespaces": [{"name": "shop", "waypoint": True}],
+            "aksmesh_gateway_api_proxy": goproxy.url, "mesh_injection_namespaces": [{
+                "name": "shop", "waypoint": True,
+                "service_waypoints": [{"name": "reviews-waypoint", "services": ["reviews", "ratings"]}]}],
             "mesh_authz_policies": [{"name": "web-get", "namespace": "shop",
                                      "target_refs": [{"kind": "Gateway", "name": "waypoint"}],
                                      "rules": [{"to": {"methods": ["GET"], "paths": ["/api/*"]}}]}]})
@@ -122,5 +137,8 @@ def test_a_waypoint_istiod_deploys_and_an_l7_policy_attached_to_it(kube_api, kub
     assert second.rc == 0, second.stdout[-4000:]
     assert "istio.io/use-waypoint" not in kube_api.get("v1", "Namespace", None, "shop")["metadata"]["labels"]
     assert kube_api.get("gateway.networking.k8s.io/v1", "Gateway", "shop", "waypoint") is None
+    assert kube_api.get("gateway.networking.k8s.io/v1", "Gateway", "shop", "reviews-waypoint") is None
+    assert "istio.io/use-waypoint" not in (kube_api.get("v1", "Service", "shop", "reviews")["metadata"].get("labels")
+                                           or {})
     kube_api.wait_for(lambda: kube_api.get("apps/v1", "Deployment", "shop", "waypoint") is None,
                       "the garbage collector removing the waypoint's Deployment", timeout=60)

@@ -52,23 +52,30 @@ def waypoint_problems(namespaces, mode):
 
 
 def waypoints(namespaces, revision, dataplane_mode):
-    """The namespace waypoints of the ambient ``namespaces`` entries with ``waypoint``: a ``Gateway`` ``waypoint`` of
-    class ``istio-waypoint`` in the namespace (what ``istioctl waypoint apply`` writes: the HBONE listener on
-    15008, for the namespace's Services), labelled for ``revision``'s istiod when there is one; istiod deploys it.
-    An entry asking for one in sidecar mode is refused by name."""
+    """The waypoints of the ambient ``namespaces`` entries: with ``waypoint``, the namespace's, a ``Gateway``
+    ``waypoint``; each of ``service_waypoints``, a ``Gateway`` of its name for the Services it lists (the injection
+    module labels them). Each of class ``istio-waypoint`` in the namespace (what ``istioctl waypoint apply`` writes:
+    the HBONE listener on 15008, for Services), labelled for ``revision``'s istiod when there is one; istiod deploys
+    them. An entry asking for one in sidecar mode, or a Service waypoint that cannot be, is refused by name."""
     from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import MeshConfigError, obj
+    from ansible_collections.aksmesh.istio.plugins.module_utils._istio.service_waypoints import problems
     for i, why in waypoint_problems(namespaces, dataplane_mode):
         raise MeshConfigError("namespaces", "%s: %s" % (namespaces[i]["name"], why), path="[%d].waypoint" % i)
+    for path, why in problems(namespaces, dataplane_mode):
+        raise MeshConfigError("namespaces", why, path=path)
+    labels = {"istio.io/waypoint-for": "service"}
+    if revision and revision != "default":
+        labels[REVISION] = revision
     out = []
     for entry in namespaces or []:
-        if not entry.get("waypoint") or entry.get("state", "present") == "absent":
+        if entry.get("state", "present") == "absent":
             continue
-        labels = {"istio.io/waypoint-for": "service"}
-        if revision and revision != "default":
-            labels[REVISION] = revision
-        out.append(obj("gateway.networking.k8s.io/v1", "Gateway", WAYPOINT, entry["name"], {
+        names = ([WAYPOINT] if entry.get("waypoint") else []) + [
+            w["name"] for w in entry.get("service_waypoints") or []]
+        out.extend(obj("gateway.networking.k8s.io/v1", "Gateway", name, entry["name"], {
             "gatewayClassName": "istio-waypoint",
-            "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]}, extra_labels=labels))
+            "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]}, extra_labels=dict(labels))
+            for name in names)
     return out
 
 

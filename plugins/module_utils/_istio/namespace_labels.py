@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import injection as inj
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import service_waypoints
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.connection import connect
@@ -34,6 +35,10 @@ def argument_spec():
             revision=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             waypoint=dict(type="bool", default=False),
+            service_waypoints=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                services=dict(type="list", elements="str", required=True),
+            )),
         )),
         create=dict(type="bool", default=True),
         force_conflicts=dict(type="bool", default=False),
@@ -63,9 +68,12 @@ def check_params(module):
         module.fail_json(msg="%s: a namespace of the cluster itself gets no sidecar injection (its pods start before "
                              "the mesh and run it); take it out of namespaces (mesh_injection_namespaces)"
                              % ", ".join(system))
-    refused = inj.waypoint_problems(entries, module.params["dataplane_mode"])
+    refused = ["namespaces[%d].waypoint: %s" % (i, why)
+               for i, why in inj.waypoint_problems(entries, module.params["dataplane_mode"])]
+    refused += ["namespaces%s: %s" % problem for problem in service_waypoints.problems(entries,
+                                                                                        module.params["dataplane_mode"])]
     if refused:
-        module.fail_json(msg="; ".join("namespaces[%d].waypoint: %s" % (i, why) for i, why in refused))
+        module.fail_json(msg="; ".join(refused))
     listed = [n["name"] for n in entries]
     if len(set(listed)) != len(listed):
         module.fail_json(msg="namespaces lists a namespace twice: %s" % sorted(set(n for n in listed
@@ -82,10 +90,19 @@ def label(module, rest, results):
         results.append(result)
         if diff:
             diffs.append(diff)
-    changed = any(r["action"] in CHANGES for r in results)
+    # the Services with a waypoint of their own, once every namespace is labelled (created)
+    services = service_waypoints.label(module, rest, module.params["namespaces"], FIELD_MANAGER)
+    for svc in services:
+        if svc["action"] in CHANGES:
+            header = "Service %s/%s" % (svc["namespace"], svc["name"])
+            diffs.append({"before_header": header, "after_header": header, "before": "",
+                          "after": "%s=%s" % (inj.USE_WAYPOINT, svc["waypoint"]) if svc["waypoint"] else ""})
+    changed = any(r["action"] in CHANGES for r in results + services)
     drift = [dict(field, apiVersion="v1", kind="Namespace", namespace=None, name=r["name"], action=r["action"])
              for r in results for field in r.get("drift") or []]
-    out = dict(changed=changed, namespaces=results, drift=drift)
+    drift += [dict(field, apiVersion="v1", kind="Service", namespace=s["namespace"], name=s["name"],
+                   action=s["action"]) for s in services for field in s.pop("drift", None) or []]
+    out = dict(changed=changed, namespaces=results, services=services, drift=drift)
     if module.check_mode:  # for the next tasks of the check-mode run: these namespaces would exist
         out["planned"] = {"namespaces": sorted(r["name"] for r in results if r["action"] == "created"), "kinds": []}
     if module._diff:

@@ -134,7 +134,7 @@ def test_label_reports_changed_the_plan_and_the_diffs():
     assert out["planned"] == {"namespaces": ["shop"], "kinds": []} and len(out["diff"]) == 1
     out = nl.label(FakeModule(), ScriptedApi([ns(ENABLED)]), [])
     assert out == {"changed": False, "namespaces": [{"name": "shop", "labels": ENABLED, "action": "unchanged"}],
-                   "drift": []}
+                   "services": [], "drift": []}
 
 
 def test_check_params_names_a_bad_name_or_a_namespace_listed_twice():
