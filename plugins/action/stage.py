@@ -123,5 +123,7 @@ class ActionModule(PlannedActionModule):
                            force_conflicts=args["force_conflicts"], wait=args["wait"],
                            wait_timeout=args["wait_timeout"])
         if kinds:
+            if not objects:  # a kind the cluster does not serve (cert-manager's, its CRDs never installed) has none
+                kinds = [dict(kind, optional=True) for kind in kinds]
             module_args["prune"] = dict(label_selector=stages.prune_selector(stage), kinds=kinds)
         return APPLY, module_args

@@ -523,7 +523,7 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
     migration = _migration(s, method, revision, gateways)
     # the ingress API, and the Gateway API ingress's Gateway (istiod deploys it as the row's service)
     ingress = dict(gateways["ingress"], api=s["ingress_api"],
-                   gateway=GATEWAY_API_INGRESS if s["ingress_api"] == "gateway_api" else "",
+                   gateway=GATEWAY_API_INGRESS if "gateway_api" in (s["ingress_api"], migration["from"]) else "",
                    # the install method's own ingress gateway (its Service; the Helm release), which the Gateway
                    # API ingress replaces
                    method_service=ingress_service(method)[0],

@@ -54,14 +54,6 @@ def test_site_installs_ambient_and_enrols_the_namespaces_without_injection(metho
     assert [c["name"] for c in pod["spec"]["containers"]] == ["web"]
     assert not [c for c in pod["spec"].get("initContainers") or [] if c["name"].startswith("istio")]
     # the live analysis ran clean of the ambient mistakes
-    # the Service waypoint: its Gateway, which istiod deploys, and the Service's label; ratings is not there yet
-    assert kube_api.get("v1", "Service", "shop", "reviews")["metadata"]["labels"]["istio.io/use-waypoint"] == \
-        "reviews-waypoint"
-    kube_api.wait_for(lambda: kube_api.get("apps/v1", "Deployment", "shop", "reviews-waypoint"),
-                      "the Service waypoint's Deployment istiod deploys", timeout=60)
-    (labelled,) = [t["result"] for t in first.results if t["action"] == "aksmesh.istio.injection"]
-    assert sorted((s["name"], s["action"]) for s in labelled["services"]) == [("ratings", "pending"),
-                                                                             ("reviews", "labelled")]
     lint = [t for t in first.results if t["action"] == "aksmesh.istio.mesh_lint"]
     assert lint and not [m for t in lint for m in t["result"].get("messages", [])
                          if m["code"] in ("AKM0013", "AKM0014", "AKM0015")]
@@ -126,6 +118,14 @@ def test_a_waypoint_istiod_deploys_and_an_l7_policy_attached_to_it(kube_api, kub
     policy = kube_api.get("security.istio.io/v1", "AuthorizationPolicy", "shop", "web-get")
     assert policy["spec"]["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
                                              "name": "waypoint"}]
+    # the Service waypoint: its Gateway, which istiod deploys, and the Service's label; ratings is not there yet
+    assert kube_api.get("v1", "Service", "shop", "reviews")["metadata"]["labels"]["istio.io/use-waypoint"] == \
+        "reviews-waypoint"
+    kube_api.wait_for(lambda: kube_api.get("apps/v1", "Deployment", "shop", "reviews-waypoint"),
+                      "the Service waypoint's Deployment istiod deploys", timeout=60)
+    (labelled,) = [t["result"] for t in first.results if t["action"] == "aksmesh.istio.injection"]
+    assert sorted((s["name"], s["action"]) for s in labelled["services"]) == [("ratings", "pending"),
+                                                                             ("reviews", "labelled")]
     lint = [t for t in first.results if t["action"] == "aksmesh.istio.mesh_lint"]
     assert lint and not [m for t in lint for m in t["result"].get("messages", []) if m["code"] == "AKM0014"]
     # without waypoint the namespace's traffic no longer goes to it: the label goes, and the injection stage prunes

@@ -114,7 +114,8 @@ def test_a_migration_each_way_serves_without_a_failed_request_then_prunes_the_ol
     the old ingress serving on the static IP - no request through it fails during the run - while the new one comes
     up beside it on the migration address, and afterwards both serve; the run that ends the migration, with the new
     address as aksmesh_ingress_ip, prunes the old API's objects and gateway, with no failed request through the new
-    one. The policies let both gateways in meanwhile."""
+    one. The network policies let both gateways in meanwhile (the authorization policies' principals of both, unit
+    tested)."""
     cluster = shop.cluster
     method_service = INGRESS[shop.method][1]
 
@@ -134,9 +135,10 @@ def test_a_migration_each_way_serves_without_a_failed_request_then_prunes_the_ol
     assert cluster.get("networking.istio.io/v1", "VirtualService", SHOP, "web-ingress")
     svc = cluster.get("v1", "Service", INGRESS_NS, method_service)
     assert svc["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == NEW_IP
-    principals = cluster.get("security.istio.io/v1", "AuthorizationPolicy", SHOP, "allow-ingress-gateway")[
-        "spec"]["rules"][0]["from"][0]["source"]["principals"]
-    assert f"cluster.local/ns/{INGRESS_NS}/sa/ingress-istio" in principals and len(principals) == 2, principals
+    # the network policies let both gateways' pods in (the old one's under its own name)
+    allowed = cluster.get("networking.k8s.io/v1", "NetworkPolicy", INGRESS_NS, "allow-ingress-migration-gateway")
+    assert allowed["spec"]["podSelector"]["matchLabels"] == {"gateway.networking.k8s.io/gateway-name": "ingress"}
+    assert cluster.get("networking.k8s.io/v1", "NetworkPolicy", INGRESS_NS, "allow-ingress-gateway")
     assert status_counts(shop.through_gateway(count=3)) == {200: 3}  # the old address still
     # the migration ends: the Gateway API's objects and gateway go, the new address serves throughout
     with Load(NEW_IP) as new:

@@ -182,8 +182,12 @@ def test_no_objects_of_a_stage_that_prunes_prunes_what_it_applied_before():
     _result, calls = run({"definitions": []}, role="aksmesh.istio.mesh_injection")
     args = calls[0]["args"]
     assert calls[0]["module"] == "aksmesh.istio.apply" and args["definitions"] == []
+    # every kind optional: one the cluster does not serve (cert-manager's before its CRDs) has nothing to prune
     assert args["prune"] == {"label_selector": stages.prune_selector(stages.BY_NAME["injection"]),
-                             "kinds": stages.prune_kinds(stages.BY_NAME["injection"])}
+                             "kinds": [dict(k, optional=True) for k in stages.prune_kinds(stages.BY_NAME["injection"])]}
+    _result, calls = run({"definitions": []}, role="aksmesh.istio.mesh_certs")
+    assert {k["kind"] for k in calls[0]["args"]["prune"]["kinds"] if k["optional"]} == {
+        "Certificate", "Issuer", "ClusterIssuer"}
 
 
 def test_render_mode_writes_the_stage_folder_with_render():
