@@ -10,9 +10,11 @@ networks."""
 import json
 
 import pytest
+import yaml
 
-from tests.integration.traffic.conftest import (INGRESS, HOST, SHOP, Load, running_mesh, service, status_counts,
-                                                versions)
+from tests.integration.traffic.conftest import (INGRESS, HOST, MESH_VARS, SHOP, Load, running_mesh, service,
+                                                status_counts, versions)
+from tests.support.ansible_runner import REPO, run_playbook
 from tests.support.cluster import NODE_IP, tool_paths
 from tests.support.dataplane import http_request
 from tests.support.loopback import file_server
@@ -109,6 +111,34 @@ def test_the_default_deny_lets_the_gateway_istiod_deployed_through(shop):
     assert status_counts(shop.through_gateway("/via-gateway", count=5)) == {200: 5}
 
 
+@pytest.mark.parametrize("method", ["istioctl", "helm"])
+def test_a_migration_renders_both_ingresses_with_their_addresses(method, tmp_path, istio_chart_repo):
+    """The render of a migration, for both methods: the install method's gateway (the IstioOperator's component or
+    the gateway chart's release) with the static IP and Istio's Gateway beside the Gateway API's with the migration
+    address, the DestinationRules once. The Helm method's migration on a cluster is the istioctl test's below with
+    the release in place of the component (the roles' conditions are the same)."""
+    out = tmp_path / "rendered"
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"aks": dict(
+        MESH_VARS, aksmesh_target="render", aksmesh_render_dir=str(out), aksmesh_install_method=method,
+        istio_helm_repo=istio_chart_repo, aksmesh_ingress_api="gateway_api", aksmesh_ingress_ip=STATIC_IP,
+        aksmesh_ingress_migration=True, aksmesh_ingress_migration_ip=NEW_IP,
+        mesh_gateways_destination_rules=[{"name": "web", "namespace": SHOP, "host": "web"}])}}}))
+    run = run_playbook(REPO / "site.yml", tmp_path, inventory=inventory)
+    assert run.rc == 0, run.stdout[-4000:]
+    objects = [doc for path in sorted(out.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
+    named = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    method_gateway = named[("Service", INGRESS[method][1])]
+    assert method_gateway["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == \
+        STATIC_IP
+    gateway = [o for o in objects if o["kind"] == "Gateway" and o["apiVersion"] == GATEWAY_API][0]
+    assert gateway["spec"]["infrastructure"]["annotations"] == {
+        "service.beta.kubernetes.io/azure-load-balancer-ipv4": NEW_IP}
+    assert ("VirtualService", "web-ingress") in named and ("HTTPRoute", "web-ingress") in named
+    assert [o["kind"] for o in objects].count("DestinationRule") == 1
+
+
+@pytest.mark.parametrize("gw_mesh", ["istioctl"], indirect=True)
 def test_a_migration_each_way_serves_without_a_failed_request_then_prunes_the_old_ingress(shop):
     """aksmesh_ingress_migration, both ways (Gateway API to Istio's API, and back): the run that switches the API keeps
     the old ingress serving on the static IP - no request through it fails during the run - while the new one comes
