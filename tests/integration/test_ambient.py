@@ -124,8 +124,8 @@ def test_a_waypoint_istiod_deploys_and_an_l7_policy_attached_to_it(kube_api, kub
     kube_api.wait_for(lambda: kube_api.get("apps/v1", "Deployment", "shop", "reviews-waypoint"),
                       "the Service waypoint's Deployment istiod deploys", timeout=60)
     (labelled,) = [t["result"] for t in first.results if t["action"] == "aksmesh.istio.injection"]
-    assert sorted((s["name"], s["action"]) for s in labelled["services"]) == [("ratings", "pending"),
-                                                                             ("reviews", "labelled")]
+    assert sorted((s["name"], s["action"]) for s in labelled["services"]) == [
+        ("ratings", "pending"), ("reviews", "labelled")]
     lint = [t for t in first.results if t["action"] == "aksmesh.istio.mesh_lint"]
     assert lint and not [m for t in lint for m in t["result"].get("messages", []) if m["code"] == "AKM0014"]
     # without waypoint the namespace's traffic no longer goes to it: the label goes, and the injection stage prunes

@@ -70,8 +70,8 @@ def check_params(module):
                              % ", ".join(system))
     refused = ["namespaces[%d].waypoint: %s" % (i, why)
                for i, why in inj.waypoint_problems(entries, module.params["dataplane_mode"])]
-    refused += ["namespaces%s: %s" % problem for problem in service_waypoints.problems(entries,
-                                                                                        module.params["dataplane_mode"])]
+    mode = module.params["dataplane_mode"]
+    refused += ["namespaces%s: %s" % problem for problem in service_waypoints.problems(entries, mode)]
     if refused:
         module.fail_json(msg="; ".join(refused))
     listed = [n["name"] for n in entries]

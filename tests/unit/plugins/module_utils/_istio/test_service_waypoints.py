@@ -48,14 +48,15 @@ class Api:
             if path == LIST:
                 return {"items": self.services}
             return next((s for s in self.services if path.endswith("/" + s["metadata"]["name"])), None)
-        answer = self.writes.pop(0) if self.writes else {}
-        if isinstance(answer, Exception):
+        answer = self.writes.pop(0) if self.writes else None
+        if answer is not None:
             raise answer
-        return answer
+        return {}
 
 
-def entries(service_waypoints=REVIEWS, state="present"):
-    return [{"name": "shop", "state": state, "service_waypoints": service_waypoints}]
+def entries(service_waypoints=None, state="present"):
+    return [{"name": "shop", "state": state,
+             "service_waypoints": REVIEWS if service_waypoints is None else service_waypoints}]
 
 
 def patches(api):
@@ -112,7 +113,7 @@ def test_a_label_another_manager_changed_is_drift():
 
 
 def test_a_service_changed_meanwhile_is_read_again():
-    api = Api([svc("reviews")], writes=[K8sApiError(409, "Conflict", "the object has been modified"), {}])
+    api = Api([svc("reviews")], writes=[K8sApiError(409, "Conflict", "the object has been modified")])
     assert [s["action"] for s in sw.label(FakeModule(), api, entries(), "aksmesh")] == ["labelled"]
     assert [m for m, _p, _b in api.sent] == ["GET", "PATCH", "GET", "PATCH"]
 
@@ -136,9 +137,9 @@ def test_service_waypoints_that_cannot_be_are_refused_by_name(given, path, why):
 
 
 def test_sidecar_mode_refuses_service_waypoints():
-    assert sw.problems(entries(), "sidecar") == [("[0].service_waypoints", "waypoints are for the ambient data plane "
-                                                 "(aksmesh_dataplane_mode: ambient); a sidecar proxies L7 itself: "
-                                                 "remove service_waypoints")]
+    assert sw.problems(entries(), "sidecar") == [(
+        "[0].service_waypoints", "waypoints are for the ambient data plane (aksmesh_dataplane_mode: ambient); a sidecar "
+                                 "proxies L7 itself: remove service_waypoints")]
 
 
 def test_each_service_waypoint_is_a_gateway_of_its_own_beside_the_namespaces():
