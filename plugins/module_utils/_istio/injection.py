@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.names import SYSTEM_NAMESPACES
 
 INJECTION = "istio-injection"
@@ -76,6 +77,23 @@ def waypoints(namespaces, revision, dataplane_mode):
             "gatewayClassName": "istio-waypoint",
             "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]}, extra_labels=dict(labels))
             for name in names)
+    return out
+
+
+def label_drift(live, want, manager):
+    """The labels of ``want`` ({key: value or None}) on ``live`` (a namespace, a Service) that a field manager other
+    than ``manager`` changed since: [{path, desired, live, managers}] (a label we would remove, or one nobody holds,
+    is no drift: a first run finds the user's labels)."""
+    current = ((live.get("metadata") or {}).get("labels")) or {}
+    out = []
+    for key, desired in sorted(want.items()):
+        if desired is None or current.get(key) is None or current.get(key) == desired:
+            continue
+        path = (("f", "metadata"), ("f", "labels"), ("f", key))
+        managers = ownership.others(ownership.managers_of(live, path), manager)
+        if managers:
+            out.append({"path": ownership.path_text(path), "desired": desired, "live": current[key],
+                        "managers": managers})
     return out
 
 

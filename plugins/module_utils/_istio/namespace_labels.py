@@ -195,19 +195,8 @@ def create(module, rest, entry, keep):
 
 
 def label_drift(live, want):
-    """The injection labels this run sets that another field manager changed since: [{path, desired, live,
-    managers}] (a label we would remove, or one nobody holds, is no drift: a first run finds the user's labels)."""
-    current = ((live.get("metadata") or {}).get("labels")) or {}
-    out = []
-    for key, desired in sorted(want.items()):
-        if desired is None or current.get(key) is None or current.get(key) == desired:
-            continue
-        path = (("f", "metadata"), ("f", "labels"), ("f", key))
-        managers = ownership.others(ownership.managers_of(live, path), FIELD_MANAGER)
-        if managers:
-            out.append({"path": ownership.path_text(path), "desired": desired, "live": current[key],
-                        "managers": managers})
-    return out
+    """The injection labels this run sets that another field manager changed since (``inj.label_drift``)."""
+    return inj.label_drift(live, want, FIELD_MANAGER)
 
 
 def refuse_drift(module, name, drifted):

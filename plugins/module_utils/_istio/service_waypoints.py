@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aksmesh.istio.plugins.module_utils._istio.injection import USE_WAYPOINT, WAYPOINT
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio.injection import USE_WAYPOINT, WAYPOINT, label_drift
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names as k8s_names
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.rest import K8sApiError
@@ -91,7 +91,7 @@ def label(module, rest, entries, manager):
             name = live["metadata"]["name"]
             present.add(name)
             current = ((live["metadata"].get("labels")) or {}).get(USE_WAYPOINT)
-            if name not in want and (current is None or manager not in _holders(live)):
+            if name not in want and (current is None or not _ours(live, manager)):
                 continue  # not ours to take back
             result = _label_one(module, rest, "%s/%s" % (base, k8s_names.segment("Service", name)), live,
                                 want.get(name), manager)
@@ -101,8 +101,10 @@ def label(module, rest, entries, manager):
     return out
 
 
-def _holders(live):
-    return [m.split(" (")[0] for m in ownership.managers_of(live, LABEL_PATH)]
+def _ours(live, manager):
+    """Whether ``manager`` holds the Service's waypoint label (among the managers that hold it)."""
+    holders = ownership.managers_of(live, LABEL_PATH)
+    return len(ownership.others(holders, manager)) < len(holders)
 
 
 def _label_one(module, rest, path, live, waypoint, manager):
@@ -111,10 +113,8 @@ def _label_one(module, rest, path, live, waypoint, manager):
         current = (meta.get("labels") or {}).get(USE_WAYPOINT)
         if current == waypoint:
             return {"waypoint": waypoint, "action": "unchanged"}
-        others = ownership.others(ownership.managers_of(live, LABEL_PATH), manager)
-        if current is not None and waypoint is not None and others and not module.params["force_conflicts"]:
-            drift = [{"path": ownership.path_text(LABEL_PATH), "desired": waypoint, "live": current,
-                      "managers": others}]
+        drift = label_drift(live, {USE_WAYPOINT: waypoint}, manager)
+        if drift and not module.params["force_conflicts"]:
             if module.check_mode:
                 return {"waypoint": current, "action": "drifted", "drift": drift}
             module.fail_json(msg="Service %s/%s: its waypoint label was changed by another field manager: %s. Nothing "
