@@ -1,6 +1,7 @@
 """istioctl_as_installed: the render of the istioctl method as istioctl install leaves it on a cluster."""
 
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.aksmesh.istio.plugins.filter.installed import FilterModule
@@ -38,6 +39,14 @@ def test_values_as_the_api_server_stores_them():
     assert deployment["metadata"]["labels"]["install.operator.istio.io/owning-resource"] == "unknown"  # a copy
 
 
+def test_istioctls_output_as_it_wrote_it_is_parsed_once_and_its_empty_documents_dropped():
+    text = "---\n" + yaml.safe_dump(generated("istiod-1.0.0")) + "---\n\n---\n" + yaml.safe_dump(
+        generated("istio-ingress-1.0.0", "IngressGateways"))
+    out = AS_INSTALLED(text, OPERATOR, "1.30.0")
+    assert [o["metadata"]["labels"]["operator.istio.io/component"] for o in out] == ["Pilot", "IngressGateways"]
+    assert out == AS_INSTALLED([d for d in yaml.safe_load_all(text) if d], OPERATOR, "1.30.0")
+
+
 def test_the_chart_names_the_component():
     assert chart_component(generated("istio-cni-1.0.0")) == "Cni"
     assert chart_component(generated("ztunnel-1.0.0")) == "Ztunnel"
@@ -47,6 +56,8 @@ def test_the_chart_names_the_component():
 
 @pytest.mark.parametrize("args, message", [
     (({}, OPERATOR, "1.30.0"), "expected the list of objects"),
+    (("a: [", OPERATOR, "1.30.0"), "istioctl manifest generate's output is not valid YAML"),
+    (("- 1\n", OPERATOR, "1.30.0"), "expected the list of objects"),
     (([], None, "1.30.0"), "give the IstioOperator"),
     (([], OPERATOR, ""), "give the IstioOperator"),
 ])
