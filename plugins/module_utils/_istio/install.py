@@ -20,6 +20,7 @@ import time
 from ansible_collections.aksmesh.istio.plugins.module_utils import _cli as cli
 from ansible_collections.aksmesh.istio.plugins.module_utils._files import joblock
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import istioctl
+from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_cache
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import manifest_diff as md
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import errors, manifests, names, ownership
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import planned, tool_kubeconfig
@@ -271,12 +272,16 @@ def drift_message(drifted, manager):
 
 
 def generate(module, binary, path, result):
-    """``istioctl manifest generate`` of the operator file ``path``: its objects and the operator (a mapping)."""
+    """``istioctl manifest generate`` of the operator file ``path``: its objects and the operator (a mapping). What
+    istioctl printed is kept by binary, flags and operator (manifest_cache): a run that compares an unchanged
+    operator runs no istioctl."""
     p = module.params
     try:
-        _rc, rendered, _err = cli.run(module, [binary, "manifest", "generate", "-f", path] + flags(p))
+        text = _read(path)
+        rendered = manifest_cache.generated(binary, ["manifest", "generate"] + flags(p), text, lambda: cli.run(
+            module, [binary, "manifest", "generate", "-f", path] + flags(p))[1])
         objs = manifests.normalize(manifests.expand([rendered]))
-        operator = p["operator"] if isinstance(p["operator"], dict) else (manifests.expand([_read(path)]) or [{}])[0]
+        operator = p["operator"] if isinstance(p["operator"], dict) else (manifests.expand([text]) or [{}])[0]
     except cli.CommandError as exc:
         module.fail_json(msg="istioctl manifest generate failed: %s" % exc, rc=exc.rc, stdout=exc.stdout,
                          stderr=exc.stderr, **result)
