@@ -154,8 +154,9 @@ compute-checks:
 test: setup tools
 	@nice -n 19 $(MAKE) --no-print-directory compute-checks > .build/checks.log 2>&1 & checks=$$!; \
 	trap 'kill $$checks 2>/dev/null' INT TERM; \
-	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
-		--durations=25 tests; tested=$$?; \
+	rm -f .build/playbooks.jsonl; \
+	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 AKSMESH_PLAYBOOK_LOG=$(CURDIR)/.build/playbooks.jsonl \
+		$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=40 tests; tested=$$?; \
 	wait $$checks; checked=$$?; \
 	echo "== make compute-checks, run beside pytest ($(COMPUTE_CHECKS)): exit status $$checked"; \
 	cat .build/checks.log; \

@@ -123,6 +123,16 @@ def pytest_runtest_makereport(item, call):
             report.sections.append((f"data plane {key} failed to start", error))
 
 
+def pytest_terminal_summary(terminalreporter):
+    """make test's account of the ansible-playbook runs (``$AKSMESH_PLAYBOOK_LOG``, tests/support/ansible_runner.py):
+    where the suite's time goes, per test file."""
+    path = os.environ.get(ansible_runner.PLAYBOOK_LOG)
+    if path and os.path.exists(path):
+        terminalreporter.section("ansible-playbook runs")
+        for line in ansible_runner.playbook_summary(path):
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def kubeconfig(kube_api, tmp_path):
     path = tmp_path / "kubeconfig"

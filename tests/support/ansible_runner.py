@@ -12,9 +12,11 @@ import dataclasses
 import json
 import os
 import pathlib
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 
 import yaml
 
@@ -123,6 +125,42 @@ class PlaybookRun:
 POLL_INTERVAL = 3
 
 
+PLAYBOOK_LOG = "AKSMESH_PLAYBOOK_LOG"
+
+
+def account(started, before, **what):
+    """One JSON line per ansible-playbook run to ``$AKSMESH_PLAYBOOK_LOG`` (make test sets it; the summary at the end
+    of pytest adds them up per test file): the test, wall seconds and CPU seconds of the run's processes (this
+    process's children since ``before``: approximate when a test runs playbooks in threads, and without the
+    detached async jobs)."""
+    path = os.environ.get(PLAYBOOK_LOG)
+    if not path:
+        return
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    line = json.dumps(dict(what, test=os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
+                           wall=round(time.monotonic() - started, 2), cpu=round(cpu, 2))) + "\n"
+    with open(path, "a", encoding="utf-8") as fh:  # one short append per run: whole lines across the workers
+        fh.write(line)
+
+
+def playbook_summary(path, top=15):
+    """Lines adding up the runs ``account`` logged: per test file, runs, wall and CPU minutes, the costliest first."""
+    files = {}
+    for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines():
+        run = json.loads(line)
+        entry = files.setdefault(run["test"].split("::", 1)[0] or "?", [0, 0.0, 0.0])
+        entry[0] += 1
+        entry[1] += run["wall"]
+        entry[2] += run["cpu"]
+    total = [sum(e[i] for e in files.values()) for i in range(3)]
+    out = ["ansible-playbook runs: %d, %.1f wall-minutes, %.1f CPU-minutes (per test file, the costliest first)"
+           % (total[0], total[1] / 60, total[2] / 60)]
+    for name, (runs, wall, cpu) in sorted(files.items(), key=lambda kv: -kv[1][2])[:top]:
+        out.append("  %5.1f CPU-min %5.1f wall-min %4d runs  %s" % (cpu / 60, wall / 60, runs, name))
+    return out
+
+
 def run_playbook(playbook, workdir, extra_vars=None, check=False, diff=False, verbosity=0, env=None, tags=None,
                  inventory=None, timeout=600):
     """Run ``playbook`` (a path, or a list of plays to write to a file) and collect its results."""
@@ -151,8 +189,10 @@ def run_playbook(playbook, workdir, extra_vars=None, check=False, diff=False, ve
         cmd.append("-" + "v" * verbosity)
     if tags:
         cmd += ["--tags", tags]
+    started, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, env=base_env(dict(env or {}, AKSMESH_RESULT_LOG=str(log))), capture_output=True,
                           text=True, timeout=timeout, cwd=str(REPO), check=False)
+    account(started, before, check=check, tags=tags, rc=proc.returncode)
     results = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)
 
