@@ -28,7 +28,7 @@ description:
     system drops when the process ends, however it ends.
   - What C(istioctl manifest generate) printed is kept in C($AKSMESH_MANIFEST_CACHE), else
     C(~/.cache/aksmesh/manifests) (files 0600, the newest 32), by the istioctl binary (its path, size, modification
-    time and inode), the C(--set) and C(--revision) flags and the IstioOperator's text: a run that compares an
+    time and inode), the C(--set) and C(--revision) flags and the IstioOperator's text. A run that compares an
     unchanged operator with the same istioctl runs no istioctl (manifest generate reads neither the cluster nor the
     network). C(AKSMESH_MANIFEST_CACHE=off) turns it off; a folder that cannot be written is no cache.
 author:

@@ -47,7 +47,7 @@ def test_another_operator_flag_or_istioctl_is_another_key(tmp_path):
 
 def test_off_a_missing_binary_or_an_unwritable_folder_runs_istioctl_every_time(tmp_path):
     run, tool = Runs(), binary(tmp_path)
-    for _ in range(2):
+    for _attempt in range(2):
         manifest_cache.generated(tool, [], OPERATOR, run, {manifest_cache.CACHE_ENV: "off"})
         manifest_cache.generated(str(tmp_path / "absent"), [], OPERATOR, run, {manifest_cache.CACHE_ENV: str(tmp_path)})
         manifest_cache.generated(tool, [], OPERATOR, run, {manifest_cache.CACHE_ENV: tool + "/cache"})  # under a file
