@@ -52,3 +52,14 @@ attributes:
     support: full
     description: An action plugin on the controller runs the module (see the in_process attribute).
 """
+
+    # An action plugin with no module behind it (report, run_start): it does its work in the task's worker
+    CONTROLLER = r"""
+attributes:
+  action:
+    support: full
+    description: Runs on the controller, in the task's worker; no module is sent to a target.
+  async:
+    support: none
+    description: Done in the task's worker at once; there is nothing to wait for.
+"""

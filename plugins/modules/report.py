@@ -25,13 +25,9 @@ description:
     C(report) entry point), without a module process.
 author:
   - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.attributes.controller
 attributes:
-  action:
-    support: full
-    description: Runs on the controller, in the task's worker; no module is sent to a target.
-  async:
-    support: none
-    description: Writes the file in the task's worker; there is nothing to wait for.
   check_mode:
     support: full
     description: Writes the report in check mode too - it is the run's output, not a change to the cluster.

@@ -24,13 +24,9 @@ description:
     collection's filter plugins, once - every later task's worker finds them loaded instead of compiling them again.
 author:
   - aksmesh developers (@aksmesh)
+extends_documentation_fragment:
+  - aksmesh.istio.attributes.controller
 attributes:
-  action:
-    support: full
-    description: Runs on the controller, in the task's worker; no module is sent to a target.
-  async:
-    support: none
-    description: Sets facts; there is nothing to wait for.
   check_mode:
     support: full
     description: Sets the facts in check mode too, as P(ansible.builtin.set_fact#module) does.
