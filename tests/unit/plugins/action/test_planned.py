@@ -192,11 +192,19 @@ def test_async_runs_the_module_in_the_background_and_keeps_no_plan(check_mode):
 
 
 def test_the_settings_role_starts_the_plan_empty_and_cacheable_in_every_run():
+    """Its first task, run_start (an action of the collection, so ansible-playbook preloads the collection before it
+    forks a worker), sets the facts the action plugins add to empty and cacheable, as set_fact's cacheable does."""
     tasks = yaml.safe_load((REPO / "roles" / "settings" / "tasks" / "main.yml").read_text())
     first = tasks[0]
-    assert first["ansible.builtin.set_fact"] == {base.FACT: {}, base.REPORT_FACT: {}, base.CHANGED_FACT: [],
-                                                 "cacheable": True}
+    assert "aksmesh.istio.run_start" in first and not first["aksmesh.istio.run_start"]
     assert first["tags"] == ["always"]
+    for check_mode in (False, True):
+        result = build(plugin_class("run_start"), "aksmesh.istio.run_start", {}, check_mode=check_mode).run(
+            task_vars=facts(EARLIER))
+        assert result["ansible_facts"] == {base.FACT: {}, base.REPORT_FACT: {}, base.CHANGED_FACT: []}
+        assert result["_ansible_facts_cacheable"] is True and result["changed"] is False
+    with pytest.raises(Exception, match="Unsupported parameters .* plan"):
+        build(plugin_class("run_start"), "aksmesh.istio.run_start", {"plan": {}}).run(task_vars=facts(EARLIER))
 
 
 def test_the_yaml_reads_the_plan_only_from_the_fact():
