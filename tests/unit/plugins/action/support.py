@@ -29,6 +29,7 @@ def build(cls, action, args, check_mode=False, async_val=0, returns=None):
     plugin = cls(Task(action, args, check_mode=check_mode, async_val=async_val), Connection(), mock.MagicMock(),
                  None, None, None)
     plugin.calls = []
+    plugin._load_name = action  # as the plugin loader names what it loads (ansible-core 2.16's messages read it)
 
     def execute_module(module_name=None, module_args=None, task_vars=None, wrap_async=False, **_ignored):
         plugin.calls.append({"module": module_name, "args": module_args, "wrap_async": wrap_async})
