@@ -46,6 +46,10 @@ def test_istioctls_output_as_it_wrote_it_is_parsed_once_and_its_empty_documents_
     assert [o["metadata"]["labels"]["operator.istio.io/component"] for o in out] == ["Pilot", "IngressGateways"]
     assert out == AS_INSTALLED([d for d in yaml.safe_load_all(text) if d], OPERATOR, "1.30.0")
 
+    class Unsafe(str):  # what a command's stdout is in a template: Ansible's unsafe or tagged text
+        pass
+    assert AS_INSTALLED(Unsafe(text), OPERATOR, "1.30.0") == out
+
 
 def test_the_chart_names_the_component():
     assert chart_component(generated("istio-cni-1.0.0")) == "Cni"
