@@ -11,7 +11,6 @@ __metaclass__ = type
 import json
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.istioctl import chart_component, label_as_installed
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.canonical import as_stored
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.manifests import ManifestError, load_text
@@ -20,8 +19,9 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._k8s.manifests impor
 def istioctl_as_installed(objs, operator, version, revision=""):
     if isinstance(objs, str):  # istioctl's output as it wrote it: parsed once, with the C loader when there is one
         try:
-            # as bytes: the C loader takes no subclass of str, which Ansible's unsafe and tagged strings are
-            objs = load_text(to_bytes(objs, errors="surrogate_or_strict"), origin="istioctl manifest generate's output")
+            # a plain str (join makes one): the C loader takes no subclass of str, which Ansible's unsafe and tagged
+            # text is, and their encode() and str() keep the subclass
+            objs = load_text("".join([objs]), origin="istioctl manifest generate's output")
         except ManifestError as exc:
             raise AnsibleFilterError("istioctl_as_installed: %s" % exc)
     if not isinstance(objs, list) or not all(isinstance(o, dict) for o in objs):

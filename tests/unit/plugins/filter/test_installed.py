@@ -46,8 +46,15 @@ def test_istioctls_output_as_it_wrote_it_is_parsed_once_and_its_empty_documents_
     assert [o["metadata"]["labels"]["operator.istio.io/component"] for o in out] == ["Pilot", "IngressGateways"]
     assert out == AS_INSTALLED([d for d in yaml.safe_load_all(text) if d], OPERATOR, "1.30.0")
 
-    class Unsafe(str):  # what a command's stdout is in a template: Ansible's unsafe or tagged text
+    class UnsafeBytes(bytes):
         pass
+
+    class Unsafe(str):  # what a command's stdout is in a template: Ansible's unsafe or tagged text, which keeps its
+        def __str__(self):  # class through str() and encode() (ansible-core 2.16)
+            return self
+
+        def encode(self, *args, **kwargs):
+            return UnsafeBytes(str.encode(self, *args, **kwargs))
     assert AS_INSTALLED(Unsafe(text), OPERATOR, "1.30.0") == out
 
 
