@@ -50,10 +50,7 @@ def test_istioctls_output_as_it_wrote_it_is_parsed_once_and_its_empty_documents_
         pass
 
     class Unsafe(str):  # what a command's stdout is in a template: Ansible's unsafe or tagged text, which keeps its
-        def __str__(self):  # class through str() and encode() (ansible-core 2.16)
-            return self
-
-        def encode(self, *args, **kwargs):
+        def encode(self, *args, **kwargs):  # class through encode() (ansible-core 2.16)
             return UnsafeBytes(str.encode(self, *args, **kwargs))
     assert AS_INSTALLED(Unsafe(text), OPERATOR, "1.30.0") == out
 
