@@ -16,12 +16,13 @@ __metaclass__ = type
 from ansible.plugins.action import ActionBase
 # imported for its preload (above), in the process that loads this class
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _in_process  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.aksmesh.istio.plugins.plugin_utils._action_module import CHANGED_FACT, FACT, REPORT_FACT
 
-# the facts the stages' action plugins add to (plugins/plugin_utils/_action_module.py, plugins/action/stage.py)
+# the facts the stages' action plugins add to, by the names they use (plugins/plugin_utils/_action_module.py)
 EMPTY = (
-    ("settings_planned", dict),  # what a check-mode run would have created so far (namespaces, kinds)
-    ("settings_report", dict),  # drifted fields, missing and extra objects, per stage
-    ("settings_changed", list),  # the stages that changed something in the cluster
+    (FACT, dict),  # what a check-mode run would have created so far (namespaces, kinds)
+    (REPORT_FACT, dict),  # drifted fields, missing and extra objects, per stage
+    (CHANGED_FACT, list),  # the stages that changed something in the cluster
 )
 
 

@@ -277,9 +277,9 @@ def generate(module, binary, path, result):
     operator runs no istioctl."""
     p = module.params
     try:
-        text = _read(path)
-        rendered = manifest_cache.generated(binary, ["manifest", "generate"] + flags(p), text, lambda: cli.run(
-            module, [binary, "manifest", "generate", "-f", path] + flags(p))[1])
+        text, extra = _read(path), flags(p)
+        rendered = manifest_cache.generated(binary, ["manifest", "generate"] + extra, text, lambda: cli.run(
+            module, [binary, "manifest", "generate", "-f", path] + extra)[1])
         objs = manifests.normalize(manifests.expand([rendered]))
         operator = p["operator"] if isinstance(p["operator"], dict) else (manifests.expand([text]) or [{}])[0]
     except cli.CommandError as exc:
