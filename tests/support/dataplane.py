@@ -50,6 +50,10 @@ from .processes import Reconciler, die_with_parent
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PROXY_UID = 1337
 TERMINATION_GRACE = 6.0  # seconds a deleted pod's processes keep running (capped terminationGracePeriodSeconds)
+# seconds between two refreshes of a running pod's ConfigMap and Secret volumes: a kubelet rewrites them when their
+# object changes (within its sync period, about a minute), so a proxy that mounted an older istio-ca-root-cert (a
+# namespace left from an earlier install, before istiod rewrote it) reads the new root and reconnects
+VOLUME_SYNC = 10.0
 TELEMETRY_NAME = "aksmesh-test-no-metrics"
 APP_ANNOTATION = "aksmesh.test/app"  # "none": no stand-in for this pod's containers
 STATUS_ANNOTATION = "aksmesh.test/echo-status"  # every answer of the stand-in has this status
@@ -176,6 +180,7 @@ class PodRuntime:
         self.app_ports: list[int] = []
         self.ready_reported = False
         self.deadline = None  # set when the pod is gone and this runtime drains
+        self.synced: list[tuple[pathlib.Path, dict]] = []  # (mount folder, volume) that refresh_volumes() rewrites
 
     # ---- start ------------------------------------------------------------------------------------
     def start(self):
@@ -244,7 +249,28 @@ class PodRuntime:
                 path = target / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
+            if not mount.get("subPath") and synced_volume(volume):
+                self.synced.append((target, volume))
         subprocess.run(["chown", "-R", f"{PROXY_UID}:{PROXY_UID}", str(self.root)], check=True)
+
+    def refresh_volumes(self):
+        """As a kubelet does for a running pod: the files of its ConfigMap and Secret volumes (whole or projected;
+        not a subPath mount, not a token) rewritten, each atomically, where their object changed; what is missing
+        now keeps its last content."""
+        for target, volume in self.synced:
+            try:
+                files = self._volume_files(synced_volume(volume))
+            except VolumePending:
+                continue
+            for rel, data in files.items():
+                path = target / rel
+                if path.is_file() and path.read_bytes() == data:
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fresh = path.with_name(f".{path.name}.new")
+                fresh.write_bytes(data)
+                os.chown(fresh, PROXY_UID, PROXY_UID)
+                os.replace(fresh, path)
 
     def _volume_files(self, volume) -> dict[str, bytes]:
         if "emptyDir" in volume:
@@ -479,6 +505,16 @@ def is_ready(pod):
                for c in (pod.get("status") or {}).get("conditions") or [])
 
 
+def synced_volume(volume):
+    """The part of a pod volume a kubelet keeps in step with the API: a ConfigMap or Secret volume, or those
+    sources of a projected one (a token is the pod's until it expires; the downward API is left as mounted); None
+    when there is none."""
+    if "configMap" in volume or "secret" in volume:
+        return volume
+    sources = [s for s in (volume.get("projected") or {}).get("sources", []) if "configMap" in s or "secret" in s]
+    return {"name": volume.get("name"), "projected": {"sources": sources}} if sources else None
+
+
 class ReadinessProber(Reconciler):
     """The kubelet's readiness reports for pods with an ``istio-proxy`` container, which kwok leaves not Ready
     (tests/support/kwok_stages.py): while the cluster's data plane runs, the data plane reports them from the real
@@ -545,6 +581,7 @@ class DataPlane(Reconciler):
         self.pending: dict[str, str] = {}  # pods whose volumes wait for a ConfigMap or Secret: which, and why
         self._lock = threading.Lock()
         self._gate = None  # full passes when a pod changed (tests/support/watch.py)
+        self._volumes_synced = time.monotonic()
 
     # ---- cluster access ---------------------------------------------------------------------------
     def get(self, api_version, kind, namespace, name):
@@ -681,6 +718,10 @@ class DataPlane(Reconciler):
                 if not runtime.ready_reported and runtime.probe_ready():
                     self._set_ready(runtime.pod, True)
                     runtime.ready_reported = True
+            if time.monotonic() - self._volumes_synced >= VOLUME_SYNC:
+                self._volumes_synced = time.monotonic()
+                for runtime in self.pods.values():
+                    runtime.refresh_volumes()  # a failure (the API server busy): tried again at the next sync
 
     def _set_ready(self, pod, ready):
         set_ready(self.cluster, pod, ready)

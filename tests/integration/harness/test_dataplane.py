@@ -90,6 +90,43 @@ def test_a_pod_that_goes_takes_its_namespace_and_processes(kube_api, dataplane):
                       "the pod's network namespace to go", timeout=30)
 
 
+def test_a_running_pods_configmap_and_secret_volumes_follow_their_objects(kube_api, dataplane):
+    """As a kubelet does: a running pod's ConfigMap and Secret volumes (whole or projected) are rewritten when their
+    objects change, and its service account token is not (a proxy that mounted an older istio-ca-root-cert reads
+    the new root). No istiod here, only its Service, which the harness resolves the proxy's discovery address to:
+    pilot-agent finds nothing behind it, and the volumes are the point."""
+    kube_api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+    kube_api.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "istiod", "namespace": "istio-system"},
+                     "spec": {"selector": {"app": "istiod"}, "ports": [{"name": "grpc-xds", "port": 15012}]}})
+    kube_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "volumes"}})
+    kube_api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "root", "namespace": "volumes"},
+                     "data": {"root-cert.pem": "first"}})
+    kube_api.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "volumes"},
+                     "stringData": {"key": "one"}})
+    kube_api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "proxy", "namespace": "volumes",
+                                                                     "annotations": {"aksmesh.test/app": "none"}},
+                     "spec": {"containers": [{"name": "istio-proxy", "image": "example.test/proxyv2",
+                                                  "args": ["proxy", "sidecar"], "volumeMounts": [
+                         {"name": "root", "mountPath": "/var/run/secrets/istio"},
+                         {"name": "both", "mountPath": "/etc/both"}]}],
+                         "volumes": [{"name": "root", "configMap": {"name": "root"}},
+                                     {"name": "both", "projected": {"sources": [
+                                         {"secret": {"name": "creds"}},
+                                         {"serviceAccountToken": {"path": "token", "audience": "istio-ca"}}]}}]}})
+    runtime = dataplane.pod("volumes", "proxy")
+    root, key, token = (runtime.root / "var/run/secrets/istio/root-cert.pem", runtime.root / "etc/both/key",
+                        runtime.root / "etc/both/token")
+    assert (root.read_text(), key.read_text()) == ("first", "one")
+    issued = token.read_bytes()
+    kube_api.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "root", "namespace": "volumes"},
+                    "data": {"root-cert.pem": "second"}})
+    kube_api.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "volumes"},
+                    "stringData": {"key": "two"}})
+    kube_api.wait_for(lambda: (root.read_text(), key.read_text()) == ("second", "two"),
+                      "the pod's volumes to follow the ConfigMap and the Secret", timeout=30)
+    assert token.read_bytes() == issued and root.stat().st_uid == 1337
+
+
 def test_real_envoy_gateway_and_sidecars_carry_mtls_traffic(kube_api, istio, dataplane):
     kube_api.create({"apiVersion": "v1", "kind": "Namespace",
                      "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}}})
