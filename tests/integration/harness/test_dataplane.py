@@ -103,16 +103,16 @@ def test_a_running_pods_configmap_and_secret_volumes_follow_their_objects(kube_a
                      "data": {"root-cert.pem": "first"}})
     kube_api.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "volumes"},
                      "stringData": {"key": "one"}})
-    kube_api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "proxy", "namespace": "volumes",
-                                                                     "annotations": {"aksmesh.test/app": "none"}},
-                     "spec": {"containers": [{"name": "istio-proxy", "image": "example.test/proxyv2",
-                                                  "args": ["proxy", "sidecar"], "volumeMounts": [
-                         {"name": "root", "mountPath": "/var/run/secrets/istio"},
-                         {"name": "both", "mountPath": "/etc/both"}]}],
-                         "volumes": [{"name": "root", "configMap": {"name": "root"}},
-                                     {"name": "both", "projected": {"sources": [
-                                         {"secret": {"name": "creds"}},
-                                         {"serviceAccountToken": {"path": "token", "audience": "istio-ca"}}]}}]}})
+    proxy = {"name": "istio-proxy", "image": "example.test/proxyv2", "args": ["proxy", "sidecar"],
+             "volumeMounts": [{"name": "root", "mountPath": "/var/run/secrets/istio"},
+                              {"name": "both", "mountPath": "/etc/both"}]}
+    volumes = [{"name": "root", "configMap": {"name": "root"}},
+               {"name": "both", "projected": {"sources": [
+                   {"secret": {"name": "creds"}},
+                   {"serviceAccountToken": {"path": "token", "audience": "istio-ca"}}]}}]
+    kube_api.create({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": "proxy", "namespace": "volumes", "annotations": {"aksmesh.test/app": "none"}},
+                     "spec": {"containers": [proxy], "volumes": volumes}})
     runtime = dataplane.pod("volumes", "proxy")
     root, key, token = (runtime.root / "var/run/secrets/istio/root-cert.pem", runtime.root / "etc/both/key",
                         runtime.root / "etc/both/token")
