@@ -34,16 +34,24 @@ Method = namedtuple("Method", [
     # its Gateway API CRDs are AKS's managed ones (az aks update --enable-gateway-api): the gateway-api stage does not
     # run for it, and its Gateway API ingress needs them (aks_preflight checks the cluster for them)
     "managed_gateway_api",
+    # what its istiod takes of a Gateway's customization ConfigMap (aksmesh_ingress_gateway_customizations) is AKS's
+    # resource customization allow list (plugin_utils/_gateway_customizations.py), not all Istio overlays
+    "gateway_allow_list",
+    # its own ingress gateway (aksmesh_ingress_api istio) takes the static IP stage's address; the add-on's get theirs
+    # from AKS, and only its Gateway API ingress takes one
+    "gateway_static_ip",
 ])
 
 METHODS = (
     Method("istioctl", "istio_install", revision_upgrade=True, owns_crds=True, renders_injector=True,
-           compares_first=True, managed_gateway_api=False),
+           compares_first=True, managed_gateway_api=False, gateway_allow_list=False,
+           gateway_static_ip=True),
     Method("helm", "istio_helm", revision_upgrade=True, owns_crds=True, renders_injector=False, compares_first=True,
-           managed_gateway_api=False),
+           managed_gateway_api=False, gateway_allow_list=False, gateway_static_ip=True),
     # AKS manages the add-on's CRDs and namespaces; it upgrades through aks_mesh_addon_revisions
     Method("aks_addon", "aks_mesh_addon", revision_upgrade=False, owns_crds=False, renders_injector=False,
-           compares_first=False, managed_gateway_api=True),
+           compares_first=False, managed_gateway_api=True, gateway_allow_list=True,
+           gateway_static_ip=False),
 )
 BY_NAME = dict((method.name, method) for method in METHODS)
 

@@ -27,6 +27,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.topology impo
     GATEWAY_API_INGRESS, INGRESS_APIS, METHODS, TopologyError, ingress_service, topology)
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio import gateway_api
 from ansible_collections.aksmesh.istio.plugins.module_utils._k8s import names
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _gateway_customizations as customizations
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _methods
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _permissions
 from ansible_collections.aksmesh.istio.plugins.plugin_utils import _stages as stages
@@ -48,6 +49,8 @@ DEFAULTS = {
     "ingress_ip": ("str", None),
     "ingress_ip_resource_group": ("str", None),
     "ingress_source_ranges": ("list", None),
+    # the Gateway API ingress's deployed resources, overlaid by istiod (plugin_utils/_gateway_customizations.py)
+    "ingress_gateway_customizations": ("dict", None),
     # a switch of aksmesh_ingress_api with both ingresses serving: the other API's ingress stays (with
     # aksmesh_ingress_ip) while the chosen one serves beside it (with aksmesh_ingress_migration_ip)
     "ingress_migration": ("bool", False),
@@ -128,6 +131,10 @@ def _needs(s, azure, render):
         "cluster": (not render, ""),
         "istioctl_used": (not render or s["install_method"] == "istioctl", ""),
         "kubeconfig_fetched": (s["kubeconfig"] is None, "aksmesh_kubeconfig is given"),
+        "static_ip_ingress": (_methods.BY_NAME[s["install_method"]].gateway_static_ip
+                              or s["ingress_api"] == "gateway_api",
+                              "the AKS add-on's gateways get their IPs from AKS (its Gateway API ingress takes a "
+                              "static IP: aksmesh_ingress_api gateway_api)"),
     }
 
 
@@ -193,6 +200,9 @@ def _typed(raw):
             if not isinstance(value, (list, tuple)):
                 _fail(name, "expected a list, got %s" % type(value).__name__)
             value = list(value)
+        elif kind == "dict":
+            if not isinstance(value, dict):
+                _fail(name, "expected a mapping, got %s" % type(value).__name__)
         out[name] = value
     _check_others(raw)
     return out
@@ -333,15 +343,19 @@ def _check_combinations(s):
             _fail("revision", "%s: the AKS add-on needs its revision (for example asm-1-28): it injects only "
                               "namespaces labelled istio.io/rev=<revision>" % (
                                   "is missing" if revision is None else repr(revision)))
-        if s["ingress_source_ranges"]:
+        # its own ingress gateways (aksmesh_ingress_api istio) are the add-on's; the Gateway its istiod deploys
+        # (gateway_api) takes annotations and the allow-listed Service fields
+        if s["ingress_source_ranges"] and s["ingress_api"] != "gateway_api":
             _fail("ingress_source_ranges", "is set, but the AKS add-on manages its ingress gateway Services and does "
                                            "not take loadBalancerSourceRanges; restrict the clients with an "
-                                           "AuthorizationPolicy on the gateway (mesh_authz), or use "
+                                           "AuthorizationPolicy on the gateway (mesh_authz), use the add-on's "
+                                           "Gateway API ingress (aksmesh_ingress_api: gateway_api), or use "
                                            "aksmesh_install_method istioctl or helm")
-        if s["ingress_ip"] is not None:
+        if s["ingress_ip"] is not None and s["ingress_api"] != "gateway_api":
             _fail("ingress_ip", "is set, but the AKS add-on reverts IP customizations of its ingress gateway Services "
                                 "(AKS documentation, istio-deploy-ingress): its gateway keeps the IP Azure gives it; "
-                                "for a static IP use aksmesh_install_method istioctl or helm")
+                                "for a static IP use the add-on's Gateway API ingress (aksmesh_ingress_api: "
+                                "gateway_api), whose Gateway takes it, or aksmesh_install_method istioctl or helm")
         if s["target"] == "cluster" and s["resource_group"] is None:
             _fail("resource_group", "is missing: the AKS add-on is enabled through Azure; set aksmesh_resource_group "
                                     "and aksmesh_cluster_name, or use aksmesh_target: render")
@@ -383,6 +397,27 @@ def _check_combinations(s):
     if s["ingress_ip_resource_group"] is not None and s["ingress_ip"] is None:
         _fail("ingress_ip_resource_group", "is set without aksmesh_ingress_ip: name the address too")
     _check_migration(s, method)
+    _check_customizations(s, method)
+
+
+def _check_customizations(s, method):
+    """aksmesh_ingress_gateway_customizations: for the Gateway API ingress only, within what istiod overlays (the
+    add-on: AKS's allow list), and not a second source of the Service's loadBalancerSourceRanges."""
+    given = s["ingress_gateway_customizations"]
+    if given is None:
+        return
+    if "gateway_api" not in (s["ingress_api"], "gateway_api" if s["ingress_migration"] else ""):
+        raise SettingsError("%s is set, but the ingress is Istio's Gateway on the install method's gateway "
+                            "(aksmesh_ingress_api istio): the customizations are of the resources istiod deploys "
+                            "for the Gateway API ingress; set aksmesh_ingress_api: gateway_api, or customize the "
+                            "method's gateway" % customizations.VARIABLE)
+    found = customizations.problem(given, _methods.BY_NAME[method].gateway_allow_list)
+    if found:
+        raise SettingsError(customizations.message(found))
+    ranges = ((given.get("service") or {}).get("spec") or {}).get("loadBalancerSourceRanges")
+    if ranges is not None and s["ingress_source_ranges"]:
+        raise SettingsError("%s.service.spec.loadBalancerSourceRanges and aksmesh_ingress_source_ranges are both "
+                            "set: give the networks once, as aksmesh_ingress_source_ranges" % customizations.VARIABLE)
 
 
 def _check_migration(s, method):
@@ -530,6 +565,7 @@ def derive(raw, host="", cwd="", variables=None, credentials_dest=None):
                    ip=s["ingress_ip"] or "",
                    ip_resource_group=s["ingress_ip_resource_group"] or "",
                    source_ranges=s["ingress_source_ranges"] or [],
+                   customizations=s["ingress_gateway_customizations"] or {},
                    migration=migration,
                    # the API whose ingress takes the static IP (aksmesh_ingress_ip, the static IP stage's): the old
                    # one while both serve

@@ -46,6 +46,8 @@ OPTIONAL_KINDS = frozenset(GATEWAY_API_KINDS)
 #               method; in render mode for the istioctl method only (the control plane istioctl manifest generate
 #               makes, which must be the Istio version asked for)
 #   kubeconfig_fetched  no aksmesh_kubeconfig: the kubeconfig comes from Azure
+#   static_ip_ingress  the ingress takes a static IP: the install method's own gateway (not the add-on's, which
+#               AKS addresses), or the Gateway API ingress's Gateway
 Stage = namedtuple("Stage", [
     "name",      # label, render folder suffix, key in settings_mesh.stages
     "number",    # render folder number (apply order); None: the stage renders nothing
@@ -78,9 +80,9 @@ STAGES = (
     # Asked right after the credentials, before any stage changes Azure or the cluster; tagged always like them
     _stage("access", roles=["cluster_access"], tags=["access", "always"], switch="access_check", needs=["cluster"]),
     _stage("preflight", roles=["aks_preflight"], tags=["preflight"], switch="preflight", needs=["azure"]),
-    _stage("static_ip", roles=["aks_static_ip"], tags=["static_ip"], methods=["istioctl", "helm"],
-           method_note="the AKS add-on's gateways get their IPs from AKS", cleanup="static_ip", switch="static_ip",
-           needs=["azure"], cleanup_default=False),  # an IP outlives the cluster unless cleanup is asked to remove it
+    _stage("static_ip", roles=["aks_static_ip"], tags=["static_ip"], cleanup="static_ip", switch="static_ip",
+           needs=["azure", "static_ip_ingress"],
+           cleanup_default=False),  # an IP outlives the cluster unless cleanup is asked to remove it
     # istioctl installs (istioctl method), injects by hand and analyzes the live mesh (every method): it runs with
     # every stage that changes the mesh (tags below); present, it costs one version check
     _stage("istioctl", roles=["istioctl"], tags=["istioctl"], switch="istioctl_download", needs=["istioctl_used"]),

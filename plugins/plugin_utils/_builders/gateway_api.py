@@ -26,6 +26,7 @@ from ansible_collections.aksmesh.istio.plugins.module_utils._istio.ingress impor
 from ansible_collections.aksmesh.istio.plugins.module_utils._istio.mesh_common import (
     MeshConfigError, name_of, obj, require, unique_names)
 from ansible_collections.aksmesh.istio.plugins.plugin_utils._builders.gateways import destination_rule, https_credential
+from ansible_collections.aksmesh.istio.plugins.plugin_utils import _gateway_customizations as customizations
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REFERENCE_GRANT = "gateway.networking.k8s.io/v1beta1"
@@ -343,28 +344,33 @@ def backend_hosts(routes):
                       for route in routes for ref in _service_refs(route)))
 
 
-def service_options(gateway, namespace, service_spec):
-    """The ConfigMap of Istio's gateway customization (``spec.infrastructure.parametersRef``) that overlays
-    ``service_spec`` on the Service istiod deploys for ``gateway`` (the fields a Gateway's infrastructure cannot
-    carry, such as ``loadBalancerSourceRanges``); istiod merges its ``service`` key into that Service."""
-    overlay = yaml.safe_dump({"spec": service_spec}, default_flow_style=False, sort_keys=True)
-    return obj("v1", "ConfigMap", OPTIONS % gateway, namespace, None, data={"service": overlay})
+def gateway_options(gateway, namespace, overlays):
+    """The ConfigMap of Istio's gateway customization (``spec.infrastructure.parametersRef``) for ``gateway``: per
+    resource istiod deploys for it (``deployment``, ``service``, ...), the overlay istiod merges in, as YAML (the
+    fields a Gateway's infrastructure cannot carry, such as the Service's ``loadBalancerSourceRanges``)."""
+    return obj("v1", "ConfigMap", OPTIONS % gateway, namespace, None, data=dict(
+        (key, yaml.safe_dump(overlay, default_flow_style=False, sort_keys=True))
+        for key, overlay in sorted(overlays.items())))
 
 
 def ingress_manifests(gateways, virtual_services, destination_rules, ingress_namespace, ingress_gateway, ingress_ip,
-                      ingress_ip_resource_group, ingress_pip_name, ingress_revision, ingress_source_ranges=None):
+                      ingress_ip_resource_group, ingress_pip_name, ingress_revision, ingress_source_ranges=None,
+                      ingress_customizations=None):
     """The gateways stage's objects with the Gateway API ingress: the Gateway ``ingress_gateway`` with the static IP's
     AKS annotations (the static IP stage's public IP resource by name, else the address) and, with a control-plane
     revision, its ``istio.io/rev`` label (the istiod of that revision deploys it: with two revisions running, as
     during a canary upgrade, the other would take it otherwise), its HTTPRoutes and ReferenceGrants, then the
-    DestinationRules, exported to the ingress namespace when a route uses their host. With source ranges, the
-    Gateway names the ConfigMap (``service_options``) that gives its Service ``loadBalancerSourceRanges``."""
+    DestinationRules, exported to the ingress namespace when a route uses their host. With source ranges or
+    customizations (``aksmesh_ingress_gateway_customizations``, checked by the settings), the Gateway names the
+    ConfigMap (``gateway_options``) that overlays them on the resources istiod deploys for it."""
     spec, annotations = static_ip_service({"ip": ingress_ip, "ip_resource_group": ingress_ip_resource_group,
                                            "pip_name": ingress_pip_name, "source_ranges": ingress_source_ranges})
     objects = gateway_api_manifests(gateways, virtual_services, ingress_namespace, ingress_gateway, annotations)
-    options = []
-    if spec:
-        options = [service_options(ingress_gateway, ingress_namespace, spec)]
+    found = customizations.problem(ingress_customizations, False) if ingress_customizations else None
+    if found:  # the settings check site.yml's (the AKS add-on's against its allow list); this, the role's own
+        raise MeshConfigError("ingress_customizations", found[1], path=found[0])
+    overlays = customizations.with_source_ranges(ingress_customizations, spec.get("loadBalancerSourceRanges"))
+    options = [gateway_options(ingress_gateway, ingress_namespace, overlays)] if overlays else []
     for item in objects:
         if item["kind"] != "Gateway":
             continue

@@ -3,8 +3,9 @@ gateway_api``) on the real stack: the add-on's control plane is the real istiod 
 aks-istio-system (what the add-on runs; the loopback ARM records the add-on's profile, it does not run istiod), the
 cluster's managed Gateway API CRDs are the pinned standard channel (what AKS installs). Without the managed Gateway API
 the run stops before any write to Azure or the cluster, naming the fix; with it, site.yml turns the add-on's own
-external gateway off and applies the Gateway, which that istiod deploys, and requests through its real Envoy reach the
-shop."""
+external gateway off, ensures the static IP and applies the Gateway with its AKS annotations and the customization
+ConfigMap within AKS's allow list, which that istiod deploys (the Deployment, the Service on the static IP, the HPA and
+PDB the customizations ask for), and requests through its real Envoy reach the shop."""
 
 import copy
 import json
@@ -19,6 +20,15 @@ from tests.support.dataplane import http_request
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REVISION = "asm-1-28"
 ADDON_NS = "aks-istio-system"
+# within AKS's resource customization allow list (plugin_utils/_gateway_customizations.py)
+CUSTOMIZATIONS = {
+    "deployment": {"metadata": {"labels": {"team": "shop"}}, "spec": {"template": {"spec": {"containers": [
+        {"name": "istio-proxy", "resources": {"requests": {"cpu": "200m"}}}]}}}},
+    "service": {"metadata": {"annotations": {
+        "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz/ready"}}},
+    "horizontalPodAutoscaler": {"spec": {"minReplicas": 2, "maxReplicas": 3}},
+    "podDisruptionBudget": {"spec": {"minAvailable": 1}},
+}
 
 
 def addon_control_plane(kubeconfig, tmp_path):
@@ -35,7 +45,8 @@ def inventory(tmp_path, kubeconfig_path):
     inv.mkdir(exist_ok=True)
     host = dict(MESH_VARS, aksmesh_target="cluster", aksmesh_istioctl_download=False, aksmesh_resource_group="rg",
                 aksmesh_cluster_name="aks", aks_credentials_dest=kubeconfig_path, aksmesh_install_method="aks_addon",
-                aksmesh_revision=REVISION, aksmesh_ingress_api="gateway_api")
+                aksmesh_revision=REVISION, aksmesh_ingress_api="gateway_api",
+                aksmesh_ingress_gateway_customizations=CUSTOMIZATIONS)
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"aks": host}}}))
     return inv
 
@@ -76,6 +87,13 @@ def test_the_addon_serves_the_gateway_api_ingress_once_aks_has_its_managed_crds(
         "app.kubernetes.io/managed-by"] == "aksmesh"
     gateway = kube_api.get(GATEWAY_API, "Gateway", "istio-ingress", "ingress")
     assert gateway["metadata"]["labels"]["istio.io/rev"] == REVISION
+    # the static IP stage's public IP, by name in the node resource group, as AKS documents the Gateway's annotations
+    (ip,) = arm.public_ips()
+    assert gateway["spec"]["infrastructure"]["annotations"] == {
+        "service.beta.kubernetes.io/azure-pip-name": ip["name"],
+        "service.beta.kubernetes.io/azure-load-balancer-resource-group": "MC_rg_aks_westeurope"}
+    assert gateway["spec"]["infrastructure"]["parametersRef"] == {"group": "", "kind": "ConfigMap",
+                                                                  "name": "ingress-options"}
     for obj in SHOP_OBJECTS:
         kube_api.create(obj)
     svc = kube_api.wait_for(lambda: ((kube_api.get("v1", "Service", "istio-ingress", "ingress-istio") or {})
@@ -96,3 +114,17 @@ def test_the_addon_serves_the_gateway_api_ingress_once_aks_has_its_managed_crds(
     assert seen["path"] == "/addon"
     xfcc = seen["headers"]["x-forwarded-client-cert"]
     assert "URI=spiffe://cluster.local/ns/istio-ingress/sa/ingress-istio" in xfcc, xfcc
+    # what the add-on's istiod deployed from the customizations: the Service on the static IP with the annotation,
+    # the Deployment's label and proxy requests, the HPA and PDB it deploys only when asked
+    assert svc["ip"] == ip["properties"]["ipAddress"]
+    service = kube_api.get("v1", "Service", "istio-ingress", "ingress-istio")
+    assert service["metadata"]["annotations"][
+        "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path"] == "/healthz/ready"
+    deployment = kube_api.get("apps/v1", "Deployment", "istio-ingress", "ingress-istio")
+    assert deployment["metadata"]["labels"]["team"] == "shop"
+    (proxy,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "istio-proxy"]
+    assert proxy["resources"]["requests"]["cpu"] == "200m"
+    hpa = kube_api.get("autoscaling/v2", "HorizontalPodAutoscaler", "istio-ingress", "ingress-istio")
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 3)
+    assert kube_api.get("policy/v1", "PodDisruptionBudget", "istio-ingress", "ingress-istio")["spec"][
+        "minAvailable"] == 1

@@ -153,7 +153,38 @@ def test_cni_is_off_by_default_and_lives_in_the_istio_namespace():
     ({"install_method": "aks_addon", "revision": "asm-1-28", "istio_namespace": "istio-system"},
      r"aksmesh_istio_namespace 'istio-system': the AKS add-on places"),
     ({"install_method": "aks_addon", "revision": "asm-1-28", "ingress_ip": "20.1.2.3"},
-     r"aksmesh_ingress_ip: is set, but the AKS add-on reverts IP customizations .* use aksmesh_install_method"),
+     r"aksmesh_ingress_ip: is set, but the AKS add-on reverts IP customizations .* use the add-on's Gateway API "
+     r"ingress \(aksmesh_ingress_api: gateway_api\), whose Gateway takes it, or aksmesh_install_method istioctl"),
+    # the resources istiod deploys for the Gateway API ingress: Istio's overlays, AKS's allow list for the add-on
+    ({"ingress_gateway_customizations": {"deployment": {"spec": {"replicas": 3}}}},
+     r"aksmesh_ingress_gateway_customizations is set, but the ingress is Istio's Gateway .* set aksmesh_ingress_api: "
+     r"gateway_api"),
+    ({"ingress_api": "gateway_api", "ingress_gateway_customizations": ["deployment"]},
+     r"aksmesh_ingress_gateway_customizations: expected a mapping, got list"),
+    ({"ingress_api": "gateway_api", "ingress_gateway_customizations": {"deploymnet": {}}},
+     r"aksmesh_ingress_gateway_customizations.deploymnet: istiod customizes deployment, service, serviceAccount, "
+     r"horizontalPodAutoscaler, podDisruptionBudget only"),
+    ({"ingress_api": "gateway_api", "ingress_gateway_customizations": {"service": "type: NodePort"}},
+     r"aksmesh_ingress_gateway_customizations.service: expected the overlay of the service as a mapping"),
+    ({"ingress_api": "gateway_api", "ingress_source_ranges": ["203.0.113.0/24"],
+      "ingress_gateway_customizations": {"service": {"spec": {"loadBalancerSourceRanges": ["198.51.100.0/24"]}}}},
+     r"service.spec.loadBalancerSourceRanges and aksmesh_ingress_source_ranges are both set: give the networks once"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "ingress_api": "gateway_api",
+      "ingress_gateway_customizations": {"deployment": {"spec": {"template": {"spec": {"hostNetwork": True}}}}}},
+     r"aksmesh_ingress_gateway_customizations.deployment.spec.template.spec.hostNetwork: not on the AKS add-on's "
+     r"resource customization allow list \(its webhook refuses it\): for the deployment it takes metadata.labels, "),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "ingress_api": "gateway_api",
+      "ingress_gateway_customizations": {"deployment": {"spec": {"template": {"spec": {"containers": [
+          {"name": "istio-proxy", "resources": {"limits": {"cpu": "2"}}, "image": "mine"}]}}}}}},
+     r"deployment.spec.template.spec.containers.image: not on the AKS add-on's resource customization allow list"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "ingress_api": "gateway_api",
+      "ingress_gateway_customizations": {"serviceAccount": {"metadata": {"labels": {"a": "b"}}}}},
+     r"aksmesh_ingress_gateway_customizations.serviceAccount: the AKS add-on customizes deployment, service, "
+     r"horizontalPodAutoscaler, podDisruptionBudget only \(its allow list has no serviceAccount\)"),
+    ({"install_method": "aks_addon", "revision": "asm-1-28", "ingress_api": "gateway_api",
+      "ingress_gateway_customizations": {"horizontalPodAutoscaler": {"spec": {"minReplicas": 1, "maxReplicas": 3}}}},
+     r"aksmesh_ingress_gateway_customizations.horizontalPodAutoscaler.spec.minReplicas: 1: the AKS add-on takes "
+     r"2 or more"),
     ({"revision": "1.30; touch /tmp/x"}, r"aksmesh_revision: .* is not a revision name"),
     ({"istio_namespace": "Istio_System"}, r"aksmesh_istio_namespace: 'Istio_System' is not a namespace name: it is "
                                           r"not a DNS-1123 label"),
@@ -310,6 +341,28 @@ def skipped(raw):
     return dict((name, stage["skipped"]) for name, stage in derive(raw)["stages"].items() if stage["skipped"])
 
 
+def test_the_addons_gateway_api_ingress_takes_a_static_ip_source_ranges_and_allow_listed_customizations():
+    """AKS documents annotations (the static IP's) on the add-on's Gateway and a customization ConfigMap within its
+    allow list: the add-on's Gateway API ingress takes them, and the static IP stage runs for it."""
+    custom = {"deployment": {"metadata": {"labels": {"team": "shop"}}, "spec": {"replicas": 2, "template": {"spec": {
+        "containers": [{"name": "istio-proxy", "resources": {"requests": {"cpu": "500m"}}}],
+        "tolerations": [{"key": "gw", "operator": "Exists"}]}}}},
+        "service": {"metadata": {"annotations": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"}}},
+        "horizontalPodAutoscaler": {"spec": {"minReplicas": 2, "maxReplicas": 4}},
+        "podDisruptionBudget": {"spec": {"minAvailable": 1}}}
+    s = derive({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "install_method": "aks_addon",
+                "revision": "asm-1-28", "ingress_api": "gateway_api", "ingress_ip": "20.1.2.3",
+                "ingress_source_ranges": ["203.0.113.0/24"], "ingress_gateway_customizations": custom})
+    assert s["stages"]["static_ip"]["enabled"]
+    assert s["ingress"]["ip"] == "20.1.2.3" and s["ingress"]["source_ranges"] == ["203.0.113.0/24"]
+    assert s["ingress"]["customizations"] == custom
+    # Istio's own overlays (a ServiceAccount's too) for the other methods; none by default
+    assert derive({"ingress_api": "gateway_api", "ingress_gateway_customizations": {
+        "serviceAccount": {"metadata": {"annotations": {"azure.workload.identity/client-id": "x"}}}}})[
+        "ingress"]["customizations"]["serviceAccount"]
+    assert derive({})["ingress"]["customizations"] == {}
+
+
 def test_the_summary_learns_why_a_stage_does_not_run():
     assert skipped({}) == {}  # render mode: no Azure stage to speak of
     assert skipped({"addons": False, "secrets": False}) == {
@@ -319,7 +372,8 @@ def test_the_summary_learns_why_a_stage_does_not_run():
     addon = skipped({"target": "cluster", "resource_group": "rg", "cluster_name": "aks", "install_method": "aks_addon",
                      "revision": "asm-1-28", "preflight": False, "kubeconfig": "/k"})
     assert addon == {"credentials": "aksmesh_kubeconfig is given", "preflight": "aksmesh_preflight is false",
-                     "static_ip": "the AKS add-on's gateways get their IPs from AKS",
+                     "static_ip": "the AKS add-on's gateways get their IPs from AKS (its Gateway API ingress takes "
+                                  "a static IP: aksmesh_ingress_api gateway_api)",
                      "gateway-api": "the AKS add-on uses AKS's managed Gateway API CRDs"}
     # a switch that is on by default, turned off, is said; one off by default (aksmesh_sample) is not
     assert skipped({"target": "cluster", "kubeconfig": "/k", "istioctl_download": False})["istioctl"] == (

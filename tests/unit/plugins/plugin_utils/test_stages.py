@@ -57,7 +57,7 @@ def test_a_stage_name_is_a_label_value_and_a_folder_name(stage):
     for api_version, kind in stage.prune:
         assert "/" in api_version or api_version == "v1", (api_version, kind)
     assert set(stage.methods) <= {"istioctl", "helm", "aks_addon"}
-    assert set(stage.needs) <= {"azure", "cluster", "istioctl_used", "kubeconfig_fetched"}
+    assert set(stage.needs) <= {"azure", "cluster", "istioctl_used", "kubeconfig_fetched", "static_ip_ingress"}
 
 
 @pytest.mark.parametrize("stage", [s for s in stages.STAGES if s.switch], ids=lambda s: s.name)

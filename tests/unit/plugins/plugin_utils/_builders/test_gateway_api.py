@@ -163,3 +163,27 @@ def test_source_ranges_reach_the_deployed_service_through_a_configmap_the_gatewa
     # without them, neither the ConfigMap nor the reference
     plain = gateway_api.ingress_manifests([GATEWAY], [ROUTE], [], "istio-ingress", "ingress", "", "", "", "", [])
     assert plain[0]["kind"] == "Gateway" and "infrastructure" not in plain[0]["spec"]
+
+
+def test_customizations_overlay_each_deployed_resource_with_the_source_ranges_merged_into_the_service():
+    """aksmesh_ingress_gateway_customizations: one key of the same ConfigMap per resource istiod deploys for the
+    Gateway; the source ranges join the Service's overlay, beside its own fields."""
+    custom = {"deployment": {"metadata": {"labels": {"team": "shop"}}},
+              "service": {"metadata": {"annotations": {"example.com/owner": "shop"}}},
+              "horizontalPodAutoscaler": {"spec": {"minReplicas": 2, "maxReplicas": 4}}}
+    objects = gateway_api.ingress_manifests([GATEWAY], [ROUTE], [], "istio-ingress", "ingress", "", "", "", "",
+                                            ["203.0.113.0/24"], custom)
+    options, gateway = objects[0], objects[1]
+    assert {key: yaml.safe_load(text) for key, text in options["data"].items()} == {
+        "deployment": {"metadata": {"labels": {"team": "shop"}}},
+        "horizontalPodAutoscaler": {"spec": {"maxReplicas": 4, "minReplicas": 2}},
+        "service": {"metadata": {"annotations": {"example.com/owner": "shop"}},
+                    "spec": {"loadBalancerSourceRanges": ["203.0.113.0/24"]}}}
+    assert gateway["spec"]["infrastructure"] == {
+        "parametersRef": {"group": "", "kind": "ConfigMap", "name": "ingress-options"}}
+    assert custom["service"] == {"metadata": {"annotations": {"example.com/owner": "shop"}}}  # not changed in place
+    # a resource istiod does not deploy is refused by the role's variable
+    with pytest.raises(MeshConfigError, match=r"^ingress_customizations\.ingress: istiod "
+                                              r"customizes deployment, service, serviceAccount"):
+        gateway_api.ingress_manifests([GATEWAY], [ROUTE], [], "istio-ingress", "ingress", "", "", "", "", [],
+                                      {"ingress": {}})
