@@ -93,6 +93,13 @@ def test_upgrade_by_revision_moves_namespaces_and_removes_the_old_one(kube_api, 
     assert restarted["aksmesh.io/restarted-for-revision"] == "1-30-1"
     bad = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv, extra_vars={"aksmesh_upgrade_to_revision": ""})
     assert bad.rc != 0 and "set aksmesh_upgrade_to_revision" in bad.stdout
+    # an ambient mesh's upgrade (istiod by revision, ztunnel and the CNI agent in place) is refused, writing nothing
+    kube_api.clear_log()
+    ambient = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv,
+                           extra_vars=dict(up, aksmesh_dataplane_mode="ambient"))
+    assert ambient.rc != 0 and "aksmesh_dataplane_mode is ambient, and upgrade.yml upgrades a sidecar mesh only" in \
+        ambient.stdout, ambient.stdout[-3000:]
+    assert kube_api.writes() == []
     # a second upgrade run to the same revision changes nothing (restarts included: once per revision)
     again = run_playbook(REPO / "upgrade.yml", tmp_path, inventory=inv,
                          extra_vars=dict(up, aksmesh_upgrade_from_revision="default"))
