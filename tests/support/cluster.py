@@ -34,7 +34,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import dataplane, faultproxy, istiod, kwok_stages, netns, watch
+from . import dataplane, faultproxy, istiod, kwok_stages, netns
 from .processes import die_with_parent
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -152,8 +152,6 @@ class Cluster:
         self._dataplane = None
         self.prober = None
         self._local_addresses = set()
-        self._watches = {}  # list path -> watch.Changes, started on first use
-        self._watches_lock = threading.Lock()
 
     # ---- PKI ----------------------------------------------------------------------------
     def _pki(self):
@@ -289,14 +287,6 @@ class Cluster:
         if self._dataplane is None:
             self._dataplane = dataplane.DataPlane(self, NODE_IP, NODE_NAMES, SERVICE_CIDR)
         return self._dataplane
-
-    def changes(self, path):
-        """The watch of the list at ``path`` (``/api/v1/pods``), started once: its ``generation`` grows with each
-        change (tests/support/watch.py)."""
-        with self._watches_lock:
-            if path not in self._watches:
-                self._watches[path] = watch.Changes(self, path, ADMIN_TOKEN).start()
-            return self._watches[path]
 
     def active_dataplane(self):
         """The data plane while it runs, else None."""
@@ -622,10 +612,7 @@ class Cluster:
         self._local_addresses.add(address)
 
     def _lb_loop(self):
-        gate = watch.Gate(self.changes("/api/v1/services"))
         while not self._stop.wait(0.3):
-            if not gate.due():
-                continue
             try:
                 self.reconcile_load_balancers()
             except (ClusterError, OSError, ValueError, KeyError):

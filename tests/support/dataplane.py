@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 
-from . import netns, watch
+from . import netns
 from .istiod import FIELD_REFS
 from .processes import Reconciler, die_with_parent
 
@@ -526,15 +526,9 @@ class ReadinessProber(Reconciler):
     def __init__(self, cluster):
         super().__init__()
         self.cluster = cluster
-        self._gate = None
-        self._plane = None
 
     def reconcile(self):
         plane = self.cluster.active_dataplane()
-        self._gate = self._gate or watch.Gate(self.cluster.changes("/api/v1/pods"))
-        if not self._gate.due(busy=plane is not self._plane):  # a pod changed, or the data plane started or stopped
-            return
-        self._plane = plane
         status, out = self.cluster.api("GET", "/api/v1/pods", query={"fieldSelector": "status.phase%3DRunning"})
         if status != 200:
             return
@@ -580,7 +574,6 @@ class DataPlane(Reconciler):
         self.failed: dict[str, str] = {}
         self.pending: dict[str, str] = {}  # pods whose volumes wait for a ConfigMap or Secret: which, and why
         self._lock = threading.Lock()
-        self._gate = None  # full passes when a pod changed (tests/support/watch.py)
         self._volumes_synced = time.monotonic()
 
     # ---- cluster access ---------------------------------------------------------------------------
@@ -671,11 +664,6 @@ class DataPlane(Reconciler):
             self.workdir = None
 
     def reconcile(self):
-        self._gate = self._gate or watch.Gate(self.cluster.changes("/api/v1/pods"))
-        # a full pass when a pod changed, or while a proxy starts, waits for a volume or drains (time, not events)
-        busy = bool(self.pending or self.terminating) or any(not r.ready_reported for r in self.pods.values())
-        if not self._gate.due(busy=busy):
-            return
         self._ensure_telemetry()
         status, out = self.cluster.api("GET", "/api/v1/pods")
         if status != 200:
