@@ -154,7 +154,7 @@ compute-checks:
 test: setup tools
 	@nice -n 19 $(MAKE) --no-print-directory compute-checks > .build/checks.log 2>&1 & checks=$$!; \
 	trap 'kill $$checks 2>/dev/null' INT TERM; \
-	rm -f .build/playbooks.jsonl; \
+	rm -f .build/playbooks.jsonl .build/api-servers.jsonl; \
 	$(NETNS) env AKSMESH_REQUIRE_CLUSTER=1 AKSMESH_PLAYBOOK_LOG=$(CURDIR)/.build/playbooks.jsonl \
 		$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=40 tests; tested=$$?; \
 	wait $$checks; checked=$$?; \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import pathlib
 import sys
@@ -83,6 +84,10 @@ def kube_cluster(tmp_path_factory):
         real.install_istio_crds()
         yield real
     finally:
+        try:
+            ansible_runner.account_api_server(real.served())
+        except (OSError, ValueError, http.client.HTTPException):
+            pass  # an account, not a test: a cluster that cannot say goes without
         real.stop()
 
 
@@ -130,6 +135,11 @@ def pytest_terminal_summary(terminalreporter):
     if path and os.path.exists(path):
         terminalreporter.section("ansible-playbook runs")
         for line in ansible_runner.playbook_summary(path):
+            terminalreporter.write_line(line)
+    servers = path and pathlib.Path(path).with_name("api-servers.jsonl")
+    if servers and servers.exists():
+        terminalreporter.section("API servers")
+        for line in ansible_runner.api_server_summary(servers):
             terminalreporter.write_line(line)
 
 

@@ -161,6 +161,30 @@ def playbook_summary(path, top=15):
     return out
 
 
+def account_api_server(served):
+    """One JSON line per session cluster (``Cluster.served()``) beside ``$AKSMESH_PLAYBOOK_LOG``: what its API server
+    answered and its CPU, added up by ``api_server_summary``."""
+    path = os.environ.get(PLAYBOOK_LOG)
+    if path:
+        with open(pathlib.Path(path).with_name("api-servers.jsonl"), "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(served) + "\n")
+
+
+def api_server_summary(path, top=12):
+    """Lines adding up what ``account_api_server`` logged: the clusters' API server CPU and their requests per verb
+    and resource, the most frequent first."""
+    lines = [json.loads(line) for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines()]
+    requests = {}
+    for served in lines:
+        for key, count in served["requests"].items():
+            requests[key] = requests.get(key, 0) + count
+    out = ["API servers of the session clusters: %d, %.1f CPU-minutes, %d requests (the most frequent first)"
+           % (len(lines), sum(s["cpu"] or 0 for s in lines) / 60, sum(requests.values()))]
+    for key, count in sorted(requests.items(), key=lambda kv: -kv[1])[:top]:
+        out.append("  %8d  %s" % (count, key))
+    return out
+
+
 def run_playbook(playbook, workdir, extra_vars=None, check=False, diff=False, verbosity=0, env=None, tags=None,
                  inventory=None, timeout=600):
     """Run ``playbook`` (a path, or a list of plays to write to a file) and collect its results."""

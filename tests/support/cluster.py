@@ -19,6 +19,7 @@ import ipaddress
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import ssl
@@ -452,6 +453,27 @@ class Cluster:
             except ValueError:
                 return resp.status, {"message": raw.decode(errors="replace")}
         return resp.status, (json.loads(raw) if raw else None)
+
+    def served(self):
+        """What the API server did over the cluster's life, for make test's account of where the time goes:
+        ``{"requests": {"<VERB> <resource>[/<subresource>]": count}, "cpu": its CPU seconds}``
+        (``apiserver_request_total`` of its metrics, and its process's user and system time)."""
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Accept": "text/plain"}
+        _conn, resp = faultproxy.send(self._direct_connection, "GET", "/metrics", None, headers)
+        requests = {}
+        for line in resp.read().decode(errors="replace").splitlines():
+            if not line.startswith("apiserver_request_total{"):
+                continue
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', line[:line.rindex("}")]))
+            key = " ".join([labels.get("verb", "?"), labels.get("resource", "?")]) + (
+                "/" + labels["subresource"] if labels.get("subresource") else "")
+            requests[key] = requests.get(key, 0) + int(float(line.rsplit(" ", 1)[1]))
+        cpu = None
+        for name, proc in self.procs:
+            if name == "kube-apiserver" and proc.poll() is None:
+                fields = pathlib.Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return {"requests": requests, "cpu": cpu}
 
     def ok(self, method, path, body=None, **kwargs):
         status, out = self.api(method, path, body, **kwargs)
