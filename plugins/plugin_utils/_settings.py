@@ -406,7 +406,7 @@ def _check_customizations(s, method):
     given = s["ingress_gateway_customizations"]
     if given is None:
         return
-    if "gateway_api" not in (s["ingress_api"], "gateway_api" if s["ingress_migration"] else ""):
+    if s["ingress_api"] != "gateway_api" and not s["ingress_migration"]:  # (a migration has both ingresses)
         raise SettingsError("%s is set, but the ingress is Istio's Gateway on the install method's gateway "
                             "(aksmesh_ingress_api istio): the customizations are of the resources istiod deploys "
                             "for the Gateway API ingress; set aksmesh_ingress_api: gateway_api, or customize the "

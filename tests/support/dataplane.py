@@ -180,7 +180,8 @@ class PodRuntime:
         self.app_ports: list[int] = []
         self.ready_reported = False
         self.deadline = None  # set when the pod is gone and this runtime drains
-        self.synced: list[tuple[pathlib.Path, dict]] = []  # (mount folder, volume) that refresh_volumes() rewrites
+        # (mount folder, the volume's ConfigMap and Secret part: synced_volume) that refresh_volumes() rewrites
+        self.synced: list[tuple[pathlib.Path, dict]] = []
 
     # ---- start ------------------------------------------------------------------------------------
     def start(self):
@@ -249,8 +250,9 @@ class PodRuntime:
                 path = target / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
-            if not mount.get("subPath") and synced_volume(volume):
-                self.synced.append((target, volume))
+            synced = None if mount.get("subPath") else synced_volume(volume)
+            if synced:
+                self.synced.append((target, synced))
         subprocess.run(["chown", "-R", f"{PROXY_UID}:{PROXY_UID}", str(self.root)], check=True)
 
     def refresh_volumes(self):
@@ -259,7 +261,7 @@ class PodRuntime:
         now keeps its last content."""
         for target, volume in self.synced:
             try:
-                files = self._volume_files(synced_volume(volume))
+                files = self._volume_files(volume)
             except VolumePending:
                 continue
             for rel, data in files.items():

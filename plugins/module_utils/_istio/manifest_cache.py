@@ -6,8 +6,8 @@ size, modification time and inode: a rebuilt or replaced istioctl is another key
 IstioOperator's text. manifest generate reads neither the cluster nor the network, so the same key prints the same
 objects; a scheduled no-op run of site.yml then runs no istioctl to compare the control plane (1 to 2 CPU-seconds
 each, issue 27). The folder: ``$AKSMESH_MANIFEST_CACHE`` (``off``: no cache), else ``~/.cache/aksmesh/manifests``;
-one file per key, written atomically (0600), the oldest removed past MAX_ENTRIES. A folder that cannot be made or written is no cache:
-istioctl runs as it did without one."""
+one file per key, written atomically (0600), the oldest removed past MAX_ENTRIES. A folder that cannot be made or
+written is no cache: istioctl runs as it did without one."""
 
 from __future__ import absolute_import, division, print_function
 
